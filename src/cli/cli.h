@@ -1,0 +1,28 @@
+/*
+ * cli - what the subcommands share: exit codes and the command table.
+ * Exit codes (documented in docs/ and `perfkit help`):
+ *   0 success, 1 runtime failure, 2 usage error, 3 a gate failed
+ *   (bench: a regression against the baseline), 130 interrupted (SIGINT).
+ */
+#ifndef PK_CLI_CLI_H
+#define PK_CLI_CLI_H
+
+enum {
+    EXIT_OK = 0,
+    EXIT_RUNTIME = 1,
+    EXIT_USAGE = 2,
+    EXIT_REGRESSION = 3,
+    EXIT_INTERRUPTED = 130,
+};
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv);
+    void (*help)(void);
+};
+
+int cmd_bench(int argc, char **argv);
+void cmd_bench_help(void);
+
+#endif

@@ -1,0 +1,98 @@
+/*
+ * stats - statistics over samples of doubles, for every tool.
+ *
+ * Contract: inputs are never modified; functions that need scratch space
+ * allocate it and return -ENOMEM on failure (0 on success). n == 0 is -EINVAL
+ * where a statistic is undefined. Percentiles use linear interpolation
+ * between closest ranks (numpy's default "linear" method). Randomised
+ * procedures (bootstrap) take a seed and are reproducible bit for bit on the
+ * same input: the generator is xoshiro256** seeded through splitmix64, so an
+ * independent implementation can replay it (tests/fixtures/stats/gen.py).
+ * No global state; all functions are thread-safe.
+ */
+#ifndef PK_CORE_STATS_H
+#define PK_CORE_STATS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+double stats_mean(const double *x, size_t n);
+/* Sample standard deviation (n - 1 in the denominator); 0 when n < 2. */
+double stats_stddev(const double *x, size_t n);
+/* p in [0, 100]; `sorted` ascending. */
+double stats_percentile_sorted(const double *sorted, size_t n, double p);
+int stats_percentile(const double *x, size_t n, double p, double *out);
+int stats_median(const double *x, size_t n, double *out);
+/* Median absolute deviation, unscaled: median(|x - median(x)|). */
+int stats_mad(const double *x, size_t n, double *out);
+
+struct stats_summary {
+    size_t n;
+    double mean, stddev, median, min, max;
+    double q1, q3;   /* 25th and 75th percentiles */
+    double mad;      /* unscaled */
+};
+int stats_summarize(const double *x, size_t n, struct stats_summary *s);
+
+/*
+ * Outliers are reported, never removed.
+ * Modified z-score (hyperfine's rule): z = (x - median) / MAD; an outlier when
+ * |z| > STATS_ZSCORE_LIMIT (MAD of 0 counts as DBL_EPSILON).
+ * Tukey fences: mild outside [q1 - 1.5 IQR, q3 + 1.5 IQR], severe outside 3 IQR;
+ * a severe outlier is not also counted as mild.
+ */
+#define STATS_ZSCORE_LIMIT (1.4826 * 10.0)
+struct stats_outliers {
+    size_t zscore;                 /* beyond the modified z-score limit */
+    size_t low_mild, high_mild;    /* Tukey, between 1.5 and 3 IQR */
+    size_t low_severe, high_severe;/* Tukey, beyond 3 IQR */
+};
+int stats_outliers(const double *x, size_t n, struct stats_outliers *o);
+
+/* ---- reproducible random numbers */
+struct stats_rng { uint64_t s[4]; };
+void stats_rng_seed(struct stats_rng *r, uint64_t seed);   /* splitmix64 fills s[0..3] */
+uint64_t stats_rng_next(struct stats_rng *r);               /* xoshiro256** */
+/* Uniform in [0, bound): (next() >> 11) * 2^-53 * bound, truncated. */
+size_t stats_rng_index(struct stats_rng *r, size_t bound);
+
+enum stats_estimator { STATS_MEAN, STATS_MEDIAN };
+
+struct stats_ci { double lo, hi; };
+
+/*
+ * Percentile bootstrap CI of the mean or median. Each resample draws n
+ * indices with stats_rng_index(n) in order; the interval is the
+ * ((1-level)/2, (1+level)/2) percentiles (linear) of the B estimates.
+ */
+int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,
+                       unsigned resamples, double level, uint64_t seed, struct stats_ci *ci);
+
+/*
+ * Ratio est(a) / est(b) with a percentile bootstrap CI: for each of B
+ * resamples, first a's n_a indices then b's n_b indices are drawn from the
+ * one generator, and the ratio of the two estimates is kept.
+ */
+int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
+                   enum stats_estimator est, unsigned resamples, double level,
+                   uint64_t seed, double *ratio, struct stats_ci *ci);
+
+/*
+ * Mann-Whitney U, two-sided. u is U of sample a (sum of a's ranks minus
+ * na(na+1)/2, midranks for ties). Exact distribution when there are no ties
+ * and na + nb <= STATS_MWU_EXACT_MAX; otherwise the normal approximation with
+ * tie correction and continuity correction (scipy's "asymptotic" method).
+ */
+#define STATS_MWU_EXACT_MAX 50
+struct stats_mwu {
+    double u;
+    double p;
+    double z;      /* 0 when exact */
+    int exact;
+};
+int stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, struct stats_mwu *r);
+
+/* Hodges-Lehmann shift: the median of all differences a_i - b_j. */
+int stats_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double *shift);
+
+#endif
