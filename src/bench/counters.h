@@ -2,13 +2,14 @@
  * counters - hardware counters through perf_event_open(2): cycles,
  * instructions, branch-misses, cache-misses.
  *
- * COUNTERS_CHILDREN counts the processes this process spawns after
+ * COUNTERS_CHILDREN counts the processes the calling thread spawns after
  * counters_open() (inherit=1, enable_on_exec=1: each child starts counting at
  * its exec, and this process itself is never counted). Counts of a child are
  * folded in when it is reaped, so a run's figures are the difference of two
  * counters_read() calls taken before the spawn and after the wait4().
  * COUNTERS_SELF counts the calling thread between counters_enable() and
- * counters_disable(). Values are scaled for multiplexing
+ * counters_disable(); counts accumulate over such windows, so a window's
+ * figures too are a difference of reads. Values are scaled for multiplexing
  * (value * time_enabled / time_running).
  *
  * Where the kernel refuses (perf_event_paranoid, no PMU, seccomp in a
@@ -31,6 +32,7 @@ enum counters_mode { COUNTERS_CHILDREN, COUNTERS_SELF };
 
 struct counters {
     int fd[COUNTERS_N];          /* -1 where unavailable */
+    int pin_fd;                  /* CHILDREN: a never-enabled, non-inherited event (see counters.c); else -1 */
     enum counters_mode mode;
 };
 

@@ -6,6 +6,8 @@
 #include "perfkit.h"
 
 static const struct cli_command commands[] = {
+    { "bench", "benchmark commands: statistics, comparisons, baselines, CI gate",
+      cmd_bench, cmd_bench_help },
     { "help", "show help for a command", NULL, NULL },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

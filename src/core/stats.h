@@ -71,7 +71,8 @@ int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,
 /*
  * Ratio est(a) / est(b) with a percentile bootstrap CI: for each of B
  * resamples, first a's n_a indices then b's n_b indices are drawn from the
- * one generator, and the ratio of the two estimates is kept.
+ * one generator, and the ratio of the two estimates is kept. -EDOM when
+ * est(b) is 0 (no finite ratio).
  */
 int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
                    enum stats_estimator est, unsigned resamples, double level,
@@ -87,12 +88,14 @@ int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
 struct stats_mwu {
     double u;
     double p;
-    double z;      /* 0 when exact */
+    double z;      /* continuity-corrected, > 0 when a tends to be larger; 0 when exact */
     int exact;
 };
+/* NaN in a or b is -EINVAL here and in stats_hodges_lehmann (no ranks). */
 int stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, struct stats_mwu *r);
 
-/* Hodges-Lehmann shift: the median of all differences a_i - b_j. */
+/* Hodges-Lehmann shift: the median of all differences a_i - b_j; -E2BIG
+ * beyond 25 million pairs (they are held in memory). */
 int stats_hodges_lehmann(const double *a, size_t na, const double *b, size_t nb, double *shift);
 
 #endif

@@ -1,0 +1,732 @@
+#include "bench/export.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/files.h"
+#include "core/jsonio.h"
+
+#define CI_LEVEL 0.95
+
+/* ---- what every format needs of a command, computed once */
+
+struct cmd_data {
+    double *times;          /* wall times; NULL when the command has no runs */
+    bool has_stats;
+    struct bench_stats st;
+};
+
+static void data_free(struct cmd_data *d, size_t n)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(d[i].times);
+    free(d);
+}
+
+static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_err *e)
+{
+    struct cmd_data *d = calloc(s->ncmds ? s->ncmds : 1, sizeof(*d));
+    if (!d)
+        return err_errno(e, -ENOMEM, NULL, "cannot export results");
+    for (size_t i = 0; i < s->ncmds; i++) {
+        const struct bench_cmd *c = &s->cmds[i];
+        if (c->nruns == 0)
+            continue;
+        d[i].times = bench_cmd_times(c);
+        int rc = d[i].times ? bench_cmd_stats(c, &d[i].st) : -ENOMEM;
+        if (rc) {
+            data_free(d, s->ncmds);
+            return err_errno(e, rc, c->name, "cannot compute statistics");
+        }
+        d[i].has_stats = true;
+    }
+    *out = d;
+    return 0;
+}
+
+size_t export_reference(const struct bench_set *s, size_t reference)
+{
+    if (reference != SIZE_MAX)
+        return reference < s->ncmds ? reference : SIZE_MAX;
+    for (size_t i = 0; i < s->ncmds; i++)
+        if (s->cmds[i].is_reference)
+            return i;
+    /* The fastest by median: the Relative column is a ratio of medians,
+     * so this choice makes every other ratio >= 1. */
+    size_t best = SIZE_MAX;
+    double best_median = 0;
+    for (size_t i = 0; i < s->ncmds; i++) {
+        const struct bench_cmd *c = &s->cmds[i];
+        double *t = c->nruns ? bench_cmd_times(c) : NULL;
+        double m;
+        if (t && stats_median(t, c->nruns, &m) == 0 && (best == SIZE_MAX || m < best_median)) {
+            best = i;
+            best_median = m;
+        }
+        free(t);
+    }
+    return best;
+}
+
+static int resolve_reference(const struct bench_set *s, size_t reference, size_t *ref,
+                             struct pk_err *e)
+{
+    if (reference != SIZE_MAX && reference >= s->ncmds)
+        return err_set(e, -EINVAL, NULL, "cannot export results",
+                       "reference index %zu out of range (%zu commands)", reference, s->ncmds);
+    *ref = export_reference(s, reference);
+    return 0;
+}
+
+/* Sorted union of the parameter names of every command: hyperfine writes
+ * parameters in name order, and one column per name keeps CSV rows aligned
+ * even when commands differ in their parameters. Names point into s. */
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int param_names(const struct bench_set *s, const char ***out, size_t *n)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < s->ncmds; i++)
+        total += s->cmds[i].nparams;
+    const char **names = malloc((total ? total : 1) * sizeof(*names));
+    if (!names)
+        return -ENOMEM;
+    size_t k = 0;
+    for (size_t i = 0; i < s->ncmds; i++)
+        for (size_t j = 0; j < s->cmds[i].nparams; j++)
+            names[k++] = s->cmds[i].params[j].name;
+    qsort(names, k, sizeof(*names), cmp_str);
+    size_t u = 0;
+    for (size_t i = 0; i < k; i++)
+        if (u == 0 || strcmp(names[u - 1], names[i]) != 0)
+            names[u++] = names[i];
+    *out = names;
+    *n = u;
+    return 0;
+}
+
+static const char *param_value(const struct bench_cmd *c, const char *name)
+{
+    for (size_t i = 0; i < c->nparams; i++)
+        if (strcmp(c->params[i].name, name) == 0)
+            return c->params[i].value;
+    return NULL;
+}
+
+/* hyperfine's exit code: the code, or 128 + the signal as a shell reports it. */
+static int run_exit_code(const struct bench_run *r)
+{
+    return r->term_signal ? 128 + r->term_signal : r->exit_code;
+}
+
+/* ---- JSON */
+
+/* json_object_set_new() and json_array_append_new() take the value even on
+ * failure, so a whole object is built with one sticky error. */
+static void put(json_t *obj, const char *key, json_t *v, int *rc)
+{
+    if (json_object_set_new(obj, key, v))
+        *rc = -ENOMEM;
+}
+
+static void push(json_t *arr, json_t *v, int *rc)
+{
+    if (json_array_append_new(arr, v))
+        *rc = -ENOMEM;
+}
+
+static json_t *json_u64(uint64_t v)
+{
+    return json_integer(v > (uint64_t)LLONG_MAX ? (json_int_t)LLONG_MAX : (json_int_t)v);
+}
+
+static json_t *json_str_or_null(const char *v)
+{
+    return v && v[0] ? json_string(v) : json_null();
+}
+
+static json_t *json_pair(double lo, double hi)
+{
+    json_t *a = json_array();
+    int rc = 0;
+    push(a, jsonio_real(lo), &rc);
+    push(a, jsonio_real(hi), &rc);
+    if (rc) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+enum run_field { F_WALL, F_USER, F_SYS, F_EXIT, F_RSS, F_MINFLT, F_MAJFLT, F_NVCSW, F_NIVCSW,
+                 F_SIGNAL, F_COUNTER };
+
+static json_t *run_value(const struct bench_run *r, enum run_field f, int counter)
+{
+    switch (f) {
+    case F_WALL:    return jsonio_real(r->wall_s);
+    case F_USER:    return jsonio_real(r->user_s);
+    case F_SYS:     return jsonio_real(r->sys_s);
+    case F_EXIT:    return json_integer(run_exit_code(r));
+    case F_RSS:     return json_u64(r->max_rss_bytes);
+    case F_MINFLT:  return json_u64(r->minflt);
+    case F_MAJFLT:  return json_u64(r->majflt);
+    case F_NVCSW:   return json_u64(r->nvcsw);
+    case F_NIVCSW:  return json_u64(r->nivcsw);
+    case F_SIGNAL:  return json_integer(r->term_signal);
+    case F_COUNTER: return r->ctr.valid[counter] ? json_u64(r->ctr.v[counter]) : json_null();
+    }
+    return NULL;
+}
+
+static json_t *run_array(const struct bench_cmd *c, enum run_field f, int counter)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -ENOMEM;
+    for (size_t i = 0; i < c->nruns && rc == 0; i++)
+        push(a, run_value(&c->runs[i], f, counter), &rc);
+    if (rc) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
+static json_t *stats_object(const struct bench_cmd *c, const struct cmd_data *d)
+{
+    if (!d->has_stats)
+        return json_null();
+    const struct bench_stats *st = &d->st;
+    json_t *o = json_object(), *out = json_object();
+    int rc = o && out ? 0 : -ENOMEM;
+    put(o, "mean_ci", json_pair(st->mean_ci.lo, st->mean_ci.hi), &rc);
+    put(o, "median_ci", json_pair(st->median_ci.lo, st->median_ci.hi), &rc);
+    put(o, "ci_level", jsonio_real(CI_LEVEL), &rc);
+    put(o, "bootstrap_resamples", json_integer(BENCH_BOOTSTRAP_RESAMPLES), &rc);
+    put(o, "q1", jsonio_real(st->wall.q1), &rc);
+    put(o, "q3", jsonio_real(st->wall.q3), &rc);
+    put(o, "mad", jsonio_real(st->wall.mad), &rc);
+    put(out, "zscore", json_u64(st->outliers.zscore), &rc);
+    put(out, "low_mild", json_u64(st->outliers.low_mild), &rc);
+    put(out, "high_mild", json_u64(st->outliers.high_mild), &rc);
+    put(out, "low_severe", json_u64(st->outliers.low_severe), &rc);
+    put(out, "high_severe", json_u64(st->outliers.high_severe), &rc);
+    put(o, "outliers", json_incref(out), &rc);
+    put(o, "shell_overhead", jsonio_real(c->shell_overhead_s), &rc);
+    put(o, "failed_runs", json_u64(st->failed_runs), &rc);
+    put(o, "memory_max_byte", json_u64(st->rss_max), &rc);
+    put(o, "memory_median_byte", json_u64(st->rss_median), &rc);
+    json_decref(out);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *result_object(const struct bench_set *s, const struct bench_cmd *c,
+                             const struct cmd_data *d, const char **pnames, size_t npnames)
+{
+    json_t *o = json_object();
+    int rc = o ? 0 : -ENOMEM;
+    const struct stats_summary *w = &d->st.wall;
+    bool ok = d->has_stats;
+
+    /* hyperfine's keys, with its meanings: stddev is null for a single run. */
+    put(o, "command", json_string(c->name), &rc);
+    put(o, "mean", ok ? jsonio_real(w->mean) : json_null(), &rc);
+    put(o, "stddev", ok && w->n > 1 ? jsonio_real(w->stddev) : json_null(), &rc);
+    put(o, "median", ok ? jsonio_real(w->median) : json_null(), &rc);
+    put(o, "user", ok ? jsonio_real(d->st.user_mean) : json_null(), &rc);
+    put(o, "system", ok ? jsonio_real(d->st.sys_mean) : json_null(), &rc);
+    put(o, "min", ok ? jsonio_real(w->min) : json_null(), &rc);
+    put(o, "max", ok ? jsonio_real(w->max) : json_null(), &rc);
+    put(o, "times", run_array(c, F_WALL, 0), &rc);
+    put(o, "exit_codes", run_array(c, F_EXIT, 0), &rc);
+    put(o, "memory_usage_byte", run_array(c, F_RSS, 0), &rc);
+    if (c->nparams) {
+        json_t *p = json_object();
+        if (!p)
+            rc = -ENOMEM;
+        for (size_t i = 0; i < npnames && p; i++) {
+            const char *v = param_value(c, pnames[i]);
+            if (v)
+                put(p, pnames[i], json_string(v), &rc);
+        }
+        put(o, "parameters", p, &rc);
+    }
+
+    /* perfkit's additions. */
+    put(o, "command_line", json_string(c->command), &rc);
+    put(o, "user_times", run_array(c, F_USER, 0), &rc);
+    put(o, "system_times", run_array(c, F_SYS, 0), &rc);
+    put(o, "minor_faults", run_array(c, F_MINFLT, 0), &rc);
+    put(o, "major_faults", run_array(c, F_MAJFLT, 0), &rc);
+    put(o, "voluntary_cs", run_array(c, F_NVCSW, 0), &rc);
+    put(o, "involuntary_cs", run_array(c, F_NIVCSW, 0), &rc);
+    put(o, "signals", run_array(c, F_SIGNAL, 0), &rc);
+    if (s->counters) {
+        json_t *ctr = json_object();
+        if (!ctr)
+            rc = -ENOMEM;
+        for (int i = 0; i < COUNTERS_N && ctr; i++)
+            put(ctr, counters_name(i), run_array(c, F_COUNTER, i), &rc);
+        put(o, "counters", ctr, &rc);
+    }
+    put(o, "statistics", stats_object(c, d), &rc);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static int comparison_object(const struct bench_set *s, const struct cmd_data *d, size_t i,
+                             size_t ref, json_t **out, struct pk_err *e)
+{
+    struct bench_comparison cmp;
+    int crc = bench_compare_samples(d[i].times, s->cmds[i].nruns, d[ref].times,
+                                    s->cmds[ref].nruns, 0.0, &cmp);
+    /* -EDOM: the reference's median is 0, so there is no ratio; the test and
+     * the shift are still filled and still worth reporting. */
+    if (crc && crc != -EDOM)
+        return err_errno(e, crc, s->cmds[i].name, "cannot compare with the reference");
+
+    json_t *o = json_object();
+    int rc = o ? 0 : -ENOMEM;
+    put(o, "command", json_string(s->cmds[i].name), &rc);
+    put(o, "reference", json_string(s->cmds[ref].name), &rc);
+    put(o, "ratio_median", jsonio_real(cmp.ratio_median), &rc);
+    put(o, "ratio_median_ci", json_pair(cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi), &rc);
+    put(o, "ratio_mean", jsonio_real(cmp.ratio_mean), &rc);
+    put(o, "ratio_mean_ci", json_pair(cmp.ratio_mean_ci.lo, cmp.ratio_mean_ci.hi), &rc);
+    put(o, "p_value", jsonio_real(cmp.mwu.p), &rc);
+    put(o, "u", jsonio_real(cmp.mwu.u), &rc);
+    put(o, "exact", json_boolean(cmp.mwu.exact), &rc);
+    put(o, "shift", jsonio_real(cmp.shift_s), &rc);
+    if (rc) {
+        json_decref(o);
+        return err_errno(e, rc, NULL, "cannot export results");
+    }
+    *out = o;
+    return 0;
+}
+
+static json_t *context_object(const struct export_context *ctx)
+{
+    json_t *o = json_object();
+    int rc = o ? 0 : -ENOMEM;
+    put(o, "host", json_str_or_null(ctx->host), &rc);
+    put(o, "kernel", json_str_or_null(ctx->kernel), &rc);
+    put(o, "cpu_model", json_str_or_null(ctx->cpu_model), &rc);
+    put(o, "cpus", ctx->cpus > 0 ? json_integer(ctx->cpus) : json_null(), &rc);
+    put(o, "governor", json_str_or_null(ctx->governor), &rc);
+    if (ctx->load_known) {
+        json_t *l = json_array();
+        for (int i = 0; i < 3 && l; i++)
+            push(l, jsonio_real(ctx->load_avg[i]), &rc);
+        put(o, "load_avg", l, &rc);
+    } else {
+        put(o, "load_avg", json_null(), &rc);
+    }
+    put(o, "perfkit_version", json_str_or_null(ctx->perfkit_version), &rc);
+    char date[32];
+    struct tm tm;
+    if (gmtime_r(&ctx->date, &tm) && strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &tm))
+        put(o, "date", json_string(date), &rc);
+    else
+        put(o, "date", json_null(), &rc);
+    put(o, "git_revision", json_str_or_null(ctx->git_revision), &rc);
+    put(o, "command_line", json_str_or_null(ctx->command_line), &rc);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int export_json(const struct bench_set *s, const struct export_context *ctx, size_t reference,
+                json_t **out, struct pk_err *e)
+{
+    size_t ref = SIZE_MAX;
+    int rc = resolve_reference(s, reference, &ref, e);
+    if (rc)
+        return rc;
+    struct cmd_data *d;
+    rc = data_new(s, &d, e);
+    if (rc)
+        return rc;
+    const char **pnames = NULL;
+    size_t npnames = 0;
+    if (param_names(s, &pnames, &npnames)) {
+        rc = err_errno(e, -ENOMEM, NULL, "cannot export results");
+        goto out_data;
+    }
+
+    json_t *root = json_object(), *results = json_array(), *cmps = json_array();
+    if (!root || !results || !cmps) {
+        json_decref(results);
+        json_decref(cmps);
+        rc = -ENOMEM;
+        goto out_root;
+    }
+    put(root, "results", results, &rc);
+    put(root, "comparisons", cmps, &rc);
+    for (size_t i = 0; i < s->ncmds && rc == 0; i++)
+        push(results, result_object(s, &s->cmds[i], &d[i], pnames, npnames), &rc);
+    if (rc)
+        goto out_root;
+
+    for (size_t i = 0; i < s->ncmds && ref != SIZE_MAX && d[ref].has_stats; i++) {
+        if (i == ref || !d[i].has_stats)
+            continue;
+        json_t *c = NULL;
+        rc = comparison_object(s, d, i, ref, &c, e);
+        if (rc)
+            goto out_json;
+        push(cmps, c, &rc);
+        if (rc)
+            goto out_root;
+    }
+    if (ctx)
+        put(root, "context", context_object(ctx), &rc);
+
+out_root:
+    if (rc)
+        err_errno(e, rc, NULL, "cannot export results");
+out_json:
+    if (rc)
+        json_decref(root);
+    else
+        *out = root;
+    free(pnames);
+out_data:
+    data_free(d, s->ncmds);
+    return rc;
+}
+
+/* ---- text output */
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+    int err;
+};
+
+static void sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->err)
+        return;
+    if (n >= b->cap - b->len || !b->p) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap - b->len <= n) {
+            if (cap > SIZE_MAX / 2) {
+                b->err = -ENOMEM;
+                return;
+            }
+            cap *= 2;
+        }
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->err = -ENOMEM;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+}
+
+static void sb_puts(struct sbuf *b, const char *s)
+{
+    sb_add(b, s, strlen(s));
+}
+
+/* Only for formats of numbers: text from outside goes through sb_add. */
+static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(struct sbuf *b, const char *fmt, ...)
+{
+    char tmp[1024];   /* two %f of any double fit */
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(tmp)) {
+        b->err = b->err ? b->err : -EOVERFLOW;
+        return;
+    }
+    sb_add(b, tmp, (size_t)n);
+}
+
+static char *sb_finish(struct sbuf *b, struct pk_err *e)
+{
+    if (b->err) {
+        free(b->p);
+        err_errno(e, b->err, NULL, "cannot export results");
+        return NULL;
+    }
+    return b->p;
+}
+
+/*
+ * A double as Rust's Display writes it, which is what hyperfine's CSV holds:
+ * the shortest digits that read back to the same double, in plain decimal
+ * notation (no exponent), "0" for zero and no trailing ".0".
+ */
+static void fmt_plain(double v, char *out, size_t cap)
+{
+    if (isnan(v)) {
+        snprintf(out, cap, "NaN");
+        return;
+    }
+    if (isinf(v)) {
+        snprintf(out, cap, v < 0 ? "-inf" : "inf");
+        return;
+    }
+    if (v == 0) {
+        snprintf(out, cap, signbit(v) ? "-0" : "0");
+        return;
+    }
+    char sci[40];
+    for (int prec = 0; prec < 17; prec++) {
+        snprintf(sci, sizeof(sci), "%.*e", prec, v);
+        if (strtod(sci, NULL) == v)
+            break;
+    }
+    /* sci is [-]d[.ddd]e[+-]xx */
+    char digits[24];
+    size_t nd = 0;
+    const char *p = sci;
+    bool neg = *p == '-';
+    if (neg)
+        p++;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9' && nd < sizeof(digits))
+            digits[nd++] = *p;
+    long exp10 = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
+    while (nd > 1 && digits[nd - 1] == '0')
+        nd--;
+
+    size_t o = 0;
+#define OUT(ch) do { if (o + 1 < cap) out[o++] = (ch); } while (0)
+    if (neg)
+        OUT('-');
+    if (exp10 < 0) {
+        OUT('0');
+        OUT('.');
+        for (long i = 0; i < -exp10 - 1; i++)
+            OUT('0');
+        for (size_t i = 0; i < nd; i++)
+            OUT(digits[i]);
+    } else {
+        for (long i = 0; i <= exp10; i++)
+            OUT((size_t)i < nd ? digits[i] : '0');
+        if ((size_t)exp10 + 1 < nd) {
+            OUT('.');
+            for (size_t i = (size_t)exp10 + 1; i < nd; i++)
+                OUT(digits[i]);
+        }
+    }
+#undef OUT
+    out[o] = '\0';
+}
+
+/* The csv crate's "necessary" quoting, as in hyperfine's files. */
+static void csv_field(struct sbuf *b, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        sb_puts(b, s);
+        return;
+    }
+    sb_add(b, "\"", 1);
+    for (const char *q = s; *q; q++) {
+        if (*q == '"')
+            sb_add(b, "\"", 1);
+        sb_add(b, q, 1);
+    }
+    sb_add(b, "\"", 1);
+}
+
+static void csv_number(struct sbuf *b, double v)
+{
+    char num[400];
+    fmt_plain(v, num, sizeof(num));
+    sb_add(b, ",", 1);
+    sb_puts(b, num);
+}
+
+char *export_csv(const struct bench_set *s, struct pk_err *e)
+{
+    struct cmd_data *d;
+    if (data_new(s, &d, e))
+        return NULL;
+    const char **pnames = NULL;
+    size_t npnames = 0;
+    struct sbuf b = { 0 };
+    if (param_names(s, &pnames, &npnames))
+        b.err = -ENOMEM;
+
+    sb_puts(&b, "command,mean,stddev,median,user,system,min,max");
+    for (size_t i = 0; i < npnames; i++) {
+        sb_add(&b, ",", 1);
+        /* The header names a column, so it is quoted like any field. */
+        char *h = malloc(strlen(pnames[i]) + sizeof("parameter_"));
+        if (!h) {
+            b.err = -ENOMEM;
+            break;
+        }
+        memcpy(h, "parameter_", 10);
+        memcpy(h + 10, pnames[i], strlen(pnames[i]) + 1);
+        csv_field(&b, h);
+        free(h);
+    }
+    sb_add(&b, "\n", 1);
+
+    for (size_t i = 0; i < s->ncmds; i++) {
+        const struct bench_cmd *c = &s->cmds[i];
+        const struct bench_stats *st = &d[i].st;
+        csv_field(&b, c->name);
+        if (d[i].has_stats) {
+            /* hyperfine writes 0, not an empty field, for the stddev of one run. */
+            csv_number(&b, st->wall.mean);
+            csv_number(&b, st->wall.n > 1 ? st->wall.stddev : 0.0);
+            csv_number(&b, st->wall.median);
+            csv_number(&b, st->user_mean);
+            csv_number(&b, st->sys_mean);
+            csv_number(&b, st->wall.min);
+            csv_number(&b, st->wall.max);
+        } else {
+            sb_puts(&b, ",,,,,,,");
+        }
+        for (size_t k = 0; k < npnames; k++) {
+            const char *v = param_value(c, pnames[k]);
+            sb_add(&b, ",", 1);
+            csv_field(&b, v ? v : "");
+        }
+        sb_add(&b, "\n", 1);
+    }
+    free(pnames);
+    data_free(d, s->ncmds);
+    return sb_finish(&b, e);
+}
+
+/* ---- Markdown */
+
+struct time_unit {
+    const char *name;
+    double scale;
+    int decimals;
+};
+
+/* hyperfine's units and precisions; chosen so that the fastest command's mean
+ * reads >= 1 (hyperfine looks at the first command only, and shows 0.000 s
+ * for a fast command listed after a slow one). */
+static struct time_unit table_unit(const struct bench_set *s, const struct cmd_data *d)
+{
+    double fastest = INFINITY;
+    for (size_t i = 0; i < s->ncmds; i++)
+        if (d[i].has_stats && d[i].st.wall.mean < fastest)
+            fastest = d[i].st.wall.mean;
+    if (!isfinite(fastest) || fastest >= 1.0)
+        return (struct time_unit){ "s", 1.0, 3 };
+    if (fastest >= 1e-3)
+        return (struct time_unit){ "ms", 1e-3, 1 };
+    return (struct time_unit){ "\xc2\xb5s", 1e-6, 1 };
+}
+
+static void md_command(struct sbuf *b, const char *name)
+{
+    sb_add(b, "`", 1);
+    for (const char *q = name; *q; q++) {
+        if (*q == '|')
+            sb_add(b, "\\|", 2);
+        else if (*q == '\n' || *q == '\r')
+            sb_add(b, " ", 1);   /* a newline would end the table row */
+        else
+            sb_add(b, q, 1);
+    }
+    sb_add(b, "`", 1);
+}
+
+char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e)
+{
+    size_t ref = SIZE_MAX;
+    if (resolve_reference(s, reference, &ref, e))
+        return NULL;
+    struct cmd_data *d;
+    if (data_new(s, &d, e))
+        return NULL;
+    struct time_unit u = table_unit(s, d);
+    struct sbuf b = { 0 };
+
+    sb_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name,
+              u.name);
+    sb_puts(&b, "|:---|---:|---:|---:|---:|\n");
+    bool undefined_ratio = false;
+    for (size_t i = 0; i < s->ncmds && !b.err; i++) {
+        const struct bench_cmd *c = &s->cmds[i];
+        const struct stats_summary *w = &d[i].st.wall;
+        sb_puts(&b, "| ");
+        md_command(&b, c->name);
+        if (!d[i].has_stats) {
+            sb_puts(&b, " | N/A | N/A | N/A | N/A |\n");
+            continue;
+        }
+        sb_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
+        if (w->n > 1)
+            sb_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);
+        sb_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals,
+                  w->max / u.scale);
+        if (i == ref) {
+            sb_puts(&b, "1.00 |\n");
+            continue;
+        }
+        double ratio;
+        struct stats_ci ci;
+        int rc = ref == SIZE_MAX || !d[ref].has_stats ? -EDOM
+                 : stats_ratio_ci(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns,
+                                  STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
+                                  BENCH_BOOTSTRAP_SEED, &ratio, &ci);
+        if (rc == -EDOM) {
+            undefined_ratio = true;
+            sb_puts(&b, "N/A |\n");
+        } else if (rc) {
+            b.err = rc;
+        } else {
+            sb_printf(&b, "%.2f (%.2f\xe2\x80\x93%.2f) |\n", ratio, ci.lo, ci.hi);
+        }
+    }
+    if (ref != SIZE_MAX && s->ncmds > 1) {
+        sb_puts(&b, "\nRelative: ratio of medians to ");
+        md_command(&b, s->cmds[ref].name);
+        sb_puts(&b, s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)"
+                                                                        : " (the fastest)");
+        sb_puts(&b, ", with its 95 % bootstrap confidence interval");
+        if (undefined_ratio)
+            sb_puts(&b, "; N/A where the reference's median is 0");
+        sb_puts(&b, ".\n");
+    }
+    data_free(d, s->ncmds);
+    return sb_finish(&b, e);
+}
+
+int export_write(const char *path, const char *data, size_t len, struct pk_err *e)
+{
+    if (!path || !data)
+        return err_set(e, -EINVAL, path, "cannot write export", "no path or no data");
+    return files_write_atomic(path, data, len, e);
+}

@@ -1,0 +1,63 @@
+/*
+ * export - a struct bench_set as JSON, CSV or Markdown, in hyperfine's
+ * formats so that programs written for hyperfine read them unchanged.
+ *
+ * JSON (docs/bench.md): hyperfine's `results[]` (command, mean, stddev,
+ * median, user, system, min, max, times, exit_codes, memory_usage_byte,
+ * parameters), perfkit's extras in added keys only, plus top-level
+ * `comparisons` and `context`. The JSON export is also the baseline format
+ * (baseline.h).
+ *
+ * The reference of ratios is `reference`, an index into s->cmds; SIZE_MAX
+ * means the command flagged is_reference, else the fastest by median.
+ *
+ * Ownership: export_json() returns a new reference the caller json_decref()s;
+ * export_csv() and export_markdown() return a malloc'd NUL-terminated string
+ * the caller frees. Errors: 0 or a negative errno with the message in e;
+ * the string functions return NULL with the message in e. Nothing is written
+ * anywhere but through export_write().
+ */
+#ifndef PK_BENCH_EXPORT_H
+#define PK_BENCH_EXPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "bench/results.h"
+#include "perfkit.h"
+
+/* The machine and invocation behind a report. NULL or empty strings are
+ * written as null; so are cpus <= 0 and load_avg without load_known. */
+struct export_context {
+    const char *host;
+    const char *kernel;
+    const char *cpu_model;
+    int cpus;
+    const char *governor;
+    bool load_known;
+    double load_avg[3];          /* 1, 5 and 15 minutes */
+    const char *perfkit_version;
+    time_t date;                 /* written as ISO 8601 UTC */
+    const char *git_revision;    /* NULL outside a git checkout */
+    const char *command_line;    /* the perfkit invocation, as typed */
+};
+
+/* The index ratios are taken against (see above); SIZE_MAX for an empty set. */
+size_t export_reference(const struct bench_set *s, size_t reference);
+
+/* ctx may be NULL: no "context" object then. */
+int export_json(const struct bench_set *s, const struct export_context *ctx, size_t reference,
+                json_t **out, struct pk_err *e);
+/* hyperfine's CSV: command,mean,stddev,median,user,system,min,max then one
+ * parameter_<name> column per parameter name (sorted), times in seconds. */
+char *export_csv(const struct bench_set *s, struct pk_err *e);
+/* hyperfine's Markdown table; the Relative column is the ratio of medians
+ * with its 95 % bootstrap CI, explained in a line under the table. */
+char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e);
+/* Atomically replaces path with data (files_write_atomic). */
+int export_write(const char *path, const char *data, size_t len, struct pk_err *e);
+
+#endif

@@ -1,0 +1,93 @@
+/*
+ * results - what `perfkit bench` measures, and the statistics over it.
+ *
+ * One struct bench_cmd per benchmarked command (after parameter expansion),
+ * holding every timed run. bench_cmd_stats() derives the statistics; the
+ * comparison of two commands (or of a command with its baseline) is
+ * bench_compare(). Exports (export.h) and baselines (baseline.h) read these.
+ * Ownership: a struct bench_set owns its commands and their strings;
+ * bench_set_destroy() frees all of it. Not thread-safe.
+ */
+#ifndef PK_BENCH_RESULTS_H
+#define PK_BENCH_RESULTS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bench/counters.h"
+#include "core/stats.h"
+
+struct bench_run {
+    double wall_s;          /* CLOCK_MONOTONIC, spawn to reap, shell overhead subtracted */
+    double user_s, sys_s;   /* wait4 rusage of this run's process tree (overhead subtracted) */
+    uint64_t max_rss_bytes; /* this run's own peak RSS (wait4 ru_maxrss) */
+    uint64_t minflt, majflt, nvcsw, nivcsw;
+    int exit_code;          /* -1 when killed by a signal */
+    int term_signal;        /* 0 unless killed by a signal */
+    struct counters_values ctr;
+};
+
+struct bench_param {
+    char *name;
+    char *value;
+};
+
+struct bench_cmd {
+    char *name;             /* --command-name, else the expanded command */
+    char *command;          /* the expanded command as run */
+    struct bench_param *params;
+    size_t nparams;
+    struct bench_run *runs;
+    size_t nruns, cap;
+    bool is_reference;      /* --reference */
+    double shell_overhead_s;/* what was subtracted from each run; 0 without a shell */
+};
+
+struct bench_set {
+    struct bench_cmd *cmds;
+    size_t ncmds;
+    bool counters;          /* runs carry hardware counters */
+};
+
+void bench_set_init(struct bench_set *s);
+void bench_set_destroy(struct bench_set *s);
+/* Appends a command; copies the strings; params may be NULL. Returns its index or -ENOMEM. */
+int bench_set_add(struct bench_set *s, const char *name, const char *command,
+                  const struct bench_param *params, size_t nparams);
+int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r);
+
+#define BENCH_BOOTSTRAP_RESAMPLES 5000u
+#define BENCH_BOOTSTRAP_SEED 0x70657266u   /* fixed: reports are reproducible */
+
+struct bench_stats {
+    struct stats_summary wall;      /* over wall_s */
+    double user_mean, sys_mean;
+    struct stats_ci mean_ci, median_ci;   /* 95 % bootstrap */
+    struct stats_outliers outliers;
+    uint64_t rss_max, rss_median;
+    size_t failed_runs;             /* exit_code != 0 or signalled */
+};
+int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st);
+
+enum bench_verdict { BENCH_SAME, BENCH_FASTER, BENCH_SLOWER };
+
+/*
+ * a against b: ratio = median(a)/median(b) (and of means) with 95 %
+ * bootstrap CIs, Mann-Whitney U p-value, Hodges-Lehmann shift (a - b, s).
+ * verdict: SLOWER/FASTER when p < 0.05 and the median ratio is beyond
+ * 1 +/- threshold; SAME otherwise.
+ */
+struct bench_comparison {
+    double ratio_mean, ratio_median;
+    struct stats_ci ratio_mean_ci, ratio_median_ci;
+    struct stats_mwu mwu;
+    double shift_s;
+    enum bench_verdict verdict;
+};
+int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb,
+                          double threshold, struct bench_comparison *out);
+/* Fills a malloc'd array of the wall times of c; caller frees. */
+double *bench_cmd_times(const struct bench_cmd *c);
+
+#endif

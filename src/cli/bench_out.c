@@ -1,0 +1,437 @@
+#define _GNU_SOURCE /* strsignal */
+#include "cli/bench_out.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench/export.h"
+#include "cli/cli.h"
+#include "core/err.h"
+#include "core/files.h"
+#include "core/jsonio.h"
+#include "core/units.h"
+
+void bench_outputs_init(struct bench_outputs *b)
+{
+    memset(b, 0, sizeof(*b));
+    baseline_init(&b->base);
+    b->threshold = BASELINE_DEFAULT_THRESHOLD;
+    term_init(&b->out, stdout);
+}
+
+void bench_outputs_destroy(struct bench_outputs *b)
+{
+    if (b->base_loaded)
+        baseline_destroy(&b->base);
+    b->base_loaded = false;
+}
+
+static int report(const struct pk_err *e, int code)
+{
+    char buf[800];
+    fprintf(stderr, "perfkit bench: %s\n", pk_err_str(e, buf, sizeof(buf)));
+    return code;
+}
+
+int bench_out_precheck(struct bench_outputs *b)
+{
+    struct pk_err e;
+    const char *paths[] = { b->json, b->csv, b->markdown, b->save_baseline };
+    const char *opts[] = { "--export-json", "--export-csv", "--export-markdown", "--save-baseline" };
+    int to_stdout = 0;
+    for (int i = 0; i < 4; i++) {
+        pk_err_clear(&e);
+        if (!paths[i])
+            continue;
+        if (!strcmp(paths[i], "-")) {
+            to_stdout++;
+            continue;
+        }
+        if (files_check_writable(paths[i], &e)) {
+            err_prefix_on(&e, ": ");
+            err_prefix_on(&e, opts[i]);
+            return report(&e, EXIT_USAGE);
+        }
+    }
+    if (to_stdout > 1) {
+        fprintf(stderr, "perfkit bench: only one export can go to stdout ('-')\n");
+        return EXIT_USAGE;
+    }
+    if (b->baseline) {
+        pk_err_clear(&e);
+        if (baseline_load(b->baseline, &b->base, &e))
+            return report(&e, EXIT_USAGE);
+        b->base_loaded = true;
+    }
+    return EXIT_OK;
+}
+
+void bench_out_environment_warnings(struct bench_outputs *b)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    b->host_known = host_read("/proc", "/sys", &b->host, &e) == 0;
+    if (!b->host_known)
+        return;
+    struct term t;
+    term_init(&t, stderr);
+    if (b->host.governor[0] && strcmp(b->host.governor, "performance") != 0)
+        fprintf(stderr, "%sWarning:%s CPU frequency governor is '%s', not 'performance': "
+                "timings may vary with frequency scaling.\n",
+                term_style(&t, TERM_YELLOW), term_style(&t, TERM_RESET), b->host.governor);
+    if (b->host.load_known && b->host.cpus > 0 && b->host.load[0] > 0.5 * b->host.cpus)
+        fprintf(stderr, "%sWarning:%s load average is %.2f on %d CPUs at start: other work "
+                "may disturb the timings.\n",
+                term_style(&t, TERM_YELLOW), term_style(&t, TERM_RESET), b->host.load[0], b->host.cpus);
+}
+
+/* Prints v seconds in the unit chosen for `ref`, with width w. */
+static void dur(char *buf, size_t n, double v, double ref)
+{
+    double scale;
+    const char *unit = units_duration_unit(ref, &scale);
+    snprintf(buf, n, "%.1f %s", v / scale, unit);
+}
+
+void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s, size_t i)
+{
+    const struct bench_cmd *c = &s->cmds[i];
+    struct bench_stats st;
+    struct term *t = &b->out;
+    const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
+    const char *G = term_style(t, TERM_GREEN), *Y = term_style(t, TERM_YELLOW);
+    const char *CY = term_style(t, TERM_CYAN), *M = term_style(t, TERM_MAGENTA);
+
+    printf("%sBenchmark %zu%s: %s%s\n", B, i + 1, R, c->name, c->is_reference ? " (reference)" : "");
+    if (bench_cmd_stats(c, &st) != 0) {
+        printf("  (no completed runs)\n\n");
+        return;
+    }
+    double ref = st.wall.mean;
+    char a[32], s1[32], u[32], y[32], lo[32], hi[32], md[32];
+    dur(a, sizeof(a), st.wall.mean, ref);
+    dur(s1, sizeof(s1), st.wall.stddev, ref);
+    dur(u, sizeof(u), st.user_mean, st.user_mean > 0 ? st.user_mean : ref);
+    dur(y, sizeof(y), st.sys_mean, st.sys_mean > 0 ? st.sys_mean : ref);
+    printf("  Time (%smean%s ± %sσ%s):      %s%8s%s ± %s%8s%s    [User: %s, System: %s]\n",
+           G, R, G, R, G, a, R, G, s1, R, u, y);
+    dur(md, sizeof(md), st.wall.median, ref);
+    dur(lo, sizeof(lo), st.median_ci.lo, ref);
+    dur(hi, sizeof(hi), st.median_ci.hi, ref);
+    printf("  Time (%smedian%s, 95%% CI): %s%8s%s   [%s … %s]\n", G, R, G, md, R, lo, hi);
+    dur(lo, sizeof(lo), st.wall.min, ref);
+    dur(hi, sizeof(hi), st.wall.max, ref);
+    printf("  Range (%smin%s … %smax%s):    %s%8s%s … %s%8s%s    %zu runs\n", CY, R, M, R, CY, lo, R,
+           M, hi, R, c->nruns);
+    char r1[32], r2[32];
+    units_format_size((double)st.rss_median, r1, sizeof(r1));
+    units_format_size((double)st.rss_max, r2, sizeof(r2));
+    uint64_t minflt = 0, majflt = 0, vcs = 0, ics = 0;
+    for (size_t k = 0; k < c->nruns; k++) {
+        minflt += c->runs[k].minflt;
+        majflt += c->runs[k].majflt;
+        vcs += c->runs[k].nvcsw;
+        ics += c->runs[k].nivcsw;
+    }
+    double n = (double)c->nruns;
+    printf("  Memory (peak RSS):  %8s median, %s max\n"
+           "  Per run:            %.0f minor / %.0f major faults, %.0f voluntary / %.0f involuntary "
+           "context switches\n",
+           r1, r2, (double)minflt / n, (double)majflt / n, (double)vcs / n, (double)ics / n);
+    if (s->counters) {
+        double sum[COUNTERS_N] = { 0 };
+        bool valid[COUNTERS_N] = { false };
+        for (size_t k = 0; k < c->nruns; k++)
+            for (int j = 0; j < COUNTERS_N; j++)
+                if (c->runs[k].ctr.valid[j]) {
+                    sum[j] += (double)c->runs[k].ctr.v[j];
+                    valid[j] = true;
+                }
+        printf("  Counters/run:      ");
+        for (int j = 0; j < COUNTERS_N; j++) {
+            char f[32];
+            if (valid[j])
+                printf(" %s %s", units_format_count(sum[j] / n, f, sizeof(f)), counters_name(j));
+        }
+        if (valid[COUNTERS_CYCLES] && valid[COUNTERS_INSTRUCTIONS] && sum[COUNTERS_CYCLES] > 0)
+            printf("  (%.2f IPC)", sum[COUNTERS_INSTRUCTIONS] / sum[COUNTERS_CYCLES]);
+        printf("\n");
+    }
+    if (c->shell_overhead_s > 0) {
+        char ov[32];
+        printf("  Shell spawn overhead subtracted: %s\n", units_format_duration(c->shell_overhead_s, ov, sizeof(ov)));
+    }
+    if (st.failed_runs)
+        printf("  %sWarning:%s %zu of %zu runs exited non-zero (ignored with -i).\n", Y, R,
+               st.failed_runs, c->nruns);
+    const struct stats_outliers *ol = &st.outliers;
+    size_t tukey = ol->low_mild + ol->high_mild + ol->low_severe + ol->high_severe;
+    if (ol->zscore > 0 || ol->low_severe + ol->high_severe > 0) {
+        printf("  %sWarning:%s outliers (kept): %zu by modified z-score; Tukey %zu/%zu mild, %zu/%zu "
+               "severe (low/high).\n"
+               "  Other work on the machine or cold caches may cause them: try --warmup or a quieter machine.\n",
+               Y, R, ol->zscore, ol->low_mild, ol->high_mild, ol->low_severe, ol->high_severe);
+    } else if (tukey > 0) {
+        printf("  Note: %zu mild outlier%s (Tukey 1.5 IQR), kept.\n", tukey, tukey == 1 ? "" : "s");
+    }
+    printf("\n");
+    fflush(stdout);
+}
+
+void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
+                             const struct suite_failure *f, bool ignore_failure)
+{
+    (void)s;
+    (void)ignore_failure;
+    struct term t;
+    term_init(&t, stderr);
+    fprintf(stderr, "%sError:%s %s%s '%s' ", term_style(&t, TERM_RED), term_style(&t, TERM_RESET),
+            f->phase, strcmp(f->phase, "command") ? " command" : "", f->command);
+    if (f->term_signal)
+        fprintf(stderr, "was killed by signal %d (%s).", f->term_signal, strsignal(f->term_signal));
+    else
+        fprintf(stderr, "exited with status %d.", f->exit_code);
+    if (!strcmp(f->phase, "command"))
+        fprintf(stderr, " Use -i/--ignore-failure to benchmark it anyway.");
+    fprintf(stderr, "\n");
+    if (f->stderr_tail[0]) {
+        fprintf(stderr, "Last lines of its stderr:\n");
+        const char *p = f->stderr_tail;
+        while (*p) {
+            size_t n = strcspn(p, "\n");
+            fprintf(stderr, "  | %.*s\n", (int)n, p);
+            p += n;
+            if (*p)
+                p++;
+        }
+    }
+    (void)b;
+}
+
+static void fmt_p(char *buf, size_t n, double p)
+{
+    if (p < 0.001)
+        snprintf(buf, n, "p < 0.001");
+    else
+        snprintf(buf, n, "p = %.3f", p);
+}
+
+static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
+{
+    size_t ref = export_reference(s, SIZE_MAX);
+    if (ref == SIZE_MAX || s->ncmds < 2)
+        return;
+    const struct bench_cmd *rc = &s->cmds[ref];
+    if (rc->nruns == 0)
+        return;
+    struct term *t = &b->out;
+    const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
+    const char *G = term_style(t, TERM_GREEN), *RED = term_style(t, TERM_RED);
+    double *rt = bench_cmd_times(rc);
+    if (!rt)
+        return;
+    printf("%sSummary%s\n  %s%s%s ran\n", B, R, term_style(t, TERM_CYAN), rc->name, R);
+    for (size_t i = 0; i < s->ncmds; i++) {
+        if (i == ref || s->cmds[i].nruns == 0)
+            continue;
+        double *ot = bench_cmd_times(&s->cmds[i]);
+        struct bench_comparison cmp;
+        if (!ot || bench_compare_samples(ot, s->cmds[i].nruns, rt, rc->nruns, 0.0, &cmp) != 0) {
+            free(ot);
+            continue;
+        }
+        char p[32];
+        fmt_p(p, sizeof(p), cmp.mwu.p);
+        /* ratio = other / reference: > 1 means the reference is faster. */
+        if (cmp.mwu.p >= 0.05) {
+            printf("    no significant difference from %s (ratio %.2f, 95%% CI %.2f–%.2f, %s)\n",
+                   s->cmds[i].name, cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+        } else if (cmp.ratio_median >= 1.0) {
+            printf("    %s%.2f%s × faster than %s (95%% CI %.2f–%.2f, %s)\n", G, cmp.ratio_median, R,
+                   s->cmds[i].name, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+        } else {
+            printf("    %s%.2f%s × slower than %s (95%% CI %.2f–%.2f, %s)\n", RED,
+                   1.0 / cmp.ratio_median, R, s->cmds[i].name, 1.0 / cmp.ratio_median_ci.hi,
+                   1.0 / cmp.ratio_median_ci.lo, p);
+        }
+        free(ot);
+    }
+    free(rt);
+    printf("\n");
+}
+
+/* Returns true when some command regressed. */
+static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
+{
+    struct term *t = &b->out;
+    const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
+    bool regressed = false;
+    printf("%sBaseline%s %s (threshold %.1f%%)\n", B, R, b->baseline, b->threshold * 100);
+    for (size_t i = 0; i < s->ncmds; i++) {
+        const struct bench_cmd *c = &s->cmds[i];
+        if (c->nruns == 0)
+            continue;
+        struct bench_comparison cmp;
+        struct pk_err e;
+        pk_err_clear(&e);
+        const struct baseline_entry *be = baseline_find(&b->base, c->name);
+        if (!be) {
+            printf("  %-40s not in the baseline\n", c->name);
+            continue;
+        }
+        int rc = baseline_compare(be, c, b->threshold, &cmp, &e);
+        if (rc) {
+            char buf[600];
+            printf("  %-40s cannot compare: %s\n", c->name, pk_err_str(&e, buf, sizeof(buf)));
+            continue;
+        }
+        char p[32];
+        fmt_p(p, sizeof(p), cmp.mwu.p);
+        const char *word, *col;
+        switch (cmp.verdict) {
+        case BENCH_SLOWER:
+            word = "slower";
+            col = term_style(t, TERM_RED);
+            regressed = true;
+            break;
+        case BENCH_FASTER:
+            word = "faster";
+            col = term_style(t, TERM_GREEN);
+            break;
+        default:
+            word = "no change";
+            col = "";
+        }
+        printf("  %-40s %s%-9s%s ratio %.3f (95%% CI %.3f–%.3f), %s\n", c->name, col, word, R,
+               cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+    }
+    printf("\n");
+    return regressed;
+}
+
+static char *git_revision(void)
+{
+    FILE *p = popen("git rev-parse --short=12 HEAD 2>/dev/null", "r");
+    if (!p)
+        return NULL;
+    char buf[64];
+    char *out = NULL;
+    if (fgets(buf, sizeof(buf), p)) {
+        buf[strcspn(buf, "\r\n")] = '\0';
+        if (buf[0])
+            out = strdup(buf);
+    }
+    if (pclose(p) != 0) {
+        free(out);
+        out = NULL;
+    }
+    return out;
+}
+
+static char *join_argv(int argc, char **argv)
+{
+    size_t n = strlen("perfkit") + 1;
+    for (int i = 0; i < argc; i++)
+        n += strlen(argv[i]) + 3;
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    size_t off = (size_t)snprintf(s, n, "perfkit");
+    for (int i = 0; i < argc; i++) {
+        bool q = strpbrk(argv[i], " \t'\"$") != NULL || !argv[i][0];
+        off += (size_t)snprintf(s + off, n - off, q ? " '%s'" : " %s", argv[i]);
+    }
+    return s;
+}
+
+static int write_out(const char *path, const char *data, const char *opt)
+{
+    if (!strcmp(path, "-")) {
+        fputs(data, stdout);
+        fflush(stdout);
+        return 0;
+    }
+    struct pk_err e;
+    pk_err_clear(&e);
+    if (export_write(path, data, strlen(data), &e)) {
+        err_prefix_on(&e, ": ");
+        err_prefix_on(&e, opt);
+        return report(&e, EXIT_RUNTIME);
+    }
+    return 0;
+}
+
+int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
+{
+    int rc = EXIT_OK;
+    print_comparison(b, s);
+    bool regressed = b->base_loaded ? print_baseline(b, s) : false;
+
+    if (b->json || b->save_baseline) {
+        char *rev = git_revision();
+        char *cl = join_argv(b->argc, b->argv);
+        struct export_context ctx = {
+            .host = b->host_known ? b->host.hostname : NULL,
+            .kernel = b->host_known ? b->host.kernel : NULL,
+            .cpu_model = b->host_known ? b->host.cpu_model : NULL,
+            .cpus = b->host_known ? b->host.cpus : 0,
+            .governor = b->host_known ? b->host.governor : NULL,
+            .load_known = b->host_known && b->host.load_known,
+            .perfkit_version = pk_version(),
+            .date = time(NULL),
+            .git_revision = rev,
+            .command_line = cl,
+        };
+        if (b->host_known)
+            memcpy(ctx.load_avg, b->host.load, sizeof(ctx.load_avg));
+        json_t *root = NULL;
+        struct pk_err e;
+        pk_err_clear(&e);
+        if (export_json(s, &ctx, SIZE_MAX, &root, &e)) {
+            rc = report(&e, EXIT_RUNTIME);
+        } else {
+            char *text = jsonio_dumps(root);
+            if (!text) {
+                rc = EXIT_RUNTIME;
+            } else {
+                if (b->json && write_out(b->json, text, "--export-json"))
+                    rc = EXIT_RUNTIME;
+                if (b->save_baseline && write_out(b->save_baseline, text, "--save-baseline"))
+                    rc = EXIT_RUNTIME;
+                free(text);
+            }
+            json_decref(root);
+        }
+        free(rev);
+        free(cl);
+    }
+    if (b->csv) {
+        struct pk_err e;
+        pk_err_clear(&e);
+        char *text = export_csv(s, &e);
+        if (!text || write_out(b->csv, text, "--export-csv"))
+            rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
+        free(text);
+    }
+    if (b->markdown) {
+        struct pk_err e;
+        pk_err_clear(&e);
+        char *text = export_markdown(s, SIZE_MAX, &e);
+        if (!text || write_out(b->markdown, text, "--export-markdown"))
+            rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
+        free(text);
+    }
+    if (rc == EXIT_OK && regressed && b->fail_on_regression) {
+        fflush(stdout);
+        fprintf(stderr, "perfkit bench: regression against %s beyond %.1f%%\n", b->baseline,
+                b->threshold * 100);
+        rc = EXIT_REGRESSION;
+    }
+    return rc;
+}

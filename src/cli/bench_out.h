@@ -1,0 +1,41 @@
+/*
+ * bench_out - what `perfkit bench` prints and writes: each command's summary,
+ * the comparison, baseline verdicts, environment warnings and the exports.
+ * CLI code: prints results to stdout, diagnostics to stderr.
+ */
+#ifndef PK_CLI_BENCH_OUT_H
+#define PK_CLI_BENCH_OUT_H
+
+#include <stdbool.h>
+
+#include "bench/baseline.h"
+#include "bench/results.h"
+#include "bench/suite.h"
+#include "cli/term.h"
+#include "sys/host.h"
+
+struct bench_outputs {
+    const char *json, *csv, *markdown, *save_baseline, *baseline; /* "-" is stdout */
+    double threshold;
+    bool fail_on_regression;
+    int argc;
+    char **argv;
+    struct term out;
+    struct baseline base;
+    bool base_loaded;
+    struct host_info host;
+    bool host_known;
+};
+
+void bench_outputs_init(struct bench_outputs *b);
+void bench_outputs_destroy(struct bench_outputs *b);
+/* Export paths writable, baseline readable and valid: EXIT_OK or EXIT_USAGE/EXIT_RUNTIME. */
+int bench_out_precheck(struct bench_outputs *b);
+void bench_out_environment_warnings(struct bench_outputs *b);
+void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s, size_t i);
+void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
+                             const struct suite_failure *f, bool ignore_failure);
+/* Comparison, baseline verdicts and exports; returns the exit code. */
+int bench_out_finish(struct bench_outputs *b, const struct bench_set *s);
+
+#endif

@@ -1,0 +1,604 @@
+/* perfkit bench - benchmark commands (see docs/bench.md). */
+#define _GNU_SOURCE /* getopt_long permutation, strsignal */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench/cmdline.h"
+#include "bench/results.h"
+#include "bench/suite.h"
+#include "cli/bench_out.h"
+#include "cli/cli.h"
+#include "cli/term.h"
+#include "core/err.h"
+#include "core/files.h"
+#include "core/units.h"
+#include "sys/host.h"
+
+#define MAX_LISTS 8
+#define MAX_ITEMS 4096
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+struct plist {
+    char *name;
+    char **values;
+    size_t n;
+};
+
+struct opts {
+    struct suite_opts so;
+    char **cmds;
+    size_t ncmds;
+    const char *names[MAX_ITEMS];
+    size_t nnames;
+    const char *prepares[MAX_ITEMS];
+    size_t nprepares;
+    const char *concludes[MAX_ITEMS];
+    size_t nconcludes;
+    const char *reference;
+    struct plist lists[MAX_LISTS];
+    size_t nlists;
+    double step;
+    bool step_given;
+    struct { char *name; double lo, hi; } ranges[MAX_LISTS];
+    size_t nranges;
+    struct bench_outputs out;
+};
+
+void cmd_bench_help(void)
+{
+    fputs(
+"Usage: perfkit bench [options] COMMAND...\n"
+"\n"
+"Benchmark commands: every run is spawned and reaped alone and records wall time,\n"
+"user and system CPU, its own peak RSS, page faults, context switches and exit\n"
+"status. Results come with 95% confidence intervals, outlier counts, and a\n"
+"comparison of the commands (ratio, CI, Mann-Whitney p-value).\n"
+"\n"
+"Runs:\n"
+"  -w, --warmup N            runs before timing (default 0)\n"
+"  -r, --runs N              exactly N timed runs\n"
+"  -m, --min-runs N          at least N runs (default 10)\n"
+"  -M, --max-runs N          at most N runs\n"
+"      --min-time DUR        run for at least DUR, e.g. 500ms, 3s (default 3s)\n"
+"      --interleave          commands take turns run by run, so drift hits all alike\n"
+"  -i, --ignore-failure      keep going when a command exits non-zero\n"
+"Hooks (each may use {parameters}):\n"
+"  -s, --setup CMD           once before each command's runs\n"
+"  -p, --prepare CMD         before every run (once, or once per command)\n"
+"  -C, --conclude CMD        after every run (once, or once per command)\n"
+"  -c, --cleanup CMD         once after each command's runs\n"
+"Parameters:\n"
+"  -L, --parameter-list NAME A,B,C   run each command once per value of {NAME}\n"
+"  -P, --parameter-scan NAME LO HI   values LO..HI in steps of -D (default 1)\n"
+"  -D, --parameter-step-size STEP\n"
+"  -n, --command-name NAME   name a command (once per command; may use {NAME})\n"
+"      --reference CMD       compare every command with CMD\n"
+"Execution:\n"
+"  -S, --shell SH            run commands through SH -c (overhead measured and\n"
+"                            subtracted); 'none' is -N. Default: a command runs\n"
+"                            directly unless it uses shell syntax, then via sh.\n"
+"  -N, --shell=none          never use a shell (split words, honour quotes)\n"
+"      --output WHERE        command stdout: null (default), pipe, inherit, or a FILE\n"
+"      --input FILE          command stdin (default /dev/null)\n"
+"      --counters            hardware counters per run (cycles, instructions,\n"
+"                            branch-misses, cache-misses), where the kernel allows\n"
+"Results:\n"
+"      --export-json FILE    hyperfine's JSON schema plus perfkit's keys ('-' = stdout)\n"
+"      --export-csv FILE     CSV as hyperfine's\n"
+"      --export-markdown FILE  Markdown table with the relative column and its CI\n"
+"      --save-baseline FILE  save the results (the JSON export) as a baseline\n"
+"      --baseline FILE       compare with the same-named commands in FILE\n"
+"                            (a perfkit or hyperfine JSON export)\n"
+"      --threshold PCT       noise threshold for --baseline (default 2%)\n"
+"      --fail-on-regression  exit 3 when a command is significantly slower than\n"
+"                            its baseline beyond the threshold\n"
+"  -h, --help\n"
+"\n"
+"Exit status: 0 ok; 1 runtime failure (a command failed, unwritable file);\n"
+"2 usage error; 3 regression (--fail-on-regression); 130 interrupted (what\n"
+"was measured is still printed and exported).\n"
+"See docs/bench.md.\n", stdout);
+}
+
+static int usage_err(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "perfkit bench: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\n(see 'perfkit help bench')\n");
+    return EXIT_USAGE;
+}
+
+static int parse_uint_opt(const char *text, const char *opt, uint64_t min, uint64_t *out)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    if (units_parse_uint(text, opt, min, UINT64_C(1) << 40, out, &e)) {
+        char buf[600];
+        fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+static int split_list(const char *name, const char *csv, struct plist *l)
+{
+    l->name = strdup(name);
+    size_t cap = 1;
+    for (const char *p = csv; *p; p++)
+        cap += *p == ',';
+    l->values = calloc(cap, sizeof(char *));
+    if (!l->name || !l->values)
+        return -ENOMEM;
+    const char *p = csv;
+    for (;;) {
+        size_t n = strcspn(p, ",");
+        l->values[l->n] = strndup(p, n);
+        if (!l->values[l->n])
+            return -ENOMEM;
+        l->n++;
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    return 0;
+}
+
+/* Parameter values print like hyperfine's: integers without a decimal point. */
+static char *fmt_param(double v)
+{
+    char buf[64];
+    if (fabs(v - nearbyint(v)) < 1e-9 && fabs(v) < 1e15)
+        snprintf(buf, sizeof(buf), "%.0f", v);
+    else
+        snprintf(buf, sizeof(buf), "%.10g", v);
+    return strdup(buf);
+}
+
+static int expand_ranges(struct opts *o)
+{
+    for (size_t i = 0; i < o->nranges; i++) {
+        double lo = o->ranges[i].lo, hi = o->ranges[i].hi, step = o->step_given ? o->step : 1.0;
+        if (step <= 0)
+            return usage_err("-D/--parameter-step-size must be positive%s%s", "", "");
+        if (hi < lo)
+            return usage_err("-P %s: the upper bound is below the lower bound%s", o->ranges[i].name, "");
+        double count = floor((hi - lo) / step + 1e-9) + 1;
+        if (count > MAX_ITEMS)
+            return usage_err("-P %s: more than 4096 values%s", o->ranges[i].name, "");
+        struct plist *l = &o->lists[o->nlists++];
+        l->name = o->ranges[i].name;
+        l->values = calloc((size_t)count, sizeof(char *));
+        if (!l->values)
+            return EXIT_RUNTIME;
+        for (size_t k = 0; k < (size_t)count; k++) {
+            l->values[k] = fmt_param(lo + (double)k * step);
+            if (!l->values[k])
+                return EXIT_RUNTIME;
+        }
+        l->n = (size_t)count;
+    }
+    return 0;
+}
+
+enum {
+    OPT_MIN_TIME = 256, OPT_OUTPUT, OPT_INPUT, OPT_REFERENCE, OPT_EXPORT_JSON, OPT_EXPORT_CSV,
+    OPT_EXPORT_MD, OPT_INTERLEAVE, OPT_COUNTERS, OPT_SAVE_BASELINE, OPT_BASELINE, OPT_THRESHOLD,
+    OPT_FAIL_ON_REGRESSION,
+};
+
+static const struct option longopts[] = {
+    { "warmup", required_argument, NULL, 'w' },
+    { "runs", required_argument, NULL, 'r' },
+    { "min-runs", required_argument, NULL, 'm' },
+    { "max-runs", required_argument, NULL, 'M' },
+    { "min-time", required_argument, NULL, OPT_MIN_TIME },
+    { "setup", required_argument, NULL, 's' },
+    { "prepare", required_argument, NULL, 'p' },
+    { "conclude", required_argument, NULL, 'C' },
+    { "cleanup", required_argument, NULL, 'c' },
+    { "parameter-list", required_argument, NULL, 'L' },
+    { "parameter-scan", required_argument, NULL, 'P' },
+    { "parameter-step-size", required_argument, NULL, 'D' },
+    { "command-name", required_argument, NULL, 'n' },
+    { "shell", required_argument, NULL, 'S' },
+    { "ignore-failure", no_argument, NULL, 'i' },
+    { "output", required_argument, NULL, OPT_OUTPUT },
+    { "input", required_argument, NULL, OPT_INPUT },
+    { "reference", required_argument, NULL, OPT_REFERENCE },
+    { "export-json", required_argument, NULL, OPT_EXPORT_JSON },
+    { "export-csv", required_argument, NULL, OPT_EXPORT_CSV },
+    { "export-markdown", required_argument, NULL, OPT_EXPORT_MD },
+    { "interleave", no_argument, NULL, OPT_INTERLEAVE },
+    { "counters", no_argument, NULL, OPT_COUNTERS },
+    { "save-baseline", required_argument, NULL, OPT_SAVE_BASELINE },
+    { "baseline", required_argument, NULL, OPT_BASELINE },
+    { "threshold", required_argument, NULL, OPT_THRESHOLD },
+    { "fail-on-regression", no_argument, NULL, OPT_FAIL_ON_REGRESSION },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
+};
+
+static int parse_threshold(const char *t, double *out)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    size_t n = strlen(t);
+    char buf[64];
+    if (n == 0 || n >= sizeof(buf))
+        return usage_err("--threshold: invalid value '%s'%s", t, "");
+    memcpy(buf, t, n + 1);
+    bool pct = buf[n - 1] == '%';
+    if (pct)
+        buf[n - 1] = '\0';
+    double v;
+    if (units_parse_double(buf, "--threshold", &v, &e) || (pct ? v >= 100 : v >= 1))
+        return usage_err("--threshold: invalid value '%s' (use e.g. 2%% or 0.02)%s", t, "");
+    *out = pct ? v / 100.0 : v;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+    struct pk_err e;
+    uint64_t u;
+    int rc;
+    pk_err_clear(&e);
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, ":w:r:m:M:s:p:C:c:L:P:D:n:S:Nih", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'w':
+            if ((rc = parse_uint_opt(optarg, "--warmup", 0, &u)))
+                return rc;
+            o->so.warmup = (unsigned)u;
+            break;
+        case 'r':
+            if ((rc = parse_uint_opt(optarg, "--runs", 1, &o->so.runs)))
+                return rc;
+            break;
+        case 'm':
+            if ((rc = parse_uint_opt(optarg, "--min-runs", 1, &o->so.min_runs)))
+                return rc;
+            break;
+        case 'M':
+            if ((rc = parse_uint_opt(optarg, "--max-runs", 1, &o->so.max_runs)))
+                return rc;
+            break;
+        case OPT_MIN_TIME:
+            if (units_parse_duration(optarg, "--min-time", &o->so.min_time_s, &e)) {
+                char buf[600];
+                fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+                return EXIT_USAGE;
+            }
+            break;
+        case 's': o->so.setup = optarg; break;
+        case 'c': o->so.cleanup = optarg; break;
+        case 'p':
+            if (o->nprepares >= MAX_ITEMS)
+                return usage_err("too many --prepare%s%s", "", "");
+            o->prepares[o->nprepares++] = optarg;
+            break;
+        case 'C':
+            if (o->nconcludes >= MAX_ITEMS)
+                return usage_err("too many --conclude%s%s", "", "");
+            o->concludes[o->nconcludes++] = optarg;
+            break;
+        case 'L': {
+            if (o->nlists + o->nranges >= MAX_LISTS)
+                return usage_err("at most 8 parameters%s%s", "", "");
+            if (optind >= argc)
+                return usage_err("-L/--parameter-list %s: expected NAME VALUES%s", optarg, "");
+            if (split_list(optarg, argv[optind], &o->lists[o->nlists++]))
+                return EXIT_RUNTIME;
+            optind++;
+            break;
+        }
+        case 'P': {
+            if (o->nlists + o->nranges >= MAX_LISTS)
+                return usage_err("at most 8 parameters%s%s", "", "");
+            if (optind + 1 >= argc)
+                return usage_err("-P/--parameter-scan %s: expected NAME LO HI%s", optarg, "");
+            size_t k = o->nranges++;
+            o->ranges[k].name = optarg;
+            if (units_parse_double(argv[optind], "-P (lower bound)", &o->ranges[k].lo, &e) ||
+                units_parse_double(argv[optind + 1], "-P (upper bound)", &o->ranges[k].hi, &e)) {
+                char buf[600];
+                fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+                return EXIT_USAGE;
+            }
+            optind += 2;
+            break;
+        }
+        case 'D':
+            if (units_parse_double(optarg, "--parameter-step-size", &o->step, &e)) {
+                char buf[600];
+                fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+                return EXIT_USAGE;
+            }
+            o->step_given = true;
+            break;
+        case 'n':
+            if (o->nnames >= MAX_ITEMS)
+                return usage_err("too many --command-name%s%s", "", "");
+            o->names[o->nnames++] = optarg;
+            break;
+        case 'S':
+            if (!strcmp(optarg, "none")) {
+                o->so.shell_mode = SHELL_NEVER;
+            } else {
+                o->so.shell_mode = SHELL_ALWAYS;
+                o->so.shell = optarg;
+            }
+            break;
+        case 'N': o->so.shell_mode = SHELL_NEVER; break;
+        case 'i': o->so.ignore_failure = true; break;
+        case OPT_OUTPUT:
+            if (!strcmp(optarg, "null"))
+                o->so.runner.output = RUNNER_OUT_NULL;
+            else if (!strcmp(optarg, "pipe"))
+                o->so.runner.output = RUNNER_OUT_PIPE;
+            else if (!strcmp(optarg, "inherit"))
+                o->so.runner.output = RUNNER_OUT_INHERIT;
+            else {
+                o->so.runner.output = RUNNER_OUT_FILE;
+                o->so.runner.output_path = optarg;
+            }
+            break;
+        case OPT_INPUT: o->so.runner.input_path = optarg; break;
+        case OPT_REFERENCE: o->reference = optarg; break;
+        case OPT_EXPORT_JSON: o->out.json = optarg; break;
+        case OPT_EXPORT_CSV: o->out.csv = optarg; break;
+        case OPT_EXPORT_MD: o->out.markdown = optarg; break;
+        case OPT_INTERLEAVE: o->so.interleave = true; break;
+        case OPT_COUNTERS: o->so.runner.counters = true; break;
+        case OPT_SAVE_BASELINE: o->out.save_baseline = optarg; break;
+        case OPT_BASELINE: o->out.baseline = optarg; break;
+        case OPT_THRESHOLD:
+            if ((rc = parse_threshold(optarg, &o->out.threshold)))
+                return rc;
+            break;
+        case OPT_FAIL_ON_REGRESSION: o->out.fail_on_regression = true; break;
+        case 'h':
+            cmd_bench_help();
+            return -1;
+        case ':':
+            return usage_err("option '%s' needs a value%s", argv[optind - 1], "");
+        default:
+            return usage_err("unknown option '%s'%s", argv[optind - 1], "");
+        }
+    }
+    o->cmds = argv + optind;
+    o->ncmds = (size_t)(argc - optind);
+    if (o->ncmds == 0)
+        return usage_err("no command to benchmark%s%s", "", "");
+    if (o->so.runs && o->so.max_runs && o->so.runs > o->so.max_runs)
+        return usage_err("--runs is above --max-runs%s%s", "", "");
+    if (!o->so.runs && o->so.max_runs && o->so.min_runs > o->so.max_runs)
+        return usage_err("--min-runs is above --max-runs%s%s", "", "");
+    if (o->out.fail_on_regression && !o->out.baseline)
+        return usage_err("--fail-on-regression needs --baseline FILE%s%s", "", "");
+    if (o->step_given && o->nranges == 0)
+        return usage_err("-D/--parameter-step-size needs -P/--parameter-scan%s%s", "", "");
+    return 0;
+}
+
+/* Commands x parameter combinations, in hyperfine's order: each command with
+ * every combination (the last parameter varying fastest). */
+static int build_commands(struct opts *o, struct suite_command **out, size_t *nout,
+                          struct bench_param **param_store)
+{
+    size_t combos = 1;
+    for (size_t i = 0; i < o->nlists; i++) {
+        if (o->lists[i].n == 0)
+            return usage_err("parameter '%s' has no values%s", o->lists[i].name, "");
+        combos *= o->lists[i].n;
+        if (combos > MAX_ITEMS)
+            return usage_err("more than 4096 parameter combinations%s%s", "", "");
+    }
+    size_t user = o->ncmds;
+    if (o->nnames && o->nnames != user)
+        return usage_err("%s --command-name given for the commands%s",
+                         o->nnames > user ? "more" : "fewer", "");
+    if (o->nprepares > 1 && o->nprepares != user)
+        return usage_err("--prepare must be given once, or once per command%s%s", "", "");
+    if (o->nconcludes > 1 && o->nconcludes != user)
+        return usage_err("--conclude must be given once, or once per command%s%s", "", "");
+
+    size_t total = (o->reference ? 1 : 0) + user * combos;
+    struct suite_command *cmds = calloc(total, sizeof(*cmds));
+    struct bench_param *params = calloc(total * (o->nlists ? o->nlists : 1), sizeof(*params));
+    if (!cmds || !params) {
+        free(cmds);
+        free(params);
+        return EXIT_RUNTIME;
+    }
+    size_t k = 0;
+    if (o->reference) {
+        cmds[k].command = o->reference;
+        cmds[k].is_reference = true;
+        k++;
+    }
+    const char *names[MAX_LISTS], *values[MAX_LISTS];
+    for (size_t c = 0; c < user; c++) {
+        for (size_t combo = 0; combo < combos; combo++) {
+            struct bench_param *p = params + k * (o->nlists ? o->nlists : 1);
+            size_t rem = combo;
+            for (size_t li = o->nlists; li-- > 0;) {
+                p[li].name = o->lists[li].name;
+                p[li].value = o->lists[li].values[rem % o->lists[li].n];
+                rem /= o->lists[li].n;
+                names[li] = p[li].name;
+                values[li] = p[li].value;
+            }
+            cmds[k].command = o->cmds[c];
+            cmds[k].params = o->nlists ? p : NULL;
+            cmds[k].nparams = o->nlists;
+            if (o->nnames) {
+                cmds[k].name = o->nlists ? cmdline_substitute(o->names[c], names, values, o->nlists)
+                                         : strdup(o->names[c]);
+            }
+            if (o->nprepares == 1)
+                cmds[k].prepare = o->prepares[0];
+            else if (o->nprepares)
+                cmds[k].prepare = o->prepares[c];
+            if (o->nconcludes == 1)
+                cmds[k].conclude = o->concludes[0];
+            else if (o->nconcludes)
+                cmds[k].conclude = o->concludes[c];
+            k++;
+        }
+    }
+    *out = cmds;
+    *nout = total;
+    *param_store = params;
+    return 0;
+}
+
+/* ---- progress */
+
+struct live {
+    struct term err;
+    struct progress bar;
+    struct bench_set *set;
+    struct bench_outputs *out;
+    const struct suite_command *cmds;
+    size_t ncmds;
+    bool interleave;
+    size_t printed;
+};
+
+static void on_planned(void *ud, size_t cmd, uint64_t total)
+{
+    (void)ud;
+    (void)cmd;
+    (void)total;
+}
+
+static void on_progress(void *ud, size_t cmd, const char *phase, uint64_t done, uint64_t total)
+{
+    struct live *lv = ud;
+    char label[64];
+    if (lv->interleave)
+        snprintf(label, sizeof(label), "%s (interleaved)", phase);
+    else
+        snprintf(label, sizeof(label), "Benchmark %zu %s", cmd + 1, phase);
+    if (strcmp(lv->bar.label, label) != 0) {
+        progress_finish(&lv->bar);
+        progress_start(&lv->bar, &lv->err, label, total);
+    }
+    lv->bar.total = lv->interleave ? 0 : total;
+    progress_update(&lv->bar, done);
+    if (!lv->interleave && !strcmp(phase, "run") && done == total) {
+        progress_finish(&lv->bar);
+        lv->bar.label[0] = '\0';
+        bench_out_print_command(lv->out, lv->set, cmd);
+        lv->printed = cmd + 1;
+    }
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    struct opts o;
+    memset(&o, 0, sizeof(o));
+    suite_opts_default(&o.so);
+    bench_outputs_init(&o.out);
+    struct suite_command *cmds = NULL;
+    struct bench_param *params = NULL;
+    size_t ncmds = 0;
+    struct bench_set set;
+    bench_set_init(&set);
+    int rc = parse_args(argc, argv, &o);
+    if (rc) {
+        rc = rc < 0 ? EXIT_OK : rc;
+        goto out;
+    }
+    if ((rc = expand_ranges(&o)))
+        goto out;
+
+    if ((rc = build_commands(&o, &cmds, &ncmds, &params)))
+        goto out;
+
+    /* Everything that can fail without measuring fails now. */
+    if ((rc = bench_out_precheck(&o.out)))
+        goto out;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: wait4 returns at once */
+    sigaction(SIGTERM, &sa, NULL);
+    o.so.runner.stop = &stop_flag;
+
+    struct live lv = { .set = &set, .out = &o.out, .cmds = cmds, .ncmds = ncmds,
+                       .interleave = o.so.interleave };
+    term_init(&lv.err, stderr);
+    o.so.progress = on_progress;
+    o.so.planned = on_planned;
+    o.so.ud = &lv;
+    o.out.argc = argc;
+    o.out.argv = argv;
+    bench_out_environment_warnings(&o.out);
+
+    struct suite_failure f;
+    struct pk_err e;
+    char why[256];
+    pk_err_clear(&e);
+    int src = suite_run(&o.so, cmds, ncmds, &set, &f, why, sizeof(why), &e);
+    progress_finish(&lv.bar);
+    if (o.so.runner.counters && why[0])
+        fprintf(stderr, "perfkit bench: hardware counters unavailable: %s\n", why);
+
+    /* Whatever happened, what was measured is shown and exported. */
+    for (size_t i = lv.printed; i < set.ncmds; i++)
+        if (set.cmds[i].nruns)
+            bench_out_print_command(&o.out, &set, i);
+    if (src == PK_ECHILD)
+        bench_out_print_failure(&o.out, &set, &f, o.so.ignore_failure);
+    else if (src == PK_ESTOP)
+        fprintf(stderr, "perfkit bench: interrupted; results so far follow\n");
+    else if (src) {
+        char buf[800];
+        fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+    }
+    int orc = bench_out_finish(&o.out, &set);
+    if (src == PK_ESTOP)
+        rc = EXIT_INTERRUPTED;
+    else if (src)
+        rc = (src == -ENOENT || src == -EACCES || src == -EISDIR || src == PK_EPARSE) &&
+                     set.ncmds == 0 ? EXIT_USAGE : EXIT_RUNTIME;
+    else
+        rc = orc;
+out:
+    bench_set_destroy(&set);
+    if (cmds) {
+        for (size_t i = 0; i < ncmds; i++)
+            free((char *)cmds[i].name);
+    }
+    free(cmds);
+    free(params);
+    for (size_t i = 0; i < o.nlists; i++) {
+        for (size_t k = 0; k < o.lists[i].n; k++)
+            free(o.lists[i].values[k]);
+        free(o.lists[i].values);
+        if (i >= o.nlists - o.nranges)
+            continue; /* range names belong to argv */
+        free(o.lists[i].name);
+    }
+    bench_outputs_destroy(&o.out);
+    return rc;
+}

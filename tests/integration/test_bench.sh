@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# perfkit bench end to end: accuracy, hyperfine-compatible exports, hooks,
+# parameters, baselines and the regression gate, bad input, Ctrl-C.
+. "$(dirname "$0")/lib.sh"
+TOUCH="$PK_BUILD/tests/helpers/pk_touch_mem"
+
+# ---- accuracy: sleep 0.05 within 2 ms of 50 ms
+"$PERFKIT" bench -N --runs 15 --warmup 1 --export-json "$TMP/sleep.json" 'sleep 0.05' >"$TMP/sleep.txt" 2>&1
+check "sleep 0.05: median within 2 ms of 50 ms" $PY - "$TMP/sleep.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))["results"][0]
+assert len(r["times"]) == 15, len(r["times"])
+assert abs(r["median"] - 0.050) <= 0.002, r["median"]
+assert abs(r["mean"] - 0.050) <= 0.002, r["mean"]
+PY
+
+# ---- accuracy: a program touching 100 MiB reports its own peak RSS within 5 %
+"$PERFKIT" bench -N --runs 5 --export-json "$TMP/mem.json" "$TOUCH 100" 'true' >/dev/null 2>&1
+check "100 MiB toucher: peak RSS within 5 % of 100 MiB, and true's stays small" $PY - "$TMP/mem.json" <<'PY'
+import json, sys, statistics
+res = json.load(open(sys.argv[1]))["results"]
+peaks = res[0]["memory_usage_byte"]
+assert len(peaks) == 5
+m = statistics.median(peaks)
+assert abs(m - 100 * 2**20) <= 0.05 * 100 * 2**20, m
+# each run is measured alone: the small command after it is not charged the big peak
+assert max(res[1]["memory_usage_byte"]) < 20 * 2**20, res[1]["memory_usage_byte"]
+PY
+
+# ---- hyperfine's JSON schema, perfkit's added keys, and the context block
+"$PERFKIT" bench --runs 4 -L n 1,2 --export-json "$TMP/p.json" --export-csv "$TMP/p.csv" \
+    --export-markdown "$TMP/p.md" 'sleep 0.00{n}' >"$TMP/p.txt" 2>&1
+check "JSON export: hyperfine keys, parameters, context, comparisons" $PY - "$TMP/p.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+res = d["results"]
+assert [r["command"] for r in res] == ["sleep 0.001", "sleep 0.002"], [r["command"] for r in res]
+for r in res:
+    for k in ("command", "mean", "stddev", "median", "user", "system", "min", "max", "times",
+              "exit_codes", "memory_usage_byte", "parameters"):
+        assert k in r, k
+    assert len(r["times"]) == 4 and r["exit_codes"] == [0] * 4
+    assert r["min"] <= r["median"] <= r["max"]
+assert res[0]["parameters"] == {"n": "1"} and res[1]["parameters"] == {"n": "2"}
+ctx = d["context"]
+for k in ("host", "kernel", "cpu_model", "cpus", "perfkit_version", "date"):
+    assert k in ctx, k
+assert "comparisons" in d
+PY
+contains "CSV export: hyperfine header with parameter column" "$(head -n 1 "$TMP/p.csv")" \
+    "command,mean,stddev,median,user,system,min,max,parameter_n"
+contains "Markdown export: hyperfine table" "$(cat "$TMP/p.md")" "| Command | Mean"
+
+# ---- -P scan with -D, command names with parameters, stdout export
+expect_exit 0 "-P scan and -n with {param}" "$PERFKIT" bench -N --runs 2 -P x 1 3 -D 2 -n 'step {x}' \
+    --export-json - 'sleep 0.00{x}'
+printf '%s' "$OUT" | $PY -c '
+import json, sys
+text = sys.stdin.read()
+d = json.loads(text[text.index("{\n"):])
+names = [r["command"] for r in d["results"]]
+assert names == ["step 1", "step 3"], names
+' && ok "-P values and names in the export" || fail "-P values and names in the export" "$OUT"
+
+# ---- comparison line with CI and p-value
+expect_exit 0 "two commands compared" "$PERFKIT" bench -N --runs 12 'sleep 0.01' 'sleep 0.03'
+contains "comparison says which is faster, with CI and p" "$OUT" "× faster than sleep 0.03 (95% CI"
+
+# ---- hooks run in order: setup, prepare before each run, conclude after, cleanup
+rm -f "$TMP/log"
+expect_exit 0 "hooks" "$PERFKIT" bench --runs 3 --warmup 1 -s "echo setup >> $TMP/log" \
+    -p "echo prepare >> $TMP/log" -C "echo conclude >> $TMP/log" -c "echo cleanup >> $TMP/log" true
+contains "hook order" "$(tr '\n' ' ' < "$TMP/log")" \
+    "setup prepare conclude prepare conclude prepare conclude prepare conclude cleanup"
+
+# ---- shell commands: overhead subtracted, pipes work
+expect_exit 0 "shell command with a pipe" "$PERFKIT" bench --runs 3 --export-json "$TMP/sh.json" 'echo hi | cat'
+check "shell overhead recorded" $PY -c "
+import json; r = json.load(open('$TMP/sh.json'))['results'][0]
+assert r['statistics']['shell_overhead'] > 0, r['statistics']"
+
+# ---- --output and --input
+echo "from-input" > "$TMP/in.txt"
+expect_exit 0 "--input feeds stdin, --output FILE keeps stdout" "$PERFKIT" bench -N --runs 2 \
+    --input "$TMP/in.txt" --output "$TMP/out.txt" cat
+contains "--output FILE has every run's output" "$(cat "$TMP/out.txt")" "from-input
+from-input"
+expect_exit 0 "--output pipe" "$PERFKIT" bench -N --runs 2 --output pipe "seq 100000"
+
+# ---- interleave
+expect_exit 0 "--interleave" "$PERFKIT" bench -N --runs 3 --interleave --export-json "$TMP/i.json" 'sleep 0.001' true
+check "--interleave measured both" $PY -c "
+import json; d = json.load(open('$TMP/i.json'))
+assert [len(r['times']) for r in d['results']] == [3, 3]"
+
+# ---- baselines: save, compare, and the regression gate
+expect_exit 0 "save a baseline" "$PERFKIT" bench -N --runs 12 -n job --save-baseline "$TMP/base.json" 'sleep 0.01'
+# The same command again: on a shared machine it drifts by a few %, so this
+# check uses a wide threshold; the gate's verdicts are what is under test.
+expect_exit 0 "same speed: no change" "$PERFKIT" bench -N --runs 12 -n job --baseline "$TMP/base.json" \
+    --threshold 30% --fail-on-regression 'sleep 0.01'
+contains "verdict no change" "$OUT" "no change"
+expect_exit 3 "slower: regression exits 3" "$PERFKIT" bench -N --runs 12 -n job --baseline "$TMP/base.json" \
+    --fail-on-regression 'sleep 0.02'
+contains "verdict slower" "$OUT" "slower"
+expect_exit 0 "faster is not a regression" "$PERFKIT" bench -N --runs 12 -n job --baseline "$TMP/base.json" \
+    --fail-on-regression 'sleep 0.005'
+contains "verdict faster" "$OUT" "faster"
+
+# ---- bad input: usage errors name what was wrong
+expect_exit 2 "unknown option" "$PERFKIT" bench --bogus true
+contains "unknown option named" "$OUT" "--bogus"
+expect_exit 2 "bad duration" "$PERFKIT" bench --min-time 5x true
+contains "bad duration named" "$OUT" "--min-time: invalid duration '5x'"
+expect_exit 2 "bad run count" "$PERFKIT" bench --runs abc true
+contains "bad count named" "$OUT" "--runs"
+expect_exit 2 "no command" "$PERFKIT" bench --runs 3
+expect_exit 2 "command not found before timing" "$PERFKIT" bench -N no-such-command-xyz
+contains "not-found names it" "$OUT" "no-such-command-xyz: command not found"
+expect_exit 2 "unwritable export path before timing" "$PERFKIT" bench --export-json /nonexistent/dir/x.json 'sleep 5'
+contains "export path named" "$OUT" "/nonexistent/dir/x.json"
+printf '{"results": [{"command": "x", "times": ["a"]}]}' > "$TMP/bad.json"
+expect_exit 2 "malformed baseline before timing" "$PERFKIT" bench --baseline "$TMP/bad.json" 'sleep 5'
+contains "baseline error names the key" "$OUT" "times"
+expect_exit 2 "unterminated quote" "$PERFKIT" bench -N "echo 'oops"
+contains "quote error" "$OUT" "unterminated single quote"
+
+# ---- a failing command stops the run, shows its status and stderr tail; -i keeps going
+expect_exit 1 "failing command" "$PERFKIT" bench --runs 3 'echo boom-on-stderr >&2; exit 7'
+contains "exit status shown" "$OUT" "exited with status 7"
+contains "stderr tail shown" "$OUT" "boom-on-stderr"
+expect_exit 0 "-i ignores failures" "$PERFKIT" bench -i --runs 3 --export-json "$TMP/f.json" "$TOUCH 1 3"
+check "-i: exit codes recorded" $PY -c "
+import json; r = json.load(open('$TMP/f.json'))['results'][0]; assert r['exit_codes'] == [3, 3, 3], r"
+
+# ---- Ctrl-C: stops, prints and exports what was measured, exits 130
+"$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && ok "SIGINT exits 130" || fail "SIGINT exits 130" "exit $rc" "$(tail -n 5 "$TMP/int.txt")"
+check "SIGINT: partial results exported" $PY -c "
+import json; r = json.load(open('$TMP/int.json'))['results'][0]
+assert 5 <= len(r['times']) < 1000, len(r['times'])"
+contains "SIGINT: summary printed" "$(cat "$TMP/int.txt")" "Time (mean"
+
+# ---- help and version
+expect_exit 0 "perfkit help bench" "$PERFKIT" help bench
+contains "help lists --baseline" "$OUT" "--fail-on-regression"
+expect_exit 0 "--version" "$PERFKIT" --version
+
+finish
