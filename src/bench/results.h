@@ -3,8 +3,8 @@
  *
  * One struct bench_cmd per benchmarked command (after parameter expansion),
  * holding every timed run. bench_cmd_stats() derives the statistics; the
- * comparison of two commands (or of a command with its baseline) is
- * bench_compare(). Exports (export.h) and baselines (baseline.h) read these.
+ * comparison of two samples (two commands, or a command and its baseline)
+ * is bench_compare_samples(). Failed runs (-i) stay in every statistic. Exports (export.h) and baselines (baseline.h) read these.
  * Ownership: a struct bench_set owns its commands and their strings;
  * bench_set_destroy() frees all of it. Not thread-safe.
  */
@@ -19,7 +19,7 @@
 #include "core/stats.h"
 
 struct bench_run {
-    double wall_s;          /* CLOCK_MONOTONIC, spawn to reap, shell overhead subtracted */
+    double wall_s;          /* CLOCK_MONOTONIC, spawn to reap, shell overhead subtracted (floored at 0) */
     double user_s, sys_s;   /* wait4 rusage of this run's process tree (overhead subtracted) */
     uint64_t max_rss_bytes; /* this run's own peak RSS (wait4 ru_maxrss) */
     uint64_t minflt, majflt, nvcsw, nivcsw;
@@ -52,7 +52,8 @@ struct bench_set {
 
 void bench_set_init(struct bench_set *s);
 void bench_set_destroy(struct bench_set *s);
-/* Appends a command; copies the strings; params may be NULL. Returns its index or -ENOMEM. */
+/* Appends a command; copies the strings; params may be NULL. Returns its index or -ENOMEM.
+ * cmds may move: keep indices, not pointers, across calls. */
 int bench_set_add(struct bench_set *s, const char *name, const char *command,
                   const struct bench_param *params, size_t nparams);
 int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r);

@@ -276,9 +276,8 @@ struct table {
     bool counters;
 };
 
-static void print_rule(const struct table *tb)
+static void print_rule(const struct table *tb, int width)
 {
-    int width = tb->name_width + 80 + (tb->counters ? 26 : 0);
     for (int i = 0; i < width; i++)
         fputc('-', tb->fp);
     fputc('\n', tb->fp);
@@ -286,13 +285,16 @@ static void print_rule(const struct table *tb)
 
 static void print_header(const struct table *tb)
 {
-    print_rule(tb);
-    fprintf(tb->fp, "%-*s %13s %15s %12s %12s %12s %12s", tb->name_width, "Benchmark", "Time", "CPU",
-            "Iterations", "Allocs/iter", "Bytes/iter", "RSS growth");
-    if (tb->counters)
-        fprintf(tb->fp, " %12s %12s", "Cycles/iter", "Instr/iter");
-    fputc('\n', tb->fp);
-    print_rule(tb);
+    char line[512];
+    int len = snprintf(line, sizeof(line), "%-*s %13s %15s %12s %12s %12s %12s", tb->name_width, "Benchmark",
+                       "Time", "CPU", "Iterations", "Allocs/iter", "Bytes/iter", "RSS growth");
+    if (tb->counters && len > 0 && (size_t)len < sizeof(line))
+        len += snprintf(line + len, sizeof(line) - (size_t)len, " %12s %12s", "Cycles/iter", "Instr/iter");
+    if (len < 0 || (size_t)len >= sizeof(line))
+        len = (int)strlen(line);
+    print_rule(tb, len);
+    fprintf(tb->fp, "%s\n", line);
+    print_rule(tb, len);
 }
 
 static void print_times(const struct table *tb, double real_ns, double cpu_ns)

@@ -19,6 +19,27 @@
 /* 17 significant digits read back as the same double. */
 #define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY)
 
+/* jansson quotes the bad token ("invalid token near '...'"), raw control
+ * bytes included; they must not reach a terminal through the message. */
+static const char *clean(const char *s, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (; *s && o + 5 < cap; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch < 0x20 || ch == 0x7f) {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[ch >> 4];
+            buf[o++] = hex[ch & 15];
+        } else {
+            buf[o++] = (char)ch;
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 int jsonio_parse(const char *text, size_t len, const char *name, json_t **out, struct pk_err *e)
 {
     if (!name)
@@ -38,7 +59,8 @@ int jsonio_parse(const char *text, size_t len, const char *name, json_t **out, s
             snprintf(on, sizeof(on), "%s:%d:%d", name, jerr.line, jerr.column > 0 ? jerr.column : 1);
         else
             snprintf(on, sizeof(on), "%s", name);
-        return err_set(e, PK_EPARSE, on, jerr.text, NULL);
+        char what[sizeof(e->what)];
+        return err_set(e, PK_EPARSE, on, clean(jerr.text, what, sizeof(what)), NULL);
     }
     *out = root;
     return 0;

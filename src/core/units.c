@@ -133,12 +133,6 @@ static int fail(const struct ctx *c, const char *why_fmt, ...)
     return err_set(c->e, PK_EPARSE, c->on, what, "%s", why);
 }
 
-/* A token of the input, quoted for a message. */
-static const char *tok(const char *s, size_t n, char *buf, size_t cap)
-{
-    return quote(s, n, buf, cap);
-}
-
 /* ---- lexing ----------------------------------------------------------- */
 
 static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
@@ -187,7 +181,7 @@ static int missing_number(const struct ctx *c, const char *s, size_t n)
     char t[QUOTE_MAX + 1];
     if (s[0] == '-')
         return fail(c, "negative values are not allowed");
-    return fail(c, "expected a number before '%s'", tok(s, span_unit(s, n), t, sizeof(t)));
+    return fail(c, "expected a number before '%s'", quote(s, span_unit(s, n), t, sizeof(t)));
 }
 
 /* Digits with at most one '.', and digits on both sides of it when there is
@@ -203,7 +197,7 @@ static int check_number(const struct ctx *c, const char *s, size_t n)
     }
     if (dots > 1 || digits == 0 || s[n - 1] == '.') {
         char t[QUOTE_MAX + 1];
-        return fail(c, "malformed number '%s'", tok(s, n, t, sizeof(t)));
+        return fail(c, "malformed number '%s'", quote(s, n, t, sizeof(t)));
     }
     return 0;
 }
@@ -363,14 +357,14 @@ int units_parse_duration(const char *text, const char *on, double *seconds, stru
         if (ulen == 0) {
             if (prev)
                 return fail(&c, "missing unit after '%s' (use ns, us, ms, s, m, h, d)",
-                            tok(num, nlen, t1, sizeof(t1)));
+                            quote(num, nlen, t1, sizeof(t1)));
             unit = find_dur_unit("s", 1); /* a bare number is seconds */
         } else if (!(unit = find_dur_unit(u, ulen))) {
-            return fail(&c, "unknown unit '%s' (use ns, us, ms, s, m, h, d)", tok(u, ulen, t1, sizeof(t1)));
+            return fail(&c, "unknown unit '%s' (use ns, us, ms, s, m, h, d)", quote(u, ulen, t1, sizeof(t1)));
         }
         if (prev && unit->rank >= prev->rank)
             return fail(&c, "'%s' after '%s': write the units from largest to smallest, each once",
-                        tok(u, ulen, t1, sizeof(t1)), tok(prev->name, strlen(prev->name), t2, sizeof(t2)));
+                        quote(u, ulen, t1, sizeof(t1)), quote(prev->name, strlen(prev->name), t2, sizeof(t2)));
         double v;
         rc = to_double(num, nlen, unit->exp10, &v);
         if (rc == -ENOMEM)
@@ -469,7 +463,7 @@ int units_parse_size(const char *text, const char *on, uint64_t *bytes, struct p
     char t[QUOTE_MAX + 1];
     if (!size_mult(suf, slen, &mult))
         return fail(&c, "unknown unit '%s' (use B, kB, MB, GB, TB, KiB, MiB, GiB, TiB)",
-                    tok(suf, slen, t, sizeof(t)));
+                    quote(suf, slen, t, sizeof(t)));
     struct decimal d;
     uint64_t v;
     bool has_frac, half_up;
@@ -507,7 +501,7 @@ int units_parse_count(const char *text, const char *on, uint64_t *count, struct 
         mult = 1000000000;
     char t[QUOTE_MAX + 1];
     if (!mult)
-        return fail(&c, "unknown suffix '%s' (use k, M, G)", tok(suf, slen, t, sizeof(t)));
+        return fail(&c, "unknown suffix '%s' (use k, M, G)", quote(suf, slen, t, sizeof(t)));
     struct decimal d;
     uint64_t v;
     bool has_frac, half_up;
@@ -530,7 +524,7 @@ int units_parse_double(const char *text, const char *on, double *out, struct pk_
     char t[QUOTE_MAX + 1];
     if (slen)
         return fail(&c, "unexpected '%s' after the number (expected a plain number, e.g. %s)",
-                    tok(suf, slen, t, sizeof(t)), c.kind->example);
+                    quote(suf, slen, t, sizeof(t)), c.kind->example);
     double v;
     rc = to_double(num, nlen, 0, &v);
     if (rc == -ENOMEM)
@@ -604,17 +598,18 @@ static const struct fmt_unit count_fmt[] = {
  * locale's decimal point does not matter. */
 static double read_back(const char *s)
 {
-    double v = 0, scale = 0;
+    double v = 0, scale = 1;
+    bool frac = false;
     for (; *s; s++) {
         if (is_digit(*s)) {
-            if (scale) {
-                v += (*s - '0') * scale;
+            if (frac) {
                 scale /= 10;
+                v += (*s - '0') * scale;
             } else {
                 v = v * 10 + (*s - '0');
             }
-        } else if (!scale) {
-            scale = 0.1;
+        } else {
+            frac = true;
         }
     }
     return v;

@@ -15,5 +15,6 @@ int main(int argc, char **argv)
     long page = sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < n; i += (size_t)page)
         p[i] = 1;
+    free((void *)p);
     return code;
 }

@@ -4,14 +4,20 @@
 . "$(dirname "$0")/lib.sh"
 TOUCH="$PK_BUILD/tests/helpers/pk_touch_mem"
 
-# ---- accuracy: sleep 0.05 within 2 ms of 50 ms
+# ---- accuracy: sleep 0.05 within 2 ms of 50 ms. A sanitizer build of perfkit
+# spawns through its instrumented runtime, which adds milliseconds: there the
+# bound is 10 ms, and the 2 ms claim is checked by the plain build.
+TOL=0.002
+[ "${PK_SANITIZED:-0}" = 1 ] && TOL=0.010
+export TOL
 "$PERFKIT" bench -N --runs 15 --warmup 1 --export-json "$TMP/sleep.json" 'sleep 0.05' >"$TMP/sleep.txt" 2>&1
 check "sleep 0.05: median within 2 ms of 50 ms" $PY - "$TMP/sleep.json" <<'PY'
-import json, sys
+import json, os, sys
+tol = float(os.environ["TOL"])
 r = json.load(open(sys.argv[1]))["results"][0]
 assert len(r["times"]) == 15, len(r["times"])
-assert abs(r["median"] - 0.050) <= 0.002, r["median"]
-assert abs(r["mean"] - 0.050) <= 0.002, r["mean"]
+assert abs(r["median"] - 0.050) <= tol, r["median"]
+assert abs(r["mean"] - 0.050) <= tol, r["mean"]
 PY
 
 # ---- accuracy: a program touching 100 MiB reports its own peak RSS within 5 %

@@ -1,0 +1,135 @@
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bench/runner.h"
+
+static struct runner r;
+
+static int setup(void **state)
+{
+    (void)state;
+    struct runner_opts o = { .output = RUNNER_OUT_NULL };
+    struct pk_err e;
+    return runner_init(&r, &o, &e);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    runner_destroy(&r);
+    return 0;
+}
+
+static void run_sh(const char *script, struct bench_run *run)
+{
+    char path[PATH_MAX];
+    struct pk_err e;
+    assert_int_equal(runner_resolve("sh", path, sizeof(path), &e), 0);
+    char *argv[] = { "sh", "-c", (char *)script, NULL };
+    assert_int_equal(runner_run(&r, path, argv, run, &e), 0);
+}
+
+static void records_exit_codes_and_signals(void **state)
+{
+    (void)state;
+    struct bench_run run;
+    run_sh("exit 0", &run);
+    assert_int_equal(run.exit_code, 0);
+    assert_int_equal(run.term_signal, 0);
+    run_sh("exit 42", &run);
+    assert_int_equal(run.exit_code, 42);
+    run_sh("kill -TERM $$", &run);
+    assert_int_equal(run.exit_code, -1);
+    assert_int_equal(run.term_signal, SIGTERM);
+}
+
+static void measures_wall_and_cpu(void **state)
+{
+    (void)state;
+    struct bench_run run;
+    run_sh("sleep 0.1", &run);
+    assert_true(run.wall_s >= 0.1 && run.wall_s < 0.5);
+    assert_true(run.user_s + run.sys_s < 0.05); /* sleeping costs almost no CPU */
+    run_sh("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done", &run);
+    assert_true(run.user_s + run.sys_s > 0.01);
+    assert_true(run.user_s + run.sys_s <= run.wall_s * 1.05 + 0.01);
+    assert_true(run.max_rss_bytes > 100 * 1024 && run.max_rss_bytes < 64u * 1024 * 1024);
+    assert_true(run.minflt > 0);
+}
+
+static void keeps_the_tail_of_stderr(void **state)
+{
+    (void)state;
+    struct bench_run run;
+    char tail[16];
+    run_sh("echo first >&2; echo 0123456789abcdefghij >&2", &run);
+    size_t n = runner_stderr_tail(&r, tail, sizeof(tail));
+    assert_int_equal(n, 15);
+    assert_string_equal(tail, "6789abcdefghij\n"); /* the last 15 bytes */
+    run_sh("true", &run);
+    assert_int_equal(runner_stderr_tail(&r, tail, sizeof(tail)), 0); /* reset every run */
+}
+
+static void resolves_and_refuses(void **state)
+{
+    (void)state;
+    char path[PATH_MAX];
+    struct pk_err e;
+    char buf[600];
+    assert_int_equal(runner_resolve("true", path, sizeof(path), &e), 0);
+    assert_non_null(strstr(path, "/true"));
+    assert_int_equal(runner_resolve("/bin/sh", path, sizeof(path), &e), 0);
+    assert_string_equal(path, "/bin/sh");
+    assert_int_equal(runner_resolve("no-such-cmd-xyz", path, sizeof(path), &e), -ENOENT);
+    assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "no-such-cmd-xyz: command not found"));
+    assert_int_equal(runner_resolve("/etc/passwd", path, sizeof(path), &e), -EACCES);
+    assert_int_equal(runner_resolve("/tmp", path, sizeof(path), &e), -EISDIR);
+}
+
+static void input_is_rewound_each_run(void **state)
+{
+    (void)state;
+    char in[] = "/tmp/perfkit-runner-in.XXXXXX";
+    int fd = mkstemp(in);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "abc\n", 4), 4);
+    close(fd);
+    struct runner ri;
+    struct runner_opts o = { .output = RUNNER_OUT_NULL, .input_path = in };
+    struct pk_err e;
+    assert_int_equal(runner_init(&ri, &o, &e), 0);
+    char path[PATH_MAX];
+    assert_int_equal(runner_resolve("sh", path, sizeof(path), &e), 0);
+    char *argv[] = { "sh", "-c", "read x; [ \"$x\" = abc ]", NULL };
+    for (int i = 0; i < 3; i++) {
+        struct bench_run run;
+        assert_int_equal(runner_run(&ri, path, argv, &run, &e), 0);
+        assert_int_equal(run.exit_code, 0);
+    }
+    runner_destroy(&ri);
+    unlink(in);
+    o.input_path = "/nonexistent/input";
+    assert_true(runner_init(&ri, &o, &e) < 0);
+    char buf[600];
+    assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "/nonexistent/input"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(records_exit_codes_and_signals),
+        cmocka_unit_test(measures_wall_and_cpu),
+        cmocka_unit_test(keeps_the_tail_of_stderr),
+        cmocka_unit_test(resolves_and_refuses),
+        cmocka_unit_test(input_is_rewound_each_run),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
