@@ -492,10 +492,13 @@ static void on_progress(void *ud, size_t cmd, const char *phase, uint64_t done, 
 {
     struct live *lv = ud;
     char label[64];
-    if (lv->interleave)
-        snprintf(label, sizeof(label), "%s (interleaved)", phase);
-    else
-        snprintf(label, sizeof(label), "Benchmark %zu %s", cmd + 1, phase);
+    if (lv->interleave) {
+        snprintf(label, sizeof(label), "%s, %zu commands interleaved", phase, lv->ncmds);
+    } else {
+        const char *name = lv->cmds[cmd].name ? lv->cmds[cmd].name : lv->set->cmds[cmd].command;
+        snprintf(label, sizeof(label), "%s%zu/%zu %.36s%s", strcmp(phase, "run") ? "warmup " : "",
+                 cmd + 1, lv->ncmds, name, strlen(name) > 36 ? "…" : "");
+    }
     if (strcmp(lv->bar.label, label) != 0) {
         progress_finish(&lv->bar);
         progress_start(&lv->bar, &lv->err, label, total);
