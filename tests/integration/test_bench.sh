@@ -152,6 +152,19 @@ import json; r = json.load(open('$TMP/int.json'))['results'][0]
 assert 5 <= len(r['times']) < 1000, len(r['times'])"
 contains "SIGINT: summary printed" "$(cat "$TMP/int.txt")" "Time (mean"
 
+# ---- hardware counters: per-run figures where the kernel allows, else one clear reason
+expect_exit 0 "--counters never fails the benchmark" "$PERFKIT" bench -N --counters --runs 3 \
+    --export-json "$TMP/ctr.json" 'sleep 0.001'
+n=$(printf '%s\n' "$OUT" | grep -c "hardware counters unavailable" || true)
+if [ "$n" -eq 1 ]; then
+    ok "--counters refused: the reason is given once"
+    contains "--counters: the reason is specific" "$OUT" "perf_event"
+else
+    check "--counters: per-run instructions exported" $PY -c "
+import json; r = json.load(open('$TMP/ctr.json'))['results'][0]
+ins = r['counters']['instructions']; assert len(ins) == 3 and all(v > 0 for v in ins), ins"
+fi
+
 # ---- help and version
 expect_exit 0 "perfkit help bench" "$PERFKIT" help bench
 contains "help lists --baseline" "$OUT" "--fail-on-regression"

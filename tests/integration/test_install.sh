@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# make install's layout: binary, static and shared library, header, pkg-config
+# file, man pages; and a program built against the installed tree with pkg-config.
+. "$(dirname "$0")/lib.sh"
+P="$TMP/prefix"
+check "cmake --install into a prefix" cmake --install "$PK_BUILD" --prefix "$P"
+LIBDIR=$(ls -d "$P"/lib* | head -n 1)
+for f in "$P/bin/perfkit" "$P/include/perfkit.h" "$LIBDIR/libperfkit.a" "$LIBDIR/libperfkit.so" \
+         "$LIBDIR/pkgconfig/perfkit.pc" "$P/share/man/man1/perfkit.1" "$P/share/man/man1/perfkit-bench.1"; do
+    [ -e "$f" ] && ok "installed ${f#$P/}" || fail "installed ${f#$P/}" "missing"
+done
+if [ -e "$LIBDIR/libperfkit_main.a" ]; then ok "installed libperfkit_main.a"; else fail "installed libperfkit_main.a" "missing"; fi
+expect_exit 0 "installed perfkit runs" "$P/bin/perfkit" --version
+contains "version printed" "$OUT" "perfkit "
+
+export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
+cat > "$TMP/use.c" <<'C'
+#include <perfkit.h>
+#include <stdio.h>
+static void twice(void *arg) { int x = *(int *)arg; pk_do_not_optimize(x * 2); }
+int main(void)
+{
+    struct pk_bench *b = pk_bench_new(NULL);
+    const struct pk_result *r = NULL;
+    struct pk_err e;
+    int x = 42;
+    if (!b || pk_bench_run(b, "twice", twice, &x, 1000, &r, &e) != 0)
+        return 1;
+    printf("%s %llu\n", pk_version(), (unsigned long long)r->iterations);
+    pk_bench_free(b);
+    return 0;
+}
+C
+# shellcheck disable=SC2046
+check "compile against the installed header and shared library (pkg-config)" \
+    cc -std=gnu11 -Wall -Werror "$TMP/use.c" -o "$TMP/use" $(pkg-config --cflags --libs perfkit)
+expect_exit 0 "program linked with the shared library runs" env LD_LIBRARY_PATH="$LIBDIR" "$TMP/use"
+contains "it ran 1000 iterations" "$OUT" " 1000"
+# shellcheck disable=SC2046
+check "compile statically (pkg-config --static)" \
+    cc -std=gnu11 -Wall -Werror "$TMP/use.c" -o "$TMP/use-static" $(pkg-config --cflags perfkit) \
+    "$LIBDIR/libperfkit.a" $(pkg-config --static --libs-only-other --libs-only-l perfkit | sed 's/-lperfkit//')
+expect_exit 0 "statically linked program runs" "$TMP/use-static"
+finish
