@@ -20,6 +20,7 @@
 void bench_outputs_init(struct bench_outputs *b)
 {
     memset(b, 0, sizeof(*b));
+    b->fp = stdout;
     baseline_init(&b->base);
     b->threshold = BASELINE_DEFAULT_THRESHOLD;
     term_init(&b->out, stdout);
@@ -62,6 +63,11 @@ int bench_out_precheck(struct bench_outputs *b)
     if (to_stdout > 1) {
         fprintf(stderr, "perfkit bench: only one export can go to stdout ('-')\n");
         return EXIT_USAGE;
+    }
+    if (to_stdout) {
+        /* stdout carries the export alone, so it can be piped into a parser. */
+        b->fp = stderr;
+        term_init(&b->out, stderr);
     }
     if (b->baseline) {
         pk_err_clear(&e);
@@ -108,9 +114,9 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
     const char *G = term_style(t, TERM_GREEN), *Y = term_style(t, TERM_YELLOW);
     const char *CY = term_style(t, TERM_CYAN), *M = term_style(t, TERM_MAGENTA);
 
-    printf("%sBenchmark %zu%s: %s%s\n", B, i + 1, R, c->name, c->is_reference ? " (reference)" : "");
+    fprintf(b->fp, "%sBenchmark %zu%s: %s%s\n", B, i + 1, R, c->name, c->is_reference ? " (reference)" : "");
     if (bench_cmd_stats(c, &st) != 0) {
-        printf("  (no completed runs)\n\n");
+        fprintf(b->fp, "  (no completed runs)\n\n");
         return;
     }
     double ref = st.wall.mean;
@@ -119,15 +125,15 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
     dur(s1, sizeof(s1), st.wall.stddev, ref);
     dur(u, sizeof(u), st.user_mean, st.user_mean > 0 ? st.user_mean : ref);
     dur(y, sizeof(y), st.sys_mean, st.sys_mean > 0 ? st.sys_mean : ref);
-    printf("  Time (%smean%s ± %sσ%s):      %s%8s%s ± %s%8s%s    [User: %s, System: %s]\n",
+    fprintf(b->fp, "  Time (%smean%s ± %sσ%s):      %s%8s%s ± %s%8s%s    [User: %s, System: %s]\n",
            G, R, G, R, G, a, R, G, s1, R, u, y);
     dur(md, sizeof(md), st.wall.median, ref);
     dur(lo, sizeof(lo), st.median_ci.lo, ref);
     dur(hi, sizeof(hi), st.median_ci.hi, ref);
-    printf("  Time (%smedian%s, 95%% CI): %s%8s%s   [%s … %s]\n", G, R, G, md, R, lo, hi);
+    fprintf(b->fp, "  Time (%smedian%s, 95%% CI): %s%8s%s   [%s … %s]\n", G, R, G, md, R, lo, hi);
     dur(lo, sizeof(lo), st.wall.min, ref);
     dur(hi, sizeof(hi), st.wall.max, ref);
-    printf("  Range (%smin%s … %smax%s):    %s%8s%s … %s%8s%s    %zu runs\n", CY, R, M, R, CY, lo, R,
+    fprintf(b->fp, "  Range (%smin%s … %smax%s):    %s%8s%s … %s%8s%s    %zu runs\n", CY, R, M, R, CY, lo, R,
            M, hi, R, c->nruns);
     char r1[32], r2[32];
     units_format_size((double)st.rss_median, r1, sizeof(r1));
@@ -140,7 +146,7 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
         ics += c->runs[k].nivcsw;
     }
     double n = (double)c->nruns;
-    printf("  Memory (peak RSS):  %8s median, %s max\n"
+    fprintf(b->fp, "  Memory (peak RSS):  %8s median, %s max\n"
            "  Per run:            %.0f minor / %.0f major faults, %.0f voluntary / %.0f involuntary "
            "context switches\n",
            r1, r2, (double)minflt / n, (double)majflt / n, (double)vcs / n, (double)ics / n);
@@ -153,35 +159,35 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
                     sum[j] += (double)c->runs[k].ctr.v[j];
                     valid[j] = true;
                 }
-        printf("  Counters/run:      ");
+        fprintf(b->fp, "  Counters/run:      ");
         for (int j = 0; j < COUNTERS_N; j++) {
             char f[32];
             if (valid[j])
-                printf(" %s %s", units_format_count(sum[j] / n, f, sizeof(f)), counters_name(j));
+                fprintf(b->fp, " %s %s", units_format_count(sum[j] / n, f, sizeof(f)), counters_name(j));
         }
         if (valid[COUNTERS_CYCLES] && valid[COUNTERS_INSTRUCTIONS] && sum[COUNTERS_CYCLES] > 0)
-            printf("  (%.2f IPC)", sum[COUNTERS_INSTRUCTIONS] / sum[COUNTERS_CYCLES]);
-        printf("\n");
+            fprintf(b->fp, "  (%.2f IPC)", sum[COUNTERS_INSTRUCTIONS] / sum[COUNTERS_CYCLES]);
+        fprintf(b->fp, "\n");
     }
     if (c->shell_overhead_s > 0) {
         char ov[32];
-        printf("  Shell spawn overhead subtracted: %s\n", units_format_duration(c->shell_overhead_s, ov, sizeof(ov)));
+        fprintf(b->fp, "  Shell spawn overhead subtracted: %s\n", units_format_duration(c->shell_overhead_s, ov, sizeof(ov)));
     }
     if (st.failed_runs)
-        printf("  %sWarning:%s %zu of %zu runs exited non-zero (ignored with -i).\n", Y, R,
+        fprintf(b->fp, "  %sWarning:%s %zu of %zu runs exited non-zero (ignored with -i).\n", Y, R,
                st.failed_runs, c->nruns);
     const struct stats_outliers *ol = &st.outliers;
     size_t tukey = ol->low_mild + ol->high_mild + ol->low_severe + ol->high_severe;
     if (ol->zscore > 0 || ol->low_severe + ol->high_severe > 0) {
-        printf("  %sWarning:%s outliers (kept): %zu by modified z-score; Tukey %zu/%zu mild, %zu/%zu "
+        fprintf(b->fp, "  %sWarning:%s outliers (kept): %zu by modified z-score; Tukey %zu/%zu mild, %zu/%zu "
                "severe (low/high).\n"
                "  Other work on the machine or cold caches may cause them: try --warmup or a quieter machine.\n",
                Y, R, ol->zscore, ol->low_mild, ol->high_mild, ol->low_severe, ol->high_severe);
     } else if (tukey > 0) {
-        printf("  Note: %zu mild outlier%s (Tukey 1.5 IQR), kept.\n", tukey, tukey == 1 ? "" : "s");
+        fprintf(b->fp, "  Note: %zu mild outlier%s (Tukey 1.5 IQR), kept.\n", tukey, tukey == 1 ? "" : "s");
     }
-    printf("\n");
-    fflush(stdout);
+    fprintf(b->fp, "\n");
+    fflush(b->fp);
 }
 
 void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
@@ -236,7 +242,7 @@ static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
     double *rt = bench_cmd_times(rc);
     if (!rt)
         return;
-    printf("%sSummary%s\n  %s%s%s ran\n", B, R, term_style(t, TERM_CYAN), rc->name, R);
+    fprintf(b->fp, "%sSummary%s\n  %s%s%s ran\n", B, R, term_style(t, TERM_CYAN), rc->name, R);
     for (size_t i = 0; i < s->ncmds; i++) {
         if (i == ref || s->cmds[i].nruns == 0)
             continue;
@@ -250,20 +256,20 @@ static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
         fmt_p(p, sizeof(p), cmp.mwu.p);
         /* ratio = other / reference: > 1 means the reference is faster. */
         if (cmp.mwu.p >= 0.05) {
-            printf("    no significant difference from %s (ratio %.2f, 95%% CI %.2f–%.2f, %s)\n",
+            fprintf(b->fp, "    no significant difference from %s (ratio %.2f, 95%% CI %.2f–%.2f, %s)\n",
                    s->cmds[i].name, cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
         } else if (cmp.ratio_median >= 1.0) {
-            printf("    %s%.2f%s × faster than %s (95%% CI %.2f–%.2f, %s)\n", G, cmp.ratio_median, R,
+            fprintf(b->fp, "    %s%.2f%s × faster than %s (95%% CI %.2f–%.2f, %s)\n", G, cmp.ratio_median, R,
                    s->cmds[i].name, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
         } else {
-            printf("    %s%.2f%s × slower than %s (95%% CI %.2f–%.2f, %s)\n", RED,
+            fprintf(b->fp, "    %s%.2f%s × slower than %s (95%% CI %.2f–%.2f, %s)\n", RED,
                    1.0 / cmp.ratio_median, R, s->cmds[i].name, 1.0 / cmp.ratio_median_ci.hi,
                    1.0 / cmp.ratio_median_ci.lo, p);
         }
         free(ot);
     }
     free(rt);
-    printf("\n");
+    fprintf(b->fp, "\n");
 }
 
 /* Returns true when some command regressed. */
@@ -272,7 +278,7 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
     struct term *t = &b->out;
     const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
     bool regressed = false;
-    printf("%sBaseline%s %s (threshold %.1f%%)\n", B, R, b->baseline, b->threshold * 100);
+    fprintf(b->fp, "%sBaseline%s %s (threshold %.1f%%)\n", B, R, b->baseline, b->threshold * 100);
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
         if (c->nruns == 0)
@@ -282,13 +288,13 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
         pk_err_clear(&e);
         const struct baseline_entry *be = baseline_find(&b->base, c->name);
         if (!be) {
-            printf("  %-40s not in the baseline\n", c->name);
+            fprintf(b->fp, "  %-40s not in the baseline\n", c->name);
             continue;
         }
         int rc = baseline_compare(be, c, b->threshold, &cmp, &e);
         if (rc) {
             char buf[600];
-            printf("  %-40s cannot compare: %s\n", c->name, pk_err_str(&e, buf, sizeof(buf)));
+            fprintf(b->fp, "  %-40s cannot compare: %s\n", c->name, pk_err_str(&e, buf, sizeof(buf)));
             continue;
         }
         char p[32];
@@ -308,10 +314,10 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
             word = "no change";
             col = "";
         }
-        printf("  %-40s %s%-9s%s ratio %.3f (95%% CI %.3f–%.3f), %s\n", c->name, col, word, R,
+        fprintf(b->fp, "  %-40s %s%-9s%s ratio %.3f (95%% CI %.3f–%.3f), %s\n", c->name, col, word, R,
                cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
     }
-    printf("\n");
+    fprintf(b->fp, "\n");
     return regressed;
 }
 

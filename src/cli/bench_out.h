@@ -14,12 +14,15 @@
 #include "cli/term.h"
 #include "sys/host.h"
 
+#include <stdio.h>
+
 struct bench_outputs {
     const char *json, *csv, *markdown, *save_baseline, *baseline; /* "-" is stdout */
     double threshold;
     bool fail_on_regression;
     int argc;
     char **argv;
+    FILE *fp;          /* the human summary: stdout, or stderr when an export goes to stdout */
     struct term out;
     struct baseline base;
     bool base_loaded;
