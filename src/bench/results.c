@@ -94,6 +94,7 @@ int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r)
         c->cap = cap;
     }
     c->runs[c->nruns++] = *r;
+    c->stats_cached = false;
     return 0;
 }
 
@@ -130,10 +131,22 @@ static int rss_stats(const struct bench_cmd *c, uint64_t *max, uint64_t *median)
     return 0;
 }
 
+int bench_cmd_finalize(struct bench_cmd *c)
+{
+    c->stats_cached = false;
+    int rc = bench_cmd_stats(c, &c->stats);
+    c->stats_cached = rc == 0;
+    return rc;
+}
+
 int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st)
 {
     if (!c || !st || c->nruns == 0)
         return -EINVAL;
+    if (c->stats_cached) {
+        *st = c->stats;
+        return 0;
+    }
     memset(st, 0, sizeof(*st));
 
     double *t = bench_cmd_times(c);

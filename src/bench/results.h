@@ -33,6 +33,15 @@ struct bench_param {
     char *value;
 };
 
+struct bench_stats {
+    struct stats_summary wall;      /* over wall_s */
+    double user_mean, sys_mean;
+    struct stats_ci mean_ci, median_ci;   /* 95 % bootstrap */
+    struct stats_outliers outliers;
+    uint64_t rss_max, rss_median;
+    size_t failed_runs;             /* exit_code != 0 or signalled */
+};
+
 struct bench_cmd {
     char *name;             /* --command-name, else the expanded command */
     char *command;          /* the expanded command as run */
@@ -42,6 +51,11 @@ struct bench_cmd {
     size_t nruns, cap;
     bool is_reference;      /* --reference */
     double shell_overhead_s;/* what was subtracted from each run; 0 without a shell */
+    /* Filled by bench_cmd_finalize(), dropped by bench_cmd_add_run(): the
+     * bootstraps cost tens of ms on thousands of runs, and both the summary
+     * and the exports need them. */
+    bool stats_cached;
+    struct bench_stats stats;
 };
 
 struct bench_set {
@@ -61,15 +75,11 @@ int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r);
 #define BENCH_BOOTSTRAP_RESAMPLES 5000u
 #define BENCH_BOOTSTRAP_SEED 0x70657266u   /* fixed: reports are reproducible */
 
-struct bench_stats {
-    struct stats_summary wall;      /* over wall_s */
-    double user_mean, sys_mean;
-    struct stats_ci mean_ci, median_ci;   /* 95 % bootstrap */
-    struct stats_outliers outliers;
-    uint64_t rss_max, rss_median;
-    size_t failed_runs;             /* exit_code != 0 or signalled */
-};
+
+/* The statistics of c: the cached ones when bench_cmd_finalize() ran since the last run. */
 int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st);
+/* Computes and caches c's statistics (once its runs are complete). */
+int bench_cmd_finalize(struct bench_cmd *c);
 
 enum bench_verdict { BENCH_SAME, BENCH_FASTER, BENCH_SLOWER };
 

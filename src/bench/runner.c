@@ -19,6 +19,17 @@
 
 extern char **environ;
 
+static void add_actions(posix_spawn_file_actions_t *fa, const struct runner *r, int pipe_wr)
+{
+    posix_spawn_file_actions_adddup2(fa, r->in_fd, STDIN_FILENO);
+    if (pipe_wr >= 0)
+        posix_spawn_file_actions_adddup2(fa, pipe_wr, STDOUT_FILENO);
+    else if (r->out_fd >= 0)
+        posix_spawn_file_actions_adddup2(fa, r->out_fd, STDOUT_FILENO);
+    if (r->err_fd >= 0)
+        posix_spawn_file_actions_adddup2(fa, r->err_fd, STDERR_FILENO);
+}
+
 int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e)
 {
     int rc;
@@ -56,12 +67,20 @@ int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e)
         }
         break;
     }
+    r->rewind_input = o->input_path != NULL;
     if (o->output != RUNNER_OUT_INHERIT) {
         r->err_fd = memfd_create("perfkit-stderr", MFD_CLOEXEC);
         if (r->err_fd < 0) {
             rc = err_errno(e, -errno, NULL, "cannot create a memory file for stderr");
             goto fail;
         }
+    }
+    if (o->output != RUNNER_OUT_PIPE) {
+        /* The pipe mode needs a new pipe per run; every other mode spawns with
+         * the same descriptors, so the actions are built once. */
+        posix_spawn_file_actions_init(&r->fa);
+        r->fa_ready = true;
+        add_actions(&r->fa, r, -1);
     }
     if (o->counters) {
         struct pk_err ce;
@@ -81,6 +100,9 @@ fail:
 
 void runner_destroy(struct runner *r)
 {
+    if (r->fa_ready)
+        posix_spawn_file_actions_destroy(&r->fa);
+    r->fa_ready = false;
     if (r->counters_on)
         counters_close(&r->ctr);
     r->counters_on = false;
@@ -110,28 +132,26 @@ static void drain(int fd)
 int runner_run(struct runner *r, const char *path, char *const argv[], struct bench_run *run,
                struct pk_err *e)
 {
-    posix_spawn_file_actions_t fa;
     int pipefd[2] = { -1, -1 };
     int rc;
 
     memset(run, 0, sizeof(*run));
-    if (lseek(r->in_fd, 0, SEEK_SET) < 0 && errno != ESPIPE)
+    if (r->rewind_input && lseek(r->in_fd, 0, SEEK_SET) < 0 && errno != ESPIPE)
         return err_errno(e, -errno, "--input", "cannot rewind input");
     if (r->err_fd >= 0) {
-        if (ftruncate(r->err_fd, 0) < 0 || lseek(r->err_fd, 0, SEEK_SET) < 0)
+        /* The child shares the memory file's offset: non-zero means it wrote. */
+        off_t used = lseek(r->err_fd, 0, SEEK_CUR);
+        if (used != 0 && (ftruncate(r->err_fd, 0) < 0 || lseek(r->err_fd, 0, SEEK_SET) < 0))
             return err_errno(e, -errno, NULL, "cannot reset the stderr buffer");
     }
-    if (r->o.output == RUNNER_OUT_PIPE && pipe2(pipefd, O_CLOEXEC) < 0)
-        return err_errno(e, -errno, NULL, "cannot create the output pipe");
-
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, r->in_fd, STDIN_FILENO);
-    if (pipefd[1] >= 0)
-        posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-    else if (r->out_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, r->out_fd, STDOUT_FILENO);
-    if (r->err_fd >= 0)
-        posix_spawn_file_actions_adddup2(&fa, r->err_fd, STDERR_FILENO);
+    posix_spawn_file_actions_t pipe_fa, *fa = &r->fa;
+    if (r->o.output == RUNNER_OUT_PIPE) {
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+            return err_errno(e, -errno, NULL, "cannot create the output pipe");
+        posix_spawn_file_actions_init(&pipe_fa);
+        add_actions(&pipe_fa, r, pipefd[1]);
+        fa = &pipe_fa;
+    }
 
     struct counters_values c0, c1;
     if (r->counters_on)
@@ -139,8 +159,9 @@ int runner_run(struct runner *r, const char *path, char *const argv[], struct be
 
     pid_t pid;
     uint64_t t0 = clock_mono_ns();
-    rc = posix_spawn(&pid, path, &fa, NULL, argv, environ);
-    posix_spawn_file_actions_destroy(&fa);
+    rc = posix_spawn(&pid, path, fa, NULL, argv, environ);
+    if (fa == &pipe_fa)
+        posix_spawn_file_actions_destroy(&pipe_fa);
     if (pipefd[1] >= 0)
         close(pipefd[1]);
     if (rc != 0) {

@@ -15,6 +15,7 @@
 #define PK_BENCH_RUNNER_H
 
 #include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -35,6 +36,9 @@ struct runner_opts {
 struct runner {
     struct runner_opts o;
     int in_fd, out_fd, err_fd;
+    bool rewind_input;         /* a real file: rewound before each run */
+    bool fa_ready;             /* fa is built once: glibc checks limits on every add */
+    posix_spawn_file_actions_t fa;
     bool counters_on;
     struct counters ctr;
     char counters_why[256];    /* why counters are off, when asked for and refused */

@@ -508,6 +508,7 @@ static void on_progress(void *ud, size_t cmd, const char *phase, uint64_t done, 
     if (!lv->interleave && !strcmp(phase, "run") && done == total) {
         progress_finish(&lv->bar);
         lv->bar.label[0] = '\0';
+        bench_cmd_finalize(&lv->set->cmds[cmd]);
         bench_out_print_command(lv->out, lv->set, cmd);
         lv->printed = cmd + 1;
     }
@@ -567,6 +568,9 @@ int cmd_bench(int argc, char **argv)
         fprintf(stderr, "perfkit bench: hardware counters unavailable: %s\n", why);
 
     /* Whatever happened, what was measured is shown and exported. */
+    for (size_t i = 0; i < set.ncmds; i++)
+        if (set.cmds[i].nruns && !set.cmds[i].stats_cached)
+            bench_cmd_finalize(&set.cmds[i]);
     for (size_t i = lv.printed; i < set.ncmds; i++)
         if (set.cmds[i].nruns)
             bench_out_print_command(&o.out, &set, i);
