@@ -9,5 +9,6 @@ for f in "$B"/fuzz/fuzz_*; do
     name=$(basename "$f")
     mkdir -p "$B/fuzz/corpus/$name"
     echo "== $name (${SECS}s)"
-    "$f" -max_total_time="$SECS" -print_final_stats=1 "$B/fuzz/corpus/$name" 2>&1 | tail -n 3
+    "$f" -max_total_time="$SECS" -print_final_stats=1 "$B/fuzz/corpus/$name" 2>&1 |
+        grep -E "number_of_executed_units|new_units_added|ERROR|SUMMARY"
 done

@@ -311,19 +311,14 @@ int stats_summarize(const double *x, size_t n, struct stats_summary *s)
 
 int stats_outliers(const double *x, size_t n, struct stats_outliers *o)
 {
-    if (n == 0 || !x || !o)
+    if (!o)
         return -EINVAL;
-    double *v = copy_of(x, n);
-    if (!v)
-        return -ENOMEM;
-    qsort(v, n, sizeof(*v), cmp_double);
-    double q1 = stats_percentile_sorted(v, n, 25.0);
-    double q3 = stats_percentile_sorted(v, n, 75.0);
-    double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-    double mad = mad_with(x, n, med, v);
-    free(v);
-    if (mad == 0.0)
-        mad = DBL_EPSILON;
+    struct stats_summary sm;
+    int rc = stats_summarize(x, n, &sm);
+    if (rc)
+        return rc;
+    double q1 = sm.q1, q3 = sm.q3, med = sm.median;
+    double mad = sm.mad == 0.0 ? DBL_EPSILON : sm.mad;
 
     double iqr = q3 - q1;
     double mild_lo = q1 - 1.5 * iqr, mild_hi = q3 + 1.5 * iqr;
