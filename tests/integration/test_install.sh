@@ -6,7 +6,7 @@ P="$TMP/prefix"
 check "cmake --install into a prefix" cmake --install "$PK_BUILD" --prefix "$P"
 LIBDIR=$(ls -d "$P"/lib* | head -n 1)
 for f in "$P/bin/perfkit" "$P/include/perfkit.h" "$LIBDIR/libperfkit.a" "$LIBDIR/libperfkit.so" \
-         "$LIBDIR/pkgconfig/perfkit.pc" "$P/share/man/man1/perfkit.1" "$P/share/man/man1/perfkit-bench.1"; do
+         "$LIBDIR/pkgconfig/perfkit.pc" "$LIBDIR/pkgconfig/perfkit-main.pc" "$P/share/man/man1/perfkit.1" "$P/share/man/man1/perfkit-bench.1"; do
     [ -e "$f" ] && ok "installed ${f#$P/}" || fail "installed ${f#$P/}" "missing"
 done
 if [ -e "$LIBDIR/libperfkit_main.a" ]; then ok "installed libperfkit_main.a"; else fail "installed libperfkit_main.a" "missing"; fi
@@ -14,6 +14,9 @@ expect_exit 0 "installed perfkit runs" "$P/bin/perfkit" --version
 contains "version printed" "$OUT" "perfkit "
 
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
+# A sanitizer build installs instrumented libraries: programs linking them need the same runtime.
+SAN=""
+[ "${PK_SANITIZED:-0}" = 1 ] && SAN="-fsanitize=address,undefined"
 cat > "$TMP/use.c" <<'C'
 #include <perfkit.h>
 #include <stdio.h>
@@ -33,12 +36,30 @@ int main(void)
 C
 # shellcheck disable=SC2046
 check "compile against the installed header and shared library (pkg-config)" \
-    cc -std=gnu11 -Wall -Werror "$TMP/use.c" -o "$TMP/use" $(pkg-config --cflags --libs perfkit)
+    cc $SAN -std=gnu11 -Wall -Werror "$TMP/use.c" -o "$TMP/use" $(pkg-config --cflags --libs perfkit)
 expect_exit 0 "program linked with the shared library runs" env LD_LIBRARY_PATH="$LIBDIR" "$TMP/use"
 contains "it ran 1000 iterations" "$OUT" " 1000"
 # shellcheck disable=SC2046
 check "compile statically (pkg-config --static)" \
-    cc -std=gnu11 -Wall -Werror "$TMP/use.c" -o "$TMP/use-static" $(pkg-config --cflags perfkit) \
+    cc $SAN -std=gnu11 -Wall -Werror "$TMP/use.c" -o "$TMP/use-static" $(pkg-config --cflags perfkit) \
     "$LIBDIR/libperfkit.a" $(pkg-config --static --libs-only-other --libs-only-l perfkit | sed 's/-lperfkit//')
 expect_exit 0 "statically linked program runs" "$TMP/use-static"
+
+# A file of registered benchmarks becomes a program through pk_bench_main (perfkit-main.pc).
+cat > "$TMP/reg.c" <<'C'
+#include <perfkit.h>
+static void BM_add(struct pk_state *st)
+{
+    uint64_t x = (uint64_t)pk_state_arg(st);
+    PK_LOOP(st) { x += 3; pk_do_not_optimize(x); }
+}
+PK_BENCHMARK_ARGS(BM_add, 1, 2);
+int main(int argc, char **argv) { return pk_bench_main(argc, argv); }
+C
+# shellcheck disable=SC2046
+check "compile a PK_BENCHMARK file (pkg-config perfkit-main)" \
+    cc $SAN -std=gnu11 -Wall -Werror "$TMP/reg.c" -o "$TMP/reg" $(pkg-config --cflags --libs perfkit-main)
+expect_exit 0 "its --list names the registered benchmarks" "$TMP/reg" --list
+contains "BM_add/1 listed" "$OUT" "BM_add/1"
+contains "BM_add/2 listed" "$OUT" "BM_add/2"
 finish
