@@ -422,6 +422,10 @@ static int run_once(struct pk_bench *b, const struct job *j, const char *name, u
      * leaves out; the share of CPU over the stretches, applied to the real
      * time, keeps their cost out of short runs. */
     double util = st.total_span ? (double)st.total_cpu / (double)st.total_span : 0;
+    /* One thread cannot use more than one CPU: a share above 1 is the skew of
+     * reading two clocks around a span of a few microseconds. */
+    if (util > 1.0)
+        util = 1.0;
     rep->cpu_ns = util * (double)st.total_real / n;
     if (alloc_available()) {
         rep->allocs = (double)st.allocs / n;
