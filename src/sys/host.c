@@ -1,4 +1,5 @@
 #include "sys/host.h"
+#include "sys/sysfile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,87 +24,6 @@
 
 /* ---- parsers ------------------------------------------------------------ */
 
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static bool is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/* Trailing whitespace (a sysfs value ends in "\n") is not part of the value. */
-static size_t rtrim_len(const char *buf, size_t len)
-{
-    while (len > 0 && is_space(buf[len - 1]))
-        len--;
-    return len;
-}
-
-/* Digits at *p into *out, at most max; advances *p. 0 or PK_EPARSE. */
-static int parse_uint(const char **p, const char *end, uint64_t max, uint64_t *out)
-{
-    const char *s = *p;
-    uint64_t v = 0;
-    if (s >= end || !is_digit(*s))
-        return PK_EPARSE;
-    for (; s < end && is_digit(*s); s++) {
-        uint64_t d = (uint64_t)(*s - '0');
-        if (v > (max - d) / 10)
-            return PK_EPARSE;
-        v = v * 10 + d;
-    }
-    *p = s;
-    *out = v;
-    return 0;
-}
-
-/*
- * "2596.122" -> 2596.122, locale-independent (strtod follows LC_NUMERIC and
- * needs a terminated string). Collecting the digits into one integer and
- * dividing once by an exact power of ten rounds the same as strtod while
- * there are at most 15 significant digits; more than 18 are refused.
- */
-static int parse_decimal(const char **p, const char *end, double *out)
-{
-    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
-    const char *s = *p;
-    uint64_t mant = 0;
-    int digits = 0, frac = 0;
-    bool dot = false;
-    for (; s < end; s++) {
-        if (*s == '.' && !dot) {
-            dot = true;
-            continue;
-        }
-        if (!is_digit(*s))
-            break;
-        if (mant == 0 && *s == '0') {
-            /* leading zeros are not significant */
-        } else if (++digits > 18) {
-            return PK_EPARSE;
-        }
-        mant = mant * 10 + (uint64_t)(*s - '0');
-        if (dot)
-            frac++;
-        if (frac > 18)
-            return PK_EPARSE;
-    }
-    /* at least one digit, and not a lone "." */
-    if (s == *p || (s - *p == 1 && dot))
-        return PK_EPARSE;
-    *out = (double)mant / pow10[frac];
-    *p = s;
-    return 0;
-}
-
 size_t host_parse_line(const char *buf, size_t len, char *dst, size_t cap)
 {
     if (!dst || cap == 0)
@@ -111,9 +31,9 @@ size_t host_parse_line(const char *buf, size_t len, char *dst, size_t cap)
     const char *nl = len ? memchr(buf, '\n', len) : NULL;
     if (nl)
         len = (size_t)(nl - buf);
-    len = rtrim_len(buf, len);
+    len = sysfile_rtrim_len(buf, len);
     size_t i = 0;
-    while (i < len && is_blank(buf[i]))
+    while (i < len && sysfile_is_blank(buf[i]))
         i++;
     size_t n = 0;
     for (; i < len && n + 1 < cap; i++) {
@@ -137,10 +57,10 @@ void host_parse_cpuinfo(const char *buf, size_t len, struct host_info *h)
         const char *colon = memchr(p, ':', (size_t)(eol - p));
         if (colon) {
             size_t klen = (size_t)(colon - p);
-            while (klen > 0 && is_blank(p[klen - 1]))
+            while (klen > 0 && sysfile_is_blank(p[klen - 1]))
                 klen--;
             const char *v = colon + 1;
-            while (v < eol && is_blank(*v))
+            while (v < eol && sysfile_is_blank(*v))
                 v++;
             /* Only the first processor's block names the model and speed. */
             bool first = h->cpus <= 1;
@@ -154,7 +74,7 @@ void host_parse_cpuinfo(const char *buf, size_t len, struct host_info *h)
                 const char *q = v;
                 double mhz;
                 have_mhz = true;
-                if (parse_decimal(&q, eol, &mhz) == 0 && rtrim_len(q, (size_t)(eol - q)) == 0)
+                if (sysfile_parse_decimal(&q, eol, &mhz) == 0 && sysfile_rtrim_len(q, (size_t)(eol - q)) == 0)
                     h->mhz = mhz;
             }
         }
@@ -168,14 +88,14 @@ int host_parse_loadavg(const char *buf, size_t len, double load[3])
     double v[3];
     for (int i = 0; i < 3; i++) {
         const char *start = p;
-        while (p < end && is_blank(*p))
+        while (p < end && sysfile_is_blank(*p))
             p++;
         if (i > 0 && p == start)
             return PK_EPARSE;
-        if (parse_decimal(&p, end, &v[i]) != 0)
+        if (sysfile_parse_decimal(&p, end, &v[i]) != 0)
             return PK_EPARSE;
     }
-    if (p < end && !is_space(*p))
+    if (p < end && !sysfile_is_space(*p))
         return PK_EPARSE;
     memcpy(load, v, sizeof(v));
     return 0;
@@ -183,19 +103,19 @@ int host_parse_loadavg(const char *buf, size_t len, double load[3])
 
 int host_parse_cpulist(const char *buf, size_t len, bool *set, size_t nset)
 {
-    const char *p = buf, *end = buf + rtrim_len(buf, len);
+    const char *p = buf, *end = buf + sysfile_rtrim_len(buf, len);
     int count = 0;
     int64_t prev = -1;
     if (p == end)
         return 0;
     for (;;) {
         uint64_t a, b;
-        if (parse_uint(&p, end, HOST_MAX_CPU - 1, &a) != 0)
+        if (sysfile_parse_uint(&p, end, HOST_MAX_CPU - 1, &a) != 0)
             return PK_EPARSE;
         b = a;
         if (p < end && *p == '-') {
             p++;
-            if (parse_uint(&p, end, HOST_MAX_CPU - 1, &b) != 0 || b < a)
+            if (sysfile_parse_uint(&p, end, HOST_MAX_CPU - 1, &b) != 0 || b < a)
                 return PK_EPARSE;
         }
         /* The kernel prints ascending, disjoint ranges; anything else would double count. */
@@ -216,9 +136,9 @@ int host_parse_cpulist(const char *buf, size_t len, bool *set, size_t nset)
 
 int host_parse_cache_size(const char *buf, size_t len, long *bytes)
 {
-    const char *p = buf, *end = buf + rtrim_len(buf, len);
+    const char *p = buf, *end = buf + sysfile_rtrim_len(buf, len);
     uint64_t v, mul = 1;
-    if (parse_uint(&p, end, (uint64_t)LONG_MAX, &v) != 0)
+    if (sysfile_parse_uint(&p, end, (uint64_t)LONG_MAX, &v) != 0)
         return PK_EPARSE;
     if (p < end) {
         switch (*p) {
@@ -237,100 +157,13 @@ int host_parse_cache_size(const char *buf, size_t len, long *bytes)
 
 /* ---- files -------------------------------------------------------------- */
 
-/* Up to cap bytes of dirfd/rel into buf; -EFBIG if the file holds more. */
-static int read_small(int dirfd, const char *rel, char *buf, size_t cap, size_t *len)
-{
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t n = 0;
-    int rc = 0;
-    for (;;) {
-        if (n == cap) {
-            char extra;
-            ssize_t r = read(fd, &extra, 1);
-            if (r != 0)
-                rc = r > 0 ? -EFBIG : -errno;
-            break;
-        }
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            break;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    *len = n;
-    return rc;
-}
-
-/*
- * dirfd/rel into a malloc'd buffer of at most cap bytes. Past the cap the
- * partial last line is dropped, so line parsers see whole lines only.
- */
-static int read_alloc(int dirfd, const char *rel, size_t cap, char **out, size_t *len)
-{
-    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t size = 64 * 1024, n = 0;
-    char *buf = malloc(size);
-    int rc = 0;
-    if (!buf) {
-        rc = -ENOMEM;
-        goto out_close;
-    }
-    for (;;) {
-        if (n == size) {
-            if (size == cap) {
-                while (n > 0 && buf[n - 1] != '\n')
-                    n--;
-                break;
-            }
-            size_t nsize = size * 2 > cap ? cap : size * 2;
-            char *nbuf = realloc(buf, nsize);
-            if (!nbuf) {
-                rc = -ENOMEM;
-                goto out_free;
-            }
-            buf = nbuf;
-            size = nsize;
-        }
-        ssize_t r = read(fd, buf + n, size - n);
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            rc = -errno;
-            goto out_free;
-        }
-        if (r == 0)
-            break;
-        n += (size_t)r;
-    }
-    close(fd);
-    *out = buf;
-    *len = n;
-    return 0;
-
-out_free:
-    free(buf);
-out_close:
-    close(fd);
-    return rc;
-}
-
 /* The first line of a one-line file into dst; "" if it cannot be read. */
 static void read_line(int dirfd, const char *rel, char *dst, size_t cap)
 {
     char buf[SMALL_CAP];
     size_t n = 0;
     dst[0] = '\0';
-    if (dirfd >= 0 && read_small(dirfd, rel, buf, sizeof(buf), &n) == 0)
+    if (dirfd >= 0 && sysfile_read_small(dirfd, rel, buf, sizeof(buf), &n) == 0)
         host_parse_line(buf, n, dst, cap);
 }
 
@@ -345,19 +178,19 @@ static void read_cache(int sysfd, int index, struct host_cache *c)
     read_line(sysfd, rel, c->type, sizeof(c->type));
 
     snprintf(rel, sizeof(rel), "%s/index%d/level", dir, index);
-    if (read_small(sysfd, rel, buf, sizeof(buf), &n) == 0) {
-        const char *p = buf, *end = buf + rtrim_len(buf, n);
+    if (sysfile_read_small(sysfd, rel, buf, sizeof(buf), &n) == 0) {
+        const char *p = buf, *end = buf + sysfile_rtrim_len(buf, n);
         uint64_t level;
-        if (parse_uint(&p, end, INT_MAX, &level) == 0 && p == end)
+        if (sysfile_parse_uint(&p, end, INT_MAX, &level) == 0 && p == end)
             c->level = (int)level;
     }
 
     snprintf(rel, sizeof(rel), "%s/index%d/size", dir, index);
-    if (read_small(sysfd, rel, buf, sizeof(buf), &n) == 0)
+    if (sysfile_read_small(sysfd, rel, buf, sizeof(buf), &n) == 0)
         host_parse_cache_size(buf, n, &c->size);
 
     snprintf(rel, sizeof(rel), "%s/index%d/shared_cpu_list", dir, index);
-    if (read_small(sysfd, rel, buf, sizeof(buf), &n) == 0) {
+    if (sysfile_read_small(sysfd, rel, buf, sizeof(buf), &n) == 0) {
         int cpus = host_parse_cpulist(buf, n, NULL, 0);
         if (cpus > 0)
             c->num_sharing = cpus;
@@ -392,7 +225,7 @@ static int read_governors(int sysfd, struct host_info *h)
     if (!online)
         return -ENOMEM;
 
-    if (read_small(sysfd, "devices/system/cpu/online", buf, sizeof(buf), &n) == 0 &&
+    if (sysfile_read_small(sysfd, "devices/system/cpu/online", buf, sizeof(buf), &n) == 0 &&
         host_parse_cpulist(buf, n, online, HOST_MAX_CPU) > 0) {
         ncpus = HOST_MAX_CPU;
     } else {
@@ -439,7 +272,7 @@ int host_read(const char *procfs, const char *sysfs, struct host_info *h, struct
 
     char *info = NULL;
     size_t n = 0;
-    int r = read_alloc(procfd, "cpuinfo", CPUINFO_CAP, &info, &n);
+    int r = sysfile_read_alloc(procfd, "cpuinfo", CPUINFO_CAP, &info, &n);
     if (r == -ENOMEM) {
         rc = err_errno(e, r, procfs, "cannot read cpuinfo");
         goto out;
@@ -450,7 +283,7 @@ int host_read(const char *procfs, const char *sysfs, struct host_info *h, struct
     }
 
     char buf[SMALL_CAP];
-    if (read_small(procfd, "loadavg", buf, sizeof(buf), &n) == 0)
+    if (sysfile_read_small(procfd, "loadavg", buf, sizeof(buf), &n) == 0)
         h->load_known = host_parse_loadavg(buf, n, h->load) == 0;
 
     if (sysfd >= 0) {

@@ -1,0 +1,175 @@
+#include "sys/sysfile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+bool sysfile_is_blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+bool sysfile_is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+bool sysfile_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Trailing whitespace (a sysfs value ends in "\n") is not part of the value. */
+size_t sysfile_rtrim_len(const char *buf, size_t len)
+{
+    while (len > 0 && sysfile_is_space(buf[len - 1]))
+        len--;
+    return len;
+}
+
+/* Digits at *p into *out, at most max; advances *p. 0 or PK_EPARSE. */
+int sysfile_parse_uint(const char **p, const char *end, uint64_t max, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+    if (s >= end || !sysfile_is_digit(*s))
+        return PK_EPARSE;
+    for (; s < end && sysfile_is_digit(*s); s++) {
+        uint64_t d = (uint64_t)(*s - '0');
+        if (v > (max - d) / 10)
+            return PK_EPARSE;
+        v = v * 10 + d;
+    }
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+/*
+ * "2596.122" -> 2596.122, locale-independent (strtod follows LC_NUMERIC and
+ * needs a terminated string). Collecting the digits into one integer and
+ * dividing once by an exact power of ten rounds the same as strtod while
+ * there are at most 15 significant digits; more than 18 are refused.
+ */
+int sysfile_parse_decimal(const char **p, const char *end, double *out)
+{
+    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+    const char *s = *p;
+    uint64_t mant = 0;
+    int digits = 0, frac = 0;
+    bool dot = false;
+    for (; s < end; s++) {
+        if (*s == '.' && !dot) {
+            dot = true;
+            continue;
+        }
+        if (!sysfile_is_digit(*s))
+            break;
+        if (mant == 0 && *s == '0') {
+            /* leading zeros are not significant */
+        } else if (++digits > 18) {
+            return PK_EPARSE;
+        }
+        mant = mant * 10 + (uint64_t)(*s - '0');
+        if (dot)
+            frac++;
+        if (frac > 18)
+            return PK_EPARSE;
+    }
+    /* at least one digit, and not a lone "." */
+    if (s == *p || (s - *p == 1 && dot))
+        return PK_EPARSE;
+    *out = (double)mant / pow10[frac];
+    *p = s;
+    return 0;
+}
+
+/* Up to cap bytes of dirfd/rel into buf; -EFBIG if the file holds more. */
+int sysfile_read_small(int dirfd, const char *rel, char *buf, size_t cap, size_t *len)
+{
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t n = 0;
+    int rc = 0;
+    for (;;) {
+        if (n == cap) {
+            char extra;
+            ssize_t r = read(fd, &extra, 1);
+            if (r != 0)
+                rc = r > 0 ? -EFBIG : -errno;
+            break;
+        }
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            break;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *len = n;
+    return rc;
+}
+
+/*
+ * dirfd/rel into a malloc'd buffer of at most cap bytes. Past the cap the
+ * partial last line is dropped, so line parsers see whole lines only.
+ */
+int sysfile_read_alloc(int dirfd, const char *rel, size_t cap, char **out, size_t *len)
+{
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    size_t size = 64 * 1024, n = 0;
+    char *buf = malloc(size);
+    int rc = 0;
+    if (!buf) {
+        rc = -ENOMEM;
+        goto out_close;
+    }
+    for (;;) {
+        if (n == size) {
+            if (size == cap) {
+                while (n > 0 && buf[n - 1] != '\n')
+                    n--;
+                break;
+            }
+            size_t nsize = size * 2 > cap ? cap : size * 2;
+            char *nbuf = realloc(buf, nsize);
+            if (!nbuf) {
+                rc = -ENOMEM;
+                goto out_free;
+            }
+            buf = nbuf;
+            size = nsize;
+        }
+        ssize_t r = read(fd, buf + n, size - n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            rc = -errno;
+            goto out_free;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    *out = buf;
+    *len = n;
+    return 0;
+
+out_free:
+    free(buf);
+out_close:
+    close(fd);
+    return rc;
+}
+
