@@ -12,6 +12,8 @@ enum {
     EXIT_RUNTIME = 1,
     EXIT_USAGE = 2,
     EXIT_REGRESSION = 3,
+    EXIT_DOCTOR_WARN = 3,   /* doctor: warnings, nothing critical */
+    EXIT_DOCTOR_CRIT = 4,   /* doctor: a critical finding or bottleneck */
     EXIT_INTERRUPTED = 130,
 };
 
@@ -24,5 +26,7 @@ struct cli_command {
 
 int cmd_bench(int argc, char **argv);
 void cmd_bench_help(void);
+int cmd_doctor(int argc, char **argv);
+void cmd_doctor_help(void);
 
 #endif

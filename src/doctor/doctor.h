@@ -1,0 +1,32 @@
+/*
+ * doctor - tuning checks and bottleneck diagnosis of a Linux host.
+ *
+ * doctor_checks() runs the checks table (checks.c) once; doctor_diagnose()
+ * samples the readers of src/sys/ twice, sample_s apart, and adds the
+ * bottlenecks it finds (diagnose.c). Both read only under the given procfs
+ * and sysfs roots, so they run on recorded trees as well as on the live
+ * machine; what cannot be read is `skipped` with the reason. Thresholds and
+ * their sources: docs/doctor.md. No printing; results go into the report.
+ */
+#ifndef PK_DOCTOR_DOCTOR_H
+#define PK_DOCTOR_DOCTOR_H
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include "doctor/finding.h"
+
+struct doctor_opts {
+    const char *procfs;   /* "/proc" */
+    const char *sysfs;    /* "/sys" */
+    double sample_s;      /* diagnosis window; 0: no diagnosis */
+    pid_t pid;            /* 0: none; else its per-process checks */
+    const char *process;  /* or by name (comm); NULL: none */
+    const volatile sig_atomic_t *stop; /* ends the window early */
+};
+
+void doctor_opts_default(struct doctor_opts *o);
+int doctor_checks(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
+int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
+
+#endif
