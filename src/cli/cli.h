@@ -2,7 +2,8 @@
  * cli - what the subcommands share: exit codes and the command table.
  * Exit codes (documented in docs/ and `perfkit help`):
  *   0 success, 1 runtime failure, 2 usage error, 3 a gate failed
- *   (bench: a regression against the baseline), 130 interrupted (SIGINT).
+ *   (bench: a regression against the baseline; doctor: warnings),
+ *   4 doctor: a critical finding, 130 interrupted (SIGINT).
  */
 #ifndef PK_CLI_CLI_H
 #define PK_CLI_CLI_H
