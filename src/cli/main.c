@@ -8,6 +8,8 @@
 static const struct cli_command commands[] = {
     { "bench", "benchmark commands: statistics, comparisons, baselines, CI gate",
       cmd_bench, cmd_bench_help },
+    { "doctor", "tuning checks and bottleneck diagnosis, each finding with its fix",
+      cmd_doctor, cmd_doctor_help },
     { "help", "show help for a command", NULL, NULL },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -69,6 +69,32 @@ void finding_set(char *dst, size_t cap, const char *fmt, ...)
     va_end(ap);
 }
 
+int finding_shell_quote(char *dst, size_t cap, const char *s)
+{
+    size_t n = 0;
+    if (cap < 3)
+        goto toolong;
+    dst[n++] = '\'';
+    for (; *s; s++) {
+        const char *piece = *s == '\'' ? "'\\''" : NULL;
+        size_t len = piece ? 4 : 1;
+        if (n + len + 2 > cap)
+            goto toolong;
+        if (piece)
+            memcpy(dst + n, piece, len);
+        else
+            dst[n] = *s;
+        n += len;
+    }
+    dst[n++] = '\'';
+    dst[n] = '\0';
+    return 0;
+toolong:
+    if (cap)
+        dst[0] = '\0';
+    return -ENAMETOOLONG;
+}
+
 void finding_skip(struct finding *f, const char *fmt, ...)
 {
     f->status = FINDING_SKIPPED;

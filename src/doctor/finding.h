@@ -62,6 +62,10 @@ struct finding *finding_add(struct finding_report *r, const char *id, const char
 struct bottleneck *finding_add_bottleneck(struct finding_report *r, const char *id, const char *area);
 /* printf into a finding's field: finding_set(f->observed, sizeof f->observed, "%d", v). */
 void finding_set(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* s as one single-quoted shell word into dst (truncated words are refused:
+ * returns -ENAMETOOLONG and leaves dst empty), for names read from /sys or
+ * /proc that end up in a fix command. */
+int finding_shell_quote(char *dst, size_t cap, const char *s);
 /* Marks f skipped with the reason. */
 void finding_skip(struct finding *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

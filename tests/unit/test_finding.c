@@ -124,6 +124,19 @@ static void empty_report(void **state)
     finding_report_destroy(&r);
 }
 
+static void quotes_for_the_shell(void **state)
+{
+    (void)state;
+    char q[32];
+    assert_int_equal(finding_shell_quote(q, sizeof(q), "sda"), 0);
+    assert_string_equal(q, "'sda'");
+    assert_int_equal(finding_shell_quote(q, sizeof(q), "/mnt/a b'c; rm"), 0);
+    assert_string_equal(q, "'/mnt/a b'\\''c; rm'");
+    char small[6];
+    assert_int_equal(finding_shell_quote(small, sizeof(small), "abcd"), -ENAMETOOLONG);
+    assert_string_equal(small, "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +144,7 @@ int main(void)
         cmocka_unit_test(json_has_every_field),
         cmocka_unit_test(fix_script_is_valid_shell),
         cmocka_unit_test(empty_report),
+        cmocka_unit_test(quotes_for_the_shell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,576 @@
+/*
+ * checks - the tuning checks of `perfkit doctor`, one table (as redis'
+ * syscheck): each entry a name and a function that adds its findings.
+ * Thresholds and their sources are in docs/doctor.md; keep both in step.
+ */
+#include "doctor/doctor.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "sys/host.h"
+#include "sys/mem.h"
+#include "sys/procs.h"
+#include "sys/sysctl.h"
+#include "sys/sysfile.h"
+
+#define SYSCTL_CONF "/etc/sysctl.d/90-perfkit.conf"
+#define TMPFILES_CONF "/etc/tmpfiles.d/perfkit.conf"
+
+struct ctx {
+    const struct doctor_opts *o;
+    struct finding_report *r;
+};
+
+typedef int (*check_fn)(struct ctx *c);
+
+/* A finding, or -ENOMEM from the enclosing check. */
+#define ADD(f, c, id, area)                      \
+    struct finding *f = finding_add((c)->r, id, area); \
+    if (!f)                                      \
+        return -ENOMEM
+
+static void skip_errno(struct finding *f, const char *what, int rc)
+{
+    if (rc == -ENOENT)
+        finding_skip(f, "%s is not there (a container, or a kernel without it)", what);
+    else if (rc == PK_EPARSE)
+        finding_skip(f, "%s could not be parsed", what);
+    else
+        finding_skip(f, "%s cannot be read: %s", what, strerror(rc < 0 ? -rc : rc));
+}
+
+/* ---- sysctls with one numeric bound: most of the list */
+
+struct bound_rule {
+    const char *name;
+    const char *area;
+    int upper;              /* 1: the value must stay at or below ok; 0: at or above */
+    int64_t ok, crit;       /* crit: beyond this (same direction); INT64_MIN/MAX when none */
+    int64_t recommend;
+    const char *why;
+    const char *source;
+};
+
+static const struct bound_rule bound_rules[] = {
+    { "net.core.somaxconn", "network", 0, 4096, 256, 4096,
+      "Caps every listen() backlog: a short accept queue drops connections under bursts.",
+      "kernel default since 5.4; admin-guide/sysctl/net" },
+    { "net.ipv4.tcp_max_syn_backlog", "network", 0, 4096, INT64_MIN, 8192,
+      "Half-open connections beyond it are dropped, which looks like a slow server to clients.",
+      "kernel docs, networking/ip-sysctl" },
+    { "net.core.netdev_max_backlog", "network", 0, 4096, INT64_MIN, 16384,
+      "Packets beyond this per-CPU queue are dropped during bursts on fast links.",
+      "kernel docs, admin-guide/sysctl/net" },
+    { "net.core.rmem_max", "network", 0, 4194304, INT64_MIN, 16777216,
+      "Caps receive buffers: too small to fill a fast link with a long round trip.",
+      "bandwidth-delay product; kernel docs, admin-guide/sysctl/net" },
+    { "net.core.wmem_max", "network", 0, 4194304, INT64_MIN, 16777216,
+      "Caps send buffers: too small to fill a fast link with a long round trip.",
+      "bandwidth-delay product; kernel docs, admin-guide/sysctl/net" },
+    { "net.ipv4.tcp_fin_timeout", "network", 1, 30, INT64_MAX, 15,
+      "Sockets linger this long in FIN-WAIT-2, holding memory and ports under churn.",
+      "tuning guides; kernel default 60" },
+    { "vm.swappiness", "memory", 1, 10, INT64_MAX, 10,
+      "A high value swaps out a service's memory to keep page cache, and it then answers at disk speed.",
+      "tuned throughput-performance and latency-performance profiles" },
+    { "fs.file-max", "fd", 0, 262144, 65536, 2097152,
+      "The system-wide cap on open files: every connection is one.",
+      "kernel docs, admin-guide/sysctl/fs" },
+    { "kernel.perf_event_paranoid", "cpu", 1, 2, INT64_MAX, 2,
+      "Above 2, user-space hardware counters (perfkit bench --counters, perf stat) are refused.",
+      "kernel docs, admin-guide/perf-security" },
+};
+
+static void sysctl_fix(struct finding *f, const char *name, int64_t v)
+{
+    finding_set(f->fix, sizeof(f->fix), "sysctl -w %s=%lld", name, (long long)v);
+    finding_set(f->persist, sizeof(f->persist), "%s = %lld", name, (long long)v);
+    finding_set(f->persist_file, sizeof(f->persist_file), "%s", SYSCTL_CONF);
+}
+
+static int check_bounds(struct ctx *c)
+{
+    for (size_t i = 0; i < sizeof(bound_rules) / sizeof(bound_rules[0]); i++) {
+        const struct bound_rule *b = &bound_rules[i];
+        ADD(f, c, b->name, b->area);
+        finding_set(f->why, sizeof(f->why), "%s", b->why);
+        finding_set(f->source, sizeof(f->source), "%s", b->source);
+        finding_set(f->recommended, sizeof(f->recommended), "%s %lld", b->upper ? "<=" : ">=",
+                    (long long)b->ok);
+        int64_t v;
+        struct pk_err e;
+        int rc = sysctl_read_int(c->o->procfs, b->name, &v, &e);
+        if (rc) {
+            skip_errno(f, b->name, rc);
+            continue;
+        }
+        finding_set(f->observed, sizeof(f->observed), "%lld", (long long)v);
+        bool bad = b->upper ? v > b->ok : v < b->ok;
+        bool crit = b->upper ? v > b->crit : v < b->crit;
+        f->status = crit ? FINDING_CRIT : bad ? FINDING_WARN : FINDING_OK;
+        if (bad)
+            sysctl_fix(f, b->name, b->recommend);
+    }
+    return 0;
+}
+
+/* ---- one-off sysctls */
+
+static int read_int_or_skip(struct ctx *c, struct finding *f, const char *name, int64_t *v)
+{
+    struct pk_err e;
+    int rc = sysctl_read_int(c->o->procfs, name, v, &e);
+    if (rc)
+        skip_errno(f, name, rc);
+    else
+        finding_set(f->observed, sizeof(f->observed), "%lld", (long long)*v);
+    return rc;
+}
+
+static int check_overcommit(struct ctx *c)
+{
+    ADD(f, c, "vm.overcommit_memory", "memory");
+    finding_set(f->recommended, sizeof(f->recommended), "0 or 1");
+    finding_set(f->why, sizeof(f->why), "With strict accounting (2) a fork() or a large allocation "
+                "fails though memory is free, e.g. a database's background save.");
+    finding_set(f->source, sizeof(f->source), "Redis administration guide; admin-guide/sysctl/vm");
+    int64_t v;
+    if (read_int_or_skip(c, f, "vm.overcommit_memory", &v) == 0) {
+        f->status = v == 2 ? FINDING_WARN : FINDING_OK;
+        if (v == 2)
+            sysctl_fix(f, "vm.overcommit_memory", 1);
+    }
+    return 0;
+}
+
+static int check_port_range(struct ctx *c)
+{
+    ADD(f, c, "net.ipv4.ip_local_port_range", "network");
+    finding_set(f->recommended, sizeof(f->recommended), "a range of >= 40000 ports (10240 65535)");
+    finding_set(f->why, sizeof(f->why), "Ephemeral ports bound the outbound connections to one "
+                "destination; a proxy or a client under load runs out.");
+    finding_set(f->source, sizeof(f->source), "kernel docs, networking/ip-sysctl");
+    int64_t v[2];
+    size_t n = 0;
+    struct pk_err e;
+    int rc = sysctl_read_ints(c->o->procfs, "net.ipv4.ip_local_port_range", v, 2, &n, &e);
+    if (rc || n != 2) {
+        skip_errno(f, "net.ipv4.ip_local_port_range", rc ? rc : PK_EPARSE);
+        return 0;
+    }
+    int64_t width = v[1] - v[0] + 1;
+    finding_set(f->observed, sizeof(f->observed), "%lld-%lld (%lld ports)", (long long)v[0],
+                (long long)v[1], (long long)width);
+    f->status = width < 10000 ? FINDING_CRIT : width < 40000 ? FINDING_WARN : FINDING_OK;
+    if (f->status != FINDING_OK) {
+        finding_set(f->fix, sizeof(f->fix), "sysctl -w net.ipv4.ip_local_port_range='10240 65535'");
+        finding_set(f->persist, sizeof(f->persist), "net.ipv4.ip_local_port_range = 10240 65535");
+        finding_set(f->persist_file, sizeof(f->persist_file), "%s", SYSCTL_CONF);
+    }
+    return 0;
+}
+
+static int check_tw_reuse(struct ctx *c)
+{
+    ADD(f, c, "net.ipv4.tcp_tw_reuse", "network");
+    finding_set(f->recommended, sizeof(f->recommended), "1");
+    finding_set(f->why, sizeof(f->why), "Lets new outbound connections reuse sockets in TIME-WAIT; "
+                "2 (the default) does so only for loopback.");
+    finding_set(f->source, sizeof(f->source), "kernel docs, networking/ip-sysctl");
+    int64_t v;
+    if (read_int_or_skip(c, f, "net.ipv4.tcp_tw_reuse", &v) == 0) {
+        f->status = v == 1 ? FINDING_OK : FINDING_WARN;
+        if (v != 1)
+            sysctl_fix(f, "net.ipv4.tcp_tw_reuse", 1);
+    }
+    return 0;
+}
+
+static int check_congestion(struct ctx *c)
+{
+    ADD(f, c, "net.ipv4.tcp_congestion_control", "network");
+    finding_set(f->recommended, sizeof(f->recommended), "bbr");
+    finding_set(f->why, sizeof(f->why), "BBR paces by measured bandwidth and round trip, keeping "
+                "queues short and throughput high on lossy or long paths.");
+    finding_set(f->source, sizeof(f->source), "Cardwell et al., BBR (ACM Queue, 2016)");
+    char cur[64], avail[512];
+    struct pk_err e;
+    int rc = sysctl_read_string(c->o->procfs, "net.ipv4.tcp_congestion_control", cur, sizeof(cur), &e);
+    if (rc) {
+        skip_errno(f, "net.ipv4.tcp_congestion_control", rc);
+        return 0;
+    }
+    bool have_bbr = false;
+    if (sysctl_read_string(c->o->procfs, "net.ipv4.tcp_available_congestion_control", avail,
+                           sizeof(avail), &e) == 0) {
+        char *save = NULL;
+        for (char *tok = strtok_r(avail, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
+            have_bbr |= strcmp(tok, "bbr") == 0;
+    }
+    finding_set(f->observed, sizeof(f->observed), "%s (bbr %s)", cur,
+                have_bbr ? "available" : "not loaded");
+    f->status = strcmp(cur, "bbr") == 0 ? FINDING_OK : FINDING_WARN;
+    if (f->status == FINDING_WARN) {
+        finding_set(f->fix, sizeof(f->fix), "%ssysctl -w net.core.default_qdisc=fq && "
+                    "sysctl -w net.ipv4.tcp_congestion_control=bbr", have_bbr ? "" : "modprobe tcp_bbr && ");
+        finding_set(f->persist, sizeof(f->persist), "net.ipv4.tcp_congestion_control = bbr");
+        finding_set(f->persist_file, sizeof(f->persist_file), "%s", SYSCTL_CONF);
+    }
+    return 0;
+}
+
+/* ---- files */
+
+static int check_file_nr(struct ctx *c)
+{
+    ADD(f, c, "fs.file-nr", "fd");
+    finding_set(f->recommended, sizeof(f->recommended), "<= 80%% of fs.file-max in use");
+    finding_set(f->why, sizeof(f->why), "Near the cap, every new connection or file fails with ENFILE.");
+    finding_set(f->source, sizeof(f->source), "the guide's 80 %% line");
+    struct sysctl_file_nr nr;
+    struct pk_err e;
+    int rc = sysctl_read_file_nr(c->o->procfs, &nr, &e);
+    if (rc) {
+        skip_errno(f, "fs/file-nr", rc);
+        return 0;
+    }
+    double pct = nr.max ? 100.0 * (double)nr.allocated / (double)nr.max : 0;
+    finding_set(f->observed, sizeof(f->observed), "%llu of %llu (%.2g%%)", (unsigned long long)nr.allocated,
+                (unsigned long long)nr.max, pct);
+    f->status = pct > 95 ? FINDING_CRIT : pct > 80 ? FINDING_WARN : FINDING_OK;
+    if (f->status != FINDING_OK)
+        sysctl_fix(f, "fs.file-max", (int64_t)(nr.allocated * 2 > 2097152 ? nr.allocated * 2 : 2097152));
+    return 0;
+}
+
+/* RLIMIT_NOFILE of the process a service would inherit it from: this one
+ * (procfs/self/limits), or the one given with --pid. */
+static int check_nofile(struct ctx *c)
+{
+    char rel[64];
+    if (c->o->pid)
+        snprintf(rel, sizeof(rel), "%d/limits", (int)c->o->pid);
+    else
+        snprintf(rel, sizeof(rel), "self/limits");
+    ADD(soft, c, "fd.nofile.soft", "fd");
+    ADD(hard, c, "fd.nofile.hard", "fd");
+    /* ADD may move the array: take the pointers again. */
+    soft = &c->r->findings[c->r->nfindings - 2];
+    hard = &c->r->findings[c->r->nfindings - 1];
+    finding_set(soft->recommended, sizeof(soft->recommended), ">= 65536");
+    finding_set(hard->recommended, sizeof(hard->recommended), ">= 65536");
+    finding_set(soft->why, sizeof(soft->why), "Every connection and file is a descriptor: at the "
+                "soft limit accept() and open() fail with EMFILE.");
+    finding_set(hard->why, sizeof(hard->why), "The hard limit caps what a service may raise its "
+                "soft limit to without root.");
+    finding_set(soft->source, sizeof(soft->source), "the guide: ulimit -n 65536");
+    finding_set(hard->source, sizeof(hard->source), "the guide: limits.conf nofile 65536");
+    int dir = open(c->o->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    char buf[4096];
+    size_t n = 0;
+    int rc = dir < 0 ? -errno : sysfile_read_small(dir, rel, buf, sizeof(buf), &n);
+    if (dir >= 0)
+        close(dir);
+    struct procs_limit lim;
+    if (rc == 0)
+        rc = procs_parse_limit(buf, n, "Max open files", &lim);
+    if (rc) {
+        skip_errno(soft, rel, rc);
+        skip_errno(hard, rel, rc);
+        return 0;
+    }
+    struct finding *fs[2] = { soft, hard };
+    uint64_t v[2] = { lim.soft, lim.hard };
+    for (int i = 0; i < 2; i++) {
+        if (v[i] == PROCS_UNLIMITED)
+            finding_set(fs[i]->observed, sizeof(fs[i]->observed), "unlimited");
+        else
+            finding_set(fs[i]->observed, sizeof(fs[i]->observed), "%llu", (unsigned long long)v[i]);
+        bool low = v[i] != PROCS_UNLIMITED && v[i] < 65536;
+        fs[i]->status = !low ? FINDING_OK : (i == 0 && v[i] < 4096) ? FINDING_CRIT : FINDING_WARN;
+        if (low) {
+            finding_set(fs[i]->fix, sizeof(fs[i]->fix), "ulimit -n 65536  # in the shell that starts the "
+                        "service; or LimitNOFILE=65536 in its systemd unit");
+            finding_set(fs[i]->persist, sizeof(fs[i]->persist), "*  %s  nofile  65536", i ? "hard" : "soft");
+            finding_set(fs[i]->persist_file, sizeof(fs[i]->persist_file), "/etc/security/limits.conf");
+        }
+    }
+    return 0;
+}
+
+/* ---- memory */
+
+static int check_thp(struct ctx *c)
+{
+    static const struct { const char *id, *file, *good, *why; } t[] = {
+        { "mm.thp.enabled", "kernel/mm/transparent_hugepage/enabled", "madvise",
+          "With 'always', the kernel compacts memory to build huge pages, stalling allocations "
+          "and bloating the memory of sparse heaps (databases, allocators)." },
+        { "mm.thp.defrag", "kernel/mm/transparent_hugepage/defrag", "madvise",
+          "With 'always', a page fault may wait for direct compaction: latency spikes." },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        ADD(f, c, t[i].id, "memory");
+        finding_set(f->recommended, sizeof(f->recommended), "%s (or never)", t[i].good);
+        finding_set(f->why, sizeof(f->why), "%s", t[i].why);
+        finding_set(f->source, sizeof(f->source), "Redis latency guide; admin-guide/mm/transhuge");
+        struct sysctl_choice ch;
+        struct pk_err e;
+        int rc = sysctl_read_choice(c->o->sysfs, t[i].file, &ch, &e);
+        if (rc) {
+            skip_errno(f, t[i].file, rc);
+            continue;
+        }
+        finding_set(f->observed, sizeof(f->observed), "%s", ch.selected);
+        f->status = strcmp(ch.selected, "always") == 0 ? FINDING_WARN : FINDING_OK;
+        if (f->status == FINDING_WARN) {
+            finding_set(f->fix, sizeof(f->fix), "echo %s > /sys/%s", t[i].good, t[i].file);
+            finding_set(f->persist, sizeof(f->persist), "w /sys/%s - - - - %s", t[i].file, t[i].good);
+            finding_set(f->persist_file, sizeof(f->persist_file), "%s", TMPFILES_CONF);
+        }
+    }
+    return 0;
+}
+
+static int check_memory(struct ctx *c)
+{
+    struct mem_info m;
+    struct pk_err e;
+    mem_info_init(&m);
+    int rc = mem_read(c->o->procfs, &m, &e);
+
+    ADD(f, c, "mem.swap.used", "memory");
+    finding_set(f->recommended, sizeof(f->recommended), "<= 10%% of swap in use");
+    finding_set(f->why, sizeof(f->why), "Memory in swap is read back at disk speed: a swapped "
+                "service answers slowly and unevenly.");
+    finding_set(f->source, sizeof(f->source), "the guide: keep memory below 80 %%");
+    if (rc) {
+        skip_errno(f, "meminfo", rc);
+    } else if (m.swap_total == 0) {
+        finding_set(f->observed, sizeof(f->observed), "no swap");
+        f->status = FINDING_OK;
+    } else {
+        finding_set(f->observed, sizeof(f->observed), "%.1f%% of %llu MiB", m.swap_used_pct,
+                    (unsigned long long)(m.swap_total >> 20));
+        f->status = m.swap_used_pct > 50 ? FINDING_CRIT : m.swap_used_pct > 10 ? FINDING_WARN : FINDING_OK;
+        if (f->status != FINDING_OK)
+            finding_set(f->fix, sizeof(f->fix), "sysctl -w vm.swappiness=10  # then find what grew: "
+                        "perfkit doctor --sample 10s");
+    }
+
+    /* The kernel's own default is sqrt(16 * lowmem kB), clamped; far below it
+     * the allocator stalls in reclaim, far above it memory sits idle. */
+    struct finding *g = finding_add(c->r, "vm.min_free_kbytes", "memory");
+    if (!g) {
+        mem_info_destroy(&m);
+        return -ENOMEM;
+    }
+    finding_set(g->why, sizeof(g->why), "Too low and allocations stall in direct reclaim under "
+                "pressure; too high and memory sits unused.");
+    finding_set(g->source, sizeof(g->source), "the kernel's default, mm/page_alloc.c");
+    int64_t v;
+    if (rc) {
+        skip_errno(g, "meminfo", rc);
+    } else if (read_int_or_skip(c, g, "vm.min_free_kbytes", &v) == 0) {
+        double total_kb = (double)m.total / 1024.0;
+        double rec = sqrt(16.0 * total_kb);
+        rec = rec < 128 ? 128 : rec > 262144 ? 262144 : rec;
+        double hi = total_kb * 0.05;
+        finding_set(g->recommended, sizeof(g->recommended), "%.0f to %.0f (kernel default %.0f)",
+                    rec / 2, hi, rec);
+        g->status = ((double)v < rec / 2 || (double)v > hi) ? FINDING_WARN : FINDING_OK;
+        if (g->status == FINDING_WARN)
+            sysctl_fix(g, "vm.min_free_kbytes", (int64_t)rec);
+    }
+    mem_info_destroy(&m);
+    return 0;
+}
+
+/* ---- CPU */
+
+static int read_sys_line(const char *sysfs, const char *rel, char *dst, size_t cap)
+{
+    int dir = open(sysfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return -errno;
+    char buf[512];
+    size_t n = 0;
+    int rc = sysfile_read_small(dir, rel, buf, sizeof(buf), &n);
+    close(dir);
+    if (rc)
+        return rc;
+    n = sysfile_rtrim_len(buf, n);
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, buf, n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int check_governor(struct ctx *c)
+{
+    ADD(f, c, "cpu.governor", "cpu");
+    finding_set(f->recommended, sizeof(f->recommended), "performance");
+    finding_set(f->why, sizeof(f->why), "Other governors lower the clock when idle and ramp it "
+                "under load: the first requests of a burst run slow, and timings vary.");
+    finding_set(f->source, sizeof(f->source), "kernel docs, admin-guide/pm/cpufreq");
+    struct host_info h;
+    struct pk_err e;
+    if (host_read(c->o->procfs, c->o->sysfs, &h, &e) != 0 || !h.governor[0]) {
+        finding_skip(f, "no cpufreq governor under %s (a VM, or frequency fixed by firmware)", c->o->sysfs);
+        return 0;
+    }
+    finding_set(f->observed, sizeof(f->observed), "%s%s", h.governor, h.governor_mixed ? " (CPUs differ)" : "");
+    f->status = strcmp(h.governor, "performance") == 0 && !h.governor_mixed ? FINDING_OK : FINDING_WARN;
+    if (f->status == FINDING_WARN) {
+        finding_set(f->fix, sizeof(f->fix), "for g in /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor; "
+                    "do echo performance > \"$g\"; done");
+        finding_set(f->persist, sizeof(f->persist),
+                    "w /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor - - - - performance");
+        finding_set(f->persist_file, sizeof(f->persist_file), "%s", TMPFILES_CONF);
+    }
+    return 0;
+}
+
+static int check_clocksource(struct ctx *c)
+{
+    ADD(f, c, "cpu.clocksource", "cpu");
+    finding_set(f->recommended, sizeof(f->recommended), "tsc (kvm-clock, arch_sys_counter)");
+    finding_set(f->why, sizeof(f->why), "Every timestamp (gettimeofday, clock_gettime) reads it; "
+                "hpet and acpi_pm make each read a slow I/O access instead of a register read.");
+    finding_set(f->source, sizeof(f->source), "kernel docs, timers; vendor tuning guides");
+    char cur[64], avail[256];
+    int rc = read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/current_clocksource",
+                           cur, sizeof(cur));
+    if (rc) {
+        skip_errno(f, "clocksource0/current_clocksource", rc);
+        return 0;
+    }
+    if (read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/available_clocksource",
+                      avail, sizeof(avail)))
+        avail[0] = '\0';
+    finding_set(f->observed, sizeof(f->observed), "%s (available: %s)", cur, avail[0] ? avail : "?");
+    if (!strcmp(cur, "tsc") || !strcmp(cur, "kvm-clock") || !strcmp(cur, "arch_sys_counter"))
+        f->status = FINDING_OK;
+    else if (!strcmp(cur, "hpet") || !strcmp(cur, "acpi_pm") || !strcmp(cur, "jiffies"))
+        f->status = FINDING_CRIT;
+    else
+        f->status = FINDING_WARN;
+    bool tsc = strstr(avail, "tsc") != NULL;
+    if (f->status != FINDING_OK && tsc) {
+        finding_set(f->fix, sizeof(f->fix),
+                    "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource");
+        finding_set(f->persist, sizeof(f->persist),
+                    "w /sys/devices/system/clocksource/clocksource0/current_clocksource - - - - tsc");
+        finding_set(f->persist_file, sizeof(f->persist_file), "%s", TMPFILES_CONF);
+    }
+    return 0;
+}
+
+static int check_smt(struct ctx *c)
+{
+    ADD(f, c, "cpu.smt", "cpu");
+    finding_set(f->recommended, sizeof(f->recommended), "informational");
+    finding_set(f->why, sizeof(f->why), "Hardware threads share a core's caches and units: "
+                "for latency-critical services, pin them apart or turn SMT off.");
+    finding_set(f->source, sizeof(f->source), "kernel docs, admin-guide/hw-vuln/core-scheduling");
+    char ctl[32], active[8];
+    int rc = read_sys_line(c->o->sysfs, "devices/system/cpu/smt/control", ctl, sizeof(ctl));
+    if (rc) {
+        skip_errno(f, "cpu/smt/control", rc);
+        return 0;
+    }
+    if (read_sys_line(c->o->sysfs, "devices/system/cpu/smt/active", active, sizeof(active)))
+        snprintf(active, sizeof(active), "?");
+    finding_set(f->observed, sizeof(f->observed), "control %s, active %s", ctl, active);
+    f->status = FINDING_OK;
+    return 0;
+}
+
+static int count_numa_nodes(const char *sysfs)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/devices/system/node", sysfs);
+    DIR *d = opendir(path);
+    if (!d)
+        return -errno;
+    int n = 0;
+    struct dirent *de;
+    while ((de = readdir(d)))
+        if (!strncmp(de->d_name, "node", 4) && sysfile_is_digit(de->d_name[4]))
+            n++;
+    closedir(d);
+    return n;
+}
+
+static int check_numa(struct ctx *c)
+{
+    ADD(f, c, "kernel.numa_balancing", "cpu");
+    finding_set(f->recommended, sizeof(f->recommended), "1 on machines with several NUMA nodes");
+    finding_set(f->why, sizeof(f->why), "Without it, memory stays on the node it was first touched "
+                "on while threads run elsewhere: every access crosses the interconnect.");
+    finding_set(f->source, sizeof(f->source), "kernel docs, admin-guide/sysctl/kernel");
+    int nodes = count_numa_nodes(c->o->sysfs);
+    if (nodes < 0) {
+        skip_errno(f, "devices/system/node", nodes);
+        return 0;
+    }
+    if (nodes <= 1) {
+        finding_skip(f, "one NUMA node: nothing to balance");
+        return 0;
+    }
+    int64_t v;
+    if (read_int_or_skip(c, f, "kernel.numa_balancing", &v) == 0) {
+        f->status = v ? FINDING_OK : FINDING_WARN;
+        if (!v)
+            sysctl_fix(f, "kernel.numa_balancing", 1);
+    }
+    return 0;
+}
+
+static const struct { const char *name; check_fn fn; } checks[] = {
+    { "open files limit", check_nofile },
+    { "sysctl bounds", check_bounds },
+    { "overcommit", check_overcommit },
+    { "port range", check_port_range },
+    { "tw_reuse", check_tw_reuse },
+    { "congestion control", check_congestion },
+    { "file-nr", check_file_nr },
+    { "transparent huge pages", check_thp },
+    { "memory", check_memory },
+    { "governor", check_governor },
+    { "clocksource", check_clocksource },
+    { "smt", check_smt },
+    { "numa", check_numa },
+};
+
+void doctor_opts_default(struct doctor_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->procfs = "/proc";
+    o->sysfs = "/sys";
+    o->sample_s = 3.0;
+}
+
+int doctor_checks(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e)
+{
+    struct ctx c = { .o = o, .r = r };
+    int dir = open(o->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return err_errno(e, -errno, o->procfs, "cannot open the procfs root");
+    close(dir);
+    for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        int rc = checks[i].fn(&c);
+        if (rc)
+            return err_errno(e, rc, checks[i].name, "check failed");
+    }
+    return 0;
+}

@@ -1,0 +1,333 @@
+/*
+ * diagnose - bottlenecks over a sampling window: two snapshots of the
+ * src/sys readers, sample_s apart, compared with the limits of
+ * docs/doctor.md. Each bottleneck names its culprit and the guide's
+ * recommendation made concrete for it.
+ */
+#include "doctor/doctor.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/err.h"
+#include "sys/cpu.h"
+#include "sys/host.h"
+#include "sys/mem.h"
+#include "sys/procs.h"
+#include "sys/psi.h"
+
+#define TOP 3
+
+struct snap {
+    struct cpu_stat cpu;
+    struct procs_snap procs;
+    struct psi_info psi;
+    bool cpu_ok, procs_ok, psi_ok;
+};
+
+static void snap_take(const struct doctor_opts *o, struct snap *s)
+{
+    struct pk_err e;
+    struct procs_opts po;
+    procs_opts_init(&po);
+    po.read = PROCS_STATUS;
+    s->cpu_ok = cpu_read(o->procfs, &s->cpu, &e) == 0;
+    s->procs_ok = procs_snapshot(o->procfs, &po, &s->procs, &e) == 0;
+    s->psi_ok = psi_read(o->procfs, &s->psi, &e) == 0;
+}
+
+/* Sleeps sample_s in small steps so Ctrl-C ends the window at once. */
+static void wait_window(const struct doctor_opts *o)
+{
+    double left = o->sample_s;
+    while (left > 0 && !(o->stop && *o->stop)) {
+        double step = left < 0.1 ? left : 0.1;
+        struct timespec ts = { (time_t)step, (long)((step - (double)(time_t)step) * 1e9) };
+        nanosleep(&ts, NULL);
+        left -= step;
+    }
+}
+
+static enum finding_status grade(double v, double warn, double crit)
+{
+    return v > crit ? FINDING_CRIT : v > warn ? FINDING_WARN : FINDING_OK;
+}
+
+/* "name (pid 12) 93%, other (pid 7) 41%" from a top list. */
+static void list_top(char *dst, size_t cap, const struct procs_proc **top, size_t n, bool cpu)
+{
+    size_t off = 0;
+    dst[0] = '\0';
+    for (size_t i = 0; i < n && off < cap; i++) {
+        int w;
+        if (cpu)
+            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %.0f%%", i ? ", " : "", top[i]->comm,
+                         top[i]->pid, top[i]->cpu_pct);
+        else
+            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %llu MiB", i ? ", " : "", top[i]->comm,
+                         top[i]->pid,
+                         (unsigned long long)((top[i]->status_known ? top[i]->vm_rss : top[i]->rss) >> 20));
+        if (w < 0)
+            break;
+        off += (size_t)w;
+    }
+}
+
+static int add(struct finding_report *r, const char *id, const char *area, enum finding_status st,
+               double value, double limit, const char *unit, struct bottleneck **out)
+{
+    *out = NULL;
+    if (st == FINDING_OK)
+        return 0;
+    struct bottleneck *b = finding_add_bottleneck(r, id, area);
+    if (!b)
+        return -ENOMEM;
+    b->status = st;
+    b->value = value;
+    b->limit = limit;
+    snprintf(b->unit, sizeof(b->unit), "%s", unit);
+    *out = b;
+    return 0;
+}
+
+static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, const struct snap *a,
+                        const struct snap *b)
+{
+    (void)o;
+    struct cpu_util u;
+    if (!a->cpu_ok || !b->cpu_ok || cpu_util(&a->cpu.total, &b->cpu.total, &u) != 0)
+        return 0;
+    const struct procs_proc *top[TOP];
+    size_t ntop = b->procs_ok ? procs_top_cpu(&b->procs, TOP, top) : 0;
+    struct bottleneck *x;
+    int rc = add(r, "cpu.busy", "cpu", grade(u.busy_pct, 80, 95), u.busy_pct, 80, "%", &x);
+    if (rc)
+        return rc;
+    if (x) {
+        snprintf(x->observed, sizeof(x->observed), "CPU %.1f%% busy over %zu CPUs", u.busy_pct, b->cpu.ncpus);
+        list_top(x->culprit, sizeof(x->culprit), top, ntop, true);
+        snprintf(x->advice, sizeof(x->advice),
+                 "Profile %s first (perf top -p PID); then spread the work (more workers, or more "
+                 "CPUs) or cut it (caching, cheaper algorithms). Keep CPU below 80%%.",
+                 ntop ? top[0]->comm : "the busiest process");
+    }
+    static const struct { enum cpu_mode m; const char *id, *what, *advice; } waits[] = {
+        { CPU_IOWAIT, "cpu.iowait", "waiting for I/O",
+          "The CPUs idle waiting for disks: find the busy device (iostat -x 1), move hot data to "
+          "faster storage, batch writes, or add page cache." },
+        { CPU_STEAL, "cpu.steal", "stolen by the hypervisor",
+          "Other guests take this VM's CPU time: move to a larger or dedicated instance type." },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        double v = u.pct[waits[i].m];
+        if ((rc = add(r, waits[i].id, "cpu", grade(v, 10, 25), v, 10, "%", &x)))
+            return rc;
+        if (x) {
+            snprintf(x->observed, sizeof(x->observed), "%.1f%% of CPU time %s", v, waits[i].what);
+            snprintf(x->advice, sizeof(x->advice), "%s", waits[i].advice);
+        }
+    }
+    return 0;
+}
+
+static int diagnose_load(const struct doctor_opts *o, struct finding_report *r, const struct snap *b)
+{
+    struct host_info h;
+    struct pk_err e;
+    if (host_read(o->procfs, o->sysfs, &h, &e) != 0 || !h.load_known || h.cpus <= 0)
+        return 0;
+    double cores = (double)h.cpus;
+    struct bottleneck *x;
+    int rc = add(r, "load", "cpu", grade(h.load[0], cores, 2 * cores), h.load[0], cores, "", &x);
+    if (rc || !x)
+        return rc;
+    snprintf(x->observed, sizeof(x->observed), "load average %.2f on %d CPUs", h.load[0], h.cpus);
+    if (b->procs_ok)
+        snprintf(x->culprit, sizeof(x->culprit), "%zu running, %zu in uninterruptible (disk) sleep",
+                 b->procs.states[PROCS_RUNNING], b->procs.states[PROCS_DISK_SLEEP]);
+    snprintf(x->advice, sizeof(x->advice), "More runnable tasks than CPUs: if most are running, "
+             "add CPUs or cut work; if many sleep on disk (D), the bottleneck is I/O.");
+    return 0;
+}
+
+static int diagnose_memory(const struct doctor_opts *o, struct finding_report *r, const struct snap *b)
+{
+    struct mem_info m;
+    struct pk_err e;
+    mem_info_init(&m);
+    int rc = 0;
+    if (mem_read(o->procfs, &m, &e) == 0 && m.total) {
+        struct bottleneck *x;
+        rc = add(r, "mem.used", "memory", grade(m.used_pct, 80, 95), m.used_pct, 80, "%", &x);
+        if (rc == 0 && x) {
+            const struct procs_proc *top[TOP];
+            size_t ntop = b->procs_ok ? procs_top_rss(&b->procs, TOP, top) : 0;
+            snprintf(x->observed, sizeof(x->observed), "memory %.1f%% used (%llu of %llu MiB available)",
+                     m.used_pct, (unsigned long long)(m.available >> 20), (unsigned long long)(m.total >> 20));
+            list_top(x->culprit, sizeof(x->culprit), top, ntop, false);
+            snprintf(x->advice, sizeof(x->advice),
+                     "Check %s for growth (perfkit doctor --process NAME --sample 60s); cap caches and "
+                     "pools, use streaming instead of loading whole data sets, or add memory. Keep "
+                     "memory below 80%%.", ntop ? top[0]->comm : "the largest process");
+        }
+    }
+    mem_info_destroy(&m);
+    return rc;
+}
+
+static int diagnose_psi(struct finding_report *r, const struct snap *b)
+{
+    if (!b->psi_ok)
+        return 0;
+    static const struct { enum psi_resource res; double warn; const char *id, *advice; } t[] = {
+        { PSI_CPU, 20, "psi.cpu", "Tasks wait for a CPU: the CPUs are oversubscribed." },
+        { PSI_MEMORY, 10, "psi.memory", "Tasks stall in reclaim or swap-in: memory is short." },
+        { PSI_IO, 20, "psi.io", "Tasks stall on I/O: the storage is the bottleneck." },
+    };
+    for (size_t i = 0; i < 3; i++) {
+        const struct psi_res *p = &b->psi.res[t[i].res];
+        if (!p->available || !p->some.known)
+            continue;
+        double full = p->full.known ? p->full.avg10 : 0;
+        enum finding_status st = full > 10 ? FINDING_CRIT : grade(p->some.avg10, t[i].warn, 1e300);
+        struct bottleneck *x;
+        int rc = add(r, t[i].id, t[i].res == PSI_IO ? "disk" : t[i].res == PSI_MEMORY ? "memory" : "cpu",
+                     st, p->some.avg10, t[i].warn, "%", &x);
+        if (rc)
+            return rc;
+        if (x) {
+            snprintf(x->observed, sizeof(x->observed), "%s pressure: some %.1f%%, full %.1f%% (avg10)",
+                     psi_resource_name(t[i].res), p->some.avg10, full);
+            snprintf(x->advice, sizeof(x->advice), "%s", t[i].advice);
+        }
+    }
+    return 0;
+}
+
+static int diagnose_procs(struct finding_report *r, const struct snap *a, struct snap *b)
+{
+    if (!a->procs_ok || !b->procs_ok)
+        return 0;
+    struct procs_change ch;
+    struct pk_err e;
+    if (procs_diff(&a->procs, &b->procs, &ch, &e) != 0)
+        return 0;
+    double grew = (double)b->procs.total - (double)a->procs.total;
+    double pct = a->procs.total ? 100.0 * grew / (double)a->procs.total : 0;
+    enum finding_status st = (grew > 50 || pct > 5) ? FINDING_WARN : FINDING_OK;
+    struct bottleneck *x;
+    int rc = add(r, "procs.growth", "process", st, ch.procs_per_min, 0, "/min", &x);
+    if (rc || !x)
+        return rc;
+    snprintf(x->observed, sizeof(x->observed), "%zu -> %zu processes (%.0f per minute)", a->procs.total,
+             b->procs.total, ch.procs_per_min);
+    snprintf(x->culprit, sizeof(x->culprit), "%zu started, %zu exited in the window", ch.started, ch.exited);
+    snprintf(x->advice, sizeof(x->advice), "A count that keeps growing is a leak: find the parent "
+             "spawning them (ps --ppid) and make sure children are reaped and pools bounded.");
+    return 0;
+}
+
+/* --pid / --process: the process's descriptors against its limit, its
+ * threads, and its RSS growth over the window, as findings. */
+static int process_findings(const struct doctor_opts *o, struct finding_report *r, const struct snap *b,
+                            struct pk_err *e)
+{
+    const struct procs_proc *p = NULL;
+    if (o->pid) {
+        p = procs_find_pid(&b->procs, (int)o->pid);
+        if (!p)
+            return err_set(e, -ESRCH, "--pid", "no such process", "%d", (int)o->pid);
+    } else if (o->process) {
+        const struct procs_proc *m[2];
+        size_t n = procs_find_name(&b->procs, o->process, m, 2);
+        if (n == 0)
+            return err_set(e, -ESRCH, "--process", "no process of that name", "'%s'", o->process);
+        p = m[0];
+    } else {
+        return 0;
+    }
+    struct procs_opts po;
+    struct procs_proc full;
+    procs_opts_init(&po);
+    if (procs_read_pid(o->procfs, p->pid, &po, &full, e) != 0)
+        return e ? e->code : -ESRCH;
+
+    char id[48];
+    snprintf(id, sizeof(id), "process.nofile.%d", full.pid);
+    struct finding *f = finding_add(r, id, "process");
+    if (!f)
+        return -ENOMEM;
+    finding_set(f->why, sizeof(f->why), "At its open-files limit, the process's accept() and "
+                "open() fail with EMFILE: new connections are refused.");
+    finding_set(f->source, sizeof(f->source), "the guide's ulimit -n 65536");
+    finding_set(f->recommended, sizeof(f->recommended), "open fds <= 80%% of the soft limit, limit >= 65536");
+    if (!full.nofile_known || full.nfds < 0) {
+        finding_skip(f, "%s (pid %d): limits or fd/ not readable", full.comm, full.pid);
+    } else {
+        double pct = full.nofile.soft && full.nofile.soft != PROCS_UNLIMITED
+                         ? 100.0 * (double)full.nfds / (double)full.nofile.soft : 0;
+        finding_set(f->observed, sizeof(f->observed), "%s (pid %d): %ld fds open, soft limit %llu (%.0f%%)",
+                    full.comm, full.pid, full.nfds, (unsigned long long)full.nofile.soft, pct);
+        f->status = grade(pct, 80, 95);
+        if (f->status == FINDING_OK && full.nofile.soft < 65536)
+            f->status = FINDING_WARN;
+        if (f->status != FINDING_OK) {
+            finding_set(f->fix, sizeof(f->fix), "prlimit --pid %d --nofile=65536:65536", full.pid);
+            finding_set(f->persist, sizeof(f->persist), "LimitNOFILE=65536  # in the [Service] section of its unit");
+        }
+    }
+    const struct procs_proc *bp = procs_find_pid(&b->procs, full.pid);
+    snprintf(id, sizeof(id), "process.rss_growth.%d", full.pid);
+    f = finding_add(r, id, "process");
+    if (!f)
+        return -ENOMEM;
+    finding_set(f->why, sizeof(f->why), "Memory that grows steadily under a steady load is a leak "
+                "that ends in swapping or the OOM killer.");
+    finding_set(f->recommended, sizeof(f->recommended), "no steady growth (sample longer to be sure)");
+    finding_set(f->source, sizeof(f->source), "the guide: watch memory; 80 %% limit");
+    if (!bp || !bp->in_prev) {
+        finding_skip(f, "the process was not in both snapshots of the window");
+    } else {
+        finding_set(f->observed, sizeof(f->observed), "RSS %llu MiB, %+.1f MiB/min, %ld threads",
+                    (unsigned long long)((bp->status_known ? bp->vm_rss : bp->rss) >> 20),
+                    bp->rss_per_min / 1048576.0, bp->threads);
+        double rss = (double)(bp->status_known ? bp->vm_rss : bp->rss);
+        f->status = rss > 0 && bp->rss_per_min > 0.10 * rss ? FINDING_WARN : FINDING_OK;
+    }
+    return 0;
+}
+
+int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e)
+{
+    struct snap a, b;
+    int rc;
+    memset(&a, 0, sizeof(a));
+    memset(&b, 0, sizeof(b));
+    cpu_stat_init(&a.cpu);
+    cpu_stat_init(&b.cpu);
+    procs_snap_init(&a.procs);
+    procs_snap_init(&b.procs);
+    r->sample_s = o->sample_s;
+
+    snap_take(o, &a);
+    wait_window(o);
+    snap_take(o, &b);
+    if (!a.cpu_ok && (!a.procs_ok || a.procs.total == 0)) {
+        rc = err_set(e, -ENOENT, o->procfs, "nothing to sample", "neither stat nor processes can be read");
+        goto out;
+    }
+    if ((rc = diagnose_cpu(o, r, &a, &b)) || (rc = diagnose_load(o, r, &b)) ||
+        (rc = diagnose_memory(o, r, &b)) || (rc = diagnose_psi(r, &b)) || (rc = diagnose_procs(r, &a, &b))) {
+        err_errno(e, rc, NULL, "diagnosis failed");
+        goto out;
+    }
+    rc = process_findings(o, r, &b, e);
+out:
+    cpu_stat_destroy(&a.cpu);
+    cpu_stat_destroy(&b.cpu);
+    procs_snap_destroy(&a.procs);
+    procs_snap_destroy(&b.procs);
+    return rc;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# perfkit doctor on the live machine: structure, exit codes, fix script,
+# per-process checks of a real process, and bad input. Values vary by machine;
+# the verdicts themselves are unit-tested on recorded trees (test_doctor.c).
+. "$(dirname "$0")/lib.sh"
+
+"$PERFKIT" doctor --sample 1s --json "$TMP/d.json" --fix-script "$TMP/fix.sh" >"$TMP/d.txt" 2>&1
+rc=$?
+case $rc in 0|3|4) ok "live run exits 0, 3 or 4 (got $rc)" ;; *) fail "live run exit" "$rc" "$(tail -n 5 "$TMP/d.txt")" ;; esac
+check "JSON: checks[] and bottlenecks[] with the documented keys; exit code matches the worst" $PY - "$TMP/d.json" "$rc" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); rc = int(sys.argv[2])
+assert len(d["checks"]) >= 20, len(d["checks"])
+for c in d["checks"]:
+    for k in ("id", "area", "status", "observed", "recommended", "why", "fix", "persist", "skip_reason", "source"):
+        assert k in c, (k, c)
+    assert c["status"] in ("ok", "warn", "crit", "skipped")
+    if c["status"] == "skipped":
+        assert c["skip_reason"], c
+    if c["status"] in ("warn", "crit"):
+        assert c["fix"] or c["persist"], c
+ids = {c["id"] for c in d["checks"]}
+for want in ("fd.nofile.soft", "vm.swappiness", "net.core.somaxconn", "cpu.clocksource", "mm.thp.enabled"):
+    assert want in ids, want
+worst = d["summary"]["worst"]
+assert {"ok": 0, "warn": 3, "crit": 4}[worst] == rc, (worst, rc)
+PY
+check "the fix script is valid shell" sh -n "$TMP/fix.sh"
+contains "human output grouped by area" "$(cat "$TMP/d.txt")" "network"
+
+# --pid: a real process with 5 descriptors over its 16-descriptor limit
+(ulimit -n 16; exec sleep 30) &
+child=$!
+sleep 0.3
+expect_exit 4 "--pid: a process near its open-files limit is critical" "$PERFKIT" doctor --sample 0.5s --pid $child
+contains "--pid finding names the process" "$OUT" "sleep (pid $child)"
+contains "--pid finding gives the fix" "$OUT" "prlimit --pid $child --nofile=65536:65536"
+kill $child 2>/dev/null; wait $child 2>/dev/null
+
+# bad input
+expect_exit 2 "unknown option" "$PERFKIT" doctor --bogus
+contains "unknown option named" "$OUT" "--bogus"
+expect_exit 2 "bad --sample" "$PERFKIT" doctor --sample 3x
+contains "bad --sample named" "$OUT" "--sample: invalid duration '3x'"
+expect_exit 2 "--process that does not exist" "$PERFKIT" doctor --sample 0.2s --process no-such-process-xyz
+contains "--process names it" "$OUT" "no-such-process-xyz"
+expect_exit 2 "--procfs that does not exist" "$PERFKIT" doctor --procfs /nonexistent/proc
+contains "--procfs named" "$OUT" "/nonexistent/proc"
+expect_exit 2 "unwritable --json before any work" "$PERFKIT" doctor --json /nonexistent/dir/d.json
+expect_exit 0 "perfkit help doctor" "$PERFKIT" help doctor
+contains "help lists --fix-script" "$OUT" "--fix-script"
+finish

@@ -1,0 +1,233 @@
+/* doctor's checks and diagnosis on trees recorded from real machines, and on
+ * small trees built here for the verdicts a recorded machine cannot show. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "doctor/doctor.h"
+
+#define VM PK_FIXTURES "/sys/vm-2cpu"
+#define NODE PK_FIXTURES "/node_exporter"
+
+static const struct finding *find(const struct finding_report *r, const char *id)
+{
+    for (size_t i = 0; i < r->nfindings; i++)
+        if (!strcmp(r->findings[i].id, id))
+            return &r->findings[i];
+    fail_msg("no finding %s", id);
+    return NULL;
+}
+
+static const struct bottleneck *find_b(const struct finding_report *r, const char *id)
+{
+    for (size_t i = 0; i < r->nbottlenecks; i++)
+        if (!strcmp(r->bottlenecks[i].id, id))
+            return &r->bottlenecks[i];
+    return NULL;
+}
+
+static void run_checks(const char *procfs, const char *sysfs, struct finding_report *r)
+{
+    struct doctor_opts o;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = procfs;
+    o.sysfs = sysfs;
+    finding_report_init(r);
+    assert_int_equal(doctor_checks(&o, r, &e), 0);
+}
+
+/* Values from the files of tests/fixtures/sys/vm-2cpu, recorded on a 2-CPU VM. */
+static void vm_tree(void **state)
+{
+    (void)state;
+    struct finding_report r;
+    run_checks(VM "/proc", VM "/sys", &r);
+    const struct finding *f = find(&r, "vm.swappiness");          /* proc/sys/vm/swappiness: 60 */
+    assert_int_equal(f->status, FINDING_WARN);
+    assert_string_equal(f->observed, "60");
+    assert_string_equal(f->fix, "sysctl -w vm.swappiness=10");
+    assert_string_equal(f->persist, "vm.swappiness = 10");
+    assert_string_equal(f->persist_file, "/etc/sysctl.d/90-perfkit.conf");
+    f = find(&r, "fd.nofile.soft");                               /* proc/self/limits: 20000 */
+    assert_int_equal(f->status, FINDING_WARN);
+    assert_string_equal(f->observed, "20000");
+    f = find(&r, "net.core.somaxconn");                           /* 4096 */
+    assert_int_equal(f->status, FINDING_OK);
+    f = find(&r, "net.ipv4.tcp_tw_reuse");                        /* 2 */
+    assert_int_equal(f->status, FINDING_WARN);
+    f = find(&r, "net.ipv4.ip_local_port_range");                 /* 32768 60999 */
+    assert_string_equal(f->observed, "32768-60999 (28232 ports)");
+    assert_int_equal(f->status, FINDING_WARN);
+    f = find(&r, "fs.file-nr");                                   /* 454 0 2466170 */
+    assert_int_equal(f->status, FINDING_OK);
+    assert_non_null(strstr(f->observed, "454 of 2466170"));
+    f = find(&r, "mm.thp.enabled");                               /* always [madvise] never */
+    assert_string_equal(f->observed, "madvise");
+    assert_int_equal(f->status, FINDING_OK);
+    f = find(&r, "mem.swap.used");                                /* SwapTotal: 0 kB */
+    assert_string_equal(f->observed, "no swap");
+    f = find(&r, "vm.min_free_kbytes");                           /* 67584 with MemTotal 24684084 kB */
+    assert_int_equal(f->status, FINDING_OK);
+    f = find(&r, "cpu.clocksource");                              /* current_clocksource: tsc */
+    assert_int_equal(f->status, FINDING_OK);
+    assert_non_null(strstr(f->observed, "tsc"));
+    f = find(&r, "cpu.governor");                                 /* no cpufreq on this VM */
+    assert_int_equal(f->status, FINDING_SKIPPED);
+    assert_non_null(strstr(f->skip_reason, "no cpufreq governor"));
+    f = find(&r, "kernel.numa_balancing");                        /* one node0 */
+    assert_int_equal(f->status, FINDING_SKIPPED);
+    assert_non_null(strstr(f->skip_reason, "one NUMA node"));
+    finding_report_destroy(&r);
+}
+
+/* node_exporter's tree, from a real laptop with an old kernel: most sysctls
+ * are not in it, and they must read as skipped with the reason. */
+static void node_exporter_tree(void **state)
+{
+    (void)state;
+    struct finding_report r;
+    run_checks(NODE "/proc", NODE "/sys-not-recorded", &r);
+    const struct finding *f = find(&r, "fs.file-nr");             /* proc/sys/fs/file-nr: 1024 0 1631329 */
+    assert_int_equal(f->status, FINDING_OK);
+    assert_non_null(strstr(f->observed, "1024 of 1631329"));
+    f = find(&r, "vm.swappiness");
+    assert_int_equal(f->status, FINDING_SKIPPED);
+    assert_non_null(strstr(f->skip_reason, "vm.swappiness is not there"));
+    f = find(&r, "mm.thp.enabled");
+    assert_int_equal(f->status, FINDING_SKIPPED);
+    size_t c[4];
+    finding_worst(&r, c);
+    assert_true(c[FINDING_SKIPPED] > 10);
+    finding_report_destroy(&r);
+}
+
+static char tmp_root[64];
+
+static void put(const char *rel, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "%s/%s", tmp_root, rel);
+    for (char *p = path + strlen(tmp_root) + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            mkdir(path, 0755);
+            *p = '/';
+        }
+    }
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    fclose(fp);
+}
+
+/* A container: an empty /proc and /sys. Everything is skipped, nothing fails. */
+static void container_tree(void **state)
+{
+    (void)state;
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/perfkit-doctor.XXXXXX");
+    assert_non_null(mkdtemp(tmp_root));
+    put("proc/.keep", "");
+    put("sys/.keep", "");
+    char procfs[128], sysfs[128];
+    snprintf(procfs, sizeof(procfs), "%s/proc", tmp_root);
+    snprintf(sysfs, sizeof(sysfs), "%s/sys", tmp_root);
+    struct finding_report r;
+    run_checks(procfs, sysfs, &r);
+    size_t c[4];
+    assert_int_equal(finding_worst(&r, c), FINDING_OK);
+    assert_int_equal(c[FINDING_SKIPPED], r.nfindings);
+    for (size_t i = 0; i < r.nfindings; i++)
+        assert_true(r.findings[i].skip_reason[0] != '\0');
+    finding_report_destroy(&r);
+
+    struct doctor_opts o;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = procfs;
+    o.sysfs = sysfs;
+    o.sample_s = 0.01;
+    finding_report_init(&r);
+    assert_int_equal(doctor_diagnose(&o, &r, &e), -ENOENT);      /* nothing to sample, said so */
+    assert_non_null(strstr(e.what, "nothing to sample"));
+    finding_report_destroy(&r);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_root);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Verdicts no recorded machine shows: a crowded, overloaded host. */
+static void overloaded_tree(void **state)
+{
+    (void)state;
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/perfkit-doctor.XXXXXX");
+    assert_non_null(mkdtemp(tmp_root));
+    put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 20000 kB\nMemAvailable: 50000 kB\n"
+                        "SwapTotal: 100000 kB\nSwapFree: 30000 kB\n");
+    put("proc/loadavg", "9.50 8.00 7.00 9/300 1234\n");
+    put("proc/cpuinfo", "processor\t: 0\nmodel name\t: test\n\nprocessor\t: 1\nmodel name\t: test\n");
+    put("proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n");
+    put("proc/sys/net/core/somaxconn", "128\n");
+    put("proc/sys/vm/overcommit_memory", "2\n");
+    put("proc/self/limits", "Limit                     Soft Limit           Hard Limit           Units     \n"
+                            "Max open files            1024                 4096                 files     \n");
+    put("sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never\n");
+    put("sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
+    put("sys/devices/system/clocksource/clocksource0/available_clocksource", "tsc hpet acpi_pm\n");
+    char procfs[128], sysfs[128];
+    snprintf(procfs, sizeof(procfs), "%s/proc", tmp_root);
+    snprintf(sysfs, sizeof(sysfs), "%s/sys", tmp_root);
+    struct finding_report r;
+    run_checks(procfs, sysfs, &r);
+    assert_int_equal(find(&r, "net.core.somaxconn")->status, FINDING_CRIT);       /* 128 < 256 */
+    assert_int_equal(find(&r, "vm.overcommit_memory")->status, FINDING_WARN);
+    assert_int_equal(find(&r, "fd.nofile.soft")->status, FINDING_CRIT);           /* 1024 < 4096 */
+    assert_int_equal(find(&r, "fd.nofile.hard")->status, FINDING_WARN);
+    assert_int_equal(find(&r, "mm.thp.enabled")->status, FINDING_WARN);
+    assert_string_equal(find(&r, "mm.thp.enabled")->fix,
+                        "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
+    assert_int_equal(find(&r, "mem.swap.used")->status, FINDING_CRIT);            /* 70 % */
+    const struct finding *cs = find(&r, "cpu.clocksource");
+    assert_int_equal(cs->status, FINDING_CRIT);
+    assert_string_equal(cs->fix, "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource");
+    assert_int_equal(finding_worst(&r, NULL), FINDING_CRIT);
+
+    struct doctor_opts o;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = procfs;
+    o.sysfs = sysfs;
+    o.sample_s = 0.01;
+    assert_int_equal(doctor_diagnose(&o, &r, &e), 0);
+    const struct bottleneck *b = find_b(&r, "mem.used");                          /* 95 % used */
+    assert_non_null(b);
+    assert_int_equal(b->status, FINDING_WARN);
+    assert_true(b->value > 94.9 && b->value < 95.1);
+    assert_non_null(strstr(b->advice, "below 80%"));
+    b = find_b(&r, "load");                                                       /* 9.5 on 2 CPUs */
+    assert_non_null(b);
+    assert_int_equal(b->status, FINDING_CRIT);
+    assert_null(find_b(&r, "cpu.busy"));  /* a static tree: no tick elapsed, no CPU verdict */
+    finding_report_destroy(&r);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_root);
+    assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(vm_tree),
+        cmocka_unit_test(node_exporter_tree),
+        cmocka_unit_test(container_tree),
+        cmocka_unit_test(overloaded_tree),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
