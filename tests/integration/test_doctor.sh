@@ -37,6 +37,22 @@ contains "--pid finding names the process" "$OUT" "sleep (pid $child)"
 contains "--pid finding gives the fix" "$OUT" "prlimit --pid $child --nofile=65536:65536"
 kill $child 2>/dev/null; wait $child 2>/dev/null
 
+# --process: by name, on a program with a name of its own
+cp "$(command -v sleep)" "$TMP/pkdocsleep"
+"$TMP/pkdocsleep" 30 &
+child=$!
+sleep 0.3
+"$PERFKIT" doctor --sample 0.5s --process pkdocsleep --json "$TMP/p.json" >/dev/null 2>&1
+check "--process finds it and reports its descriptors and RSS" $PY - "$TMP/p.json" "$child" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1])); pid = sys.argv[2]
+c = {x["id"]: x for x in d["checks"]}
+nofile = c["process.nofile." + pid]
+assert ("pkdocsleep (pid %s)" % pid) in nofile["observed"], nofile
+assert c["process.rss_growth." + pid]["status"] in ("ok", "warn"), c["process.rss_growth." + pid]
+PY
+kill $child 2>/dev/null; wait $child 2>/dev/null
+
 # bad input
 expect_exit 2 "unknown option" "$PERFKIT" doctor --bogus
 contains "unknown option named" "$OUT" "--bogus"

@@ -6,7 +6,7 @@ P="$TMP/prefix"
 check "cmake --install into a prefix" cmake --install "$PK_BUILD" --prefix "$P"
 LIBDIR=$(ls -d "$P"/lib* | head -n 1)
 for f in "$P/bin/perfkit" "$P/include/perfkit.h" "$LIBDIR/libperfkit.a" "$LIBDIR/libperfkit.so" \
-         "$LIBDIR/pkgconfig/perfkit.pc" "$LIBDIR/pkgconfig/perfkit-main.pc" "$P/share/man/man1/perfkit.1" "$P/share/man/man1/perfkit-bench.1"; do
+         "$LIBDIR/pkgconfig/perfkit.pc" "$LIBDIR/pkgconfig/perfkit-main.pc" "$P/share/man/man1/perfkit.1" "$P/share/man/man1/perfkit-bench.1" "$P/share/man/man1/perfkit-doctor.1"; do
     [ -e "$f" ] && ok "installed ${f#$P/}" || fail "installed ${f#$P/}" "missing"
 done
 if [ -e "$LIBDIR/libperfkit_main.a" ]; then ok "installed libperfkit_main.a"; else fail "installed libperfkit_main.a" "missing"; fi
