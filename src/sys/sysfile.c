@@ -37,7 +37,7 @@ int sysfile_parse_uint(const char **p, const char *end, uint64_t max, uint64_t *
         return PK_EPARSE;
     for (; s < end && sysfile_is_digit(*s); s++) {
         uint64_t d = (uint64_t)(*s - '0');
-        if (v > (max - d) / 10)
+        if (d > max || v > (max - d) / 10) /* d > max first: max - d must not wrap */
             return PK_EPARSE;
         v = v * 10 + d;
     }
