@@ -20,6 +20,7 @@
 #include "sys/procs.h"
 #include "sys/sysctl.h"
 #include "sys/sysfile.h"
+#include "doctor/storage.h"
 
 #define SYSCTL_CONF "/etc/sysctl.d/90-perfkit.conf"
 #define TMPFILES_CONF "/etc/tmpfiles.d/perfkit.conf"
@@ -536,6 +537,11 @@ static int check_numa(struct ctx *c)
     return 0;
 }
 
+static int check_storage(struct ctx *c)
+{
+    return storage_checks(c->o, c->r);
+}
+
 static const struct { const char *name; check_fn fn; } checks[] = {
     { "open files limit", check_nofile },
     { "sysctl bounds", check_bounds },
@@ -550,6 +556,7 @@ static const struct { const char *name; check_fn fn; } checks[] = {
     { "clocksource", check_clocksource },
     { "smt", check_smt },
     { "numa", check_numa },
+    { "disks and filesystems", check_storage },
 };
 
 void doctor_opts_default(struct doctor_opts *o)

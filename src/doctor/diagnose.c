@@ -12,7 +12,10 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "doctor/storage.h"
 #include "sys/cpu.h"
+#include "sys/disk.h"
+#include "sys/net.h"
 #include "sys/host.h"
 #include "sys/mem.h"
 #include "sys/procs.h"
@@ -24,7 +27,9 @@ struct snap {
     struct cpu_stat cpu;
     struct procs_snap procs;
     struct psi_info psi;
-    bool cpu_ok, procs_ok, psi_ok;
+    struct net_dev_list net;
+    struct disk_list disks;
+    bool cpu_ok, procs_ok, psi_ok, net_ok, disks_ok;
 };
 
 static void snap_take(const struct doctor_opts *o, struct snap *s)
@@ -36,6 +41,67 @@ static void snap_take(const struct doctor_opts *o, struct snap *s)
     s->cpu_ok = cpu_read(o->procfs, &s->cpu, &e) == 0;
     s->procs_ok = procs_snapshot(o->procfs, &po, &s->procs, &e) == 0;
     s->psi_ok = psi_read(o->procfs, &s->psi, &e) == 0;
+    s->net_ok = net_read_dev(o->procfs, &s->net, &e) == 0;
+    s->disks_ok = disk_read(o->procfs, &s->disks, &e) == 0;
+}
+
+static void snap_destroy(struct snap *s)
+{
+    cpu_stat_destroy(&s->cpu);
+    procs_snap_destroy(&s->procs);
+    net_dev_list_destroy(&s->net);
+    disk_list_destroy(&s->disks);
+}
+
+/* The device busiest over the window, for an iowait verdict. */
+static void busiest_disk(const struct snap *a, const struct snap *b, double secs, char *dst, size_t cap)
+{
+    double best = -1;
+    dst[0] = '\0';
+    if (!a->disks_ok || !b->disks_ok)
+        return;
+    for (size_t i = 0; i < b->disks.n; i++) {
+        const struct disk_stats *d = &b->disks.v[i];
+        const struct disk_stats *p = disk_find(&a->disks, d->name);
+        if (!p || disk_name_ignored(d->name))
+            continue;
+        double busy = disk_busy_pct(p, d, secs);
+        if (busy > best) {
+            best = busy;
+            snprintf(dst, cap, "%s %.0f%% busy", d->name, busy);
+        }
+    }
+}
+
+static int diagnose_net(struct finding_report *r, const struct snap *a, const struct snap *b)
+{
+    if (!a->net_ok || !b->net_ok)
+        return 0;
+    for (size_t i = 0; i < b->net.n; i++) {
+        const struct net_dev *d = &b->net.v[i];
+        const struct net_dev *p = net_dev_find(&a->net, d->name);
+        if (!p)
+            continue;
+        uint64_t err = (d->rx_errs - p->rx_errs) + (d->tx_errs - p->tx_errs);
+        uint64_t drop = (d->rx_drop - p->rx_drop) + (d->tx_drop - p->tx_drop);
+        if (d->rx_errs < p->rx_errs || d->tx_errs < p->tx_errs || d->rx_drop < p->rx_drop ||
+            d->tx_drop < p->tx_drop || err + drop == 0)
+            continue; /* counters reset, or nothing happened */
+        char id[48];
+        snprintf(id, sizeof(id), "net.errors.%s", d->name);
+        struct bottleneck *x = finding_add_bottleneck(r, id, "network");
+        if (!x)
+            return -ENOMEM;
+        x->status = FINDING_WARN;
+        x->value = (double)(err + drop);
+        snprintf(x->observed, sizeof(x->observed), "%s: %llu errors, %llu drops in the window", d->name,
+                 (unsigned long long)err, (unsigned long long)drop);
+        snprintf(x->culprit, sizeof(x->culprit), "interface %s", d->name);
+        snprintf(x->advice, sizeof(x->advice), "Drops mean full queues: raise net.core.netdev_max_backlog "
+                 "and the ring buffers (ethtool -G %s rx 4096); errors point at the link, cable or "
+                 "driver (ethtool -S %s).", d->name, d->name);
+    }
+    return 0;
 }
 
 /* Sleeps sample_s in small steps so Ctrl-C ends the window at once. */
@@ -95,7 +161,6 @@ static int add(struct finding_report *r, const char *id, const char *area, enum 
 static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, const struct snap *a,
                         const struct snap *b)
 {
-    (void)o;
     struct cpu_util u;
     if (!a->cpu_ok || !b->cpu_ok || cpu_util(&a->cpu.total, &b->cpu.total, &u) != 0)
         return 0;
@@ -127,6 +192,10 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
         if (x) {
             snprintf(x->observed, sizeof(x->observed), "%.1f%% of CPU time %s", v, waits[i].what);
             snprintf(x->advice, sizeof(x->advice), "%s", waits[i].advice);
+            if (waits[i].m == CPU_IOWAIT)
+                busiest_disk(a, b, o->sample_s, x->culprit, sizeof(x->culprit));
+            else
+                snprintf(x->culprit, sizeof(x->culprit), "the hypervisor");
         }
     }
     return 0;
@@ -319,15 +388,14 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
         goto out;
     }
     if ((rc = diagnose_cpu(o, r, &a, &b)) || (rc = diagnose_load(o, r, &b)) ||
-        (rc = diagnose_memory(o, r, &b)) || (rc = diagnose_psi(r, &b)) || (rc = diagnose_procs(r, &a, &b))) {
+        (rc = diagnose_memory(o, r, &b)) || (rc = diagnose_psi(r, &b)) || (rc = diagnose_procs(r, &a, &b)) ||
+        (rc = diagnose_net(r, &a, &b)) || (rc = storage_usage(o, r))) {
         err_errno(e, rc, NULL, "diagnosis failed");
         goto out;
     }
     rc = process_findings(o, r, &b, e);
 out:
-    cpu_stat_destroy(&a.cpu);
-    cpu_stat_destroy(&b.cpu);
-    procs_snap_destroy(&a.procs);
-    procs_snap_destroy(&b.procs);
+    snap_destroy(&a);
+    snap_destroy(&b);
     return rc;
 }

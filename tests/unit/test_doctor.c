@@ -85,6 +85,15 @@ static void vm_tree(void **state)
     f = find(&r, "kernel.numa_balancing");                        /* one node0 */
     assert_int_equal(f->status, FINDING_SKIPPED);
     assert_non_null(strstr(f->skip_reason, "one NUMA node"));
+    f = find(&r, "disk.scheduler.vda");                 /* sys/block/vda/queue: [mq-deadline], rotational 1 */
+    assert_int_equal(f->status, FINDING_OK);            /* a virtio disk: mq-deadline is fine */
+    assert_non_null(strstr(f->observed, "mq-deadline (rotational 1"));
+    f = find(&r, "disk.read_ahead.vda");                /* read_ahead_kb: 8192 */
+    assert_string_equal(f->observed, "8192 KiB");
+    assert_int_equal(f->status, FINDING_OK);
+    f = find(&r, "fs.atime./");                         /* proc/self/mountinfo: / ext4 rw,relatime */
+    assert_int_equal(f->status, FINDING_WARN);
+    assert_string_equal(f->fix, "mount -o remount,noatime '/'");
     finding_report_destroy(&r);
 }
 
@@ -181,6 +190,14 @@ static void overloaded_tree(void **state)
     put("sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never\n");
     put("sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
     put("sys/devices/system/clocksource/clocksource0/available_clocksource", "tsc hpet acpi_pm\n");
+    /* a spinning disk left on 'none', a tiny read-ahead, a 90 % full /data without noatime */
+    put("proc/diskstats", "   8       0 sda 100 0 800 10 50 0 400 5 0 20 15 0 0 0 0\n");
+    put("sys/block/sda/queue/scheduler", "[none] mq-deadline bfq\n");
+    put("sys/block/sda/queue/rotational", "1\n");
+    put("sys/block/sda/queue/read_ahead_kb", "16\n");
+    put("proc/self/mountinfo", "29 1 8:1 / /data rw,strictatime - ext4 /dev/sda1 rw\n");
+    put("statvfs.tsv", "# mountpoint\tbsize\tblocks\tbfree\tbavail\tfiles\tffree\n"
+                       "/data\t4096\t1000000\t100000\t100000\t65536\t60000\n");
     char procfs[128], sysfs[128];
     snprintf(procfs, sizeof(procfs), "%s/proc", tmp_root);
     snprintf(sysfs, sizeof(sysfs), "%s/sys", tmp_root);
@@ -197,6 +214,12 @@ static void overloaded_tree(void **state)
     const struct finding *cs = find(&r, "cpu.clocksource");
     assert_int_equal(cs->status, FINDING_CRIT);
     assert_string_equal(cs->fix, "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource");
+    const struct finding *sd = find(&r, "disk.scheduler.sda");
+    assert_int_equal(sd->status, FINDING_WARN);
+    assert_string_equal(sd->fix, "echo mq-deadline > /sys/block/'sda'/queue/scheduler");
+    assert_string_equal(sd->persist, "ACTION==\"add|change\", KERNEL==\"sda\", ATTR{queue/scheduler}=\"mq-deadline\"");
+    assert_int_equal(find(&r, "disk.read_ahead.sda")->status, FINDING_WARN);
+    assert_int_equal(find(&r, "fs.atime./data")->status, FINDING_CRIT);
     assert_int_equal(finding_worst(&r, NULL), FINDING_CRIT);
 
     struct doctor_opts o;
@@ -215,6 +238,11 @@ static void overloaded_tree(void **state)
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_CRIT);
     assert_null(find_b(&r, "cpu.busy"));  /* a static tree: no tick elapsed, no CPU verdict */
+    b = find_b(&r, "fs.used./data");                                              /* 90 % of blocks used */
+    assert_non_null(b);
+    assert_int_equal(b->status, FINDING_WARN);
+    assert_true(b->value > 89.9 && b->value < 90.1);
+    assert_non_null(strstr(b->advice, "du -xh --max-depth=2 /data"));
     finding_report_destroy(&r);
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_root);
