@@ -20,6 +20,7 @@
 #include "sys/mem.h"
 #include "sys/procs.h"
 #include "sys/psi.h"
+#include "sys/sysctl.h"
 
 #define TOP 3
 
@@ -275,6 +276,38 @@ static int diagnose_psi(struct finding_report *r, const struct snap *b)
     return 0;
 }
 
+/* Processes and threads against the kernel's caps: at the cap, fork() and
+ * pthread_create() fail with EAGAIN. */
+static int diagnose_caps(const struct doctor_opts *o, struct finding_report *r, const struct snap *b)
+{
+    if (!b->procs_ok)
+        return 0;
+    static const struct { const char *sysctl, *id, *what; } caps[] = {
+        { "kernel.pid_max", "procs.count", "processes" },
+        { "kernel.threads-max", "procs.threads", "threads" },
+    };
+    for (size_t i = 0; i < 2; i++) {
+        int64_t cap;
+        struct pk_err e;
+        if (sysctl_read_int(o->procfs, caps[i].sysctl, &cap, &e) != 0 || cap <= 0)
+            continue;
+        double n = i == 0 ? (double)b->procs.total : (double)b->procs.threads;
+        double pct = 100.0 * n / (double)cap;
+        struct bottleneck *x;
+        int rc = add(r, caps[i].id, "process", grade(pct, 80, 95), pct, 80, "%", &x);
+        if (rc)
+            return rc;
+        if (x) {
+            snprintf(x->observed, sizeof(x->observed), "%.0f %s of %s %lld (%.1f%%)", n, caps[i].what,
+                     caps[i].sysctl, (long long)cap, pct);
+            snprintf(x->advice, sizeof(x->advice), "Near the cap, new %s cannot start: find the leak "
+                     "(ps -eo ppid= | sort | uniq -c | sort -n | tail) or raise %s.", caps[i].what,
+                     caps[i].sysctl);
+        }
+    }
+    return 0;
+}
+
 static int diagnose_procs(struct finding_report *r, const struct snap *a, struct snap *b)
 {
     if (!a->procs_ok || !b->procs_ok)
@@ -389,7 +422,7 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
     }
     if ((rc = diagnose_cpu(o, r, &a, &b)) || (rc = diagnose_load(o, r, &b)) ||
         (rc = diagnose_memory(o, r, &b)) || (rc = diagnose_psi(r, &b)) || (rc = diagnose_procs(r, &a, &b)) ||
-        (rc = diagnose_net(r, &a, &b)) || (rc = storage_usage(o, r))) {
+        (rc = diagnose_caps(o, r, &b)) || (rc = diagnose_net(r, &a, &b)) || (rc = storage_usage(o, r))) {
         err_errno(e, rc, NULL, "diagnosis failed");
         goto out;
     }

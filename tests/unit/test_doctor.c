@@ -184,6 +184,13 @@ static void overloaded_tree(void **state)
     put("proc/cpuinfo", "processor\t: 0\nmodel name\t: test\n\nprocessor\t: 1\nmodel name\t: test\n");
     put("proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n");
     put("proc/sys/net/core/somaxconn", "128\n");
+    put("proc/sys/kernel/pid_max", "10\n");                         /* 9 processes below: 90 % */
+    for (int pid = 100; pid < 109; pid++) {
+        char rel[64];
+        snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
+        put(rel, "100 (worker) S 1 100 100 0 -1 4194304 0 0 0 0 1 1 0 0 20 0 1 0 50 1000000 100 "
+                 "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+    }
     put("proc/sys/vm/overcommit_memory", "2\n");
     put("proc/self/limits", "Limit                     Soft Limit           Hard Limit           Units     \n"
                             "Max open files            1024                 4096                 files     \n");
@@ -238,6 +245,10 @@ static void overloaded_tree(void **state)
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_CRIT);
     assert_null(find_b(&r, "cpu.busy"));  /* a static tree: no tick elapsed, no CPU verdict */
+    b = find_b(&r, "procs.count");                                                /* 9 of pid_max 10 */
+    assert_non_null(b);
+    assert_int_equal(b->status, FINDING_WARN);
+    assert_true(b->value > 89.9 && b->value < 90.1);
     b = find_b(&r, "fs.used./data");                                              /* 90 % of blocks used */
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_WARN);
