@@ -166,10 +166,15 @@ int baseline_load(const char *path, struct baseline *out, struct pk_err *e)
 
 const struct baseline_entry *baseline_find(const struct baseline *b, const char *name)
 {
+    return baseline_find_nth(b, name, 0);
+}
+
+const struct baseline_entry *baseline_find_nth(const struct baseline *b, const char *name, size_t nth)
+{
     if (!b || !name)
         return NULL;
     for (size_t i = 0; i < b->n; i++)
-        if (strcmp(b->entries[i].command, name) == 0)
+        if (strcmp(b->entries[i].command, name) == 0 && nth-- == 0)
             return &b->entries[i];
     return NULL;
 }

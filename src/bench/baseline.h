@@ -47,6 +47,9 @@ int baseline_parse(const char *text, size_t len, const char *name, struct baseli
 
 /* The first entry whose command equals name (a bench_cmd's name), or NULL. */
 const struct baseline_entry *baseline_find(const struct baseline *b, const char *name);
+/* The entry after nth others of that name (nth = 0: the first), or NULL:
+ * the k-th of several commands with one name meets the k-th such result. */
+const struct baseline_entry *baseline_find_nth(const struct baseline *b, const char *name, size_t nth);
 
 /*
  * The current run of a command against its baseline: bench_compare_samples()

@@ -102,13 +102,16 @@ int cmdline_split(const char *cmd, char ***argvp, size_t *argcp, struct pk_err *
 }
 
 /* Words that only mean something inside a shell (builtins without an
- * executable of the same name, and reserved words). */
+ * executable of the same name, POSIX's and bash's, and reserved words). */
 static const char *const shell_words[] = {
     "alias", "bg", "break", "case", "cd", "continue", "do", "done", "elif", "else", "esac",
     "eval", "exec", "exit", "export", "fg", "fi", "for", "function", "if", "jobs", "local",
     "read", "readonly", "return", "select", "set", "shift", "source", "then", "time", "trap",
     "ulimit", "umask", "unalias", "unset", "until", "wait", "while", ".", "!", "{", "}",
-    "[[", "]]",
+    "[[", "]]", ":", "command", "type", "hash", "getopts", "times",
+    "bind", "builtin", "caller", "compgen", "complete", "compopt", "coproc", "declare", "dirs",
+    "disown", "enable", "help", "history", "let", "logout", "mapfile", "popd", "pushd",
+    "readarray", "shopt", "suspend", "typeset",
 };
 
 bool cmdline_needs_shell(const char *cmd)

@@ -157,6 +157,38 @@ static json_t *json_str_or_null(const char *v)
     return v && v[0] ? json_string(v) : json_null();
 }
 
+/* JSON holds UTF-8 only. json_string() refuses other bytes as it refuses
+ * for lack of memory; the copy without the check fails only for the latter
+ * (then the string is not known to be bad, and the export fails on memory). */
+static bool is_utf8(const char *v)
+{
+    json_t *t = json_string(v);
+    if (t) {
+        json_decref(t);
+        return true;
+    }
+    t = json_stringn_nocheck(v, strlen(v));
+    bool copied = t != NULL;
+    json_decref(t);
+    return !copied;
+}
+
+/* The first string of c a JSON export cannot hold, or NULL. */
+static const char *not_utf8(const struct bench_cmd *c)
+{
+    if (!is_utf8(c->name))
+        return c->name;
+    if (!is_utf8(c->command))
+        return c->command;
+    for (size_t i = 0; i < c->nparams; i++) {
+        if (!is_utf8(c->params[i].name))
+            return c->params[i].name;
+        if (!is_utf8(c->params[i].value))
+            return c->params[i].value;
+    }
+    return NULL;
+}
+
 static json_t *json_pair(double lo, double hi)
 {
     json_t *a = json_array();
@@ -364,6 +396,12 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
     int rc = resolve_reference(s, reference, &ref, e);
     if (rc)
         return rc;
+    for (size_t i = 0; i < s->ncmds; i++) {
+        const char *bad = not_utf8(&s->cmds[i]);
+        if (bad)
+            return err_set(e, -EILSEQ, NULL, "cannot export results as JSON",
+                           "'%s' is not valid UTF-8", bad);
+    }
     struct cmd_data *d;
     rc = data_new(s, &d, e);
     if (rc)

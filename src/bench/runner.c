@@ -41,6 +41,12 @@ int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e)
 
     const char *in = o->input_path ? o->input_path : "/dev/null";
     r->in_fd = open(in, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (r->in_fd >= 0 && fstat(r->in_fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+        close(r->in_fd);
+        r->in_fd = -1;
+        errno = EISDIR;
+    }
     if (r->in_fd < 0) {
         rc = -errno;
         err_set(e, rc, o->input_path ? "--input" : NULL, "cannot open input", "'%s': %s", in, strerror(-rc));
@@ -115,17 +121,16 @@ void runner_destroy(struct runner *r)
     r->in_fd = r->out_fd = r->err_fd = -1;
 }
 
-/* Reads and discards the child's stdout until EOF, as a consumer would. */
-static void drain(int fd)
+/* Reads and discards the child's stdout until EOF, as a consumer would, or
+ * until the stop flag is raised: a SIGTERM sent to perfkit alone does not
+ * reach the child, and its descendants may hold the pipe open. */
+static void drain(int fd, const volatile sig_atomic_t *stop)
 {
     char buf[65536];
-    for (;;) {
+    while (!(stop && *stop)) {
         ssize_t n = read(fd, buf, sizeof(buf));
-        if (n > 0)
-            continue;
-        if (n < 0 && errno == EINTR)
-            continue;
-        break;
+        if (n == 0 || (n < 0 && errno != EINTR))
+            break;
     }
 }
 
@@ -169,14 +174,24 @@ int runner_run(struct runner *r, const char *path, char *const argv[], struct be
             close(pipefd[0]);
         return err_set(e, -rc, argv[0], "cannot run command", "%s", strerror(rc));
     }
-    if (pipefd[0] >= 0) {
-        drain(pipefd[0]);
-        close(pipefd[0]);
-    }
-
     int status = 0;
     struct rusage ru;
     bool stopped = false;
+    /* A stop raised just before the spawn interrupted no wait: the child
+     * would run to its end. */
+    if (r->o.stop && *r->o.stop) {
+        kill(pid, SIGKILL);
+        stopped = true;
+    }
+    if (pipefd[0] >= 0) {
+        drain(pipefd[0], r->o.stop);
+        close(pipefd[0]);
+        if (!stopped && r->o.stop && *r->o.stop) {
+            kill(pid, SIGKILL);
+            stopped = true;
+        }
+    }
+
     for (;;) {
         pid_t w = wait4(pid, &status, 0, &ru);
         if (w == pid)

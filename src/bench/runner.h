@@ -51,7 +51,8 @@ void runner_destroy(struct runner *r);
  * Runs the executable at `path` (see runner_resolve) with argv once. Fills *run
  * (wall, rusage, exit code or signal, counters). Returns 0 whatever the
  * command's exit status; -errno when it could not be spawned; PK_ESTOP when
- * the stop flag was raised during the run (the child is killed and reaped).
+ * the stop flag was raised before or during the run (the child is killed and
+ * reaped).
  */
 int runner_run(struct runner *r, const char *path, char *const argv[], struct bench_run *run,
                struct pk_err *e);

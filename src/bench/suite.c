@@ -17,10 +17,16 @@
 /* A command ready to spawn: the executable's path and its argv. */
 struct prepared {
     char path[PATH_MAX];
-    char **argv;          /* owned: from cmdline_split, or shell_argv below */
-    char *shell_argv[4];
+    char **argv;          /* owned: from cmdline_split, or the shell's words, "-c", text */
     char *text;           /* owned copy of the command (after substitution) */
     bool shell;
+};
+
+/* --shell as given: a name, a path or a command line ("bash --norc"), as hyperfine. */
+struct shell {
+    char path[PATH_MAX];
+    char **words;         /* from cmdline_split; NULL when no command needs a shell */
+    size_t nwords;
 };
 
 struct cmd_state {
@@ -33,6 +39,7 @@ struct cmd_state {
 
 struct suite {
     const struct suite_opts *o;
+    struct shell sh;
     struct runner runner;
     struct suite_failure *f;
     struct pk_err *e;
@@ -51,10 +58,37 @@ void suite_opts_default(struct suite_opts *o)
 
 static void prepared_free(struct prepared *p)
 {
-    if (!p->shell)
-        free(p->argv);
+    free(p->argv);
     free(p->text);
     memset(p, 0, sizeof(*p));
+}
+
+/* Splits and resolves --shell once, the first time a command needs it. */
+static int shell_load(const struct suite_opts *o, struct shell *sh, struct pk_err *e)
+{
+    if (sh->words)
+        return 0;
+    int rc = cmdline_split(o->shell, &sh->words, &sh->nwords, e);
+    if (rc == 0)
+        rc = runner_resolve(sh->words[0], sh->path, sizeof(sh->path), e);
+    if (rc) {
+        free(sh->words);
+        sh->words = NULL;
+        err_prefix_on(e, e && e->on[0] ? "--shell: " : "--shell");
+    }
+    return rc;
+}
+
+/* The shell's words, "-c", text: malloc'd, the strings are borrowed. */
+static char **shell_argv(const struct shell *sh, char *text)
+{
+    char **argv = calloc(sh->nwords + 3, sizeof(*argv));
+    if (!argv)
+        return NULL;
+    memcpy(argv, sh->words, sh->nwords * sizeof(*argv));
+    argv[sh->nwords] = (char *)"-c";
+    argv[sh->nwords + 1] = text;
+    return argv;
 }
 
 /* The first word of a shell command, when it is a plain executable name we
@@ -79,8 +113,9 @@ static bool first_plain_word(const char *cmd, char *out, size_t cap)
     return !cmdline_needs_shell(out);
 }
 
-static int prepare(const struct suite_opts *o, const char *text, const struct bench_param *params,
-                   size_t nparams, const char *role, struct prepared *p, struct pk_err *e)
+static int prepare(const struct suite_opts *o, struct shell *sh, const char *text,
+                   const struct bench_param *params, size_t nparams, const char *role,
+                   struct prepared *p, struct pk_err *e)
 {
     int rc;
     memset(p, 0, sizeof(*p));
@@ -97,16 +132,14 @@ static int prepare(const struct suite_opts *o, const char *text, const struct be
     p->shell = o->shell_mode == SHELL_ALWAYS ||
                (o->shell_mode == SHELL_AUTO && cmdline_needs_shell(p->text));
     if (p->shell) {
-        rc = runner_resolve(o->shell, p->path, sizeof(p->path), e);
-        if (rc) {
-            err_prefix_on(e, "--shell: ");
+        if ((rc = shell_load(o, sh, e)))
+            goto fail;
+        memcpy(p->path, sh->path, sizeof(p->path));
+        p->argv = shell_argv(sh, p->text);
+        if (!p->argv) {
+            rc = err_errno(e, -ENOMEM, role, "cannot prepare command");
             goto fail;
         }
-        p->shell_argv[0] = (char *)o->shell;
-        p->shell_argv[1] = (char *)"-c";
-        p->shell_argv[2] = p->text;
-        p->shell_argv[3] = NULL;
-        p->argv = p->shell_argv;
         char word[256], where[PATH_MAX];
         if (first_plain_word(p->text, word, sizeof(word))) {
             rc = runner_resolve(word, where, sizeof(where), e);
@@ -168,8 +201,10 @@ static int run_hook(struct suite *s, size_t cmd, const char *phase, const struct
 
 static double sub0(double a, double b) { return a > b ? a - b : 0.0; }
 
-/* One run of the command between its prepare and conclude hooks. */
-static int one_run(struct suite *s, struct cmd_state *c, struct bench_run *run)
+/* One run of the command between its prepare and conclude hooks. *raw_wall
+ * (may be NULL) is the run's wall time before the shell's cost is subtracted:
+ * what a run really takes, which the run count is planned on. */
+static int one_run(struct suite *s, struct cmd_state *c, struct bench_run *run, double *raw_wall)
 {
     int rc;
     if (stopped(s))
@@ -183,6 +218,8 @@ static int one_run(struct suite *s, struct cmd_state *c, struct bench_run *run)
         fail_with(s, c->index, "command", &c->cmd, run);
         return PK_ECHILD;
     }
+    if (raw_wall)
+        *raw_wall = run->wall_s;
     if (c->cmd.shell && s->overhead_known) {
         run->wall_s = sub0(run->wall_s, s->overhead.wall_s);
         run->user_s = sub0(run->user_s, s->overhead.user_s);
@@ -209,7 +246,8 @@ static uint64_t plan_runs(const struct suite_opts *o, double first_wall)
 static int timed_run(struct suite *s, struct bench_set *set, struct cmd_state *c)
 {
     struct bench_run run;
-    int rc = one_run(s, c, &run);
+    double raw_wall;
+    int rc = one_run(s, c, &run, &raw_wall);
     if (rc)
         return rc;
     rc = bench_cmd_add_run(&set->cmds[c->index], &run);
@@ -217,7 +255,7 @@ static int timed_run(struct suite *s, struct bench_set *set, struct cmd_state *c
         return err_errno(s->e, rc, NULL, "cannot record a run");
     c->done++;
     if (c->total == 0) {
-        c->total = plan_runs(s->o, run.wall_s);
+        c->total = plan_runs(s->o, raw_wall);
         if (s->o->planned)
             s->o->planned(s->o->ud, c->index, c->total);
     }
@@ -230,7 +268,7 @@ static int warmups(struct suite *s, struct cmd_state *c)
 {
     for (unsigned i = 0; i < s->o->warmup; i++) {
         struct bench_run run;
-        int rc = one_run(s, c, &run);
+        int rc = one_run(s, c, &run, NULL);
         if (rc)
             return rc;
         if (s->o->progress)
@@ -248,25 +286,28 @@ static int cmp_double(const void *a, const void *b)
 /* The shell's own cost, measured on an empty command. */
 static int measure_overhead(struct suite *s)
 {
-    char path[PATH_MAX];
-    int rc = runner_resolve(s->o->shell, path, sizeof(path), s->e);
-    if (rc)
-        return rc;
-    char *argv[] = { (char *)s->o->shell, (char *)"-c", (char *)"", NULL };
+    int rc = 0;
+    char **argv = shell_argv(&s->sh, (char *)"");
+    if (!argv)
+        return err_errno(s->e, -ENOMEM, NULL, "cannot measure the shell's overhead");
     double w[OVERHEAD_RUNS], u[OVERHEAD_RUNS], y[OVERHEAD_RUNS];
     for (int i = 0; i < OVERHEAD_WARMUP + OVERHEAD_RUNS; i++) {
         struct bench_run run;
         if (stopped(s))
-            return PK_ESTOP;
-        rc = runner_run(&s->runner, path, argv, &run, s->e);
+            rc = PK_ESTOP;
+        else
+            rc = runner_run(&s->runner, s->sh.path, argv, &run, s->e);
         if (rc)
-            return rc;
+            break;
         if (i >= OVERHEAD_WARMUP) {
             w[i - OVERHEAD_WARMUP] = run.wall_s;
             u[i - OVERHEAD_WARMUP] = run.user_s;
             y[i - OVERHEAD_WARMUP] = run.sys_s;
         }
     }
+    free(argv);
+    if (rc)
+        return rc;
     qsort(w, OVERHEAD_RUNS, sizeof(double), cmp_double);
     qsort(u, OVERHEAD_RUNS, sizeof(double), cmp_double);
     qsort(y, OVERHEAD_RUNS, sizeof(double), cmp_double);
@@ -324,11 +365,12 @@ static int run_interleaved(struct suite *s, struct bench_set *set, struct cmd_st
     return 0;
 }
 
-static int prepare_hook(const struct suite_opts *o, const char *text, const struct suite_command *c,
-                        const char *role, struct prepared *p, bool *has, struct pk_err *e)
+static int prepare_hook(const struct suite_opts *o, struct shell *sh, const char *text,
+                        const struct suite_command *c, const char *role, struct prepared *p,
+                        bool *has, struct pk_err *e)
 {
     *has = text != NULL;
-    return text ? prepare(o, text, c->params, c->nparams, role, p, e) : 0;
+    return text ? prepare(o, sh, text, c->params, c->nparams, role, p, e) : 0;
 }
 
 int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size_t ncmds,
@@ -349,16 +391,22 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
     for (size_t i = 0; i < ncmds; i++) {
         const struct suite_command *c = &cmds[i];
         struct cmd_state *st = &cs[i];
-        if ((rc = prepare(o, c->command, c->params, c->nparams, "command", &st->cmd, e)) ||
-            (rc = prepare_hook(o, o->setup, c, "--setup", &st->setup, &st->has_setup, e)) ||
-            (rc = prepare_hook(o, c->prepare ? c->prepare : o->prepare, c, "--prepare", &st->prepare,
-                               &st->has_prepare, e)) ||
-            (rc = prepare_hook(o, c->conclude ? c->conclude : o->conclude, c, "--conclude",
+        struct shell *sh = &s.sh;
+        if ((rc = prepare(o, sh, c->command, c->params, c->nparams, "command", &st->cmd, e)) ||
+            (rc = prepare_hook(o, sh, o->setup, c, "--setup", &st->setup, &st->has_setup, e)) ||
+            (rc = prepare_hook(o, sh, c->prepare ? c->prepare : o->prepare, c, "--prepare",
+                               &st->prepare, &st->has_prepare, e)) ||
+            (rc = prepare_hook(o, sh, c->conclude ? c->conclude : o->conclude, c, "--conclude",
                                &st->conclude, &st->has_conclude, e)) ||
-            (rc = prepare_hook(o, o->cleanup, c, "--cleanup", &st->cleanup, &st->has_cleanup, e)))
+            (rc = prepare_hook(o, sh, o->cleanup, c, "--cleanup", &st->cleanup, &st->has_cleanup, e)))
             goto out;
         any_shell |= st->cmd.shell;
     }
+    /* The runner opens --input and --output: a bad path is found, like a
+     * missing command, before anything is recorded. */
+    if ((rc = runner_init(&s.runner, &o->runner, e)))
+        goto out;
+    runner_up = true;
     for (size_t i = 0; i < ncmds; i++) {
         int idx = bench_set_add(set, cmds[i].name, cs[i].cmd.text, cmds[i].params, cmds[i].nparams);
         if (idx < 0) {
@@ -369,9 +417,6 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
         set->cmds[idx].is_reference = cmds[i].is_reference;
     }
 
-    if ((rc = runner_init(&s.runner, &o->runner, e)))
-        goto out;
-    runner_up = true;
     set->counters = s.runner.counters_on;
     if (o->runner.counters && !s.runner.counters_on && counters_why && why_len)
         snprintf(counters_why, why_len, "%s", s.runner.counters_why);
@@ -394,5 +439,6 @@ out:
         prepared_free(&cs[i].cleanup);
     }
     free(cs);
+    free(s.sh.words);
     return rc;
 }

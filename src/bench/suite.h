@@ -4,10 +4,11 @@
  * runs, interleaving and the shell's spawn overhead.
  *
  * Run count (as hyperfine): a fixed --runs N, or after the first timed run
- * ceil(min_time / its wall time), clamped to [min_runs, max_runs].
+ * ceil(min_time / its wall time), clamped to [min_runs, max_runs]; that wall
+ * time is the run's whole, before the shell's cost is subtracted.
  * Shells: SHELL_AUTO runs a command directly (split by cmdline_split) unless
  * cmdline_needs_shell() says it needs a shell; SHELL_ALWAYS always uses
- * `shell -c`; SHELL_NEVER never does. Whenever a command goes through a shell,
+ * `shell -c` (shell is split into words: "bash --norc"); SHELL_NEVER never does. Whenever a command goes through a shell,
  * the shell's own spawn cost (median wall, user and sys of `shell -c ''`) is
  * measured once and subtracted from each run, floored at 0.
  * With interleave, commands take turns run by run (setup of all first,
@@ -45,7 +46,7 @@ struct suite_opts {
     double min_time_s;    /* default 3 */
     const char *setup, *prepare, *conclude, *cleanup; /* NULL: none */
     enum suite_shell shell_mode;
-    const char *shell;    /* default "sh" */
+    const char *shell;    /* default "sh"; a command line, split as cmdline_split */
     bool ignore_failure;
     bool interleave;
     struct runner_opts runner;

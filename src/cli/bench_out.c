@@ -286,7 +286,11 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
         struct bench_comparison cmp;
         struct pk_err e;
         pk_err_clear(&e);
-        const struct baseline_entry *be = baseline_find(&b->base, c->name);
+        /* Commands of the same name meet the baseline's results of that name in order. */
+        size_t nth = 0;
+        for (size_t k = 0; k < i; k++)
+            nth += strcmp(s->cmds[k].name, c->name) == 0;
+        const struct baseline_entry *be = baseline_find_nth(&b->base, c->name, nth);
         if (!be) {
             fprintf(b->fp, "  %-40s not in the baseline\n", c->name);
             continue;
@@ -340,31 +344,53 @@ static char *git_revision(void)
     return out;
 }
 
+/* The invocation as a shell would read it back: a word with anything but
+ * plainly safe characters is single-quoted, its own quotes as '\''. */
 static char *join_argv(int argc, char **argv)
 {
+    static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                               "_@%+=:,./-";
     size_t n = strlen("perfkit") + 1;
     for (int i = 0; i < argc; i++)
-        n += strlen(argv[i]) + 3;
+        n += 4 * strlen(argv[i]) + 3;
     char *s = malloc(n);
     if (!s)
         return NULL;
     size_t off = (size_t)snprintf(s, n, "perfkit");
     for (int i = 0; i < argc; i++) {
-        bool q = strpbrk(argv[i], " \t'\"$") != NULL || !argv[i][0];
-        off += (size_t)snprintf(s + off, n - off, q ? " '%s'" : " %s", argv[i]);
+        const char *a = argv[i];
+        bool q = !a[0] || a[strspn(a, safe)] != '\0';
+        s[off++] = ' ';
+        if (q)
+            s[off++] = '\'';
+        for (; *a; a++) {
+            if (q && *a == '\'') {
+                memcpy(s + off, "'\\''", 4);
+                off += 4;
+            } else {
+                s[off++] = *a;
+            }
+        }
+        if (q)
+            s[off++] = '\'';
     }
+    s[off] = '\0';
     return s;
 }
 
 static int write_out(const char *path, const char *data, const char *opt)
 {
-    if (!strcmp(path, "-")) {
-        fputs(data, stdout);
-        fflush(stdout);
-        return 0;
-    }
     struct pk_err e;
     pk_err_clear(&e);
+    if (!strcmp(path, "-")) {
+        if (fputs(data, stdout) == EOF || fflush(stdout) == EOF || ferror(stdout)) {
+            err_errno(&e, -errno, "stdout", "cannot write");
+            err_prefix_on(&e, ": ");
+            err_prefix_on(&e, opt);
+            return report(&e, EXIT_RUNTIME);
+        }
+        return 0;
+    }
     if (export_write(path, data, strlen(data), &e)) {
         err_prefix_on(&e, ": ");
         err_prefix_on(&e, opt);
@@ -408,7 +434,12 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
             } else {
                 if (b->json && write_out(b->json, text, "--export-json"))
                     rc = EXIT_RUNTIME;
-                if (b->save_baseline && write_out(b->save_baseline, text, "--save-baseline"))
+                /* A baseline with a command cut short would gate later runs on
+                 * a partial sample, or not load at all (a command without runs). */
+                if (b->save_baseline && b->incomplete)
+                    fprintf(stderr, "perfkit bench: --save-baseline: %s not written: the benchmark did "
+                            "not complete\n", b->save_baseline);
+                else if (b->save_baseline && write_out(b->save_baseline, text, "--save-baseline"))
                     rc = EXIT_RUNTIME;
                 free(text);
             }

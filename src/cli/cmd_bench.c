@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* getopt_long permutation, strsignal */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +34,7 @@ static void on_sigint(int sig)
 
 struct plist {
     char *name;
+    bool owns_name;       /* -L copies its name; -P's is argv's */
     char **values;
     size_t n;
 };
@@ -52,7 +54,9 @@ struct opts {
     size_t nlists;
     double step;
     bool step_given;
-    struct { char *name; double lo, hi; } ranges[MAX_LISTS];
+    int step_decimals;
+    /* decimals: digits after the point of LO as given; -1 for a whole number */
+    struct { char *name; double lo, hi; int lo_decimals, hi_decimals; } ranges[MAX_LISTS];
     size_t nranges;
     struct bench_outputs out;
 };
@@ -77,18 +81,23 @@ void cmd_bench_help(void)
 "  -i, --ignore-failure      keep going when a command exits non-zero\n"
 "Hooks (each may use {parameters}):\n"
 "  -s, --setup CMD           once before each command's runs\n"
-"  -p, --prepare CMD         before every run (once, or once per command)\n"
-"  -C, --conclude CMD        after every run (once, or once per command)\n"
+"  -p, --prepare CMD         before every run (once, once per command or once\n"
+"                            per benchmark; --reference's first)\n"
+"  -C, --conclude CMD        after every run (given as --prepare)\n"
 "  -c, --cleanup CMD         once after each command's runs\n"
 "Parameters:\n"
 "  -L, --parameter-list NAME A,B,C   run each command once per value of {NAME}\n"
+"                            ('\\,' is a comma inside a value)\n"
 "  -P, --parameter-scan NAME LO HI   values LO..HI in steps of -D (default 1)\n"
 "  -D, --parameter-step-size STEP\n"
-"  -n, --command-name NAME   name a command (once per command; may use {NAME})\n"
+"  -n, --command-name NAME   name a command (at most once per command; with\n"
+"                            parameters once for all or once per benchmark;\n"
+"                            may use {NAME})\n"
 "      --reference CMD       compare every command with CMD\n"
 "Execution:\n"
 "  -S, --shell SH            run commands through SH -c (overhead measured and\n"
-"                            subtracted); 'none' is -N. Default: a command runs\n"
+"                            subtracted); SH may have arguments ('bash --norc');\n"
+"                            'none' is -N, 'default' is sh. Default: a command runs\n"
 "                            directly unless it uses shell syntax, then via sh.\n"
 "  -N, --shell=none          never use a shell (split words, honour quotes)\n"
 "      --output WHERE        command stdout: null (default), pipe, inherit, or a FILE\n"
@@ -99,7 +108,8 @@ void cmd_bench_help(void)
 "      --export-json FILE    hyperfine's JSON schema plus perfkit's keys ('-' = stdout)\n"
 "      --export-csv FILE     CSV as hyperfine's\n"
 "      --export-markdown FILE  Markdown table with the relative column and its CI\n"
-"      --save-baseline FILE  save the results (the JSON export) as a baseline\n"
+"      --save-baseline FILE  save the results (the JSON export) as a baseline;\n"
+"                            not written when a command failed or on Ctrl-C\n"
 "      --baseline FILE       compare with the same-named commands in FILE\n"
 "                            (a perfkit or hyperfine JSON export)\n"
 "      --threshold PCT       noise threshold for --baseline (default 2%)\n"
@@ -121,11 +131,11 @@ static int usage_err(const char *fmt, const char *a, const char *b)
     return EXIT_USAGE;
 }
 
-static int parse_uint_opt(const char *text, const char *opt, uint64_t min, uint64_t *out)
+static int parse_uint_opt(const char *text, const char *opt, uint64_t min, uint64_t max, uint64_t *out)
 {
     struct pk_err e;
     pk_err_clear(&e);
-    if (units_parse_uint(text, opt, min, UINT64_C(1) << 40, out, &e)) {
+    if (units_parse_uint(text, opt, min, max, out, &e)) {
         char buf[600];
         fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
         return EXIT_USAGE;
@@ -133,9 +143,12 @@ static int parse_uint_opt(const char *text, const char *opt, uint64_t min, uint6
     return 0;
 }
 
+/* Values as hyperfine's: comma-separated; backslash-comma is a comma and two
+ * backslashes are one inside a value, any other backslash stays. */
 static int split_list(const char *name, const char *csv, struct plist *l)
 {
     l->name = strdup(name);
+    l->owns_name = l->name != NULL;
     size_t cap = 1;
     for (const char *p = csv; *p; p++)
         cap += *p == ',';
@@ -144,26 +157,45 @@ static int split_list(const char *name, const char *csv, struct plist *l)
         return -ENOMEM;
     const char *p = csv;
     for (;;) {
-        size_t n = strcspn(p, ",");
-        l->values[l->n] = strndup(p, n);
-        if (!l->values[l->n])
+        char *v = malloc(strlen(p) + 1), *w = v;
+        if (!v)
             return -ENOMEM;
-        l->n++;
-        if (!p[n])
+        l->values[l->n++] = v;
+        for (; *p && *p != ','; p++) {
+            if (*p == '\\' && (p[1] == ',' || p[1] == '\\'))
+                p++;
+            *w++ = *p;
+        }
+        *w = '\0';
+        if (!*p)
             break;
-        p += n + 1;
+        p++;
     }
     return 0;
 }
 
-/* Parameter values print like hyperfine's: integers without a decimal point. */
-static char *fmt_param(double v)
+/* A -P bound: a decimal number, negative ones too (hyperfine takes them).
+ * *decimals: the digits after its point, -1 for a whole number. */
+static int parse_bound(const char *text, const char *on, double *out, int *decimals, struct pk_err *e)
 {
-    char buf[64];
-    if (fabs(v - nearbyint(v)) < 1e-9 && fabs(v) < 1e15)
-        snprintf(buf, sizeof(buf), "%.0f", v);
-    else
-        snprintf(buf, sizeof(buf), "%.10g", v);
+    bool neg = text[0] == '-';
+    int rc = units_parse_double(text + neg, on, out, e);
+    if (rc)
+        return rc;
+    if (neg)
+        *out = -*out;
+    const char *dot = strchr(text, '.');
+    *decimals = dot ? (int)strlen(dot + 1) : -1;
+    return 0;
+}
+
+/* Parameter values print like hyperfine's: whole numbers when LO, HI and the
+ * step are all whole; else decimals as its Decimal sums write them (LO as
+ * given, then as many decimals as LO or the step has: 1, 1.5, 2.0, 2.5). */
+static char *fmt_param(double v, int decimals)
+{
+    char buf[400];
+    snprintf(buf, sizeof(buf), "%.*f", decimals, v);
     return strdup(buf);
 }
 
@@ -176,20 +208,29 @@ static int expand_ranges(struct opts *o)
         if (hi < lo)
             return usage_err("-P %s: the upper bound is below the lower bound%s", o->ranges[i].name, "");
         double count = floor((hi - lo) / step + 1e-9) + 1;
-        if (count > MAX_ITEMS)
+        if (!(count <= MAX_ITEMS))
             return usage_err("-P %s: more than 4096 values%s", o->ranges[i].name, "");
+        int lo_dec = o->ranges[i].lo_decimals, step_dec = o->step_given ? o->step_decimals : -1;
+        bool whole = lo_dec < 0 && o->ranges[i].hi_decimals < 0 && step_dec < 0;
+        int first = whole || lo_dec < 0 ? 0 : lo_dec;
+        int next = whole ? 0 : (first > step_dec ? first : step_dec);
         struct plist *l = &o->lists[o->nlists++];
         l->name = o->ranges[i].name;
         l->values = calloc((size_t)count, sizeof(char *));
         if (!l->values)
             return EXIT_RUNTIME;
         for (size_t k = 0; k < (size_t)count; k++) {
-            l->values[k] = fmt_param(lo + (double)k * step);
+            l->values[k] = fmt_param(lo + (double)k * step, k == 0 ? first : next);
             if (!l->values[k])
                 return EXIT_RUNTIME;
+            l->n = k + 1;
         }
-        l->n = (size_t)count;
     }
+    /* One name, one meaning: hyperfine refuses a parameter given twice. */
+    for (size_t i = 0; i < o->nlists; i++)
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(o->lists[i].name, o->lists[j].name))
+                return usage_err("parameter '%s' is given twice (-L/-P)%s", o->lists[i].name, "");
     return 0;
 }
 
@@ -262,20 +303,20 @@ static int parse_args(int argc, char **argv, struct opts *o)
     while ((c = getopt_long(argc, argv, ":w:r:m:M:s:p:C:c:L:P:D:n:S:Nih", longopts, NULL)) != -1) {
         switch (c) {
         case 'w':
-            if ((rc = parse_uint_opt(optarg, "--warmup", 0, &u)))
+            if ((rc = parse_uint_opt(optarg, "--warmup", 0, UINT_MAX, &u)))
                 return rc;
             o->so.warmup = (unsigned)u;
             break;
         case 'r':
-            if ((rc = parse_uint_opt(optarg, "--runs", 1, &o->so.runs)))
+            if ((rc = parse_uint_opt(optarg, "--runs", 1, UINT64_C(1) << 40, &o->so.runs)))
                 return rc;
             break;
         case 'm':
-            if ((rc = parse_uint_opt(optarg, "--min-runs", 1, &o->so.min_runs)))
+            if ((rc = parse_uint_opt(optarg, "--min-runs", 1, UINT64_C(1) << 40, &o->so.min_runs)))
                 return rc;
             break;
         case 'M':
-            if ((rc = parse_uint_opt(optarg, "--max-runs", 1, &o->so.max_runs)))
+            if ((rc = parse_uint_opt(optarg, "--max-runs", 1, UINT64_C(1) << 40, &o->so.max_runs)))
                 return rc;
             break;
         case OPT_MIN_TIME:
@@ -314,8 +355,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return usage_err("-P/--parameter-scan %s: expected NAME LO HI%s", optarg, "");
             size_t k = o->nranges++;
             o->ranges[k].name = optarg;
-            if (units_parse_double(argv[optind], "-P (lower bound)", &o->ranges[k].lo, &e) ||
-                units_parse_double(argv[optind + 1], "-P (upper bound)", &o->ranges[k].hi, &e)) {
+            if (parse_bound(argv[optind], "-P (lower bound)", &o->ranges[k].lo, &o->ranges[k].lo_decimals, &e) ||
+                parse_bound(argv[optind + 1], "-P (upper bound)", &o->ranges[k].hi, &o->ranges[k].hi_decimals,
+                            &e)) {
                 char buf[600];
                 fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
                 return EXIT_USAGE;
@@ -324,7 +366,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         }
         case 'D':
-            if (units_parse_double(optarg, "--parameter-step-size", &o->step, &e)) {
+            if (parse_bound(optarg, "--parameter-step-size", &o->step, &o->step_decimals, &e)) {
                 char buf[600];
                 fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
                 return EXIT_USAGE;
@@ -339,6 +381,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'S':
             if (!strcmp(optarg, "none")) {
                 o->so.shell_mode = SHELL_NEVER;
+            } else if (!strcmp(optarg, "default")) {
+                o->so.shell_mode = SHELL_ALWAYS; /* hyperfine's: the platform's shell, for every command */
+                o->so.shell = "sh";
             } else {
                 o->so.shell_mode = SHELL_ALWAYS;
                 o->so.shell = optarg;
@@ -396,8 +441,44 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-/* Commands x parameter combinations, in hyperfine's order: each command with
- * every combination (the last parameter varying fastest). */
+/* Which of the n --prepare (or --conclude) a benchmark gets: the one for
+ * all; hyperfine's one per benchmark, the reference first; one per command,
+ * the reference first or without one. bench == SIZE_MAX is the reference. */
+static const char *pick_hook(const char *const *v, size_t n, size_t user, size_t benches, size_t ref,
+                             size_t c, size_t bench)
+{
+    bool is_ref = bench == SIZE_MAX;
+    if (n == 0)
+        return NULL;
+    if (n == 1)
+        return v[0];
+    if (n == benches + ref)
+        return is_ref ? v[0] : v[ref + bench];
+    if (n == user + ref)
+        return is_ref ? v[0] : v[ref + c];
+    return is_ref ? NULL : v[c];  /* n == user with a reference: it has none */
+}
+
+static int hook_count_err(const char *opt, size_t n, size_t user, size_t benches, size_t ref)
+{
+    char per_cmd[96], per_bench[96] = "";
+    if (ref)
+        snprintf(per_cmd, sizeof(per_cmd), "%zu, or %zu with --reference's first", user, user + 1);
+    else
+        snprintf(per_cmd, sizeof(per_cmd), "%zu", user);
+    if (benches != user)
+        snprintf(per_bench, sizeof(per_bench), " or once per benchmark (%zu%s)", benches + ref,
+                 ref ? " with --reference's first" : "");
+    fprintf(stderr, "perfkit bench: %s given %zu times: give it once, once per command (%s)%s\n"
+            "(see 'perfkit help bench')\n", opt, n, per_cmd, per_bench);
+    return EXIT_USAGE;
+}
+
+/* Commands x parameter combinations, in hyperfine's order: the commands vary
+ * fastest, then the first parameter, the last parameter slowest. -n as
+ * hyperfine's: without parameters at most one per command (the others keep
+ * their command line); with parameters once for all or once per benchmark;
+ * or once per command. */
 static int build_commands(struct opts *o, struct suite_command **out, size_t *nout,
                           struct bench_param **param_store)
 {
@@ -409,18 +490,27 @@ static int build_commands(struct opts *o, struct suite_command **out, size_t *no
         if (combos > MAX_ITEMS)
             return usage_err("more than 4096 parameter combinations%s%s", "", "");
     }
-    size_t user = o->ncmds;
-    if (o->nnames && o->nnames != user)
-        return usage_err("%s --command-name given for the commands%s",
-                         o->nnames > user ? "more" : "fewer", "");
-    if (o->nprepares > 1 && o->nprepares != user)
-        return usage_err("--prepare must be given once, or once per command%s%s", "", "");
-    if (o->nconcludes > 1 && o->nconcludes != user)
-        return usage_err("--conclude must be given once, or once per command%s%s", "", "");
+    size_t user = o->ncmds, benches = user * combos, ref = o->reference ? 1 : 0;
+    if (o->nlists ? o->nnames > 1 && o->nnames != benches && o->nnames != user : o->nnames > user) {
+        if (!o->nlists)
+            fprintf(stderr, "perfkit bench: --command-name given %zu times for %zu commands\n", o->nnames,
+                    user);
+        else
+            fprintf(stderr, "perfkit bench: --command-name given %zu times: give it once, once per "
+                    "command (%zu) or once per benchmark (%zu)\n", o->nnames, user, benches);
+        fprintf(stderr, "(see 'perfkit help bench')\n");
+        return EXIT_USAGE;
+    }
+    size_t np = o->nprepares, nc = o->nconcludes;
+    if (np > 1 && np != benches + ref && np != user + ref && np != user)
+        return hook_count_err("--prepare", np, user, benches, ref);
+    if (nc > 1 && nc != benches + ref && nc != user + ref && nc != user)
+        return hook_count_err("--conclude", nc, user, benches, ref);
 
-    size_t total = (o->reference ? 1 : 0) + user * combos;
+    size_t total = ref + benches;
+    size_t stride = o->nlists ? o->nlists : 1;
     struct suite_command *cmds = calloc(total, sizeof(*cmds));
-    struct bench_param *params = calloc(total * (o->nlists ? o->nlists : 1), sizeof(*params));
+    struct bench_param *params = calloc(total * stride, sizeof(*params));
     if (!cmds || !params) {
         free(cmds);
         free(params);
@@ -430,14 +520,17 @@ static int build_commands(struct opts *o, struct suite_command **out, size_t *no
     if (o->reference) {
         cmds[k].command = o->reference;
         cmds[k].is_reference = true;
+        cmds[k].prepare = pick_hook(o->prepares, np, user, benches, ref, 0, SIZE_MAX);
+        cmds[k].conclude = pick_hook(o->concludes, nc, user, benches, ref, 0, SIZE_MAX);
         k++;
     }
     const char *names[MAX_LISTS], *values[MAX_LISTS];
-    for (size_t c = 0; c < user; c++) {
-        for (size_t combo = 0; combo < combos; combo++) {
-            struct bench_param *p = params + k * (o->nlists ? o->nlists : 1);
+    for (size_t combo = 0; combo < combos; combo++) {
+        for (size_t c = 0; c < user; c++) {
+            size_t b = combo * user + c;
+            struct bench_param *p = params + k * stride;
             size_t rem = combo;
-            for (size_t li = o->nlists; li-- > 0;) {
+            for (size_t li = 0; li < o->nlists; li++) {
                 p[li].name = o->lists[li].name;
                 p[li].value = o->lists[li].values[rem % o->lists[li].n];
                 rem /= o->lists[li].n;
@@ -447,18 +540,17 @@ static int build_commands(struct opts *o, struct suite_command **out, size_t *no
             cmds[k].command = o->cmds[c];
             cmds[k].params = o->nlists ? p : NULL;
             cmds[k].nparams = o->nlists;
-            if (o->nnames) {
-                cmds[k].name = o->nlists ? cmdline_substitute(o->names[c], names, values, o->nlists)
-                                         : strdup(o->names[c]);
-            }
-            if (o->nprepares == 1)
-                cmds[k].prepare = o->prepares[0];
-            else if (o->nprepares)
-                cmds[k].prepare = o->prepares[c];
-            if (o->nconcludes == 1)
-                cmds[k].conclude = o->concludes[0];
-            else if (o->nconcludes)
-                cmds[k].conclude = o->concludes[c];
+            const char *name = NULL;
+            if (o->nlists && o->nnames == 1)
+                name = o->names[0];
+            else if (o->nnames == benches)
+                name = o->names[b];
+            else if (o->nnames == user || c < o->nnames)
+                name = o->names[c];
+            if (name)
+                cmds[k].name = o->nlists ? cmdline_substitute(name, names, values, o->nlists) : strdup(name);
+            cmds[k].prepare = pick_hook(o->prepares, np, user, benches, ref, c, b);
+            cmds[k].conclude = pick_hook(o->concludes, nc, user, benches, ref, c, b);
             k++;
         }
     }
@@ -566,6 +658,15 @@ int cmd_bench(int argc, char **argv)
     progress_finish(&lv.bar);
     if (o.so.runner.counters && why[0])
         fprintf(stderr, "perfkit bench: hardware counters unavailable: %s\n", why);
+    if (set.ncmds == 0) {
+        /* Stopped while checking the commands, hooks, shell, --input and
+         * --output: nothing ran, so nothing is printed or written (an
+         * export or a saved baseline is left as it was). */
+        char buf[800];
+        fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+        rc = src == -ENOMEM || src == -EMFILE || src == -ENFILE ? EXIT_RUNTIME : EXIT_USAGE;
+        goto out;
+    }
 
     /* Whatever happened, what was measured is shown and exported. */
     for (size_t i = 0; i < set.ncmds; i++)
@@ -582,12 +683,12 @@ int cmd_bench(int argc, char **argv)
         char buf[800];
         fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
     }
+    o.out.incomplete = src != 0;
     int orc = bench_out_finish(&o.out, &set);
     if (src == PK_ESTOP)
         rc = EXIT_INTERRUPTED;
     else if (src)
-        rc = (src == -ENOENT || src == -EACCES || src == -EISDIR || src == PK_EPARSE) &&
-                     set.ncmds == 0 ? EXIT_USAGE : EXIT_RUNTIME;
+        rc = EXIT_RUNTIME;
     else
         rc = orc;
 out:
@@ -602,9 +703,8 @@ out:
         for (size_t k = 0; k < o.lists[i].n; k++)
             free(o.lists[i].values[k]);
         free(o.lists[i].values);
-        if (i >= o.nlists - o.nranges)
-            continue; /* range names belong to argv */
-        free(o.lists[i].name);
+        if (o.lists[i].owns_name)
+            free(o.lists[i].name);
     }
     bench_outputs_destroy(&o.out);
     return rc;

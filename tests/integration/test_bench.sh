@@ -166,6 +166,96 @@ import json; r = json.load(open('$TMP/ctr.json'))['results'][0]
 ins = r['counters']['instructions']; assert len(ins) == 3 and all(v > 0 for v in ins), ins"
 fi
 
+# ---- parameters as hyperfine 1.15 makes them
+# order: the commands vary fastest, then the first parameter, the last slowest
+"$PERFKIT" bench -N --runs 1 -L x 1,2 -L y a,b --export-json "$TMP/ord.json" 'echo {x}{y}' 'echo B{x}{y}' >/dev/null 2>&1
+check "-L order is hyperfine's" $PY -c "
+import json; n = [r['command'] for r in json.load(open('$TMP/ord.json'))['results']]
+assert n == ['echo 1a', 'echo B1a', 'echo 2a', 'echo B2a', 'echo 1b', 'echo B1b', 'echo 2b', 'echo B2b'], n"
+# -P: negative bounds, and decimals written as hyperfine writes them
+"$PERFKIT" bench -N --runs 1 -P x -1 1 -D 0.5 --export-json "$TMP/neg.json" 'echo {x}' >/dev/null 2>&1
+check "-P negative bounds, hyperfine's decimals" $PY -c "
+import json; v = [r['parameters']['x'] for r in json.load(open('$TMP/neg.json'))['results']]
+assert v == ['-1', '-0.5', '0.0', '0.5', '1.0'], v"
+# -L: a backslash-comma is a comma inside a value
+"$PERFKIT" bench -N --runs 1 -L x 'a\,b,c' --export-json "$TMP/esc.json" "echo '{x}'" >/dev/null 2>&1
+check "-L escaped comma" $PY -c "
+import json; v = [r['parameters']['x'] for r in json.load(open('$TMP/esc.json'))['results']]
+assert v == ['a,b', 'c'], v"
+expect_exit 2 "-L: a parameter given twice" "$PERFKIT" bench -N --runs 1 -L x 1,2 -L x 3 'echo {x}'
+contains "duplicate parameter named" "$OUT" "parameter 'x' is given twice"
+# a bad second -P is a usage error, not a crash (its name is not perfkit's to free)
+expect_exit 2 "-P twice, the second empty" "$PERFKIT" bench -N --runs 1 -P x 1 2 -P y 5 1 'echo {x}{y}'
+contains "empty range named" "$OUT" "-P y: the upper bound is below the lower bound"
+expect_exit 2 "-L then an empty -P" "$PERFKIT" bench -N --runs 1 -L x 1,2 -P y 5 1 'echo {x}{y}'
+# -n: fewer names than commands (the others keep their command line); with
+# parameters, one name per benchmark
+"$PERFKIT" bench -N --runs 1 -n A --export-json "$TMP/n1.json" 'echo a' 'echo b' >/dev/null 2>&1
+check "-n: fewer names than commands" $PY -c "
+import json; n = [r['command'] for r in json.load(open('$TMP/n1.json'))['results']]
+assert n == ['A', 'echo b'], n"
+"$PERFKIT" bench -N --runs 1 -L x 1,2 -n A -n B --export-json "$TMP/n2.json" 'echo {x}' >/dev/null 2>&1
+check "-n: one name per benchmark" $PY -c "
+import json; n = [r['command'] for r in json.load(open('$TMP/n2.json'))['results']]
+assert n == ['A', 'B'], n"
+expect_exit 2 "-n: more names than commands" "$PERFKIT" bench -N --runs 1 -n A -n B -n C 'echo a' 'echo b'
+contains "-n count named" "$OUT" "--command-name given 3 times"
+# --prepare: once per benchmark (hyperfine), and a single one runs before the reference too
+rm -f "$TMP/plog"
+expect_exit 0 "--prepare once per benchmark" "$PERFKIT" bench --runs 1 -L x 1,2 \
+    -p "echo p1-{x} >> $TMP/plog" -p "echo p2-{x} >> $TMP/plog" 'echo {x}'
+contains "--prepare per benchmark ran in order" "$(tr '\n' ' ' < "$TMP/plog")" "p1-1 p2-2"
+rm -f "$TMP/plog"
+expect_exit 0 "--prepare with --reference" "$PERFKIT" bench --runs 1 --reference 'echo ref' \
+    -p "echo p >> $TMP/plog" -C "echo c >> $TMP/plog" 'echo a'
+contains "--reference gets --prepare and --conclude" "$(tr '\n' ' ' < "$TMP/plog")" "p c p c"
+
+# ---- shells: builtins without an executable, and -S as a command line (as hyperfine)
+expect_exit 0 "a shell builtin (:) runs through the shell" "$PERFKIT" bench --runs 2 ':'
+expect_exit 0 "-S with arguments" "$PERFKIT" bench --runs 2 -S 'sh -e' 'true | true'
+expect_exit 0 "-S default" "$PERFKIT" bench --runs 2 -S default 'true'
+# The run count is planned on what a run takes, shell included: a command
+# cheaper than the shell's overhead is neither run 10 times nor 100000 times.
+"$PERFKIT" bench --warmup 2 --min-time 0.5 --max-runs 5000 --export-json "$TMP/plan.json" ': ; :' >/dev/null 2>&1
+check "run count of a shell command follows --min-time" $PY -c "
+import json; n = len(json.load(open('$TMP/plan.json'))['results'][0]['times'])
+assert 15 <= n <= 2500, n"
+
+# ---- bad values are usage errors, found before anything runs or is written
+expect_exit 2 "empty command" "$PERFKIT" bench --runs 1 ''
+contains "empty command named" "$OUT" "empty command"
+expect_exit 2 "--output that is a directory" "$PERFKIT" bench --runs 1 --output "$TMP" true
+contains "--output named" "$OUT" "--output"
+expect_exit 2 "--input that does not exist" "$PERFKIT" bench --runs 1 --input "$TMP/nope" true
+contains "--input named" "$OUT" "--input"
+expect_exit 2 "--warmup beyond its range" "$PERFKIT" bench --runs 1 -w 4294967296 true
+printf '{"results": [{"command": "keep", "times": [1]}]}' > "$TMP/keep.json"
+expect_exit 2 "a usage error writes nothing" "$PERFKIT" bench -N --save-baseline "$TMP/keep.json" \
+    --export-csv "$TMP/none.csv" no-such-command-xyz
+contains "the saved baseline is left as it was" "$(cat "$TMP/keep.json")" '"keep"'
+[ ! -e "$TMP/none.csv" ] && ok "no export written on a usage error" || fail "no export written on a usage error"
+expect_exit 1 "a failing command saves no baseline" "$PERFKIT" bench --runs 3 \
+    --save-baseline "$TMP/keep.json" 'exit 1'
+contains "the failed run's baseline was not written" "$(cat "$TMP/keep.json")" '"keep"'
+if [ -w /dev/full ]; then
+    "$PERFKIT" bench -N --runs 1 --export-json - true >/dev/full 2>/dev/null
+    rc=$?
+    [ $rc -eq 1 ] && ok "export to a full stdout exits 1" || fail "export to a full stdout exits 1" "exit $rc"
+fi
+
+# ---- baselines: two commands of one name meet their own results, in order
+expect_exit 0 "save a baseline with a repeated name" "$PERFKIT" bench -N --runs 12 -n job -n job \
+    --save-baseline "$TMP/dup.json" 'sleep 0.01' 'sleep 0.03'
+expect_exit 0 "a repeated name is compared with its own result" "$PERFKIT" bench -N --runs 12 -n job -n job \
+    --baseline "$TMP/dup.json" --threshold 30% --fail-on-regression 'sleep 0.01' 'sleep 0.03'
+
+# ---- context.command_line reads back as the words that were typed
+"$PERFKIT" bench -N --runs 1 -n 'a|b' --export-json "$TMP/cl.json" "echo \"it's\"" >/dev/null 2>&1
+check "context.command_line is quoted for a shell" $PY -c "
+import json, shlex, sys; cl = json.load(open('$TMP/cl.json'))['context']['command_line']
+want = ['perfkit', 'bench', '-N', '--runs', '1', '-n', 'a|b', '--export-json', '$TMP/cl.json', 'echo \"it\'s\"']
+assert shlex.split(cl) == want, (cl, shlex.split(cl))"
+
 # ---- help and version
 expect_exit 0 "perfkit help bench" "$PERFKIT" help bench
 contains "help lists --baseline" "$OUT" "--fail-on-regression"

@@ -187,6 +187,12 @@ static void duplicate_commands_find_the_first(void **state)
                        " {\"command\": \"x\", \"times\": [2]}]}";
     assert_int_equal(baseline_parse(text, strlen(text), "dup.json", &b, &e), 0);
     assert_ptr_equal(baseline_find(&b, "x"), &b.entries[0]);
+    /* Several commands of one name (-n job -n job) meet the results of that
+     * name in order, as --save-baseline wrote them. */
+    assert_ptr_equal(baseline_find_nth(&b, "x", 0), &b.entries[0]);
+    assert_ptr_equal(baseline_find_nth(&b, "x", 1), &b.entries[1]);
+    assert_null(baseline_find_nth(&b, "x", 2));
+    assert_null(baseline_find_nth(&b, "y", 0));
     baseline_destroy(&b);
 }
 

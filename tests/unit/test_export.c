@@ -401,6 +401,25 @@ static void empty_and_runless_commands(void **state)
     bench_set_destroy(&s);
 }
 
+/* JSON holds UTF-8 only: a command line with other bytes is named, not
+ * reported as a lack of memory. */
+static void json_names_a_string_that_is_not_utf8(void **state)
+{
+    (void)state;
+    struct bench_set s;
+    bench_set_init(&s);
+    const double t[2] = { 0.5, 0.25 };
+    add_cmd(&s, NULL, "echo caf\xe9", NULL, NULL, t, 2);
+    struct pk_err e;
+    pk_err_clear(&e);
+    json_t *root = NULL;
+    assert_int_equal(export_json(&s, NULL, SIZE_MAX, &root, &e), -EILSEQ);
+    assert_null(root);
+    char buf[600];
+    assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "is not valid UTF-8"));
+    bench_set_destroy(&s);
+}
+
 static void write_is_atomic_replace(void **state)
 {
     (void)state;
@@ -434,6 +453,7 @@ int main(void)
         cmocka_unit_test(markdown_table),
         cmocka_unit_test(markdown_units),
         cmocka_unit_test(empty_and_runless_commands),
+        cmocka_unit_test(json_names_a_string_that_is_not_utf8),
         cmocka_unit_test(write_is_atomic_replace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -122,6 +124,82 @@ static void input_is_rewound_each_run(void **state)
     assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "/nonexistent/input"));
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_alarm(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+/* A stop raised before the spawn (a SIGINT between two runs) interrupts no
+ * wait: the run must still be cut short, not waited for to its end. */
+static void stop_raised_before_the_spawn(void **state)
+{
+    (void)state;
+    struct runner rs;
+    struct runner_opts o = { .output = RUNNER_OUT_NULL, .stop = &stop_flag };
+    struct pk_err e;
+    assert_int_equal(runner_init(&rs, &o, &e), 0);
+    char path[PATH_MAX];
+    assert_int_equal(runner_resolve("sleep", path, sizeof(path), &e), 0);
+    char *argv[] = { "sleep", "5", NULL };
+    struct bench_run run;
+    stop_flag = 1;
+    double t0 = now_s();
+    assert_int_equal(runner_run(&rs, path, argv, &run, &e), PK_ESTOP);
+    assert_true(now_s() - t0 < 2.0);
+    stop_flag = 0;
+    runner_destroy(&rs);
+}
+
+/* --output pipe: a signal to perfkit alone (SIGTERM from a supervisor) stops
+ * the run while its output is being drained. */
+static void stop_while_draining_the_pipe(void **state)
+{
+    (void)state;
+    struct runner rs;
+    struct runner_opts o = { .output = RUNNER_OUT_PIPE, .stop = &stop_flag };
+    struct pk_err e;
+    assert_int_equal(runner_init(&rs, &o, &e), 0);
+    char path[PATH_MAX];
+    assert_int_equal(runner_resolve("sleep", path, sizeof(path), &e), 0);
+    char *argv[] = { "sleep", "5", NULL };
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_alarm;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    struct itimerval it = { .it_value = { .tv_sec = 0, .tv_usec = 200000 } };
+    stop_flag = 0;
+    assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+    struct bench_run run;
+    double t0 = now_s();
+    assert_int_equal(runner_run(&rs, path, argv, &run, &e), PK_ESTOP);
+    assert_true(now_s() - t0 < 2.0);
+    sigaction(SIGALRM, &old, NULL);
+    stop_flag = 0;
+    runner_destroy(&rs);
+}
+
+static void input_that_is_a_directory(void **state)
+{
+    (void)state;
+    struct runner ri;
+    struct runner_opts o = { .output = RUNNER_OUT_NULL, .input_path = "/tmp" };
+    struct pk_err e;
+    char buf[600];
+    assert_int_equal(runner_init(&ri, &o, &e), -EISDIR);
+    assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "--input"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +208,9 @@ int main(void)
         cmocka_unit_test(keeps_the_tail_of_stderr),
         cmocka_unit_test(resolves_and_refuses),
         cmocka_unit_test(input_is_rewound_each_run),
+        cmocka_unit_test(stop_raised_before_the_spawn),
+        cmocka_unit_test(stop_while_draining_the_pipe),
+        cmocka_unit_test(input_that_is_a_directory),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
