@@ -229,24 +229,18 @@ int cpu_read(const char *procfs, struct cpu_stat *st, struct pk_err *e)
     reset(st);
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    int fd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(e, -errno, procfs, "cannot open procfs root");
-    char *buf = NULL;
-    size_t n = 0;
-    int r = sysfile_read_alloc(fd, "stat", CPU_STAT_CAP, &buf, &n);
-    close(fd);
-
-    char prefix[4096];
-    snprintf(prefix, sizeof(prefix), "%s/", procfs);
-    if (r < 0) {
-        err_errno(e, r, "stat", "cannot read");
-    } else {
-        r = cpu_parse_stat(buf, n, st, e);
-        free(buf);
-    }
-    if (r != 0)
+    char *buf;
+    size_t n;
+    int r = sysfile_load(procfs, "stat", CPU_STAT_CAP, &buf, &n, e);
+    if (r)
+        return r;
+    r = cpu_parse_stat(buf, n, st, e);
+    free(buf);
+    if (r != 0) {
+        char prefix[4096];
+        snprintf(prefix, sizeof(prefix), "%s/", procfs);
         err_prefix_on(e, prefix);
+    }
     return r;
 }
 

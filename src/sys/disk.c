@@ -242,15 +242,11 @@ int disk_read(const char *procfs, struct disk_list *l, struct pk_err *e)
     l->n = 0;
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    int procfd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (procfd < 0)
-        return err_errno(e, -errno, procfs, "cannot open procfs root");
-    char *buf = NULL;
-    size_t n = 0;
-    int rc = sysfile_read_alloc(procfd, "diskstats", DISKSTATS_CAP, &buf, &n);
-    close(procfd);
-    if (rc < 0)
-        return err_errno(e, rc, procfs, "cannot read diskstats");
+    char *buf;
+    size_t n;
+    int rc = sysfile_load(procfs, "diskstats", DISKSTATS_CAP, &buf, &n, e);
+    if (rc)
+        return rc;
     rc = disk_parse_diskstats(buf, n, l, e);
     free(buf);
     if (rc == PK_EPARSE) {

@@ -205,19 +205,13 @@ int mem_read(const char *procfs, struct mem_info *m, struct pk_err *e)
     reset(m);
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    int fd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(e, -errno, procfs, "cannot open procfs root");
-    char *buf = NULL;
-    size_t n = 0;
-    int r = sysfile_read_alloc(fd, "meminfo", MEMINFO_CAP, &buf, &n);
-    close(fd);
-    if (r < 0) {
-        err_errno(e, r, "meminfo", "cannot read");
-    } else {
-        r = mem_parse(buf, n, m, e);
-        free(buf);
-    }
+    char *buf;
+    size_t n;
+    int r = sysfile_load(procfs, "meminfo", MEMINFO_CAP, &buf, &n, e);
+    if (r)
+        return r;
+    r = mem_parse(buf, n, m, e);
+    free(buf);
     if (r != 0) {
         char prefix[4096];
         snprintf(prefix, sizeof(prefix), "%s/", procfs);

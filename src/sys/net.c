@@ -161,15 +161,11 @@ int net_read_dev(const char *procfs, struct net_dev_list *l, struct pk_err *e)
     l->n = 0;
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    int procfd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (procfd < 0)
-        return err_errno(e, -errno, procfs, "cannot open procfs root");
-    char *buf = NULL;
-    size_t n = 0;
-    int rc = sysfile_read_alloc(procfd, "net/dev", DEV_CAP, &buf, &n);
-    close(procfd);
-    if (rc < 0)
-        return err_errno(e, rc, procfs, "cannot read net/dev");
+    char *buf;
+    size_t n;
+    int rc = sysfile_load(procfs, "net/dev", DEV_CAP, &buf, &n, e);
+    if (rc)
+        return rc;
     rc = net_parse_dev(buf, n, l, e);
     free(buf);
     if (rc == PK_EPARSE)

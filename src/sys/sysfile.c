@@ -1,6 +1,9 @@
 #include "sys/sysfile.h"
 
 #include <errno.h>
+#include <stdio.h>
+
+#include "core/err.h"
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -173,3 +176,23 @@ out_close:
     return rc;
 }
 
+
+int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len,
+                 struct pk_err *e)
+{
+    *out = NULL;
+    *len = 0;
+    if (!root)
+        return err_set(e, -EINVAL, NULL, "no root directory given", NULL);
+    int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir < 0)
+        return err_errno(e, -errno, root, "cannot open root");
+    int rc = sysfile_read_alloc(dir, rel, cap, out, len);
+    close(dir);
+    if (rc < 0) {
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/%s", root, rel);
+        return err_errno(e, rc, path, "cannot read");
+    }
+    return 0;
+}

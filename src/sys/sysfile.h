@@ -29,4 +29,13 @@ int sysfile_read_small(int dirfd, const char *rel, char *buf, size_t cap, size_t
  * cap the partial last line is dropped, so line parsers see whole lines only. */
 int sysfile_read_alloc(int dirfd, const char *rel, size_t cap, char **out, size_t *len);
 
+/*
+ * <root>/<rel> read whole into a malloc'd *out (at most cap bytes, as
+ * sysfile_read_alloc; caller frees). What every reader of a /proc file does
+ * first; errors name the path: "<root>/<rel>: cannot read: <why>" (and
+ * -EINVAL for a NULL root, "cannot open root" when root is not a directory).
+ */
+int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len,
+                 struct pk_err *e);
+
 #endif
