@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -225,45 +227,9 @@ static void vm_2cpu(void **state)
 
 /* ---- files that are missing or malformed -------------------------------- */
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_cpu.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static void reader_errors(void **state)
 {
@@ -283,7 +249,7 @@ static void reader_errors(void **state)
     assert_string_equal(e.on, "/nonexistent-procfs");
     assert_int_equal(cpu_read(NULL, &st, &e), -EINVAL);
 
-    put(root, "stat", "cpu  1 2 3 4\ncpu0 1 2 3 4\ncpu1 1 2\nctxt 5\n");
+    tmptree_put(root, "stat", "cpu  1 2 3 4\ncpu0 1 2 3 4\ncpu1 1 2\nctxt 5\n");
     pk_err_clear(&e);
     assert_int_equal(cpu_read(root, &st, &e), PK_EPARSE);
     snprintf(want, sizeof(want), "%s/stat:3", root);
@@ -291,7 +257,7 @@ static void reader_errors(void **state)
     assert_int_equal(st.ncpus, 0);
     assert_int_equal(st.have, 0);
 
-    put(root, "stat", "cpu  1 2 3 4\ncpu0 1 2 3 4\n");
+    tmptree_put(root, "stat", "cpu  1 2 3 4\ncpu0 1 2 3 4\n");
     assert_int_equal(cpu_read(root, &st, &e), 0);
     assert_int_equal(st.ncpus, 1);
     cpu_stat_destroy(&st);
@@ -516,7 +482,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(node_exporter_values),
         cmocka_unit_test(vm_2cpu),
-        cmocka_unit_test_setup_teardown(reader_errors, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(reader_errors, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(parser_edges),
         cmocka_unit_test(many_cpus),
         cmocka_unit_test(util_known_deltas),

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -243,50 +245,9 @@ static void unavailable(void **state)
 
 /* ---- sysfs trees written at run time ------------------------------------- */
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
-        *s = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_disk.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static void partitions_and_odd_files(void **state)
 {
@@ -295,12 +256,12 @@ static void partitions_and_odd_files(void **state)
     struct pk_err e;
     pk_err_clear(&e);
 
-    put(sys, "block/sda/queue/scheduler", "[none] mq-deadline\n");
-    put(sys, "block/sda/queue/rotational", "0\n");
-    put(sys, "block/sda/queue/read_ahead_kb", "128\n");
-    put(sys, "block/sda/sda1/partition", "1\n");
-    put(sys, "block/nvme0n1/queue/scheduler", "none\n");
-    put(sys, "block/nvme0n1/nvme0n1p2/partition", "2\n");
+    tmptree_put(sys, "block/sda/queue/scheduler", "[none] mq-deadline\n");
+    tmptree_put(sys, "block/sda/queue/rotational", "0\n");
+    tmptree_put(sys, "block/sda/queue/read_ahead_kb", "128\n");
+    tmptree_put(sys, "block/sda/sda1/partition", "1\n");
+    tmptree_put(sys, "block/nvme0n1/queue/scheduler", "none\n");
+    tmptree_put(sys, "block/nvme0n1/nvme0n1p2/partition", "2\n");
 
     assert_int_equal(disk_read_queue(sys, "sda1", &q, &e), 0);
     assert_true(q.partition);
@@ -322,19 +283,19 @@ static void partitions_and_odd_files(void **state)
     assert_int_equal(disk_read_queue(sys, "sdb1", &q, &e), -ENOENT);
 
     /* malformed files leave their fields unknown */
-    put(sys, "block/sda/queue/scheduler", "[none] [mq-deadline]\n");
-    put(sys, "block/sda/queue/rotational", "2\n");
-    put(sys, "block/sda/queue/read_ahead_kb", "-1\n");
+    tmptree_put(sys, "block/sda/queue/scheduler", "[none] [mq-deadline]\n");
+    tmptree_put(sys, "block/sda/queue/rotational", "2\n");
+    tmptree_put(sys, "block/sda/queue/read_ahead_kb", "-1\n");
     assert_int_equal(disk_read_queue(sys, "sda", &q, &e), 0);
     assert_false(q.partition);
     assert_string_equal(q.scheduler, "");
     assert_string_equal(q.schedulers, "");
     assert_int_equal(q.rotational, -1);
     assert_int_equal(q.read_ahead_kb, -1);
-    put(sys, "block/sda/queue/read_ahead_kb", "99999999999999999999\n");
+    tmptree_put(sys, "block/sda/queue/read_ahead_kb", "99999999999999999999\n");
     assert_int_equal(disk_read_queue(sys, "sda", &q, &e), 0);
     assert_int_equal(q.read_ahead_kb, -1);
-    put(sys, "block/sda/queue/read_ahead_kb", "4096");
+    tmptree_put(sys, "block/sda/queue/read_ahead_kb", "4096");
     assert_int_equal(disk_read_queue(sys, "sda", &q, &e), 0);
     assert_int_equal(q.read_ahead_kb, 4096);
 
@@ -509,7 +470,7 @@ int main(void)
         cmocka_unit_test(node_exporter_e2e),
         cmocka_unit_test(vm_2cpu),
         cmocka_unit_test(unavailable),
-        cmocka_unit_test_setup_teardown(partitions_and_odd_files, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(partitions_and_odd_files, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(diskstats_parser),
         cmocka_unit_test(scheduler_parser),
         cmocka_unit_test(name_filter),

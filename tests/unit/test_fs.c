@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <pthread.h>
 #include <sched.h>
@@ -206,50 +208,9 @@ static void node_exporter_tree(void **state)
 
 /* ---- trees written at run time ------------------------------------------ */
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
-        *s = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_fs.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static void fallbacks(void **state)
 {
@@ -258,7 +219,7 @@ static void fallbacks(void **state)
     struct pk_err e;
     pk_err_clear(&e);
 
-    put(proc, "mounts", "/dev/sda1 / ext4 rw,noatime 0 0\nproc /proc proc rw 0 0\n");
+    tmptree_put(proc, "mounts", "/dev/sda1 / ext4 rw,noatime 0 0\nproc /proc proc rw 0 0\n");
     assert_int_equal(fs_mounts_read(proc, NULL, &m, &e), 0);
     assert_int_equal(m.n, 2);
     assert_string_equal(m.v[0].mount_opts, "rw,noatime");
@@ -268,20 +229,20 @@ static void fallbacks(void **state)
     fs_mounts_destroy(&m);
 
     /* hidepid hides 1/: self's table is next */
-    put(proc, "self/mountinfo", "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n");
+    tmptree_put(proc, "self/mountinfo", "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n");
     assert_int_equal(fs_mounts_read(proc, "1", &m, &e), 0);
     assert_int_equal(m.n, 1);
     assert_string_equal(m.v[0].super_opts, "rw");
     fs_mounts_destroy(&m);
 
-    put(proc, "1/mountinfo", "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw - xfs /dev/sda3 rw\n");
+    tmptree_put(proc, "1/mountinfo", "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw - xfs /dev/sda3 rw\n");
     assert_int_equal(fs_mounts_read(proc, "1", &m, &e), 0);
     assert_int_equal(m.n, 2);
     assert_string_equal(m.v[1].mountpoint, "/host/b");
     fs_mounts_destroy(&m);
 
     /* A malformed line names the file and the line. */
-    put(proc, "1/mountinfo", "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw xfs /dev/sda3 rw\n");
+    tmptree_put(proc, "1/mountinfo", "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw xfs /dev/sda3 rw\n");
     assert_int_equal(fs_mounts_read(proc, "1", &m, &e), PK_EPARSE);
     char want[256];
     snprintf(want, sizeof(want), "%s/1/mountinfo:2", proc);
@@ -290,7 +251,7 @@ static void fallbacks(void **state)
     assert_null(m.v);
 
     /* A usage table that does not parse names the file and the line. */
-    put(proc, "t.tsv", "# comment\n/\t4096\t1\t1\t1\t1\t1\n/x\t4096\t1\t1\n");
+    tmptree_put(proc, "t.tsv", "# comment\n/\t4096\t1\t1\t1\t1\t1\n/x\t4096\t1\t1\n");
     struct fs_table t;
     snprintf(want, sizeof(want), "%s/t.tsv", proc);
     assert_int_equal(fs_table_read(want, &t, &e), PK_EPARSE);
@@ -299,7 +260,7 @@ static void fallbacks(void **state)
     assert_int_equal(fs_table_read("/nonexistent/statvfs.tsv", &t, &e), -ENOENT);
 
     /* fs_read: a mount point missing from the table is -ENOENT; rootfs is only for statvfs */
-    put(proc, "self/mountinfo", "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 8:2 / /data rw - ext4 /dev/sda2 rw\n");
+    tmptree_put(proc, "self/mountinfo", "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 8:2 / /data rw - ext4 /dev/sda2 rw\n");
     const char *tsv = "/\t4096\t100\t50\t40\t10\t5\n";
     assert_int_equal(fs_parse_table(tsv, strlen(tsv), &t, &e), 0);
     struct fs_options o = { .table = &t, .rootfs = "/nonexistent-root/" };
@@ -316,7 +277,7 @@ static void fallbacks(void **state)
     assert_int_equal(fs_pool_init(&pool, 0, 0), 0);
     char rootfs[256];
     snprintf(rootfs, sizeof(rootfs), "%s/", proc);
-    put(proc, "data/.keep", "");
+    tmptree_put(proc, "data/.keep", "");
     o = (struct fs_options){ .pool = &pool, .rootfs = rootfs };
     assert_int_equal(fs_read(proc, &o, &m, &e), 0);
     assert_true(m.v[0].usage_known);
@@ -777,15 +738,15 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(vm_2cpu),
         cmocka_unit_test(node_exporter_tree),
-        cmocka_unit_test_setup_teardown(fallbacks, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(fallbacks, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(unescape),
         cmocka_unit_test(mountinfo_parser),
         cmocka_unit_test(mounts_parser),
         cmocka_unit_test(table_parser),
         cmocka_unit_test(filters_and_options),
         cmocka_unit_test(pool_bookkeeping),
-        cmocka_unit_test_setup_teardown(pool_statvfs, make_tree, remove_tree),
-        cmocka_unit_test_setup_teardown(pool_hung_fuse, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(pool_statvfs, tmptree_setup, tmptree_teardown),
+        cmocka_unit_test_setup_teardown(pool_hung_fuse, tmptree_setup, tmptree_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

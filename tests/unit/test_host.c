@@ -9,6 +9,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,50 +133,9 @@ static void procfs_root_is_the_only_error(void **state)
 
 /* ---- governors and caches: small trees written at run time --------------- */
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
-        *s = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_host.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 #define GOV(n) "devices/system/cpu/cpu" #n "/cpufreq/scaling_governor"
 
@@ -184,23 +145,23 @@ static void governors(void **state)
     const char *proc = HOST_FIX "/vm-2cpu/proc"; /* 2 processors in cpuinfo */
     struct host_info h;
 
-    put(sys, "devices/system/cpu/online", "0-3\n");
+    tmptree_put(sys, "devices/system/cpu/online", "0-3\n");
     for (int i = 0; i < 4; i++) {
         char rel[128];
         snprintf(rel, sizeof(rel), "devices/system/cpu/cpu%d/cpufreq/scaling_governor", i);
-        put(sys, rel, "performance\n");
+        tmptree_put(sys, rel, "performance\n");
     }
     assert_int_equal(host_read(proc, sys, &h, NULL), 0);
     assert_string_equal(h.governor, "performance");
     assert_false(h.governor_mixed);
 
-    put(sys, GOV(3), "powersave\n");
+    tmptree_put(sys, GOV(3), "powersave\n");
     assert_int_equal(host_read(proc, sys, &h, NULL), 0);
     assert_string_equal(h.governor, "performance");
     assert_true(h.governor_mixed);
 
     /* An offline CPU's leftover setting does not count. */
-    put(sys, "devices/system/cpu/online", "0-2\n");
+    tmptree_put(sys, "devices/system/cpu/online", "0-2\n");
     assert_int_equal(host_read(proc, sys, &h, NULL), 0);
     assert_false(h.governor_mixed);
 
@@ -208,19 +169,19 @@ static void governors(void **state)
     char path[1024];
     snprintf(path, sizeof(path), "%s/devices/system/cpu/online", sys);
     assert_int_equal(unlink(path), 0);
-    put(sys, GOV(1), "schedutil\n");
+    tmptree_put(sys, GOV(1), "schedutil\n");
     assert_int_equal(host_read(proc, sys, &h, NULL), 0);
     assert_true(h.governor_mixed);
-    put(sys, GOV(1), "performance\n");
+    tmptree_put(sys, GOV(1), "performance\n");
     assert_int_equal(host_read(proc, sys, &h, NULL), 0);
     assert_false(h.governor_mixed);
 
     /* cpu0 without cpufreq: the first online CPU that has one names it. */
-    put(sys, "devices/system/cpu/online", "0-2\n");
+    tmptree_put(sys, "devices/system/cpu/online", "0-2\n");
     snprintf(path, sizeof(path), "%s/" GOV(0), sys);
     assert_int_equal(unlink(path), 0);
-    put(sys, GOV(1), "ondemand\n");
-    put(sys, GOV(2), "ondemand");
+    tmptree_put(sys, GOV(1), "ondemand\n");
+    tmptree_put(sys, GOV(2), "ondemand");
     assert_int_equal(host_read(proc, sys, &h, NULL), 0);
     assert_string_equal(h.governor, "ondemand");
     assert_false(h.governor_mixed);
@@ -233,17 +194,17 @@ static void odd_caches(void **state)
     const char *sys = *state;
     struct host_info h;
 
-    put(sys, IDX(0, "type"), "Data\n");
-    put(sys, IDX(0, "level"), "one\n");
-    put(sys, IDX(0, "size"), "lots\n");
-    put(sys, IDX(0, "shared_cpu_list"), "0-\n");
-    put(sys, IDX(1, "level"), "1\n"); /* no type: left out */
-    put(sys, IDX(2, "type"), "Unified");
-    put(sys, IDX(2, "level"), "2");
-    put(sys, IDX(2, "size"), "2M");
-    put(sys, IDX(2, "shared_cpu_list"), "0-1,4,6-7");
+    tmptree_put(sys, IDX(0, "type"), "Data\n");
+    tmptree_put(sys, IDX(0, "level"), "one\n");
+    tmptree_put(sys, IDX(0, "size"), "lots\n");
+    tmptree_put(sys, IDX(0, "shared_cpu_list"), "0-\n");
+    tmptree_put(sys, IDX(1, "level"), "1\n"); /* no type: left out */
+    tmptree_put(sys, IDX(2, "type"), "Unified");
+    tmptree_put(sys, IDX(2, "level"), "2");
+    tmptree_put(sys, IDX(2, "size"), "2M");
+    tmptree_put(sys, IDX(2, "shared_cpu_list"), "0-1,4,6-7");
     /* index3 is missing, so index4 is never looked at */
-    put(sys, IDX(4, "type"), "Unified\n");
+    tmptree_put(sys, IDX(4, "type"), "Unified\n");
     assert_int_equal(host_read(HOST_FIX "/container/proc", sys, &h, NULL), 0);
     assert_int_equal(h.ncaches, 2);
     assert_string_equal(h.caches[0].type, "Data");
@@ -259,7 +220,7 @@ static void odd_caches(void **state)
     for (int i = 0; i < 12; i++) {
         char rel[128];
         snprintf(rel, sizeof(rel), "devices/system/cpu/cpu0/cache/index%d/type", i);
-        put(sys, rel, "Unified\n");
+        tmptree_put(sys, rel, "Unified\n");
     }
     assert_int_equal(host_read(HOST_FIX "/container/proc", sys, &h, NULL), 0);
     assert_int_equal(h.ncaches, HOST_MAX_CACHES);
@@ -437,8 +398,8 @@ int main(void)
         cmocka_unit_test(node_exporter),
         cmocka_unit_test(container_with_only_cpuinfo),
         cmocka_unit_test(procfs_root_is_the_only_error),
-        cmocka_unit_test_setup_teardown(governors, make_tree, remove_tree),
-        cmocka_unit_test_setup_teardown(odd_caches, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(governors, tmptree_setup, tmptree_teardown),
+        cmocka_unit_test_setup_teardown(odd_caches, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(cpuinfo_parser),
         cmocka_unit_test(loadavg_parser),
         cmocka_unit_test(cpulist_parser),

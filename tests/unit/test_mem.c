@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -171,45 +173,9 @@ static void vm_2cpu(void **state)
 
 /* ---- files that are missing or malformed -------------------------------- */
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_mem.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static void reader_errors(void **state)
 {
@@ -226,7 +192,7 @@ static void reader_errors(void **state)
     assert_int_equal(mem_read("/nonexistent-procfs", &m, &e), -ENOENT);
     assert_int_equal(mem_read(NULL, &m, &e), -EINVAL);
 
-    put(root, "meminfo", "MemTotal: 100 kB\nMemFree: 50 kB\nCached: lots\n");
+    tmptree_put(root, "meminfo", "MemTotal: 100 kB\nMemFree: 50 kB\nCached: lots\n");
     pk_err_clear(&e);
     assert_int_equal(mem_read(root, &m, &e), PK_EPARSE);
     snprintf(want, sizeof(want), "%s/meminfo:3", root);
@@ -234,7 +200,7 @@ static void reader_errors(void **state)
     assert_int_equal(m.n, 0);
     assert_int_equal(m.total, 0);
 
-    put(root, "meminfo", "MemTotal: 100 kB\nMemFree: 50 kB\n");
+    tmptree_put(root, "meminfo", "MemTotal: 100 kB\nMemFree: 50 kB\n");
     assert_int_equal(mem_read(root, &m, &e), 0);
     assert_int_equal(m.n, 2);
     assert_true(m.available_estimated);
@@ -389,7 +355,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(node_exporter_values),
         cmocka_unit_test(vm_2cpu),
-        cmocka_unit_test_setup_teardown(reader_errors, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(reader_errors, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(parser_edges),
         cmocka_unit_test(entry_cap),
         cmocka_unit_test(metric_names),

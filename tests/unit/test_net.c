@@ -10,6 +10,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -126,50 +128,9 @@ static void node_exporter_tree(void **state)
 
 /* ---- trees written at run time ------------------------------------------ */
 
-static void put(const char *root, const char *rel, const char *text, size_t len)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    for (char *s = strchr(path + strlen(root) + 1, '/'); s; s = strchr(s + 1, '/')) {
-        *s = '\0';
-        assert_true(mkdir(path, 0755) == 0 || errno == EEXIST);
-        *s = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    assert_int_equal(fwrite(text, 1, len, f), len);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_net.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 #define TCP_HEADER "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 
@@ -186,7 +147,7 @@ static void tcp_in_chunks(void **state)
                                 "%5zu: 0100007F:%04zX 0100007F:0050 %02X 0000000%zX:00000002 00:00000000 00000000  1000 "
                                 "       0 %zu 1 0000000000000000 20 4 30 10 -1\n",
                                 i, i % 65536, (unsigned)(i % 12) + 1, i % 2, 100000 + i);
-    put(proc, "net/tcp", buf, len);
+    tmptree_put_n(proc, "net/tcp", buf, len);
     struct net_tcp t;
     struct pk_err e;
     assert_int_equal(net_read_tcp(proc, &t, &e), 0);
@@ -211,8 +172,8 @@ static void tcp_in_chunks(void **state)
 
     /* a bad line deep in the file names its line in the right file */
     memcpy(strstr(buf, "12345: ") + 7, "XYZ", 3);
-    put(proc, "net/tcp6", buf, len);
-    put(proc, "net/tcp", TCP_HEADER, strlen(TCP_HEADER));
+    tmptree_put_n(proc, "net/tcp6", buf, len);
+    tmptree_put_n(proc, "net/tcp", TCP_HEADER, strlen(TCP_HEADER));
     pk_err_clear(&e);
     assert_int_equal(net_read_tcp(proc, &t, &e), PK_EPARSE);
     char want[256];
@@ -223,15 +184,15 @@ static void tcp_in_chunks(void **state)
     /* a line longer than a chunk */
     memset(buf, 'a', 70000);
     memcpy(buf, TCP_HEADER, strlen(TCP_HEADER));
-    put(proc, "net/tcp", buf, 70000);
+    tmptree_put_n(proc, "net/tcp", buf, 70000);
     pk_err_clear(&e);
     assert_int_equal(net_read_tcp(proc, &t, &e), PK_EPARSE);
     snprintf(want, sizeof(want), "%s/net/tcp:2", proc);
     assert_string_equal(e.on, want);
 
     /* header only, no trailing newline; an empty file */
-    put(proc, "net/tcp", TCP_HEADER, strlen(TCP_HEADER) - 1);
-    put(proc, "net/tcp6", "", 0);
+    tmptree_put_n(proc, "net/tcp", TCP_HEADER, strlen(TCP_HEADER) - 1);
+    tmptree_put_n(proc, "net/tcp6", "", 0);
     assert_int_equal(net_read_tcp(proc, &t, &e), 0);
     assert_true(t.have_tcp6);
     assert_int_equal(t.states[NET_TCP_LISTEN], 0);
@@ -427,7 +388,7 @@ int main(void)
         cmocka_unit_test(vm_2cpu_dev),
         cmocka_unit_test(vm_2cpu_tcp),
         cmocka_unit_test(node_exporter_tree),
-        cmocka_unit_test_setup_teardown(tcp_in_chunks, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(tcp_in_chunks, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(dev_parser),
         cmocka_unit_test(tcp_parser),
         cmocka_unit_test(rates),

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "tmptree.h"
+
 #include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -156,45 +158,9 @@ static void vm_2cpu(void **state)
 
 /* ---- files that are missing or malformed -------------------------------- */
 
-static void put(const char *root, const char *rel, const char *text)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
-static int rm_one(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
 
-static int make_tree(void **state)
-{
-    char *dir = malloc(64);
-    if (!dir)
-        return -1;
-    snprintf(dir, 64, "/tmp/pk_test_psi.XXXXXX");
-    if (!mkdtemp(dir)) {
-        free(dir);
-        return -1;
-    }
-    *state = dir;
-    return 0;
-}
 
-static int remove_tree(void **state)
-{
-    char *dir = *state;
-    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(dir);
-    return 0;
-}
 
 static void missing_and_malformed(void **state)
 {
@@ -220,7 +186,7 @@ static void missing_and_malformed(void **state)
     /* some files only */
     snprintf(path, sizeof(path), "%s/pressure", root);
     assert_int_equal(mkdir(path, 0755), 0);
-    put(root, "pressure/memory", "some avg10=1.50 avg60=0.00 avg300=0.00 total=12\n");
+    tmptree_put(root, "pressure/memory", "some avg10=1.50 avg60=0.00 avg300=0.00 total=12\n");
     assert_int_equal(psi_read(root, &p, NULL), 0);
     assert_false(p.res[PSI_CPU].available);
     assert_true(p.res[PSI_MEMORY].available);
@@ -229,7 +195,7 @@ static void missing_and_malformed(void **state)
     assert_false(p.res[PSI_IO].available);
 
     /* a malformed file: the error names it and the line */
-    put(root, "pressure/io", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.00 total=1\n");
+    tmptree_put(root, "pressure/io", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.00 total=1\n");
     pk_err_clear(&e);
     assert_int_equal(psi_read(root, &p, &e), PK_EPARSE);
     snprintf(want, sizeof(want), "%s/pressure/io:2", root);
@@ -323,7 +289,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(node_exporter_values),
         cmocka_unit_test(vm_2cpu),
-        cmocka_unit_test_setup_teardown(missing_and_malformed, make_tree, remove_tree),
+        cmocka_unit_test_setup_teardown(missing_and_malformed, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(parser_edges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
