@@ -30,7 +30,8 @@ static void usage(FILE *fp)
     fprintf(fp,
             "\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error,\n"
-            "             3 a gate failed (e.g. a regression), 130 interrupted.\n"
+            "             3 a gate failed (bench: a regression; doctor: warnings),\n"
+            "             4 doctor: a critical finding, 130 interrupted.\n"
             "Docs: docs/<command>.md, man perfkit-<command>.\n");
 }
 
