@@ -55,6 +55,31 @@ void err_prefix_on(struct pk_err *e, const char *prefix)
     memcpy(e->on, tmp, sizeof(tmp));
 }
 
+const char *err_quote(const char *s, size_t n, char *buf, size_t cap)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
+        if (o + need + 4 > cap) {
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (need == 1) {
+            buf[o++] = (char)c;
+        } else {
+            buf[o++] = '\\';
+            buf[o++] = 'x';
+            buf[o++] = hex[c >> 4];
+            buf[o++] = hex[c & 15];
+        }
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
 const char *pk_err_str(const struct pk_err *e, char *buf, size_t len)
 {
     if (!buf || len == 0)

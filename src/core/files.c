@@ -28,7 +28,7 @@
 
 #include "core/err.h"
 
-/* Keeps ".<name>.XXXXXX" under NAME_MAX for long target names. */
+/* Keeps the temporary name (".<name>." and mkstemp's six characters) under NAME_MAX. */
 #define TMP_BASE_MAX 200
 #define TMP_TRIES 100
 
@@ -91,7 +91,7 @@ static void random_suffix(char out[7], unsigned attempt)
     out[6] = '\0';
 }
 
-/* Creates "<dir>/.<base>.XXXXXX" (0644 minus the umask); *tmp is malloc'd. */
+/* Creates "<dir>/.<base>.<six random characters>" (0644 minus the umask); *tmp is malloc'd. */
 static int open_temp(const char *dir, const char *base, char **tmp)
 {
     size_t blen = strnlen(base, TMP_BASE_MAX);

@@ -23,31 +23,6 @@
 
 #define QUOTE_MAX 64
 
-static const char *quote(const char *s, size_t n, char *buf, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
-        if (o + need + 4 > cap) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (need == 1) {
-            buf[o++] = (char)c;
-        } else {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 struct ctx {
     const char *name;
     unsigned line;
@@ -151,11 +126,11 @@ static int parse_think(struct ctx *c, const char *p, const char *end)
             return rc;
         if (s->think_min > s->think_max)
             return fail(c, "think between '%s' and a smaller '%s' (write the minimum first)",
-                        quote(a.p, a.n, q, sizeof(q)), quote(b.p, b.n, q2, sizeof(q2)));
+                        err_quote(a.p, a.n, q, sizeof(q)), err_quote(b.p, b.n, q2, sizeof(q2)));
         s->think = SCENARIO_THINK_BETWEEN;
     } else {
         return fail(c, "%s, got 'think%s%s'", usage, kind.n ? " " : "",
-                    quote(kind.p, (size_t)(end - kind.p), q, sizeof(q)));
+                    err_quote(kind.p, (size_t)(end - kind.p), q, sizeof(q)));
     }
     c->think_line = c->line;
     return 0;
@@ -165,18 +140,18 @@ static int check_method(const struct ctx *c, struct word m)
 {
     char q[QUOTE_MAX + 8];
     if (m.n > SCENARIO_METHOD_MAX)
-        return fail(c, "method '%s' longer than %u bytes", quote(m.p, m.n, q, sizeof(q)), SCENARIO_METHOD_MAX);
+        return fail(c, "method '%s' longer than %u bytes", err_quote(m.p, m.n, q, sizeof(q)), SCENARIO_METHOD_MAX);
     bool lower = false;
     for (size_t i = 0; i < m.n; i++) {
         if (!is_tchar(m.p[i]))
             return fail(c, "invalid method '%s' (a method is a token: letters, digits, !#$%%&'*+-.^_`|~)",
-                        quote(m.p, m.n, q, sizeof(q)));
+                        err_quote(m.p, m.n, q, sizeof(q)));
         if (m.p[i] >= 'a' && m.p[i] <= 'z')
             lower = true;
     }
     if (lower)
         return fail(c, "method '%s' has lowercase letters (methods are case-sensitive: write e.g. GET, POST)",
-                    quote(m.p, m.n, q, sizeof(q)));
+                    err_quote(m.p, m.n, q, sizeof(q)));
     return 0;
 }
 
@@ -188,10 +163,10 @@ static int parse_request(struct ctx *c, const char *p, const char *end)
     struct word m = next_word(&p, end), u = next_word(&p, end);
     struct word kw = next_word(&p, end), wv = next_word(&p, end), extra = next_word(&p, end);
     if (!m.n || !u.n)
-        return fail(c, "%s, got 'request%s%s'", usage, m.n ? " " : "", quote(m.p, m.n, q, sizeof(q)));
+        return fail(c, "%s, got 'request%s%s'", usage, m.n ? " " : "", err_quote(m.p, m.n, q, sizeof(q)));
     if (kw.n && (!word_is(kw, "weight") || !wv.n || extra.n)) {
         const char *rest = kw.p;
-        return fail(c, "%s, got '%s' after the URL", usage, quote(rest, (size_t)(end - rest), q, sizeof(q)));
+        return fail(c, "%s, got '%s' after the URL", usage, err_quote(rest, (size_t)(end - rest), q, sizeof(q)));
     }
     if (s->nrequests >= SCENARIO_REQUESTS_MAX)
         return fail(c, "more than %u requests", SCENARIO_REQUESTS_MAX);
@@ -243,17 +218,17 @@ static int parse_header(struct ctx *c, const char *p, const char *end)
         p++;
     const char *colon = memchr(p, ':', (size_t)(end - p));
     if (p == end || !colon)
-        return fail(c, "expected 'header NAME: VALUE', got 'header %s'", quote(p, (size_t)(end - p), q, sizeof(q)));
+        return fail(c, "expected 'header NAME: VALUE', got 'header %s'", err_quote(p, (size_t)(end - p), q, sizeof(q)));
     size_t nlen = (size_t)(colon - p);
     if (nlen == 0)
         return fail(c, "empty header name before ':'");
     for (size_t i = 0; i < nlen; i++)
         if (!is_tchar(p[i]))
             return fail(c, "invalid header name '%s' (a token: letters, digits, !#$%%&'*+-.^_`|~; "
-                           "no space before ':')", quote(p, nlen, q, sizeof(q)));
+                           "no space before ':')", err_quote(p, nlen, q, sizeof(q)));
     if ((nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||
         (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0))
-        return fail(c, "header '%s' is set from the body, not by hand", quote(p, nlen, q, sizeof(q)));
+        return fail(c, "header '%s' is set from the body, not by hand", err_quote(p, nlen, q, sizeof(q)));
     if (r->nheaders >= SCENARIO_HEADERS_MAX)
         return fail(c, "more than %u headers in the request of line %u", SCENARIO_HEADERS_MAX, r->line);
     const char *v = colon + 1;
@@ -328,9 +303,9 @@ static int parse_line(struct ctx *c, const char *p, const char *end)
     if (word_is(kw, "body"))
         return parse_body(c, p, end);
     if (!c->cur)
-        return fail(c, "expected 'request METHOD URL' or 'think ...', got '%s'", quote(kw.p, kw.n, q, sizeof(q)));
+        return fail(c, "expected 'request METHOD URL' or 'think ...', got '%s'", err_quote(kw.p, kw.n, q, sizeof(q)));
     return fail(c, "expected 'request METHOD URL', 'header NAME: VALUE', 'body TEXT' or 'think ...', got '%s'",
-                quote(kw.p, kw.n, q, sizeof(q)));
+                err_quote(kw.p, kw.n, q, sizeof(q)));
 }
 
 static void set_on(struct ctx *c)
@@ -386,7 +361,7 @@ int scenario_parse(const char *buf, size_t len, const char *name, struct scenari
             unsigned char ch = (unsigned char)*q;
             if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
                 char t[16];
-                rc = fail(&c, "control byte '%s' at column %zu", quote(q, 1, t, sizeof(t)), (size_t)(q - p) + 1);
+                rc = fail(&c, "control byte '%s' at column %zu", err_quote(q, 1, t, sizeof(t)), (size_t)(q - p) + 1);
                 goto fail;
             }
         }
@@ -477,7 +452,7 @@ static int load_body(const char *path, struct scenario_request *r, struct pk_err
     memcpy(full + dlen, r->body_file, flen + 1);
     char what[160];
     char q[140];
-    snprintf(what, sizeof(what), "cannot read body file '%s'", quote(full, strlen(full), q, sizeof(q)));
+    snprintf(what, sizeof(what), "cannot read body file '%s'", err_quote(full, strlen(full), q, sizeof(q)));
     int rc = read_capped(full, SCENARIO_BODY_MAX, &r->body, &r->body_len);
     free(full);
     if (rc == -EFBIG)

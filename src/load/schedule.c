@@ -13,31 +13,6 @@
 /* Room for "--stage '" + the quoted text + "'". */
 #define ON_MAX (SCHEDULE_STAGE_TEXT_MAX * 4 + 16)
 
-/* Message-safe excerpt of untrusted text: printable ASCII kept, the rest \xNN. */
-static void quote_text(const char *s, size_t n, char *buf, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
-        if (o + need + 4 > cap) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (need == 1) {
-            buf[o++] = (char)c;
-        } else {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o] = '\0';
-}
-
 int schedule_plan_init(struct schedule_plan *p, uint64_t target, const char *on, struct pk_err *e)
 {
     if (target > SCHEDULE_MAX_TARGET)
@@ -88,7 +63,7 @@ int schedule_stage_add(struct schedule_plan *p, const char *text, struct pk_err 
     char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4];
     char on[ON_MAX];
     size_t len = strnlen(text, SCHEDULE_STAGE_TEXT_MAX + 1);
-    quote_text(text, len, q, sizeof(q));
+    err_quote(text, len, q, sizeof(q));
     if (len > SCHEDULE_STAGE_TEXT_MAX)
         return err_set(e, PK_EPARSE, "--stage", "invalid stage", "'%s' is longer than %d bytes", q,
                        SCHEDULE_STAGE_TEXT_MAX);

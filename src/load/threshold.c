@@ -19,31 +19,6 @@
 
 #define ON "--threshold"
 
-static const char *quote(const char *s, size_t n, char *buf, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
-        if (o + need + 4 > cap) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (need == 1) {
-            buf[o++] = (char)c;
-        } else {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 struct ctx {
     const char *text;
     size_t len;
@@ -56,7 +31,7 @@ static int fail(const struct ctx *c, const char *why_fmt, ...)
     if (!c->e)
         return PK_EPARSE;
     char q[THRESHOLD_TEXT_MAX + 8], what[sizeof(c->e->what)], why[sizeof(c->e->why)];
-    snprintf(what, sizeof(what), "invalid threshold '%s'", quote(c->text, c->len, q, 72));
+    snprintf(what, sizeof(what), "invalid threshold '%s'", err_quote(c->text, c->len, q, 72));
     va_list ap;
     va_start(ap, why_fmt);
     vsnprintf(why, sizeof(why), why_fmt, ap);
@@ -95,7 +70,7 @@ static int parse_percentile(const struct ctx *c, const char *s, size_t n, double
             good = false;
     }
     if (!good || dots > 1)
-        return fail(c, "invalid percentile '%s' (expected e.g. p99, p99.9, p(95))", quote(s, n, t, sizeof(t)));
+        return fail(c, "invalid percentile '%s' (expected e.g. p99, p99.9, p(95))", err_quote(s, n, t, sizeof(t)));
     memcpy(num, s, n);
     num[n] = '\0';
     double v;
@@ -132,7 +107,7 @@ static int parse_metric(const struct ctx *c, const char *s, size_t n, struct thr
         return parse_percentile(c, s + 1, n - 1, &t->percentile);
     } else {
         return fail(c, "unknown metric '%s' (use pN, p(N), mean, avg, med, min, max, error_rate, rps)",
-                    quote(s, n, q, sizeof(q)));
+                    err_quote(s, n, q, sizeof(q)));
     }
     return 0;
 }
@@ -176,7 +151,7 @@ static int parse_limit(const struct ctx *c, const char *s, size_t n, struct thre
             return units_fail(c, &sub);
         if (pct ? v > 100 : v > 1)
             return fail(c, "error rate '%s' out of range (0%%..100%%, or a fraction 0..1)",
-                        quote(s, pct ? n + 1 : n, q, sizeof(q)));
+                        err_quote(s, pct ? n + 1 : n, q, sizeof(q)));
         t->limit = pct ? v / 100 : v;
         return 0;
     }
@@ -203,7 +178,7 @@ int threshold_parse(const char *text, struct threshold *out, struct pk_err *e)
         unsigned char ch = (unsigned char)c.text[i];
         if ((ch < 0x20 && ch != '\t') || ch >= 0x7f) {
             char q[16];
-            return fail(&c, "unexpected byte '%s'", quote(c.text + i, 1, q, sizeof(q)));
+            return fail(&c, "unexpected byte '%s'", err_quote(c.text + i, 1, q, sizeof(q)));
         }
     }
 

@@ -18,33 +18,6 @@
 
 #define QUOTE_MAX 64
 
-/* Untrusted text into a message: bytes that could drive a terminal become
- * \xNN, and long text is cut with "...". */
-static const char *quote(const char *s, size_t n, char *buf, size_t cap)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        size_t need = (c >= 0x20 && c < 0x7f) ? 1 : 4;
-        if (o + need + 4 > cap) {
-            memcpy(buf + o, "...", 3);
-            o += 3;
-            break;
-        }
-        if (need == 1) {
-            buf[o++] = (char)c;
-        } else {
-            buf[o++] = '\\';
-            buf[o++] = 'x';
-            buf[o++] = hex[c >> 4];
-            buf[o++] = hex[c & 15];
-        }
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 struct ctx {
     const char *text; /* the whole text as given, for the message */
     size_t len;
@@ -58,7 +31,7 @@ static int fail(const struct ctx *c, const char *why_fmt, ...)
     if (!c->e)
         return PK_EPARSE;
     char q[QUOTE_MAX * 4 + 8], what[sizeof(c->e->what)], why[sizeof(c->e->why)];
-    snprintf(what, sizeof(what), "invalid URL '%s'", quote(c->text, c->len, q, QUOTE_MAX + 4));
+    snprintf(what, sizeof(what), "invalid URL '%s'", err_quote(c->text, c->len, q, QUOTE_MAX + 4));
     va_list ap;
     va_start(ap, why_fmt);
     vsnprintf(why, sizeof(why), why_fmt, ap);
@@ -84,10 +57,10 @@ static int check_target(const struct ctx *c, const char *s, size_t n)
         if (ch == ' ')
             return fail(c, "space in the path or query (write it as %%20)");
         if (ch < 0x20 || ch == 0x7f)
-            return fail(c, "control byte '%s' in the path or query", quote(s + i, 1, t, sizeof(t)));
+            return fail(c, "control byte '%s' in the path or query", err_quote(s + i, 1, t, sizeof(t)));
         if (ch >= 0x80)
             return fail(c, "non-ASCII byte '%s' in the path or query (percent-encode it)",
-                        quote(s + i, 1, t, sizeof(t)));
+                        err_quote(s + i, 1, t, sizeof(t)));
         if (ch == '%' && (i + 2 >= n || !is_hex(s[i + 1]) || !is_hex(s[i + 2])))
             return fail(c, "'%%' not followed by two hex digits in the path or query");
     }
@@ -110,13 +83,13 @@ static int check_ipv4(const struct ctx *c, const char *s, size_t n)
         size_t dl = i - start;
         if (dl == 0 || dl > 3 || v > 255 || (dl > 1 && s[start] == '0') || (i < n && s[i] != '.'))
             return fail(c, "invalid IPv4 address '%s' (expected four numbers 0-255 without leading zeros)",
-                        quote(s, n, t, sizeof(t)));
+                        err_quote(s, n, t, sizeof(t)));
         parts++;
         i++; /* the '.', or one past the end */
     }
     if (parts != 4)
         return fail(c, "invalid IPv4 address '%s' (expected four numbers 0-255 without leading zeros)",
-                    quote(s, n, t, sizeof(t)));
+                    err_quote(s, n, t, sizeof(t)));
     return 0;
 }
 
@@ -129,7 +102,7 @@ static int check_name(const struct ctx *c, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char ch = s[i];
         if (!(is_alpha(ch) || is_digit(ch) || ch == '-' || ch == '.' || ch == '_'))
-            return fail(c, "invalid character '%s' in host", quote(s + i, 1, t, sizeof(t)));
+            return fail(c, "invalid character '%s' in host", err_quote(s + i, 1, t, sizeof(t)));
         if (!is_digit(ch) && ch != '.')
             numeric = false;
     }
@@ -149,13 +122,13 @@ static int check_ipv6(const struct ctx *c, const char *s, size_t n, char *out)
     if (memchr(s, '%', n))
         return fail(c, "IPv6 zone identifiers are not supported");
     if (n >= INET6_ADDRSTRLEN)
-        return fail(c, "invalid IPv6 address '%s'", quote(s, n, t, sizeof(t)));
+        return fail(c, "invalid IPv6 address '%s'", err_quote(s, n, t, sizeof(t)));
     char buf[INET6_ADDRSTRLEN];
     memcpy(buf, s, n);
     buf[n] = '\0';
     unsigned char bin[16];
     if (n == 0 || inet_pton(AF_INET6, buf, bin) != 1)
-        return fail(c, "invalid IPv6 address '%s'", quote(s, n, t, sizeof(t)));
+        return fail(c, "invalid IPv6 address '%s'", err_quote(s, n, t, sizeof(t)));
     memcpy(out, buf, n + 1);
     return 0;
 }
@@ -168,12 +141,12 @@ static int parse_port(const struct ctx *c, const char *s, size_t n, uint16_t *po
     unsigned long v = 0;
     for (size_t i = 0; i < n; i++) {
         if (!is_digit(s[i]))
-            return fail(c, "invalid port '%s' (expected a number 1-65535)", quote(s, n, t, sizeof(t)));
+            return fail(c, "invalid port '%s' (expected a number 1-65535)", err_quote(s, n, t, sizeof(t)));
         if (v <= 65535)
             v = v * 10 + (unsigned long)(s[i] - '0');
     }
     if (v == 0 || v > 65535)
-        return fail(c, "port %s out of range (1-65535)", quote(s, n, t, sizeof(t)));
+        return fail(c, "port %s out of range (1-65535)", err_quote(s, n, t, sizeof(t)));
     *port = (uint16_t)v;
     return 0;
 }
@@ -200,7 +173,7 @@ static int parse(const struct ctx *c, const char *s, size_t n, struct url *out)
     bool sep = i > 0 && i < n && s[i] == ':';
     if (!sep || n - i < 3 || s[i + 1] != '/' || s[i + 2] != '/') {
         if (sep && ((i == 4 && strncasecmp(s, "http", 4) == 0) || (i == 5 && strncasecmp(s, "https", 5) == 0)))
-            return fail(c, "expected '//' after '%s'", quote(s, i + 1, t, sizeof(t)));
+            return fail(c, "expected '//' after '%s'", err_quote(s, i + 1, t, sizeof(t)));
         return fail(c, "missing scheme (expected http:// or https://)");
     }
     if (i == 4 && strncasecmp(s, "http", 4) == 0)
@@ -208,7 +181,7 @@ static int parse(const struct ctx *c, const char *s, size_t n, struct url *out)
     else if (i == 5 && strncasecmp(s, "https", 5) == 0)
         u.https = true;
     else
-        return fail(c, "unsupported scheme '%s' (use http:// or https://)", quote(s, i, t, sizeof(t)));
+        return fail(c, "unsupported scheme '%s' (use http:// or https://)", err_quote(s, i, t, sizeof(t)));
     u.port = u.https ? 443 : 80;
     i += 3;
 
@@ -239,7 +212,7 @@ static int parse(const struct ctx *c, const char *s, size_t n, struct url *out)
         if (rest > 0) {
             if (close[1] != ':')
                 return fail(c, "unexpected '%s' after the IPv6 address (expected ':port')",
-                            quote(close + 1, rest, t, sizeof(t)));
+                            err_quote(close + 1, rest, t, sizeof(t)));
             has_port = true;
             port = close + 2;
             plen = rest - 1;
