@@ -274,12 +274,10 @@ static int check_nofile(struct ctx *c)
                 "soft limit to without root.");
     finding_set(soft->source, sizeof(soft->source), "the guide: ulimit -n 65536");
     finding_set(hard->source, sizeof(hard->source), "the guide: limits.conf nofile 65536");
-    int dir = open(c->o->procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     char buf[4096];
     size_t n = 0;
-    int rc = dir < 0 ? -errno : sysfile_read_small(dir, rel, buf, sizeof(buf), &n);
-    if (dir >= 0)
-        close(dir);
+    struct pk_err e;
+    int rc = sysfile_load_small(c->o->procfs, rel, buf, sizeof(buf), &n, &e);
     struct procs_limit lim;
     if (rc == 0)
         rc = procs_parse_limit(buf, n, "Max open files", &lim);
@@ -399,21 +397,13 @@ static int check_memory(struct ctx *c)
 
 static int read_sys_line(const char *sysfs, const char *rel, char *dst, size_t cap)
 {
-    int dir = open(sysfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir < 0)
-        return -errno;
     char buf[512];
-    size_t n = 0;
-    int rc = sysfile_read_small(dir, rel, buf, sizeof(buf), &n);
-    close(dir);
-    if (rc)
-        return rc;
-    n = sysfile_rtrim_len(buf, n);
-    if (n >= cap)
-        n = cap - 1;
-    memcpy(dst, buf, n);
-    dst[n] = '\0';
-    return 0;
+    size_t n;
+    struct pk_err e;
+    int rc = sysfile_load_small(sysfs, rel, buf, sizeof(buf), &n, &e);
+    if (rc == 0)
+        host_parse_line(buf, n, dst, cap);
+    return rc;
 }
 
 static int check_governor(struct ctx *c)

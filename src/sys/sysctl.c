@@ -189,32 +189,13 @@ int sysctl_path(const char *name, char *dst, size_t cap)
 
 /* ---- files -------------------------------------------------------------- */
 
-/* root/rel into buf; on failure e says which file and why. */
-static int read_file(const char *root, const char *rel, char *buf, size_t cap, size_t *len,
-                     struct pk_err *e)
-{
-    char path[4096];
-    if (!root)
-        return err_set(e, -EINVAL, NULL, "no root directory given", NULL);
-    int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(e, -errno, root, "cannot open root directory");
-    int r = sysfile_read_small(fd, rel, buf, cap, len);
-    close(fd);
-    if (r < 0) {
-        snprintf(path, sizeof(path), "%s/%s", root, rel);
-        return err_errno(e, r, path, r == -ENOENT ? "no such file" : "cannot read");
-    }
-    return 0;
-}
-
 static int read_sysctl(const char *procfs, const char *name, char *rel, size_t relcap,
                        char *buf, size_t *len, struct pk_err *e)
 {
     int r = sysctl_path(name, rel, relcap);
     if (r < 0)
         return err_set(e, r, name ? name : "", "invalid sysctl name", NULL);
-    return read_file(procfs, rel, buf, SYSCTL_VALUE_CAP, len, e);
+    return sysfile_load_small(procfs, rel, buf, SYSCTL_VALUE_CAP, len, e);
 }
 
 /* The value, cut to what fits a message and made printable. */
@@ -301,7 +282,7 @@ int sysctl_read_choice(const char *root, const char *rel, struct sysctl_choice *
 {
     char buf[SYSCTL_VALUE_CAP];
     size_t n = 0;
-    int r = read_file(root, rel, buf, sizeof(buf), &n, e);
+    int r = sysfile_load_small(root, rel, buf, sizeof(buf), &n, e);
     if (r < 0)
         return r;
     if (sysctl_parse_choice(buf, n, c) != 0)
@@ -314,7 +295,7 @@ int sysctl_read_file_nr(const char *procfs, struct sysctl_file_nr *f, struct pk_
     static const char rel[] = "sys/fs/file-nr";
     char buf[SYSCTL_VALUE_CAP];
     size_t n = 0;
-    int r = read_file(procfs, rel, buf, sizeof(buf), &n, e);
+    int r = sysfile_load_small(procfs, rel, buf, sizeof(buf), &n, e);
     if (r < 0)
         return r;
     if (sysctl_parse_file_nr(buf, n, f) != 0)

@@ -177,22 +177,42 @@ out_close:
 }
 
 
+static int open_root(const char *root, struct pk_err *e)
+{
+    if (!root)
+        return err_set(e, -EINVAL, NULL, "no root directory given", NULL);
+    int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    return dir < 0 ? err_errno(e, -errno, root, "cannot open root") : dir;
+}
+
+static int read_failed(const char *root, const char *rel, int rc, struct pk_err *e)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s", root, rel);
+    return err_errno(e, rc, path, "cannot read");
+}
+
 int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len,
                  struct pk_err *e)
 {
     *out = NULL;
     *len = 0;
-    if (!root)
-        return err_set(e, -EINVAL, NULL, "no root directory given", NULL);
-    int dir = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int dir = open_root(root, e);
     if (dir < 0)
-        return err_errno(e, -errno, root, "cannot open root");
+        return dir;
     int rc = sysfile_read_alloc(dir, rel, cap, out, len);
     close(dir);
-    if (rc < 0) {
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", root, rel);
-        return err_errno(e, rc, path, "cannot read");
-    }
-    return 0;
+    return rc < 0 ? read_failed(root, rel, rc, e) : 0;
+}
+
+int sysfile_load_small(const char *root, const char *rel, char *buf, size_t cap, size_t *len,
+                       struct pk_err *e)
+{
+    *len = 0;
+    int dir = open_root(root, e);
+    if (dir < 0)
+        return dir;
+    int rc = sysfile_read_small(dir, rel, buf, cap, len);
+    close(dir);
+    return rc < 0 ? read_failed(root, rel, rc, e) : 0;
 }

@@ -37,5 +37,9 @@ int sysfile_read_alloc(int dirfd, const char *rel, size_t cap, char **out, size_
  */
 int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len,
                  struct pk_err *e);
+/* The same into the caller's buf (sysfile_read_small: -EFBIG past cap), for
+ * one-value files of /proc/sys and /sys. */
+int sysfile_load_small(const char *root, const char *rel, char *buf, size_t cap, size_t *len,
+                       struct pk_err *e);
 
 #endif
