@@ -1,0 +1,164 @@
+#include "load/request.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+
+static bool is_tchar(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
+}
+
+static bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+
+int request_split_header(char *text, const char *on, struct load_header *h, struct pk_err *e)
+{
+    char q[96];
+    char *colon = strchr(text, ':');
+    if (!colon)
+        return err_set(e, PK_EPARSE, on, "invalid header", "'%s' has no ':' (expected 'Name: value')",
+                       err_quote(text, strlen(text), q, sizeof(q)));
+    if (colon == text)
+        return err_set(e, PK_EPARSE, on, "invalid header", "'%s' has an empty name before ':'",
+                       err_quote(text, strlen(text), q, sizeof(q)));
+    *colon = '\0';
+    char *v = colon + 1;
+    while (is_blank(*v))
+        v++;
+    char *end = v + strlen(v);
+    while (end > v && is_blank(end[-1]))
+        *--end = '\0';
+    h->name = text;
+    h->value = v;
+    return 0;
+}
+
+static bool name_is(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
+
+static int check_header(const struct load_header *h, const char *on, struct pk_err *e)
+{
+    char q[96];
+    size_t n = strlen(h->name);
+    if (n == 0)
+        return err_set(e, PK_EPARSE, on, "invalid header", "empty header name");
+    for (size_t i = 0; i < n; i++)
+        if (!is_tchar(h->name[i]))
+            return err_set(e, PK_EPARSE, on, "invalid header",
+                           "name '%s' is not a token (letters, digits, !#$%%&'*+-.^_`|~)",
+                           err_quote(h->name, n, q, sizeof(q)));
+    for (const char *v = h->value; *v; v++)
+        if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
+            return err_set(e, PK_EPARSE, on, "invalid header", "value of '%s' holds a control byte",
+                           err_quote(h->name, n, q, sizeof(q)));
+    static const char *const owned[] = { "Host", "Content-Length", "Transfer-Encoding", "Connection" };
+    for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
+        if (name_is(h->name, owned[i]))
+            return err_set(e, PK_EUSAGE, on, "invalid header",
+                           "'%s' is set by perfkit load (from the URL, the body and --no-keepalive)",
+                           owned[i]);
+    return 0;
+}
+
+struct sbuf {
+    char *p;
+    size_t len, cap;
+};
+
+static int sb_add(struct sbuf *b, const char *s, size_t n)
+{
+    if (n > REQUEST_BYTES_MAX - b->len)
+        return -E2BIG;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q)
+            return -ENOMEM;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return 0;
+}
+
+static int sb_str(struct sbuf *b, const char *s) { return sb_add(b, s, strlen(s)); }
+
+int request_build(struct load_request *r, const char *method, const struct url *u,
+                  const struct load_header *h, size_t nh, const char *body, size_t body_len,
+                  bool keepalive, const char *on, struct pk_err *e)
+{
+    char q[64];
+    size_t mlen = strlen(method);
+    if (mlen == 0)
+        return err_set(e, PK_EPARSE, on, "invalid method", "the method is empty");
+    for (size_t i = 0; i < mlen; i++)
+        if (!is_tchar(method[i]))
+            return err_set(e, PK_EPARSE, on, "invalid method",
+                           "'%s' is not a token (letters, digits, !#$%%&'*+-.^_`|~)",
+                           err_quote(method, mlen, q, sizeof(q)));
+    bool user_agent = false;
+    for (size_t i = 0; i < nh; i++) {
+        int rc = check_header(&h[i], on, e);
+        if (rc)
+            return rc;
+        if (name_is(h[i].name, "User-Agent"))
+            user_agent = true;
+    }
+
+    struct sbuf b = { 0 };
+    int rc = 0;
+    rc |= sb_str(&b, method);
+    rc |= sb_str(&b, " ");
+    rc |= sb_str(&b, u->target);
+    rc |= sb_str(&b, " HTTP/1.1\r\nHost: ");
+    rc |= sb_str(&b, u->authority);
+    rc |= sb_str(&b, "\r\n");
+    for (size_t i = 0; i < nh; i++) {
+        rc |= sb_str(&b, h[i].name);
+        rc |= sb_str(&b, ": ");
+        rc |= sb_str(&b, h[i].value);
+        rc |= sb_str(&b, "\r\n");
+    }
+    if (!user_agent)
+        rc |= sb_str(&b, "User-Agent: perfkit/" PK_VERSION_STRING "\r\n");
+    bool wants_length = body || name_is(method, "POST") || name_is(method, "PUT") ||
+                        name_is(method, "PATCH");
+    if (wants_length) {
+        char len[40];
+        snprintf(len, sizeof(len), "Content-Length: %zu\r\n", body ? body_len : 0);
+        rc |= sb_str(&b, len);
+    }
+    if (!keepalive)
+        rc |= sb_str(&b, "Connection: close\r\n");
+    rc |= sb_str(&b, "\r\n");
+    if (body && body_len)
+        rc |= sb_add(&b, body, body_len);
+    if (rc) {
+        free(b.p);
+        if (b.len + body_len >= REQUEST_BYTES_MAX)
+            return err_set(e, -E2BIG, on, "request too large", "over %u MiB", REQUEST_BYTES_MAX >> 20);
+        return err_errno(e, -ENOMEM, on, "cannot build the request");
+    }
+    memset(r, 0, sizeof(*r));
+    r->url = *u;
+    r->weight = u->weight ? u->weight : 1;
+    r->head = strcmp(method, "HEAD") == 0;
+    r->bytes = b.p;
+    r->len = b.len;
+    return 0;
+}
+
+void request_destroy(struct load_request *r)
+{
+    free(r->bytes);
+    r->bytes = NULL;
+    r->len = 0;
+}
