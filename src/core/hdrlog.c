@@ -9,6 +9,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "core/base64.h"
 #include "core/err.h"
 
 #define COOKIE_BASE_MASK       (~0xf0u)
@@ -688,74 +689,17 @@ int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double un
     return sb_finish(&b, out, len, e, "percentile spectrum");
 }
 
-/* ---- base64 (RFC 4648, padded) */
-
-static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/* ---- base64 (core/base64.h) */
 
 static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
 {
-    char q[4];
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        q[0] = b64_alphabet[(v >> 18) & 63];
-        q[1] = b64_alphabet[(v >> 12) & 63];
-        q[2] = i + 1 < n ? b64_alphabet[(v >> 6) & 63] : '=';
-        q[3] = i + 2 < n ? b64_alphabet[v & 63] : '=';
-        sb_put(b, q, 4);
+    char *s = malloc(base64_encoded_len(n) + 1);
+    if (!s) {
+        b->failed = true;
+        return;
     }
-}
-
-static int b64_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
-}
-
-/* Strict: a multiple of 4 characters, '=' only as the last one or two. */
-static int base64_decode(const char *s, size_t n, uint8_t **out, size_t *out_len)
-{
-    if (n == 0 || n % 4 || n > BASE64_FIELD_MAX)
-        return -1;
-    size_t pad = (s[n - 1] == '=') + (s[n - 1] == '=' && s[n - 2] == '=');
-    uint8_t *p = malloc(n / 4 * 3);
-    if (!p)
-        return -ENOMEM;
-    size_t at = 0;
-    for (size_t i = 0; i < n; i += 4) {
-        uint32_t v = 0;
-        for (size_t j = 0; j < 4; j++) {
-            int d = b64_value((unsigned char)s[i + j]);
-            if (d < 0) {
-                if (s[i + j] == '=' && i + j >= n - pad) {
-                    d = 0;
-                } else {
-                    free(p);
-                    return -1;
-                }
-            }
-            v = v << 6 | (uint32_t)d;
-        }
-        p[at++] = (uint8_t)(v >> 16);
-        p[at++] = (uint8_t)(v >> 8);
-        p[at++] = (uint8_t)v;
-    }
-    *out = p;
-    *out_len = at - pad;
-    return 0;
+    sb_put(b, s, base64_encode(p, n, s));
+    free(s);
 }
 
 /* ---- interval log writer */
@@ -1034,7 +978,9 @@ int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, str
 
     uint8_t *z;
     size_t z_len;
-    int rc = base64_decode(field[f + 3], flen[f + 3], &z, &z_len);
+    int rc = flen[f + 3] == 0 || flen[f + 3] > BASE64_FIELD_MAX
+                 ? PK_EPARSE
+                 : base64_decode(field[f + 3], flen[f + 3], &z, &z_len);
     if (rc == -ENOMEM)
         return err_errno(e, rc, "histogram log", "cannot decode");
     if (rc < 0)
