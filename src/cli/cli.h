@@ -2,7 +2,8 @@
  * cli - what the subcommands share: exit codes and the command table.
  * Exit codes (documented in docs/ and `perfkit help`):
  *   0 success, 1 runtime failure, 2 usage error, 3 a gate failed
- *   (bench: a regression against the baseline; doctor: warnings),
+ *   (bench: a regression against the baseline; doctor: warnings;
+ *   load: a threshold),
  *   4 doctor: a critical finding, 130 interrupted (SIGINT).
  */
 #ifndef PK_CLI_CLI_H
@@ -14,6 +15,7 @@ enum {
     EXIT_USAGE = 2,
     EXIT_REGRESSION = 3,
     EXIT_DOCTOR_WARN = 3,   /* doctor: warnings, nothing critical */
+    EXIT_THRESHOLD = 3,     /* load: a --threshold failed */
     EXIT_DOCTOR_CRIT = 4,   /* doctor: a critical finding or bottleneck */
     EXIT_INTERRUPTED = 130,
 };
@@ -29,5 +31,7 @@ int cmd_bench(int argc, char **argv);
 void cmd_bench_help(void);
 int cmd_doctor(int argc, char **argv);
 void cmd_doctor_help(void);
+int cmd_load(int argc, char **argv);
+void cmd_load_help(void);
 
 #endif

@@ -10,6 +10,8 @@ static const struct cli_command commands[] = {
       cmd_bench, cmd_bench_help },
     { "doctor", "tuning checks and bottleneck diagnosis, each finding with its fix",
       cmd_doctor, cmd_doctor_help },
+    { "load", "HTTP load: closed and open model, corrected latencies, thresholds",
+      cmd_load, cmd_load_help },
     { "help", "show help for a command", NULL, NULL },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -30,7 +32,8 @@ static void usage(FILE *fp)
     fprintf(fp,
             "\n"
             "Exit status: 0 success, 1 runtime failure, 2 usage error,\n"
-            "             3 a gate failed (bench: a regression; doctor: warnings),\n"
+            "             3 a gate failed (bench: a regression; doctor: warnings;\n"
+            "             load: a threshold),\n"
             "             4 doctor: a critical finding, 130 interrupted.\n"
             "Docs: docs/<command>.md, man perfkit-<command>.\n");
 }

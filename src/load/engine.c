@@ -1,0 +1,513 @@
+#define _GNU_SOURCE
+#include "load/engine.h"
+
+#include <errno.h>
+#include <math.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+
+#include "core/err.h"
+#include "load/worker.h"
+#include "sys/cpu.h"
+#include "sys/mem.h"
+#include "sys/net.h"
+
+void load_config_init(struct load_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->threads = 1;
+    c->connections = 1;
+    c->timeout_ns = 2 * NS_PER_S;
+    c->keepalive = true;
+    c->pipeline = 1;
+    c->procfs = "/proc";
+    schedule_plan_init(&c->plan, 1, "-c", NULL);
+}
+
+static bool same_origin(const struct url *a, const struct url *b)
+{
+    return a->https == b->https && a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+static int check_config(const struct load_config *cfg, struct pk_err *e)
+{
+    if (cfg->threads < 1 || cfg->threads > LOAD_THREADS_MAX)
+        return err_set(e, PK_EUSAGE, "-t", "invalid thread count", "%u is not in 1..%u", cfg->threads,
+                       LOAD_THREADS_MAX);
+    if (cfg->connections < cfg->threads || cfg->connections > LOAD_CONNECTIONS_MAX)
+        return err_set(e, PK_EUSAGE, "-c", "invalid connection count",
+                       "%u is not in %u (the thread count) .. %u", cfg->connections, cfg->threads,
+                       LOAD_CONNECTIONS_MAX);
+    if (cfg->pipeline < 1 || cfg->pipeline > LOAD_PIPELINE_MAX)
+        return err_set(e, PK_EUSAGE, "--pipeline", "invalid pipeline depth", "%u is not in 1..%u",
+                       cfg->pipeline, LOAD_PIPELINE_MAX);
+    if (cfg->nrequests == 0 || !cfg->requests)
+        return err_set(e, PK_EUSAGE, "URL", "nothing to send", "give at least one URL");
+    if (cfg->end_ns == 0 && cfg->max_requests == 0)
+        return err_set(e, PK_EUSAGE, "-d", "unbounded run", "give a duration (-d), a count (-n) or stages");
+    if (cfg->timeout_ns == 0)
+        return err_set(e, PK_EUSAGE, "--timeout", "invalid timeout", "it must be above 0");
+    if (cfg->open_model && cfg->think != SCENARIO_THINK_NONE)
+        return err_set(e, PK_EUSAGE, "--scenario", "think time with the open model",
+                       "think time models users in the closed model; -R sets the arrival rate itself");
+    if (cfg->think != SCENARIO_THINK_NONE &&
+        (!(cfg->think_min_s >= 0) || !(cfg->think_max_s >= cfg->think_min_s) || cfg->think_max_s > 86400))
+        return err_set(e, PK_EUSAGE, "--scenario", "invalid think time", "need 0 <= min <= max <= 1 day");
+    return 0;
+}
+
+static int resolve(struct origin *o, struct pk_err *e)
+{
+    char port[8], u[URL_MAX + 16];
+    snprintf(port, sizeof(port), "%u", o->url->port);
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(o->url->host, port, &hints, &res);
+    if (rc == EAI_ADDRFAMILY || rc == EAI_NONAME) {
+        hints.ai_flags = AI_NUMERICSERV; /* loopback-only hosts have no configured address */
+        rc = getaddrinfo(o->url->host, port, &hints, &res);
+    }
+    if (rc != 0 || !res)
+        return err_set(e, -EADDRNOTAVAIL, url_format(o->url, u, sizeof(u)), "cannot resolve host",
+                       "'%s': %s", o->url->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+    memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
+    o->addrlen = res->ai_addrlen;
+    freeaddrinfo(res);
+    return 0;
+}
+
+static int build_origins(struct engine *eng, struct pk_err *e)
+{
+    const struct load_config *cfg = eng->cfg;
+    eng->origins = calloc(cfg->nrequests, sizeof(*eng->origins));
+    eng->req_origin = calloc(cfg->nrequests, sizeof(*eng->req_origin));
+    eng->all = calloc(cfg->nrequests, sizeof(*eng->all));
+    if (!eng->origins || !eng->req_origin || !eng->all)
+        return err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
+    for (size_t i = 0; i < cfg->nrequests; i++) {
+        const struct load_request *r = &cfg->requests[i];
+        eng->all[i] = i;
+        size_t o = 0;
+        while (o < eng->norigins && !same_origin(eng->origins[o].url, &r->url))
+            o++;
+        if (o == eng->norigins) {
+            eng->origins[o].url = &r->url;
+            eng->origins[o].https = r->url.https;
+            eng->origins[o].reqs = calloc(cfg->nrequests, sizeof(size_t));
+            if (!eng->origins[o].reqs)
+                return err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
+            eng->norigins++;
+        }
+        eng->origins[o].reqs[eng->origins[o].nreqs++] = i;
+        eng->origins[o].weight += r->weight ? r->weight : 1;
+        eng->req_origin[i] = (unsigned)o;
+    }
+    if (cfg->open_model && (uint64_t)cfg->connections < (uint64_t)cfg->threads * eng->norigins)
+        return err_set(e, PK_EUSAGE, "-c", "too few connections",
+                       "the open model needs one connection per thread for each of the %zu origins "
+                       "(host and port): -c %zu or more",
+                       eng->norigins, (size_t)cfg->threads * eng->norigins);
+    if (cfg->connections < eng->norigins)
+        return err_set(e, PK_EUSAGE, "-c", "too few connections",
+                       "%zu origins (host and port) need at least %zu connections", eng->norigins,
+                       eng->norigins);
+    for (size_t o = 0; o < eng->norigins; o++) {
+        int rc = resolve(&eng->origins[o], e);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int make_ssl_ctx(struct engine *eng, struct pk_err *e)
+{
+    bool any = false;
+    for (size_t o = 0; o < eng->norigins; o++)
+        any |= eng->origins[o].https;
+    if (!any)
+        return 0;
+    eng->ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (!eng->ssl_ctx)
+        return err_set(e, -ENOMEM, "https", "cannot create the TLS context", "%s",
+                       ERR_reason_error_string(ERR_get_error()) ? ERR_reason_error_string(ERR_get_error())
+                                                                : "OpenSSL failed");
+    SSL_CTX_set_min_proto_version(eng->ssl_ctx, TLS1_2_VERSION);
+    SSL_CTX_set_session_cache_mode(eng->ssl_ctx, SSL_SESS_CACHE_CLIENT);
+    if (eng->cfg->insecure) {
+        SSL_CTX_set_verify(eng->ssl_ctx, SSL_VERIFY_NONE, NULL);
+    } else {
+        SSL_CTX_set_verify(eng->ssl_ctx, SSL_VERIFY_PEER, NULL);
+        SSL_CTX_set_default_verify_paths(eng->ssl_ctx);
+    }
+    return 0;
+}
+
+struct host_sampler {
+    struct cpu_stat cpu[2];
+    struct net_dev_list net[2];
+    struct mem_info mem;
+    bool have_prev;
+    int cur;
+    uint64_t at[2];
+    double *v;        /* 4 per second: cpu, mem, rx, tx */
+    size_t n, cap;
+};
+
+static void host_totals(const struct net_dev_list *l, uint64_t *rx, uint64_t *tx)
+{
+    *rx = *tx = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i].name, "lo") == 0)
+            continue;
+        *rx += l->v[i].rx_bytes;
+        *tx += l->v[i].tx_bytes;
+    }
+}
+
+static void host_sample(struct host_sampler *h, const char *procfs, uint64_t now)
+{
+    int c = h->cur;
+    bool ok = cpu_read(procfs, &h->cpu[c], NULL) == 0;
+    bool okn = net_read_dev(procfs, &h->net[c], NULL) == 0;
+    double mem = NAN;
+    if (mem_read(procfs, &h->mem, NULL) == 0) {
+        bool f1, f2;
+        uint64_t tot = mem_get(&h->mem, "MemTotal", &f1), av = mem_get(&h->mem, "MemAvailable", &f2);
+        if (f1 && f2 && tot)
+            mem = 100.0 * (double)(tot - (av < tot ? av : tot)) / (double)tot;
+    }
+    h->at[c] = now;
+    if (h->have_prev) {
+        int p = 1 - c;
+        double row[4] = { NAN, mem, NAN, NAN };
+        struct cpu_util u;
+        if (ok && cpu_util(&h->cpu[p].total, &h->cpu[c].total, &u) == 0 && u.valid)
+            row[0] = u.busy_pct;
+        double secs = (double)(h->at[c] - h->at[p]) * 1e-9;
+        if (okn && secs > 0) {
+            uint64_t rx0, tx0, rx1, tx1;
+            host_totals(&h->net[p], &rx0, &tx0);
+            host_totals(&h->net[c], &rx1, &tx1);
+            row[2] = rx1 >= rx0 ? (double)(rx1 - rx0) / secs : NAN;
+            row[3] = tx1 >= tx0 ? (double)(tx1 - tx0) / secs : NAN;
+        }
+        if (h->n == h->cap) {
+            size_t cap = h->cap ? h->cap * 2 : 64;
+            double *v = realloc(h->v, cap * 4 * sizeof(double));
+            if (!v)
+                return;
+            h->v = v;
+            h->cap = cap;
+        }
+        memcpy(&h->v[h->n * 4], row, sizeof(row));
+        h->n++;
+    }
+    h->have_prev = ok || okn;
+    h->cur = 1 - c;
+}
+
+static int finalize_second(struct engine *eng, struct load_result *res, size_t s, struct pk_err *e)
+{
+    struct result_second *sec;
+    int rc = result_series_push(res, &sec, e);
+    if (rc)
+        return rc;
+    pthread_mutex_lock(&eng->mu);
+    if (s < eng->nslots) {
+        struct slot *sl = &eng->slots[s];
+        sec->requests = sl->requests;
+        sec->errors = sl->errors;
+        sec->bytes_in = sl->bytes_in;
+        sec->bytes_out = sl->bytes_out;
+        if (sl->used) {
+            rc = result_second_set_hist(sec, &sl->hist, e);
+            hist_destroy(&sl->hist);
+            sl->used = false;
+        }
+    }
+    pthread_mutex_unlock(&eng->mu);
+    return rc;
+}
+
+static void sleep_until(uint64_t t)
+{
+    struct timespec ts = { (time_t)(t / NS_PER_S), (long)(t % NS_PER_S) };
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+static int64_t realtime_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void engine_free(struct engine *eng)
+{
+    if (eng->origins)
+        for (size_t o = 0; o < eng->norigins; o++)
+            free(eng->origins[o].reqs);
+    free(eng->origins);
+    free(eng->req_origin);
+    free(eng->all);
+    if (eng->slots)
+        for (size_t s = 0; s < eng->nslots; s++)
+            if (eng->slots[s].used)
+                hist_destroy(&eng->slots[s].hist);
+    free(eng->slots);
+    if (eng->ssl_ctx)
+        SSL_CTX_free(eng->ssl_ctx);
+    if (eng->stopfd >= 0)
+        close(eng->stopfd);
+    pthread_mutex_destroy(&eng->mu);
+}
+
+static int merge_worker(struct load_result *res, const struct worker *w, struct pk_err *e)
+{
+    int rc;
+    if ((rc = hist_merge(&res->latency, &w->r.latency, e)) != 0 ||
+        (rc = hist_merge(&res->latency_uncorrected, &w->r.latency_uncorrected, e)) != 0 ||
+        (rc = hist_merge(&res->connect, &w->r.connect, e)) != 0)
+        return rc;
+    res->requests += w->r.requests;
+    res->errors += w->r.errors;
+    res->status_errors += w->r.status_errors;
+    res->unfinished += w->r.unfinished;
+    res->bytes_in += w->r.bytes_in;
+    res->bytes_out += w->r.bytes_out;
+    res->connects += w->r.connects;
+    res->sends += w->r.sends;
+    res->late_sends += w->r.late_sends;
+    if (w->r.lateness_max_us > res->lateness_max_us)
+        res->lateness_max_us = w->r.lateness_max_us;
+    for (size_t i = 0; i < RESULT_STATUS_MAX; i++)
+        res->status[i] += w->r.status[i];
+    for (size_t i = 0; i < w->r.nerrs; i++)
+        result_error_add(res, (enum load_phase)w->r.errs[i].phase, w->r.errs[i].name, w->r.errs[i].count);
+    if (w->cpu_frac > res->generator_cpu)
+        res->generator_cpu = w->cpu_frac;
+    return 0;
+}
+
+int load_run(const struct load_config *cfg, struct load_result *res, struct pk_err *e)
+{
+    int rc = check_config(cfg, e);
+    if (rc)
+        return rc;
+    struct engine eng = { .cfg = cfg, .stopfd = -1 };
+    pthread_mutex_init(&eng.mu, NULL);
+    struct worker *ws = NULL;
+    struct host_sampler hs = { 0 };
+    unsigned T = cfg->threads;
+    if ((rc = build_origins(&eng, e)) != 0 || (rc = make_ssl_ctx(&eng, e)) != 0)
+        goto out;
+    eng.stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (eng.stopfd < 0) {
+        rc = err_errno(e, -errno, "eventfd", "cannot set up the run");
+        goto out;
+    }
+    ws = calloc(T, sizeof(*ws));
+    if (!ws) {
+        rc = err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
+        goto out;
+    }
+    for (unsigned i = 0; i < T; i++)
+        ws[i].epfd = -1;
+    for (unsigned i = 0; i < T; i++)
+        if ((rc = worker_setup(&eng, &ws[i], i, e)) != 0)
+            goto out;
+    if (cfg->host_metrics) {
+        cpu_stat_init(&hs.cpu[0]);
+        cpu_stat_init(&hs.cpu[1]);
+        mem_info_init(&hs.mem);
+    }
+
+    /* the run's clock */
+    eng.t0 = now_ns();
+    int64_t real0 = realtime_ms();
+    eng.measure_start = eng.t0 + cfg->warmup_ns;
+    eng.end_abs = cfg->end_ns ? eng.t0 + cfg->end_ns : UINT64_MAX;
+    eng.warmup_count = cfg->open_model ? schedule_due(&cfg->plan, cfg->warmup_ns) : 0;
+    eng.k_limit = cfg->max_requests ? eng.warmup_count + cfg->max_requests : UINT64_MAX;
+
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    for (unsigned i = 0; i < T; i++) {
+        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+            rc = err_errno(e, -EAGAIN, "pthread_create", "cannot start the load threads");
+            break;
+        }
+        ws[i].started = true;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc) {
+        atomic_store(&eng.stop, 1);
+        uint64_t one = 1;
+        (void)!write(eng.stopfd, &one, sizeof(one));
+    }
+
+    size_t finalized = 0;
+    uint64_t next_progress = eng.t0 + NS_PER_S + 20 * NS_PER_MS;
+    uint64_t next_host = eng.measure_start;
+    uint64_t stop_at = 0;
+    for (;;) {
+        uint64_t now = now_ns();
+        if (!stop_at && cfg->stop && *cfg->stop) {
+            stop_at = now;
+            atomic_store(&eng.stop, 1);
+            uint64_t one = 1;
+            (void)!write(eng.stopfd, &one, sizeof(one));
+        }
+        bool all_done = true;
+        uint64_t min_rep = UINT64_MAX;
+        for (unsigned i = 0; i < T; i++) {
+            if (ws[i].started && !atomic_load(&ws[i].finished))
+                all_done = false;
+            uint64_t r = ws[i].started ? atomic_load(&ws[i].reported) : UINT64_MAX;
+            if (r < min_rep)
+                min_rep = r;
+        }
+        if (all_done)
+            break;
+        while (finalized < min_rep && eng.measure_start + (finalized + 1) * NS_PER_S <= now) {
+            if ((rc = finalize_second(&eng, res, finalized, e)) != 0)
+                break;
+            finalized++;
+        }
+        if (rc) {
+            atomic_store(&eng.stop, 1);
+            uint64_t one = 1;
+            (void)!write(eng.stopfd, &one, sizeof(one));
+        }
+        if (cfg->host_metrics && now >= next_host) {
+            host_sample(&hs, cfg->procfs ? cfg->procfs : "/proc", now);
+            next_host += NS_PER_S;
+        }
+        if (now >= next_progress) {
+            if (cfg->on_second) {
+                struct load_progress p = { 0 };
+                p.elapsed_s = (double)(now - eng.t0) * 1e-9;
+                p.total_s = (double)cfg->end_ns * 1e-9;
+                p.warmup = now < eng.measure_start;
+                p.max_requests = cfg->max_requests;
+                for (size_t s = 0; s < res->nseries; s++) {
+                    p.requests += res->series[s].requests;
+                    p.errors += res->series[s].errors;
+                }
+                if (res->nseries) {
+                    const struct result_second *ls = &res->series[res->nseries - 1];
+                    p.rps = (double)ls->requests;
+                    p.p50_us = ls->p50_us;
+                    p.p99_us = ls->p99_us;
+                }
+                p.target = schedule_target_at(&cfg->plan, now - eng.t0);
+                cfg->on_second(&p, cfg->arg);
+            }
+            while (next_progress <= now)
+                next_progress += NS_PER_S;
+        }
+        uint64_t wake = now + LOAD_STOP_POLL_NS;
+        if (next_progress < wake)
+            wake = next_progress;
+        if (cfg->host_metrics && next_host < wake)
+            wake = next_host;
+        uint64_t fin = eng.measure_start + (finalized + 1) * NS_PER_S + 2 * NS_PER_MS;
+        if (fin > now && fin < wake)
+            wake = fin;
+        sleep_until(wake);
+    }
+    for (unsigned i = 0; i < T; i++)
+        if (ws[i].started)
+            pthread_join(ws[i].tid, NULL);
+    for (unsigned i = 0; i < T && !rc; i++)
+        if (ws[i].rc) {
+            rc = ws[i].rc;
+            if (e)
+                *e = ws[i].err;
+        }
+
+    /* the measured window */
+    uint64_t mend = eng.end_abs;
+    if (stop_at)
+        mend = stop_at < mend ? stop_at : mend;
+    else if (cfg->max_requests) {
+        uint64_t last = 0;
+        for (unsigned i = 0; i < T; i++)
+            if (ws[i].last_done > last)
+                last = ws[i].last_done;
+        if (last && last < mend)
+            mend = last;
+        if (mend == UINT64_MAX)
+            mend = now_ns();
+    }
+    double duration = mend > eng.measure_start ? (double)(mend - eng.measure_start) * 1e-9 : 0;
+    size_t nsec = (size_t)((mend > eng.measure_start ? mend - eng.measure_start : 0) + NS_PER_S - 1) / NS_PER_S;
+    while (!rc && finalized < nsec) {
+        rc = finalize_second(&eng, res, finalized, e);
+        finalized++;
+    }
+
+    res->open_model = cfg->open_model;
+    res->threads = T;
+    res->connections = cfg->connections;
+    res->pipeline = cfg->pipeline;
+    res->sources = 1;
+    res->start_ms = real0 + (int64_t)(cfg->warmup_ns / NS_PER_MS);
+    res->warmup_s = (double)cfg->warmup_ns * 1e-9;
+    res->duration_s = duration;
+    for (unsigned i = 0; i < T && !rc; i++)
+        rc = merge_worker(res, &ws[i], e);
+    if (cfg->open_model && duration > 0) {
+        uint64_t due = schedule_due(&cfg->plan, mend - eng.t0 - 1); /* sends happen before the end */
+        if (due > eng.k_limit)
+            due = eng.k_limit;
+        res->rate_target = due > eng.warmup_count ? (double)(due - eng.warmup_count) / duration : 0;
+        res->rate_achieved = (double)res->sends / duration;
+    }
+    if (cfg->host_metrics) {
+        res->host_metrics = true;
+        for (size_t s = 0; s < res->nseries && s < hs.n; s++) {
+            res->series[s].cpu_pct = hs.v[s * 4];
+            res->series[s].mem_used_pct = hs.v[s * 4 + 1];
+            res->series[s].net_rx_bps = hs.v[s * 4 + 2];
+            res->series[s].net_tx_bps = hs.v[s * 4 + 3];
+        }
+    }
+    if (!rc && res->nurls == 0) {
+        res->urls = calloc(cfg->nrequests, sizeof(char *));
+        if (res->urls)
+            for (size_t i = 0; i < cfg->nrequests; i++) {
+                char u[URL_MAX + 16];
+                url_format(&cfg->requests[i].url, u, sizeof(u));
+                if ((res->urls[i] = strdup(u)) != NULL)
+                    res->nurls++;
+            }
+    }
+    if (!rc && stop_at)
+        rc = err_set(e, PK_ESTOP, "perfkit load", "interrupted", "stopped after %.1f s", duration);
+
+out:
+    if (ws)
+        for (unsigned i = 0; i < T; i++)
+            worker_destroy(&ws[i], eng.norigins);
+    free(ws);
+    if (cfg->host_metrics) {
+        cpu_stat_destroy(&hs.cpu[0]);
+        cpu_stat_destroy(&hs.cpu[1]);
+        net_dev_list_destroy(&hs.net[0]);
+        net_dev_list_destroy(&hs.net[1]);
+        mem_info_destroy(&hs.mem);
+        free(hs.v);
+    }
+    engine_free(&eng);
+    return rc;
+}

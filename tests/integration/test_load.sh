@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# perfkit load end to end against real servers on loopback: Debian's nginx
+# (tests/integration/nginx.sh) and pk_badserver's misbehaving modes
+# (tests/helpers/badserver.c). Every run is bounded by -n or -d and a timeout.
+# Values are checked against what the servers did: request counts the server
+# read, bytes nginx sent (measured with curl), status codes by construction.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/nginx.sh"
+
+cleanup() {
+    badserver_stop_all
+    nginx_stop "$TMP/nginx"
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+L() { "$PERFKIT" load --no-progress "$@"; }
+
+# j FILE EXPR: evaluates a Python expression on the JSON in FILE (as j).
+# Statements may come first, separated by "; " (the last part is the value).
+j() {
+    $PY -c 'import json,sys
+ns = {"j": json.load(open(sys.argv[1]))}
+*pre, last = sys.argv[2].split("; ")
+exec("\n".join(pre), ns)
+print(eval(last, ns))' "$1" "$2"
+}
+# jcheck NAME FILE EXPR: passes when EXPR is true.
+jcheck() {
+    local got
+    got=$(j "$2" "$3" 2>&1)
+    if [ "$got" = "True" ]; then ok "$1"; else fail "$1" "$3 -> $got" "$(head -c 1500 "$2")"; fi
+}
+
+nginx_start "$TMP/nginx" || { fail "nginx starts"; finish; exit 1; }
+N="http://127.0.0.1:$NGINX_PORT"
+NS="https://127.0.0.1:$NGINX_TLS_PORT"
+
+# One response of nginx for / as bytes on the wire (headers + 612 body bytes);
+# every response of a run is the same size.
+HDR=$(curl --noproxy '*' -s --max-time 3 -D - -o /dev/null "$N/" | wc -c)
+RESP=$((HDR + 612))
+
+# ---- closed model, exact counts
+expect_exit 0 "closed -n 2000 against nginx" L -t 1 -c 4 -n 2000 --json "$TMP/c.json" "$N/"
+jcheck "closed: 2000 requests" "$TMP/c.json" 'j["requests"] == 2000'
+jcheck "closed: all 200" "$TMP/c.json" 'j["status_codes"] == {"200": 2000}'
+jcheck "closed: no errors" "$TMP/c.json" 'j["errors"]["total"] == 0 and j["error_rate"] == 0'
+jcheck "closed: bytes in = 2000 nginx responses ($RESP bytes each)" "$TMP/c.json" "j['bytes']['in'] == 2000 * $RESP"
+jcheck "closed: latencies ordered" "$TMP/c.json" \
+    'l=j["latency_us"]; 0 < l["p50"] <= l["p90"] <= l["p99"] <= l["p999"] <= l["max"] and l["count"] == 2000'
+jcheck "closed: model, threads, connections" "$TMP/c.json" \
+    'j["model"] == "closed" and j["threads"] == 1 and j["connections"] == 4'
+contains "summary names the percentiles" "$OUT" "p99.99"
+
+badserver_start ok
+expect_exit 0 "closed -n 500 -c 3 against the ok server" L -t 2 -c 3 -n 500 --json "$TMP/ok.json" "http://127.0.0.1:$BADSERVER_PORT/x"
+badserver_stop
+jcheck "the server read exactly 500 requests" "$TMP/ok.json" "j['requests'] == 500 and $(cat "$BADSERVER_REQUESTS") == 500"
+
+expect_exit 0 "pipelining 8 deep" L -t 1 -c 2 --pipeline 8 -n 1000 --json "$TMP/p.json" "$N/"
+jcheck "pipelining: 1000 responses, no errors" "$TMP/p.json" 'j["requests"] == 1000 and j["errors"]["total"] == 0'
+
+expect_exit 0 "HEAD" L -t 1 -c 1 -n 100 -m HEAD --json "$TMP/h.json" "$N/"
+jcheck "HEAD: headers only ($HDR bytes each)" "$TMP/h.json" "j['requests'] == 100 and j['bytes']['in'] == 100 * $HDR"
+
+expect_exit 0 "no keep-alive" L -t 1 -c 2 -n 200 --no-keepalive --json "$TMP/nk.json" "$N/"
+jcheck "no keep-alive: one connection per request" "$TMP/nk.json" 'j["requests"] == 200 and j["connects"] >= 200'
+
+# Weighted URLs: smooth weighted round-robin gives exact proportions.
+expect_exit 0 "two URLs weighted 3:1" L -t 1 -c 1 -n 400 --json "$TMP/w.json" "$N/@3" "$N/status/404@1"
+jcheck "weights: 300 x 200, 100 x 404" "$TMP/w.json" 'j["status_codes"] == {"200": 300, "404": 100}'
+jcheck "weights: 404s are errors" "$TMP/w.json" 'j["errors"]["status"] == 100 and abs(j["error_rate"] - 0.25) < 1e-12'
+
+badserver_start status
+expect_exit 0 "status map" L -t 1 -c 1 -n 300 --json "$TMP/st.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+jcheck "status: 100 each of 200, 404, 500" "$TMP/st.json" 'j["status_codes"] == {"200": 100, "404": 100, "500": 100}'
+
+# ---- scenario
+cat >"$TMP/s.scn" <<EOF
+request GET $N/ weight 1
+  header Accept: text/html
+request POST $N/status/404 weight 1
+  body {"a": 1}
+EOF
+expect_exit 0 "scenario" L -t 1 -c 2 -n 400 --seed 7 --json "$TMP/s.json" --scenario "$TMP/s.scn"
+jcheck "scenario: both requests sent" "$TMP/s.json" \
+    's=j["status_codes"]; s.get("200",0) + s.get("404",0) == 400 and 100 < s.get("404",0) < 300'
+
+# ---- open model
+expect_exit 0 "open model -R 2000 for 3 s" L -t 1 -c 20 -R 2000 -d 3s --json "$TMP/o.json" "$N/"
+jcheck "open: achieved within 2% of the target" "$TMP/o.json" \
+    'r=j["rate"]; abs(r["achieved"] - r["target"]) <= 0.02 * r["target"] and abs(r["target"] - 2000) <= 20'
+jcheck "open: corrected >= uncorrected" "$TMP/o.json" \
+    'all(j["latency_us"][k] >= j["latency_uncorrected_us"][k] for k in ("p50", "p99", "max"))'
+jcheck "open: three seconds of about 2000" "$TMP/o.json" \
+    'len(j["series"]) == 3 and all(abs(s["requests"] - 2000) <= 40 for s in j["series"])'
+
+# Coordinated omission: every 100th request stalls 500 ms; at 100/s on one
+# connection the requests due meanwhile wait behind it.
+badserver_start stall
+expect_exit 0 "open model against a stalling server" L -t 1 -c 1 -R 100 -d 3s --json "$TMP/co.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+jcheck "stall: corrected p75 shows the wait (> 100 ms)" "$TMP/co.json" 'j["latency_us"]["p75"] > 100000'
+jcheck "stall: uncorrected p75 does not (< 50 ms)" "$TMP/co.json" 'j["latency_uncorrected_us"]["p75"] < 50000'
+jcheck "stall: max about 500 ms both ways" "$TMP/co.json" \
+    '450000 < j["latency_uncorrected_us"]["max"] <= j["latency_us"]["max"] < 1000000'
+jcheck "stall: late sends counted" "$TMP/co.json" 'j["rate"]["late_sends"] > 0'
+
+expect_exit 0 "rate stages" L -t 1 -c 10 --stage 1s:500/s --stage 1s:1000/s --json "$TMP/rs.json" "$N/"
+jcheck "rate stages: 500 then 1000" "$TMP/rs.json" \
+    's=j["series"]; len(s) == 2 and abs(s[0]["requests"] - 500) <= 10 and abs(s[1]["requests"] - 1000) <= 20'
+
+expect_exit 0 "warmup" L -t 1 -c 2 -R 500 -d 2s --warmup 1s --json "$TMP/wu.json" "$N/"
+jcheck "warmup: one measured second of 500" "$TMP/wu.json" \
+    'abs(j["duration_s"] - 1) < 0.01 and abs(j["requests"] - 500) <= 5 and j["warmup_s"] == 1'
+
+# ---- https
+expect_exit 0 "https --insecure" L -t 1 -c 2 -n 200 -k --json "$TMP/t.json" "$NS/"
+jcheck "https: 200 responses" "$TMP/t.json" 'j["status_codes"] == {"200": 200}'
+expect_exit 0 "https without trust" L -t 1 -c 1 -d 1s --json "$TMP/tv.json" "$NS/"
+jcheck "https: the self-signed certificate is refused in the tls phase" "$TMP/tv.json" \
+    'j["requests"] == 0 and j["errors"]["tls"].get("self-signed certificate", 0) > 0'
+expect_exit 0 "https trusting the certificate" env SSL_CERT_FILE="$NGINX_CERT" \
+    "$PERFKIT" load --no-progress -t 1 -c 1 -n 50 --json "$TMP/tc.json" "https://localhost:$NGINX_TLS_PORT/"
+jcheck "https: verified by name" "$TMP/tc.json" 'j["status_codes"] == {"200": 50}'
+
+# ---- faults: each counted under its phase, the run ends on time
+fault() {  # fault MODE PHASE NAME
+    badserver_start "$1"
+    local t0=$SECONDS
+    expect_exit 0 "fault $1: run completes" L -t 1 -c 3 -d 1.5s --timeout 500ms --json "$TMP/f.json" \
+        "http://127.0.0.1:$BADSERVER_PORT/"
+    badserver_stop
+    jcheck "fault $1: counted as $2 $3" "$TMP/f.json" \
+        "j['requests'] == 0 and j['errors']['$2'].get('$3', 0) > 0 and j['errors']['total'] == j['errors']['$2']['$3']"
+    if [ $((SECONDS - t0)) -le 4 ]; then ok "fault $1: ends on time"; else fail "fault $1: ends on time" "took $((SECONDS - t0)) s"; fi
+}
+fault reset read ECONNRESET
+fault close-mid read eof_in_body
+fault close-head read eof_in_head
+fault bad-chunk parse bad_chunk_size
+fault garbage parse bad_version
+fault oversized parse header_line_too_long
+fault hang timeout timeout
+fault slow-body timeout timeout
+fault no-accept timeout timeout
+
+badserver_start close
+expect_exit 0 "Connection: close honoured" L -t 1 -c 2 -n 100 --json "$TMP/cl.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+jcheck "close: 100 responses, 100 connections" "$TMP/cl.json" \
+    'j["requests"] == 100 and j["errors"]["total"] == 0 and j["connects"] >= 100'
+
+PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+expect_exit 0 "refused port" L -t 1 -c 2 -n 20 --json "$TMP/rf.json" "http://127.0.0.1:$PORT/"
+jcheck "refused: 20 connect errors ECONNREFUSED" "$TMP/rf.json" 'j["errors"]["connect"] == {"ECONNREFUSED": 20}'
+contains "refused: the summary explains" "$OUT" "ECONNREFUSED"
+
+expect_exit 1 "unresolvable host" L -n 1 http://nosuch.invalid/
+contains "unresolvable: names the host" "$OUT" "nosuch.invalid"
+
+# ---- thresholds
+expect_exit 0 "thresholds pass" L -t 1 -c 2 -n 300 --threshold 'p99<10s' --threshold 'rps>1' \
+    --threshold 'error_rate<1%' --json "$TMP/th.json" "$N/"
+jcheck "thresholds: all pass in the JSON" "$TMP/th.json" \
+    'len(j["thresholds"]) == 3 and all(t["pass"] for t in j["thresholds"])'
+expect_exit 3 "a failing threshold exits 3" L -t 1 -c 1 -n 90 --threshold 'error_rate<1%' \
+    --json "$TMP/tf.json" "$N/@2" "$N/status/500"
+jcheck "threshold: error_rate 1/3 fails" "$TMP/tf.json" \
+    't=j["thresholds"][0]; not t["pass"] and abs(t["value"] - 1/3) < 1e-9'
+
+# ---- output formats
+expect_exit 0 "latency spectrum and HDR log" L -t 1 -c 2 -R 400 -d 2s --latency-spectrum \
+    --hdr-log "$TMP/a.hlog" --json "$TMP/a.json" "$N/"
+contains "spectrum: HdrHistogram's columns" "$OUT" "Value     Percentile TotalCount 1/(1-Percentile)"
+contains "spectrum: its footer" "$OUT" "#[Buckets ="
+check "HDR log written" grep -q '^#\[Histogram log format version 1.3\]' "$TMP/a.hlog"
+expect_exit 0 "second run" L -t 1 -c 2 -R 400 -d 2s --hdr-log "$TMP/b.hlog" --json "$TMP/b.json" "$N/"
+
+expect_exit 0 "merge two JSON files" "$PERFKIT" load merge --json "$TMP/m.json" "$TMP/a.json" "$TMP/b.json"
+jcheck "merge: totals add" "$TMP/m.json" \
+    "j['requests'] == $(j "$TMP/a.json" 'j["requests"]') + $(j "$TMP/b.json" 'j["requests"]') and j['sources'] == 2"
+expect_exit 0 "merge two HDR logs" "$PERFKIT" load merge --json "$TMP/mh.json" "$TMP/a.hlog" "$TMP/b.hlog"
+jcheck "merge: logs give the same percentiles as the JSON" "$TMP/mh.json" \
+    "all(j['latency_us'][k] == $(j "$TMP/m.json" 'j["latency_us"]') [k] for k in ('p50', 'p99', 'max')) and j['requests'] == $(j "$TMP/m.json" 'j["requests"]')"
+
+# ---- Ctrl-C: the summary and the JSON of what was measured
+"$PERFKIT" load --no-progress -t 1 -c 2 -d 60s --json "$TMP/int.json" "$N/" >"$TMP/int.out" 2>&1 &
+pid=$!
+sleep 1.5
+kill -INT $pid
+wait $pid
+rc=$?
+if [ $rc -eq 130 ]; then ok "Ctrl-C exits 130"; else fail "Ctrl-C exits 130" "exit $rc" "$(tail -5 "$TMP/int.out")"; fi
+jcheck "Ctrl-C: the JSON holds what was measured" "$TMP/int.json" 'j["requests"] > 0 and 1 < j["duration_s"] < 5'
+contains "Ctrl-C: summary printed" "$(cat "$TMP/int.out")" "p99.99"
+
+# ---- usage errors name what is wrong, before any traffic
+expect_exit 2 "bad URL" L -n 1 "ftp://127.0.0.1/"
+contains "bad URL: named" "$OUT" "ftp://127.0.0.1/"
+expect_exit 2 "bad threshold" L -n 1 --threshold 'p99<fast' "$N/"
+contains "bad threshold: named" "$OUT" "p99<fast"
+expect_exit 2 "bad -c" L -n 1 -c 0 "$N/"
+contains "bad -c: named" "$OUT" "-c"
+expect_exit 2 "unknown option" L --frobnicate "$N/"
+contains "unknown option: named" "$OUT" "frobnicate"
+expect_exit 2 "-d with --stage" L -d 1s --stage 1s:2 "$N/"
+expect_exit 2 "no URL" L -n 1
+expect_exit 2 "merge of nothing" "$PERFKIT" load merge
+echo '{"perfkit_load": 99}' >"$TMP/bad.json"
+expect_exit 2 "merge of a bad file" "$PERFKIT" load merge "$TMP/bad.json"
+contains "merge: names the file" "$OUT" "bad.json"
+
+finish
