@@ -451,6 +451,9 @@ int load_run(const struct load_config *cfg, struct load_result *res, struct pk_e
     }
     double duration = mend > eng.measure_start ? (double)(mend - eng.measure_start) * 1e-9 : 0;
     size_t nsec = (size_t)((mend > eng.measure_start ? mend - eng.measure_start : 0) + NS_PER_S - 1) / NS_PER_S;
+    /* the last second's host sample, when the run ended before the collector took it */
+    if (cfg->host_metrics && hs.n < nsec)
+        host_sample(&hs, cfg->procfs ? cfg->procfs : "/proc", now_ns());
     while (!rc && finalized < nsec) {
         rc = finalize_second(&eng, res, finalized, e);
         finalized++;

@@ -117,6 +117,11 @@ expect_exit 0 "warmup" L -t 1 -c 2 -R 500 -d 2s --warmup 1s --json "$TMP/wu.json
 jcheck "warmup: one measured second of 500" "$TMP/wu.json" \
     'abs(j["duration_s"] - 1) < 0.01 and abs(j["requests"] - 500) <= 5 and j["warmup_s"] == 1'
 
+expect_exit 0 "host metrics" L -t 1 -c 2 -R 200 -d 3s --host-metrics --json "$TMP/hm.json" "$N/"
+jcheck "host metrics: CPU and memory each second, in range" "$TMP/hm.json" \
+    'j["host_metrics"] and len(j["series"]) == 3 and all(0 <= s["cpu_pct"] <= 100 and 0 < s["mem_used_pct"] < 100 for s in j["series"])'
+contains "host metrics: summary line" "$OUT" "host"
+
 # ---- https
 expect_exit 0 "https --insecure" L -t 1 -c 2 -n 200 -k --json "$TMP/t.json" "$NS/"
 jcheck "https: 200 responses" "$TMP/t.json" 'j["status_codes"] == {"200": 200}'
