@@ -506,6 +506,24 @@ static int check_out_path(const char *path, const char *opt)
 
 /* The summary, spectrum and files of a finished (or stopped) run or merge.
  * Returns EXIT_RUNTIME when a file could not be written, else EXIT_OK. */
+
+/* --json FILE, or the document on stdout for "-". */
+static int write_json(const struct load_result *res, const struct threshold *th, size_t nth,
+                      const struct load_warnings *w, const char *path, struct pk_err *e)
+{
+    if (strcmp(path, "-") != 0)
+        return result_write_json(res, th, nth, w->ptr, w->n, path, e);
+    char *text;
+    int rc = result_json_text(res, th, nth, w->ptr, w->n, &text, e);
+    if (rc)
+        return rc;
+    size_t len = strlen(text);
+    if (fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0)
+        rc = err_errno(e, -EIO, "stdout", "cannot write the result");
+    free(text);
+    return rc;
+}
+
 static int report(const char *cmd, const struct load_result *res, const char *target, const struct threshold *th,
                   size_t nth, const char *json, const char *hdrlog, bool spectrum)
 {
@@ -523,7 +541,7 @@ static int report(const char *cmd, const struct load_result *res, const char *ta
             rc = fail(cmd, &e, EXIT_RUNTIME);
     }
     fflush(out.fp);
-    if (json && result_write_json(res, th, nth, w.ptr, w.n, json, &e)) {
+    if (json && write_json(res, th, nth, &w, json, &e)) {
         err_prefix_on(&e, "--json: ");
         rc = fail(cmd, &e, EXIT_RUNTIME);
     }

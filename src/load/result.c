@@ -595,13 +595,7 @@ int result_write_json(const struct load_result *r, const struct threshold *th, s
     int rc = result_json_text(r, th, nth, warnings, nwarnings, &text, e);
     if (rc < 0)
         return rc;
-    size_t len = strlen(text);
-    if (strcmp(path, "-") == 0)
-        rc = fwrite(text, 1, len, stdout) != len || fflush(stdout) != 0
-                 ? err_errno(e, -EIO, "stdout", "cannot write the result")
-                 : 0;
-    else
-        rc = files_write_atomic(path, text, len, e);
+    rc = files_write_atomic(path, text, strlen(text), e);
     free(text);
     return rc;
 }

@@ -173,7 +173,7 @@ int result_second_set_hist(struct result_second *s, const struct hist *h, struct
  * seconds, a fraction, requests/s); NaN when there is no data. */
 double result_threshold_value(const struct load_result *r, const struct threshold *t);
 
-/* JSON (docs/load-json.md), written atomically to path ("-": stdout). th may be
+/* JSON (docs/load-json.md), written atomically to path. th may be
  * NULL with nth 0; each threshold's value and outcome are computed here.
  * warnings: the self-check's texts, nwarnings of them (may be NULL/0).
  * -EINVAL for a result the reader would refuse (see Caps), -EOVERFLOW for
