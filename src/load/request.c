@@ -104,13 +104,10 @@ int request_build(struct load_request *r, const char *method, const struct url *
             return err_set(e, PK_EPARSE, on, "invalid method",
                            "'%s' is not a token (letters, digits, !#$%%&'*+-.^_`|~)",
                            err_quote(method, mlen, q, sizeof(q)));
-    bool user_agent = false;
     for (size_t i = 0; i < nh; i++) {
         int rc = check_header(&h[i], on, e);
         if (rc)
             return rc;
-        if (name_is(h[i].name, "User-Agent"))
-            user_agent = true;
     }
 
     struct sbuf b = { 0 };
@@ -127,8 +124,6 @@ int request_build(struct load_request *r, const char *method, const struct url *
         rc |= sb_str(&b, h[i].value);
         rc |= sb_str(&b, "\r\n");
     }
-    if (!user_agent)
-        rc |= sb_str(&b, "User-Agent: perfkit/" PK_VERSION_STRING "\r\n");
     bool wants_length = body || name_is(method, "POST") || name_is(method, "PUT") ||
                         name_is(method, "PATCH");
     if (wants_length) {

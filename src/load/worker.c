@@ -395,6 +395,10 @@ void *worker_main(void *arg)
     }
     w->next_scan = now + scan_every;
     bool pwait2 = true;
+    /* After a wake-up that found events, look once more without blocking
+     * before sleeping: responses that arrived meanwhile are taken without
+     * the server having to wake this thread for each of them. */
+    bool again = false;
 
     while (!atomic_load_explicit(&eng->stop, memory_order_relaxed)) {
         now = now_ns();
@@ -430,7 +434,7 @@ void *worker_main(void *arg)
         } else if (eng->measure_start < wake) {
             wake = eng->measure_start;
         }
-        uint64_t d = wake > now ? wake - now : 0;
+        uint64_t d = again || wake <= now ? 0 : wake - now;
         int n;
         if (pwait2) {
             struct timespec ts = { (time_t)(d / NS_PER_S), (long)(d % NS_PER_S) };
@@ -448,6 +452,7 @@ void *worker_main(void *arg)
             w->rc = err_errno(&w->err, -errno, "epoll", "the event loop failed");
             break;
         }
+        again = n > 0;
         for (int i = 0; i < n; i++) {
             struct conn *c = evs[i].data.ptr;
             if (!c)

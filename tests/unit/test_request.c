@@ -14,7 +14,6 @@
 #include "core/err.h"
 #include "load/request.h"
 
-#define UA "User-Agent: perfkit/" PK_VERSION_STRING "\r\n"
 
 static struct url parse(const char *text)
 {
@@ -47,11 +46,11 @@ static void test_get(void **state)
 {
     (void)state;
     expect("GET", "http://127.0.0.1:8080/a?b=1", NULL, 0, NULL, true,
-           "GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n" UA "\r\n");
+           "GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
     expect("GET", "https://example.com/", NULL, 0, NULL, false,
-           "GET / HTTP/1.1\r\nHost: example.com\r\n" UA "Connection: close\r\n\r\n");
+           "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
     expect("HEAD", "http://[::1]:81@3", NULL, 0, NULL, true,
-           "HEAD / HTTP/1.1\r\nHost: [::1]:81\r\n" UA "\r\n");
+           "HEAD / HTTP/1.1\r\nHost: [::1]:81\r\n\r\n");
 }
 
 static void test_body_and_headers(void **state)
@@ -59,17 +58,17 @@ static void test_body_and_headers(void **state)
     (void)state;
     struct load_header h[] = { { "Content-Type", "application/json" }, { "X-A", "" } };
     expect("POST", "http://h/p", h, 2, "{\"a\":1}", true,
-           "POST /p HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nX-A: \r\n" UA
+           "POST /p HTTP/1.1\r\nHost: h\r\nContent-Type: application/json\r\nX-A: \r\n"
            "Content-Length: 7\r\n\r\n{\"a\":1}");
     /* POST, PUT, PATCH without a body still say 0 */
     expect("PUT", "http://h/p", NULL, 0, NULL, true,
-           "PUT /p HTTP/1.1\r\nHost: h\r\n" UA "Content-Length: 0\r\n\r\n");
-    /* the user's User-Agent replaces perfkit's */
+           "PUT /p HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+    /* a User-Agent only when given */
     struct load_header ua = { "user-agent", "x/1" };
     expect("GET", "http://h/", &ua, 1, NULL, true, "GET / HTTP/1.1\r\nHost: h\r\nuser-agent: x/1\r\n\r\n");
     /* a GET may carry a body */
     expect("GET", "http://h/", NULL, 0, "q", true,
-           "GET / HTTP/1.1\r\nHost: h\r\n" UA "Content-Length: 1\r\n\r\nq");
+           "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nq");
 }
 
 static void refuse(const char *method, const char *name, const char *value, int code, const char *why)
