@@ -38,3 +38,4 @@ run_script "$ROOT/bench/cmd_overhead.sh" "$BUILD_DIR"
 if [ -f "$ROOT/bench/inproc.sh" ]; then
     run_script "$ROOT/bench/inproc.sh" "$BUILD_DIR"
 fi
+run_script "$ROOT/bench/load_wrk.sh" "$BUILD_DIR"
