@@ -176,6 +176,7 @@ static void host_sample(struct host_sampler *h, const char *procfs, uint64_t now
 {
     int c = h->cur;
     bool ok = cpu_read(procfs, &h->cpu[c], NULL) == 0;
+    net_dev_list_destroy(&h->net[c]); /* the reader fills a fresh list */
     bool okn = net_read_dev(procfs, &h->net[c], NULL) == 0;
     double mem = NAN;
     if (mem_read(procfs, &h->mem, NULL) == 0) {
