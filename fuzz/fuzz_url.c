@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/err.h"
-#include "load/url.h"
+#include "core/url.h"
 
 #define CHECK(cond) \
     do { \

@@ -24,7 +24,7 @@
 #include "load/scenario.h"
 #include "load/schedule.h"
 #include "load/threshold.h"
-#include "load/url.h"
+#include "core/url.h"
 
 #define MAX_URLS       SCENARIO_REQUESTS_MAX
 #define MAX_HEADERS    SCENARIO_HEADERS_MAX

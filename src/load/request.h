@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "load/url.h"
+#include "core/url.h"
 #include "perfkit.h"
 
 #define REQUEST_BYTES_MAX (64u << 20)

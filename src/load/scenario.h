@@ -33,7 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "load/url.h"
+#include "core/url.h"
 #include "perfkit.h"
 
 #define SCENARIO_FILE_MAX     (4u << 20)   /* scenario text */

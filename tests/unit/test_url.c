@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "core/err.h"
-#include "load/url.h"
+#include "core/url.h"
 
 static const char *msg(const struct pk_err *e)
 {

@@ -1,6 +1,7 @@
 /*
- * url - the target URLs of `perfkit load`: http:// and https:// only, split
- * into what the engine needs (address to resolve, port, Host header value,
+ * url - http:// and https:// URLs, for `perfkit load`'s targets and
+ * `perfkit monitor`'s probes and webhooks: split into what a client needs
+ * (address to resolve, port, Host header value,
  * request target), so nothing downstream parses a URL again.
  *
  * Accepted: a scheme (http or https, any case), "//", a host, an optional
@@ -32,8 +33,8 @@
  * written only on success. Nothing is allocated; struct url is caller-owned
  * and needs no cleanup. No state: safe from any thread.
  */
-#ifndef PK_LOAD_URL_H
-#define PK_LOAD_URL_H
+#ifndef PK_CORE_URL_H
+#define PK_CORE_URL_H
 
 #include <stdbool.h>
 #include <stddef.h>

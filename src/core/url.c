@@ -5,7 +5,7 @@
  * '/', '?' or '#'), then the target. Every byte is checked where it is
  * consumed, so a message can name the exact part that is wrong.
  */
-#include "load/url.h"
+#include "core/url.h"
 
 #include <arpa/inet.h>
 #include <stdarg.h>
