@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake ninja-build pkg-config
 libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev zlib1g-dev
 libcmocka-dev
-nginx-light prometheus wrk hyperfine prometheus-node-exporter curl
+nginx-light prometheus wrk hyperfine prometheus-node-exporter curl chromium openssl
 libbenchmark-dev libbenchmark-tools
 python3 python3-numpy python3-scipy"
 

@@ -31,6 +31,8 @@ int cmd_bench(int argc, char **argv);
 void cmd_bench_help(void);
 int cmd_doctor(int argc, char **argv);
 void cmd_doctor_help(void);
+int cmd_monitor(int argc, char **argv);
+void cmd_monitor_help(void);
 int cmd_load(int argc, char **argv);
 void cmd_load_help(void);
 

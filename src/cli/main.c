@@ -12,6 +12,8 @@ static const struct cli_command commands[] = {
       cmd_doctor, cmd_doctor_help },
     { "load", "HTTP load: closed and open model, corrected latencies, thresholds",
       cmd_load, cmd_load_help },
+    { "monitor", "host agent: Prometheus metrics, alerts, history, dashboard",
+      cmd_monitor, cmd_monitor_help },
     { "help", "show help for a command", NULL, NULL },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -1,0 +1,719 @@
+#define _GNU_SOURCE
+#include "monitor/agent.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/err.h"
+#include "core/files.h"
+#include "core/jsonio.h"
+#include "monitor/collect.h"
+#include "monitor/dashboard.h"
+#include "monitor/expo.h"
+#include "monitor/http.h"
+#include "monitor/metric.h"
+#include "monitor/notify.h"
+#include "monitor/probe.h"
+#include "monitor/query.h"
+#include "monitor/rules.h"
+#include "monitor/store.h"
+
+#define HISTORY_POINTS_CAP 10000
+#define NOTIFY_FLUSH_MS    5000
+
+/* One published sample: immutable once published, freed by the last user. */
+struct snapshot {
+    atomic_int refs;
+    int64_t ts_ms;
+    char *prom, *om, *status, *alerts;
+    size_t prom_len, om_len, status_len, alerts_len;
+};
+
+struct agent {
+    struct monitor_config cfg;        /* a copy of the strings the agent needs */
+    int64_t duration_ms;
+    volatile sig_atomic_t *stop, *reload;
+    void (*log)(void *arg, const char *line);
+    void *log_arg;
+
+    struct collect col;
+    bool col_ok;
+    struct metric_set set;
+    struct store *store;
+    struct rules rules;
+    struct rules_events ev;
+    struct notify notify;
+    bool notify_ok;
+    struct prober *prober;
+    struct http_server *http;
+    int tfd;
+
+    pthread_mutex_t mu;               /* guards snap */
+    struct snapshot *snap;
+    atomic_bool stored;               /* a first sample is in the store (/ready) */
+    atomic_llong last_sample_ms;      /* wall time of the last sample (/health) */
+    int64_t started_ms;
+    uint64_t samples;
+    double last_duration_s;
+    uint64_t store_failures_logged;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void logf_(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logf_(struct agent *a, const char *fmt, ...)
+{
+    if (!a->log)
+        return;
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    a->log(a->log_arg, line);
+}
+
+/* ------------------------------------------------------------------ snapshots */
+
+static void snap_unref(void *cookie)
+{
+    struct snapshot *s = cookie;
+    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+        return;
+    free(s->prom);
+    free(s->om);
+    free(s->status);
+    free(s->alerts);
+    free(s);
+}
+
+static struct snapshot *snap_get(struct agent *a)
+{
+    pthread_mutex_lock(&a->mu);
+    struct snapshot *s = a->snap;
+    if (s)
+        atomic_fetch_add(&s->refs, 1);
+    pthread_mutex_unlock(&a->mu);
+    return s;
+}
+
+static void snap_publish(struct agent *a, struct snapshot *s)
+{
+    pthread_mutex_lock(&a->mu);
+    struct snapshot *old = a->snap;
+    a->snap = s;
+    pthread_mutex_unlock(&a->mu);
+    snap_unref(old);
+}
+
+/* ------------------------------------------------------------------ /api/status */
+
+/* A family as a number (one unlabelled series) or an array of
+ * {label: value, ..., "value": v}; NULL when absent. */
+static json_t *family_json(const struct metric_set *set, const char *name)
+{
+    const struct metric_family *f = metric_find_family(set, name);
+    if (!f || f->n == 0)
+        return NULL;
+    if (f->n == 1 && set->series[f->idx[0]].nlabels == 0)
+        return jsonio_real(set->series[f->idx[0]].value);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < f->n; i++) {
+        const struct metric_series *m = &set->series[f->idx[i]];
+        json_t *o = json_object();
+        for (size_t l = 0; l < m->nlabels; l++)
+            json_object_set_new(o, m->labels[l].name, json_string(m->labels[l].value));
+        json_object_set_new(o, "value", jsonio_real(m->value));
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+static void put(json_t *obj, const char *key, json_t *v)
+{
+    if (v)
+        json_object_set_new(obj, key, v);
+}
+
+static json_t *procs_json(const struct collect_proc *p, size_t n)
+{
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++) {
+        char comm[4 * sizeof(p[i].comm) + 1];
+        err_quote(p[i].comm, strnlen(p[i].comm, sizeof(p[i].comm)), comm, sizeof(comm));
+        json_array_append_new(arr, json_pack("{s:i, s:s, s:o, s:I}", "pid", p[i].pid, "comm", comm,
+                                             "cpu_ratio", jsonio_real(p[i].cpu_ratio), "rss_bytes",
+                                             (json_int_t)p[i].rss_bytes));
+    }
+    return arr;
+}
+
+static json_t *status_json(struct agent *a)
+{
+    const struct metric_set *s = &a->set;
+    const struct collect_status *st = &a->col.status;
+    char when[40];
+    json_t *root = json_object();
+    put(root, "time", json_string(query_format_time(s->ts_ms, when, sizeof(when))));
+    put(root, "ts_ms", json_integer(s->ts_ms));
+
+    json_t *sys = json_object();
+    put(sys, "hostname", json_string(st->hostname));
+    put(sys, "kernel", json_string(st->kernel));
+    put(sys, "cpus", json_integer(st->cpus));
+    put(sys, "uptime_s", st->uptime_s >= 0 ? jsonio_real(st->uptime_s) : json_null());
+    put(sys, "boot_time_s", st->boot_time_s >= 0 ? jsonio_real(st->boot_time_s) : json_null());
+    put(root, "system", sys);
+
+    json_t *cpu = json_object();
+    put(cpu, "utilization_ratio", family_json(s, "perfkit_cpu_utilization_ratio"));
+    put(cpu, "cores", family_json(s, "perfkit_cpu_core_utilization_ratio"));
+    put(cpu, "modes", family_json(s, "perfkit_cpu_mode_ratio"));
+    json_t *load = json_array();
+    static const char *const loads[] = { "node_load1", "node_load5", "node_load15" };
+    for (size_t i = 0; i < 3; i++) {
+        json_t *v = family_json(s, loads[i]);
+        json_array_append_new(load, v ? v : json_null());
+    }
+    put(cpu, "load", load);
+    put(root, "cpu", cpu);
+
+    json_t *mem = json_object();
+    put(mem, "used_ratio", family_json(s, "perfkit_memory_used_ratio"));
+    put(mem, "swap_used_ratio", family_json(s, "perfkit_swap_used_ratio"));
+    put(mem, "total_bytes", family_json(s, "node_memory_MemTotal_bytes"));
+    put(mem, "available_bytes", family_json(s, "node_memory_MemAvailable_bytes"));
+    put(root, "memory", mem);
+
+    json_t *disk = json_object();
+    put(disk, "filesystems_used_ratio", family_json(s, "perfkit_filesystem_used_ratio"));
+    put(disk, "filesystems_inodes_used_ratio", family_json(s, "perfkit_filesystem_inodes_used_ratio"));
+    put(disk, "devices_busy_ratio", family_json(s, "perfkit_disk_busy_ratio"));
+    put(disk, "devices_read_bytes_per_second", family_json(s, "perfkit_disk_read_bytes_per_second"));
+    put(disk, "devices_written_bytes_per_second", family_json(s, "perfkit_disk_written_bytes_per_second"));
+    put(root, "disk", disk);
+
+    json_t *net = json_object();
+    put(net, "receive_bytes_per_second", family_json(s, "perfkit_network_receive_bytes_per_second"));
+    put(net, "transmit_bytes_per_second", family_json(s, "perfkit_network_transmit_bytes_per_second"));
+    put(net, "tcp_connection_states", family_json(s, "node_tcp_connection_states"));
+    put(root, "network", net);
+
+    json_t *pr = json_object();
+    put(pr, "by_state", family_json(s, "perfkit_processes"));
+    put(pr, "total", family_json(s, "perfkit_processes_all"));
+    put(pr, "threads", family_json(s, "perfkit_threads"));
+    put(pr, "growth_per_minute", family_json(s, "perfkit_processes_growth_per_minute"));
+    put(pr, "fd_used_ratio", family_json(s, "perfkit_fd_used_ratio"));
+    put(pr, "top_cpu", procs_json(st->top_cpu, st->ntop_cpu));
+    put(pr, "top_memory", procs_json(st->top_rss, st->ntop_rss));
+    put(root, "processes", pr);
+
+    json_t *probes = json_array();
+    for (size_t i = 0; i < prober_count(a->prober); i++) {
+        struct probe_stats ps;
+        if (!prober_stats(a->prober, i, &ps))
+            continue;
+        json_t *o = json_object();
+        put(o, "target", json_string(ps.target));
+        put(o, "attempts", json_integer((json_int_t)ps.attempts));
+        if (ps.have) {
+            put(o, "success", json_boolean(ps.last.ok));
+            put(o, "duration_s", jsonio_real(ps.last.seconds));
+            put(o, "error", ps.last.ok ? json_null() : json_string(ps.last.error));
+            put(o, "loss_ratio", jsonio_real(ps.loss_ratio));
+            put(o, "jitter_s", isnan(ps.jitter_seconds) ? json_null() : jsonio_real(ps.jitter_seconds));
+            put(o, "over_limit", json_boolean(ps.over_limit));
+        }
+        if (ps.limit_ms)
+            put(o, "limit_s", jsonio_real((double)ps.limit_ms / 1000.0));
+        json_array_append_new(probes, o);
+    }
+    put(root, "probes", probes);
+
+    size_t nalerts = 0, firing = 0;
+    const struct rules_alert *al = rules_alerts(&a->rules, &nalerts);
+    for (size_t i = 0; i < nalerts; i++)
+        firing += al[i].state == RULES_FIRING;
+    put(root, "alerts", json_pack("{s:I, s:I}", "firing", (json_int_t)firing, "pending",
+                                  (json_int_t)(nalerts - firing)));
+    return root;
+}
+
+/* ------------------------------------------------------------------ HTTP provider */
+
+static int p_metrics(void *arg, enum http_metrics_format fmt, struct http_body *out, struct pk_err *e)
+{
+    struct snapshot *s = snap_get(arg);
+    if (!s)
+        return err_set(e, -EAGAIN, "/metrics", "no sample yet", "the first sample is being taken");
+    out->data = fmt == HTTP_METRICS_OPENMETRICS ? s->om : s->prom;
+    out->len = fmt == HTTP_METRICS_OPENMETRICS ? s->om_len : s->prom_len;
+    out->release = snap_unref;
+    out->cookie = s;
+    return 0;
+}
+
+static int p_status(void *arg, struct http_body *out, struct pk_err *e)
+{
+    struct snapshot *s = snap_get(arg);
+    if (!s)
+        return err_set(e, -EAGAIN, "/api/status", "no sample yet", "the first sample is being taken");
+    out->data = s->status;
+    out->len = s->status_len;
+    out->release = snap_unref;
+    out->cookie = s;
+    return 0;
+}
+
+static int p_alerts(void *arg, struct http_body *out, struct pk_err *e)
+{
+    struct snapshot *s = snap_get(arg);
+    if (!s)
+        return err_set(e, -EAGAIN, "/api/alerts", "no sample yet", "the first sample is being taken");
+    out->data = s->alerts;
+    out->len = s->alerts_len;
+    out->release = snap_unref;
+    out->cookie = s;
+    return 0;
+}
+
+static int text_body(struct http_body *out, json_t *root, unsigned status, struct pk_err *e)
+{
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    json_decref(root);
+    if (!text)
+        return err_errno(e, -ENOMEM, "response", "cannot render the answer");
+    out->data = text;
+    out->len = strlen(text);
+    out->status = status;
+    out->release = free;
+    out->cookie = text;
+    return 0;
+}
+
+static int p_health(void *arg, struct http_body *out, struct pk_err *e)
+{
+    struct agent *a = arg;
+    int64_t last = atomic_load(&a->last_sample_ms);
+    json_t *root = json_pack("{s:s, s:o, s:o}", "status", "alive", "last_sample_age_s",
+                             last ? jsonio_real((double)(wall_ms() - last) / 1000.0) : json_null(),
+                             "interval_s", jsonio_real((double)a->cfg.interval_ms / 1000.0));
+    return text_body(out, root, 200, e);
+}
+
+static int p_ready(void *arg, struct http_body *out, struct pk_err *e)
+{
+    struct agent *a = arg;
+    bool ready = atomic_load(&a->stored);
+    return text_body(out, json_pack("{s:b}", "ready", ready), ready ? 200 : 503, e);
+}
+
+static int p_history(void *arg, const struct query_history *q, struct http_body *out, struct pk_err *e)
+{
+    struct agent *a = arg;
+    struct store_point *pts = NULL;
+    size_t n = 0;
+    struct store_history_info info = { 0 };
+    size_t points = q->points > HISTORY_POINTS_CAP ? HISTORY_POINTS_CAP : q->points;
+    int rc = store_history(a->store, q->metric, q->from_ms, q->to_ms, q->step_ms, points, &pts, &n, &info, e);
+    if (rc == -ENOENT)
+        return err_set(e, -ENOENT, "metric", "unknown series", "no history of '%s'", q->metric);
+    if (rc)
+        return rc;
+    json_t *arr = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(arr, json_pack("[I, o, o, o, I]", (json_int_t)pts[i].ts, jsonio_real(pts[i].min),
+                                             jsonio_real(pts[i].avg), jsonio_real(pts[i].max),
+                                             (json_int_t)pts[i].count));
+    free(pts);
+    json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:s, s:[s,s,s,s,s], s:o}", "metric", q->metric, "from_ms",
+                             (json_int_t)info.from_ms, "to_ms", (json_int_t)q->to_ms, "step_ms",
+                             (json_int_t)info.step_ms, "source", store_source_name(info.source), "columns",
+                             "ts_ms", "min", "avg", "max", "count", "points", arr);
+    return text_body(out, root, 200, e);
+}
+
+static int p_asset(void *arg, const char *path, struct http_body *out, struct pk_err *e)
+{
+    (void)arg;
+    const struct dashboard_asset *d = dashboard_find(path);
+    if (!d)
+        return err_set(e, -ENOENT, path, "not found", "no such page");
+    out->data = d->data;
+    out->len = d->len;
+    out->content_type = d->content_type;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ one sample */
+
+static bool want_stored(const struct metric_series *m, void *arg)
+{
+    const struct metric_set *set = arg;
+    const char *name = set->fam[m->family].name;
+    return strncmp(name, "perfkit_", 8) == 0 || strncmp(name, "node_load", 9) == 0;
+}
+
+static long self_rss_bytes(void)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    long pages = -1;
+    if (files_read_all("/proc/self/statm", 4096, &buf, &len, NULL) == 0) {
+        char *sp = strchr(buf, ' ');
+        if (sp)
+            pages = strtol(sp + 1, NULL, 10);
+        free(buf);
+    }
+    return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
+}
+
+static void self_metrics(struct agent *a)
+{
+    struct metric_set *s = &a->set;
+    metric_add1(s, "perfkit_agent_samples_total", "Samples taken since the agent started.", METRIC_COUNTER,
+                (double)a->samples, NULL);
+    metric_add1(s, "perfkit_agent_sample_duration_seconds", "Time the previous sample took, store and rules included.",
+                METRIC_GAUGE, a->last_duration_s, NULL);
+    metric_add1(s, "perfkit_agent_start_time_seconds", "When the agent started, seconds since the epoch.",
+                METRIC_GAUGE, (double)a->started_ms / 1000.0, NULL);
+    long rss = self_rss_bytes();
+    if (rss >= 0)
+        metric_add1(s, "perfkit_agent_resident_memory_bytes", "Resident memory of the agent.", METRIC_GAUGE,
+                    (double)rss, NULL);
+    metric_add1(s, "perfkit_store_errors_total", "Samples the history store could not write.", METRIC_COUNTER,
+                (double)store_errors(a->store), NULL);
+    struct http_stats hs = { 0 };
+    http_stats(a->http, &hs);
+    uint32_t fam;
+    if (metric_family_begin(s, "perfkit_http_requests_total", "Requests answered by the agent's HTTP server, by status class.",
+                            METRIC_COUNTER, &fam, NULL) == 0) {
+        const char *cls[] = { "2xx", "4xx", "5xx" };
+        uint64_t v[] = { hs.status_2xx, hs.status_4xx, hs.status_5xx };
+        for (size_t i = 0; i < 3; i++) {
+            struct metric_label l = { "code", cls[i] };
+            metric_add(s, fam, &l, 1, (double)v[i], NULL);
+        }
+    }
+}
+
+static int publish(struct agent *a, struct pk_err *e)
+{
+    struct snapshot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
+    atomic_init(&s->refs, 1);
+    s->ts_ms = a->set.ts_ms;
+    int rc = expo_render(&a->set, EXPO_TEXT, &s->prom, &s->prom_len, e);
+    if (!rc)
+        rc = expo_render(&a->set, EXPO_OPENMETRICS, &s->om, &s->om_len, e);
+    json_t *st = status_json(a);
+    s->status = st ? json_dumps(st, JSON_COMPACT) : NULL;
+    json_decref(st);
+    json_t *al = rules_alerts_json(&a->rules);
+    s->alerts = al ? json_dumps(al, JSON_COMPACT) : NULL;
+    json_decref(al);
+    if (!rc && (!s->status || !s->alerts))
+        rc = err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
+    if (rc) {
+        snap_unref(s);
+        return rc;
+    }
+    s->status_len = strlen(s->status);
+    s->alerts_len = strlen(s->alerts);
+    snap_publish(a, s);
+    return 0;
+}
+
+static void sample(struct agent *a)
+{
+    double t0 = mono_s();
+    int64_t now = wall_ms();
+    struct pk_err e;
+    pk_err_clear(&e);
+    int rc = collect_sample(&a->col, &a->set, now, &e);
+    if (rc)
+        logf_(a, "sample: %s: %s: %s", e.on, e.what, e.why);
+    for (size_t i = 0; i < a->col.nissues; i++)
+        logf_(a, "collector %s unavailable: %s: %s: %s (left out until it works again)", a->col.issues[i].collector,
+              a->col.issues[i].err.on, a->col.issues[i].err.what, a->col.issues[i].err.why);
+    for (size_t i = 0; i < 32; i++)
+        if (a->col.recovered & (1u << i))
+            logf_(a, "collector %s works again", collect_name((enum collect_id)i));
+    probe_export(a->prober, &a->set, NULL);
+    self_metrics(a);
+    if (a->notify_ok)
+        notify_export(&a->notify, &a->set, NULL);
+
+    rules_eval(&a->rules, &a->set, now, &a->ev);
+    for (size_t i = 0; i < a->ev.n; i++) {
+        char line[NOTIFY_LINE_MAX];
+        notify_log_line(&a->ev.v[i], line, sizeof(line));
+        logf_(a, "%s", line);
+    }
+    if (a->ev.n && a->notify_ok)
+        notify_enqueue(&a->notify, &a->ev);
+    rules_export(&a->rules, &a->set, NULL);
+
+    pk_err_clear(&e);
+    if (store_append(a->store, &a->set, want_stored, &a->set, &e) == 0) {
+        if (a->store_failures_logged) {
+            logf_(a, "store: writing again after %llu failed samples",
+                  (unsigned long long)a->store_failures_logged);
+            a->store_failures_logged = 0;
+        }
+        atomic_store(&a->stored, true);
+    } else {
+        /* logged on the first failure and then every 60th, so a full disk does not flood the log */
+        if (a->store_failures_logged++ % 60 == 0)
+            logf_(a, "store: %s: %s: %s (sampling, serving and alerting go on)", e.on, e.what, e.why);
+    }
+    pk_err_clear(&e);
+    if (publish(a, &e))
+        logf_(a, "publish: %s: %s", e.what, e.why);
+    atomic_store(&a->last_sample_ms, now);
+    a->samples++;
+    a->last_duration_s = mono_s() - t0;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static int load_rules(const struct monitor_config *cfg, struct rules *r, struct pk_err *e)
+{
+    rules_init(r);
+    for (size_t i = 0; i < cfg->nrules; i++) {
+        int rc = rules_add(r, cfg->rules[i].text, cfg->rules[i].on, e);
+        if (rc)
+            return rc;
+    }
+    if (cfg->default_rules)
+        return rules_add_defaults(r, e);
+    return 0;
+}
+
+int agent_check_rules(const struct monitor_config *cfg, size_t *n, struct pk_err *e)
+{
+    struct rules r;
+    int rc = load_rules(cfg, &r, e);
+    if (!rc && n)
+        *n = r.nrules;
+    rules_destroy(&r);
+    return rc;
+}
+
+static int read_token(const char *path, char **out, struct pk_err *e)
+{
+    size_t len = 0;
+    int rc = files_read_all(path, 8192, out, &len, e);
+    if (rc) {
+        err_prefix_on(e, "--auth-token-file: ");
+        return rc;
+    }
+    return 0;
+}
+
+int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
+{
+    const struct monitor_config *cfg = o->cfg;
+    int rc = config_check(cfg, e);
+    if (rc)
+        return rc;
+    struct agent *a = calloc(1, sizeof(*a));
+    if (!a)
+        return err_errno(e, -ENOMEM, "monitor", "cannot start");
+    a->tfd = -1;
+    a->cfg = *cfg;                     /* the strings stay the caller's (see agent.h) */
+    a->duration_ms = o->duration_ms;
+    a->stop = o->stop;
+    a->reload = o->reload;
+    a->log = o->log;
+    a->log_arg = o->log_arg;
+    a->started_ms = wall_ms();
+    pthread_mutex_init(&a->mu, NULL);
+    metric_set_init(&a->set);
+    rules_events_init(&a->ev);
+    char *token = NULL, *cert = NULL, *key = NULL;
+
+    if ((rc = load_rules(cfg, &a->rules, e)) != 0)
+        goto fail;
+    struct collect_opts co;
+    collect_opts_init(&co);
+    co.procfs = cfg->procfs;
+    co.sysfs = cfg->sysfs;
+    if ((rc = collect_init(&a->col, &co, e)) != 0)
+        goto fail;
+    a->col_ok = true;
+    struct store_opts so;
+    store_opts_init(&so);
+    so.retention_raw_ms = cfg->retention_raw_ms;
+    so.retention_ms = cfg->retention_ms;
+    if ((rc = store_open(cfg->db ? cfg->db : "perfkit-monitor.db", &so, &a->store, e)) != 0)
+        goto fail;
+    struct notify_config nc = { 0 };
+    nc.on_alert = cfg->on_alert;
+    nc.webhooks = (const char *const *)cfg->webhooks;
+    nc.nwebhooks = cfg->nwebhooks;
+    nc.receiver = "perfkit";
+    if ((rc = notify_init(&a->notify, &nc, e)) != 0)
+        goto fail;
+    a->notify_ok = true;
+    if ((rc = prober_new(cfg->probes, cfg->nprobes, cfg->interval_ms, &a->prober, e)) != 0)
+        goto fail;
+
+    struct http_opts ho;
+    http_opts_init(&ho);
+    if (cfg->listen)
+        ho.listen = cfg->listen;
+    ho.no_auth = cfg->no_auth;
+    if (cfg->auth_token_file && (rc = read_token(cfg->auth_token_file, &token, e)) != 0)
+        goto fail;
+    ho.auth_token = token;
+    if (cfg->tls_cert) {
+        size_t len;
+        if ((rc = files_read_all(cfg->tls_cert, 1u << 20, &cert, &len, e)) != 0 ||
+            (rc = files_read_all(cfg->tls_key, 1u << 20, &key, &len, e)) != 0)
+            goto fail;
+        ho.tls_cert_pem = cert;
+        ho.tls_key_pem = key;
+    }
+    struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
+    if ((rc = http_start(&ho, &p, &a->http, e)) != 0)
+        goto fail;
+    if ((rc = prober_start(a->prober, e)) != 0)
+        goto fail;
+    a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+    if (a->tfd < 0) {
+        rc = err_errno(e, -errno, "timerfd", "cannot start the sampling loop");
+        goto fail;
+    }
+    if (token) {
+        explicit_bzero(token, strlen(token));
+        free(token);
+    }
+    free(cert);
+    if (key) {
+        explicit_bzero(key, strlen(key));
+        free(key);
+    }
+    *out = a;
+    return 0;
+fail:
+    free(token);
+    free(cert);
+    free(key);
+    agent_close(a);
+    return rc;
+}
+
+const char *agent_url(const struct agent *a, char *buf, size_t cap)
+{
+    return http_url(a->http, buf, cap);
+}
+
+static void do_reload(struct agent *a)
+{
+    if (!a->cfg.path) {
+        logf_(a, "reload: no --config file to read again");
+        return;
+    }
+    struct monitor_config c;
+    struct pk_err e;
+    pk_err_clear(&e);
+    config_init(&c);
+    struct rules next;
+    rules_init(&next);
+    int rc = config_load(&c, a->cfg.path, &e);
+    if (!rc)
+        rc = load_rules(&c, &next, &e);
+    if (rc) {
+        logf_(a, "reload refused, the running rules are kept: %s: %s: %s", e.on, e.what, e.why);
+    } else {
+        rules_replace(&a->rules, &next, wall_ms(), &a->ev);
+        logf_(a, "reload: %zu rules from %s", a->rules.nrules, a->cfg.path);
+    }
+    rules_destroy(&next);
+    config_destroy(&c);
+}
+
+int agent_run(struct agent *a, struct pk_err *e)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    /* absolute expirations: the n-th sample is due at start + n * interval,
+     * whatever each sample took, so the loop never drifts */
+    struct itimerspec its = { 0 };
+    its.it_value = now;
+    its.it_interval.tv_sec = a->cfg.interval_ms / 1000;
+    its.it_interval.tv_nsec = (a->cfg.interval_ms % 1000) * 1000000L;
+    its.it_value.tv_nsec += 1; /* now, strictly after */
+    if (timerfd_settime(a->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+        return err_errno(e, -errno, "timerfd", "cannot start the sampling loop");
+    double end = a->duration_ms ? mono_s() + (double)a->duration_ms / 1000.0 : 0;
+    for (;;) {
+        if (a->stop && *a->stop)
+            break;
+        if (end && mono_s() >= end)
+            break;
+        if (a->reload && *a->reload) {
+            *a->reload = 0;
+            do_reload(a);
+        }
+        struct pollfd pfd = { a->tfd, POLLIN, 0 };
+        int n = poll(&pfd, 1, 200);
+        if (n < 0 && errno != EINTR)
+            return err_errno(e, -errno, "poll", "the sampling loop failed");
+        if (n <= 0)
+            continue;
+        uint64_t ticks = 0;
+        if (read(a->tfd, &ticks, sizeof(ticks)) != (ssize_t)sizeof(ticks))
+            continue;
+        if (ticks > 1)
+            logf_(a, "sampling fell behind: %llu intervals missed", (unsigned long long)(ticks - 1));
+        sample(a);
+    }
+    return 0;
+}
+
+void agent_close(struct agent *a)
+{
+    if (!a)
+        return;
+    http_stop(a->http);
+    prober_free(a->prober);
+    if (a->notify_ok)
+        notify_destroy(&a->notify, NOTIFY_FLUSH_MS);
+    store_close(a->store);
+    if (a->col_ok)
+        collect_destroy(&a->col);
+    rules_destroy(&a->rules);
+    rules_events_destroy(&a->ev);
+    metric_set_destroy(&a->set);
+    snap_unref(a->snap);
+    if (a->tfd >= 0)
+        close(a->tfd);
+    pthread_mutex_destroy(&a->mu);
+    free(a);
+}

@@ -1,0 +1,86 @@
+/*
+ * config - the settings of `perfkit monitor`: a config file (--config FILE)
+ * of `key value` lines and `alert NAME: ...` rule lines, and the command-line
+ * flags, which set the same keys through the same function (config_set), so
+ * a value is checked the same way wherever it comes from and its errors name
+ * where it came from ("monitor.conf:7", "--interval").
+ *
+ * File format (docs/monitor.md): one setting per line; blank lines and lines
+ * starting with '#' ignored; leading and trailing blanks ignored; a key and
+ * its value separated by blanks. Keys are the long flag names without the
+ * dashes: listen, interval, db, retention-raw, retention, procfs, sysfs,
+ * probe (repeatable), webhook (repeatable), on-alert, auth-token-file,
+ * no-auth, tls-cert, tls-key, default-rules (on|off), and `alert` whose value
+ * is a rule (`alert CpuHigh: perfkit_cpu_utilization_ratio > 0.9 for 5m`),
+ * kept as text with its file:line for the rules parser (monitor/rules.h).
+ *
+ * Ownership: struct monitor_config is caller-owned: config_init() sets the
+ * defaults, config_destroy() frees the strings and lists. No global state.
+ * Errors: PK_EPARSE (a bad line or value, e->on = "file:line" or the flag),
+ * PK_EUSAGE (a bad combination, from config_check), -errno reading the file.
+ */
+#ifndef PK_MONITOR_CONFIG_H
+#define PK_MONITOR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "perfkit.h"
+
+#define CONFIG_FILE_MAX   (1u << 20)
+#define CONFIG_LINE_MAX   4096u
+#define CONFIG_LIST_MAX   64u      /* probes, webhooks */
+#define CONFIG_RULES_MAX  256u
+
+enum config_probe_kind { CONFIG_PROBE_TCP, CONFIG_PROBE_HTTP };
+
+struct config_probe {
+    enum config_probe_kind kind;
+    char *target;          /* as written: "tcp://host:port" or "http://..." */
+    int64_t limit_ms;      /* slower than this counts as over the limit; 0: none */
+};
+
+struct config_rule {
+    char *text;            /* "CpuHigh: perfkit_... > 0.9 for 5m" */
+    char *on;              /* "monitor.conf:12" */
+};
+
+struct monitor_config {
+    char *listen;          /* default "127.0.0.1:9310" */
+    int64_t interval_ms;   /* default 1000 */
+    char *db;              /* default "perfkit-monitor.db" */
+    int64_t retention_raw_ms;   /* default 48 h */
+    int64_t retention_ms;       /* default 30 d */
+    char *procfs, *sysfs;  /* default "/proc", "/sys" */
+    struct config_probe *probes;
+    size_t nprobes;
+    char **webhooks;
+    size_t nwebhooks;
+    char *on_alert;
+    char *auth_token_file;
+    bool no_auth;
+    char *tls_cert, *tls_key;
+    bool default_rules;    /* default true */
+    struct config_rule *rules;
+    size_t nrules;
+    char *path;            /* the --config file, for SIGHUP; NULL without one */
+};
+
+void config_init(struct monitor_config *c);
+void config_destroy(struct monitor_config *c);
+
+/* One setting; on names its source for messages ("--interval", "f.conf:3").
+ * value may be NULL for keys without one (no-auth). */
+int config_set(struct monitor_config *c, const char *key, const char *value, const char *on,
+               struct pk_err *e);
+/* A whole file's text (need not be NUL-terminated); name is for messages. */
+int config_parse(struct monitor_config *c, const char *buf, size_t len, const char *name,
+                 struct pk_err *e);
+/* Reads and parses path (capped at CONFIG_FILE_MAX); remembers it in c->path. */
+int config_load(struct monitor_config *c, const char *path, struct pk_err *e);
+/* Cross-checks once everything is set: retention-raw <= retention, a TLS key
+ * without its certificate, no-auth together with auth-token-file. */
+int config_check(const struct monitor_config *c, struct pk_err *e);
+
+#endif

@@ -1,0 +1,482 @@
+#include "monitor/expo.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/err.h"
+
+/* ---- numbers ------------------------------------------------------------------ */
+
+/*
+ * A decimal d1.d2d3...dn x 10^exp with n significant digits, as a string
+ * strtod reads: "d1d2...dn" with the exponent moved so no point is needed.
+ */
+static double decimal_value(uint64_t mant, int ndig, int exp)
+{
+    char buf[48];
+    snprintf(buf, sizeof(buf), "%llue%d", (unsigned long long)mant, exp - (ndig - 1));
+    return strtod(buf, NULL);
+}
+
+/* v (finite, > 0) correctly rounded to ndig significant digits: mantissa and decimal exponent. */
+static void round_digits(double v, int ndig, uint64_t *mant, int *exp)
+{
+    char buf[48];
+    snprintf(buf, sizeof(buf), "%.*e", ndig - 1, v);
+    uint64_t m = 0;
+    const char *p = buf;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9')
+            m = m * 10 + (uint64_t)(*p - '0');
+    *mant = m;
+    *exp = (int)strtol(p + 1, NULL, 10);
+}
+
+static const uint64_t pow10_u64[] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+};
+
+/*
+ * The ndig-digit decimal that reads back as v, closest to v, if there is one.
+ * The correctly rounded one is the closest; when it does not read back, its
+ * neighbour on the other side of v still may, because the interval of
+ * decimals that read back as v is twice as wide above a power of two as
+ * below it. If any ndig-digit decimal reads back, one of those two does.
+ */
+static bool shortest_at(double v, int ndig, uint64_t *mant, int *exp)
+{
+    uint64_t m;
+    int x;
+    round_digits(v, ndig, &m, &x);
+    double r = decimal_value(m, ndig, x);
+    if (r == v) {
+        *mant = m;
+        *exp = x;
+        return true;
+    }
+    uint64_t lo = pow10_u64[ndig - 1], hi = pow10_u64[ndig];
+    if (r < v) {
+        m++;
+        if (m == hi) {
+            m = lo;
+            x++;
+        }
+    } else {
+        if (m == lo) {
+            m = hi - 1;
+            x--;
+        } else {
+            m--;
+        }
+    }
+    if (decimal_value(m, ndig, x) == v) {
+        *mant = m;
+        *exp = x;
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Go's strconv.FormatFloat(v, 'g', -1, 64): the fewest significant digits
+ * that read back as v, in %e form when the decimal exponent is below -4 or at
+ * least 6 ("5.9910002e+07", "1e-05"), in %f form otherwise ("0.0001", "123.5").
+ * Having a readable ndig-digit decimal is monotonic in ndig, so a binary
+ * search over 1..17 digits finds the fewest in about four tries.
+ */
+static size_t format_go(double v, char *buf, size_t cap)
+{
+    char out[40];
+    size_t o = 0;
+    if (v < 0) {
+        out[o++] = '-';
+        v = -v;
+    }
+    int lo = 1, hi = 17;
+    uint64_t mant = 0;
+    int exp = 0;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        uint64_t m;
+        int x;
+        if (shortest_at(v, mid, &m, &x))
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    if (!shortest_at(v, lo, &mant, &exp)) /* 17 digits always read back */
+        round_digits(v, 17, &mant, &exp);
+    char dig[24];
+    int nd = snprintf(dig, sizeof(dig), "%llu", (unsigned long long)mant);
+    while (nd > 1 && dig[nd - 1] == '0')
+        dig[--nd] = '\0';
+    if (exp < -4 || exp >= 6) {
+        out[o++] = dig[0];
+        if (nd > 1) {
+            out[o++] = '.';
+            memcpy(out + o, dig + 1, (size_t)nd - 1);
+            o += (size_t)nd - 1;
+        }
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "e%c%02d", exp < 0 ? '-' : '+',
+                              exp < 0 ? -exp : exp);
+    } else if (exp < 0) {
+        memcpy(out + o, "0.", 2);
+        o += 2;
+        for (int i = -1; i > exp; i--)
+            out[o++] = '0';
+        memcpy(out + o, dig, (size_t)nd);
+        o += (size_t)nd;
+    } else {
+        for (int i = 0; i <= exp; i++)
+            out[o++] = i < nd ? dig[i] : '0';
+        if (nd > exp + 1) {
+            out[o++] = '.';
+            memcpy(out + o, dig + exp + 1, (size_t)(nd - exp - 1));
+            o += (size_t)(nd - exp - 1);
+        }
+    }
+    out[o] = '\0';
+    if (cap > 0) {
+        size_t n = o < cap ? o : cap - 1;
+        memcpy(buf, out, n);
+        buf[n] = '\0';
+    }
+    return o;
+}
+
+size_t expo_format_double(double v, char *buf, size_t cap)
+{
+    const char *lit = NULL;
+    if (isnan(v))
+        lit = "NaN";
+    else if (isinf(v))
+        lit = v > 0 ? "+Inf" : "-Inf";
+    else if (v == 0)
+        lit = "0"; /* and -0, as the Go client prints it */
+    if (lit) {
+        size_t n = strlen(lit);
+        if (cap > 0)
+            snprintf(buf, cap, "%s", lit);
+        return n;
+    }
+    /* Integers up to 2^53 are exact in a double: the plain digits are the
+     * value itself, easier to read and to grep than "5.9910002e+07". */
+    if (fabs(v) < 9007199254740992.0 && v == trunc(v)) {
+        int n = snprintf(buf, cap, "%lld", (long long)v);
+        return n < 0 ? 0 : (size_t)n;
+    }
+    return format_go(v, buf, cap);
+}
+
+/* ---- output buffer ------------------------------------------------------------ */
+
+struct out {
+    struct expo_buf *b;
+    bool oom;
+};
+
+static bool out_reserve(struct out *o, size_t more)
+{
+    if (o->oom)
+        return false;
+    struct expo_buf *b = o->b;
+    if (b->len + more + 1 <= b->cap)
+        return true;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + more + 1)
+        cap *= 2;
+    char *d = realloc(b->data, cap);
+    if (!d) {
+        o->oom = true;
+        return false;
+    }
+    b->data = d;
+    b->cap = cap;
+    return true;
+}
+
+static void out_mem(struct out *o, const char *s, size_t n)
+{
+    if (!out_reserve(o, n))
+        return;
+    memcpy(o->b->data + o->b->len, s, n);
+    o->b->len += n;
+}
+
+static void out_str(struct out *o, const char *s)
+{
+    out_mem(o, s, strlen(s));
+}
+
+static void out_chr(struct out *o, char c)
+{
+    if (!out_reserve(o, 1))
+        return;
+    o->b->data[o->b->len++] = c;
+}
+
+/* s with '\' and newline escaped, and '"' too when quote is set. */
+static void out_escaped(struct out *o, const char *s, bool quote)
+{
+    const char *run = s;
+    for (const char *p = s;; p++) {
+        char c = *p;
+        if (c != '\0' && c != '\\' && c != '\n' && !(quote && c == '"'))
+            continue;
+        out_mem(o, run, (size_t)(p - run));
+        if (c == '\0')
+            return;
+        out_chr(o, '\\');
+        out_chr(o, c == '\n' ? 'n' : c);
+        run = p + 1;
+    }
+}
+
+/* ---- families ----------------------------------------------------------------- */
+
+static const char *const base_units[] = {
+    "seconds", "bytes", "ratio", "celsius", "joules", "volts", "amperes",
+    "meters", "metres", "grams", "kelvin", "hertz",
+};
+
+/* Length of name without a "_total" suffix. */
+static size_t om_family_len(const char *name, enum metric_type type)
+{
+    size_t n = strlen(name);
+    if (type == METRIC_COUNTER && n > 6 && strcmp(name + n - 6, "_total") == 0)
+        n -= 6;
+    return n;
+}
+
+const char *expo_unit(const char *name, enum metric_type type)
+{
+    size_t n = om_family_len(name, type);
+    for (size_t i = 0; i < sizeof(base_units) / sizeof(base_units[0]); i++) {
+        size_t u = strlen(base_units[i]);
+        if (n > u + 1 && name[n - u - 1] == '_' && strncmp(name + n - u, base_units[i], u) == 0)
+            return base_units[i];
+    }
+    return NULL;
+}
+
+static const char *type_word(enum metric_type t, enum expo_format f)
+{
+    switch (t) {
+    case METRIC_COUNTER:
+        return "counter";
+    case METRIC_GAUGE:
+        return "gauge";
+    default:
+        return f == EXPO_OPENMETRICS ? "unknown" : "untyped";
+    }
+}
+
+static void render_family(struct out *o, const struct metric_set *s, const struct metric_family *fam,
+                          enum expo_format f)
+{
+    bool om = f == EXPO_OPENMETRICS;
+    size_t flen = om ? om_family_len(fam->name, fam->type) : strlen(fam->name);
+    /* OpenMetrics names a counter's samples <family>_total even when the
+     * family was named without it. */
+    const char *suffix = om && fam->type == METRIC_COUNTER ? "_total" : "";
+    if (fam->help && fam->help[0]) {
+        out_str(o, "# HELP ");
+        out_mem(o, fam->name, flen);
+        out_chr(o, ' ');
+        out_escaped(o, fam->help, om);
+        out_chr(o, '\n');
+    }
+    out_str(o, "# TYPE ");
+    out_mem(o, fam->name, flen);
+    out_chr(o, ' ');
+    out_str(o, type_word(fam->type, f));
+    out_chr(o, '\n');
+    const char *unit = om ? expo_unit(fam->name, fam->type) : NULL;
+    if (unit) {
+        out_str(o, "# UNIT ");
+        out_mem(o, fam->name, flen);
+        out_chr(o, ' ');
+        out_str(o, unit);
+        out_chr(o, '\n');
+    }
+    char num[64];
+    for (size_t i = 0; i < fam->n; i++) {
+        const struct metric_series *m = &s->series[fam->idx[i]];
+        out_mem(o, fam->name, flen);
+        out_str(o, suffix);
+        if (m->nlabels) {
+            out_chr(o, '{');
+            for (size_t k = 0; k < m->nlabels; k++) {
+                if (k)
+                    out_chr(o, ',');
+                out_str(o, m->labels[k].name);
+                out_str(o, "=\"");
+                out_escaped(o, m->labels[k].value, true);
+                out_chr(o, '"');
+            }
+            out_chr(o, '}');
+        }
+        out_chr(o, ' ');
+        size_t n = expo_format_double(m->value, num, sizeof(num));
+        out_mem(o, num, n);
+        out_chr(o, '\n');
+    }
+}
+
+int expo_render_buf(struct expo_buf *b, const struct metric_set *const *sets, size_t n,
+                    enum expo_format f, struct pk_err *e)
+{
+    if (f != EXPO_TEXT && f != EXPO_OPENMETRICS)
+        return err_set(e, -EINVAL, "exposition", "unknown format", "%d", (int)f);
+    struct out o = { b, false };
+    b->len = 0;
+    for (size_t k = 0; k < n; k++) {
+        const struct metric_set *s = sets[k];
+        if (!s)
+            continue;
+        for (size_t i = 0; i < s->nfam; i++)
+            if (s->fam[i].n > 0) /* an empty family says nothing: Go's client drops it too */
+                render_family(&o, s, &s->fam[i], f);
+    }
+    if (f == EXPO_OPENMETRICS)
+        out_str(&o, "# EOF\n");
+    if (!out_reserve(&o, 0))
+        return err_errno(e, -ENOMEM, "exposition", "cannot render metrics");
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len,
+                struct pk_err *e)
+{
+    struct expo_buf b = EXPO_BUF_INIT;
+    const struct metric_set *sets[1] = { s };
+    int rc = expo_render_buf(&b, sets, 1, f, e);
+    if (rc < 0) {
+        free(b.data);
+        *out = NULL;
+        if (len)
+            *len = 0;
+        return rc;
+    }
+    *out = b.data;
+    if (len)
+        *len = b.len;
+    return 0;
+}
+
+const char *expo_content_type(enum expo_format f)
+{
+    return f == EXPO_OPENMETRICS ? EXPO_CONTENT_TYPE_OPENMETRICS : EXPO_CONTENT_TYPE_TEXT;
+}
+
+/* ---- content negotiation ------------------------------------------------------ */
+
+static bool is_ows(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* [p, end) without surrounding blanks. */
+static void trim(const char **p, const char **end)
+{
+    while (*p < *end && is_ows(**p))
+        (*p)++;
+    while (*end > *p && is_ows((*end)[-1]))
+        (*end)--;
+}
+
+static bool token_eq(const char *p, const char *end, const char *lit)
+{
+    size_t n = strlen(lit);
+    return (size_t)(end - p) == n && strncasecmp(p, lit, n) == 0;
+}
+
+/* "0.5", "1", "0" as in RFC 9110 (at most three decimals); -1 if malformed. */
+static double parse_q(const char *p, const char *end)
+{
+    if (p >= end || (*p != '0' && *p != '1'))
+        return -1;
+    double q = *p - '0';
+    p++;
+    if (p == end)
+        return q;
+    if (*p != '.')
+        return -1;
+    p++;
+    double scale = 0.1;
+    for (int i = 0; p < end && i < 3; i++, p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        q += (*p - '0') * scale;
+        scale /= 10;
+    }
+    if (p != end || q > 1)
+        return -1;
+    return q;
+}
+
+enum expo_format expo_negotiate(const char *accept)
+{
+    if (!accept)
+        return EXPO_TEXT;
+    double q_om = -1, q_text = -1;
+    const char *p = accept;
+    while (*p) {
+        const char *range_end = strchr(p, ',');
+        if (!range_end)
+            range_end = p + strlen(p);
+        /* media type, then ;params */
+        const char *semi = memchr(p, ';', (size_t)(range_end - p));
+        const char *type_end = semi ? semi : range_end;
+        const char *t = p, *te = type_end;
+        trim(&t, &te);
+        double q = 1;
+        char version[16] = "";
+        bool bad = false;
+        for (const char *a = semi; a && a < range_end;) {
+            const char *next = memchr(a + 1, ';', (size_t)(range_end - a - 1));
+            const char *ae = next ? next : range_end;
+            const char *k = a + 1, *eq = memchr(k, '=', (size_t)(ae - k));
+            if (eq) {
+                const char *ke = eq, *v = eq + 1, *ve = ae;
+                trim(&k, &ke);
+                trim(&v, &ve);
+                if (ve - v >= 2 && *v == '"' && ve[-1] == '"') {
+                    v++;
+                    ve--;
+                }
+                if (token_eq(k, ke, "q")) {
+                    q = parse_q(v, ve);
+                    bad |= q < 0;
+                } else if (token_eq(k, ke, "version") && (size_t)(ve - v) < sizeof(version)) {
+                    memcpy(version, v, (size_t)(ve - v));
+                    version[ve - v] = '\0';
+                }
+            }
+            a = next;
+        }
+        if (!bad) {
+            if (token_eq(t, te, "application/openmetrics-text")) {
+                if ((!version[0] || strcmp(version, "1.0.0") == 0 || strcmp(version, "0.0.1") == 0) &&
+                    q > q_om)
+                    q_om = q;
+            } else if (token_eq(t, te, "text/plain")) {
+                if ((!version[0] || strcmp(version, "0.0.4") == 0) && q > q_text)
+                    q_text = q;
+            } else if (token_eq(t, te, "*/*") || token_eq(t, te, "text/*")) {
+                if (q > q_text)
+                    q_text = q;
+            }
+        }
+        p = *range_end ? range_end + 1 : range_end;
+    }
+    return q_om > 0 && q_om >= q_text ? EXPO_OPENMETRICS : EXPO_TEXT;
+}

@@ -1,0 +1,1099 @@
+#include "monitor/http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
+#include <openssl/x509.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+#include "monitor/query.h"
+
+/* Request line and headers of one connection, and MHD's working space for
+ * the response head. Prometheus and browsers send well under 2 KiB; half
+ * of MHD's default 32 KiB halves the worst-case memory of a full server. */
+#define CONN_MEMORY     (16u * 1024)
+#define LISTEN_BACKLOG  128
+#define HOST_MAX        253
+#define LOG_MAX         256
+
+#define CT_JSON      "application/json"
+#define CT_TEXT      "text/plain; version=0.0.4; charset=utf-8"
+#define CT_OM_100    "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define CT_OM_001    "application/openmetrics-text; version=0.0.1; charset=utf-8"
+#define CT_OCTETS    "application/octet-stream"
+
+/* GnuTLS priorities: its defaults less TLS 1.0 and 1.1. */
+#define TLS_PRIORITIES "NORMAL:-VERS-TLS1.1:-VERS-TLS1.0"
+
+struct http_server {
+    struct MHD_Daemon *mhd;
+    struct http_provider prov;
+    struct sockaddr_storage addr;          /* bound address */
+    socklen_t addrlen;
+    uint16_t port;
+    bool tls;
+    bool has_token;
+    bool check_host;                       /* loopback without a token */
+    unsigned char token_sha[SHA256_DIGEST_LENGTH];
+    char listen_host[HOST_MAX + 1];        /* the host part of --listen, also a fine Host */
+    char *cert_pem, *key_pem;              /* kept while MHD may read them */
+    /* Canned responses, built once and queued on any thread (MHD counts
+     * references to a response under its own lock). */
+    struct MHD_Response *r401, *r403, *r404, *r405;
+    /* MHD's log while starting, for the error message. */
+    pthread_mutex_t log_lock;
+    bool starting;
+    char log[LOG_MAX];
+    char seen_mark;                        /* its address marks a request past its first call */
+    _Atomic uint64_t n_requests, n_2xx, n_4xx, n_5xx, n_401;
+};
+
+void http_opts_init(struct http_opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->listen = HTTP_LISTEN_DEFAULT;
+    o->conn_limit = HTTP_CONN_LIMIT_DEFAULT;
+    o->per_ip_limit = HTTP_PER_IP_DEFAULT;
+    o->timeout_s = HTTP_TIMEOUT_DEFAULT_S;
+    o->threads = HTTP_THREADS_DEFAULT;
+}
+
+/* ---- listen address ----------------------------------------------------- */
+
+static bool v6_loopback(const struct in6_addr *a)
+{
+    if (IN6_IS_ADDR_LOOPBACK(a))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
+}
+
+/* Any socket address (sockaddr_in, sockaddr_in6, as struct sockaddr or
+ * sockaddr_storage), copied out rather than read through a cast, which
+ * the compiler may reorder around the address's initialisation. */
+static bool is_loopback(const void *sa)
+{
+    sa_family_t fam;
+    memcpy(&fam, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof(fam));
+    if (fam == AF_INET) {
+        struct sockaddr_in in;
+        memcpy(&in, sa, sizeof(in));
+        return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (fam == AF_INET6) {
+        struct sockaddr_in6 in6;
+        memcpy(&in6, sa, sizeof(in6));
+        return v6_loopback(&in6.sin6_addr);
+    }
+    return false;
+}
+
+static int listen_fail(struct pk_err *e, int code, const char *text, const char *why_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int listen_fail(struct pk_err *e, int code, const char *text, const char *why_fmt, ...)
+{
+    if (!e)
+        return code;
+    char q[96], what[sizeof(e->what)], why[sizeof(e->why)];
+    snprintf(what, sizeof(what), "invalid listen address '%s'", err_quote(text, strlen(text), q, sizeof(q)));
+    va_list ap;
+    va_start(ap, why_fmt);
+    vsnprintf(why, sizeof(why), why_fmt, ap);
+    va_end(ap);
+    return err_set(e, code, "--listen", what, "%s", why);
+}
+
+/* Splits "host:port" / "[v6]:port"; host copied (without brackets) into
+ * host[HOST_MAX + 1]. */
+static int split_listen(const char *text, char *host, bool *bracketed, uint16_t *port, struct pk_err *e)
+{
+    size_t n = strlen(text);
+    if (n == 0)
+        return listen_fail(e, PK_EPARSE, text, "empty (expected HOST:PORT, e.g. 127.0.0.1:9310)");
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
+            return listen_fail(e, PK_EPARSE, text, "a space, control or non-ASCII character");
+    const char *colon;
+    const char *h;
+    size_t hlen;
+    if (text[0] == '[') {
+        const char *close = strchr(text, ']');
+        if (!close)
+            return listen_fail(e, PK_EPARSE, text, "missing ']' after the IPv6 address");
+        h = text + 1;
+        hlen = (size_t)(close - h);
+        if (close[1] != ':')
+            return listen_fail(e, PK_EPARSE, text, "%s",
+                               close[1] ? "expected ':PORT' after ']'" : "missing port (e.g. [::1]:9310)");
+        colon = close + 1;
+        *bracketed = true;
+    } else {
+        colon = strrchr(text, ':');
+        if (!colon)
+            return listen_fail(e, PK_EPARSE, text, "missing port (e.g. 127.0.0.1:9310)");
+        if (memchr(text, ':', (size_t)(colon - text)))
+            return listen_fail(e, PK_EPARSE, text, "an IPv6 address goes in brackets, e.g. [::1]:9310");
+        h = text;
+        hlen = (size_t)(colon - text);
+        *bracketed = false;
+    }
+    if (hlen == 0)
+        return listen_fail(e, PK_EPARSE, text,
+                           "missing host (use 0.0.0.0:PORT or [::]:PORT for every address)");
+    if (hlen > HOST_MAX)
+        return listen_fail(e, PK_EPARSE, text, "host longer than %d characters", HOST_MAX);
+    memcpy(host, h, hlen);
+    host[hlen] = '\0';
+
+    const char *p = colon + 1;
+    size_t plen = strlen(p);
+    if (plen == 0)
+        return listen_fail(e, PK_EPARSE, text, "empty port");
+    unsigned v = 0;
+    for (size_t i = 0; i < plen; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return listen_fail(e, PK_EPARSE, text, "the port must be a number 0..65535");
+        v = v * 10 + (unsigned)(p[i] - '0');
+        if (v > 65535)
+            return listen_fail(e, PK_EPARSE, text, "port out of range (0..65535)");
+    }
+    *port = (uint16_t)v;
+    return 0;
+}
+
+static bool host_name_valid(const char *h)
+{
+    for (const char *p = h; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
+              *p == '.' || *p == '_'))
+            return false;
+    return true;
+}
+
+static bool dotted_digits(const char *h)
+{
+    for (const char *p = h; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+            return false;
+    return true;
+}
+
+static int parse_listen(const char *text, struct sockaddr_storage *addr, unsigned *addrlen, bool *loopback,
+                        char *host, struct pk_err *e)
+{
+    bool bracketed = false;
+    uint16_t port;
+    int rc = split_listen(text, host, &bracketed, &port, e);
+    if (rc)
+        return rc;
+    memset(addr, 0, sizeof(*addr));
+    if (bracketed) {
+        if (strchr(host, '%'))
+            return listen_fail(e, PK_EPARSE, text, "zone identifiers ('%%...') are not supported");
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
+        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
+            return listen_fail(e, PK_EPARSE, text, "'%s' is not an IPv6 address", host);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        *addrlen = sizeof(*in6);
+        *loopback = is_loopback(addr);
+        return 0;
+    }
+    if (dotted_digits(host)) {
+        struct sockaddr_in *in = (struct sockaddr_in *)addr;
+        /* inet_pton takes dotted quads only: no "1.2.3", no octal "010.0.0.1" */
+        if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+            return listen_fail(e, PK_EPARSE, text, "'%s' is not an IPv4 address (a.b.c.d)", host);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        *addrlen = sizeof(*in);
+        *loopback = is_loopback(addr);
+        return 0;
+    }
+    if (!host_name_valid(host))
+        return listen_fail(e, PK_EPARSE, text, "'%s' is neither an address nor a host name", host);
+
+    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
+    struct addrinfo *res = NULL;
+    int g = getaddrinfo(host, NULL, &hints, &res);
+    if (g != 0 || !res) {
+        if (res)
+            freeaddrinfo(res);
+        return listen_fail(e, -ENOENT, text, "cannot resolve '%s': %s", host,
+                           g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
+    }
+    const struct addrinfo *pick = NULL;
+    bool all_loop = true;
+    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+            continue;
+        all_loop = all_loop && is_loopback(ai->ai_addr);
+        if (!pick || (pick->ai_family == AF_INET6 && ai->ai_family == AF_INET))
+            pick = ai;
+    }
+    if (!pick) {
+        freeaddrinfo(res);
+        return listen_fail(e, -ENOENT, text, "'%s' has no IPv4 or IPv6 address", host);
+    }
+    memcpy(addr, pick->ai_addr, pick->ai_addrlen);
+    *addrlen = (unsigned)pick->ai_addrlen;
+    if (pick->ai_family == AF_INET)
+        ((struct sockaddr_in *)addr)->sin_port = htons(port);
+    else
+        ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
+    *loopback = all_loop;
+    freeaddrinfo(res);
+    return 0;
+}
+
+int http_parse_listen(const char *text, struct sockaddr_storage *addr, unsigned *addrlen, bool *loopback,
+                      struct pk_err *e)
+{
+    char host[HOST_MAX + 1];
+    return parse_listen(text ? text : "", addr, addrlen, loopback, host, e);
+}
+
+/* ---- Accept negotiation ----------------------------------------------- */
+
+#define ACCEPT_MAX_RANGES 32
+
+struct media {
+    const char *type, *sub, *version;   /* spans into a copy of the header */
+    size_t tlen, slen, vlen;
+    double q;
+    int spec;                           /* 2 type/sub, 1 type/ *, 0 * / * */
+    int order;
+};
+
+static const char *trim(const char *s, size_t *n)
+{
+    while (*n && (*s == ' ' || *s == '\t'))
+        s++, (*n)--;
+    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
+        (*n)--;
+    return s;
+}
+
+static bool span_ieq(const char *s, size_t n, const char *lit)
+{
+    return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
+}
+
+/* A q-value: 0, 1 or a decimal 0.xxx / 1.000 (RFC 9110 12.4.2); anything
+ * else gives -1, and the range is ignored. */
+static double parse_q(const char *s, size_t n)
+{
+    if (n == 0 || n > 5 || (s[0] != '0' && s[0] != '1'))
+        return -1;
+    double v = s[0] - '0', scale = 0.1;
+    if (n > 1) {
+        if (s[1] != '.')
+            return -1;
+        for (size_t i = 2; i < n; i++) {
+            if (s[i] < '0' || s[i] > '9')
+                return -1;
+            v += (s[i] - '0') * scale;
+            scale /= 10;
+        }
+    }
+    return v > 1.0 ? -1 : v;
+}
+
+static void parse_media(const char *s, size_t n, int order, struct media *m, bool *ok)
+{
+    *ok = false;
+    memset(m, 0, sizeof(*m));
+    m->q = 1.0;
+    m->order = order;
+    const char *semi = memchr(s, ';', n);
+    size_t rlen = semi ? (size_t)(semi - s) : n;
+    const char *r = trim(s, &rlen);
+    const char *slash = memchr(r, '/', rlen);
+    if (!slash) {
+        if (!(rlen == 1 && r[0] == '*'))   /* a lone "*" is read as * / *, as goautoneg does */
+            return;
+        m->type = m->sub = "*";
+        m->tlen = m->slen = 1;
+    } else {
+        m->type = r;
+        m->tlen = (size_t)(slash - r);
+        m->sub = slash + 1;
+        m->slen = rlen - m->tlen - 1;
+        m->type = trim(m->type, &m->tlen);
+        m->sub = trim(m->sub, &m->slen);
+        if (!m->tlen || !m->slen)
+            return;
+    }
+    bool tstar = m->tlen == 1 && m->type[0] == '*', sstar = m->slen == 1 && m->sub[0] == '*';
+    m->spec = tstar ? 0 : sstar ? 1 : 2;
+    while (semi) {
+        const char *p = semi + 1;
+        size_t left = n - (size_t)(p - s);
+        semi = memchr(p, ';', left);
+        size_t plen = semi ? (size_t)(semi - p) : left;
+        const char *eq = memchr(p, '=', plen);
+        if (!eq)
+            continue;
+        size_t klen = (size_t)(eq - p), vlen = plen - klen - 1;
+        const char *k = trim(p, &klen), *v = trim(eq + 1, &vlen);
+        if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"')
+            v++, vlen -= 2;
+        if (span_ieq(k, klen, "q")) {
+            double q = parse_q(v, vlen);
+            if (q < 0)
+                return;
+            m->q = q;
+        } else if (span_ieq(k, klen, "version")) {
+            m->version = v;
+            m->vlen = vlen;
+        }
+    }
+    *ok = true;
+}
+
+static int media_cmp(const void *a, const void *b)
+{
+    const struct media *x = a, *y = b;
+    if (x->q != y->q)
+        return x->q > y->q ? -1 : 1;
+    if (x->spec != y->spec)
+        return y->spec - x->spec;
+    return x->order - y->order;
+}
+
+enum http_metrics_format http_negotiate_metrics(const char *accept, const char **om_version)
+{
+    if (om_version)
+        *om_version = "1.0.0";
+    if (!accept)
+        return HTTP_METRICS_TEXT;
+    struct media m[ACCEPT_MAX_RANGES];
+    size_t nm = 0;
+    const char *s = accept;
+    size_t left = strnlen(accept, 8192);
+    int order = 0;
+    while (left && nm < ACCEPT_MAX_RANGES) {
+        const char *comma = memchr(s, ',', left);
+        size_t n = comma ? (size_t)(comma - s) : left;
+        bool ok;
+        parse_media(s, n, order++, &m[nm], &ok);
+        if (ok && m[nm].q > 0)
+            nm++;
+        if (!comma)
+            break;
+        left -= n + 1;
+        s = comma + 1;
+    }
+    qsort(m, nm, sizeof(m[0]), media_cmp);
+    for (size_t i = 0; i < nm; i++) {
+        if (m[i].spec != 2)
+            continue;
+        if (span_ieq(m[i].type, m[i].tlen, "text") && span_ieq(m[i].sub, m[i].slen, "plain") &&
+            (!m[i].version || (m[i].vlen == 5 && !memcmp(m[i].version, "0.0.4", 5))))
+            return HTTP_METRICS_TEXT;
+        if (span_ieq(m[i].type, m[i].tlen, "application") && span_ieq(m[i].sub, m[i].slen, "openmetrics-text")) {
+            if (!m[i].version || (m[i].vlen == 5 && !memcmp(m[i].version, "1.0.0", 5)))
+                return HTTP_METRICS_OPENMETRICS;
+            if (m[i].vlen == 5 && !memcmp(m[i].version, "0.0.1", 5)) {
+                if (om_version)
+                    *om_version = "0.0.1";
+                return HTTP_METRICS_OPENMETRICS;
+            }
+        }
+    }
+    return HTTP_METRICS_TEXT;
+}
+
+/* ---- responses ---------------------------------------------------------- */
+
+static void count(struct http_server *s, unsigned status)
+{
+    atomic_fetch_add_explicit(&s->n_requests, 1, memory_order_relaxed);
+    if (status < 300)
+        atomic_fetch_add_explicit(&s->n_2xx, 1, memory_order_relaxed);
+    else if (status < 500)
+        atomic_fetch_add_explicit(&s->n_4xx, 1, memory_order_relaxed);
+    else
+        atomic_fetch_add_explicit(&s->n_5xx, 1, memory_order_relaxed);
+}
+
+static bool add_common(struct MHD_Response *r, const char *ctype)
+{
+    return MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) == MHD_YES &&
+           MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") == MHD_YES &&
+           MHD_add_response_header(r, "X-Content-Type-Options", "nosniff") == MHD_YES;
+}
+
+static struct MHD_Response *canned(const char *json, const char *hname, const char *hval)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_PERSISTENT);
+    if (!r)
+        return NULL;
+    if (!add_common(r, CT_JSON) || (hname && MHD_add_response_header(r, hname, hval) != MHD_YES)) {
+        MHD_destroy_response(r);
+        return NULL;
+    }
+    return r;
+}
+
+static enum MHD_Result queue_canned(struct http_server *s, struct MHD_Connection *c, unsigned status,
+                                    struct MHD_Response *r)
+{
+    count(s, status);
+    return MHD_queue_response(c, status, r);
+}
+
+/* A JSON error body {"error": msg[, "parameter": param-or-null]}. */
+static enum MHD_Result queue_error(struct http_server *s, struct MHD_Connection *c, unsigned status,
+                                   const char *msg, bool with_param, const char *param)
+{
+    json_t *o = json_object();
+    json_t *m = json_string(msg);
+    if (!m) { /* not UTF-8: keep it readable */
+        char q[600];
+        m = json_string(err_quote(msg, strlen(msg), q, sizeof(q)));
+    }
+    json_object_set_new(o, "error", m);
+    if (with_param) {
+        json_t *pv = param && param[0] ? json_string(param) : json_null();
+        json_object_set_new(o, "parameter", pv ? pv : json_null());
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    if (!text)
+        return MHD_NO;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback_cls(strlen(text), text, free, text);
+    if (!r) {
+        free(text);
+        return MHD_NO;
+    }
+    enum MHD_Result ret = MHD_NO;
+    if (add_common(r, CT_JSON)) {
+        count(s, status);
+        ret = MHD_queue_response(c, status, r);
+    }
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result queue_failure(struct http_server *s, struct MHD_Connection *c, int rc,
+                                     const struct pk_err *e)
+{
+    char msg[sizeof(e->what) + sizeof(e->on) + sizeof(e->why) + 8];
+    pk_err_str(e, msg, sizeof(msg));
+    if (!msg[0])
+        snprintf(msg, sizeof(msg), "%s", rc < 0 && rc > -4096 ? strerror(-rc) : "internal error");
+    if (rc == PK_EPARSE || rc == PK_EUSAGE || rc == -EINVAL)
+        return queue_error(s, c, MHD_HTTP_BAD_REQUEST, msg, true, e->on);
+    if (rc == -ENOENT)
+        return queue_error(s, c, MHD_HTTP_NOT_FOUND, msg, false, NULL);
+    return queue_error(s, c, MHD_HTTP_INTERNAL_SERVER_ERROR, msg, false, NULL);
+}
+
+static enum MHD_Result queue_body(struct http_server *s, struct MHD_Connection *c, struct http_body *b,
+                                  const char *default_type, bool vary_accept)
+{
+    struct MHD_Response *r;
+    void *data = (void *)(b->data ? b->data : "");
+    if (b->release)
+        r = MHD_create_response_from_buffer_with_free_callback_cls(b->len, data, b->release, b->cookie);
+    else
+        r = MHD_create_response_from_buffer(b->len, data, MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (b->release)
+            b->release(b->cookie);
+        return MHD_NO;
+    }
+    unsigned status = b->status >= 200 && b->status <= 599 ? b->status : MHD_HTTP_INTERNAL_SERVER_ERROR;
+    enum MHD_Result ret = MHD_NO;
+    if (add_common(r, b->content_type ? b->content_type : default_type) &&
+        (!vary_accept || MHD_add_response_header(r, "Vary", "Accept") == MHD_YES)) {
+        count(s, status);
+        ret = MHD_queue_response(c, status, r);
+    }
+    MHD_destroy_response(r); /* the body is released when MHD is done with it */
+    return ret;
+}
+
+/* ---- request handling --------------------------------------------------- */
+
+static bool auth_ok(const struct http_server *s, const char *hdr)
+{
+    const char *tok = "";
+    size_t n = 0;
+    bool scheme = hdr && strncasecmp(hdr, "Bearer", 6) == 0 && (hdr[6] == ' ' || hdr[6] == '\t');
+    if (scheme) {
+        tok = hdr + 7;
+        while (*tok == ' ' || *tok == '\t')
+            tok++;
+        n = strnlen(tok, HTTP_TOKEN_MAX + 1);
+        while (n && (tok[n - 1] == ' ' || tok[n - 1] == '\t'))
+            n--;
+    }
+    /* Digests of equal length whatever was sent: the comparison's time
+     * depends on neither the token's length nor its content. */
+    unsigned char d[SHA256_DIGEST_LENGTH];
+    SHA256((const unsigned char *)tok, n, d);
+    bool same = CRYPTO_memcmp(d, s->token_sha, sizeof(d)) == 0;
+    return scheme && same;
+}
+
+/* Without a token, a loopback server answers only requests addressed to a
+ * loopback name, so a page on another site cannot read it by rebinding its
+ * own name to 127.0.0.1. */
+static bool host_ok(const struct http_server *s, const char *host)
+{
+    if (!host)
+        return true; /* HTTP/1.0 without Host: not a browser */
+    char h[HOST_MAX + 1];
+    size_t n = strnlen(host, HOST_MAX + 8);
+    if (host[0] == '[') {
+        const char *close = memchr(host, ']', n);
+        if (!close || (size_t)(close - host - 1) > HOST_MAX)
+            return false;
+        size_t hl = (size_t)(close - host - 1);
+        memcpy(h, host + 1, hl);
+        h[hl] = '\0';
+        struct in6_addr a;
+        if (inet_pton(AF_INET6, h, &a) != 1)
+            return false;
+        return v6_loopback(&a);
+    }
+    const char *colon = memchr(host, ':', n);
+    size_t hl = colon ? (size_t)(colon - host) : n;
+    if (hl > HOST_MAX)
+        return false;
+    memcpy(h, host, hl);
+    h[hl] = '\0';
+    if (hl && h[hl - 1] == '.')
+        h[--hl] = '\0';
+    if (!strcasecmp(h, "localhost") || !strcasecmp(h, s->listen_host))
+        return true;
+    struct in_addr a;
+    if (inet_pton(AF_INET, h, &a) == 1)
+        return (ntohl(a.s_addr) >> 24) == 127;
+    return false;
+}
+
+static enum MHD_Result call_simple(struct http_server *s, struct MHD_Connection *c,
+                                   int (*fn)(void *, struct http_body *, struct pk_err *))
+{
+    if (!fn)
+        return queue_canned(s, c, MHD_HTTP_NOT_FOUND, s->r404);
+    struct http_body b = { .status = 200 };
+    struct pk_err e;
+    pk_err_clear(&e);
+    int rc = fn(s->prov.arg, &b, &e);
+    if (rc)
+        return queue_failure(s, c, rc, &e);
+    return queue_body(s, c, &b, CT_JSON, false);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* What the URI log callback keeps of a /api/history request: its raw query
+ * (MHD splits and decodes the query in place afterwards, leniently). */
+struct raw_query {
+    bool seen;             /* the first call for the request is done */
+    size_t len;            /* > QUERY_MAX: too long, text not kept */
+    char text[];
+};
+
+static bool has_body(struct MHD_Connection *c)
+{
+    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return (cl && strcmp(cl, "0") != 0) ||
+           MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/*
+ * libmicrohttpd calls this at least twice per request: once the headers are
+ * in, then once the request is complete. A response queued in the first
+ * call makes it close the connection afterwards (it has not read what may
+ * follow), which is right for refusals (no body is ever read from an
+ * unauthenticated client) but would cost a new connection per request if
+ * done for every answer: answers wait for the second call.
+ */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                                  const char *version, const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls)
+{
+    struct http_server *s = cls;
+    (void)version;
+    (void)upload_data;
+    struct raw_query *rq = *con_cls == &s->seen_mark ? NULL : *con_cls;
+    bool first = rq ? !rq->seen : *con_cls == NULL;
+
+    if (first) {
+        if (s->has_token) {
+            if (!auth_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
+                atomic_fetch_add_explicit(&s->n_401, 1, memory_order_relaxed);
+                return queue_canned(s, c, MHD_HTTP_UNAUTHORIZED, s->r401);
+            }
+        } else if (s->check_host &&
+                   !host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
+            return queue_canned(s, c, MHD_HTTP_FORBIDDEN, s->r403);
+        }
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+            return queue_canned(s, c, MHD_HTTP_METHOD_NOT_ALLOWED, s->r405);
+        if (!has_body(c)) {
+            if (rq)
+                rq->seen = true;
+            else
+                *con_cls = &s->seen_mark;
+            return MHD_YES;
+        }
+        /* A GET or HEAD with a body: answered now, the body never read
+         * (and the connection closed after the answer). */
+    } else if (*upload_data_size) {
+        *upload_data_size = 0; /* not expected (no body was announced); dropped */
+        return MHD_YES;
+    }
+
+    const struct http_provider *p = &s->prov;
+    if (!strcmp(url, "/api/status"))
+        return call_simple(s, c, p->status);
+    if (!strcmp(url, "/metrics")) {
+        if (!p->metrics)
+            return queue_canned(s, c, MHD_HTTP_NOT_FOUND, s->r404);
+        const char *omv;
+        enum http_metrics_format fmt =
+            http_negotiate_metrics(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &omv);
+        struct http_body b = { .status = 200 };
+        struct pk_err e;
+        pk_err_clear(&e);
+        int rc = p->metrics(p->arg, fmt, &b, &e);
+        if (rc)
+            return queue_failure(s, c, rc, &e);
+        const char *ct = fmt == HTTP_METRICS_TEXT ? CT_TEXT : omv[0] == '0' ? CT_OM_001 : CT_OM_100;
+        return queue_body(s, c, &b, ct, true);
+    }
+    if (!strcmp(url, "/api/history")) {
+        if (!p->history)
+            return queue_canned(s, c, MHD_HTTP_NOT_FOUND, s->r404);
+        struct pk_err e;
+        pk_err_clear(&e);
+        struct query_history *q = malloc(sizeof(*q)); /* 4 KiB: off the server threads' stacks */
+        if (!q)
+            return MHD_NO;
+        int rc = query_parse_history(rq ? rq->text : "", rq ? rq->len : 0, now_ms(), q, &e);
+        enum MHD_Result ret;
+        if (rc) {
+            ret = queue_failure(s, c, rc, &e);
+        } else {
+            struct http_body b = { .status = 200 };
+            rc = p->history(p->arg, q, &b, &e);
+            ret = rc ? queue_failure(s, c, rc, &e) : queue_body(s, c, &b, CT_JSON, false);
+        }
+        free(q);
+        return ret;
+    }
+    if (!strcmp(url, "/api/alerts"))
+        return call_simple(s, c, p->alerts);
+    if (!strcmp(url, "/health"))
+        return call_simple(s, c, p->health);
+    if (!strcmp(url, "/ready"))
+        return call_simple(s, c, p->ready);
+    if (!p->asset || url[0] != '/')
+        return queue_canned(s, c, MHD_HTTP_NOT_FOUND, s->r404);
+    struct http_body b = { .status = 200 };
+    struct pk_err e;
+    pk_err_clear(&e);
+    int rc = p->asset(p->arg, url, &b, &e);
+    if (rc == -ENOENT)
+        return queue_canned(s, c, MHD_HTTP_NOT_FOUND, s->r404);
+    if (rc)
+        return queue_failure(s, c, rc, &e);
+    return queue_body(s, c, &b, CT_OCTETS, false);
+}
+
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    static const char prefix[] = "/api/history?";
+    if (strncmp(uri, prefix, sizeof(prefix) - 1) != 0)
+        return NULL;
+    const char *qs = uri + sizeof(prefix) - 1;
+    size_t n = strlen(qs); /* within the request line, so within CONN_MEMORY */
+    size_t keep = n > QUERY_MAX ? 0 : n;
+    struct raw_query *rq = malloc(sizeof(*rq) + keep + 1);
+    if (!rq)
+        return NULL; /* parsed as an empty query: a 400, not a crash */
+    rq->seen = false;
+    rq->len = n;
+    memcpy(rq->text, qs, keep);
+    rq->text[keep] = '\0';
+    return rq;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+    (void)c;
+    (void)toe;
+    struct http_server *s = cls;
+    if (*con_cls != &s->seen_mark)
+        free(*con_cls);
+    *con_cls = NULL;
+}
+
+/* Paths are matched as sent: "/metric%73" is not /metrics, and an asset
+ * path reaches the provider undecoded. */
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return strlen(s);
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    struct http_server *s = cls;
+    pthread_mutex_lock(&s->log_lock);
+    if (s->starting && !s->log[0]) {
+        vsnprintf(s->log, sizeof(s->log), fmt, ap);
+        size_t n = strlen(s->log);
+        while (n && (s->log[n - 1] == '\n' || s->log[n - 1] == '.'))
+            s->log[--n] = '\0';
+    }
+    pthread_mutex_unlock(&s->log_lock);
+}
+
+/* ---- start and stop ----------------------------------------------------- */
+
+static bool b64token_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+static int check_token(const char *tok, unsigned char *sha, struct pk_err *e)
+{
+    size_t n = strnlen(tok, HTTP_TOKEN_MAX + 3);
+    if (n >= 1 && tok[n - 1] == '\n') /* the file's final newline */
+        n -= (n >= 2 && tok[n - 2] == '\r') ? 2 : 1;
+    if (n > HTTP_TOKEN_MAX)
+        return err_set(e, PK_EUSAGE, "--auth-token-file", "invalid token", "longer than %u bytes", HTTP_TOKEN_MAX);
+    if (n < HTTP_TOKEN_MIN)
+        return err_set(e, PK_EUSAGE, "--auth-token-file", "invalid token",
+                       "%zu bytes: at least %u are needed (e.g. `openssl rand -hex 32`)", n, HTTP_TOKEN_MIN);
+    size_t i = 0;
+    while (i < n && b64token_char((unsigned char)tok[i]))
+        i++;
+    while (i < n && tok[i] == '=') /* b64token: '=' only at the end */
+        i++;
+    if (i != n)
+        return err_set(e, PK_EUSAGE, "--auth-token-file", "invalid token",
+                       "byte %zu (0x%02x) cannot be in a bearer token (letters, digits, - . _ ~ + / "
+                       "and a trailing =)",
+                       i, (unsigned char)tok[i]);
+    SHA256((const unsigned char *)tok, n, sha);
+    return 0;
+}
+
+static int refuse_password(char *buf, int size, int rwflag, void *u)
+{
+    (void)buf, (void)size, (void)rwflag, (void)u;
+    return -1; /* never prompt on a terminal */
+}
+
+static const char *ssl_reason(char *buf, size_t cap)
+{
+    unsigned long code = ERR_peek_last_error();
+    if (!code) {
+        snprintf(buf, cap, "no PEM block found");
+    } else {
+        const char *r = ERR_reason_error_string(code);
+        snprintf(buf, cap, "%s", r ? r : "unreadable");
+    }
+    ERR_clear_error();
+    return buf;
+}
+
+/* The certificate and key, checked with OpenSSL before libmicrohttpd (whose
+ * failures say nothing) gets them. */
+static int check_tls(const char *cert, const char *key, struct pk_err *e)
+{
+    char why[160];
+    int rc = 0;
+    BIO *cb = NULL, *kb = NULL;
+    X509 *x = NULL;
+    EVP_PKEY *k = NULL;
+    ERR_clear_error();
+    if (!(cb = BIO_new_mem_buf(cert, -1)) || !(kb = BIO_new_mem_buf(key, -1))) {
+        rc = err_errno(e, -ENOMEM, "--tls-cert", "cannot read the certificate");
+        goto out;
+    }
+    if (!(x = PEM_read_bio_X509(cb, NULL, refuse_password, NULL))) {
+        rc = err_set(e, PK_EPARSE, "--tls-cert", "not a PEM certificate", "%s", ssl_reason(why, sizeof(why)));
+        goto out;
+    }
+    if (!(k = PEM_read_bio_PrivateKey(kb, NULL, refuse_password, NULL))) {
+        if (strstr(key, "ENCRYPTED"))
+            rc = err_set(e, PK_EPARSE, "--tls-key", "not a usable PEM private key",
+                         "the key is encrypted: give it without a passphrase (openssl pkey -in KEY -out NEW)");
+        else
+            rc = err_set(e, PK_EPARSE, "--tls-key", "not a PEM private key", "%s", ssl_reason(why, sizeof(why)));
+        goto out;
+    }
+    if (X509_check_private_key(x, k) != 1) {
+        ERR_clear_error();
+        rc = err_set(e, PK_EUSAGE, "--tls-key", "the key does not match the certificate",
+                     "give the private key of the certificate in --tls-cert");
+        goto out;
+    }
+out:
+    EVP_PKEY_free(k);
+    X509_free(x);
+    BIO_free(kb);
+    BIO_free(cb);
+    return rc;
+}
+
+static int open_listener(const struct sockaddr_storage *addr, unsigned addrlen, const char *listen_text, int *out,
+                         struct pk_err *e)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_errno(e, -errno, "--listen", "cannot create a socket");
+    int one = 1;
+    /* Restarts must not wait for TIME_WAIT connections of the previous run. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (addr->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    if (bind(fd, (const struct sockaddr *)addr, addrlen) != 0 || listen(fd, LISTEN_BACKLOG) != 0) {
+        int err = errno;
+        close(fd);
+        char what[200];
+        snprintf(what, sizeof(what), "cannot listen on %s", listen_text);
+        return err_set(e, -err, "--listen", what, "%s", strerror(err));
+    }
+    *out = fd;
+    return 0;
+}
+
+static void free_server(struct http_server *s)
+{
+    if (s->r401)
+        MHD_destroy_response(s->r401);
+    if (s->r403)
+        MHD_destroy_response(s->r403);
+    if (s->r404)
+        MHD_destroy_response(s->r404);
+    if (s->r405)
+        MHD_destroy_response(s->r405);
+    if (s->key_pem) {
+        OPENSSL_cleanse(s->key_pem, strlen(s->key_pem));
+        free(s->key_pem);
+    }
+    free(s->cert_pem);
+    OPENSSL_cleanse(s->token_sha, sizeof(s->token_sha));
+    pthread_mutex_destroy(&s->log_lock);
+    free(s);
+}
+
+int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,
+               struct pk_err *e)
+{
+    *out = NULL;
+    const char *listen_text = o->listen ? o->listen : HTTP_LISTEN_DEFAULT;
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_errno(e, -ENOMEM, "http", "cannot start the server");
+    pthread_mutex_init(&s->log_lock, NULL);
+    s->prov = *p;
+    int rc;
+
+    if (o->conn_limit < 1 || o->timeout_s < 1 || o->threads < 1 || o->threads > HTTP_THREADS_MAX) {
+        rc = err_set(e, PK_EUSAGE, "http", "invalid server options",
+                     "connection limit, timeout and threads must be at least 1 (threads at most %u)",
+                     HTTP_THREADS_MAX);
+        goto fail;
+    }
+    bool loopback;
+    unsigned addrlen;
+    if ((rc = parse_listen(listen_text, &s->addr, &addrlen, &loopback, s->listen_host, e)))
+        goto fail;
+    s->addrlen = addrlen;
+    if (o->auth_token) {
+        if ((rc = check_token(o->auth_token, s->token_sha, e)))
+            goto fail;
+        s->has_token = true;
+    }
+    if (!loopback && !s->has_token && !o->no_auth) {
+        char q[96], what[200];
+        snprintf(what, sizeof(what), "refusing to serve %s without authentication",
+                 err_quote(listen_text, strlen(listen_text), q, sizeof(q)));
+        rc = err_set(e, PK_EUSAGE, "--listen", what,
+                     "it is not a loopback address: add --auth-token-file FILE (a bearer token) or "
+                     "--no-auth to serve it to anyone who can connect");
+        goto fail;
+    }
+    s->check_host = loopback && !s->has_token;
+    if (!o->tls_cert_pem != !o->tls_key_pem) {
+        rc = err_set(e, PK_EUSAGE, o->tls_cert_pem ? "--tls-key" : "--tls-cert", "incomplete TLS settings",
+                     "--tls-cert and --tls-key go together");
+        goto fail;
+    }
+    if (o->tls_cert_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            rc = err_set(e, PK_ENOTSUP, "--tls-cert", "TLS is not available",
+                         "this libmicrohttpd was built without TLS support");
+            goto fail;
+        }
+        if ((rc = check_tls(o->tls_cert_pem, o->tls_key_pem, e)))
+            goto fail;
+        if (!(s->cert_pem = strdup(o->tls_cert_pem)) || !(s->key_pem = strdup(o->tls_key_pem))) {
+            rc = err_errno(e, -ENOMEM, "http", "cannot start the server");
+            goto fail;
+        }
+        s->tls = true;
+    }
+
+    s->r401 = canned("{\"error\":\"unauthorized: send Authorization: Bearer <token>\"}",
+                     MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"perfkit\"");
+    s->r403 = canned("{\"error\":\"forbidden: the Host header names no loopback address; "
+                     "serve other names with --auth-token-file\"}",
+                     NULL, NULL);
+    s->r404 = canned("{\"error\":\"not found\"}", NULL, NULL);
+    s->r405 = canned("{\"error\":\"method not allowed: use GET or HEAD\"}", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    if (!s->r401 || !s->r403 || !s->r404 || !s->r405) {
+        rc = err_errno(e, -ENOMEM, "http", "cannot start the server");
+        goto fail;
+    }
+
+    int fd = -1;
+    if ((rc = open_listener(&s->addr, addrlen, listen_text, &fd, e)))
+        goto fail;
+    socklen_t alen = sizeof(s->addr);
+    getsockname(fd, (struct sockaddr *)&s->addr, &alen);
+    s->port = ntohs(s->addr.ss_family == AF_INET ? ((struct sockaddr_in *)&s->addr)->sin_port
+                                                  : ((struct sockaddr_in6 *)&s->addr)->sin6_port);
+    /* MHD owns fd once started and may or may not close it when it fails
+     * to start; `witness` keeps the socket alive so fd can be told apart
+     * from a descriptor reused in the meantime. */
+    int witness = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+
+    struct MHD_OptionItem opts[12];
+    size_t no = 0;
+    opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_LISTEN_SOCKET, fd, NULL };
+    opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_LIMIT, o->conn_limit, NULL };
+    opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_limit, NULL };
+    opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s, NULL };
+    opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL };
+    if (o->threads > 1)
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_THREAD_POOL_SIZE, o->threads, NULL };
+    if (s->tls) {
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, s->cert_pem };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_KEY, 0, s->key_pem };
+        opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES };
+    }
+    opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+    if (s->addr.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    if (s->tls)
+        flags |= MHD_USE_TLS;
+    s->starting = true;
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                              MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                              MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
+                              MHD_OPTION_ARRAY, opts,
+                              MHD_OPTION_END);
+    pthread_mutex_lock(&s->log_lock);
+    s->starting = false;
+    pthread_mutex_unlock(&s->log_lock);
+    if (!s->mhd) {
+        struct stat a, b;
+        if (witness >= 0 && fstat(fd, &a) == 0 && fstat(witness, &b) == 0 && a.st_ino == b.st_ino &&
+            a.st_dev == b.st_dev)
+            close(fd);
+        if (witness >= 0)
+            close(witness);
+        rc = err_set(e, -EIO, "http", "cannot start the server", "%s",
+                     s->log[0] ? s->log : "libmicrohttpd refused the settings");
+        goto fail;
+    }
+    if (witness >= 0)
+        close(witness);
+    *out = s;
+    return 0;
+
+fail:
+    free_server(s);
+    return rc;
+}
+
+void http_stop(struct http_server *s)
+{
+    if (!s)
+        return;
+    if (s->mhd)
+        MHD_stop_daemon(s->mhd); /* joins the threads, releases every body held */
+    free_server(s);
+}
+
+uint16_t http_port(const struct http_server *s)
+{
+    return s->port;
+}
+
+const char *http_url(const struct http_server *s, char *buf, size_t cap)
+{
+    char host[INET6_ADDRSTRLEN] = "127.0.0.1";
+    const char *scheme = s->tls ? "https" : "http";
+    if (s->addr.ss_family == AF_INET6) {
+        const struct in6_addr *a = &((const struct sockaddr_in6 *)&s->addr)->sin6_addr;
+        if (IN6_IS_ADDR_UNSPECIFIED(a))
+            snprintf(host, sizeof(host), "::1");
+        else
+            inet_ntop(AF_INET6, a, host, sizeof(host));
+        snprintf(buf, cap, "%s://[%s]:%u/", scheme, host, s->port);
+    } else {
+        const struct in_addr *a = &((const struct sockaddr_in *)&s->addr)->sin_addr;
+        if (a->s_addr != htonl(INADDR_ANY))
+            inet_ntop(AF_INET, a, host, sizeof(host));
+        snprintf(buf, cap, "%s://%s:%u/", scheme, host, s->port);
+    }
+    return buf;
+}
+
+void http_stats(const struct http_server *s, struct http_stats *out)
+{
+    struct http_server *m = (struct http_server *)s; /* atomics are read-only here */
+    out->requests = atomic_load_explicit(&m->n_requests, memory_order_relaxed);
+    out->status_2xx = atomic_load_explicit(&m->n_2xx, memory_order_relaxed);
+    out->status_4xx = atomic_load_explicit(&m->n_4xx, memory_order_relaxed);
+    out->status_5xx = atomic_load_explicit(&m->n_5xx, memory_order_relaxed);
+    out->unauthorized = atomic_load_explicit(&m->n_401, memory_order_relaxed);
+}
