@@ -27,7 +27,7 @@ test: deps
 	@$(MAKE) --no-print-directory build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
-# The main job on its embedded default: benchmark the bundled examples and compare them.
+# The main job on its embedded default: the host agent, perfkit monitor, on loopback.
 run: deps
 	@$(MAKE) --no-print-directory build
 	@sh scripts/run-main.sh $(BUILD)

@@ -318,10 +318,14 @@ static int p_health(void *arg, struct http_body *out, struct pk_err *e)
 {
     struct agent *a = arg;
     int64_t last = atomic_load(&a->last_sample_ms);
-    json_t *root = json_pack("{s:s, s:o, s:o}", "status", "alive", "last_sample_age_s",
-                             last ? jsonio_real((double)(wall_ms() - last) / 1000.0) : json_null(),
-                             "interval_s", jsonio_real((double)a->cfg.interval_ms / 1000.0));
-    return text_body(out, root, 200, e);
+    double age = last ? (double)(wall_ms() - last) / 1000.0 : NAN;
+    /* stale: three intervals (at least 5 s) without a sample, the sampler is stuck */
+    double limit = fmax(3.0 * (double)a->cfg.interval_ms / 1000.0, 5.0);
+    bool fresh = last && age <= limit;
+    json_t *root = json_pack("{s:s, s:o, s:o}", "status", !last ? "starting" : fresh ? "alive" : "stale", "last_sample_age_s",
+                             last ? jsonio_real(age) : json_null(), "interval_s",
+                             jsonio_real((double)a->cfg.interval_ms / 1000.0));
+    return text_body(out, root, fresh || !last ? 200 : 503, e);
 }
 
 static int p_ready(void *arg, struct http_body *out, struct pk_err *e)
