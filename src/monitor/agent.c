@@ -302,7 +302,7 @@ static int p_alerts(void *arg, struct http_body *out, struct pk_err *e)
 
 static int text_body(struct http_body *out, json_t *root, unsigned status, struct pk_err *e)
 {
-    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+    char *text = root ? json_dumps(root, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(root);
     if (!text)
         return err_errno(e, -ENOMEM, "response", "cannot render the answer");
@@ -435,10 +435,10 @@ static int publish(struct agent *a, struct pk_err *e)
     if (!rc)
         rc = expo_render(&a->set, EXPO_OPENMETRICS, &s->om, &s->om_len, e);
     json_t *st = status_json(a);
-    s->status = st ? json_dumps(st, JSON_COMPACT) : NULL;
+    s->status = st ? json_dumps(st, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(st);
     json_t *al = rules_alerts_json(&a->rules);
-    s->alerts = al ? json_dumps(al, JSON_COMPACT) : NULL;
+    s->alerts = al ? json_dumps(al, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
     json_decref(al);
     if (!rc && (!s->status || !s->alerts))
         rc = err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
