@@ -186,6 +186,16 @@ if [ $rc -eq 0 ]; then ok "SIGTERM: exit 0"; else fail "SIGTERM: exit 0" "exit $
 got=$($PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0], c.execute("select count(*) from samples").fetchone()[0] > 0)' "$TMP/m.db")
 contains "the database passes integrity_check and holds samples" "$got" "ok True"
 
+# ---- kill -9 while sampling every 100 ms: the history stays consistent
+"$PERFKIT" monitor --listen "127.0.0.1:$(free_port)" --db "$TMP/k.db" --interval 100ms --duration 30s \
+    2>"$TMP/agent4.log" &
+K=$!
+sleep 2.3
+kill -KILL $K
+wait $K 2>/dev/null
+got=$($PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0], c.execute("select count(distinct ts) from samples").fetchone()[0] >= 10)' "$TMP/k.db")
+contains "kill -9: integrity_check ok, the samples kept" "$got" "ok True"
+
 # ---- authentication
 printf 'a-long-enough-secret-token-123\n' >"$TMP/token"
 PORT2=$(free_port)
