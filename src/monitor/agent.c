@@ -576,14 +576,6 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     so.retention_ms = cfg->retention_ms;
     if ((rc = store_open(cfg->db ? cfg->db : "perfkit-monitor.db", &so, &a->store, e)) != 0)
         goto fail;
-    struct notify_config nc = { 0 };
-    nc.on_alert = cfg->on_alert;
-    nc.webhooks = (const char *const *)cfg->webhooks;
-    nc.nwebhooks = cfg->nwebhooks;
-    nc.receiver = "perfkit";
-    if ((rc = notify_init(&a->notify, &nc, e)) != 0)
-        goto fail;
-    a->notify_ok = true;
     if ((rc = prober_new(cfg->probes, cfg->nprobes, cfg->interval_ms, &a->prober, e)) != 0)
         goto fail;
 
@@ -606,6 +598,23 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
     if ((rc = http_start(&ho, &p, &a->http, e)) != 0)
         goto fail;
+    /* receivers that hear from many hosts tell them apart by these */
+    char url[300], host[256] = "", instance[320];
+    http_url(a->http, url, sizeof(url));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(instance, sizeof(instance), "%s:%u", host[0] ? host : "localhost", http_port(a->http));
+    struct metric_label inst = { "instance", instance };
+    struct notify_config nc = { 0 };
+    nc.on_alert = cfg->on_alert;
+    nc.webhooks = (const char *const *)cfg->webhooks;
+    nc.nwebhooks = cfg->nwebhooks;
+    nc.receiver = "perfkit";
+    nc.external_url = url;
+    nc.labels = &inst;
+    nc.nlabels = 1;
+    if ((rc = notify_init(&a->notify, &nc, e)) != 0)
+        goto fail;
+    a->notify_ok = true;
     if ((rc = prober_start(a->prober, e)) != 0)
         goto fail;
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -655,8 +664,17 @@ static void do_reload(struct agent *a)
     if (rc) {
         logf_(a, "reload refused, the running rules are kept: %s: %s: %s", e.on, e.what, e.why);
     } else {
+        /* alerts of removed or changed rules end here: say so, as any resolution */
+        rules_events_clear(&a->ev);
         rules_replace(&a->rules, &next, wall_ms(), &a->ev);
         logf_(a, "reload: %zu rules from %s", a->rules.nrules, a->cfg.path);
+        for (size_t i = 0; i < a->ev.n; i++) {
+            char line[NOTIFY_LINE_MAX];
+            notify_log_line(&a->ev.v[i], line, sizeof(line));
+            logf_(a, "%s", line);
+        }
+        if (a->ev.n && a->notify_ok)
+            notify_enqueue(&a->notify, &a->ev);
     }
     rules_destroy(&next);
     config_destroy(&c);

@@ -351,6 +351,11 @@ static int parse_matchers(struct cur *c, struct rule *r)
                         got(c, g, sizeof(g)));
         if (n > RULES_LABEL_MAX)
             return fail(c, "the label name %s is longer than %u characters", got(c, g, sizeof(g)), RULES_LABEL_MAX);
+        if (n >= 2 && c->s[c->pos] == '_' && c->s[c->pos + 1] == '_') {
+            char q[TOKEN_QUOTE + 8];
+            return fail(c, "the label name '%s' is reserved: names starting with '__' are Prometheus' own "
+                        "(write the metric name before '{')", err_quote(c->s + c->pos, n, q, sizeof(q)));
+        }
         if (r->nmatch >= RULES_MATCHERS_MAX)
             return fail(c, "more than %u label matchers", RULES_MATCHERS_MAX);
         struct rules_matcher *m = &r->match[r->nmatch];
@@ -1003,6 +1008,11 @@ static json_t *number_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+static int cmp_label(const void *a, const void *b)
+{
+    return strcmp(((const struct metric_label *)a)->name, ((const struct metric_label *)b)->name);
+}
+
 json_t *rules_alerts_json(const struct rules *r)
 {
     json_t *arr = json_array();
@@ -1019,8 +1029,12 @@ json_t *rules_alerts_json(const struct rules *r)
             json_decref(arr);
             return NULL;
         }
+        /* sorted by name, as in the series key, whatever order the collector used */
+        struct metric_label l[METRIC_LABELS_MAX];
+        memcpy(l, a->labels, a->nlabels * sizeof(l[0]));
+        qsort(l, a->nlabels, sizeof(l[0]), cmp_label);
         for (size_t k = 0; k < a->nlabels; k++)
-            json_object_set_new(labels, a->labels[k].name, json_string(a->labels[k].value));
+            json_object_set_new(labels, l[k].name, json_string(l[k].value));
         rules_format(rule, buf, sizeof(buf));
         json_object_set_new(o, "alertname", json_string(rule->name));
         json_object_set_new(o, "state", json_string(rules_state_str(a->state)));

@@ -179,6 +179,10 @@ sleep 1
 c -o "$TMP/alerts2.json" "$A/api/alerts"
 jcheck "SIGHUP: the new rule fires, the old one is gone" "$TMP/alerts2.json" \
     'any(a["alertname"] == "Other" for a in j) and not any(a["alertname"] == "Always" for a in j)'
+contains "SIGHUP: the removed rule's alert is logged resolved" "$(cat "$TMP/agent.log")" "alert Always resolved"
+got=$(cat "$HOOKS"/*.json 2>/dev/null)
+contains "SIGHUP: the webhook hears it resolved" "$got" '"status":"resolved"'
+contains "webhook: the instance label" "$got" "\"instance\":\"$(hostname):$PORT\""
 kill -TERM $AGENT
 wait $AGENT
 rc=$?

@@ -237,6 +237,8 @@ static void refuses_with_exact_messages(void **state)
     bad("A: m{\"x\"} > 1 for 1m", P "expected a label name or '}' in the matchers of 'm', got '\"x\"}'");
     bad("A: m{a=\"1\",,} > 1 for 1m", P "expected a label name or '}' in the matchers of 'm', got ',}'");
     bad("A: m{a=\"1\"", P "expected ',' or '}' after the matcher on 'a', got the end of the line");
+    bad("A: m{__name__=\"m\"} > 1 for 1m", P "the label name '__name__' is reserved: names starting with "
+                                             "'__' are Prometheus' own (write the metric name before '{')");
     bad("A: m = 1 for 1m", P "expected a comparison (> >= < <= == !=) after the metric, got '='");
     bad("A: m =< 1 for 1m", P "expected a comparison (> >= < <= == !=) after the metric, got '=<'");
     bad("A: m > x for 1m", P "expected a number after '>', got 'x'");
