@@ -43,6 +43,7 @@ struct notify_job {
 struct notify_hook {
     struct notify *n;
     char *url;
+    char *shown;              /* url without its password, for messages */
     CURL *curl;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
@@ -752,10 +753,10 @@ static enum try_result post(struct notify_hook *h, const char *body)
         return TRY_OK;
     pthread_mutex_lock(&n->mu);
     if (cc != CURLE_OK) {
-        note_error(n, "webhook %s: %s", h->url, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+        note_error(n, "webhook %s: %s", h->shown, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
         r = TRY_RETRY;
     } else {
-        note_error(n, "webhook %s: HTTP status %ld", h->url, status);
+        note_error(n, "webhook %s: HTTP status %ld", h->shown, status);
         /* as Alertmanager: 5xx may pass, other refusals will not */
         r = status >= 500 || status == 408 || status == 429 ? TRY_RETRY : TRY_FINAL;
     }
@@ -859,10 +860,25 @@ static int enqueue_body(struct notify *n, struct notify_hook *h, const char *bod
     return 0;
 }
 
+/* http://user:secret@host/ -> http://user:***@host/: errors end up in logs. */
+static char *redact(const char *url)
+{
+    const char *auth = strstr(url, "://") + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = memchr(auth, '@', alen);
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (!colon)
+        return strdup(url);
+    char *out = NULL;
+    if (asprintf(&out, "%.*s***%s", (int)(colon + 1 - url), url, at) < 0)
+        return NULL;
+    return out;
+}
+
 static int hook_init(struct notify *n, struct notify_hook *h, const char *url, struct pk_err *e)
 {
     h->n = n;
-    if (!(h->url = strdup(url)) || !(h->q = calloc(n->queue_max, sizeof(*h->q))))
+    if (!(h->url = strdup(url)) || !(h->shown = redact(url)) || !(h->q = calloc(n->queue_max, sizeof(*h->q))))
         return err_errno(e, -ENOMEM, "--webhook", "cannot set up webhook");
     int rc = pthread_mutex_init(&h->mu, NULL);
     if (rc)
@@ -932,6 +948,7 @@ static void hook_destroy(struct notify *n, struct notify_hook *h, int64_t deadli
         pthread_mutex_destroy(&h->mu);
     }
     free(h->url);
+    free(h->shown);
     memset(h, 0, sizeof(*h));
 }
 
