@@ -31,12 +31,22 @@
 #define HISTORY_POINTS_CAP 10000
 #define NOTIFY_FLUSH_MS    5000
 
-/* One published sample: immutable once published, freed by the last user. */
+/* One published sample, freed by the last user. Its metric set and status
+ * are immutable; the texts of /metrics (both formats) and /api/status are
+ * rendered on the first request for them, under mu, since most samples are
+ * never scraped and rendering is most of a sample's cost. */
 struct snapshot {
     atomic_int refs;
     int64_t ts_ms;
-    char *prom, *om, *status, *alerts;
-    size_t prom_len, om_len, status_len, alerts_len;
+    struct metric_set set;
+    struct collect_status status;
+    json_t *probes;                   /* rendered at publish: probe stats change later */
+    size_t firing, pending;
+    char *alerts;                     /* rendered at publish */
+    size_t alerts_len;
+    pthread_mutex_t mu;               /* guards the lazy texts */
+    char *prom, *om, *status_text;
+    size_t prom_len, om_len, status_len;
 };
 
 struct agent {
@@ -104,8 +114,11 @@ static void snap_unref(void *cookie)
         return;
     free(s->prom);
     free(s->om);
-    free(s->status);
+    free(s->status_text);
     free(s->alerts);
+    json_decref(s->probes);
+    metric_set_destroy(&s->set);
+    pthread_mutex_destroy(&s->mu);
     free(s);
 }
 
@@ -170,10 +183,10 @@ static json_t *procs_json(const struct collect_proc *p, size_t n)
     return arr;
 }
 
-static json_t *status_json(struct agent *a)
+static json_t *status_json(const struct snapshot *snap)
 {
-    const struct metric_set *s = &a->set;
-    const struct collect_status *st = &a->col.status;
+    const struct metric_set *s = &snap->set;
+    const struct collect_status *st = &snap->status;
     char when[40];
     json_t *root = json_object();
     put(root, "time", json_string(query_format_time(s->ts_ms, when, sizeof(when))));
@@ -231,6 +244,15 @@ static json_t *status_json(struct agent *a)
     put(pr, "top_memory", procs_json(st->top_rss, st->ntop_rss));
     put(root, "processes", pr);
 
+    put(root, "probes", json_incref(snap->probes));
+
+    put(root, "alerts", json_pack("{s:I, s:I}", "firing", (json_int_t)snap->firing, "pending",
+                                  (json_int_t)snap->pending));
+    return root;
+}
+
+static json_t *probes_json(struct agent *a)
+{
     json_t *probes = json_array();
     for (size_t i = 0; i < prober_count(a->prober); i++) {
         struct probe_stats ps;
@@ -251,15 +273,7 @@ static json_t *status_json(struct agent *a)
             put(o, "limit_s", jsonio_real((double)ps.limit_ms / 1000.0));
         json_array_append_new(probes, o);
     }
-    put(root, "probes", probes);
-
-    size_t nalerts = 0, firing = 0;
-    const struct rules_alert *al = rules_alerts(&a->rules, &nalerts);
-    for (size_t i = 0; i < nalerts; i++)
-        firing += al[i].state == RULES_FIRING;
-    put(root, "alerts", json_pack("{s:I, s:I}", "firing", (json_int_t)firing, "pending",
-                                  (json_int_t)(nalerts - firing)));
-    return root;
+    return probes;
 }
 
 /* ------------------------------------------------------------------ HTTP provider */
@@ -269,8 +283,18 @@ static int p_metrics(void *arg, enum http_metrics_format fmt, struct http_body *
     struct snapshot *s = snap_get(arg);
     if (!s)
         return err_set(e, -EAGAIN, "/metrics", "no sample yet", "the first sample is being taken");
-    out->data = fmt == HTTP_METRICS_OPENMETRICS ? s->om : s->prom;
-    out->len = fmt == HTTP_METRICS_OPENMETRICS ? s->om_len : s->prom_len;
+    bool om = fmt == HTTP_METRICS_OPENMETRICS;
+    char **text = om ? &s->om : &s->prom;
+    size_t *len = om ? &s->om_len : &s->prom_len;
+    pthread_mutex_lock(&s->mu);
+    int rc = *text ? 0 : expo_render(&s->set, om ? EXPO_OPENMETRICS : EXPO_TEXT, text, len, e);
+    pthread_mutex_unlock(&s->mu);
+    if (rc) {
+        snap_unref(s);
+        return rc;
+    }
+    out->data = *text;
+    out->len = *len;
     out->release = snap_unref;
     out->cookie = s;
     return 0;
@@ -281,7 +305,19 @@ static int p_status(void *arg, struct http_body *out, struct pk_err *e)
     struct snapshot *s = snap_get(arg);
     if (!s)
         return err_set(e, -EAGAIN, "/api/status", "no sample yet", "the first sample is being taken");
-    out->data = s->status;
+    pthread_mutex_lock(&s->mu);
+    if (!s->status_text) {
+        json_t *st = status_json(s);
+        s->status_text = st ? json_dumps(st, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+        json_decref(st);
+        s->status_len = s->status_text ? strlen(s->status_text) : 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    if (!s->status_text) {
+        snap_unref(s);
+        return err_errno(e, -ENOMEM, "/api/status", "cannot render the status");
+    }
+    out->data = s->status_text;
     out->len = s->status_len;
     out->release = snap_unref;
     out->cookie = s;
@@ -430,24 +466,27 @@ static int publish(struct agent *a, struct pk_err *e)
     if (!s)
         return err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
     atomic_init(&s->refs, 1);
+    pthread_mutex_init(&s->mu, NULL);
     s->ts_ms = a->set.ts_ms;
-    int rc = expo_render(&a->set, EXPO_TEXT, &s->prom, &s->prom_len, e);
-    if (!rc)
-        rc = expo_render(&a->set, EXPO_OPENMETRICS, &s->om, &s->om_len, e);
-    json_t *st = status_json(a);
-    s->status = st ? json_dumps(st, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
-    json_decref(st);
-    json_t *al = rules_alerts_json(&a->rules);
-    s->alerts = al ? json_dumps(al, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
-    json_decref(al);
-    if (!rc && (!s->status || !s->alerts))
-        rc = err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
-    if (rc) {
+    s->status = a->col.status;
+    s->probes = probes_json(a);
+    size_t nalerts = 0;
+    const struct rules_alert *al = rules_alerts(&a->rules, &nalerts);
+    for (size_t i = 0; i < nalerts; i++)
+        s->firing += al[i].state == RULES_FIRING;
+    s->pending = nalerts - s->firing;
+    json_t *aj = rules_alerts_json(&a->rules);
+    s->alerts = aj ? json_dumps(aj, JSON_COMPACT | JSON_REAL_PRECISION(12)) : NULL;
+    json_decref(aj);
+    if (!s->alerts || !s->probes) {
+        metric_set_init(&s->set);
         snap_unref(s);
-        return rc;
+        return err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
     }
-    s->status_len = strlen(s->status);
     s->alerts_len = strlen(s->alerts);
+    /* the set moves into the snapshot; the next sample starts a new one */
+    s->set = a->set;
+    metric_set_init(&a->set);
     snap_publish(a, s);
     return 0;
 }
