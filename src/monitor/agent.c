@@ -410,11 +410,23 @@ static int p_asset(void *arg, const char *path, struct http_body *out, struct pk
 
 /* ------------------------------------------------------------------ one sample */
 
+/* The history keeps what a person looks back at: the host's perfkit_* gauges,
+ * probes and load. The agent's own bookkeeping (collector timings, HTTP
+ * counters, alert counts) is left to /metrics: it would double the rows. */
 static bool want_stored(const struct metric_series *m, void *arg)
 {
     const struct metric_set *set = arg;
     const char *name = set->fam[m->family].name;
-    return strncmp(name, "perfkit_", 8) == 0 || strncmp(name, "node_load", 9) == 0;
+    static const char *const skip[] = { "perfkit_collector_", "perfkit_agent_", "perfkit_http_",
+                                        "perfkit_alert", "perfkit_store_" };
+    if (strncmp(name, "node_load", 9) == 0)
+        return true;
+    if (strncmp(name, "perfkit_", 8) != 0)
+        return false;
+    for (size_t i = 0; i < sizeof(skip) / sizeof(skip[0]); i++)
+        if (strncmp(name, skip[i], strlen(skip[i])) == 0)
+            return false;
+    return true;
 }
 
 static long self_rss_bytes(void)
