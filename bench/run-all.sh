@@ -39,3 +39,4 @@ if [ -f "$ROOT/bench/inproc.sh" ]; then
     run_script "$ROOT/bench/inproc.sh" "$BUILD_DIR"
 fi
 run_script "$ROOT/bench/load_wrk.sh" "$BUILD_DIR"
+run_script "$ROOT/bench/monitor_node_exporter.sh" "$BUILD_DIR"
