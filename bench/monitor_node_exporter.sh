@@ -90,6 +90,7 @@ for tool in wrk curl timeout "$PY"; do
 done
 [ -x "$NE" ] || { echo "monitor_node_exporter: $NE not found (apt-get install prometheus-node-exporter)" >&2; exit 1; }
 [ -x "$PK" ] || { echo "monitor_node_exporter: $PK not found; run 'make build' first" >&2; exit 1; }
+[ -x /usr/bin/time ] || { echo "monitor_node_exporter: /usr/bin/time not found (Debian package 'time')" >&2; exit 1; }
 [ -r /proc/self/schedstat ] || { echo "monitor_node_exporter: no /proc/PID/schedstat on this kernel" >&2; exit 1; }
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/pk-monitor-ne.XXXXXX")
@@ -400,7 +401,13 @@ if [ "$WAIT_QUIET" -gt 0 ]; then
         sleep 15
         waited=$((waited + 15))
     done
-    [ -n "$QUIET_NOTE" ] || QUIET_NOTE="waited ${waited} s for the 1-minute load average to fall below $QUIET_LOAD"
+    if [ -z "$QUIET_NOTE" ]; then
+        if [ "$waited" -eq 0 ]; then
+            QUIET_NOTE="the 1-minute load average was already below $QUIET_LOAD"
+        else
+            QUIET_NOTE="waited ${waited} s for the 1-minute load average to fall below $QUIET_LOAD"
+        fi
+    fi
 fi
 
 LOAD_START=$(loadavg)
@@ -496,6 +503,9 @@ done
 stop_started "$PK5"
 LOAD_END=$(loadavg)
 
+# What loading the program alone costs: peak RSS of a --version run.
+LOAD_RSS_PK=$(/usr/bin/time -f '%M' "$PK" --version 2>&1 >/dev/null | tail -n 1 || echo 0)
+LOAD_RSS_NE=$(/usr/bin/time -f '%M' "$NE" --version 2>&1 >/dev/null | tail -n 1 || echo 0)
 CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
 NPROC=$(nproc)
 KERNEL=$(uname -sr)
@@ -511,7 +521,7 @@ STAGE_LOADS_STR="${STAGE_LOADS[*]}"
 export TMP RESULTS COMMAND MONITOR_MINUTES SCRAPES ROUNDS SETTLE SAMPLE_SECONDS WRK_RUNS WRK_SECONDS \
     HISTORY_RUNS SERIES DATA_SECONDS LOAD_START LOAD_END STAGE_LOADS_STR QUIET_NOTE CPU NPROC KERNEL \
     PK_VERSION NE_VERSION NE_DEB WRK_VERSION CURL_VERSION PY_VERSION DATE CLK_TCK NE_COLLECTORS NE_FAILED \
-    TCP_SOCKETS PROCS HDB_BYTES
+    TCP_SOCKETS PROCS HDB_BYTES LOAD_RSS_PK LOAD_RSS_NE
 
 # Medians, ratios, verdicts; the same text goes to the terminal and into the
 # RESULTS.md section.
@@ -606,7 +616,7 @@ out.append(f"Figures from `{env['COMMAND']}` on {env['DATE']}.")
 out.append("")
 out.append(f"- Machine: {env['NPROC']} CPUs, {env['CPU']}, {env['KERNEL']}; load average {env['LOAD_START']} "
            f"at start, {env['LOAD_END']} at end; 1-minute load average at the start of parts 1–5: "
-           f"{', '.join(env['STAGE_LOADS_STR'].split())}.")
+           f"{', '.join(env['STAGE_LOADS_STR'].split())} (part 5's right after part 4's own wrk runs).")
 if env["QUIET_NOTE"]:
     out.append(f"- Before starting: {env['QUIET_NOTE']}.")
 out.append(f"- Versions: {env['PK_VERSION']}; {env['NE_VERSION'].replace('node_exporter, version', 'node_exporter')} "
@@ -703,7 +713,12 @@ out.append(f"- Memory after {minutes} min: perfkit {mib(pkm['VmRSS'])} against {
            f"mappings: {top(pkm)}; node_exporter's: {top(nem)}. perfkit's file-backed pages are the "
            f"shared libraries it links (libc, SQLite, libmicrohttpd and GnuTLS, libcurl and OpenSSL's "
            f"libcrypto with their dependencies) as far as they were touched, shared with any other process "
-           f"that maps them (hence the lower PSS); node_exporter's are mostly its own Go executable.")
+           f"that maps them (hence the lower PSS); node_exporter's are mostly its own Go executable. "
+           f"Loading alone: `perfkit --version` peaks at {mib(int(env['LOAD_RSS_PK']))} and "
+           f"`prometheus-node-exporter --version` at {mib(int(env['LOAD_RSS_NE']))} (`/usr/bin/time -f %M`); "
+           f"the target, {mib(0.25 * nem['VmRSS'])}, is "
+           f"{'below' if 0.25 * nem['VmRSS'] < int(env['LOAD_RSS_PK']) else 'above'} what perfkit's "
+           f"libraries take before it does anything.")
 out.append(f"- Sampling: {pct(share)} of a core (target ≤ 0.1 %: {verdict(share <= 0.001)}). The median "
            f"second cost {us(per_s_med)}. perfkit's own `perfkit_collector_duration_seconds` (wall time of "
            f"each collector's last run, read after the window) add up to {us(coll_rate)} per second: the "
@@ -718,9 +733,9 @@ out.append(f"- `/api/status`: {count(med(rps))} requests/s (target ≥ 20,000: {
 out.append(f"- `/api/history`: {ms(med(times))} end to end (target ≤ 20 ms: {verdict(med(times) <= 0.020)})" +
            (f"; the store's query alone takes {store_auto[0]} ms, the rest is HTTP, JSON and curl's own "
             f"connection." if store_auto else "."))
-if max(stage_loads) >= 0.7:
-    out.append(f"- The machine was not quiet (1-minute load average up to {max(stage_loads):.2f} at the start "
-               f"of a part): other work competed for the CPUs, which widens the ranges; CPU times are per "
+if max(stage_loads[:4]) >= 0.7:
+    out.append(f"- The machine was not quiet (1-minute load average up to {max(stage_loads[:4]):.2f} at the "
+               f"start of parts 1–4): other work competed for the CPUs, which widens the ranges; CPU times are per "
                f"process and less affected than wall times.")
 text = "\n".join(out) + "\n"
 print()
