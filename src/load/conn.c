@@ -10,8 +10,6 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
-#include <openssl/x509v3.h>
 
 #include "load/worker.h"
 
@@ -33,6 +31,7 @@ static void set_events(struct worker *w, struct conn *c, uint32_t ev)
 
 void conn_close(struct worker *w, struct conn *c)
 {
+    const struct tlsapi *T = w->eng->tls;
     if (c->fd >= 0) {
         if (c->events)
             set_events(w, c, 0);
@@ -41,15 +40,15 @@ void conn_close(struct worker *w, struct conn *c)
     if (c->ssl) {
         /* kept for resumption: a reconnect (--no-keepalive, a server's close)
          * then costs an abbreviated handshake, as in a browser */
-        SSL_SESSION *s = SSL_get1_session(c->ssl);
-        if (s && SSL_SESSION_is_resumable(s)) {
+        SSL_SESSION *s = T->SSL_get1_session(c->ssl);
+        if (s && T->SSL_SESSION_is_resumable(s)) {
             if (c->session)
-                SSL_SESSION_free(c->session);
+                T->SSL_SESSION_free(c->session);
             c->session = s;
         } else if (s) {
-            SSL_SESSION_free(s);
+            T->SSL_SESSION_free(s);
         }
-        SSL_free(c->ssl);
+        T->SSL_free(c->ssl);
         c->ssl = NULL;
     }
     c->fd = -1;
@@ -120,29 +119,30 @@ static void conn_open_done(struct worker *w, struct conn *c, uint64_t now)
     conn_fill(w, c, now);
 }
 
-static const char *tls_error_name(SSL *ssl, char *buf, size_t cap)
+static const char *tls_error_name(const struct tlsapi *T, SSL *ssl, char *buf, size_t cap)
 {
-    long vr = SSL_get_verify_result(ssl);
-    unsigned long e = ERR_peek_last_error();
+    long vr = T->SSL_get_verify_result(ssl);
+    unsigned long e = T->ERR_peek_last_error();
     if (vr != X509_V_OK)
-        snprintf(buf, cap, "%s", X509_verify_cert_error_string(vr));
-    else if (e && ERR_reason_error_string(e))
-        snprintf(buf, cap, "%s", ERR_reason_error_string(e));
+        snprintf(buf, cap, "%s", T->X509_verify_cert_error_string(vr));
+    else if (e && T->ERR_reason_error_string(e))
+        snprintf(buf, cap, "%s", T->ERR_reason_error_string(e));
     else
         snprintf(buf, cap, "handshake failed");
-    ERR_clear_error();
+    T->ERR_clear_error();
     return buf;
 }
 
 static void tls_step(struct worker *w, struct conn *c, uint64_t now)
 {
-    ERR_clear_error();
-    int rc = SSL_connect(c->ssl);
+    const struct tlsapi *T = w->eng->tls;
+    T->ERR_clear_error();
+    int rc = T->SSL_connect(c->ssl);
     if (rc == 1) {
         conn_open_done(w, c, now);
         return;
     }
-    int err = SSL_get_error(c->ssl, rc);
+    int err = T->SSL_get_error(c->ssl, rc);
     if (err == SSL_ERROR_WANT_READ) {
         set_events(w, c, EPOLLIN);
         return;
@@ -157,37 +157,38 @@ static void tls_step(struct worker *w, struct conn *c, uint64_t now)
     else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
         snprintf(name, sizeof(name), "closed during handshake");
     else
-        tls_error_name(c->ssl, name, sizeof(name));
+        tls_error_name(T, c->ssl, name, sizeof(name));
     conn_fail(w, c, LOAD_PHASE_TLS, name, now);
 }
 
 static void tcp_connected(struct worker *w, struct conn *c, uint64_t now)
 {
+    const struct tlsapi *T = w->eng->tls;
     const struct origin *o = &w->eng->origins[c->origin];
     if (!o->https) {
         conn_open_done(w, c, now);
         return;
     }
-    c->ssl = SSL_new(w->eng->ssl_ctx);
+    c->ssl = T->SSL_new(w->eng->ssl_ctx);
     if (!c->ssl) {
         conn_fail(w, c, LOAD_PHASE_TLS, "ENOMEM", now);
         return;
     }
-    SSL_set_fd(c->ssl, c->fd);
-    SSL_set_mode(c->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    T->SSL_set_fd(c->ssl, c->fd);
+    T->SSL_ctrl(c->ssl, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
     if (!o->url->ipv6 && inet_addr(o->url->host) == INADDR_NONE)
-        SSL_set_tlsext_host_name(c->ssl, o->url->host);
+        T->SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *)o->url->host);
     if (!w->eng->cfg->insecure) {
-        X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
+        X509_VERIFY_PARAM *vp = T->SSL_get0_param(c->ssl);
         struct in6_addr a6;
         struct in_addr a4;
         if (inet_pton(AF_INET, o->url->host, &a4) == 1 || inet_pton(AF_INET6, o->url->host, &a6) == 1)
-            X509_VERIFY_PARAM_set1_ip_asc(vp, o->url->host);
+            T->X509_VERIFY_PARAM_set1_ip_asc(vp, o->url->host);
         else
-            X509_VERIFY_PARAM_set1_host(vp, o->url->host, 0);
+            T->X509_VERIFY_PARAM_set1_host(vp, o->url->host, 0);
     }
     if (c->session)
-        SSL_set_session(c->ssl, c->session);
+        T->SSL_set_session(c->ssl, c->session);
     c->state = C_TLS;
     tls_step(w, c, now);
 }
@@ -227,16 +228,17 @@ struct inflight *conn_at(struct worker *w, struct conn *c, unsigned i)
 /* Writes what is unwritten; 0, or -1 when the connection failed (handled). */
 static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
 {
+    const struct tlsapi *T = w->eng->tls;
     const struct load_config *cfg = w->eng->cfg;
     while (c->nw) {
         unsigned first = c->qn - c->nw;
         if (c->ssl) {
             struct inflight *f = conn_at(w, c, first);
             const struct load_request *rq = &cfg->requests[f->req];
-            ERR_clear_error();
-            int n = SSL_write(c->ssl, rq->bytes + c->woff, (int)(rq->len - c->woff));
+            T->ERR_clear_error();
+            int n = T->SSL_write(c->ssl, rq->bytes + c->woff, (int)(rq->len - c->woff));
             if (n <= 0) {
-                int err = SSL_get_error(c->ssl, n);
+                int err = T->SSL_get_error(c->ssl, n);
                 if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
                     set_events(w, c, EPOLLIN | EPOLLOUT);
                     return 0;
@@ -245,7 +247,7 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
                 if (err == SSL_ERROR_SYSCALL && errno)
                     snprintf(name, sizeof(name), "%s", errno_name(errno));
                 else
-                    tls_error_name(c->ssl, name, sizeof(name));
+                    tls_error_name(T, c->ssl, name, sizeof(name));
                 conn_fail(w, c, LOAD_PHASE_WRITE, name, now);
                 return -1;
             }
@@ -416,14 +418,15 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
 
 static void conn_readable(struct worker *w, struct conn *c)
 {
+    const struct tlsapi *T = w->eng->tls;
     const struct load_config *cfg = w->eng->cfg;
     for (;;) {
         ssize_t n;
         if (c->ssl) {
-            ERR_clear_error();
-            int r = SSL_read(c->ssl, w->rbuf, READ_BUF);
+            T->ERR_clear_error();
+            int r = T->SSL_read(c->ssl, w->rbuf, READ_BUF);
             if (r <= 0) {
-                int err = SSL_get_error(c->ssl, r);
+                int err = T->SSL_get_error(c->ssl, r);
                 if (err == SSL_ERROR_WANT_READ)
                     return;
                 if (err == SSL_ERROR_WANT_WRITE) {
@@ -438,7 +441,7 @@ static void conn_readable(struct worker *w, struct conn *c)
                     if (err == SSL_ERROR_SYSCALL)
                         snprintf(name, sizeof(name), "%s", errno_name(errno));
                     else
-                        tls_error_name(c->ssl, name, sizeof(name));
+                        tls_error_name(T, c->ssl, name, sizeof(name));
                     conn_fail(w, c, LOAD_PHASE_READ, name, now);
                     return;
                 }
@@ -513,7 +516,7 @@ static void conn_readable(struct worker *w, struct conn *c)
             if (c->state != C_OPEN)
                 return;
         }
-        if (c->ssl ? !SSL_has_pending(c->ssl) : (size_t)n < READ_BUF)
+        if (c->ssl ? !T->SSL_has_pending(c->ssl) : (size_t)n < READ_BUF)
             return;
     }
 }

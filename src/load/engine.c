@@ -11,7 +11,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 
 #include "core/err.h"
 #include "load/worker.h"
@@ -134,18 +133,24 @@ static int make_ssl_ctx(struct engine *eng, struct pk_err *e)
         any |= eng->origins[o].https;
     if (!any)
         return 0;
-    eng->ssl_ctx = SSL_CTX_new(TLS_client_method());
-    if (!eng->ssl_ctx)
-        return err_set(e, -ENOMEM, "https", "cannot create the TLS context", "%s",
-                       ERR_reason_error_string(ERR_get_error()) ? ERR_reason_error_string(ERR_get_error())
-                                                                : "OpenSSL failed");
-    SSL_CTX_set_min_proto_version(eng->ssl_ctx, TLS1_2_VERSION);
-    SSL_CTX_set_session_cache_mode(eng->ssl_ctx, SSL_SESS_CACHE_CLIENT);
+    int rc = tlsapi_get(&eng->tls, e);
+    if (rc) {
+        err_prefix_on(e, "https: ");
+        return rc;
+    }
+    const struct tlsapi *T = eng->tls;
+    eng->ssl_ctx = T->SSL_CTX_new(T->TLS_client_method());
+    if (!eng->ssl_ctx) {
+        const char *why = T->ERR_reason_error_string(T->ERR_get_error());
+        return err_set(e, -ENOMEM, "https", "cannot create the TLS context", "%s", why ? why : "OpenSSL failed");
+    }
+    T->SSL_CTX_ctrl(eng->ssl_ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
+    T->SSL_CTX_ctrl(eng->ssl_ctx, SSL_CTRL_SET_SESS_CACHE_MODE, SSL_SESS_CACHE_CLIENT, NULL);
     if (eng->cfg->insecure) {
-        SSL_CTX_set_verify(eng->ssl_ctx, SSL_VERIFY_NONE, NULL);
+        T->SSL_CTX_set_verify(eng->ssl_ctx, SSL_VERIFY_NONE, NULL);
     } else {
-        SSL_CTX_set_verify(eng->ssl_ctx, SSL_VERIFY_PEER, NULL);
-        SSL_CTX_set_default_verify_paths(eng->ssl_ctx);
+        T->SSL_CTX_set_verify(eng->ssl_ctx, SSL_VERIFY_PEER, NULL);
+        T->SSL_CTX_set_default_verify_paths(eng->ssl_ctx);
     }
     return 0;
 }
@@ -253,6 +258,7 @@ static int64_t realtime_ms(void)
 
 static void engine_free(struct engine *eng)
 {
+    const struct tlsapi *T = eng->tls;
     if (eng->origins)
         for (size_t o = 0; o < eng->norigins; o++)
             free(eng->origins[o].reqs);
@@ -265,7 +271,7 @@ static void engine_free(struct engine *eng)
                 hist_destroy(&eng->slots[s].hist);
     free(eng->slots);
     if (eng->ssl_ctx)
-        SSL_CTX_free(eng->ssl_ctx);
+        T->SSL_CTX_free(eng->ssl_ctx);
     if (eng->stopfd >= 0)
         close(eng->stopfd);
     pthread_mutex_destroy(&eng->mu);

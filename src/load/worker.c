@@ -492,14 +492,15 @@ void *worker_main(void *arg)
 
 void worker_destroy(struct worker *w, size_t norigins)
 {
+    const struct tlsapi *T = w->eng ? w->eng->tls : NULL; /* set whenever a conn has ssl */
     if (w->conns)
         for (unsigned i = 0; i < w->nconns; i++) {
             if (w->conns[i].fd >= 0)
                 close(w->conns[i].fd);
             if (w->conns[i].ssl)
-                SSL_free(w->conns[i].ssl);
+                T->SSL_free(w->conns[i].ssl);
             if (w->conns[i].session)
-                SSL_SESSION_free(w->conns[i].session);
+                T->SSL_SESSION_free(w->conns[i].session);
         }
     free(w->conns);
     free(w->ring_mem);

@@ -24,11 +24,10 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <openssl/ssl.h>
-
 #include "core/hist.h"
 #include "load/engine.h"
 #include "load/http1.h"
+#include "load/tlsapi.h"
 
 #define NS_PER_S   UINT64_C(1000000000)
 #define NS_PER_US  UINT64_C(1000)
@@ -68,6 +67,7 @@ struct engine {
     const struct load_config *cfg;
     struct origin *origins;
     size_t norigins;
+    const struct tlsapi *tls;   /* libssl, loaded when an origin is https */
     SSL_CTX *ssl_ctx;
     uint64_t t0;                      /* CLOCK_MONOTONIC of t = 0 */
     uint64_t measure_start;           /* t0 + warmup */

@@ -6,11 +6,9 @@
 #include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <openssl/crypto.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/sha.h>
-#include <openssl/x509.h>
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -36,6 +34,7 @@
 #define LISTEN_BACKLOG  128
 #define HOST_MAX        253
 #define LOG_MAX         256
+#define TOKEN_SHA_LEN   32      /* SHA-256 */
 
 #define CT_JSON      "application/json"
 #define CT_TEXT      "text/plain; version=0.0.4; charset=utf-8"
@@ -55,7 +54,7 @@ struct http_server {
     bool tls;
     bool has_token;
     bool check_host;                       /* loopback without a token */
-    unsigned char token_sha[SHA256_DIGEST_LENGTH];
+    unsigned char token_sha[TOKEN_SHA_LEN];
     char listen_host[HOST_MAX + 1];        /* the host part of --listen, also a fine Host */
     char *cert_pem, *key_pem;              /* kept while MHD may read them */
     /* Canned responses, built once and queued on any thread (MHD counts
@@ -539,6 +538,20 @@ static enum MHD_Result queue_body(struct http_server *s, struct MHD_Connection *
 
 /* ---- request handling --------------------------------------------------- */
 
+static int sha256(const char *p, size_t n, unsigned char out[TOKEN_SHA_LEN])
+{
+    return gnutls_hash_fast(GNUTLS_DIG_SHA256, p, n, out) < 0 ? -1 : 0;
+}
+
+/* Time independent of where a and b differ. */
+static bool equal_ct(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    volatile unsigned char acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= (unsigned char)(a[i] ^ b[i]);
+    return acc == 0;
+}
+
 static bool auth_ok(const struct http_server *s, const char *hdr)
 {
     const char *tok = "";
@@ -554,9 +567,8 @@ static bool auth_ok(const struct http_server *s, const char *hdr)
     }
     /* Digests of equal length whatever was sent: the comparison's time
      * depends on neither the token's length nor its content. */
-    unsigned char d[SHA256_DIGEST_LENGTH];
-    SHA256((const unsigned char *)tok, n, d);
-    bool same = CRYPTO_memcmp(d, s->token_sha, sizeof(d)) == 0;
+    unsigned char d[TOKEN_SHA_LEN];
+    bool same = sha256(tok, n, d) == 0 && equal_ct(d, s->token_sha, sizeof(d));
     return scheme && same;
 }
 
@@ -814,66 +826,54 @@ static int check_token(const char *tok, unsigned char *sha, struct pk_err *e)
                        "byte %zu (0x%02x) cannot be in a bearer token (letters, digits, - . _ ~ + / "
                        "and a trailing =)",
                        i, (unsigned char)tok[i]);
-    SHA256((const unsigned char *)tok, n, sha);
+    if (sha256(tok, n, sha) != 0)
+        return err_set(e, -EIO, "--auth-token-file", "cannot hash the token", "SHA-256 unavailable");
     return 0;
 }
 
-static int refuse_password(char *buf, int size, int rwflag, void *u)
-{
-    (void)buf, (void)size, (void)rwflag, (void)u;
-    return -1; /* never prompt on a terminal */
-}
-
-static const char *ssl_reason(char *buf, size_t cap)
-{
-    unsigned long code = ERR_peek_last_error();
-    if (!code) {
-        snprintf(buf, cap, "no PEM block found");
-    } else {
-        const char *r = ERR_reason_error_string(code);
-        snprintf(buf, cap, "%s", r ? r : "unreadable");
-    }
-    ERR_clear_error();
-    return buf;
-}
-
-/* The certificate and key, checked with OpenSSL before libmicrohttpd (whose
- * failures say nothing) gets them. */
+/* The certificate and key, checked with GnuTLS (what libmicrohttpd serves
+ * TLS with, so the verdict is the same) before libmicrohttpd, whose failures
+ * say nothing, gets them. */
 static int check_tls(const char *cert, const char *key, struct pk_err *e)
 {
-    char why[160];
-    int rc = 0;
-    BIO *cb = NULL, *kb = NULL;
-    X509 *x = NULL;
-    EVP_PKEY *k = NULL;
-    ERR_clear_error();
-    if (!(cb = BIO_new_mem_buf(cert, -1)) || !(kb = BIO_new_mem_buf(key, -1))) {
+    int rc = 0, g;
+    gnutls_x509_crt_t x = NULL;
+    gnutls_x509_privkey_t k = NULL;
+    gnutls_datum_t cd = { (unsigned char *)cert, (unsigned)strlen(cert) };
+    gnutls_datum_t kd = { (unsigned char *)key, (unsigned)strlen(key) };
+    unsigned char id_cert[64], id_key[64];
+    size_t n_cert = sizeof(id_cert), n_key = sizeof(id_key);
+    if (gnutls_x509_crt_init(&x) < 0 || gnutls_x509_privkey_init(&k) < 0) {
         rc = err_errno(e, -ENOMEM, "--tls-cert", "cannot read the certificate");
         goto out;
     }
-    if (!(x = PEM_read_bio_X509(cb, NULL, refuse_password, NULL))) {
-        rc = err_set(e, PK_EPARSE, "--tls-cert", "not a PEM certificate", "%s", ssl_reason(why, sizeof(why)));
+    if ((g = gnutls_x509_crt_import(x, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
+        rc = err_set(e, PK_EPARSE, "--tls-cert", "not a PEM certificate", "%s", gnutls_strerror(g));
         goto out;
     }
-    if (!(k = PEM_read_bio_PrivateKey(kb, NULL, refuse_password, NULL))) {
-        if (strstr(key, "ENCRYPTED"))
-            rc = err_set(e, PK_EPARSE, "--tls-key", "not a usable PEM private key",
-                         "the key is encrypted: give it without a passphrase (openssl pkey -in KEY -out NEW)");
-        else
-            rc = err_set(e, PK_EPARSE, "--tls-key", "not a PEM private key", "%s", ssl_reason(why, sizeof(why)));
+    if (strstr(key, "ENCRYPTED")) {
+        rc = err_set(e, PK_EPARSE, "--tls-key", "not a usable PEM private key",
+                     "the key is encrypted: give it without a passphrase (openssl pkey -in KEY -out NEW)");
         goto out;
     }
-    if (X509_check_private_key(x, k) != 1) {
-        ERR_clear_error();
+    if ((g = gnutls_x509_privkey_import2(k, &kd, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+        rc = err_set(e, PK_EPARSE, "--tls-key", "not a PEM private key", "%s", gnutls_strerror(g));
+        goto out;
+    }
+    /* Both ids are the SHA-1 of the public key: equal exactly when the key
+     * is the certificate's. */
+    if (gnutls_x509_crt_get_key_id(x, 0, id_cert, &n_cert) < 0 ||
+        gnutls_x509_privkey_get_key_id(k, 0, id_key, &n_key) < 0 || n_cert != n_key ||
+        memcmp(id_cert, id_key, n_cert) != 0) {
         rc = err_set(e, PK_EUSAGE, "--tls-key", "the key does not match the certificate",
                      "give the private key of the certificate in --tls-cert");
         goto out;
     }
 out:
-    EVP_PKEY_free(k);
-    X509_free(x);
-    BIO_free(kb);
-    BIO_free(cb);
+    if (k)
+        gnutls_x509_privkey_deinit(k);
+    if (x)
+        gnutls_x509_crt_deinit(x);
     return rc;
 }
 
@@ -910,11 +910,11 @@ static void free_server(struct http_server *s)
     if (s->r405)
         MHD_destroy_response(s->r405);
     if (s->key_pem) {
-        OPENSSL_cleanse(s->key_pem, strlen(s->key_pem));
+        explicit_bzero(s->key_pem, strlen(s->key_pem));
         free(s->key_pem);
     }
     free(s->cert_pem);
-    OPENSSL_cleanse(s->token_sha, sizeof(s->token_sha));
+    explicit_bzero(s->token_sha, sizeof(s->token_sha));
     pthread_mutex_destroy(&s->log_lock);
     free(s);
 }

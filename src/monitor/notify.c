@@ -13,7 +13,6 @@
 #define _GNU_SOURCE
 #include "monitor/notify.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -30,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "monitor/curlapi.h"
 
 extern char **environ;
 
@@ -743,17 +743,18 @@ static enum try_result post(struct notify_hook *h, const char *body)
 {
     struct notify *n = h->n;
     h->errbuf[0] = '\0';
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    CURLcode cc = curl_easy_perform(h->curl);
+    const struct curlapi *cu = h->n->curl;
+    cu->easy_setopt(h->curl, CURLOPT_POSTFIELDS, body);
+    cu->easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    CURLcode cc = cu->easy_perform(h->curl);
     long status = 0;
-    curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+    cu->easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
     enum try_result r;
     if (cc == CURLE_OK && status >= 200 && status < 300)
         return TRY_OK;
     pthread_mutex_lock(&n->mu);
     if (cc != CURLE_OK) {
-        note_error(n, "webhook %s: %s", h->shown, h->errbuf[0] ? h->errbuf : curl_easy_strerror(cc));
+        note_error(n, "webhook %s: %s", h->shown, h->errbuf[0] ? h->errbuf : cu->easy_strerror(cc));
         r = TRY_RETRY;
     } else {
         note_error(n, "webhook %s: HTTP status %ld", h->shown, status);
@@ -890,32 +891,33 @@ static int hook_init(struct notify *n, struct notify_hook *h, const char *url, s
     h->sync_inited = true;
     char ua[64];
     snprintf(ua, sizeof(ua), "User-Agent: perfkit/%s", pk_version());
-    struct curl_slist *l1 = curl_slist_append(NULL, "Content-Type: application/json");
-    struct curl_slist *l2 = l1 ? curl_slist_append(l1, ua) : NULL;
+    const struct curlapi *cu = n->curl;
+    struct curl_slist *l1 = cu->slist_append(NULL, "Content-Type: application/json");
+    struct curl_slist *l2 = l1 ? cu->slist_append(l1, ua) : NULL;
     if (!l2) {
-        curl_slist_free_all(l1);
+        cu->slist_free_all(l1);
         return err_errno(e, -ENOMEM, "--webhook", "cannot set up webhook");
     }
     h->headers = l2;
-    if (!(h->curl = curl_easy_init()))
+    if (!(h->curl = cu->easy_init()))
         return err_errno(e, -ENOMEM, "--webhook", "cannot set up webhook");
     CURL *c = h->curl;
-    curl_easy_setopt(c, CURLOPT_URL, h->url);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for DNS timeouts in a threaded agent */
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)n->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
-    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
-    curl_easy_setopt(c, CURLOPT_XFERINFODATA, h);
-    curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
+    cu->easy_setopt(c, CURLOPT_URL, h->url);
+    cu->easy_setopt(c, CURLOPT_POST, 1L);
+    cu->easy_setopt(c, CURLOPT_HTTPHEADER, h->headers);
+    cu->easy_setopt(c, CURLOPT_NOSIGNAL, 1L); /* no SIGALRM for DNS timeouts in a threaded agent */
+    cu->easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)n->timeout_ms);
+    cu->easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)n->timeout_ms);
+    cu->easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    cu->easy_setopt(c, CURLOPT_ERRORBUFFER, h->errbuf);
+    cu->easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    cu->easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress);
+    cu->easy_setopt(c, CURLOPT_XFERINFODATA, h);
+    cu->easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    cu->easy_setopt(c, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     if ((rc = pthread_create(&h->thread, NULL, hook_main, h)) != 0)
         return err_errno(e, -rc, "--webhook", "cannot start the webhook thread");
@@ -941,8 +943,9 @@ static void hook_destroy(struct notify *n, struct notify_hook *h, int64_t deadli
     }
     free(h->q);
     if (h->curl)
-        curl_easy_cleanup(h->curl);
-    curl_slist_free_all(h->headers);
+        n->curl->easy_cleanup(h->curl);
+    if (h->headers)
+        n->curl->slist_free_all(h->headers);
     if (h->sync_inited) {
         pthread_cond_destroy(&h->cv);
         pthread_mutex_destroy(&h->mu);
@@ -1052,12 +1055,10 @@ int notify_init(struct notify *n, const struct notify_config *c, struct pk_err *
     }
 
     if (c->nwebhooks) {
-        CURLcode cc = curl_global_init(CURL_GLOBAL_DEFAULT);
-        if (cc != CURLE_OK) {
-            rc = err_set(e, -ENOMEM, "--webhook", "cannot initialise libcurl", "%s", curl_easy_strerror(cc));
+        if ((rc = curlapi_get(&n->curl, e)) != 0) {
+            err_prefix_on(e, "--webhook: ");
             goto fail;
         }
-        n->curl_inited = true;
         if (!(n->hooks = calloc(c->nwebhooks, sizeof(*n->hooks)))) {
             rc = err_errno(e, -ENOMEM, "--webhook", "cannot set up webhooks");
             goto fail;
@@ -1103,8 +1104,6 @@ void notify_destroy(struct notify *n, int64_t flush_ms)
     for (size_t i = 0; i < n->nhooks; i++)
         hook_destroy(n, &n->hooks[i], deadline);
     free(n->hooks);
-    if (n->curl_inited)
-        curl_global_cleanup();
     for (size_t i = 0; i < n->njobs; i++)
         job_free(n->jobs[i]);
     free(n->jobs);

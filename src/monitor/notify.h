@@ -85,6 +85,7 @@ struct notify_stats {
 
 struct notify_hook;   /* one webhook URL: its queue, thread and curl handle */
 struct notify_job;    /* one command to start */
+struct curlapi;
 
 struct notify {
     /* private */
@@ -100,7 +101,7 @@ struct notify {
     size_t nlabels;
     struct notify_hook *hooks;
     size_t nhooks;
-    bool curl_inited;
+    const struct curlapi *curl;       /* loaded only when there are webhooks */
 
     pthread_mutex_t mu;               /* the fields below and the stats */
     pthread_cond_t cv;                /* wakes the command thread */

@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include "monitor/probe.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <math.h>
 #include <netdb.h>
@@ -16,6 +15,7 @@
 
 #include "core/err.h"
 #include "core/url.h"
+#include "monitor/curlapi.h"
 
 struct window {
     struct probe_result r[PROBE_WINDOW];
@@ -116,26 +116,31 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 static void probe_http(const char *url, int64_t timeout_ms, struct probe_result *out)
 {
     double t0 = mono_s();
-    CURL *h = curl_easy_init();
+    const struct curlapi *cu;
+    if (curlapi_get(&cu, NULL) != 0) {
+        fail(out, t0, "libcurl could not be loaded");
+        return;
+    }
+    CURL *h = cu->easy_init();
     if (!h) {
         fail(out, t0, "ENOMEM");
         return;
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "perfkit-monitor/" PK_VERSION_STRING);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOPROXY, "*");
-    CURLcode rc = curl_easy_perform(h);
+    cu->easy_setopt(h, CURLOPT_URL, url);
+    cu->easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu->easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+    cu->easy_setopt(h, CURLOPT_WRITEFUNCTION, discard);
+    cu->easy_setopt(h, CURLOPT_USERAGENT, "perfkit-monitor/" PK_VERSION_STRING);
+    cu->easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu->easy_setopt(h, CURLOPT_NOPROXY, "*");
+    CURLcode rc = cu->easy_perform(h);
     double total = 0;
-    curl_easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
+    cu->easy_getinfo(h, CURLINFO_TOTAL_TIME, &total);
     if (rc != CURLE_OK) {
-        fail(out, t0, rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : curl_easy_strerror(rc));
+        fail(out, t0, rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : cu->easy_strerror(rc));
     } else {
         long status = 0;
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        cu->easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
         out->seconds = total;
         out->ok = status >= 200 && status < 400;
         if (out->ok)
@@ -143,7 +148,7 @@ static void probe_http(const char *url, int64_t timeout_ms, struct probe_result 
         else
             snprintf(out->error, sizeof(out->error), "HTTP %ld", status);
     }
-    curl_easy_cleanup(h);
+    cu->easy_cleanup(h);
 }
 
 void probe_once(const struct config_probe *probe, int64_t timeout_ms, struct probe_result *out)
@@ -214,6 +219,14 @@ static void *prober_main(void *arg)
 int prober_new(const struct config_probe *probes, size_t n, int64_t interval_ms, struct prober **out,
                struct pk_err *e)
 {
+    for (size_t i = 0; i < n; i++) {
+        const struct curlapi *cu;
+        int rc;
+        if (probes[i].kind != CONFIG_PROBE_TCP && (rc = curlapi_get(&cu, e)) != 0) {
+            err_prefix_on(e, "--probe: ");
+            return rc;
+        }
+    }
     struct prober *p = calloc(1, sizeof(*p));
     if (!p)
         return err_errno(e, -ENOMEM, "probes", "cannot set up the probes");

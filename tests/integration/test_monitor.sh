@@ -87,6 +87,8 @@ AGENT=$!
 PIDS+=($AGENT)
 if wait_http "$A/ready"; then ok "the agent becomes ready"; else fail "the agent becomes ready" "$(cat "$TMP/agent.log")"; fi
 sleep 1
+# libcurl is loaded only for webhooks and HTTP probes (core/dynlib.h); this agent has both.
+contains "with a webhook, libcurl is loaded" "$(cat /proc/$AGENT/maps)" "libcurl"
 
 c -D "$TMP/h" -o "$TMP/metrics.txt" "$A/metrics"
 contains "/metrics is Prometheus text 0.0.4" "$(cat "$TMP/h")" "text/plain; version=0.0.4"
@@ -205,8 +207,12 @@ printf 'a-long-enough-secret-token-123\n' >"$TMP/token"
 PORT2=$(free_port)
 "$PERFKIT" monitor --listen "127.0.0.1:$PORT2" --auth-token-file "$TMP/token" --db "$TMP/a.db" --duration 20s \
     2>"$TMP/agent2.log" &
-PIDS+=($!)
+AGENT2=$!
+PIDS+=($AGENT2)
 sleep 1.5
+# No webhook, no HTTP probe, no https: none of libcurl, libssl, libcrypto is mapped.
+check "without webhooks or HTTP probes, no libcurl, libssl or libcrypto" \
+    sh -c "! grep -Eq 'libcurl|libssl|libcrypto' /proc/$AGENT2/maps"
 expect_exit 0 "no token" c -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/api/status"
 contains "without the token: 401" "$OUT" "401"
 expect_exit 0 "the token" c -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a-long-enough-secret-token-123' "http://127.0.0.1:$PORT2/api/status"
