@@ -126,6 +126,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
+cc -O2 "$(dirname "$0")/monitor_floor.c" -o "$TMP/monitor_floor" $(pkg-config --cflags --libs libmicrohttpd sqlite3) ||
+    { echo "monitor_node_exporter: cannot build bench/monitor_floor.c" >&2; exit 1; }
 # step CMD...: runs CMD in the background and waits for it; its status.
 step() {
     local p rc=0
@@ -446,8 +448,18 @@ PK2=$PK_PID
 start_ne ne2 "$BOUND" "$P2"
 NE2=$NE_WRAP
 NE2_PID=$NE_PID
-step "$PY" "$TMP/drive.py" rss "$TMP/rss.json" $((MONITOR_MINUTES * 60)) pk "$PK2" "$P1" ne "$NE2_PID" "$P2"
-stop_started "$PK2" "$NE2"
+# The floor: libmicrohttpd and SQLite alone, doing what the agent does with them.
+P3=$(free_port)
+rm -f "$TMP"/floor.db*
+timeout -k 5 "$BOUND" "$TMP/monitor_floor" "$P3" "$TMP/floor.db" "$BOUND" >"$TMP/floor.log" 2>&1 &
+FLOOR=$!
+PIDS+=("$FLOOR")
+wait_http "http://127.0.0.1:$P3/metrics" || { cat "$TMP/floor.log" >&2; exit 1; }
+FLOOR_PID=$(cat "/proc/$FLOOR/task/$FLOOR/children")
+FLOOR_PID=${FLOOR_PID%% *}
+step "$PY" "$TMP/drive.py" rss "$TMP/rss.json" $((MONITOR_MINUTES * 60)) pk "$PK2" "$P1" ne "$NE2_PID" "$P2" \
+    floor "$FLOOR_PID" "$P3"
+stop_started "$PK2" "$NE2" "$FLOOR"
 
 # 3. Sampling cost, perfkit alone, then 4. /api/status under wrk on it.
 echo "  3/5 sampling cost over ${SAMPLE_SECONDS} s, perfkit alone"
@@ -565,6 +577,7 @@ pair_r = [a / b for a, b in zip(cpu[("pk", "ns")], cpu[("ne", "ns")]) if b > 0]
 rs = json.load(open(os.path.join(tmp, "rss.json")))
 fin = rs["final"]
 pkm, nem = fin["pk"], fin["ne"]
+flm = fin.get("floor")
 r_rss = pkm["VmRSS"] / nem["VmRSS"]
 
 # 3. Sampling cost: utime+stime is the figure (it includes threads that
@@ -656,6 +669,9 @@ out.append(f"| 2. VmRSS after {minutes} min at 1 s | {mib(pkm['VmRSS'])} | {mib(
 for key, label in (("RssAnon", "of which anonymous (RssAnon)"), ("RssFile", "of which file-backed (RssFile)"),
                    ("Pss", "PSS (shared pages divided among their users)"), ("VmHWM", f"peak RSS over the {minutes} min (VmHWM)")):
     out.append(f"| {label} | {mib(pkm[key])} | {mib(nem[key])} | {pkm[key] / nem[key]:.3f} | |")
+if flm:
+    out.append(f"| the floor: libmicrohttpd and SQLite alone (`bench/monitor_floor.c`), VmRSS | {mib(flm['VmRSS'])} "
+               f"| {mib(nem['VmRSS'])} | {flm['VmRSS'] / nem['VmRSS']:.3f} | |")
 out.append(f"| 3. sampling at 1 s, alone, {idl['window_s']:.0f} s: share of one core (utime+stime, {idl['ticks']} ticks) "
            f"| {pct(share)} | | | ≤ 0.1 %: {verdict(share <= 0.001)} |")
 out.append(f"| the same from schedstat (threads alive at the readings) | {pct(share_ns)} | | | |")
@@ -711,14 +727,21 @@ out.append(f"- Memory after {minutes} min: perfkit {mib(pkm['VmRSS'])} against {
            f"{mib(pkm['RssAnon'])} against {mib(nem['RssAnon'])} ({pkm['RssAnon'] / nem['RssAnon']:.3f}×); "
            f"file-backed pages: {mib(pkm['RssFile'])} against {mib(nem['RssFile'])}. perfkit's largest "
            f"mappings: {top(pkm)}; node_exporter's: {top(nem)}. perfkit's file-backed pages are the "
-           f"shared libraries it links (libc, SQLite, libmicrohttpd and GnuTLS, libcurl and OpenSSL's "
-           f"libcrypto with their dependencies) as far as they were touched, shared with any other process "
+           f"shared libraries it links (libc, SQLite, libmicrohttpd and the GnuTLS it links, with their "
+           f"dependencies; libcurl and OpenSSL are loaded only when a webhook, an HTTP probe or an https load "
+           f"needs them) as far as they were touched, shared with any other process "
            f"that maps them (hence the lower PSS); node_exporter's are mostly its own Go executable. "
            f"Loading alone: `perfkit --version` peaks at {mib(int(env['LOAD_RSS_PK']))} and "
            f"`prometheus-node-exporter --version` at {mib(int(env['LOAD_RSS_NE']))} (`/usr/bin/time -f %M`); "
            f"the target, {mib(0.25 * nem['VmRSS'])}, is "
            f"{'below' if 0.25 * nem['VmRSS'] < int(env['LOAD_RSS_PK']) else 'above'} what perfkit's "
-           f"libraries take before it does anything.")
+           f"libraries take before it does anything." +
+           (f" The floor, a program that only serves a fixed text with libmicrohttpd and writes one SQLite "
+            f"transaction of 300 rows a second (`bench/monitor_floor.c`, scraped like the agents), had "
+            f"{mib(flm['VmRSS'])} after the same {minutes} min ({flm['VmRSS'] / nem['VmRSS']:.3f}× node_exporter's): "
+            f"{'above' if flm['VmRSS'] > 0.25 * nem['VmRSS'] else 'within'} the target with the libraries the "
+            f"agent must use, before any collector, rule or JSON; perfkit is "
+            f"{mib(pkm['VmRSS'] - flm['VmRSS'])} above it." if flm else ""))
 out.append(f"- Sampling: {pct(share)} of a core (target ≤ 0.1 %: {verdict(share <= 0.001)}). The median "
            f"second cost {us(per_s_med)}. perfkit's own `perfkit_collector_duration_seconds` (wall time of "
            f"each collector's last run, read after the window) add up to {us(coll_rate)} per second: the "

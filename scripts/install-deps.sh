@@ -4,7 +4,7 @@
 set -eu
 
 PKGS="build-essential cmake ninja-build pkg-config
-libmicrohttpd-dev libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev zlib1g-dev
+libmicrohttpd-dev libgnutls28-dev libsqlite3-dev libcurl4-openssl-dev libjansson-dev libssl-dev zlib1g-dev
 libcmocka-dev
 nginx-light prometheus wrk hyperfine prometheus-node-exporter curl chromium openssl
 libbenchmark-dev libbenchmark-tools
