@@ -123,6 +123,17 @@ jcheck "host metrics: CPU and memory each second, in range" "$TMP/hm.json" \
 contains "host metrics: summary line" "$OUT" "host"
 
 # ---- https
+# libssl is loaded only by a run with an https:// URL (core/dynlib.h).
+maps_during() {  # maps_during ARGS...: the maps of a 2 s load run, read after 1 s
+    "$PERFKIT" load --no-progress -t 1 -c 1 -d 2s "$@" >/dev/null 2>&1 &
+    local pid=$!
+    sleep 1
+    cat "/proc/$pid/maps" 2>/dev/null
+    wait "$pid"
+}
+got=$(maps_during "$N/")
+check "plain http: libssl and libcrypto are not loaded" test -n "$got" -a -z "$(grep -E 'libssl|libcrypto' <<<"$got")"
+contains "https: libssl is loaded" "$(maps_during -k "$NS/")" "libssl.so.3"
 expect_exit 0 "https --insecure" L -t 1 -c 2 -n 200 -k --json "$TMP/t.json" "$NS/"
 jcheck "https: 200 responses" "$TMP/t.json" 'j["status_codes"] == {"200": 200}'
 expect_exit 0 "https without trust" L -t 1 -c 1 -d 1s --json "$TMP/tv.json" "$NS/"
