@@ -32,9 +32,10 @@
 #   5. /api/history over 24 h at 1,000 points: bench/store_history.sh's
 #      figure for the store's query (run as is), and end to end: a database
 #      made by perfkit monitor, filled with DATA_SECONDS (default a day) of
-#      1 s samples of SERIES (default 40) of its series, the rollups of every
-#      finished minute (as the store writes them), then perfkit monitor on it
-#      with --retention-raw 48h and HISTORY_RUNS timed curls of
+#      1 s samples of SERIES (default 40) of its series, written as the
+#      store writes finished minutes (a chunk and a rollup per series and
+#      minute), then perfkit monitor on it with --retention-raw 48h and
+#      HISTORY_RUNS timed curls of
 #      /api/history?metric=perfkit_cpu_utilization_ratio&from=-24h&points=1000.
 # Prints a table and replaces the <!-- monitor:begin --> … <!-- monitor:end -->
 # section of bench/RESULTS.md (RESULTS_MD=FILE writes another file instead),
@@ -196,7 +197,7 @@ loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 
 # The measuring side: one Python program, the same for both agents.
 cat >"$TMP/drive.py" <<'EOF'
-import http.client, json, os, sqlite3, statistics, sys, time, random
+import http.client, json, os, sqlite3, statistics, struct, sys, time, random
 
 def cpu(pid):
     """utime+stime in ticks (the whole process, exited threads included) and
@@ -332,10 +333,12 @@ def idle(out, seconds, pid):
 
 def fill(db, seconds, nseries, now_ms):
     """DATA_SECONDS of 1 s samples of NSERIES of the series perfkit made,
-    perfkit_cpu_utilization_ratio first, ending before its own first sample;
-    then the rollups of each finished minute, as the store computes them
-    (min, avg, max, count of the samples of the minute). Time-major, as the
-    agent appends."""
+    perfkit_cpu_utilization_ratio first, ending before its own first sample,
+    in whole minutes, written as the store writes a finished minute
+    (docs/monitor-store.md, schema version 2): one chunk per series and
+    minute (a format byte 1, then per sample a little-endian u16 of ms into
+    the minute and an f64) and its rollup (min, avg summed in time order,
+    max, count). Time-major values, as the agent samples."""
     d = sqlite3.connect(db)
     keys = [k for (k,) in d.execute("SELECT key FROM series ORDER BY key")]
     want = ["perfkit_cpu_utilization_ratio"] + [k for k in keys if k != "perfkit_cpu_utilization_ratio"]
@@ -349,24 +352,36 @@ def fill(db, seconds, nseries, now_ms):
             d.execute("INSERT INTO series(key) VALUES(?)", (k,))
             row = d.execute("SELECT id FROM series WHERE key = ?", (k,)).fetchone()
         ids.append(row[0])
-    first = d.execute("SELECT min(ts) FROM samples").fetchone()[0] or now_ms
+    first = min([v for (v,) in d.execute("SELECT min(ts) FROM frames UNION ALL"
+                                         " SELECT min(minute) * 60000 FROM chunks") if v is not None] or [now_ms])
     end_ms = (first // 60000) * 60000                # whole minutes only
     start_ms = end_ms - seconds * 1000
     rnd = random.Random(1)
     val = [rnd.random() for _ in ids]
     def rows():
-        for t in range(start_ms, end_ms, 1000):
-            ts = t + rnd.randrange(4)
+        for m0 in range(start_ms, end_ms, 60000):
+            minute = m0 // 60000
+            pts = [[] for _ in ids]
+            for t in range(m0, m0 + 60000, 1000):
+                ts = t + rnd.randrange(4)
+                for j in range(len(ids)):
+                    val[j] = min(1.0, max(0.0, val[j] + rnd.uniform(-0.02, 0.02)))
+                    pts[j].append((ts, val[j]))
             for j, sid in enumerate(ids):
-                val[j] = min(1.0, max(0.0, val[j] + rnd.uniform(-0.02, 0.02)))
-                yield (sid, ts, val[j])
+                p = pts[j]
+                blob = b"\x01" + b"".join(struct.pack("<Hd", ts - m0, v) for ts, v in p)
+                total = 0.0
+                for _, v in p:
+                    total += v
+                vs = [v for _, v in p]
+                yield (sid << 32 | minute, blob, sid, minute, min(vs), total / len(vs), max(vs), len(vs))
+    n = 0
     with d:
-        d.executemany("INSERT OR REPLACE INTO samples(series, ts, value) VALUES(?, ?, ?)", rows())
-    with d:
-        d.execute("INSERT OR REPLACE INTO rollups(series, minute, min, avg, max, n)"
-                  " SELECT series, ts / 60000, min(value), avg(value), max(value), count(*) FROM samples"
-                  " WHERE ts >= ? AND ts < ? GROUP BY ts / 60000, series", (start_ms, end_ms))
-    n = d.execute("SELECT count(*) FROM samples").fetchone()[0]
+        for r in rows():
+            d.execute("INSERT OR REPLACE INTO chunks(id, data) VALUES(?, ?)", r[:2])
+            d.execute("INSERT OR REPLACE INTO rollups(series, minute, min, avg, max, n) VALUES(?, ?, ?, ?, ?, ?)",
+                      r[2:])
+            n += r[7]
     d.close()
     print(f"{len(ids)} series, {n} samples, from {start_ms} to {end_ms} ms")
 
@@ -708,7 +723,7 @@ out.append(f"- Part 5: `bench/store_history.sh` builds its own day of data (40 s
            f"and times the store's query in-process" +
            (f" ({store_auto[4]} points from the {store_auto[5]}s, step {int(store_auto[6]) // 1000} s)" if store_auto else "") +
            f". End to end: a database made by perfkit monitor (2 s), filled by the script ({fill}; the "
-           f"rollups of each finished minute as the store computes them; file "
+           f"chunks and rollups of each finished minute as the store writes them; file "
            f"{int(env['HDB_BYTES']) / 2**20:.0f} MiB), perfkit monitor started on it, {len(times)} sequential "
            f"curls (a new connection each), `time_total`; status {', '.join(sorted(codes))}; the answer had "
            f"{len(hj.get('points', []))} points from the {hj.get('source')}s at step "
@@ -746,7 +761,7 @@ out.append(f"- Sampling: {pct(share)} of a core (target ≤ 0.1 %: {verdict(shar
            f"second cost {us(per_s_med)}. perfkit's own `perfkit_collector_duration_seconds` (wall time of "
            f"each collector's last run, read after the window) add up to {us(coll_rate)} per second: the "
            f"every-sample collectors {us(every)}, processes {us(coll.get('processes', 0))} every 5 s, tcpstat "
-           f"{us(coll.get('tcpstat', 0))} every 30 s (/proc/net/tcp and tcp6 held "
+           f"{us(coll.get('tcpstat', 0))} every 30 s (two sock_diag dumps; /proc/net/tcp and tcp6 held "
            f"{count(int(env['TCP_SOCKETS']))} sockets; {env['PROCS']} processes); the whole last sample "
            f"took {us(sample_dur) if sample_dur is not None else '?'}. The rest of the {us(share)} per second is "
            f"the work each sample does after collecting: the SQLite commit, the alert rules, and rendering "

@@ -11,10 +11,8 @@
 #    mean, max) and the bytes per table (SQLite's dbstat) and per series.
 # 2. Queries one series over the whole day at POINTS points (default 1000),
 #    RUNS times (default 20) each: store_history with the automatic source
-#    (rollups: the step is over a minute), forced raw samples, forced rollups,
-#    and for comparison the plain SQL aggregate over the raw rows
-#    (SELECT (ts - from) / step, min, avg, max, count ... GROUP BY bucket),
-#    which the store does not use. Medians, with min and max.
+#    (rollups: the step is over a minute), forced raw samples (the series'
+#    chunks, a row per minute), forced rollups. Medians, with min and max.
 #
 # Both parts come from tests/helpers/store_writer.c (pk_store_writer fill /
 # history). The database goes to a temporary directory (DB=FILE keeps it and

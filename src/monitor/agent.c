@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -27,6 +28,7 @@
 #include "monitor/query.h"
 #include "monitor/rules.h"
 #include "monitor/store.h"
+#include "sys/sysfile.h"
 
 #define HISTORY_POINTS_CAP 10000
 #define NOTIFY_FLUSH_MS    5000
@@ -37,6 +39,9 @@
  * never scraped and rendering is most of a sample's cost. */
 struct snapshot {
     atomic_int refs;
+    struct agent *owner;              /* gets the set back for a next sample; every snapshot is
+                                         released before the agent is freed (http_stop ends the
+                                         requests that hold one, agent_close drops the last) */
     int64_t ts_ms;
     struct metric_set set;
     struct collect_status status;
@@ -68,8 +73,16 @@ struct agent {
     struct http_server *http;
     int tfd;
 
-    pthread_mutex_t mu;               /* guards snap */
+    pthread_mutex_t mu;               /* guards snap and spare */
     struct snapshot *snap;
+    /* The set of a released snapshot, cleared, for the next sample: a set
+     * keeps its arrays and string blocks across metric_set_clear, so a sample
+     * built into it allocates nothing. */
+    struct metric_set spare;
+    bool have_spare;
+    struct sysfile_kept statm;        /* /proc/self/statm, kept open (sampling thread) */
+    bool *want;                       /* per family of set: stored in the history (want_stored) */
+    size_t nwant, capwant;
     atomic_bool stored;               /* a first sample is in the store (/ready) */
     atomic_llong last_sample_ms;      /* wall time of the last sample (/health) */
     int64_t started_ms;
@@ -117,7 +130,17 @@ static void snap_unref(void *cookie)
     free(s->status_text);
     free(s->alerts);
     json_decref(s->probes);
-    metric_set_destroy(&s->set);
+    bool kept = false;
+    if (s->owner) {
+        pthread_mutex_lock(&s->owner->mu);
+        if (!s->owner->have_spare) {
+            s->owner->spare = s->set;
+            s->owner->have_spare = kept = true;
+        }
+        pthread_mutex_unlock(&s->owner->mu);
+    }
+    if (!kept)
+        metric_set_destroy(&s->set);
     pthread_mutex_destroy(&s->mu);
     free(s);
 }
@@ -413,10 +436,8 @@ static int p_asset(void *arg, const char *path, struct http_body *out, struct pk
 /* The history keeps what a person looks back at: the host's perfkit_* gauges,
  * probes and load. The agent's own bookkeeping (collector timings, HTTP
  * counters, alert counts) is left to /metrics: it would double the rows. */
-static bool want_stored(const struct metric_series *m, void *arg)
+static bool want_family(const char *name)
 {
-    const struct metric_set *set = arg;
-    const char *name = set->fam[m->family].name;
     static const char *const skip[] = { "perfkit_collector_", "perfkit_agent_", "perfkit_http_",
                                         "perfkit_alert", "perfkit_store_" };
     if (strncmp(name, "node_load", 9) == 0)
@@ -429,18 +450,41 @@ static bool want_stored(const struct metric_series *m, void *arg)
     return true;
 }
 
-static long self_rss_bytes(void)
+/* want_family of each family of the set, decided once per family rather than per series. */
+static bool want_stored(const struct metric_series *m, void *arg)
 {
-    char *buf = NULL;
-    size_t len = 0;
-    long pages = -1;
-    if (files_read_all("/proc/self/statm", 4096, &buf, &len, NULL) == 0) {
-        char *sp = strchr(buf, ' ');
-        if (sp)
-            pages = strtol(sp + 1, NULL, 10);
-        free(buf);
+    const struct agent *a = arg;
+    return m->family < a->nwant && a->want[m->family];
+}
+
+static int decide_stored(struct agent *a)
+{
+    const struct metric_set *set = &a->set;
+    if (set->nfam > a->capwant) {
+        bool *w = realloc(a->want, set->nfam * sizeof(*w));
+        if (!w)
+            return -ENOMEM;
+        a->want = w;
+        a->capwant = set->nfam;
     }
-    return pages < 0 ? -1 : pages * sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < set->nfam; i++)
+        a->want[i] = want_family(set->fam[i].name);
+    a->nwant = set->nfam;
+    return 0;
+}
+
+/* statm's second field (resident pages) in bytes; -1 if it cannot be read. */
+static long self_rss_bytes(struct agent *a)
+{
+    const char *buf;
+    size_t len;
+    if (sysfile_kept_read(&a->statm, "/proc", "self/statm", 4096, &buf, &len, NULL) != 0)
+        return -1;
+    const char *sp = memchr(buf, ' ', len), *end = buf + len;
+    uint64_t pages;
+    if (!sp || (++sp, sysfile_parse_uint(&sp, end, (uint64_t)LONG_MAX / 65536, &pages)) != 0)
+        return -1;
+    return (long)pages * sysconf(_SC_PAGESIZE);
 }
 
 static void self_metrics(struct agent *a)
@@ -452,7 +496,7 @@ static void self_metrics(struct agent *a)
                 METRIC_GAUGE, a->last_duration_s, NULL);
     metric_add1(s, "perfkit_agent_start_time_seconds", "When the agent started, seconds since the epoch.",
                 METRIC_GAUGE, (double)a->started_ms / 1000.0, NULL);
-    long rss = self_rss_bytes();
+    long rss = self_rss_bytes(a);
     if (rss >= 0)
         metric_add1(s, "perfkit_agent_resident_memory_bytes", "Resident memory of the agent.", METRIC_GAUGE,
                     (double)rss, NULL);
@@ -479,6 +523,7 @@ static int publish(struct agent *a, struct pk_err *e)
         return err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
     atomic_init(&s->refs, 1);
     pthread_mutex_init(&s->mu, NULL);
+    s->owner = a;
     s->ts_ms = a->set.ts_ms;
     s->status = a->col.status;
     s->probes = probes_json(a);
@@ -496,9 +541,16 @@ static int publish(struct agent *a, struct pk_err *e)
         return err_errno(e, -ENOMEM, "sample", "cannot publish the sample");
     }
     s->alerts_len = strlen(s->alerts);
-    /* the set moves into the snapshot; the next sample starts a new one */
+    /* the set moves into the snapshot; the next sample takes a released one, or a new one */
     s->set = a->set;
-    metric_set_init(&a->set);
+    pthread_mutex_lock(&a->mu);
+    if (a->have_spare) {
+        a->set = a->spare;
+        a->have_spare = false;
+    } else {
+        metric_set_init(&a->set);
+    }
+    pthread_mutex_unlock(&a->mu);
     snap_publish(a, s);
     return 0;
 }
@@ -534,7 +586,9 @@ static void sample(struct agent *a)
     rules_export(&a->rules, &a->set, NULL);
 
     pk_err_clear(&e);
-    if (store_append(a->store, &a->set, want_stored, &a->set, &e) == 0) {
+    int src = decide_stored(a) == 0 ? store_append(a->store, &a->set, want_stored, a, &e)
+                                    : err_errno(&e, -ENOMEM, "store", "cannot choose the series to store");
+    if (src == 0) {
         if (a->store_failures_logged) {
             logf_(a, "store: writing again after %llu failed samples",
                   (unsigned long long)a->store_failures_logged);
@@ -609,8 +663,19 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     a->started_ms = wall_ms();
     pthread_mutex_init(&a->mu, NULL);
     metric_set_init(&a->set);
+    metric_set_init(&a->spare);
+    sysfile_kept_init(&a->statm);
     rules_events_init(&a->ev);
     char *token = NULL, *cert = NULL, *key = NULL;
+    /*
+     * The threads started here (HTTP server, notifier, prober) inherit a mask
+     * of every signal, so SIGTERM, SIGINT and SIGHUP reach the sampling
+     * thread and interrupt its poll(): agent_run then needs no short timeout
+     * to notice *stop, and wakes only to sample.
+     */
+    sigset_t all, caller;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &caller);
 
     if ((rc = load_rules(cfg, &a->rules, e)) != 0)
         goto fail;
@@ -682,6 +747,7 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
         explicit_bzero(key, strlen(key));
         free(key);
     }
+    pthread_sigmask(SIG_SETMASK, &caller, NULL);
     *out = a;
     return 0;
 fail:
@@ -689,6 +755,7 @@ fail:
     free(cert);
     free(key);
     agent_close(a);
+    pthread_sigmask(SIG_SETMASK, &caller, NULL);
     return rc;
 }
 
@@ -754,8 +821,19 @@ int agent_run(struct agent *a, struct pk_err *e)
             *a->reload = 0;
             do_reload(a);
         }
+        /*
+         * The timer wakes the loop once per interval; a signal for *stop or
+         * *reload interrupts the poll (agent_open keeps signals off the other
+         * threads). The timeout only bounds how late a signal that lands just
+         * before poll() is noticed, and ends a --duration on time.
+         */
+        int timeout = 1000;
+        if (end) {
+            double left = (end - mono_s()) * 1000.0;
+            timeout = left < 0 ? 0 : left < timeout ? (int)left + 1 : timeout;
+        }
         struct pollfd pfd = { a->tfd, POLLIN, 0 };
-        int n = poll(&pfd, 1, 200);
+        int n = poll(&pfd, 1, timeout);
         if (n < 0 && errno != EINTR)
             return err_errno(e, -errno, "poll", "the sampling loop failed");
         if (n <= 0)
@@ -784,7 +862,10 @@ void agent_close(struct agent *a)
     rules_destroy(&a->rules);
     rules_events_destroy(&a->ev);
     metric_set_destroy(&a->set);
-    snap_unref(a->snap);
+    snap_unref(a->snap);   /* its set comes back as the spare */
+    metric_set_destroy(&a->spare);
+    sysfile_kept_destroy(&a->statm);
+    free(a->want);
     if (a->tfd >= 0)
         close(a->tfd);
     pthread_mutex_destroy(&a->mu);

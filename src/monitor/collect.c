@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <time.h>
 
@@ -79,6 +80,21 @@ static void add1(struct out *o, const char *name, const char *help, enum metric_
         o->rc = metric_add1(o->set, name, help, type, v, o->e);
 }
 
+/*
+ * The parsers name the file as "stat:12" ("dev:3" for net/dev); the messages
+ * name <procfs>/<rel>, as the readers of src/sys do.
+ */
+static int parsed(int rc, struct pk_err *e, const char *procfs, const char *rel)
+{
+    if (rc >= 0 || !e)
+        return rc;
+    const char *colon = strrchr(e->on, ':');
+    char on[sizeof(e->on)];
+    snprintf(on, sizeof(on), "%s/%s%s", procfs, rel, colon ? colon : "");
+    memcpy(e->on, on, sizeof(on));
+    return rc;
+}
+
 /* ---- cpu: /proc/stat ------------------------------------------------------------ */
 
 /* node_exporter's node_cpu_seconds_total modes: guest and guest_nice go to their own family. */
@@ -88,7 +104,11 @@ static int col_cpu(struct collect *c, struct out *o, struct pk_err *ce)
 {
     int next = c->cpu_cur ^ 1;
     struct cpu_stat *st = &c->cpu[next];
-    int rc = cpu_read(c->procfs, st, ce);
+    const char *buf;
+    size_t len;
+    int rc = sysfile_kept_read(&c->f_stat, c->procfs, "stat", CPU_STAT_CAP, &buf, &len, ce);
+    if (rc == 0)
+        rc = parsed(cpu_parse_stat(buf, len, st, ce), ce, c->procfs, "stat");
     if (rc < 0) {
         c->cpu_prev_ok = false; /* a rate across the gap would hide it */
         return rc;
@@ -176,9 +196,9 @@ static int col_cpu(struct collect *c, struct out *o, struct pk_err *ce)
 
 static int col_loadavg(struct collect *c, struct out *o, struct pk_err *ce)
 {
-    char buf[SMALL_FILE];
+    const char *buf;
     size_t n;
-    int rc = sysfile_load_small(c->procfs, "loadavg", buf, sizeof(buf), &n, ce);
+    int rc = sysfile_kept_read(&c->f_loadavg, c->procfs, "loadavg", SMALL_FILE, &buf, &n, ce);
     if (rc < 0)
         return rc;
     double load[3];
@@ -195,27 +215,66 @@ static int col_loadavg(struct collect *c, struct out *o, struct pk_err *ce)
 
 /* ---- meminfo -------------------------------------------------------------------- */
 
+/* A meminfo key's family name and help, made once: the keys come in the same order every sample. */
+struct collect_memname {
+    char key[MEM_KEY_MAX];
+    bool has_unit;
+    bool skip;                 /* a name that cannot be made (never, with keys under MEM_KEY_MAX) */
+    char name[MEM_KEY_MAX + 32], help[MEM_KEY_MAX + 40];
+};
+
+static const struct collect_memname *memname(struct collect *c, size_t i, const struct mem_entry *en)
+{
+    if (i >= c->nmemnames) {
+        size_t n = i + 1 > 2 * c->nmemnames ? i + 1 : 2 * c->nmemnames;
+        struct collect_memname *v = realloc(c->memnames, n * sizeof(*v));
+        if (!v)
+            return NULL;
+        memset(v + c->nmemnames, 0, (n - c->nmemnames) * sizeof(*v));
+        c->memnames = v;
+        c->nmemnames = n;
+    }
+    struct collect_memname *mn = &c->memnames[i];
+    if (mn->key[0] && mn->has_unit == en->has_unit && strcmp(mn->key, en->key) == 0)
+        return mn;
+    snprintf(mn->key, sizeof(mn->key), "%s", en->key);
+    mn->has_unit = en->has_unit;
+    char part[MEM_KEY_MAX + 8];
+    size_t len = mem_metric_name(en->key, part, MEM_KEY_MAX);
+    mn->skip = len >= MEM_KEY_MAX;
+    if (mn->skip)
+        return mn;
+    if (en->has_unit)
+        memcpy(part + len, "_bytes", 7);
+    snprintf(mn->name, sizeof(mn->name), "node_memory_%s", part);
+    snprintf(mn->help, sizeof(mn->help), "Memory information field %s.", part);
+    return mn;
+}
+
 static int col_meminfo(struct collect *c, struct out *o, struct pk_err *ce)
 {
-    int rc = mem_read(c->procfs, &c->mem, ce);
+    const char *buf;
+    size_t blen;
+    int rc = sysfile_kept_read(&c->f_meminfo, c->procfs, "meminfo", MEMINFO_CAP, &buf, &blen, ce);
+    if (rc == 0)
+        rc = parsed(mem_parse(buf, blen, &c->mem, ce), ce, c->procfs, "meminfo");
     if (rc < 0)
         return rc;
     const struct mem_info *m = &c->mem;
     for (size_t i = 0; i < m->n; i++) {
         const struct mem_entry *en = &m->entries[i];
-        char part[MEM_KEY_MAX + 8], name[sizeof(part) + 16], help[sizeof(part) + 32];
-        size_t len = mem_metric_name(en->key, part, MEM_KEY_MAX);
-        if (len >= MEM_KEY_MAX)
+        const struct collect_memname *mn = memname(c, i, en);
+        if (!mn) {
+            o->rc = err_errno(o->e, -ENOMEM, "meminfo", "cannot name the memory families");
+            return 0;
+        }
+        if (mn->skip)
             continue; /* cannot happen: keys are shorter than MEM_KEY_MAX */
-        if (en->has_unit)
-            memcpy(part + len, "_bytes", 7);
-        snprintf(name, sizeof(name), "node_memory_%s", part);
-        snprintf(help, sizeof(help), "Memory information field %s.", part);
         /* Two keys with one name ("A(b)" and "A_b") would make a duplicate series: the first wins. */
-        const struct metric_family *f = metric_find_family(o->set, name);
+        const struct metric_family *f = metric_find_family(o->set, mn->name);
         if (f && f->n > 0)
             continue;
-        add1(o, name, help, METRIC_GAUGE, (double)en->value);
+        add1(o, mn->name, mn->help, METRIC_GAUGE, (double)en->value);
     }
     if (m->total > 0)
         add1(o, "perfkit_memory_used_ratio",
@@ -239,10 +298,11 @@ static int col_filesystem(struct collect *c, struct out *o, struct pk_err *ce)
         .table = c->have_table ? &c->table : NULL,
         .pool = c->have_pool ? &c->pool : NULL,
     };
-    struct fs_mounts m;
-    int rc = fs_read(c->procfs, &fo, &m, ce);
+    const struct fs_mounts *mp;
+    int rc = fs_watch_read(&c->mounts, c->procfs, &fo, &mp, ce);
     if (rc < 0)
         return rc;
+    const struct fs_mounts m = *mp;
     /* Families begun in node_exporter's order, so every sample lists them alike. */
     uint32_t f_err = fam(o, "node_filesystem_device_error",
                          "Whether an error occurred while getting statistics for the given device.",
@@ -284,7 +344,6 @@ static int col_filesystem(struct collect *c, struct out *o, struct pk_err *ce)
         if (u->files > 0 && u->ffree <= u->files)
             add(o, f_iused, l, 3, (double)(u->files - u->ffree) / (double)u->files);
     }
-    fs_mounts_destroy(&m);
     return 0;
 }
 
@@ -351,8 +410,12 @@ static double counter_rate(uint64_t before, uint64_t after, double seconds)
 
 static int col_diskstats(struct collect *c, struct out *o, int64_t now_ms, struct pk_err *ce)
 {
-    struct disk_list l;
-    int rc = disk_read(c->procfs, &l, ce);
+    struct disk_list l = { NULL, 0 };
+    const char *buf;
+    size_t len;
+    int rc = sysfile_kept_read(&c->f_diskstats, c->procfs, "diskstats", DISKSTATS_CAP, &buf, &len, ce);
+    if (rc == 0)
+        rc = parsed(disk_parse_diskstats(buf, len, &l, ce), ce, c->procfs, "diskstats");
     if (rc < 0) {
         disk_list_destroy(&c->disk_prev);
         c->disk_prev_ms = -1;
@@ -402,26 +465,30 @@ static int col_diskstats(struct collect *c, struct out *o, int64_t now_ms, struc
 
 /* ---- netdev --------------------------------------------------------------------- */
 
+/* node_exporter's "node_network_<stat>_total", "Network device statistic <stat>." */
+#define NET_FIELD(stat, field)                                                                    \
+    { "node_network_" stat "_total", "Network device statistic " stat ".", offsetof(struct net_dev, field) }
+
 static const struct {
-    const char *stat; /* node_exporter's "receive_bytes" */
+    const char *name, *help;
     size_t off;
 } net_fields[] = {
-    { "receive_bytes", offsetof(struct net_dev, rx_bytes) },
-    { "receive_packets", offsetof(struct net_dev, rx_packets) },
-    { "receive_errs", offsetof(struct net_dev, rx_errs) },
-    { "receive_drop", offsetof(struct net_dev, rx_drop) },
-    { "receive_fifo", offsetof(struct net_dev, rx_fifo) },
-    { "receive_frame", offsetof(struct net_dev, rx_frame) },
-    { "receive_compressed", offsetof(struct net_dev, rx_compressed) },
-    { "receive_multicast", offsetof(struct net_dev, rx_multicast) },
-    { "transmit_bytes", offsetof(struct net_dev, tx_bytes) },
-    { "transmit_packets", offsetof(struct net_dev, tx_packets) },
-    { "transmit_errs", offsetof(struct net_dev, tx_errs) },
-    { "transmit_drop", offsetof(struct net_dev, tx_drop) },
-    { "transmit_fifo", offsetof(struct net_dev, tx_fifo) },
-    { "transmit_colls", offsetof(struct net_dev, tx_colls) },
-    { "transmit_carrier", offsetof(struct net_dev, tx_carrier) },
-    { "transmit_compressed", offsetof(struct net_dev, tx_compressed) },
+    NET_FIELD("receive_bytes", rx_bytes),
+    NET_FIELD("receive_packets", rx_packets),
+    NET_FIELD("receive_errs", rx_errs),
+    NET_FIELD("receive_drop", rx_drop),
+    NET_FIELD("receive_fifo", rx_fifo),
+    NET_FIELD("receive_frame", rx_frame),
+    NET_FIELD("receive_compressed", rx_compressed),
+    NET_FIELD("receive_multicast", rx_multicast),
+    NET_FIELD("transmit_bytes", tx_bytes),
+    NET_FIELD("transmit_packets", tx_packets),
+    NET_FIELD("transmit_errs", tx_errs),
+    NET_FIELD("transmit_drop", tx_drop),
+    NET_FIELD("transmit_fifo", tx_fifo),
+    NET_FIELD("transmit_colls", tx_colls),
+    NET_FIELD("transmit_carrier", tx_carrier),
+    NET_FIELD("transmit_compressed", tx_compressed),
 };
 #define NNET_FIELDS (sizeof(net_fields) / sizeof(net_fields[0]))
 
@@ -434,18 +501,19 @@ static uint64_t net_field(const struct net_dev *d, size_t k)
 
 static int col_netdev(struct collect *c, struct out *o, int64_t now_ms, struct pk_err *ce)
 {
-    struct net_dev_list l;
-    int rc = net_read_dev(c->procfs, &l, ce);
+    struct net_dev_list l = { NULL, 0 };
+    const char *buf;
+    size_t len;
+    int rc = sysfile_kept_read(&c->f_netdev, c->procfs, "net/dev", NET_DEV_CAP, &buf, &len, ce);
+    if (rc == 0)
+        rc = parsed(net_parse_dev(buf, len, &l, ce), ce, c->procfs, "net/dev");
     if (rc < 0) {
         net_dev_list_destroy(&c->net_prev);
         c->net_prev_ms = -1;
         return rc;
     }
     for (size_t k = 0; k < NNET_FIELDS; k++) {
-        char name[64], help[80];
-        snprintf(name, sizeof(name), "node_network_%s_total", net_fields[k].stat);
-        snprintf(help, sizeof(help), "Network device statistic %s.", net_fields[k].stat);
-        uint32_t f = fam(o, name, help, METRIC_COUNTER);
+        uint32_t f = fam(o, net_fields[k].name, net_fields[k].help, METRIC_COUNTER);
         for (size_t i = 0; i < l.n; i++) {
             struct metric_label lb[1] = { { "device", l.v[i].name } };
             add(o, f, lb, 1, (double)net_field(&l.v[i], k));
@@ -479,10 +547,35 @@ static int col_netdev(struct collect *c, struct out *o, int64_t now_ms, struct p
 
 /* ---- tcpstat -------------------------------------------------------------------- */
 
+/* sock_diag errors that mean "not here" (no module, a sandbox's seccomp or LSM): read the files from now on. */
+static bool diag_refused(int rc)
+{
+    return rc == -EPROTONOSUPPORT || rc == -EAFNOSUPPORT || rc == -EACCES || rc == -EPERM ||
+           rc == -ENOENT || rc == -EOPNOTSUPP || rc == -EINVAL;
+}
+
 static int col_tcpstat(struct collect *c, struct out *o, struct pk_err *ce)
 {
     struct net_tcp t;
-    int rc = net_read_tcp(c->procfs, &t, ce);
+    int rc = -EAGAIN;
+    if (!c->tcp_text && !c->tcp_diag && c->live) {
+        /* the kernel's procfs: its net/tcp is the agent's own network namespace, what sock_diag dumps */
+        if ((rc = tcpdiag_open(&c->tcp, NULL)) == 0)
+            c->tcp_diag = true;
+        else if (diag_refused(rc))
+            c->tcp_text = true;
+    }
+    if (c->tcp_diag) {
+        rc = tcpdiag_count(&c->tcp, &t, NULL);
+        if (rc < 0) {
+            /* this sample from the files; a refusal for good, anything else is tried again */
+            tcpdiag_close(&c->tcp);
+            c->tcp_diag = false;
+            c->tcp_text = diag_refused(rc);
+        }
+    }
+    if (rc < 0)
+        rc = net_read_tcp(c->procfs, &t, ce);
     if (rc < 0)
         return rc;
     /* Every state, zeros included, so that an alert on close_wait sees 0 rather than nothing;
@@ -509,9 +602,35 @@ static int col_tcpstat(struct collect *c, struct out *o, struct pk_err *ce)
 static int col_pressure(struct collect *c, struct out *o, struct pk_err *ce)
 {
     struct psi_info p;
-    int rc = psi_read(c->procfs, &p, ce);
-    if (rc < 0)
-        return rc;
+    memset(&p, 0, sizeof(p));
+    static const char *const rels[PSI_NRES] = {
+        [PSI_CPU] = "pressure/cpu", [PSI_MEMORY] = "pressure/memory", [PSI_IO] = "pressure/io",
+        [PSI_IRQ] = "pressure/irq",
+    };
+    for (int r = 0; r < PSI_NRES; r++) {
+        const char *rel = rels[r];
+        const char *buf;
+        size_t len;
+        struct pk_err re;
+        pk_err_clear(&re);
+        if (c->psi_absent & (1u << r))
+            continue;
+        int rc = sysfile_kept_read(&c->f_psi[r], c->procfs, rel, PSI_FILE_CAP, &buf, &len, &re);
+        /* no PSI here (old kernel, container, psi=0): unavailable, not broken (as psi_read);
+         * a file the running kernel lacks does not appear later: not looked for again */
+        if (rc == -ENOENT || rc == -ENOTDIR || rc == -EOPNOTSUPP) {
+            if (c->live && rc == -ENOENT)
+                c->psi_absent |= 1u << r;
+            continue;
+        }
+        if (rc == 0)
+            rc = parsed(psi_parse(buf, len, (enum psi_resource)r, &p.res[r], &re), &re, c->procfs, rel);
+        if (rc < 0) {
+            if (ce)
+                *ce = re;
+            return rc;
+        }
+    }
     bool any = false;
     for (int r = 0; r < PSI_NRES; r++)
         any |= p.res[r].available;
@@ -554,10 +673,18 @@ static int col_pressure(struct collect *c, struct out *o, struct pk_err *ce)
 
 static int col_filefd(struct collect *c, struct out *o, struct pk_err *ce)
 {
+    static const char rel[] = "sys/fs/file-nr";
     struct sysctl_file_nr f;
-    int rc = sysctl_read_file_nr(c->procfs, &f, ce);
+    const char *buf;
+    size_t len;
+    int rc = sysfile_kept_read(&c->f_filenr, c->procfs, rel, SYSCTL_VALUE_CAP, &buf, &len, ce);
     if (rc < 0)
         return rc;
+    if (sysctl_parse_file_nr(buf, len, &f) != 0) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", c->procfs, rel);
+        return err_set(ce, PK_EPARSE, path, "malformed value", "expected allocated, unused and maximum file handles");
+    }
     add1(o, "node_filefd_allocated", "File descriptor statistics: allocated.", METRIC_GAUGE,
          (double)f.allocated);
     add1(o, "node_filefd_maximum", "File descriptor statistics: maximum.", METRIC_GAUGE, (double)f.max);
@@ -636,7 +763,7 @@ static int col_processes(struct collect *c, struct out *o, int64_t now_ms, struc
 {
     int next = c->procs_cur ^ 1;
     struct procs_snap *s = &c->procs[next];
-    int rc = procs_snapshot(c->procfs, NULL, s, ce);
+    int rc = procs_snapshot_keep(c->procfs, NULL, &c->procs_files, s, ce);
     if (rc < 0) {
         c->procs_prev_ok = false;
         return rc;
@@ -772,11 +899,11 @@ static int col_time(struct collect *c, struct out *o, int64_t now_ms)
 }
 
 /* <procfs>/uptime's first number; -1 if it cannot be read. */
-static double read_uptime(const char *procfs)
+static double read_uptime(struct collect *c)
 {
-    char buf[SMALL_FILE];
+    const char *buf;
     size_t n;
-    if (sysfile_load_small(procfs, "uptime", buf, sizeof(buf), &n, NULL) < 0)
+    if (sysfile_kept_read(&c->f_uptime, c->procfs, "uptime", SMALL_FILE, &buf, &n, NULL) < 0)
         return -1;
     const char *p = buf, *end = buf + n;
     double v;
@@ -806,7 +933,21 @@ int collect_init(struct collect *c, const struct collect_opts *o, struct pk_err 
     cpu_stat_init(&c->cpu[1]);
     procs_snap_init(&c->procs[0]);
     procs_snap_init(&c->procs[1]);
+    /* a quarter of the descriptors the agent may open, for the processes' stat files */
+    struct rlimit nofile;
+    size_t keep = getrlimit(RLIMIT_NOFILE, &nofile) != 0        ? 256
+                  : nofile.rlim_cur == RLIM_INFINITY ? COLLECT_PROCS_FILES_MAX
+                                                     : (size_t)(nofile.rlim_cur / 4);
+    procs_keep_init(&c->procs_files, keep < COLLECT_PROCS_FILES_MAX ? keep : COLLECT_PROCS_FILES_MAX);
     mem_info_init(&c->mem);
+    fs_watch_init(&c->mounts);
+    struct sysfile_kept *kept[] = { &c->f_stat,   &c->f_loadavg, &c->f_meminfo, &c->f_diskstats,
+                                    &c->f_netdev, &c->f_filenr,  &c->f_uptime };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        sysfile_kept_init(kept[i]);
+    for (int r = 0; r < PSI_NRES; r++)
+        sysfile_kept_init(&c->f_psi[r]);
+    c->tcp.fd = -1;
     c->disk_prev_ms = -1;
     c->net_prev_ms = -1;
     c->collectors = o->collectors ? o->collectors & COLLECT_ALL : COLLECT_ALL;
@@ -826,6 +967,7 @@ int collect_init(struct collect *c, const struct collect_opts *o, struct pk_err 
         collect_destroy(c);
         return err_errno(e, -ENOMEM, "collect", "cannot set up the collector");
     }
+    c->live = sysfile_is_procfs(c->procfs);
     int rc;
     if (o->statvfs_table) {
         rc = fs_table_read(o->statvfs_table, &c->table, e);
@@ -864,7 +1006,18 @@ void collect_destroy(struct collect *c)
     net_dev_list_destroy(&c->net_prev);
     procs_snap_destroy(&c->procs[0]);
     procs_snap_destroy(&c->procs[1]);
+    procs_keep_destroy(&c->procs_files);
     mem_info_destroy(&c->mem);
+    free(c->memnames);
+    fs_watch_destroy(&c->mounts);
+    struct sysfile_kept *kept[] = { &c->f_stat,   &c->f_loadavg, &c->f_meminfo, &c->f_diskstats,
+                                    &c->f_netdev, &c->f_filenr,  &c->f_uptime };
+    for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
+        sysfile_kept_destroy(kept[i]);
+    for (int r = 0; r < PSI_NRES; r++)
+        sysfile_kept_destroy(&c->f_psi[r]);
+    if (c->tcp_diag)
+        tcpdiag_close(&c->tcp);
     for (int id = 0; id < COLLECT_NCOLLECTORS; id++)
         metric_set_destroy(&c->cache[id]);
     memset(c, 0, sizeof(*c));
@@ -996,7 +1149,7 @@ int collect_sample(struct collect *c, struct metric_set *set, int64_t now_ms, st
     if (o.rc < 0)
         return o.rc;
 
-    st->uptime_s = read_uptime(c->procfs);
+    st->uptime_s = read_uptime(c);
     if (st->uptime_s < 0 && st->boot_time_s >= 0)
         st->uptime_s = (double)now_ms / 1000 - st->boot_time_s;
     c->last_status = *st;

@@ -35,7 +35,17 @@
  * It copies the option strings. collect_sample() clears and refills the set
  * it is given. Threads: one thread samples; struct collect is not shared.
  * Filesystem usage (statvfs) runs on worker threads with a timeout
- * (sys/fs.h), so a hung network mount never blocks a sample for long.
+ * (sys/fs.h), so a hung network mount never blocks a sample for long; only
+ * filesystems whose statfs cannot hang (ext4, xfs, tmpfs, ..., under such
+ * mounts only) are asked on the sampling thread.
+ *
+ * On the kernel's procfs the files read every sample stay open (sys/sysfile.h
+ * sysfile_kept), as do the processes' stat files between snapshots and the
+ * mount table (re-parsed only when it changes), and tcpstat counts through
+ * sock_diag (sys/tcpdiag.h); a fixture tree is read file by file as before,
+ * and gives the same series and values.
+ * Descriptors: some 15 files, a netlink socket, and the stat files of up to
+ * a quarter of RLIMIT_NOFILE's processes (at most COLLECT_PROCS_FILES_MAX).
  * Errors: collect_init: 0, -ENOMEM, or the error of reading statvfs_table;
  * collect_sample: 0, or -ENOMEM / -EINVAL from the metric set (a collector's
  * failure is not an error of the sample).
@@ -55,6 +65,9 @@
 #include "sys/mem.h"
 #include "sys/net.h"
 #include "sys/procs.h"
+#include "sys/psi.h"
+#include "sys/sysfile.h"
+#include "sys/tcpdiag.h"
 
 /* The collectors, named as node_exporter names the one with the same metrics. */
 enum collect_id {
@@ -97,15 +110,22 @@ struct collect_opts {
 
 /*
  * Default intervals of the collectors that cost the most, so that sampling
- * every second stays near a thousandth of a core (figures from a 2-vCPU VM):
- * - tcpstat: the kernel walks its whole socket hash table to print
- *   /proc/net/tcp: 4 ms with five sockets, 11 ms with 500, 115-145 ms with
- *   26,000 in TIME_WAIT. It is why node_exporter leaves tcpstat off by default.
- * - processes: one stat file per process, about 8 us each (0.8 ms for 100).
+ * every second stays well under a thousandth of a core (figures from a 2-vCPU VM):
+ * - tcpstat: the kernel walks its whole socket hash table for each dump:
+ *   0.3 ms through sock_diag (two dumps, IPv4 and IPv6, with ~130 sockets);
+ *   printing /proc/net/tcp walks it once per 4 KiB read: 9 ms with ~130
+ *   sockets, 115-145 ms with 26,000 in TIME_WAIT. The text files are read
+ *   only for a procfs root that is not the kernel's (fixture trees) or where
+ *   sock_diag is refused.
+ * - processes: one stat file per process, about 6 us each (0.6 ms for 100).
  * - uname: the host name and kernel seldom change.
- * The others read one small file each (30-70 us) and run every sample.
+ * The others read one small file each (10-40 us, the files kept open) and
+ * run every sample.
  */
 #define COLLECT_TCPSTAT_INTERVAL_MS 30000
+/* Processes whose stat file stays open between snapshots, at most (and a
+ * quarter of RLIMIT_NOFILE): the rest are opened each time. */
+#define COLLECT_PROCS_FILES_MAX 4096
 #define COLLECT_PROCESSES_INTERVAL_MS 5000
 #define COLLECT_UNAME_INTERVAL_MS 60000
 
@@ -148,6 +168,8 @@ struct collect_point {
     double procs, threads;
 };
 
+struct collect_memname;
+
 /* Private state but for the fields marked "after each collect_sample". */
 struct collect {
     char *procfs, *sysfs, *rootfs, *mount_pid;
@@ -162,6 +184,17 @@ struct collect {
     struct fs_table table;
     bool have_pool;
     struct fs_pool pool;
+    struct fs_watch mounts;    /* the mount table, parsed again only when it changes */
+
+    /* sources read every sample, kept open (sys/sysfile.h) */
+    struct sysfile_kept f_stat, f_loadavg, f_meminfo, f_diskstats, f_netdev, f_filenr, f_uptime;
+    struct sysfile_kept f_psi[PSI_NRES];
+    bool live;                 /* procfs is the kernel's (decided at init) */
+    unsigned psi_absent;       /* bit per resource: its pressure file is not in the kernel's procfs */
+    /* tcpstat through sock_diag: tcp_diag open when procfs is the kernel's
+     * and the socket works; tcp_text once sock_diag was refused */
+    struct tcpdiag tcp;
+    bool tcp_diag, tcp_text;
 
     /* previous successful reads, for rates */
     struct cpu_stat cpu[2];    /* [cpu_cur] is the last read */
@@ -174,9 +207,12 @@ struct collect {
     struct net_dev_list net_prev;
     int64_t net_prev_ms;
     struct procs_snap procs[2];
+    struct procs_keep procs_files; /* stat files kept open between snapshots */
     int procs_cur;
     bool procs_prev_ok;
     struct mem_info mem;
+    struct collect_memname *memnames; /* node_memory_* names of meminfo's keys, by position */
+    size_t nmemnames;
     struct collect_point growth[COLLECT_GROWTH_POINTS];
     size_t growth_n, growth_head; /* ring: growth_head is the oldest */
 

@@ -16,6 +16,7 @@ void metric_set_init(struct metric_set *s)
 {
     memset(s, 0, sizeof(*s));
     s->blocksize = ARENA_BLOCK;
+    s->arena_fresh = true;
 }
 
 void metric_set_destroy(struct metric_set *s)
@@ -25,6 +26,7 @@ void metric_set_destroy(struct metric_set *s)
     for (size_t i = 0; i < s->capfam; i++)
         free(s->fam[i].idx);
     free(s->fam);
+    free(s->fhash);
     free(s->series);
     for (size_t i = 0; i < s->nblocks; i++)
         free(s->blocks[i]);
@@ -37,17 +39,37 @@ void metric_set_destroy(struct metric_set *s)
 
 void metric_set_clear(struct metric_set *s)
 {
+    /*
+     * The strings stay, for the next sample to take again (see metric.h),
+     * unless strings it left behind take more room than a whole sample
+     * needed, or long strings (each allocated by itself) are in the set:
+     * then everything is reset and the next sample builds from scratch.
+     */
+    if (s->arena_fresh) {
+        s->arena_base = s->arena_total;
+        s->arena_fresh = s->nfam == 0;
+    }
+    if (s->nbig > 0 || s->arena_total > 2 * s->arena_base + s->blocksize) {
+        s->cur = 0;
+        s->used = 0;
+        s->arena_total = 0;
+        s->arena_fresh = true;
+        for (size_t i = 0; i < s->nbig; i++)
+            free(s->big[i]);
+        s->nbig = 0;
+        s->prev_nfam = s->prev_nseries = 0;
+    } else {
+        s->prev_nfam = s->nfam;
+        s->prev_nseries = s->nseries;
+    }
     /* Family slots keep their idx arrays: the next sample has the same
      * families in the same order, so it allocates nothing. */
     for (size_t i = 0; i < s->nfam; i++)
         s->fam[i].n = 0;
     s->nfam = 0;
+    if (s->fhash)
+        memset(s->fhash, 0, s->fhash_cap * sizeof(*s->fhash));
     s->nseries = 0;
-    s->cur = 0;
-    s->used = 0;
-    for (size_t i = 0; i < s->nbig; i++)
-        free(s->big[i]);
-    s->nbig = 0;
     s->ts_ms = 0;
 }
 
@@ -167,7 +189,24 @@ static char *arena_alloc(struct metric_set *s, size_t need)
     }
     char *p = s->blocks[s->cur] + s->used;
     s->used += need;
+    s->arena_total += need;
     return p;
+}
+
+/* Whether src[0..n) is ASCII, 8 bytes at a time: names and help texts are, and most values. */
+static bool all_ascii(const char *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, src + i, 8);
+        if (w & 0x8080808080808080ull)
+            return false;
+    }
+    for (; i < n; i++)
+        if ((unsigned char)src[i] & 0x80)
+            return false;
+    return true;
 }
 
 static const char *arena_str(struct metric_set *s, const char *src)
@@ -175,8 +214,8 @@ static const char *arena_str(struct metric_set *s, const char *src)
     if (!src)
         src = "";
     size_t n = strlen(src);
-    bool clean;
-    size_t need = utf8_clean_len(src, n, &clean) + 1;
+    bool clean = all_ascii(src, n);
+    size_t need = (clean ? n : utf8_clean_len(src, n, &clean)) + 1;
     char *p = arena_alloc(s, need);
     if (!p)
         return NULL;
@@ -223,18 +262,60 @@ bool metric_label_name_valid(const char *name)
 
 /* ---- families and series ------------------------------------------------------ */
 
+static uint32_t name_hash(const char *name)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h;
+}
+
+/*
+ * A sample begins some 150 families, and a search of the ones begun before
+ * (most share "node_" and more) was the largest cost of building a set.
+ */
 static const struct metric_family *find_family(const struct metric_set *s, const char *name,
                                                uint32_t *idx)
 {
-    /* Backwards: the family looked for is most often the one just begun. */
-    for (size_t i = s->nfam; i-- > 0;) {
-        if (strcmp(s->fam[i].name, name) == 0) {
+    if (!s->fhash_cap)
+        return NULL;
+    size_t mask = s->fhash_cap - 1;
+    for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+        uint32_t v = s->fhash[i];
+        if (v == 0)
+            return NULL;
+        if (strcmp(s->fam[v - 1].name, name) == 0) {
             if (idx)
-                *idx = (uint32_t)i;
-            return &s->fam[i];
+                *idx = v - 1;
+            return &s->fam[v - 1];
         }
     }
-    return NULL;
+}
+
+static void fhash_put_hash(uint32_t *tab, size_t cap, uint32_t hash, uint32_t fam)
+{
+    size_t mask = cap - 1;
+    size_t i = hash & mask;
+    while (tab[i])
+        i = (i + 1) & mask;
+    tab[i] = fam + 1;
+}
+
+/* Room in the name index for one more family. */
+static int fhash_reserve(struct metric_set *s)
+{
+    if ((s->nfam + 1) * 2 <= s->fhash_cap)
+        return 0;
+    size_t cap = s->fhash_cap ? 2 * s->fhash_cap : 256;
+    uint32_t *tab = calloc(cap, sizeof(*tab));
+    if (!tab)
+        return -ENOMEM;
+    for (size_t i = 0; i < s->nfam; i++)
+        fhash_put_hash(tab, cap, s->fam[i].hash, (uint32_t)i);
+    free(s->fhash);
+    s->fhash = tab;
+    s->fhash_cap = cap;
+    return 0;
 }
 
 static const char *type_name(enum metric_type t)
@@ -242,16 +323,41 @@ static const char *type_name(enum metric_type t)
     return t == METRIC_COUNTER ? "counter" : t == METRIC_GAUGE ? "gauge" : "untyped";
 }
 
+/* The family at position nfam of the previous fill, if it is this one and not begun yet. */
+static bool family_again(struct metric_set *s, const char *name, const char *help, enum metric_type type,
+                         uint32_t *fam_out)
+{
+    if (s->nfam >= s->prev_nfam || !name || !s->fhash_cap)
+        return false;
+    struct metric_family *f = &s->fam[s->nfam];
+    if (f->type != type || strcmp(f->name, name) != 0 || strcmp(f->help, help ? help : "") != 0)
+        return false;
+    /* a name is in a set once: not if this fill began it at another position already */
+    size_t mask = s->fhash_cap - 1;
+    for (size_t i = f->hash & mask; s->fhash[i]; i = (i + 1) & mask)
+        if (strcmp(s->fam[s->fhash[i] - 1].name, name) == 0)
+            return false;
+    f->n = 0;
+    fhash_put_hash(s->fhash, s->fhash_cap, f->hash, (uint32_t)s->nfam);
+    if (fam_out)
+        *fam_out = (uint32_t)s->nfam;
+    s->nfam++;
+    return true;
+}
+
 int metric_family_begin(struct metric_set *s, const char *name, const char *help,
                         enum metric_type type, uint32_t *fam_out, struct pk_err *e)
 {
-    if (!metric_name_valid(name))
+    if (type != METRIC_GAUGE && type != METRIC_COUNTER && type != METRIC_UNTYPED)
+        return err_set(e, -EINVAL, name ? name : "(null)", "invalid metric type", "%d", (int)type);
+    if (family_again(s, name, help, type, fam_out))
+        return 0;
+    uint32_t idx;
+    /* a name in the set was valid when it was added */
+    const struct metric_family *f = name ? find_family(s, name, &idx) : NULL;
+    if (!f && !metric_name_valid(name))
         return err_set(e, -EINVAL, name ? name : "(null)", "invalid metric name",
                        "a name matches [a-zA-Z_:][a-zA-Z0-9_:]*");
-    if (type != METRIC_GAUGE && type != METRIC_COUNTER && type != METRIC_UNTYPED)
-        return err_set(e, -EINVAL, name, "invalid metric type", "%d", (int)type);
-    uint32_t idx;
-    const struct metric_family *f = find_family(s, name, &idx);
     if (f) {
         if (f->type != type)
             return err_set(e, -EINVAL, name, "metric family begun twice with different types",
@@ -273,17 +379,39 @@ int metric_family_begin(struct metric_set *s, const char *name, const char *help
     }
     const char *n = arena_str(s, name);
     const char *h = arena_str(s, help);
-    if (!n || !h)
+    if (!n || !h || fhash_reserve(s) < 0)
         return err_errno(e, -ENOMEM, name, "cannot add metric family");
     struct metric_family *nf = &s->fam[s->nfam];
     nf->name = n;
     nf->help = h;
     nf->type = type;
     nf->n = 0; /* idx and cap survive metric_set_clear */
+    nf->hash = name_hash(n);
+    fhash_put_hash(s->fhash, s->fhash_cap, nf->hash, (uint32_t)s->nfam);
     if (fam_out)
         *fam_out = (uint32_t)s->nfam;
     s->nfam++;
     return 0;
+}
+
+/* The series at position nseries of the previous fill, if it is this one: its strings are kept. */
+static bool series_again(struct metric_set *s, uint32_t fam, const struct metric_label *labels, size_t nlabels,
+                         double value)
+{
+    if (s->nseries >= s->prev_nseries || nlabels > METRIC_LABELS_MAX || (nlabels > 0 && !labels))
+        return false;
+    struct metric_series *m = &s->series[s->nseries];
+    struct metric_family *f = &s->fam[fam];
+    if (m->family != fam || m->nlabels != nlabels || f->n == f->cap)
+        return false;
+    for (size_t i = 0; i < nlabels; i++)
+        if (!labels[i].name || strcmp(m->labels[i].name, labels[i].name) != 0 ||
+            strcmp(m->labels[i].value, labels[i].value ? labels[i].value : "") != 0)
+            return false;
+    m->value = value;
+    f->idx[f->n++] = (uint32_t)s->nseries;
+    s->nseries++;
+    return true;
 }
 
 int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *labels, size_t nlabels,
@@ -291,12 +419,22 @@ int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *la
 {
     if (fam >= s->nfam)
         return err_set(e, -EINVAL, "metric_add", "no such metric family", "%u", fam);
+    if (series_again(s, fam, labels, nlabels, value))
+        return 0;
     struct metric_family *f = &s->fam[fam];
     if (nlabels > METRIC_LABELS_MAX || (nlabels > 0 && !labels))
         return err_set(e, -EINVAL, f->name, "too many labels", "%zu, at most %d", nlabels,
                        METRIC_LABELS_MAX);
+    /* Series of a family mostly repeat their neighbour's label names and many
+     * of its values (node_cpu_seconds_total: cpu="3" eight times): those are
+     * shared, and a name the neighbour has was checked when it was added. */
+    const struct metric_series *prev = f->n ? &s->series[f->idx[f->n - 1]] : NULL;
+    const char *same[METRIC_LABELS_MAX];
     for (size_t i = 0; i < nlabels; i++) {
-        if (!metric_label_name_valid(labels[i].name))
+        same[i] = prev && i < prev->nlabels && labels[i].name && strcmp(prev->labels[i].name, labels[i].name) == 0
+                      ? prev->labels[i].name
+                      : NULL;
+        if (!same[i] && !metric_label_name_valid(labels[i].name))
             return err_set(e, -EINVAL, f->name, "invalid label name", "'%s'",
                            labels[i].name ? labels[i].name : "(null)");
         for (size_t j = 0; j < i; j++)
@@ -321,21 +459,15 @@ int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *la
         f->idx = v;
         f->cap = cap;
     }
+    prev = f->n ? &s->series[f->idx[f->n - 1]] : NULL; /* the array may have moved */
     struct metric_series *m = &s->series[s->nseries];
     m->family = fam;
     m->nlabels = (uint8_t)nlabels;
     m->value = value;
-    /* Series of a family mostly repeat their neighbour's label names and many
-     * of its values (node_cpu_seconds_total: cpu="3" eight times): share them. */
-    const struct metric_series *prev = f->n ? &s->series[f->idx[f->n - 1]] : NULL;
     for (size_t i = 0; i < nlabels; i++) {
-        const char *ln = NULL, *lv = NULL;
-        if (prev && i < prev->nlabels) {
-            if (strcmp(prev->labels[i].name, labels[i].name) == 0)
-                ln = prev->labels[i].name;
-            if (labels[i].value && strcmp(prev->labels[i].value, labels[i].value) == 0)
-                lv = prev->labels[i].value;
-        }
+        const char *ln = same[i], *lv = NULL;
+        if (prev && i < prev->nlabels && labels[i].value && strcmp(prev->labels[i].value, labels[i].value) == 0)
+            lv = prev->labels[i].value;
         if (!ln)
             ln = arena_str(s, labels[i].name);
         if (!lv)

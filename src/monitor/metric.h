@@ -17,6 +17,15 @@
  * is copied into the set. A set is not thread-safe; the agent publishes a
  * finished set read-only to other threads.
  *
+ * A set refilled after metric_set_clear() with what it held before (a
+ * sampler's families and series come in the same order every interval)
+ * keeps its strings: a family begun at the position it had, with the same
+ * name, help and type, and a series added at the position it had, in the
+ * same family with the same labels, only compare their strings and take the
+ * new value; nothing is validated, copied or allocated again. Anything else
+ * takes the general path. Strings left behind by such changes are reclaimed
+ * by a later clear, once they take more room than a whole fresh sample.
+ *
  * Strings are stored as valid UTF-8: a byte that is not part of a valid
  * sequence becomes U+FFFD, because Prometheus rejects a whole scrape over
  * one label value that is not UTF-8 (mount points and interface names can
@@ -58,6 +67,7 @@ struct metric_family {
     const char *name;
     const char *help;
     enum metric_type type;
+    uint32_t hash;                         /* of name (private) */
     /* series of this family, in the order added: set->series[idx[0..n)] */
     uint32_t *idx;
     size_t n, cap;
@@ -67,6 +77,10 @@ struct metric_set {
     int64_t ts_ms;                         /* when the sample was taken (epoch ms) */
     struct metric_family *fam;
     size_t nfam, capfam;
+    /* family index by name (private): open addressing, slot = family index + 1,
+     * 0 empty; capacity a power of two, at least twice nfam */
+    uint32_t *fhash;
+    size_t fhash_cap;
     struct metric_series *series;
     size_t nseries, capseries;
     /* string arena (private): blocks of blocksize bytes, kept by
@@ -77,6 +91,12 @@ struct metric_set {
     size_t nblocks, capblocks, cur, used, blocksize;
     char **big;
     size_t nbig, capbig;
+    /* what the set held before metric_set_clear (private): families and
+     * series at these positions may be taken again as they are */
+    size_t prev_nfam, prev_nseries;
+    size_t arena_total;                    /* bytes taken from blocks since the strings were last reset */
+    size_t arena_base;                     /* ... by the first sample built after that reset */
+    bool arena_fresh;                      /* no sample was measured since the reset */
 };
 
 void metric_set_init(struct metric_set *s);
@@ -94,7 +114,7 @@ int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *la
 int metric_add1(struct metric_set *s, const char *name, const char *help, enum metric_type type,
                 double value, struct pk_err *e);
 
-/* Lookup (linear in families, then series of the family). NULL if absent.
+/* Lookup (a hash of family names, then linear in the series of the family). NULL if absent.
  * labels may be NULL/0 for the first series of the family. */
 const struct metric_family *metric_find_family(const struct metric_set *s, const char *name);
 const struct metric_series *metric_find(const struct metric_set *s, const char *name,

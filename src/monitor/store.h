@@ -6,8 +6,8 @@
  * retention and disk cost: docs/monitor-store.md.
  *
  * Durability: WAL with synchronous=NORMAL. A commit does not wait for
- * fsync; the log is synced when it is checkpointed (every ~1000 pages of log,
- * about 25 s of samples at 40 series). A killed process (kill -9, a crash)
+ * fsync; the log is synced when it is checkpointed (every 300 pages of log,
+ * about a minute of samples at 40 series). A killed process (kill -9, a crash)
  * loses nothing committed, the OS has the writes; a power loss or kernel
  * crash can lose the commits since the last checkpoint; neither corrupts
  * the file.
@@ -54,7 +54,7 @@ struct metric_set;
 struct metric_series;
 struct store;
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_RETENTION_RAW_DEFAULT_MS (48LL * 3600 * 1000)
 #define STORE_RETENTION_DEFAULT_MS     (30LL * 24 * 3600 * 1000)
 #define STORE_ROLLUP_MS                60000LL

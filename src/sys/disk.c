@@ -12,8 +12,6 @@
 
 #include "core/err.h"
 
-/* About 150 bytes per device: 4 MiB is some 25000 devices. */
-#define DISKSTATS_CAP (4u << 20)
 #define SMALL_CAP 4096
 /* Counters of the 5.5+ format; more are ignored, fewer than the first 11 rejected. */
 #define NSTATS_KNOWN 17

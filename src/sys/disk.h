@@ -32,6 +32,8 @@
 
 /* Longer names are rejected (the kernel's DISK_NAME_LEN is 32, with the NUL). */
 #define DISK_NAME_MAX 32
+/* Bytes of diskstats read at most: ~150 per device, so some 28,000 devices. */
+#define DISKSTATS_CAP (4u << 20)
 
 struct disk_stats {
     char name[DISK_NAME_MAX];

@@ -41,6 +41,8 @@
 /* What statvfs says, in its own units (blocks of bsize bytes). */
 struct fs_usage {
     uint64_t bsize, blocks, bfree, bavail, files, ffree;
+    bool rdonly;            /* statvfs' ST_RDONLY (the mount's or the superblock's "ro");
+                               false from a recorded table */
 };
 
 struct fs_mount {
@@ -98,20 +100,22 @@ double fs_used_pct(const struct fs_usage *u);
 
 /*
  * The worker pool. Callers own it; init before use, destroy once no call is
- * in progress. Destroying with calls still stuck is fine: each worker frees
- * what it shares with the pool when it returns, and touches nothing else.
+ * in progress. Workers are threads that live on between calls (a call hands
+ * its paths to an idle one, or starts one), each with every signal blocked.
+ * Destroying with calls still stuck is fine: each stuck worker frees what it
+ * shares with the pool when it returns, and touches nothing else; idle
+ * workers are joined.
  */
 #define FS_DEFAULT_TIMEOUT_MS 1000
 #define FS_DEFAULT_MAX_THREADS 4
 
-struct fs_call;
+struct fs_slot;
 struct fs_pool {
     pthread_mutex_t lock;
     int timeout_ms;
-    unsigned max_threads;   /* workers alive at once: in flight + stuck */
-    unsigned inflight;
-    size_t nstuck;
-    struct fs_call **stuck; /* max_threads slots */
+    unsigned max_threads;   /* workers alive at once: idle + busy + stuck */
+    unsigned nworkers;
+    struct fs_slot *slots;  /* max_threads of them; private */
 };
 
 /* timeout_ms <= 0 and max_threads == 0 take the defaults. 0 or -ENOMEM. */
@@ -124,10 +128,18 @@ size_t fs_pool_stuck(struct fs_pool *p);
  * statvfs(path) on a worker thread. 0 with *out; -errno from statvfs;
  * -ETIMEDOUT: no answer within the timeout, path is stuck from now on;
  * -EALREADY: an earlier call on path is still stuck, it was not asked again;
- * -EAGAIN: max_threads workers are alive, path was not asked;
+ * -EAGAIN: max_threads workers are alive and none is idle, path was not asked;
  * -errno if no thread could be started.
  */
 int fs_pool_statvfs(struct fs_pool *p, const char *path, struct fs_usage *out);
+/*
+ * statvfs of paths[0..n) in order, as n calls of fs_pool_statvfs would do
+ * (rcs[i] and outs[i] as rc and *out; each call has the whole timeout), but
+ * handed to one worker at once: one hand-off for all. When a call hangs,
+ * the paths after it go to another worker. Returns 0.
+ */
+int fs_pool_statvfs_many(struct fs_pool *p, const char *const *paths, size_t n, struct fs_usage *outs,
+                         int *rcs);
 
 /*
  * The seam under fs_pool_statvfs, for tests: the same bookkeeping, with
@@ -137,6 +149,17 @@ int fs_pool_statvfs(struct fs_pool *p, const char *path, struct fs_usage *out);
 typedef int (*fs_stat_fn)(const char *path, struct fs_usage *out, void *arg);
 int fs_pool_call(struct fs_pool *p, const char *path, fs_stat_fn fn, void *arg,
                  struct fs_usage *out);
+int fs_pool_call_many(struct fs_pool *p, const char *const *paths, size_t n, fs_stat_fn fn, void *arg,
+                      struct fs_usage *outs, int *rcs);
+
+/*
+ * Whether statvfs of mount i of m can run on the caller's thread: its type
+ * and the type of every mount its path crosses from "/" keep statfs' figures
+ * in memory (ext2/3/4, xfs without project quotas, tmpfs, ramfs), so no
+ * dead disk or server can make it wait. Anything else (nfs, cifs, fuse,
+ * autofs above it, btrfs, vfat) goes through the pool.
+ */
+bool fs_mount_statfs_inline(const struct fs_mounts *m, size_t i);
 
 /* ---- recorded usage (fixture trees) -------------------------------------- */
 
@@ -171,6 +194,40 @@ struct fs_options {
 /* Mounts with usage for those neither ignored nor dup. Never blocks longer than
  * about max_threads timeouts (only when that many mounts hang at once). */
 int fs_read(const char *procfs, const struct fs_options *o, struct fs_mounts *m, struct pk_err *e);
+
+/*
+ * The mount table kept between reads, for a reader that asks every second
+ * (the monitor's filesystem collector). On the kernel's procfs the table
+ * file stays open and is parsed again only when poll() reports a change of
+ * the mount namespace (POLLPRI: a mount, an unmount, a remount), when a
+ * mount's statvfs read-only flag flips (an ext4 that remounted itself
+ * read-only after an error changes no namespace event), and at least every
+ * FS_WATCH_REFRESH reads; elsewhere (fixture trees) it is read every time.
+ * Usage is asked afresh on every read: through the pool, but for mounts
+ * whose statfs cannot hang (fs_mount_statfs_inline), asked on the caller's
+ * thread when the table is the caller's own mount namespace and no rootfs
+ * prefix applies. The namespace is the one of the process whose table was
+ * opened first (pid 1's, by default).
+ *
+ * Ownership: caller-owned, fs_watch_init() / fs_watch_destroy(); one thread.
+ */
+#define FS_WATCH_REFRESH 60
+
+struct fs_watch {
+    int fd;                 /* the kept table file; -1: none */
+    int which;              /* which table it is (pid's mountinfo, self's, mounts) */
+    bool valid;             /* m holds the table */
+    bool own_ns;            /* the table is this process' mount namespace */
+    unsigned reads;         /* reads since the table was parsed */
+    struct fs_mounts m;
+    bool *inl;              /* per mount of m: fs_mount_statfs_inline (own_ns only); NULL: none */
+};
+
+void fs_watch_init(struct fs_watch *w);
+void fs_watch_destroy(struct fs_watch *w);
+/* As fs_read, into w: *out is valid until the next call or destroy. */
+int fs_watch_read(struct fs_watch *w, const char *procfs, const struct fs_options *o,
+                  const struct fs_mounts **out, struct pk_err *e);
 
 /*
  * parsers (for tests and fuzzing): pure functions over (buf, len), which need

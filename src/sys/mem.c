@@ -154,9 +154,37 @@ static void reset(struct mem_info *m)
     m->cap = cap;
 }
 
+/* Keys seen so far, for the repeat check: open addressing over entry index + 1. */
+#define SEEN_SLOTS (2 * MEM_MAX_ENTRIES)
+_Static_assert((SEEN_SLOTS & (SEEN_SLOTS - 1)) == 0 && MEM_MAX_ENTRIES < UINT16_MAX,
+               "a power of two, indices fit uint16_t");
+
+static size_t key_slot(const char *key)
+{
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++)
+        h = (h ^ *p) * 16777619u;
+    return h & (SEEN_SLOTS - 1);
+}
+
+/* Whether key is among the entries already kept (linear search was quadratic in the keys). */
+static bool seen(const struct mem_info *m, const uint16_t *slots, const char *key, size_t *at)
+{
+    size_t i = key_slot(key);
+    while (slots[i]) {
+        if (strcmp(m->entries[slots[i] - 1].key, key) == 0)
+            return true;
+        i = (i + 1) & (SEEN_SLOTS - 1);
+    }
+    *at = i;
+    return false;
+}
+
 int mem_parse(const char *buf, size_t len, struct mem_info *m, struct pk_err *e)
 {
     reset(m);
+    uint16_t slots[SEEN_SLOTS];
+    memset(slots, 0, sizeof(slots));
 
     const char *p = buf, *end = buf + len;
     size_t line = 0;
@@ -178,7 +206,8 @@ int mem_parse(const char *buf, size_t len, struct mem_info *m, struct pk_err *e)
             rc = reject(e, line, why);
             goto fail;
         }
-        if (mem_find(m, en.key))
+        size_t at = 0;
+        if (seen(m, slots, en.key, &at))
             continue;
         if (m->n == MEM_MAX_ENTRIES) {
             rc = reject(e, line, "more keys than MEM_MAX_ENTRIES");
@@ -189,6 +218,7 @@ int mem_parse(const char *buf, size_t len, struct mem_info *m, struct pk_err *e)
             goto fail;
         }
         m->entries[m->n++] = en;
+        slots[at] = (uint16_t)m->n;
     }
     derive(m);
     return 0;

@@ -10,8 +10,6 @@
 
 #include "core/err.h"
 
-/* About 130 bytes per interface: 1 MiB is some 8000 interfaces. */
-#define DEV_CAP (1u << 20)
 /* A tcp6 line is about 180 bytes; a chunk holds a few hundred of them. */
 #define TCP_CHUNK (64u * 1024)
 #define DEV_COUNTERS 16
@@ -163,7 +161,7 @@ int net_read_dev(const char *procfs, struct net_dev_list *l, struct pk_err *e)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
     char *buf;
     size_t n;
-    int rc = sysfile_load(procfs, "net/dev", DEV_CAP, &buf, &n, e);
+    int rc = sysfile_load(procfs, "net/dev", NET_DEV_CAP, &buf, &n, e);
     if (rc)
         return rc;
     rc = net_parse_dev(buf, n, l, e);

@@ -30,6 +30,8 @@
 
 /* IFNAMSIZ is 16 with the NUL; longer names are rejected. */
 #define NET_NAME_MAX 16
+/* Bytes of net/dev read at most: about 130 per interface, so some 8000 interfaces. */
+#define NET_DEV_CAP (1u << 20)
 
 struct net_dev {
     char name[NET_NAME_MAX];

@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "sys/procs.h"
 #include "sys/sysfile.h"
 
@@ -5,10 +6,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -81,13 +84,7 @@ int procs_parse_stat(const char *buf, size_t len, struct procs_stat *st)
         return PK_EPARSE;
     const char *comm = p + 2;
     /* comm may contain ")" and "(": only the last ')' closes it. */
-    const char *close = NULL;
-    for (const char *q = end; q > comm; q--) {
-        if (q[-1] == ')') {
-            close = q - 1;
-            break;
-        }
-    }
+    const char *close = comm <= end ? memrchr(comm, ')', (size_t)(end - comm)) : NULL;
     if (!close)
         return PK_EPARSE;
     copy_bytes(s.comm, sizeof(s.comm), comm, (size_t)(close - comm));
@@ -275,19 +272,39 @@ static bool vanished(int rc)
 }
 
 /*
- * stat of the process whose directory is piddir into p. 0, a negative errno
- * from reading, or PK_EPARSE.
+ * dirfd/rel (a stat file) into buf: one read, as the kernel prints the whole
+ * line at once (a stat file is far below STAT_CAP); a read that fills buf is
+ * followed by more, so an oversized file is still -EFBIG as sysfile_read_small
+ * says. Half the system calls of sysfile_read_small, which reads until EOF:
+ * this runs once per process.
  */
-static int read_stat(int piddir, const struct procs_opts *o, struct procs_proc *p)
+static int read_stat_file(int dirfd, const char *rel, char *buf, size_t cap, size_t *len)
 {
-    char buf[STAT_CAP];
-    size_t n = 0;
-    int rc = sysfile_read_small(piddir, "stat", buf, sizeof(buf), &n);
-    if (rc < 0)
-        return rc;
-    /* A process reaped between open and read reads as empty. */
-    if (n == 0)
-        return -ESRCH;
+    int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t r;
+    do
+        r = read(fd, buf, cap);
+    while (r < 0 && errno == EINTR);
+    int rc = r < 0 ? -errno : 0;
+    *len = r > 0 ? (size_t)r : 0;
+    if (r == (ssize_t)cap) {
+        char extra;
+        rc = read(fd, &extra, 1) == 0 ? 0 : -EFBIG;
+    }
+    close(fd);
+    return rc;
+}
+
+/*
+ * The stat file dirfd/rel (rel "stat" under a process' directory, or
+ * "<pid>/stat" under procfs) into p. 0, a negative errno from reading, or
+ * PK_EPARSE.
+ */
+/* A stat line into p. 0 or PK_EPARSE. */
+static int stat_into(const char *buf, size_t n, const struct procs_opts *o, struct procs_proc *p)
+{
     struct procs_stat st;
     if (procs_parse_stat(buf, n, &st) != 0)
         return PK_EPARSE;
@@ -303,6 +320,19 @@ static int read_stat(int piddir, const struct procs_opts *o, struct procs_proc *
     p->vsize = st.vsize;
     p->rss = st.rss_pages * (uint64_t)o->page_size;
     return 0;
+}
+
+static int read_stat(int dirfd, const char *rel, const struct procs_opts *o, struct procs_proc *p)
+{
+    char buf[STAT_CAP];
+    size_t n = 0;
+    int rc = read_stat_file(dirfd, rel, buf, sizeof(buf), &n);
+    if (rc < 0)
+        return rc;
+    /* A process reaped between open and read reads as empty. */
+    if (n == 0)
+        return -ESRCH;
+    return stat_into(buf, n, o, p);
 }
 
 static void read_status(int piddir, struct procs_proc *p)
@@ -377,11 +407,17 @@ static int read_proc(int procfd, const char *name, int pid, const struct procs_o
                      struct procs_proc *p)
 {
     proc_clear(p, pid);
+    if (what == 0) {
+        /* stat alone: opened by its path, without the directory (a third of the system calls) */
+        char rel[32];
+        snprintf(rel, sizeof(rel), "%s/stat", name);
+        return read_stat(procfd, rel, o, p);
+    }
     /* Files read through one directory fd all belong to the same process, even if the pid is reused. */
     int piddir = openat(procfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (piddir < 0)
         return -errno;
-    int rc = read_stat(piddir, o, p);
+    int rc = read_stat(piddir, "stat", o, p);
     if (rc == 0) {
         if (what & PROCS_STATUS)
             read_status(piddir, p);
@@ -430,6 +466,113 @@ int procs_read_pid(const char *procfs, int pid, const struct procs_opts *o, stru
 
 /* ---- snapshot ----------------------------------------------------------- */
 
+/* ---- kept stat files ---------------------------------------------------- */
+
+void procs_keep_init(struct procs_keep *k, size_t max)
+{
+    memset(k, 0, sizeof(*k));
+    k->max = max;
+}
+
+void procs_keep_destroy(struct procs_keep *k)
+{
+    if (!k)
+        return;
+    for (size_t i = 0; i < k->n; i++)
+        close(k->v[i].fd);
+    free(k->v);
+    free(k->next);
+    procs_keep_init(k, k->max);
+}
+
+/*
+ * stat of pid through its kept file (at *old, the merge position in the
+ * previous snapshot's list) or a new one, which is kept if there is room.
+ * A kept file of a process that is gone answers ESRCH (or nothing), also
+ * when its pid was reused: the file belongs to the process it was opened
+ * for. Then a new one is opened, for whatever process has the pid now.
+ */
+static int read_stat_kept(struct procs_keep *k, size_t *old, int procfd, const char *name, int pid,
+                          const struct procs_opts *o, struct procs_proc *p)
+{
+    /* the previous list is by ascending pid, as procfs lists them: files of pids passed are gone */
+    while (*old < k->n && k->v[*old].pid < pid)
+        close(k->v[(*old)++].fd);
+    int fd = -1;
+    if (*old < k->n && k->v[*old].pid == pid)
+        fd = k->v[(*old)++].fd;
+    char buf[STAT_CAP];
+    ssize_t r = -1;
+    if (fd >= 0) {
+        do
+            r = pread(fd, buf, sizeof(buf), 0);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+            close(fd);
+            fd = -1;
+        }
+    }
+    if (fd < 0) {
+        char rel[32];
+        snprintf(rel, sizeof(rel), "%s/stat", name);
+        fd = openat(procfd, rel, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            return -errno;
+        do
+            r = read(fd, buf, sizeof(buf));
+        while (r < 0 && errno == EINTR);
+        if (r < 0) {
+            int rc = -errno;
+            close(fd);
+            return rc;
+        }
+    }
+    /* a stat line is far below STAT_CAP: one read is all of it */
+    int rc = r == 0 ? -ESRCH : r == (ssize_t)sizeof(buf) ? -EFBIG : stat_into(buf, (size_t)r, o, p);
+    if (rc == 0 && k->nnext < k->max) {
+        k->next[k->nnext].pid = pid;
+        k->next[k->nnext].fd = fd;
+        k->nnext++;
+    } else {
+        close(fd);
+    }
+    return rc;
+}
+
+/* Room in k->next for every file kept now and `more`. */
+static int keep_reserve(struct procs_keep *k, size_t more)
+{
+    size_t need = k->nnext + more;
+    if (need > k->max)
+        need = k->max;
+    if (need <= k->capnext)
+        return 0;
+    size_t cap = k->capnext ? k->capnext : 64;
+    while (cap < need)
+        cap *= 2;
+    struct procs_kept *v = realloc(k->next, cap * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    k->next = v;
+    k->capnext = cap;
+    return 0;
+}
+
+/* The files kept in this snapshot become the list the next one starts from. */
+static void keep_swap(struct procs_keep *k, size_t old)
+{
+    while (old < k->n)
+        close(k->v[old++].fd);
+    struct procs_kept *v = k->v;
+    size_t cap = k->cap;
+    k->v = k->next;
+    k->cap = k->capnext;
+    k->n = k->nnext;
+    k->next = v;
+    k->capnext = cap;
+    k->nnext = 0;
+}
+
 void procs_snap_init(struct procs_snap *s)
 {
     memset(s, 0, sizeof(*s));
@@ -474,6 +617,19 @@ static int grow(struct procs_snap *s, size_t *cap, size_t max)
 int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_snap *s,
                    struct pk_err *e)
 {
+    return procs_snapshot_keep(procfs, o, NULL, s, e);
+}
+
+/* Whether fd is on the kernel's procfs (not a fixture tree, whose files a test may replace). */
+static bool on_procfs(int fd)
+{
+    struct statfs sf;
+    return fstatfs(fd, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+int procs_snapshot_keep(const char *procfs, const struct procs_opts *o, struct procs_keep *kept,
+                        struct procs_snap *s, struct pk_err *e)
+{
     struct procs_opts def;
     if (!o) {
         procs_opts_init(&def);
@@ -501,6 +657,11 @@ int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_
         goto out_close;
     }
 
+    /* stat files kept between snapshots: only for stat alone, on the kernel's procfs */
+    struct procs_keep *k = kept && o->read == 0 && on_procfs(procfd) ? kept : NULL;
+    size_t old = 0;
+    if (kept && !k)
+        procs_keep_destroy(kept);
     size_t cap = 0;
     struct procs_proc scratch;
     for (;;) {
@@ -522,7 +683,13 @@ int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_
             goto out_dir;
         }
         struct procs_proc *p = keep ? &s->procs[s->n] : &scratch;
-        int r = read_proc(procfd, de->d_name, pid, o, keep ? o->read : 0, p);
+        int r;
+        if (k && keep_reserve(k, 1) == 0) {
+            proc_clear(p, pid);
+            r = read_stat_kept(k, &old, procfd, de->d_name, pid, o, p);
+        } else {
+            r = read_proc(procfd, de->d_name, pid, o, keep ? o->read : 0, p);
+        }
         if (vanished(r))
             continue;
         if (r < 0) {
@@ -542,6 +709,8 @@ int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_
         qsort(s->procs, s->n, sizeof(*s->procs), cmp_pid);
 
 out_dir:
+    if (k)
+        keep_swap(k, old);
     closedir(d);
 out_close:
     close(procfd);

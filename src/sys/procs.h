@@ -137,6 +137,37 @@ void procs_snap_destroy(struct procs_snap *s);
  */
 int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_snap *s,
                    struct pk_err *e);
+
+/*
+ * The stat files of one snapshot kept open for the next, for a caller that
+ * takes a snapshot every few seconds (the monitor): a process' stat is then
+ * one pread() instead of an open (a path walk through procfs), a read and a
+ * close. Only with o->read == 0 (stat alone) on the kernel's procfs; a
+ * fixture tree is read as procs_snapshot does. A kept file stays on the
+ * process it was opened for: once that process is gone (even if its pid is
+ * reused), it answers ESRCH and a new file is opened for the pid.
+ *
+ * Ownership: caller-owned, procs_keep_init() / procs_keep_destroy(), which
+ * closes the files; one snapshot at a time. max bounds the descriptors kept
+ * (take a share of RLIMIT_NOFILE): processes past it are read as usual.
+ */
+struct procs_kept {
+    int pid, fd;
+};
+
+struct procs_keep {
+    struct procs_kept *v;     /* the last snapshot's, by ascending pid */
+    size_t n, cap;
+    struct procs_kept *next;  /* being filled by the current snapshot */
+    size_t nnext, capnext;
+    size_t max;
+};
+
+void procs_keep_init(struct procs_keep *k, size_t max);
+void procs_keep_destroy(struct procs_keep *k);
+/* procs_snapshot, with k's files (k NULL: procs_snapshot). */
+int procs_snapshot_keep(const char *procfs, const struct procs_opts *o, struct procs_keep *k,
+                        struct procs_snap *s, struct pk_err *e);
 /* One process with status, limits and fds whatever o->read says; -ESRCH if it does not exist. */
 int procs_read_pid(const char *procfs, int pid, const struct procs_opts *o, struct procs_proc *p,
                    struct pk_err *e);

@@ -9,9 +9,6 @@
 
 #include "core/err.h"
 
-/* A pressure file is two lines of ~70 bytes. */
-#define PSI_CAP 4096
-
 static const char *const res_names[PSI_NRES] = { "cpu", "memory", "io", "irq" };
 
 const char *psi_resource_name(enum psi_resource r)
@@ -143,7 +140,7 @@ int psi_read(const char *procfs, struct psi_info *p, struct pk_err *e)
 
     int rc = 0;
     for (int i = 0; i < PSI_NRES && rc == 0; i++) {
-        char rel[32], buf[PSI_CAP];
+        char rel[32], buf[PSI_FILE_CAP];
         size_t n = 0;
         snprintf(rel, sizeof(rel), "pressure/%s", res_names[i]);
         int r = sysfile_read_small(fd, rel, buf, sizeof(buf), &n);

@@ -32,6 +32,9 @@
 
 enum psi_resource { PSI_CPU, PSI_MEMORY, PSI_IO, PSI_IRQ, PSI_NRES };
 
+/* Bytes of a pressure file read at most: two lines of some 70 bytes. */
+#define PSI_FILE_CAP 4096
+
 /* "cpu", "memory", "io", "irq" (the file names); NULL out of range. */
 const char *psi_resource_name(enum psi_resource r);
 

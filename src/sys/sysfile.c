@@ -5,23 +5,10 @@
 
 #include "core/err.h"
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdlib.h>
+#include <sys/vfs.h>
 #include <unistd.h>
-
-bool sysfile_is_blank(char c)
-{
-    return c == ' ' || c == '\t';
-}
-
-bool sysfile_is_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-bool sysfile_is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
 
 /* Trailing whitespace (a sysfs value ends in "\n") is not part of the value. */
 size_t sysfile_rtrim_len(const char *buf, size_t len)
@@ -215,4 +202,111 @@ int sysfile_load_small(const char *root, const char *rel, char *buf, size_t cap,
     int rc = sysfile_read_small(dir, rel, buf, cap, len);
     close(dir);
     return rc < 0 ? read_failed(root, rel, rc, e) : 0;
+}
+
+bool sysfile_is_procfs(const char *path)
+{
+    struct statfs sf;
+    return path && statfs(path, &sf) == 0 && sf.f_type == PROC_SUPER_MAGIC;
+}
+
+/* The first read's buffer; it doubles up to the caller's max when a file is larger. */
+#define KEPT_INITIAL 4096
+
+void sysfile_kept_init(struct sysfile_kept *k)
+{
+    k->fd = -1;
+    k->buf = NULL;
+    k->cap = 0;
+}
+
+void sysfile_kept_destroy(struct sysfile_kept *k)
+{
+    if (k->fd >= 0)
+        close(k->fd);
+    free(k->buf);
+    sysfile_kept_init(k);
+}
+
+/* Whether fd is on a file system that makes its files up on each read. */
+static bool kernel_generated(int fd)
+{
+    struct statfs sf;
+    return fstatfs(fd, &sf) == 0 && (sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC);
+}
+
+/* All of fd from offset 0 into k->buf (one byte kept for the NUL), at most max bytes. */
+static int kept_fill(struct sysfile_kept *k, int fd, size_t max, size_t *len)
+{
+    size_t n = 0;
+    for (;;) {
+        /* bytes of buf this read may fill, the NUL included (a buffer grown by a larger
+         * max earlier is not filled past this one) */
+        size_t room = k->cap < max + 1 ? k->cap : max + 1;
+        if (n + 1 >= room) {
+            if (room == max + 1) {
+                /* full: whole lines only, as sysfile_read_alloc */
+                while (n > 0 && k->buf[n - 1] != '\n')
+                    n--;
+                break;
+            }
+            size_t ncap = k->cap ? k->cap * 2 : KEPT_INITIAL;
+            if (ncap > max + 1)
+                ncap = max + 1;
+            char *nb = realloc(k->buf, ncap);
+            if (!nb)
+                return -ENOMEM;
+            k->buf = nb;
+            k->cap = ncap;
+            continue;
+        }
+        ssize_t r = pread(fd, k->buf + n, room - 1 - n, (off_t)n);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    k->buf[n] = '\0';
+    *len = n;
+    return 0;
+}
+
+int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel, size_t max,
+                      const char **out, size_t *len, struct pk_err *e)
+{
+    *out = NULL;
+    *len = 0;
+    if (max == 0)
+        return err_set(e, -EINVAL, rel, "cannot read", "a cap of 0 bytes");
+    bool opened = false;
+    int fd = k->fd;
+    if (fd < 0) {
+        int dir = open_root(root, e);
+        if (dir < 0)
+            return dir;
+        fd = openat(dir, rel, O_RDONLY | O_CLOEXEC);
+        int rc = fd < 0 ? -errno : 0;
+        close(dir);
+        if (rc < 0)
+            return read_failed(root, rel, rc, e);
+        opened = true;
+    }
+    int rc = kept_fill(k, fd, max, len);
+    if (rc < 0) {
+        close(fd);
+        k->fd = -1;
+        return read_failed(root, rel, rc, e);
+    }
+    if (opened) {
+        if (kernel_generated(fd))
+            k->fd = fd;
+        else
+            close(fd);
+    }
+    *out = k->buf;
+    return 0;
 }

@@ -13,9 +13,19 @@
 
 #include "perfkit.h"
 
-bool sysfile_is_blank(char c);   /* ' ' or '\t' */
-bool sysfile_is_space(char c);   /* blank, '\n' or '\r' */
-bool sysfile_is_digit(char c);
+/* Inline: the parsers call them once per byte of every file. */
+static inline bool sysfile_is_blank(char c)   /* ' ' or '\t' */
+{
+    return c == ' ' || c == '\t';
+}
+static inline bool sysfile_is_space(char c)   /* blank, '\n' or '\r' */
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+static inline bool sysfile_is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 /* len without trailing whitespace (a sysfs value ends in "\n"). */
 size_t sysfile_rtrim_len(const char *buf, size_t len);
 /* Decimal digits at *p (no sign) into *out, at most max; advances *p. 0 or PK_EPARSE. */
@@ -41,5 +51,39 @@ int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size
  * one-value files of /proc/sys and /sys. */
 int sysfile_load_small(const char *root, const char *rel, char *buf, size_t cap, size_t *len,
                        struct pk_err *e);
+
+/* Whether path is on the kernel's procfs (a live /proc, not a fixture tree). */
+bool sysfile_is_procfs(const char *path);
+
+/*
+ * A file read again every sample. A file of procfs or sysfs is kept open and
+ * read with pread() from offset 0, which makes the kernel generate it afresh
+ * each time (seq_file and /proc/sys files do), so a read costs no open(),
+ * close() or path walk; the buffer is kept too. Any other file (a fixture
+ * tree, where a test may replace the file by rename) is opened and closed
+ * on each read, as sysfile_load does. A read that fails closes the file, so
+ * the next read opens it again.
+ *
+ * Ownership: caller-owned, sysfile_kept_init() / sysfile_kept_destroy();
+ * one thread at a time. Not for files whose identity changes with the reader
+ * (/proc/self/... of another thread, /proc/<pid>/... of a pid that is reused):
+ * the descriptor stays on what it first opened.
+ */
+struct sysfile_kept {
+    int fd;          /* -1: not open */
+    char *buf;
+    size_t cap;      /* allocated bytes of buf */
+};
+
+void sysfile_kept_init(struct sysfile_kept *k);
+void sysfile_kept_destroy(struct sysfile_kept *k);
+/*
+ * <root>/<rel>, at most max bytes (past it the partial last line is dropped,
+ * as sysfile_read_alloc), into k's buffer: *out is valid until the next read
+ * or destroy, and NUL-terminated at (*out)[*len]. Errors name the path as
+ * sysfile_load's do: -errno (-ENOENT: no such file), -ENOMEM.
+ */
+int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel, size_t max,
+                      const char **out, size_t *len, struct pk_err *e);
 
 #endif

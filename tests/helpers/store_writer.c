@@ -9,11 +9,13 @@
  *       one write(2), so the last line is the newest sample known committed.
  *   pk_store_writer check DB NSERIES LAST [RETENTION_RAW_S]
  *       Checks the file after a kill: PRAGMA integrity_check is "ok"; every
- *       series holds the same gap-free run of samples with the right values
+ *       frame is a whole sample; every series holds the same gap-free run of
+ *       samples with the right values, across its chunks and the frames
  *       (from sample 1, or from where pruning stopped); the newest is LAST or
  *       LAST + 1 (nothing committed was lost, at most the sample in flight);
- *       every finished minute has a rollup per series that agrees with the
- *       samples. Prints "ok N" (N: the newest sample) or what is wrong.
+ *       every finished minute is in chunks, with a rollup per series that
+ *       agrees with the samples. Prints "ok N" (N: the newest sample) or what
+ *       is wrong.
  *
  *   pk_store_writer diskfull DB BALLAST NSERIES
  *       On a small file system that DB and the file BALLAST fill: appends
@@ -31,9 +33,8 @@
  *       table (SQLite's dbstat) and of the file, per series.
  *   pk_store_writer history DB KEY SECONDS POINTS REPEAT
  *       store_history over the first SECONDS of the fill at POINTS points,
- *       REPEAT times for each source (auto, raw, rollup), then the plain SQL
- *       aggregate (GROUP BY bucket) over the same raw rows for comparison.
- *       Prints the median, min and max in ms.
+ *       REPEAT times for each source (auto, raw, rollup). Prints the median,
+ *       min and max in ms.
  *
  * Exit status: 0 ok, 1 a check failed or the store failed, 2 usage.
  */
@@ -48,6 +49,7 @@
 #include <sqlite3.h>
 
 #include "monitor/metric.h"
+#include "monitor/pack.h"
 #include "monitor/store.h"
 
 static int usage(void)
@@ -132,13 +134,35 @@ static long long q1(sqlite3 *db, const char *sql)
     do {                                           \
         printf("FAIL: " __VA_ARGS__);              \
         printf("\n");                              \
+        free(ser);                                 \
+        sqlite3_finalize(st);                      \
         sqlite3_close(db);                         \
         return 1;                                  \
     } while (0)
 
+/* What the check gathers about one series from the file. */
+struct seen {
+    long long lo, hi, n;     /* oldest and newest sample, samples */
+};
+
+static int see(struct seen *ser, long long nseries, long long id, long long ts)
+{
+    if (id < 1 || id > nseries)
+        return -1;
+    struct seen *x = &ser[id - 1];
+    if (x->n == 0 || ts < x->lo)
+        x->lo = ts;
+    if (x->n == 0 || ts > x->hi)
+        x->hi = ts;
+    x->n++;
+    return 0;
+}
+
 static int do_check(const char *path, long long nseries, long long last, long long retention_s)
 {
     sqlite3 *db;
+    sqlite3_stmt *st = NULL;
+    struct seen *ser = NULL;
     if (last == 0 && access(path, F_OK) != 0) {
         printf("ok 0 (killed before the file was made)\n");
         return 0;
@@ -147,22 +171,22 @@ static int do_check(const char *path, long long nseries, long long last, long lo
         printf("FAIL: cannot open %s: %s\n", path, sqlite3_errmsg(db));
         return 1;
     }
-    sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
         sqlite3_step(st) != SQLITE_ROW)
         FAIL("integrity_check: %s", sqlite3_errmsg(db));
     char res[256];
     snprintf(res, sizeof(res), "%s", (const char *)sqlite3_column_text(st, 0));
     sqlite3_finalize(st);
+    st = NULL;
     if (strcmp(res, "ok") != 0)
         FAIL("integrity_check: %s", res);
 
-    if (last == 0 && q1(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'samples'") != 1) {
+    if (last == 0 && q1(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'frames'") != 1) {
         sqlite3_close(db);
         printf("ok 0 (killed before the schema was made)\n");
         return 0;
     }
-    if (last == 0 && q1(db, "SELECT count(*) FROM samples") == 0) {
+    if (last == 0 && q1(db, "SELECT (SELECT count(*) FROM frames) + (SELECT count(*) FROM chunks)") == 0) {
         sqlite3_close(db);
         printf("ok 0 (killed before the first sample)\n");
         return 0;
@@ -170,44 +194,88 @@ static int do_check(const char *path, long long nseries, long long last, long lo
     long long nser = q1(db, "SELECT count(*) FROM series");
     if (nser != nseries)
         FAIL("%lld series, wanted %lld", nser, nseries);
-    long long hi = q1(db, "SELECT max(ts) FROM samples");
-    long long lo = q1(db, "SELECT min(ts) FROM samples");
-    if (hi <= 0 || lo <= 0)
-        FAIL("no samples");
-    /* every series the same run, gap-free, right values */
-    long long bad = q1(db, "SELECT count(*) FROM (SELECT series, min(ts) a, max(ts) b, count(*) n FROM samples"
-                           " GROUP BY series) WHERE a != (SELECT min(ts) FROM samples)"
-                           " OR b != (SELECT max(ts) FROM samples) OR n != (b - a) / 1000 + 1");
-    if (bad != 0)
-        FAIL("%lld series with gaps or a different range", bad);
-    if (q1(db, "SELECT count(*) FROM samples WHERE value != ts / 1000 OR ts % 1000 != 0") != 0)
-        FAIL("wrong values");
+    ser = calloc((size_t)nseries, sizeof(*ser));
+    if (!ser)
+        FAIL("out of memory");
+    /* the frames (the newest minute): whole samples, the right values */
+    if (sqlite3_prepare_v2(db, "SELECT ts, data FROM frames ORDER BY ts", -1, &st, NULL) != SQLITE_OK)
+        FAIL("%s", sqlite3_errmsg(db));
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        long long ts = sqlite3_column_int64(st, 0);
+        const void *b = sqlite3_column_blob(st, 1);
+        size_t n;
+        if (pack_frame_check(b, (size_t)sqlite3_column_bytes(st, 1), &n) != 0 || (long long)n != nseries)
+            FAIL("the frame at %lld is damaged or not a whole sample", ts);
+        for (size_t i = 0; i < n; i++) {
+            struct pack_value v = pack_frame_get(b, i);
+            if (see(ser, nseries, v.id, ts) < 0 || v.v != (double)(ts / 1000) || ts % 1000 != 0)
+                FAIL("wrong value in the frame at %lld", ts);
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    /* the chunks (finished minutes): the right values, and rollups that agree with them */
+    sqlite3_stmt *roll = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT n, min, max FROM rollups WHERE series = ?1 AND minute = ?2", -1, &roll,
+                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "SELECT id, data FROM chunks ORDER BY id", -1, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(roll);
+        FAIL("%s", sqlite3_errmsg(db));
+    }
+    long long bad_rollups = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        long long cid = sqlite3_column_int64(st, 0), id = cid >> 32, minute = cid & 0xffffffffLL;
+        const void *b = sqlite3_column_blob(st, 1);
+        size_t n;
+        if (pack_chunk_check(b, (size_t)sqlite3_column_bytes(st, 1), &n) != 0 || n == 0) {
+            sqlite3_finalize(roll);
+            FAIL("the chunk of series %lld, minute %lld is damaged", id, minute);
+        }
+        double mn = 0, mx = 0;
+        for (size_t i = 0; i < n; i++) {
+            struct pack_point p = pack_chunk_get(b, i, minute);
+            if (see(ser, nseries, id, p.ts) < 0 || p.v != (double)(p.ts / 1000) || p.ts % 1000 != 0) {
+                sqlite3_finalize(roll);
+                FAIL("wrong value in the chunk of series %lld, minute %lld", id, minute);
+            }
+            mn = i == 0 || p.v < mn ? p.v : mn;
+            mx = i == 0 || p.v > mx ? p.v : mx;
+        }
+        sqlite3_bind_int64(roll, 1, id);
+        sqlite3_bind_int64(roll, 2, minute);
+        if (sqlite3_step(roll) != SQLITE_ROW || sqlite3_column_int64(roll, 0) != (long long)n ||
+            sqlite3_column_double(roll, 1) != mn || sqlite3_column_double(roll, 2) != mx)
+            bad_rollups++;
+        sqlite3_reset(roll);
+    }
+    sqlite3_finalize(roll);
+    sqlite3_finalize(st);
+    st = NULL;
+    if (bad_rollups)
+        FAIL("%lld minutes whose rollup is missing or disagrees with the samples", bad_rollups);
+    /* every series the same gap-free run */
+    long long lo = ser[0].lo, hi = ser[0].hi;
+    for (long long j = 0; j < nseries; j++) {
+        if (ser[j].n == 0 || ser[j].lo != lo || ser[j].hi != hi)
+            FAIL("series %lld covers %lld..%lld, series 1 %lld..%lld", j + 1, ser[j].lo, ser[j].hi, lo, hi);
+        if (ser[j].n != (hi - lo) / 1000 + 1)
+            FAIL("series %lld has gaps: %lld samples from %lld to %lld", j + 1, ser[j].n, lo, hi);
+    }
     if (retention_s <= 0 && lo != 1000)
         FAIL("samples start at %lld, not at 1000", lo);
-    if (retention_s > 0 && hi - lo > (retention_s + 60) * 1000)
+    if (retention_s > 0 && hi - lo > (retention_s + 3 * 60) * 1000) /* whole minutes, pruned once a minute */
         FAIL("samples from %lld to %lld: not pruned to %lld s", lo, hi, retention_s);
     long long newest = hi / 1000;
     if (newest < last)
         FAIL("newest sample %lld, but %lld was committed", newest, last);
     if (newest > last + 1)
         FAIL("newest sample %lld, past the one in flight (%lld)", newest, last + 1);
-    /* rollups: one per series for each finished minute whose samples are all
-     * still there, agreeing with them */
-    char sql[1024];
-    snprintf(sql, sizeof(sql),
-             "WITH m(minute) AS (SELECT %lld UNION ALL SELECT minute + 1 FROM m WHERE minute + 1 < %lld)"
-             " SELECT count(*) FROM m, series s WHERE NOT EXISTS"
-             " (SELECT 1 FROM rollups r WHERE r.series = s.id AND r.minute = m.minute)",
-             lo / 60000 + 1, hi / 60000);
-    if ((bad = q1(db, sql)) != 0)
-        FAIL("%lld rollups missing", bad);
-    snprintf(sql, sizeof(sql),
-             "SELECT count(*) FROM rollups r WHERE r.minute > %lld AND r.minute < %lld AND"
-             " (r.n, r.min, r.max) != (SELECT count(*), min(value), max(value) FROM samples v"
-             "  WHERE v.series = r.series AND v.ts >= r.minute * 60000 AND v.ts < (r.minute + 1) * 60000)",
-             lo / 60000, hi / 60000);
-    if ((bad = q1(db, sql)) != 0)
-        FAIL("%lld rollups disagree with the samples", bad);
+    /* every minute before the newest one is in chunks (and so rolled up above) */
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM frames WHERE ts < %lld", hi / 60000 * 60000);
+    if (q1(db, sql) != 0)
+        FAIL("frames of a finished minute were not moved to chunks");
+    free(ser);
     sqlite3_close(db);
     printf("ok %lld\n", newest);
     return 0;
@@ -374,7 +442,9 @@ static int do_fill(const char *path, long long nseries, long long seconds)
         sqlite3_finalize(st);
     }
     long long pages = q1(db, "PRAGMA page_count"), psize = q1(db, "PRAGMA page_size");
-    long long rows = q1(db, "SELECT count(*) FROM samples"), rrows = q1(db, "SELECT count(*) FROM rollups");
+    long long rows = q1(db, "SELECT (SELECT coalesce(sum((length(data) - 1) / 10), 0) FROM chunks) +"
+                            " (SELECT coalesce(sum((length(data) - 1) / 12), 0) FROM frames)"),
+              rrows = q1(db, "SELECT count(*) FROM rollups");
     printf("file %lld bytes (%lld pages of %lld), %lld samples, %lld rollups: %.0f bytes per series,"
            " %.1f bytes per sample\n",
            pages * psize, pages, psize, rows, rrows, (double)(pages * psize) / (double)nseries,
@@ -426,36 +496,6 @@ static int do_history(const char *path, const char *key, long long seconds, long
         report(what, t, repeat, n, extra);
     }
     store_close(s);
-
-    /* the same raw rows aggregated by SQLite (GROUP BY the bucket) */
-    sqlite3 *db;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
-        return 1;
-    sqlite3_stmt *st;
-    int64_t step = (to - from) / points + 1;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT (ts - ?2) / ?4 AS b, min(value), avg(value), max(value), count(*) FROM samples"
-                           " WHERE series = (SELECT id FROM series WHERE key = ?1) AND ts >= ?2 AND ts <= ?3"
-                           " GROUP BY b ORDER BY b",
-                           -1, &st, NULL) != SQLITE_OK)
-        return 1;
-    size_t n = 0;
-    for (int r = 0; r < repeat; r++) {
-        double t0 = now_ms();
-        sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, from);
-        sqlite3_bind_int64(st, 3, to);
-        sqlite3_bind_int64(st, 4, step);
-        n = 0;
-        while (sqlite3_step(st) == SQLITE_ROW)
-            n++;
-        sqlite3_reset(st);
-        t[r] = now_ms() - t0;
-    }
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    snprintf(buf, sizeof(buf), ", step %lld ms", (long long)step);
-    report("SQL GROUP BY bucket (raw rows)", t, repeat, n, buf);
     free(t);
     return 0;
 }

@@ -508,15 +508,15 @@ static void filters_and_options(void **state)
     assert_false(fs_opt_has("rw", ""));
     assert_false(fs_opt_has(NULL, "rw"));
 
-    struct fs_usage u = { 4096, 0, 0, 0, 0, 0 };
+    struct fs_usage u = { 4096, 0, 0, 0, 0, 0, false };
     assert_true(fs_used_pct(&u) == 0);
-    u = (struct fs_usage){ 4096, 100, 10, 0, 0, 0 }; /* only root's reserve left */
+    u = (struct fs_usage){ 4096, 100, 10, 0, 0, 0, false }; /* only root's reserve left */
     assert_true(fs_used_pct(&u) == 100);
-    u = (struct fs_usage){ 4096, 100, 20, 20, 0, 0 };
+    u = (struct fs_usage){ 4096, 100, 20, 20, 0, 0, false };
     assert_true(fs_used_pct(&u) == 80);
-    u = (struct fs_usage){ 4096, 100, 200, 300, 0, 0 }; /* nonsense from a broken filesystem */
+    u = (struct fs_usage){ 4096, 100, 200, 300, 0, 0, false }; /* nonsense from a broken filesystem */
     assert_true(fs_used_pct(&u) == 0);
-    u = (struct fs_usage){ UINT64_MAX, UINT64_MAX, 0, 0, 0, 0 };
+    u = (struct fs_usage){ UINT64_MAX, UINT64_MAX, 0, 0, 0, 0, false };
     assert_true(fs_used_pct(&u) == 100);
     assert_true(fs_size_bytes(&u) == (double)UINT64_MAX * (double)UINT64_MAX);
 }
@@ -733,6 +733,146 @@ static void pool_hung_fuse(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- statfs on the caller's thread, and the kept table -------------------- */
+
+static void statfs_inline(void **state)
+{
+    (void)state;
+    static const char tab[] =
+        "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+        "2 1 0:5 / /run rw - tmpfs tmpfs rw\n"
+        "3 1 0:40 / /mnt/nfs rw - nfs srv:/x rw\n"
+        "4 3 8:2 / /mnt/nfs/sub rw - ext4 /dev/sda2 rw\n"
+        "5 1 8:3 / /data rw - xfs /dev/sda3 rw\n"
+        "6 1 8:4 / /q rw - ext4 /dev/sda4 rw,prjquota\n"
+        "7 1 8:5 / /home rw - btrfs /dev/sda5 rw\n"
+        "8 1 0:41 / /auto rw - autofs systemd-1 rw\n"
+        "9 8 8:6 / /auto/x rw - ext4 /dev/sda6 rw\n"
+        "10 1 0:42 / /mnt/nfsish rw - tmpfs tmpfs rw\n"
+        "11 1 0:43 / /fuse rw - fuse.sshfs host: rw\n";
+    struct fs_mounts m;
+    struct pk_err e;
+    assert_int_equal(fs_parse_mountinfo(tab, sizeof(tab) - 1, &m, &e), 0);
+    static const struct {
+        const char *mp;
+        bool inl;
+    } want[] = {
+        { "/", true },        { "/run", true },      { "/mnt/nfs", false }, { "/mnt/nfs/sub", false },
+        { "/data", true },    { "/q", false },       { "/home", false },    { "/auto", false },
+        { "/auto/x", false }, { "/mnt/nfsish", true }, /* "/mnt/nfs" is not a directory above it */
+        { "/fuse", false },
+    };
+    assert_int_equal(m.n, sizeof(want) / sizeof(want[0]));
+    for (size_t i = 0; i < m.n; i++) {
+        assert_string_equal(m.v[i].mountpoint, want[i].mp);
+        if (fs_mount_statfs_inline(&m, i) != want[i].inl)
+            fail_msg("%s: inline %d, want %d", want[i].mp, !want[i].inl, want[i].inl);
+    }
+    assert_false(fs_mount_statfs_inline(&m, m.n));
+    /* the root's own type decides for everything below it */
+    static const char nfsroot[] = "1 0 0:40 / / rw - nfs4 srv:/ rw\n2 1 0:5 / /run rw - tmpfs tmpfs rw\n";
+    fs_mounts_destroy(&m);
+    assert_int_equal(fs_parse_mountinfo(nfsroot, sizeof(nfsroot) - 1, &m, &e), 0);
+    assert_false(fs_mount_statfs_inline(&m, 1));
+    fs_mounts_destroy(&m);
+}
+
+/* The live table: usage of every kept mount; the mounts that cannot hang need no worker. */
+static void watch_live(void **state)
+{
+    (void)state;
+    struct fs_pool pool;
+    assert_int_equal(fs_pool_init(&pool, 5000, 4), 0);
+    struct fs_watch w;
+    fs_watch_init(&w);
+    struct fs_options o = { .pid = "self", .pool = &pool };
+    const struct fs_mounts *m;
+    struct pk_err e;
+    pk_err_clear(&e);
+    assert_int_equal(fs_watch_read(&w, "/proc", &o, &m, &e), 0);
+    assert_true(w.fd >= 0 && w.own_ns && w.inl);
+    bool all_inline = true;
+    size_t counted = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (m->v[i].ignored || m->v[i].dup)
+            continue;
+        counted++;
+        all_inline &= w.inl[i];
+        if (w.inl[i])
+            assert_true(m->v[i].usage_known);
+    }
+    assert_true(counted > 0);
+    assert_int_equal(pool.nworkers == 0, all_inline);
+    /* unchanged: the same parsed table, read again only for its usage */
+    const struct fs_mount *v0 = m->v;
+    assert_int_equal(fs_watch_read(&w, "/proc", &o, &m, &e), 0);
+    assert_ptr_equal(m->v, v0);
+    assert_int_equal(w.reads, 2);
+    fs_watch_destroy(&w);
+    fs_pool_destroy(&pool);
+}
+
+/* A mount and a remount to read-only in a namespace of our own: the kept table sees both at once. */
+static int watch_changes_child(const char *dir)
+{
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+        return 10;
+    struct fs_pool pool;
+    if (fs_pool_init(&pool, 5000, 2) != 0)
+        return __LINE__;
+    struct fs_watch w;
+    fs_watch_init(&w);
+    struct fs_options o = { .pid = "self", .pool = &pool };
+    const struct fs_mounts *m;
+    struct pk_err e;
+    if (fs_watch_read(&w, "/proc", &o, &m, &e) != 0)
+        return __LINE__;
+    size_t n0 = m->n;
+    if (mount("pk-watch", dir, "tmpfs", 0, "size=1m") != 0)
+        return 11;
+    if (fs_watch_read(&w, "/proc", &o, &m, &e) != 0 || m->n != n0 + 1)
+        return __LINE__;
+    const struct fs_mount *t = &m->v[m->n - 1];
+    if (strcmp(t->mountpoint, dir) != 0 || strcmp(t->fstype, "tmpfs") != 0 || !t->usage_known ||
+        fs_mount_readonly(t) || !w.inl[m->n - 1])
+        return __LINE__;
+    if (mount(NULL, dir, NULL, MS_REMOUNT | MS_RDONLY, "size=1m") != 0)
+        return __LINE__;
+    if (fs_watch_read(&w, "/proc", &o, &m, &e) != 0)
+        return __LINE__;
+    t = &m->v[m->n - 1];
+    if (!fs_mount_readonly(t) || !t->usage.rdonly)
+        return __LINE__;
+    if (umount(dir) != 0)
+        return __LINE__;
+    if (fs_watch_read(&w, "/proc", &o, &m, &e) != 0 || m->n != n0)
+        return __LINE__;
+    fs_watch_destroy(&w);
+    fs_pool_destroy(&pool);
+    return 0;
+}
+
+static void watch_changes(void **state)
+{
+    const char *dir = *state;
+    if (geteuid() != 0)
+        skip();
+    char mnt[256];
+    snprintf(mnt, sizeof(mnt), "%s/mnt", dir);
+    assert_int_equal(mkdir(mnt, 0755), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(watch_changes_child(mnt));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 10 || WEXITSTATUS(status) == 11)
+        skip(); /* no mount namespace or tmpfs here */
+    if (WEXITSTATUS(status) != 0)
+        fail_msg("watch_changes_child failed at test_fs.c:%d", WEXITSTATUS(status));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -747,6 +887,9 @@ int main(void)
         cmocka_unit_test(pool_bookkeeping),
         cmocka_unit_test_setup_teardown(pool_statvfs, tmptree_setup, tmptree_teardown),
         cmocka_unit_test_setup_teardown(pool_hung_fuse, tmptree_setup, tmptree_teardown),
+        cmocka_unit_test(statfs_inline),
+        cmocka_unit_test(watch_live),
+        cmocka_unit_test_setup_teardown(watch_changes, tmptree_setup, tmptree_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

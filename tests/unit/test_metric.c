@@ -248,6 +248,107 @@ static void clear_reuses_memory(void **state)
     metric_set_destroy(&s); /* harmless twice */
 }
 
+/* A sample of three families; variant changes one label value (v), adds a
+ * family in the middle (1), or begins "b" twice (2). */
+static void refill(struct metric_set *s, int variant, double v)
+{
+    struct pk_err e;
+    metric_set_clear(s);
+    uint32_t a, b, c, x;
+    assert_int_equal(metric_family_begin(s, "a_total", "A.", METRIC_COUNTER, &a, &e), 0);
+    for (int i = 0; i < 3; i++) {
+        char cpu[8];
+        snprintf(cpu, sizeof(cpu), "%d", i);
+        struct metric_label l[2] = { { "cpu", cpu }, { "mode", "idle" } };
+        assert_int_equal(metric_add(s, a, l, 2, v + i, &e), 0);
+    }
+    if (variant == 1) {
+        assert_int_equal(metric_family_begin(s, "x", "X.", METRIC_GAUGE, &x, &e), 0);
+        assert_int_equal(metric_add(s, x, NULL, 0, -1, &e), 0);
+    }
+    assert_int_equal(metric_family_begin(s, "b", "B.", METRIC_GAUGE, &b, &e), 0);
+    char dev[32];
+    snprintf(dev, sizeof(dev), variant == 3 ? "sdb%d" : "sda", (int)v);
+    struct metric_label d[1] = { { "device", dev } };
+    assert_int_equal(metric_add(s, b, d, 1, v * 2, &e), 0);
+    assert_int_equal(metric_family_begin(s, "c", "C.", METRIC_GAUGE, &c, &e), 0);
+    assert_int_equal(metric_add(s, c, NULL, 0, v * 3, &e), 0);
+    if (variant == 2) {
+        uint32_t again;
+        assert_int_equal(metric_family_begin(s, "b", "B.", METRIC_GAUGE, &again, &e), 0);
+        assert_int_equal(again, b);
+        struct metric_label d2[1] = { { "device", "sdz" } };
+        assert_int_equal(metric_add(s, b, d2, 1, 7, &e), 0);
+    }
+}
+
+static double value_of(const struct metric_set *s, const char *name, const char *lname, const char *lvalue)
+{
+    /* a_total's series also have mode="idle" */
+    struct metric_label l[2] = { { lname, lvalue }, { "mode", "idle" } };
+    size_t n = !lname ? 0 : strcmp(name, "a_total") == 0 ? 2 : 1;
+    const struct metric_series *m = metric_find(s, name, n ? l : NULL, n);
+    assert_non_null(m);
+    return m->value;
+}
+
+/* A refill with what the set held keeps its strings; anything else is still exact. */
+static void refill_reuses_strings(void **state)
+{
+    (void)state;
+    struct metric_set s;
+    metric_set_init(&s);
+    refill(&s, 0, 1);
+    refill(&s, 0, 2);
+    const char *name_a = s.fam[0].name, *cpu2 = s.series[2].labels[0].value;
+    size_t total = s.arena_total;
+    for (int round = 3; round < 10; round++) {
+        refill(&s, 0, round);
+        assert_int_equal(s.arena_total, total); /* nothing copied */
+        assert_ptr_equal(s.fam[0].name, name_a);
+        assert_ptr_equal(s.series[2].labels[0].value, cpu2);
+        assert_true(value_of(&s, "a_total", "cpu", "2") == round + 2);
+        assert_true(value_of(&s, "b", "device", "sda") == round * 2);
+        assert_true(value_of(&s, "c", NULL, NULL) == round * 3);
+    }
+    char key[128];
+    metric_key(&s, &s.series[1], key, sizeof(key));
+    assert_string_equal(key, "a_total{cpu=\"1\",mode=\"idle\"}");
+    /* a family in the middle: everything after it moves, and is still right */
+    refill(&s, 1, 20);
+    assert_int_equal(s.nfam, 4);
+    assert_true(value_of(&s, "x", NULL, NULL) == -1);
+    assert_true(value_of(&s, "b", "device", "sda") == 40);
+    assert_true(value_of(&s, "c", NULL, NULL) == 60);
+    assert_string_equal(s.fam[2].name, "b");
+    /* and back */
+    refill(&s, 0, 21);
+    assert_int_equal(s.nfam, 3);
+    assert_null(metric_find_family(&s, "x"));
+    assert_true(value_of(&s, "c", NULL, NULL) == 63);
+    /* a family begun again later in the fill is continued, not duplicated */
+    refill(&s, 2, 22);
+    refill(&s, 2, 23);
+    assert_int_equal(s.nfam, 3);
+    assert_int_equal(metric_find_family(&s, "b")->n, 2);
+    assert_true(value_of(&s, "b", "device", "sdz") == 7);
+    /* a label value that changes every fill: the strings left behind are reclaimed */
+    size_t blocks = 0;
+    for (int round = 0; round < 5000; round++) {
+        refill(&s, 3, round);
+        char dev[32];
+        snprintf(dev, sizeof(dev), "sdb%d", round);
+        assert_true(value_of(&s, "b", "device", dev) == round * 2);
+        if (round == 2500)
+            blocks = s.nblocks;
+    }
+    /* at most a block past twice what a sample needs (here a few hundred bytes) */
+    assert_int_equal(s.nblocks, blocks);
+    assert_true(s.nblocks <= 2);
+    assert_true(s.arena_total <= 2 * s.arena_base + s.blocksize);
+    metric_set_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +358,7 @@ int main(void)
         cmocka_unit_test(utf8),
         cmocka_unit_test(key),
         cmocka_unit_test(clear_reuses_memory),
+        cmocka_unit_test(refill_reuses_strings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1043,6 +1043,93 @@ static void live_fd_eacces(void **state)
     assert_int_equal(r[2], 1);
 }
 
+/* Open descriptors of this process. */
+static int count_own_fds(void)
+{
+    int n = 0;
+    char path[64];
+    for (int fd = 0; fd < 4096; fd++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        n += access(path, F_OK) == 0;
+    }
+    return n;
+}
+
+static const struct procs_proc *find_kept(const struct procs_snap *s, int pid)
+{
+    return procs_find_pid(s, pid);
+}
+
+/* Kept stat files: the same table as procs_snapshot, files follow the processes, none leaks. */
+static void live_kept_files(void **state)
+{
+    (void)state;
+    struct procs_keep k;
+    procs_keep_init(&k, 4096);
+    struct procs_snap a, b;
+    procs_snap_init(&a);
+    procs_snap_init(&b);
+    struct pk_err e;
+    int fds0 = count_own_fds();
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        prctl(PR_SET_NAME, "pk-kept");
+        pause();
+        _exit(0);
+    }
+    usleep(50000);
+    assert_int_equal(procs_snapshot_keep("/proc", NULL, &k, &a, &e), 0);
+    assert_true(k.n > 0 && k.n == a.n); /* one file per process */
+    const struct procs_proc *c = find_kept(&a, child);
+    assert_non_null(c);
+    assert_string_equal(c->comm, "pk-kept");
+    assert_int_equal(count_own_fds(), fds0 + (int)k.n);
+    /* through the kept files: the same processes, read afresh (our own utime moves) */
+    const struct procs_proc *me = find_kept(&a, getpid());
+    assert_non_null(me);
+    uint64_t t0 = me->utime + me->stime;
+    for (volatile unsigned long spin = 0; spin < 300000000ul; spin++)
+        ;
+    assert_int_equal(procs_snapshot_keep("/proc", NULL, &k, &b, &e), 0);
+    me = find_kept(&b, getpid());
+    assert_non_null(me);
+    assert_true(me->utime + me->stime > t0);
+    assert_non_null(find_kept(&b, child));
+    /* the child goes: its file is closed, it is no longer listed */
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    assert_int_equal(procs_snapshot_keep("/proc", NULL, &k, &b, &e), 0);
+    assert_null(find_kept(&b, child));
+    assert_int_equal(count_own_fds(), fds0 + (int)k.n);
+    /* a bound: the first two processes keep their files, all are read */
+    struct procs_keep two;
+    procs_keep_init(&two, 2);
+    assert_int_equal(procs_snapshot_keep("/proc", NULL, &two, &a, &e), 0);
+    assert_int_equal(two.n, 2);
+    assert_true(a.n > 2);
+    assert_non_null(find_kept(&a, getpid()));
+    procs_keep_destroy(&two);
+    procs_keep_destroy(&k);
+    assert_int_equal(count_own_fds(), fds0);
+    /* a fixture tree: nothing kept, the same table as procs_snapshot */
+    procs_keep_init(&k, 4096);
+    assert_int_equal(procs_snapshot_keep(VM_PROC, NULL, &k, &a, &e), 0);
+    assert_int_equal(procs_snapshot(VM_PROC, NULL, &b, &e), 0);
+    assert_int_equal(k.n, 0);
+    assert_int_equal(a.n, b.n);
+    assert_int_equal(a.total, b.total);
+    assert_int_equal(a.threads, b.threads);
+    for (size_t i = 0; i < a.n; i++) {
+        assert_int_equal(a.procs[i].pid, b.procs[i].pid);
+        assert_int_equal(a.procs[i].utime, b.procs[i].utime);
+        assert_string_equal(a.procs[i].comm, b.procs[i].comm);
+    }
+    procs_keep_destroy(&k);
+    procs_snap_destroy(&a);
+    procs_snap_destroy(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1064,6 +1151,7 @@ int main(void)
         cmocka_unit_test(live_child),
         cmocka_unit_test(live_cpu_percent),
         cmocka_unit_test(live_fd_eacces),
+        cmocka_unit_test(live_kept_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

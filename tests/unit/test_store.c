@@ -141,6 +141,12 @@ static void sql_exec(const char *path, const char *sql)
     sqlite3_close(db);
 }
 
+/* The raw samples of series 1 in the file: those in its chunks (10 bytes
+ * each after the format byte) and the frames (each holds every series). */
+#define SAMPLES_OF_SERIES_1                                                                    \
+    "SELECT (SELECT coalesce(sum((length(data) - 1) / 10), 0) FROM chunks WHERE series = 1) +" \
+    " (SELECT count(*) FROM frames)"
+
 static uint64_t rng_state = 88172645463325252ULL;
 static double rnd(void)
 {
@@ -462,41 +468,41 @@ static void test_retention_pruning(void **state)
         append_ok(s, &set);
     }
     t -= 1000;
-    /* raw: within retention, plus at most the minute since the last pass */
-    int64_t oldest = sql_int(f->db, "SELECT min(ts) FROM samples");
-    assert_true(oldest >= t - o.retention_raw_ms - 60000);
-    assert_true(oldest <= t - o.retention_raw_ms + 1000);
+    /* raw: within retention, by whole minutes, plus at most the minute since the last pass */
+    int64_t oldest = sql_int(f->db, "SELECT min(minute) FROM chunks") * 60000;
+    assert_true(oldest >= t - o.retention_raw_ms - 2 * 60000);
+    assert_true(oldest <= t - o.retention_raw_ms);
     int64_t oldest_min = sql_int(f->db, "SELECT min(minute) FROM rollups");
     assert_true(oldest_min * 60000 >= t - o.retention_ms - 2 * 60000);
     assert_true(oldest_min * 60000 <= t - o.retention_ms + 60000);
     store_close(s);
 
-    /* A backlog is pruned in bounded batches: 600 rows per series per pass. */
+    /* A backlog is pruned in bounded batches: 10 minutes (chunks) per series per pass. */
     o.retention_raw_ms = 48LL * 3600 * 1000;
     o.retention_ms = 0;
     s = open_store(f->db, &o);
-    int64_t before = sql_int(f->db, "SELECT count(*) FROM samples WHERE series = 1");
+    int64_t before = sql_int(f->db, SAMPLES_OF_SERIES_1);
     t += 1000;
     for (int i = 0; i < 2000; i++, t += 1000) {
         fill(&set, t, 1);
         append_ok(s, &set);
     }
     store_close(s);
-    int64_t full = sql_int(f->db, "SELECT count(*) FROM samples WHERE series = 1");
-    assert_int_equal(full, before + 2000);
+    assert_int_equal(sql_int(f->db, SAMPLES_OF_SERIES_1), before + 2000);
+    int64_t full = sql_int(f->db, "SELECT count(*) FROM chunks WHERE series = 1");
     o.retention_raw_ms = 2 * 60000;
     s = open_store(f->db, &o);
-    t = ((t / 60000) + 1) * 60000;   /* next minute: one pass */
+    t = ((t / 60000) + 1) * 60000;   /* next minute: its frames become a chunk, then one pass */
     fill(&set, t, 1);
     append_ok(s, &set);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM samples WHERE series = 1"), full + 1 - 600);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM chunks WHERE series = 1"), full + 1 - 10);
     /* the next passes (once a minute) catch up */
     for (int i = 0; i < 10; i++) {
         t += 60000;
         fill(&set, t, 1);
         append_ok(s, &set);
     }
-    assert_true(sql_int(f->db, "SELECT min(ts) FROM samples") >= t - 2 * 60000);
+    assert_true(sql_int(f->db, "SELECT min(minute) FROM chunks") * 60000 >= t - 3 * 60000);
     metric_set_destroy(&set);
     store_close(s);
 }
@@ -619,11 +625,17 @@ static void test_history_validation(void **state)
     store_close(s);
 }
 
-/* Every stored ts has every series: a sample is all or nothing. */
+/* Every stored ts has every series: a sample is all or nothing. A frame holds
+ * 12 bytes per series after its format byte, and every series' chunk of a
+ * minute holds as many samples (10 bytes each). */
 static void check_whole_samples(const char *db)
 {
-    assert_int_equal(sql_int(db, "SELECT count(*) FROM (SELECT ts, count(*) c FROM samples GROUP BY ts"
-                                 " HAVING c != (SELECT count(*) FROM series))"),
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM frames WHERE length(data) != 1 + 12 * (SELECT count(*)"
+                                 " FROM series)"),
+                     0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM (SELECT minute, count(*) c, min(length(data)) a,"
+                                 " max(length(data)) b FROM chunks GROUP BY minute"
+                                 " HAVING c != (SELECT count(*) FROM series) OR a != b)"),
                      0);
     assert_int_equal(sql_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
 }
@@ -675,7 +687,7 @@ static void test_full_database(void **state)
     assert_int_equal(store_errors(s), 4);
     metric_set_destroy(&set);
     store_close(s);
-    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM samples WHERE series = 1"), ok + 200);
+    assert_int_equal(sql_int(f->db, SAMPLES_OF_SERIES_1), ok + 200);
     check_whole_samples(f->db);
 }
 
@@ -752,6 +764,159 @@ static void test_read_only_database(void **state)
         if (setgid(65534) != 0 || setuid(65534) != 0)
             _exit(200);
         _exit(readonly_scenario(f->dir) ? 1 : 0);
+    }
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st));
+    assert_int_equal(WEXITSTATUS(st), 0);
+}
+
+/* ---- version 1 files -------------------------------------------------------- */
+
+/*
+ * A file as version 1 wrote it (one row per series and sample): series 1
+ * node_load1 = 1..6 and series 2 (K_CPU1) = 10..60 at m0 + 0, 10, ..., 50 s,
+ * rolled up; then 101..103 and 1010..1030 at m0 + 60, 70, 80 s (the newest
+ * minute, not rolled up yet).
+ */
+static void make_v1(const char *path, int64_t m0)
+{
+    char sql[2048];
+    snprintf(sql, sizeof(sql),
+             "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
+             "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+             "CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL);"
+             "CREATE TABLE samples(series INTEGER, ts INTEGER, value REAL, PRIMARY KEY(series, ts)) WITHOUT ROWID;"
+             "CREATE TABLE rollups(series INTEGER, minute INTEGER, min REAL, avg REAL, max REAL, n INTEGER,"
+             " PRIMARY KEY(series, minute)) WITHOUT ROWID;"
+             "INSERT INTO meta VALUES('application', 'perfkit monitor'), ('schema_version', 1);"
+             "INSERT INTO series VALUES(1, 'node_load1'), (2, '%s');"
+             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 5)"
+             " INSERT INTO samples SELECT 1, %lld + n * 10000, n + 1.0 FROM i"
+             " UNION ALL SELECT 2, %lld + n * 10000, (n + 1) * 10.0 FROM i;"
+             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 2)"
+             " INSERT INTO samples SELECT 1, %lld + 60000 + n * 10000, 101.0 + n FROM i"
+             " UNION ALL SELECT 2, %lld + 60000 + n * 10000, 1010.0 + n * 10 FROM i;"
+             "INSERT INTO rollups VALUES(1, %lld, 1, 3.5, 6, 6), (2, %lld, 10, 35, 60, 6);",
+             K_CPU1, (long long)m0, (long long)m0, (long long)m0, (long long)m0, (long long)(m0 / 60000),
+             (long long)(m0 / 60000));
+    sql_exec(path, sql);
+}
+
+/* What make_v1 wrote, read back through the store (latest: the newest sample
+ * since): 0 or the line that disagrees. */
+static int v1_data_readable(struct store *s, int64_t m0, int64_t latest)
+{
+    struct store_point *p = NULL;
+    size_t n = 0;
+    struct pk_err e;
+    struct store_history_info info = {.want = STORE_SOURCE_RAW};
+    if (store_history(s, K_LOAD, m0, m0 + 119999, 10000, 100, &p, &n, &info, &e) != 0 || n != 9)
+        return __LINE__;
+    for (size_t i = 0; i < 9; i++) {
+        double want = i < 6 ? (double)i + 1 : 101.0 + (double)(i - 6);
+        int64_t ts = m0 + (int64_t)i * 10000;
+        if (p[i].ts != ts || p[i].avg != want || p[i].count != 1) {
+            free(p);
+            return __LINE__;
+        }
+    }
+    free(p);
+    info.want = STORE_SOURCE_ROLLUP;
+    if (store_history(s, K_CPU1, m0, m0 + 119999, 60000, 100, &p, &n, &info, &e) != 0 || n != 2 ||
+        p[0].min != 10 || p[0].max != 60 || p[0].avg != 35 || p[0].count != 6 || p[1].count != 3 ||
+        p[1].max != 1030) {
+        free(p);
+        return __LINE__;
+    }
+    free(p);
+    int64_t ts;
+    if (store_latest_ts(s, K_LOAD, &ts, &e) != 0 || ts != latest)
+        return __LINE__;
+    if (store_latest_ts(s, NULL, &ts, &e) != 0 || ts != latest)
+        return __LINE__;
+    return 0;
+}
+
+/* A version 1 file is converted when it is opened for writing; its history reads the same. */
+static void test_upgrade_v1(void **state)
+{
+    struct fx *f = *state;
+    const int64_t m0 = 29000000LL * 60000;
+    make_v1(f->db, m0);
+    struct store *s = open_store(f->db, NULL);
+    assert_int_equal(sql_int(f->db, "SELECT value FROM meta WHERE key = 'schema_version'"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM sqlite_schema WHERE name = 'samples'"), 0);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM chunks WHERE minute = 29000000"), 2);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM frames"), 3);
+    assert_int_equal(v1_data_readable(s, m0, m0 + 80000), 0);
+    /* appending goes on where version 1 stopped: the next minute rolls up the converted one */
+    struct metric_set set;
+    metric_set_init(&set);
+    fill(&set, m0 + 120000, 7);
+    append_ok(s, &set);
+    assert_int_equal(sql_int(f->db, "SELECT n * 1000 + min FROM rollups WHERE series = 1 AND minute = 29000001"),
+                     3 * 1000 + 101);
+    assert_int_equal(sql_int(f->db, "SELECT count(*) FROM series"), 1 + NCPU);
+    store_close(s);
+    s = open_store(f->db, NULL);
+    assert_int_equal(v1_data_readable(s, m0, m0 + 120000), 0);
+    metric_set_destroy(&set);
+    store_close(s);
+}
+
+/* A read-only version 1 file is read as it is, and converted once it can be written. */
+static int v1_readonly_scenario(const char *dir)
+{
+    char db[160];
+    snprintf(db, sizeof(db), "%s/v1.db", dir);
+    const int64_t m0 = 29000000LL * 60000;
+    make_v1(db, m0);
+    if (chmod(db, 0444) != 0)
+        return __LINE__;
+    struct store *s = NULL;
+    struct pk_err e = {0};
+    if (store_open(db, NULL, &s, &e) != 0) {
+        char buf[800];
+        fprintf(stderr, "store_open: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+        return __LINE__;
+    }
+    int line = v1_data_readable(s, m0, m0 + 80000);
+    if (line)
+        return line;
+    struct metric_set set;
+    metric_set_init(&set);
+    fill(&set, m0 + 120000, 7);
+    if (store_append(s, &set, NULL, NULL, &e) != -EROFS)
+        return __LINE__;
+    if (chmod(db, 0644) != 0)
+        return __LINE__;
+    if (store_append(s, &set, NULL, NULL, &e) != 0)
+        return __LINE__;
+    if ((line = v1_data_readable(s, m0, m0 + 120000)) != 0)
+        return line;
+    store_close(s);
+    metric_set_destroy(&set);
+    return 0;
+}
+
+static void test_upgrade_v1_read_only(void **state)
+{
+    struct fx *f = *state;
+    if (geteuid() != 0) {
+        assert_int_equal(v1_readonly_scenario(f->dir), 0);
+        return;
+    }
+    assert_int_equal(chmod(f->dir, 0777), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (setgid(65534) != 0 || setuid(65534) != 0)
+            _exit(200);
+        int line = v1_readonly_scenario(f->dir);
+        if (line)
+            fprintf(stderr, "v1 read-only scenario failed at line %d\n", line);
+        _exit(line ? 1 : 0);
     }
     int st;
     assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -949,6 +1114,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_history_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_database, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_only_database, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_upgrade_v1_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
     };
