@@ -137,6 +137,7 @@ struct writer {
     pthread_mutex_t mu;
     sqlite3 *db;
     bool ro;                       /* opened read-only: appends retry opening */
+    bool ro_at_open;               /* SQLite opened the file read-only (writer_open_once) */
     int version;                   /* schema version of the file (1 only while read-only) */
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *series_ins, *series_all, *frame_ins, *frame_get, *frames_old, *frames_del;
@@ -173,6 +174,7 @@ struct store {
     struct reader *r;
     unsigned nr;
     unsigned rr;                   /* round robin over readers (atomic) */
+    bool immutable;                /* opened as file:PATH?immutable=1 (see open_conn) */
     uint64_t errors;               /* atomic */
     pthread_mutex_t errmu;
     char lasterr[sizeof(((struct pk_err *)0)->what) + sizeof(((struct pk_err *)0)->on) +
@@ -734,21 +736,70 @@ static void fix_sidecar_modes(const char *path)
     }
 }
 
+/* A connection to s->path. Normally the path itself. A WAL database that
+ * was closed cleanly has no FILE-wal and FILE-shm, and where they cannot be
+ * created (a read-only directory or mount) SQLite cannot open it, not even
+ * read-only, unless told the file will not change: then s->immutable is set
+ * and connections open file:PATH?immutable=1, read-only. Nothing writes the
+ * file meanwhile (this store is its writer, and it cannot write); the next
+ * append's reopen tries the plain path again. */
+static int open_conn(struct store *s, int flags, sqlite3 **db)
+{
+    if (!s->immutable)
+        return sqlite3_open_v2(s->path, db, flags, s->o.vfs);
+    /* RFC 3986 escaping of what a SQLite URI path may not hold as is */
+    char uri[PATH_MAX * 3 + 32];
+    size_t n = 0;
+    static const char hex[] = "0123456789ABCDEF";
+    memcpy(uri, "file:", 5);
+    n = 5;
+    for (const unsigned char *p = (const unsigned char *)s->path; *p && n + 3 < sizeof(uri) - 16; p++) {
+        if (*p <= 0x20 || *p >= 0x7f || *p == '%' || *p == '?' || *p == '#') {
+            uri[n++] = '%';
+            uri[n++] = hex[*p >> 4];
+            uri[n++] = hex[*p & 15];
+        } else {
+            uri[n++] = (char)*p;
+        }
+    }
+    snprintf(uri + n, sizeof(uri) - n, "?immutable=1");
+    return sqlite3_open_v2(uri, db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI | (flags & SQLITE_OPEN_NOMUTEX),
+                           s->o.vfs);
+}
+
+static int writer_open_once(struct store *s, struct pk_err *e);
+
 static int writer_open(struct store *s, struct pk_err *e)
+{
+    s->immutable = false;
+    int ret = writer_open_once(s, e);
+    if (ret < 0 && s->w.ro_at_open) {
+        /* Read-only, and SQLite could not set the file up for WAL reading:
+         * no FILE-shm and no way to create it. Serve it as immutable. */
+        s->immutable = true;
+        struct pk_err e2;
+        if (writer_open_once(s, &e2) == 0)
+            return 0;
+        s->immutable = false;
+    }
+    return ret;
+}
+
+static int writer_open_once(struct store *s, struct pk_err *e)
 {
     struct writer *w = &s->w;
     const char *on = s->path;
     int ret;
     fix_sidecar_modes(s->path);
-    int rc = sqlite3_open_v2(s->path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                             s->o.vfs);
+    w->ro_at_open = false;
+    int rc = open_conn(s, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, &w->db);
     if (rc != SQLITE_OK) {
         ret = sql_err(e, w->db, rc, on, "cannot open the history database");
         goto fail;
     }
     sqlite3_extended_result_codes(w->db, 1);
     sqlite3_busy_timeout(w->db, s->o.busy_timeout_ms);
-    w->ro = sqlite3_db_readonly(w->db, "main") == 1;
+    w->ro = w->ro_at_open = sqlite3_db_readonly(w->db, "main") == 1;
 
     /* A new file gets 1 KiB pages: a commit rewrites the newest page of
      * frames (a sample of 40 series is some 500 bytes), and once a minute a
@@ -860,7 +911,7 @@ static int reader_open(struct store *s, struct reader *r, struct pk_err *e)
 {
     const char *on = s->path;
     int ret;
-    int rc = sqlite3_open_v2(s->path, &r->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, s->o.vfs);
+    int rc = open_conn(s, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, &r->db);
     if (rc != SQLITE_OK) {
         ret = sql_err(e, r->db, rc, on, "cannot open the history database for reading");
         goto fail;

@@ -307,15 +307,20 @@ if [ "$RC" = 0 ]; then ok "read-only: SIGTERM: exit 0 (the last flush fails)"; e
 # ---- 2b. started on a read-only mount, made writable while it runs. The
 # kernel will not remount an errored ext4 read-write while it is mounted, so,
 # as an administrator would: unmount, mount again read-only, start the agent.
-# The first agent could not remove m.db-wal and m.db-shm, and SQLite needs
-# them to open a WAL database on a read-only mount: with a file closed
-# cleanly (no -wal, -shm) the agent currently refuses to start instead.
+# The file is first closed cleanly, as a stopped agent leaves it: no m.db-wal,
+# no m.db-shm, which SQLite cannot create on a read-only mount (the store then
+# opens it immutable, read-only).
 umount "$FS2"
-if ! mount -o loop,errors=remount-ro "$IMG" "$FS2" 2>"$TMP/mount.err" || ! mount -o remount,ro "$FS2" 2>>"$TMP/mount.err"; then
+if ! mount -o loop,errors=remount-ro "$IMG" "$FS2" 2>"$TMP/mount.err" ||
+    ! $PY -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("SELECT count(*) FROM series").fetchone(); c.close()' \
+        "$FS2/m.db" 2>>"$TMP/mount.err" ||
+    ! mount -o remount,ro "$FS2" 2>>"$TMP/mount.err"; then
     fail "read-only: mount the image again, read-only" "$(cat "$TMP/mount.err")"
     finish
     exit
 fi
+check "read-only mount: the file was closed cleanly (no m.db-wal, no m.db-shm)" \
+    sh -c "[ ! -e '$FS2/m.db-wal' ] && [ ! -e '$FS2/m.db-shm' ]"
 PORT=$(free_port)
 C="http://127.0.0.1:$PORT"
 "$PERFKIT" monitor --no-default-rules --interval 1s --listen "127.0.0.1:$PORT" --db "$FS2/m.db" --duration 90s \

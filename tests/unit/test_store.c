@@ -745,6 +745,40 @@ static int readonly_scenario(const char *dir)
     CHECK(n == 1 && p[0].count == 6);
     free(p);
     store_close(s);
+
+    /* Closed cleanly (no -wal, no -shm) in a directory that is read-only
+     * too, so SQLite cannot create them: still opened, served, counted. */
+    char sub[200], db2[240], side[260];
+    snprintf(sub, sizeof(sub), "%s/rodir", dir);
+    snprintf(db2, sizeof(db2), "%s/ro.db", sub);
+    CHECK(mkdir(sub, 0755) == 0);
+    CHECK(rename(db, db2) == 0);
+    CHECK(store_open(db2, NULL, &s, &e) == 0);
+    store_close(s);
+    snprintf(side, sizeof(side), "%s-wal", db2);
+    CHECK(access(side, F_OK) != 0);
+    snprintf(side, sizeof(side), "%s-shm", db2);
+    CHECK(access(side, F_OK) != 0);
+    CHECK(chmod(db2, 0444) == 0 && chmod(sub, 0555) == 0);
+    rc = store_open(db2, NULL, &s, &e);
+    if (rc != 0)
+        fprintf(stderr, "open in a read-only directory: %d %s\n", rc, pk_err_str(&e, buf, sizeof(buf)));
+    CHECK(rc == 0);
+    CHECK(store_history(s, K_LOAD, 0, t, 0, 10, &p, &n, NULL, &e) == 0);
+    CHECK(n == 1 && p[0].count == 6);
+    free(p);
+    fill(&set, t + 1000, 6);
+    CHECK(store_append(s, &set, NULL, NULL, &e) == -EROFS);
+    CHECK(store_errors(s) == 1);
+    CHECK(chmod(sub, 0755) == 0 && chmod(db2, 0644) == 0);
+    rc = store_append(s, &set, NULL, NULL, &e);
+    if (rc != 0)
+        fprintf(stderr, "append once the directory is writable: %d %s\n", rc, pk_err_str(&e, buf, sizeof(buf)));
+    CHECK(rc == 0);
+    CHECK(store_history(s, K_LOAD, 0, t + 1000, 0, 10, &p, &n, NULL, &e) == 0);
+    CHECK(n == 1 && p[0].count == 7);
+    free(p);
+    store_close(s);
     metric_set_destroy(&set);
     return 0;
 #undef CHECK
