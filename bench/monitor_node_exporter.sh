@@ -655,7 +655,7 @@ out.append(f"- node_exporter runs its default collectors: {env['NE_COLLECTORS'].
             f"and logged an error line each time, which is part of its CPU figure." if env["NE_FAILED"].strip() else ""))
 out.append("- perfkit samples every second on its own timer (tcpstat every 30 s, processes every 5 s, the "
            "other collectors every sample), stores each sample in SQLite and renders `/metrics` and "
-           "`/api/status` once per sample: a scrape copies the pre-rendered text. node_exporter collects on "
+           "`/api/status` at most once per sample, on the first request for it: later requests for the same sample copy the rendered text. node_exporter collects on "
            "each scrape. So part 1 compares serving a scrape with collecting and serving one; the cost of "
            "perfkit's sampling, scraped or not, is part 3.")
 out.append("- Commands (P1, P2: free loopback ports; each agent otherwise on its defaults):")
@@ -733,9 +733,9 @@ out.append("Reading")
 out.append("")
 out.append(f"- CPU per scrape: perfkit {us(med(cpu[('pk', 'ns')]))} against node_exporter's "
            f"{us(med(cpu[('ne', 'ns')]))}, {r_cpu:.3f}× (target ≤ 0.1×: {verdict(r_cpu <= 0.1)}). A perfkit scrape "
-           f"is a copy of {count(sc['pk']['bytes'])} bytes rendered at sample time; node_exporter runs its "
+           f"is a copy of {count(sc['pk']['bytes'])} bytes rendered once per sample (on its first request); node_exporter runs its "
            f"collectors for each of its {count(sc['ne']['bytes'])} bytes. The comparison leaves out perfkit's "
-           f"per-second rendering, which it does scraped or not (part 3).")
+           f"sampling, which it does scraped or not (part 3).")
 top = lambda m: ", ".join(f"{k} {mib(v)}" for k, v in m["top"])
 out.append(f"- Memory after {minutes} min: perfkit {mib(pkm['VmRSS'])} against {mib(nem['VmRSS'])}, "
            f"{r_rss:.3f}× (target ≤ 0.25×: {verdict(r_rss <= 0.25)}). Anonymous memory alone: "
@@ -752,7 +752,8 @@ out.append(f"- Memory after {minutes} min: perfkit {mib(pkm['VmRSS'])} against {
            f"{'below' if 0.25 * nem['VmRSS'] < int(env['LOAD_RSS_PK']) else 'above'} what perfkit's "
            f"libraries take before it does anything." +
            (f" The floor, a program that only serves a fixed text with libmicrohttpd and writes one SQLite "
-            f"transaction of 300 rows a second (`bench/monitor_floor.c`, scraped like the agents), had "
+            f"transaction of 300 rows a second with SQLite's default 2 MiB page cache (perfkit's is 256 KiB) "
+            f"(`bench/monitor_floor.c`, scraped like the agents), had "
             f"{mib(flm['VmRSS'])} after the same {minutes} min ({flm['VmRSS'] / nem['VmRSS']:.3f}× node_exporter's): "
             f"{'above' if flm['VmRSS'] > 0.25 * nem['VmRSS'] else 'within'} the target with the libraries the "
             f"agent must use, before any collector, rule or JSON; perfkit is "
@@ -767,7 +768,7 @@ out.append(f"- Sampling: {pct(share)} of a core (target ≤ 0.1 %: {verdict(shar
            f"the work each sample does after collecting: the SQLite commit, the alert rules, and rendering "
            f"`/metrics` and `/api/status`.")
 out.append(f"- `/api/status`: {count(med(rps))} requests/s (target ≥ 20,000: {verdict(med(rps) >= 20000)}); "
-           f"the JSON is rendered once per sample, so a request copies it.")
+           f"the JSON is rendered once per sample, on its first request, and later requests copy it.")
 out.append(f"- `/api/history`: {ms(med(times))} end to end (target ≤ 20 ms: {verdict(med(times) <= 0.020)})" +
            (f"; the store's query alone takes {store_auto[0]} ms, the rest is HTTP, JSON and curl's own "
             f"connection." if store_auto else "."))
