@@ -6,7 +6,8 @@
  * collectors, rules or JSON. bench/monitor_node_exporter.sh measures its
  * resident memory next to the agents', as the floor under perfkit's figure.
  *
- * usage: monitor_floor PORT DB SECONDS [ROWS]
+ * usage: monitor_floor PORT DB SECONDS [ROWS [CACHE_KIB]]
+ * (CACHE_KIB: SQLite's page cache; SQLite's default, 2 MiB, when absent)
  */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -34,12 +35,13 @@ static enum MHD_Result answer(void *cls, struct MHD_Connection *c, const char *u
 int main(int argc, char **argv)
 {
     if (argc < 4) {
-        fprintf(stderr, "usage: monitor_floor PORT DB SECONDS [ROWS]\n");
+        fprintf(stderr, "usage: monitor_floor PORT DB SECONDS [ROWS [CACHE_KIB]]\n");
         return 2;
     }
     unsigned port = (unsigned)strtoul(argv[1], NULL, 10);
     long seconds = strtol(argv[3], NULL, 10);
     int rows = argc > 4 ? atoi(argv[4]) : 300;
+    int cache_kib = argc > 5 ? atoi(argv[5]) : 0;
     memset(body, 'x', sizeof(body) - 1);
 
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
@@ -59,6 +61,11 @@ int main(int argc, char **argv)
         sqlite3_prepare_v2(db, "INSERT INTO s VALUES(?,?,?)", -1, &ins, NULL) != SQLITE_OK) {
         fprintf(stderr, "monitor_floor: %s: %s\n", argv[2], sqlite3_errmsg(db));
         return 1;
+    }
+    if (cache_kib > 0) {
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA cache_size = -%d", cache_kib);
+        sqlite3_exec(db, sql, NULL, NULL, NULL);
     }
     for (long t = 0; t < seconds; t++) {
         sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
