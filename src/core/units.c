@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/text.h"
 
 /* No value a person types needs more; the cap bounds every copy below. */
 #define MAX_TEXT 128
@@ -39,34 +40,12 @@
  * refused as well: some terminals act on them like on ESC sequences. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
 {
-    unsigned c = p[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0x20 && c < 0x7f)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
+    if (p[0] < 0x20 || p[0] == 0x7f)
         return 0;
-    }
-    if (n < len)
+    size_t k = text_utf8_seq(p, n);
+    if (k == 2 && p[0] == 0xc2 && p[1] < 0xa0) /* U+0080..U+009F */
         return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-        return 0;
-    return len;
+    return k;
 }
 
 /* Copies untrusted text into a message: bytes that could drive a terminal

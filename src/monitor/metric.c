@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/text.h"
 
 /* A block holds the strings of a few hundred series; clear keeps them all. */
 #define ARENA_BLOCK (16u << 10)
@@ -75,40 +76,6 @@ void metric_set_clear(struct metric_set *s)
 
 /* ---- strings ---------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t n)
-{
-    unsigned char c = p[0];
-    if (c < 0x80)
-        return 1;
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        cp = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        cp = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3f);
-    }
-    /* overlong forms, surrogates, past U+10FFFF */
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-        (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
-}
-
 /*
  * Bytes needed for src with every invalid UTF-8 byte replaced by U+FFFD.
  * Prometheus refuses a whole scrape over one label value that is not UTF-8,
@@ -120,7 +87,7 @@ static size_t utf8_clean_len(const char *src, size_t n, bool *clean)
     size_t out = 0;
     *clean = true;
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq((const unsigned char *)src + i, n - i);
+        size_t l = text_utf8_seq((const unsigned char *)src + i, n - i);
         if (l == 0) {
             *clean = false;
             out += 3;
@@ -136,7 +103,7 @@ static size_t utf8_clean_len(const char *src, size_t n, bool *clean)
 static void utf8_clean_copy(char *dst, const char *src, size_t n)
 {
     for (size_t i = 0; i < n;) {
-        size_t l = utf8_seq((const unsigned char *)src + i, n - i);
+        size_t l = text_utf8_seq((const unsigned char *)src + i, n - i);
         if (l == 0) {
             memcpy(dst, "\xef\xbf\xbd", 3);
             dst += 3;
@@ -549,6 +516,22 @@ static void kb_puts(struct keybuf *k, const char *s)
         kb_putc(k, *s++);
 }
 
+size_t metric_escape_value(char *buf, size_t cap, size_t off, const char *v)
+{
+    struct keybuf k = { buf, cap, off };
+    for (; *v; v++) {
+        if (*v == '\\' || *v == '"' || *v == '\n') {
+            kb_putc(&k, '\\');
+            kb_putc(&k, *v == '\n' ? 'n' : *v);
+        } else {
+            kb_putc(&k, *v);
+        }
+    }
+    if (cap > 0)
+        buf[k.len < cap ? k.len : cap - 1] = '\0';
+    return k.len;
+}
+
 size_t metric_key(const struct metric_set *s, const struct metric_series *m, char *buf, size_t cap)
 {
     struct keybuf k = { buf, cap, 0 };
@@ -572,16 +555,7 @@ size_t metric_key(const struct metric_set *s, const struct metric_series *m, cha
                 kb_putc(&k, ',');
             kb_puts(&k, l->name);
             kb_puts(&k, "=\"");
-            for (const char *p = l->value; *p; p++) {
-                if (*p == '\\' || *p == '"') {
-                    kb_putc(&k, '\\');
-                    kb_putc(&k, *p);
-                } else if (*p == '\n') {
-                    kb_puts(&k, "\\n");
-                } else {
-                    kb_putc(&k, *p);
-                }
-            }
+            k.len = metric_escape_value(k.buf, k.cap, k.len, l->value);
             kb_putc(&k, '"');
         }
         kb_putc(&k, '}');

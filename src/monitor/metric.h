@@ -130,5 +130,9 @@ bool metric_label_name_valid(const char *name);
  * and the rules use. Returns the length written (truncated to cap-1, NUL
  * always written when cap > 0); a return >= cap means it did not fit. */
 size_t metric_key(const struct metric_set *s, const struct metric_series *m, char *buf, size_t cap);
+/* v escaped as a label value of the text format ('\\', '"' and newline),
+ * appended at off of buf with core/text.h's text_append contract: returns
+ * off plus the escaped length, writes nothing past cap-1, NUL-terminates. */
+size_t metric_escape_value(char *buf, size_t cap, size_t off, const char *v);
 
 #endif

@@ -29,6 +29,7 @@
 
 #include "core/clock.h"
 #include "core/err.h"
+#include "core/text.h"
 #include "monitor/curlapi.h"
 
 extern char **environ;
@@ -100,16 +101,6 @@ static char *go_time(int64_t ms, char *buf, size_t cap)
 
 /* ---- text ----------------------------------------------------------------- */
 
-static size_t append(char *buf, size_t cap, size_t off, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static size_t append(char *buf, size_t cap, size_t off, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(off < cap ? buf + off : NULL, off < cap ? cap - off : 0, fmt, ap);
-    va_end(ap);
-    return n < 0 ? off : off + (size_t)n;
-}
-
 static size_t finish(char *buf, size_t cap, size_t off)
 {
     if (cap && off >= cap)
@@ -140,16 +131,16 @@ size_t notify_summary(const struct rules_event *ev, char *buf, size_t cap)
     char v[32], t[32], d[32];
     size_t off;
     if (ev->state == RULES_FIRING) {
-        off = append(buf, cap, 0, "%s %s %s %s", ev->key, value_str(ev->value, v, sizeof(v)), rules_op_str(r->op),
+        off = text_append(buf, cap, 0, "%s %s %s %s", ev->key, value_str(ev->value, v, sizeof(v)), rules_op_str(r->op),
                      rules_format_number(r->threshold, t, sizeof(t)));
         if (r->for_ms)
-            off = append(buf, cap, off, " for %s", rules_format_duration(r->for_ms, d, sizeof(d)));
+            off = text_append(buf, cap, off, " for %s", rules_format_duration(r->for_ms, d, sizeof(d)));
     } else {
         if (ev->present)
-            off = append(buf, cap, 0, "%s %s", ev->key, value_str(ev->value, v, sizeof(v)));
+            off = text_append(buf, cap, 0, "%s %s", ev->key, value_str(ev->value, v, sizeof(v)));
         else
-            off = append(buf, cap, 0, "%s gone (last %s)", ev->key, value_str(ev->value, v, sizeof(v)));
-        off = append(buf, cap, off, ", active %s",
+            off = text_append(buf, cap, 0, "%s gone (last %s)", ev->key, value_str(ev->value, v, sizeof(v)));
+        off = text_append(buf, cap, off, ", active %s",
                      span_str(ev->resolved_at_ms - ev->active_since_ms, d, sizeof(d)));
     }
     return finish(buf, cap, off);
@@ -159,7 +150,7 @@ size_t notify_log_line(const struct rules_event *ev, char *buf, size_t cap)
 {
     char s[NOTIFY_LINE_MAX], t[32];
     notify_summary(ev, s, sizeof(s));
-    size_t off = append(buf, cap, 0, "alert %s %s: %s (since %s) severity=%s", ev->rule.name,
+    size_t off = text_append(buf, cap, 0, "alert %s %s: %s (since %s) severity=%s", ev->rule.name,
                         rules_state_str(ev->state), s, rules_format_time(ev->active_since_ms, t, sizeof(t)),
                         rules_severity_str(ev->rule.severity));
     return finish(buf, cap, off);
@@ -180,16 +171,9 @@ size_t notify_labels_text(const struct rules_event *ev, char *buf, size_t cap)
     if (cap)
         buf[0] = '\0';
     for (size_t i = 0; i < n; i++) {
-        off = append(buf, cap, off, "%s%s=\"", i ? "," : "", l[i].name);
-        for (const char *p = l[i].value; *p; p++) {
-            if (*p == '\\' || *p == '"')
-                off = append(buf, cap, off, "\\%c", *p);
-            else if (*p == '\n')
-                off = append(buf, cap, off, "\\n");
-            else
-                off = append(buf, cap, off, "%c", *p);
-        }
-        off = append(buf, cap, off, "\"");
+        off = text_append(buf, cap, off, "%s%s=\"", i ? "," : "", l[i].name);
+        off = metric_escape_value(buf, cap, off, l[i].value);
+        off = text_append(buf, cap, off, "\"");
     }
     return finish(buf, cap, off);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "core/units.h"
 
 #define KEY_MAX   32      /* decoded parameter names are short; longer ones are unknown anyway */
@@ -24,52 +25,6 @@ static const char *quote(const char *s, size_t n, char *buf, size_t cap)
 
 /* ---- percent-decoding -------------------------------------------------- */
 
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, at most U+10FFFF. */
-static bool utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        uint32_t cp, min;
-        if (c >= 0xc2 && c <= 0xdf) {
-            len = 2, cp = c & 0x1f, min = 0x80;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            len = 3, cp = c & 0x0f, min = 0x800;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            len = 4, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (n - i < len)
-            return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /*
  * Decodes n raw bytes into out (cap bytes, NUL-terminated). `on` names the
  * parameter for errors; `whole` is the raw text quoted in them.
@@ -83,8 +38,8 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen
         unsigned char c = (unsigned char)s[i];
         unsigned char d;
         if (c == '%') {
-            int hi = i + 1 < n ? hexval((unsigned char)s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval((unsigned char)s[i + 2]) : -1;
+            int hi = i + 1 < n ? text_hexval((unsigned char)s[i + 1]) : -1;
+            int lo = i + 2 < n ? text_hexval((unsigned char)s[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return err_set(e, PK_EPARSE, on, "invalid percent-encoding",
                                "'%%' at offset %zu of '%s' is not followed by two hex digits", i,
@@ -110,7 +65,7 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen
         out[o++] = (char)d;
     }
     out[o] = '\0';
-    if (!utf8_valid((const unsigned char *)out, o))
+    if (!text_utf8_valid(out, o))
         return err_set(e, PK_EPARSE, on, "invalid text", "'%s' does not decode to valid UTF-8",
                        quote(s, n, q, sizeof(q)));
     *outlen = o;

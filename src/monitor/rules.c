@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "core/units.h"
 
 #define WHAT "invalid alert rule"
@@ -520,44 +521,27 @@ int rules_parse(const char *line, const char *on, struct rule *out, struct pk_er
     return 0;
 }
 
-static size_t append(char *buf, size_t cap, size_t off, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static size_t append(char *buf, size_t cap, size_t off, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(off < cap ? buf + off : NULL, off < cap ? cap - off : 0, fmt, ap);
-    va_end(ap);
-    return n < 0 ? off : off + (size_t)n;
-}
-
 size_t rules_format(const struct rule *r, char *buf, size_t cap)
 {
     char t[32], d[32];
-    size_t off = append(buf, cap, 0, "%s: %s", r->name, r->metric);
+    size_t off = text_append(buf, cap, 0, "%s: %s", r->name, r->metric);
     if (r->nmatch) {
-        off = append(buf, cap, off, "{");
+        off = text_append(buf, cap, off, "{");
         for (size_t i = 0; i < r->nmatch; i++) {
             const struct rules_matcher *m = &r->match[i];
-            off = append(buf, cap, off, "%s%s%s\"", i ? "," : "", m->name, m->op == RULES_MATCH_NE ? "!=" : "=");
-            for (const char *p = m->value; *p; p++) {
-                if (*p == '\\' || *p == '"')
-                    off = append(buf, cap, off, "\\%c", *p);
-                else if (*p == '\n')
-                    off = append(buf, cap, off, "\\n");
-                else
-                    off = append(buf, cap, off, "%c", *p);
-            }
-            off = append(buf, cap, off, "\"");
+            off = text_append(buf, cap, off, "%s%s%s\"", i ? "," : "", m->name, m->op == RULES_MATCH_NE ? "!=" : "=");
+            off = metric_escape_value(buf, cap, off, m->value);
+            off = text_append(buf, cap, off, "\"");
         }
-        off = append(buf, cap, off, "}");
+        off = text_append(buf, cap, off, "}");
     }
-    off = append(buf, cap, off, " %s %s for %s", rules_op_str(r->op), rules_format_number(r->threshold, t, sizeof(t)),
+    off = text_append(buf, cap, off, " %s %s for %s", rules_op_str(r->op), rules_format_number(r->threshold, t, sizeof(t)),
                  rules_format_duration(r->for_ms, d, sizeof(d)));
     if (r->keep_firing_ms)
-        off = append(buf, cap, off, " keep_firing_for %s", rules_format_duration(r->keep_firing_ms, d, sizeof(d)));
+        off = text_append(buf, cap, off, " keep_firing_for %s", rules_format_duration(r->keep_firing_ms, d, sizeof(d)));
     if (r->has_clear)
-        off = append(buf, cap, off, " clear %s", rules_format_number(r->clear, t, sizeof(t)));
-    off = append(buf, cap, off, " severity %s", rules_severity_str(r->severity));
+        off = text_append(buf, cap, off, " clear %s", rules_format_number(r->clear, t, sizeof(t)));
+    off = text_append(buf, cap, off, " severity %s", rules_severity_str(r->severity));
     if (cap && off >= cap)
         buf[cap - 1] = '\0';
     return off;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/text.h"
 
 /* A tcp6 line is about 180 bytes; a chunk holds a few hundred of them. */
 #define TCP_CHUNK (64u * 1024)
@@ -182,27 +183,16 @@ const char *net_tcp_state_name(int state)
     return state > 0 && state < NET_TCP_NSTATES ? names[state] : "unknown";
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Hex digits at *p (at most 16: a 64-bit value) up to a non-hex byte. */
 static bool parse_hex(const char **p, const char *end, uint64_t *out)
 {
     const char *s = *p;
     uint64_t v = 0;
     int n = 0;
-    for (; s < end && hexval(*s) >= 0; s++, n++) {
+    for (; s < end && text_hexval((unsigned char)*s) >= 0; s++, n++) {
         if (n == 16)
             return false;
-        v = v << 4 | (uint64_t)hexval(*s);
+        v = v << 4 | (uint64_t)text_hexval((unsigned char)*s);
     }
     if (n == 0)
         return false;
@@ -218,7 +208,7 @@ static bool hex_address(const char *p, const char *end)
     if (!colon || colon == p || colon + 1 == end)
         return false;
     for (const char *s = p; s < end; s++)
-        if (s != colon && hexval(*s) < 0)
+        if (s != colon && text_hexval((unsigned char)*s) < 0)
             return false;
     return true;
 }
