@@ -20,6 +20,18 @@ enum {
     EXIT_INTERRUPTED = 130,
 };
 
+struct pk_err;
+
+/*
+ * A usage error of subcommand cmd ("bench", "load merge"): prints
+ * "perfkit CMD: MESSAGE" and a pointer to its help on stderr, and returns
+ * EXIT_USAGE for the caller to return.
+ */
+__attribute__((format(printf, 2, 3)))
+int cli_usage(const char *cmd, const char *fmt, ...);
+/* The same with the message of a failed parse. */
+int cli_usage_err(const char *cmd, const struct pk_err *e);
+
 struct cli_command {
     const char *name;
     const char *summary;

@@ -123,14 +123,6 @@ void cmd_bench_help(void)
 "See docs/bench.md.\n", stdout);
 }
 
-static int usage_err(const char *fmt, const char *a, const char *b)
-{
-    fprintf(stderr, "perfkit bench: ");
-    fprintf(stderr, fmt, a, b);
-    fprintf(stderr, "\n(see 'perfkit help bench')\n");
-    return EXIT_USAGE;
-}
-
 static int parse_uint_opt(const char *text, const char *opt, uint64_t min, uint64_t max, uint64_t *out)
 {
     struct pk_err e;
@@ -204,12 +196,12 @@ static int expand_ranges(struct opts *o)
     for (size_t i = 0; i < o->nranges; i++) {
         double lo = o->ranges[i].lo, hi = o->ranges[i].hi, step = o->step_given ? o->step : 1.0;
         if (step <= 0)
-            return usage_err("-D/--parameter-step-size must be positive%s%s", "", "");
+            return cli_usage("bench", "-D/--parameter-step-size must be positive");
         if (hi < lo)
-            return usage_err("-P %s: the upper bound is below the lower bound%s", o->ranges[i].name, "");
+            return cli_usage("bench", "-P %s: the upper bound is below the lower bound", o->ranges[i].name);
         double count = floor((hi - lo) / step + 1e-9) + 1;
         if (!(count <= MAX_ITEMS))
-            return usage_err("-P %s: more than 4096 values%s", o->ranges[i].name, "");
+            return cli_usage("bench", "-P %s: more than 4096 values", o->ranges[i].name);
         int lo_dec = o->ranges[i].lo_decimals, step_dec = o->step_given ? o->step_decimals : -1;
         bool whole = lo_dec < 0 && o->ranges[i].hi_decimals < 0 && step_dec < 0;
         int first = whole || lo_dec < 0 ? 0 : lo_dec;
@@ -230,7 +222,7 @@ static int expand_ranges(struct opts *o)
     for (size_t i = 0; i < o->nlists; i++)
         for (size_t j = 0; j < i; j++)
             if (!strcmp(o->lists[i].name, o->lists[j].name))
-                return usage_err("parameter '%s' is given twice (-L/-P)%s", o->lists[i].name, "");
+                return cli_usage("bench", "parameter '%s' is given twice (-L/-P)", o->lists[i].name);
     return 0;
 }
 
@@ -279,14 +271,14 @@ static int parse_threshold(const char *t, double *out)
     size_t n = strlen(t);
     char buf[64];
     if (n == 0 || n >= sizeof(buf))
-        return usage_err("--threshold: invalid value '%s'%s", t, "");
+        return cli_usage("bench", "--threshold: invalid value '%s'", t);
     memcpy(buf, t, n + 1);
     bool pct = buf[n - 1] == '%';
     if (pct)
         buf[n - 1] = '\0';
     double v;
     if (units_parse_double(buf, "--threshold", &v, &e) || (pct ? v >= 100 : v >= 1))
-        return usage_err("--threshold: invalid value '%s' (use e.g. 2%% or 0.02)%s", t, "");
+        return cli_usage("bench", "--threshold: invalid value '%s' (use e.g. 2%% or 0.02)", t);
     *out = pct ? v / 100.0 : v;
     return 0;
 }
@@ -330,19 +322,19 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'c': o->so.cleanup = optarg; break;
         case 'p':
             if (o->nprepares >= MAX_ITEMS)
-                return usage_err("too many --prepare%s%s", "", "");
+                return cli_usage("bench", "too many --prepare");
             o->prepares[o->nprepares++] = optarg;
             break;
         case 'C':
             if (o->nconcludes >= MAX_ITEMS)
-                return usage_err("too many --conclude%s%s", "", "");
+                return cli_usage("bench", "too many --conclude");
             o->concludes[o->nconcludes++] = optarg;
             break;
         case 'L': {
             if (o->nlists + o->nranges >= MAX_LISTS)
-                return usage_err("at most 8 parameters%s%s", "", "");
+                return cli_usage("bench", "at most 8 parameters");
             if (optind >= argc)
-                return usage_err("-L/--parameter-list %s: expected NAME VALUES%s", optarg, "");
+                return cli_usage("bench", "-L/--parameter-list %s: expected NAME VALUES", optarg);
             if (split_list(optarg, argv[optind], &o->lists[o->nlists++]))
                 return EXIT_RUNTIME;
             optind++;
@@ -350,9 +342,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         }
         case 'P': {
             if (o->nlists + o->nranges >= MAX_LISTS)
-                return usage_err("at most 8 parameters%s%s", "", "");
+                return cli_usage("bench", "at most 8 parameters");
             if (optind + 1 >= argc)
-                return usage_err("-P/--parameter-scan %s: expected NAME LO HI%s", optarg, "");
+                return cli_usage("bench", "-P/--parameter-scan %s: expected NAME LO HI", optarg);
             size_t k = o->nranges++;
             o->ranges[k].name = optarg;
             if (parse_bound(argv[optind], "-P (lower bound)", &o->ranges[k].lo, &o->ranges[k].lo_decimals, &e) ||
@@ -375,7 +367,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case 'n':
             if (o->nnames >= MAX_ITEMS)
-                return usage_err("too many --command-name%s%s", "", "");
+                return cli_usage("bench", "too many --command-name");
             o->names[o->nnames++] = optarg;
             break;
         case 'S':
@@ -421,23 +413,23 @@ static int parse_args(int argc, char **argv, struct opts *o)
             cmd_bench_help();
             return -1;
         case ':':
-            return usage_err("option '%s' needs a value%s", argv[optind - 1], "");
+            return cli_usage("bench", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage_err("unknown option '%s'%s", argv[optind - 1], "");
+            return cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
         }
     }
     o->cmds = argv + optind;
     o->ncmds = (size_t)(argc - optind);
     if (o->ncmds == 0)
-        return usage_err("no command to benchmark%s%s", "", "");
+        return cli_usage("bench", "no command to benchmark");
     if (o->so.runs && o->so.max_runs && o->so.runs > o->so.max_runs)
-        return usage_err("--runs is above --max-runs%s%s", "", "");
+        return cli_usage("bench", "--runs is above --max-runs");
     if (!o->so.runs && o->so.max_runs && o->so.min_runs > o->so.max_runs)
-        return usage_err("--min-runs is above --max-runs%s%s", "", "");
+        return cli_usage("bench", "--min-runs is above --max-runs");
     if (o->out.fail_on_regression && !o->out.baseline)
-        return usage_err("--fail-on-regression needs --baseline FILE%s%s", "", "");
+        return cli_usage("bench", "--fail-on-regression needs --baseline FILE");
     if (o->step_given && o->nranges == 0)
-        return usage_err("-D/--parameter-step-size needs -P/--parameter-scan%s%s", "", "");
+        return cli_usage("bench", "-D/--parameter-step-size needs -P/--parameter-scan");
     return 0;
 }
 
@@ -485,10 +477,10 @@ static int build_commands(struct opts *o, struct suite_command **out, size_t *no
     size_t combos = 1;
     for (size_t i = 0; i < o->nlists; i++) {
         if (o->lists[i].n == 0)
-            return usage_err("parameter '%s' has no values%s", o->lists[i].name, "");
+            return cli_usage("bench", "parameter '%s' has no values", o->lists[i].name);
         combos *= o->lists[i].n;
         if (combos > MAX_ITEMS)
-            return usage_err("more than 4096 parameter combinations%s%s", "", "");
+            return cli_usage("bench", "more than 4096 parameter combinations");
     }
     size_t user = o->ncmds, benches = user * combos, ref = o->reference ? 1 : 0;
     if (o->nlists ? o->nnames > 1 && o->nnames != benches && o->nnames != user : o->nnames > user) {

@@ -144,14 +144,6 @@ static const struct option longopts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-static int usage(const char *fmt, const char *arg)
-{
-    fprintf(stderr, "perfkit doctor: ");
-    fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\n(see 'perfkit help doctor')\n");
-    return EXIT_USAGE;
-}
-
 int cmd_doctor(int argc, char **argv)
 {
     struct doctor_opts o;
@@ -190,15 +182,15 @@ int cmd_doctor(int argc, char **argv)
             cmd_doctor_help();
             return EXIT_OK;
         case ':':
-            return usage("option '%s' needs a value", argv[optind - 1]);
+            return cli_usage("doctor", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage("unknown option '%s'", argv[optind - 1]);
+            return cli_usage("doctor", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)
-        return usage("unexpected argument '%s'", argv[optind]);
+        return cli_usage("doctor", "unexpected argument '%s'", argv[optind]);
     if (o.pid && o.process)
-        return usage("--pid and --process exclude each other%s", "");
+        return cli_usage("doctor", "--pid and --process exclude each other");
     const char *paths[] = { json_path, fix_path };
     const char *names[] = { "--json", "--fix-script" };
     for (int i = 0; i < 2; i++) {
@@ -208,7 +200,7 @@ int cmd_doctor(int argc, char **argv)
         }
     }
     if (json_path && fix_path && !strcmp(json_path, "-") && !strcmp(fix_path, "-"))
-        return usage("only one of --json and --fix-script can go to stdout%s", "");
+        return cli_usage("doctor", "only one of --json and --fix-script can go to stdout");
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));

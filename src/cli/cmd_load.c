@@ -103,18 +103,6 @@ void cmd_load_help(void)
 "See docs/load.md.\n", stdout);
 }
 
-__attribute__((format(printf, 2, 3)))
-static int usage(const char *cmd, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "perfkit %s: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fprintf(stderr, "\n(see 'perfkit help load')\n");
-    return EXIT_USAGE;
-}
-
 /* A message from a failed call, and the exit code its kind means. */
 static int fail(const char *cmd, const struct pk_err *e, int code)
 {
@@ -201,7 +189,7 @@ static int parse_count(const char *text, const char *opt, uint64_t min, uint64_t
         return fail("load", &e, EXIT_USAGE);
     if (*out < min || *out > max) {
         char q[64];
-        return usage("load", "%s: '%s' is out of range (must be between %llu and %llu)", opt,
+        return cli_usage("load", "%s: '%s' is out of range (must be between %llu and %llu)", opt,
                      err_quote(text, strlen(text), q, sizeof(q)), (unsigned long long)min,
                      (unsigned long long)max);
     }
@@ -228,9 +216,9 @@ static int parse_dur(const char *text, const char *opt, bool zero_ok, double *ou
     char q[64];
     err_quote(text, strlen(text), q, sizeof(q));
     if (!zero_ok && !(*out * 1e9 >= 1))
-        return usage("load", "%s: '%s' must be longer than 0", opt, q);
+        return cli_usage("load", "%s: '%s' must be longer than 0", opt, q);
     if (!(*out * 1e9 < (double)SCHEDULE_MAX_NS))
-        return usage("load", "%s: '%s' is too long", opt, q);
+        return cli_usage("load", "%s: '%s' is too long", opt, q);
     return 0;
 }
 
@@ -271,7 +259,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case OPT_STAGE:
             if (o->nstages >= SCHEDULE_MAX_STAGES)
-                return usage("load", "--stage: at most %d stages", SCHEDULE_MAX_STAGES);
+                return cli_usage("load", "--stage: at most %d stages", SCHEDULE_MAX_STAGES);
             o->stages[o->nstages++] = optarg;
             break;
         case OPT_WARMUP:
@@ -291,7 +279,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case 'm': o->method = optarg; break;
         case 'H':
             if (o->nheaders >= MAX_HEADERS)
-                return usage("load", "-H: at most %u header fields", MAX_HEADERS);
+                return cli_usage("load", "-H: at most %u header fields", MAX_HEADERS);
             if (!(o->headers[o->nheaders] = strdup(optarg)))
                 return EXIT_RUNTIME;
             o->nheaders++;
@@ -303,7 +291,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case OPT_SPECTRUM: o->spectrum = true; break;
         case OPT_THRESHOLD:
             if (o->nth >= MAX_THRESHOLDS)
-                return usage("load", "--threshold: at most %d thresholds", MAX_THRESHOLDS);
+                return cli_usage("load", "--threshold: at most %d thresholds", MAX_THRESHOLDS);
             if (threshold_parse(optarg, &o->th[o->nth], &e))
                 return fail("load", &e, EXIT_USAGE);
             o->nth++;
@@ -319,9 +307,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             cmd_load_help();
             return -1;
         case ':':
-            return usage("load", "option '%s' needs a value", argv[optind - 1]);
+            return cli_usage("load", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage("load", "unknown option '%s'", argv[optind - 1]);
+            return cli_usage("load", "unknown option '%s'", argv[optind - 1]);
         }
     }
     o->urls = argv + optind;
@@ -341,10 +329,10 @@ static int add_stage(struct schedule_plan *plan, const char *text, bool *is_rate
     size_t len = strnlen(text, SCHEDULE_STAGE_TEXT_MAX + 1);
     err_quote(text, len, q, sizeof(q));
     if (len > SCHEDULE_STAGE_TEXT_MAX)
-        return usage("load", "--stage: '%s' is longer than %d bytes", q, SCHEDULE_STAGE_TEXT_MAX);
+        return cli_usage("load", "--stage: '%s' is longer than %d bytes", q, SCHEDULE_STAGE_TEXT_MAX);
     const char *colon = strchr(text, ':');
     if (!colon || strchr(colon + 1, ':'))
-        return usage("load", "--stage: invalid stage '%s': expected DUR:TARGET, e.g. 30s:200 "
+        return cli_usage("load", "--stage: invalid stage '%s': expected DUR:TARGET, e.g. 30s:200 "
                      "(connections) or 30s:5000/s (requests/s)", q);
     char dur[SCHEDULE_STAGE_TEXT_MAX + 1], target[SCHEDULE_STAGE_TEXT_MAX + 1];
     size_t dlen = (size_t)(colon - text), tlen = len - dlen - 1;
@@ -360,9 +348,9 @@ static int add_stage(struct schedule_plan *plan, const char *text, bool *is_rate
     if (units_parse_duration(dur, on, &s, &e) || units_parse_count(target, on, &n, &e))
         return fail("load", &e, EXIT_USAGE);
     if (!(s * 1e9 >= 1))
-        return usage("load", "%s: the duration must be longer than 0", on);
+        return cli_usage("load", "%s: the duration must be longer than 0", on);
     if (!(s * 1e9 < (double)SCHEDULE_MAX_NS))
-        return usage("load", "%s: the duration is too long", on);
+        return cli_usage("load", "%s: the duration is too long", on);
     if (schedule_stage_append(plan, ns_of(s), n, on, &e))
         return fail("load", &e, EXIT_USAGE);
     return 0;
@@ -394,15 +382,15 @@ static int check_method(const char *m)
     size_t n = strlen(m);
     err_quote(m, n, q, sizeof(q));
     if (n == 0 || n > SCENARIO_METHOD_MAX)
-        return usage("load", "-m: invalid method '%s' (1 to %u characters)", q, SCENARIO_METHOD_MAX);
+        return cli_usage("load", "-m: invalid method '%s' (1 to %u characters)", q, SCENARIO_METHOD_MAX);
     if (strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") != n)
-        return usage("load", "-m: invalid method '%s': not a token (letters, digits, !#$%%&'*+-.^_`|~)", q);
+        return cli_usage("load", "-m: invalid method '%s': not a token (letters, digits, !#$%%&'*+-.^_`|~)", q);
     for (size_t i = 0; i < n; i++) {
         if (m[i] >= 'a' && m[i] <= 'z') {
             char up[SCENARIO_METHOD_MAX + 1];
             for (size_t k = 0; k <= n; k++)
                 up[k] = m[k] >= 'a' && m[k] <= 'z' ? (char)(m[k] - 'a' + 'A') : m[k];
-            return usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
+            return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
                          up);
         }
     }
@@ -634,7 +622,7 @@ static int cmd_merge(int argc, char **argv)
         case OPT_SPECTRUM: spectrum = true; break;
         case OPT_THRESHOLD:
             if (nth >= MAX_THRESHOLDS)
-                return usage("load merge", "--threshold: at most %d thresholds", MAX_THRESHOLDS);
+                return cli_usage("load merge", "--threshold: at most %d thresholds", MAX_THRESHOLDS);
             if (threshold_parse(optarg, &th[nth], &e))
                 return fail("load merge", &e, EXIT_USAGE);
             nth++;
@@ -643,16 +631,16 @@ static int cmd_merge(int argc, char **argv)
             cmd_load_help();
             return EXIT_OK;
         case ':':
-            return usage("load merge", "option '%s' needs a value", argv[optind - 1]);
+            return cli_usage("load merge", "option '%s' needs a value", argv[optind - 1]);
         default:
-            return usage("load merge", "unknown option '%s'", argv[optind - 1]);
+            return cli_usage("load merge", "unknown option '%s'", argv[optind - 1]);
         }
     }
     size_t nfiles = (size_t)(argc - optind);
     if (nfiles == 0)
-        return usage("load merge", "no file to merge (JSON from --json or logs from --hdr-log)");
+        return cli_usage("load merge", "no file to merge (JSON from --json or logs from --hdr-log)");
     if (nfiles > MAX_MERGE)
-        return usage("load merge", "at most %d files", MAX_MERGE);
+        return cli_usage("load merge", "at most %d files", MAX_MERGE);
     if (json && strcmp(json, "-") && files_check_writable(json, &e)) {
         err_prefix_on(&e, "--json: ");
         return fail("load merge", &e, EXIT_USAGE);
@@ -679,7 +667,7 @@ static int cmd_merge(int argc, char **argv)
             goto out;
         }
         if (kinds[i] == EMPTY_INPUT) {
-            code = usage("load merge", "%s: empty file (expected JSON from --json or a log from --hdr-log)", path);
+            code = cli_usage("load merge", "%s: empty file (expected JSON from --json or a log from --hdr-log)", path);
             goto out;
         }
         nlogs += kinds[i] == HDRLOG_INPUT;
@@ -748,33 +736,33 @@ int cmd_load(int argc, char **argv)
 
     /* Combinations, before anything is read or resolved. */
     if (o.scenario && o.nurls) {
-        rc = usage("load", "--scenario and URLs exclude each other (the scenario names its URLs)");
+        rc = cli_usage("load", "--scenario and URLs exclude each other (the scenario names its URLs)");
         goto out;
     }
     if (o.scenario && (o.method || o.nheaders || o.body)) {
-        rc = usage("load", "--scenario excludes %s (set them per request in the scenario)",
+        rc = cli_usage("load", "--scenario excludes %s (set them per request in the scenario)",
                    o.method ? "-m" : o.nheaders ? "-H" : "--body");
         goto out;
     }
     if (!o.scenario && !o.nurls) {
-        rc = usage("load", "no URL (give URL... or --scenario FILE)");
+        rc = cli_usage("load", "no URL (give URL... or --scenario FILE)");
         goto out;
     }
     if (o.nurls > MAX_URLS) {
-        rc = usage("load", "at most %u URLs (a scenario file takes as many)", MAX_URLS);
+        rc = cli_usage("load", "at most %u URLs (a scenario file takes as many)", MAX_URLS);
         goto out;
     }
     if (o.rate && o.nstages) {
-        rc = usage("load", "-R conflicts with --stage (give the rates as stages: --stage 30s:%llu/s)",
+        rc = cli_usage("load", "-R conflicts with --stage (give the rates as stages: --stage 30s:%llu/s)",
                    (unsigned long long)o.rate);
         goto out;
     }
     if (o.pipeline > 1 && !o.keepalive) {
-        rc = usage("load", "--pipeline needs keep-alive (--no-keepalive sends one request per connection)");
+        rc = cli_usage("load", "--pipeline needs keep-alive (--no-keepalive sends one request per connection)");
         goto out;
     }
     if (o.hdrlog && !strcmp(o.hdrlog, "-")) {
-        rc = usage("load", "--hdr-log needs a file name");
+        rc = cli_usage("load", "--hdr-log needs a file name");
         goto out;
     }
     if ((rc = check_out_path(o.json, "--json: ")) || (rc = check_out_path(o.hdrlog, "--hdr-log: ")))
@@ -790,7 +778,7 @@ int cmd_load(int argc, char **argv)
         if ((rc = add_stage(&plan, o.stages[i], &is_rate)))
             goto out;
         if (i > 0 && is_rate != rate_stages) {
-            rc = usage("load", "--stage: all stages are connections (30s:200) or all are rates "
+            rc = cli_usage("load", "--stage: all stages are connections (30s:200) or all are rates "
                        "(30s:5000/s), not both");
             goto out;
         }
@@ -801,17 +789,17 @@ int cmd_load(int argc, char **argv)
     if (o.nstages) {
         open_model = rate_stages;
         if (!rate_stages && o.connections_given) {
-            rc = usage("load", "-c conflicts with connection stages (the stages set the connections; "
+            rc = cli_usage("load", "-c conflicts with connection stages (the stages set the connections; "
                        "with rate stages, -c sets the connections to send on)");
             goto out;
         }
         if (max_target == 0) {
-            rc = usage("load", "--stage: every stage has a target of 0: nothing would be sent");
+            rc = cli_usage("load", "--stage: every stage has a target of 0: nothing would be sent");
             goto out;
         }
         if (!rate_stages) {
             if (max_target > LOAD_CONNECTIONS_MAX) {
-                rc = usage("load", "--stage: %llu connections is above the limit of %d",
+                rc = cli_usage("load", "--stage: %llu connections is above the limit of %d",
                            (unsigned long long)max_target, LOAD_CONNECTIONS_MAX);
                 goto out;
             }
@@ -833,7 +821,7 @@ int cmd_load(int argc, char **argv)
     if ((rc = o.scenario ? build_from_scenario(&o, &r) : build_from_urls(&o, &r)))
         goto out;
     if (o.scenario && open_model && r.sc.think != SCENARIO_THINK_NONE) {
-        rc = usage("load", "%s: think time needs the closed model (it models users who wait between "
+        rc = cli_usage("load", "%s: think time needs the closed model (it models users who wait between "
                    "requests), but %s make%s it the open model, where the schedule sets the arrivals: "
                    "drop the scenario's 'think' line or %s",
                    o.scenario, o.rate ? "-R" : "rate stages", o.rate ? "s" : "", o.rate ? "-R" : "the rate stages");

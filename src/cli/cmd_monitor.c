@@ -95,13 +95,6 @@ static const struct option options[] = {
     { NULL, 0, NULL, 0 },
 };
 
-static int usage_error(const struct pk_err *e)
-{
-    char buf[1024];
-    fprintf(stderr, "perfkit monitor: %s\n", pk_err_str(e, buf, sizeof(buf)));
-    return EXIT_USAGE;
-}
-
 static void log_line(void *arg, const char *line)
 {
     (void)arg;
@@ -129,7 +122,7 @@ int cmd_monitor(int argc, char **argv)
     int c, idx;
     while ((c = getopt_long(argc, argv, "h", options, &idx)) != -1) {
         if (c == OPT_CONFIG && config_load(&cfg, optarg, &e) != 0) {
-            rc = usage_error(&e);
+            rc = cli_usage_err("monitor", &e);
             goto out;
         }
     }
@@ -149,7 +142,7 @@ int cmd_monitor(int argc, char **argv)
             if (units_parse_duration(optarg, "--duration", &duration_s, &e) != 0 || duration_s <= 0) {
                 if (!e.why[0])
                     err_set(&e, PK_EPARSE, "--duration", "invalid duration", "it must be above 0");
-                rc = usage_error(&e);
+                rc = cli_usage_err("monitor", &e);
                 goto out;
             }
             break;
@@ -160,7 +153,7 @@ int cmd_monitor(int argc, char **argv)
             char on[64];
             snprintf(on, sizeof(on), "--%s", options[idx].name);
             if (config_set(&cfg, options[idx].name, optarg, on, &e) != 0) {
-                rc = usage_error(&e);
+                rc = cli_usage_err("monitor", &e);
                 goto out;
             }
             break;
@@ -178,7 +171,7 @@ int cmd_monitor(int argc, char **argv)
     }
     size_t nrules = 0;
     if (config_check(&cfg, &e) != 0 || agent_check_rules(&cfg, &nrules, &e) != 0) {
-        rc = usage_error(&e);
+        rc = cli_usage_err("monitor", &e);
         goto out;
     }
     if (check) {
