@@ -1,3 +1,4 @@
+#include "core/rng.h"
 #include "core/stats.h"
 
 #include <errno.h>
@@ -340,49 +341,6 @@ int stats_outliers(const double *x, size_t n, struct stats_outliers *o)
     return 0;
 }
 
-/* ---- reproducible random numbers */
-
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-void stats_rng_seed(struct stats_rng *r, uint64_t seed)
-{
-    uint64_t st = seed;
-    for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix64(&st);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t stats_rng_next(struct stats_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-size_t stats_rng_index(struct stats_rng *r, size_t bound)
-{
-    /* The product is at most (1 - 2^-53) * bound, which rounds below bound
-     * for every bound < 2^53, so the truncation never reaches bound. */
-    return (size_t)((double)(stats_rng_next(r) >> 11) * 0x1.0p-53 * (double)bound);
-}
-
 /* ---- bootstrap */
 
 /* A value with its position in the input, to sort values and keep track of
@@ -455,21 +413,21 @@ static size_t walk_to(const size_t *count, size_t k, size_t *j, size_t *cum)
     return *j;
 }
 
-/* One resample's estimate: n indices drawn with stats_rng_index(n), in order. */
-static double resample_estimate(struct stats_rng *r, struct resampler *rs, enum stats_estimator est)
+/* One resample's estimate: n indices drawn with rng_index(n), in order. */
+static double resample_estimate(struct rng *r, struct resampler *rs, enum stats_estimator est)
 {
     const double *x = rs->x;
     size_t n = rs->n;
     if (est == STATS_MEAN) {
         double s = 0.0;
         for (size_t i = 0; i < n; i++)
-            s += x[stats_rng_index(r, n)];
+            s += x[rng_index(r, n)];
         return s / (double)n;
     }
 
     size_t *count = rs->count;
     for (size_t i = 0; i < n; i++)
-        count[rs->rank[stats_rng_index(r, n)]]++;
+        count[rs->rank[rng_index(r, n)]]++;
     size_t j = 0, cum = 0;
     double m;
     if (n % 2) {
@@ -509,8 +467,8 @@ int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,
     if ((rc = resampler_init(&rs, x, n, est)))
         goto out_ests;
 
-    struct stats_rng r;
-    stats_rng_seed(&r, seed);
+    struct rng r;
+    rng_seed(&r, seed);
     for (unsigned b = 0; b < resamples; b++)
         ests[b] = resample_estimate(&r, &rs, est);
     interval_of(ests, resamples, level, ci);
@@ -556,8 +514,8 @@ int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
     if ((rc = resampler_init(&rb, b, nb, est)))
         goto out_ra;
 
-    struct stats_rng r;
-    stats_rng_seed(&r, seed);
+    struct rng r;
+    rng_seed(&r, seed);
     for (unsigned i = 0; i < resamples; i++) {
         double ea_i = resample_estimate(&r, &ra, est);
         ests[i] = ea_i / resample_estimate(&r, &rb, est);

@@ -49,20 +49,13 @@ struct stats_outliers {
 };
 int stats_outliers(const double *x, size_t n, struct stats_outliers *o);
 
-/* ---- reproducible random numbers */
-struct stats_rng { uint64_t s[4]; };
-void stats_rng_seed(struct stats_rng *r, uint64_t seed);   /* splitmix64 fills s[0..3] */
-uint64_t stats_rng_next(struct stats_rng *r);               /* xoshiro256** */
-/* Uniform in [0, bound): (next() >> 11) * 2^-53 * bound, truncated. */
-size_t stats_rng_index(struct stats_rng *r, size_t bound);
-
 enum stats_estimator { STATS_MEAN, STATS_MEDIAN };
 
 struct stats_ci { double lo, hi; };
 
 /*
  * Percentile bootstrap CI of the mean or median. Each resample draws n
- * indices with stats_rng_index(n) in order; the interval is the
+ * indices with rng_index(n) in order; the interval is the
  * ((1-level)/2, (1+level)/2) percentiles (linear) of the B estimates.
  */
 int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,

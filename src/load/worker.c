@@ -8,34 +8,8 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/rng.h"
 #include "load/worker.h"
-
-/* xoshiro256** seeded by splitmix64: per-thread, replayable from cfg->seed. */
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-static void rng_seed(uint64_t *s, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++) {
-        uint64_t z = (seed += UINT64_C(0x9e3779b97f4a7c15));
-        z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-        z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-        s[i] = z ^ (z >> 31);
-    }
-}
-
-static double rng_unit(uint64_t *s) { return (double)(rng_next(s) >> 11) * 0x1.0p-53; }
 
 /* One request out of list[0..n) (indexes into cfg->requests), by weight. */
 uint32_t worker_pick(struct worker *w, const size_t *list, size_t n)
@@ -47,7 +21,7 @@ uint32_t worker_pick(struct worker *w, const size_t *list, size_t n)
         uint64_t total = 0;
         for (size_t i = 0; i < n; i++)
             total += cfg->requests[list[i]].weight;
-        uint64_t x = (uint64_t)(rng_unit(w->rng) * (double)total);
+        uint64_t x = (uint64_t)(rng_unit(&w->rng) * (double)total);
         for (size_t i = 0; i < n; i++) {
             uint64_t wt = cfg->requests[list[i]].weight;
             if (x < wt)
@@ -174,7 +148,7 @@ void worker_think(struct worker *w, struct conn *c, uint64_t now)
     const struct load_config *cfg = w->eng->cfg;
     double s = cfg->think_min_s;
     if (cfg->think == SCENARIO_THINK_BETWEEN)
-        s += (cfg->think_max_s - cfg->think_min_s) * rng_unit(w->rng);
+        s += (cfg->think_max_s - cfg->think_min_s) * rng_unit(&w->rng);
     worker_heap_push(w, c, now + (uint64_t)(s * 1e9));
 }
 
@@ -578,7 +552,7 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
         c->origin = (unsigned)best;
     }
     free(cur);
-    rng_seed(w->rng, cfg->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (id + 1)));
+    rng_seed(&w->rng, cfg->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (id + 1)));
     w->next_t = UINT64_MAX;
     w->next_stage = UINT64_MAX;
     w->quota = UINT64_MAX;

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "core/hist.h"
+#include "core/rng.h"
 #include "load/engine.h"
 #include "load/http1.h"
 #include "load/tlsapi.h"
@@ -137,7 +138,7 @@ struct worker {
     unsigned nconns;
     struct inflight *ring_mem;
     char *rbuf;
-    uint64_t rng[4];
+    struct rng rng;            /* per-thread, replayable from cfg->seed */
     /* request picking */
     int64_t *wrr;             /* smooth weighted round-robin state per request */
     /* open model */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/rng.h"
 #include "core/stats.h"
 
 /* Expected values come from tests/fixtures/stats/gen.py (numpy, scipy and a
@@ -197,23 +198,23 @@ static void rng_matches_reference(void **state)
     size_t i;
     json_array_foreach(all, i, c) {
         uint64_t seed = (uint64_t)int_of(c, "seed");
-        struct stats_rng r;
-        stats_rng_seed(&r, seed);
+        struct rng r;
+        rng_seed(&r, seed);
         json_t *next = json_object_get(c, "next"), *v;
         size_t j;
         assert_true(json_array_size(next) > 0);
         json_array_foreach(next, j, v) {
             char got[24];
-            snprintf(got, sizeof(got), "0x%016" PRIx64, stats_rng_next(&r));
+            snprintf(got, sizeof(got), "0x%016" PRIx64, rng_next(&r));
             assert_string_equal(got, json_string_value(v));
         }
         const char *bound_s;
         json_t *vals;
         json_object_foreach(json_object_get(c, "index"), bound_s, vals) {
             size_t bound = strtoull(bound_s, NULL, 10);
-            stats_rng_seed(&r, seed);
+            rng_seed(&r, seed);
             json_array_foreach(vals, j, v) {
-                size_t got = stats_rng_index(&r, bound);
+                size_t got = rng_index(&r, bound);
                 assert_true(got < bound);
                 assert_int_equal(got, json_integer_value(v));
             }
@@ -389,10 +390,10 @@ static void bootstrap_is_reproducible(void **state)
         assert_true(c1.lo < 1.0 && c1.hi > 1.0);
     }
 
-    struct stats_rng a, b;
-    stats_rng_seed(&a, 7);
-    stats_rng_seed(&b, 8);
-    assert_true(stats_rng_next(&a) != stats_rng_next(&b));
+    struct rng a, b;
+    rng_seed(&a, 7);
+    rng_seed(&b, 8);
+    assert_true(rng_next(&a) != rng_next(&b));
     free(x);
 }
 
@@ -405,19 +406,19 @@ static void selection_agrees_with_sort(void **state)
     double *x = malloc(N * sizeof(*x)), *sorted = malloc(N * sizeof(*x));
     assert_non_null(x);
     assert_non_null(sorted);
-    struct stats_rng r;
-    stats_rng_seed(&r, 2024);
+    struct rng r;
+    rng_seed(&r, 2024);
     static const double ps[] = { 0, 0.1, 1, 12.5, 25, 33.3, 50, 66.7, 75, 99, 99.9, 100 };
 
     for (int shape = 0; shape < 6; shape++) {
         for (size_t n = 1; n <= N; n += (n < 40 ? 1 : 97)) {
             for (size_t i = 0; i < n; i++) {
                 switch (shape) {
-                case 0: x[i] = (double)(stats_rng_next(&r) >> 11); break;
+                case 0: x[i] = (double)(rng_next(&r) >> 11); break;
                 case 1: x[i] = (double)i; break;
                 case 2: x[i] = (double)(n - i); break;
                 case 3: x[i] = 4.25; break;
-                case 4: x[i] = (double)stats_rng_index(&r, 3); break;
+                case 4: x[i] = (double)rng_index(&r, 3); break;
                 default: x[i] = (double)((i * 7919) % 13) - 6.5; break;
                 }
             }
