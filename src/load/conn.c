@@ -436,7 +436,7 @@ static void conn_readable(struct worker *w, struct conn *c)
                 if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0)) {
                     n = 0;
                 } else {
-                    uint64_t now = now_ns();
+                    uint64_t now = clock_mono_ns();
                     char name[RESULT_ERROR_NAME_MAX + 1];
                     if (err == SSL_ERROR_SYSCALL)
                         snprintf(name, sizeof(name), "%s", errno_name(errno));
@@ -455,11 +455,11 @@ static void conn_readable(struct worker *w, struct conn *c)
                     return;
                 if (errno == EINTR)
                     continue;
-                conn_fail(w, c, LOAD_PHASE_READ, errno_name(errno), now_ns());
+                conn_fail(w, c, LOAD_PHASE_READ, errno_name(errno), clock_mono_ns());
                 return;
             }
         }
-        uint64_t now = now_ns();
+        uint64_t now = clock_mono_ns();
         if (n == 0) {
             struct http1_response resp;
             int rc = c->qn ? http1_finish(&c->parser, &resp) : 0;
@@ -526,7 +526,7 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
     uint64_t now;
     switch (c->state) {
     case C_CONNECTING: {
-        now = now_ns();
+        now = clock_mono_ns();
         int err = 0;
         socklen_t len = sizeof(err);
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
@@ -541,13 +541,13 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         return;
     }
     case C_TLS:
-        tls_step(w, c, now_ns());
+        tls_step(w, c, clock_mono_ns());
         return;
     case C_OPEN:
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
             conn_readable(w, c);
         if (c->state == C_OPEN && (ev & EPOLLOUT) && c->nw)
-            conn_flush(w, c, now_ns());
+            conn_flush(w, c, clock_mono_ns());
         else if (c->state == C_OPEN && (ev & EPOLLOUT) && !c->nw)
             set_events(w, c, EPOLLIN);
         return;

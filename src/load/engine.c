@@ -338,7 +338,7 @@ int load_run(const struct load_config *cfg, struct load_result *res, struct pk_e
     }
 
     /* the run's clock */
-    eng.t0 = now_ns();
+    eng.t0 = clock_mono_ns();
     int64_t real0 = realtime_ms();
     eng.measure_start = eng.t0 + cfg->warmup_ns;
     eng.end_abs = cfg->end_ns ? eng.t0 + cfg->end_ns : UINT64_MAX;
@@ -367,7 +367,7 @@ int load_run(const struct load_config *cfg, struct load_result *res, struct pk_e
     uint64_t next_host = eng.measure_start;
     uint64_t stop_at = 0;
     for (;;) {
-        uint64_t now = now_ns();
+        uint64_t now = clock_mono_ns();
         if (!stop_at && cfg->stop && *cfg->stop) {
             stop_at = now;
             atomic_store(&eng.stop, 1);
@@ -454,13 +454,13 @@ int load_run(const struct load_config *cfg, struct load_result *res, struct pk_e
         if (last && last < mend)
             mend = last;
         if (mend == UINT64_MAX)
-            mend = now_ns();
+            mend = clock_mono_ns();
     }
     double duration = mend > eng.measure_start ? (double)(mend - eng.measure_start) * 1e-9 : 0;
     size_t nsec = (size_t)((mend > eng.measure_start ? mend - eng.measure_start : 0) + NS_PER_S - 1) / NS_PER_S;
     /* the last second's host sample, when the run ended before the collector took it */
     if (cfg->host_metrics && hs.n < nsec)
-        host_sample(&hs, cfg->procfs ? cfg->procfs : "/proc", now_ns());
+        host_sample(&hs, cfg->procfs ? cfg->procfs : "/proc", clock_mono_ns());
     while (!rc && finalized < nsec) {
         rc = finalize_second(&eng, res, finalized, e);
         finalized++;

@@ -5,10 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/units.h"
 
-#define NS_PER_S UINT64_C(1000000000)
 
 /* Room for "--stage '" + the quoted text + "'". */
 #define ON_MAX (SCHEDULE_STAGE_TEXT_MAX * 4 + 16)

@@ -345,7 +345,7 @@ void *worker_main(void *arg)
     struct engine *eng = w->eng;
     const struct load_config *cfg = eng->cfg;
     struct epoll_event evs[MAX_EVENTS];
-    uint64_t start = now_ns();
+    uint64_t start = clock_mono_ns();
     struct timespec cpu0;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     if (cfg->open_model)
@@ -359,7 +359,7 @@ void *worker_main(void *arg)
     if (scan_every < NS_PER_MS)
         scan_every = NS_PER_MS;
 
-    uint64_t now = now_ns();
+    uint64_t now = clock_mono_ns();
     if (cfg->open_model) {
         for (unsigned i = 0; i < w->nconns; i++)
             conn_connect(w, &w->conns[i], now);
@@ -375,7 +375,7 @@ void *worker_main(void *arg)
     bool again = false;
 
     while (!atomic_load_explicit(&eng->stop, memory_order_relaxed)) {
-        now = now_ns();
+        now = clock_mono_ns();
         if (now >= eng->end_abs)
             break;
         tick(w, now);
@@ -435,7 +435,7 @@ void *worker_main(void *arg)
         }
     }
 
-    now = now_ns();
+    now = clock_mono_ns();
     if (now > eng->end_abs)
         now = eng->end_abs;
     tick(w, now);
@@ -457,7 +457,7 @@ void *worker_main(void *arg)
     struct timespec cpu1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
     double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
-    double wall = (double)(now_ns() - start) * 1e-9;
+    double wall = (double)(clock_mono_ns() - start) * 1e-9;
     w->cpu_frac = wall > 0 ? cpu / wall : 0;
     atomic_store(&w->reported, UINT64_MAX);
     atomic_store(&w->finished, 1);

@@ -24,15 +24,13 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "core/clock.h"
 #include "core/hist.h"
 #include "core/rng.h"
 #include "load/engine.h"
 #include "load/http1.h"
 #include "load/tlsapi.h"
 
-#define NS_PER_S   UINT64_C(1000000000)
-#define NS_PER_US  UINT64_C(1000)
-#define NS_PER_MS  UINT64_C(1000000)
 #define READ_BUF   (64u * 1024)
 #define MAX_EVENTS 256
 #define IOV_BATCH  64
@@ -40,13 +38,6 @@
  * refused port is counted, not spun on: 1 ms doubling to 100 ms. */
 #define BACKOFF_MIN_NS  UINT64_C(1000000)
 #define BACKOFF_MAX_NS  UINT64_C(100000000)
-
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
-}
 
 struct origin {
     bool https;
