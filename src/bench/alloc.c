@@ -3,9 +3,18 @@
  *
  * Why interposition: the harness must count the allocations of the code it
  * times without that code's cooperation, and glibc supports replacing
- * malloc by ELF symbol interposition (the program, or libperfkit.so loaded
+ * malloc by ELF symbol interposition (the program, or a library loaded
  * before libc, defines malloc; every caller, glibc's own included, then
- * calls it). Each wrapper forwards to glibc's allocator through its
+ * calls it).
+ *
+ * Opt-in: this file is in neither libperfkit nor the perfkit binary, whose
+ * allocations must stay glibc's own. It is linked into the programs that
+ * ask for counting: those built on pk_bench_main() (libperfkit_main.a,
+ * whose driver references pk_alloc_snapshot and so pulls this object in),
+ * and any program linked with, or started with LD_PRELOAD of,
+ * libperfkit_alloc.so. The harness finds the counters through a weak
+ * reference to pk_alloc_snapshot (harness.c): where it is absent,
+ * allocations are reported as not counted. Each wrapper forwards to glibc's allocator through its
  * __libc_* aliases, so memory from any entry point may be freed by any
  * other and malloc_usable_size() and friends keep working.
  *
@@ -15,8 +24,9 @@
  * sizes). Not counted: mmap, brk, allocations made inside libc through its
  * internal aliases (rare), and the allocations of other threads.
  *
- * Sanitizer builds (PK_SANITIZED) compile the wrappers out: ASan replaces
- * malloc itself, and counts are then reported as unavailable.
+ * Sanitizer builds (PK_SANITIZED) compile the wrappers and pk_alloc_snapshot
+ * out: ASan replaces malloc itself, and counts are then reported as
+ * unavailable.
  */
 #include "bench/harness.h"
 
@@ -132,27 +142,9 @@ ALLOC_EXPORT void *pvalloc(size_t size)
     return counted(__libc_pvalloc(size), size);
 }
 
-bool alloc_available(void)
-{
-    return true;
-}
-
-void alloc_snapshot(struct alloc_counts *out)
+ALLOC_EXPORT void pk_alloc_snapshot(struct alloc_counts *out)
 {
     *out = tls_counts;
-}
-
-#else /* PK_SANITIZED */
-
-bool alloc_available(void)
-{
-    return false;
-}
-
-void alloc_snapshot(struct alloc_counts *out)
-{
-    out->count = 0;
-    out->bytes = 0;
 }
 
 #endif

@@ -79,6 +79,25 @@ struct pk_state {
     char why[200];
 };
 
+/* ---- allocation counts, where the program linked the wrappers (alloc.c) */
+
+#pragma weak pk_alloc_snapshot
+
+bool alloc_available(void)
+{
+    return pk_alloc_snapshot != NULL;
+}
+
+void alloc_snapshot(struct alloc_counts *out)
+{
+    if (pk_alloc_snapshot) {
+        pk_alloc_snapshot(out);
+    } else {
+        out->count = 0;
+        out->bytes = 0;
+    }
+}
+
 /* ---- calibration (Google Benchmark's BenchmarkRunner rules) */
 
 uint64_t harness_next_iters(uint64_t iters, double elapsed, double min_time)

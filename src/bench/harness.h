@@ -36,13 +36,20 @@ int harness_json(const struct pk_bench *b, json_t **out, struct pk_err *e);
 
 /*
  * alloc - allocations made by the calling thread since it started, counted
- * by wrappers of malloc and friends (alloc.c). Readers take two snapshots
- * and subtract. Not available in sanitizer builds (ASan owns malloc).
+ * by wrappers of malloc and friends (alloc.c) in the programs that link
+ * them; see alloc.c for who does. Readers take two snapshots and subtract.
+ * Not available in sanitizer builds (ASan owns malloc).
  */
 struct alloc_counts {
     uint64_t count;   /* successful allocations (malloc, calloc, realloc to a non-zero size, ...) */
     uint64_t bytes;   /* bytes requested by them */
 };
+/*
+ * The wrappers' reader, the one symbol between alloc.c and the harness:
+ * exported by the program or library that holds the wrappers, referenced
+ * weakly by the harness, so it is NULL where no wrappers are linked.
+ */
+__attribute__((visibility("default"))) void pk_alloc_snapshot(struct alloc_counts *out);
 bool alloc_available(void);
 /* Zeros where unavailable. Async-signal-safe, allocation-free. */
 void alloc_snapshot(struct alloc_counts *out);

@@ -459,6 +459,14 @@ static void print_context(const char *argv0)
         fprintf(stderr, "Allocations are not counted in this build (sanitizers own malloc).\n");
 }
 
+#if !defined(PK_SANITIZED)
+/*
+ * Programs built on pk_bench_main() count allocations: this reference pulls
+ * the wrappers (bench/alloc.c) out of libperfkit_main.a into the program.
+ */
+__attribute__((used)) static void (*const pull_alloc_wrappers)(struct alloc_counts *) = pk_alloc_snapshot;
+#endif
+
 static int write_json(const struct pk_bench *b, const char *path, struct pk_err *e)
 {
     if (strcmp(path, "-") != 0)

@@ -52,6 +52,7 @@ int buf_reserve(struct buf *b, size_t more)
     char *p = realloc(b->p, cap);
     if (!p)
         return fail(b, -ENOMEM);
+    p[b->len] = '\0';
     b->p = p;
     b->cap = cap;
     return 0;

@@ -62,4 +62,62 @@ check "compile a PK_BENCHMARK file (pkg-config perfkit-main)" \
 expect_exit 0 "its --list names the registered benchmarks" "$TMP/reg" --list
 contains "BM_add/1 listed" "$OUT" "BM_add/1"
 contains "BM_add/2 listed" "$OUT" "BM_add/2"
+
+# ---- libperfkit is only the library: no tool's dependencies, no malloc of its own
+needed=$(readelf -d "$LIBDIR/libperfkit.so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | sort | tr '\n' ' ')
+if [ "${PK_SANITIZED:-0}" = 1 ]; then
+    needed=$(printf '%s' "$needed" | tr ' ' '\n' | grep -Ev '^(libasan|libubsan|libstdc\+\+|libgcc_s)' | tr '\n' ' ')
+fi
+[ "$needed" = "libc.so.6 libjansson.so.4 libm.so.6 " ] && ok "libperfkit.so NEEDs libc, libjansson and libm only" ||
+    fail "libperfkit.so NEEDs libc, libjansson and libm only" "NEEDED: $needed"
+exported=$(nm -D --defined-only "$LIBDIR/libperfkit.so" | awk '{print $3}' | grep -v '^pk_' | tr '\n' ' ')
+[ -z "$exported" ] && ok "libperfkit.so exports pk_* only (no malloc)" ||
+    fail "libperfkit.so exports pk_* only (no malloc)" "also: $exported"
+if nm -D --defined-only "$P/bin/perfkit" | grep -qwE 'malloc|free|calloc|realloc'; then
+    fail "the perfkit binary keeps glibc's malloc" "$(nm -D --defined-only "$P/bin/perfkit" | grep -wE 'malloc|free|calloc|realloc')"
+else
+    ok "the perfkit binary keeps glibc's malloc"
+fi
+
+# Allocation counting is opt-in: a plain program does not count, one linked
+# with libperfkit_alloc or preloading it does, and pk_bench_main programs do.
+if [ "${PK_SANITIZED:-0}" = 1 ]; then
+    echo "ok   - allocation counting: not checked in a sanitizer build (ASan owns malloc)"
+else
+    cat > "$TMP/allocs.c" <<'C'
+#include <perfkit.h>
+#include <stdio.h>
+#include <stdlib.h>
+static void three(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 3; i++) { void *p = malloc(100); pk_do_not_optimize(p); free(p); }
+}
+int main(void)
+{
+    struct pk_bench *b = pk_bench_new(NULL);
+    const struct pk_result *r = NULL;
+    struct pk_err e;
+    if (!b || pk_bench_run(b, "three", three, NULL, 1000, &r, &e) != 0)
+        return 1;
+    printf("allocs_per_iter=%g\n", r->allocs_per_iter);
+    pk_bench_free(b);
+    return 0;
+}
+C
+    # shellcheck disable=SC2046
+    check "compile the allocation probe" \
+        cc -std=gnu11 -Wall -Werror "$TMP/allocs.c" -o "$TMP/allocs" $(pkg-config --cflags --libs perfkit)
+    expect_exit 0 "plain library user: runs" env LD_LIBRARY_PATH="$LIBDIR" "$TMP/allocs"
+    contains "plain library user: allocations not counted, malloc untouched" "$OUT" "allocs_per_iter=-1"
+    expect_exit 0 "LD_PRELOAD=libperfkit_alloc.so: runs" env LD_LIBRARY_PATH="$LIBDIR" LD_PRELOAD="$LIBDIR/libperfkit_alloc.so" "$TMP/allocs"
+    contains "LD_PRELOAD=libperfkit_alloc.so: 3 allocations per iteration" "$OUT" "allocs_per_iter=3"
+    # shellcheck disable=SC2046
+    check "compile with -lperfkit_alloc" \
+        cc -std=gnu11 -Wall -Werror "$TMP/allocs.c" -o "$TMP/allocs-opt" $(pkg-config --cflags --libs perfkit) -lperfkit_alloc
+    expect_exit 0 "-lperfkit_alloc: runs" env LD_LIBRARY_PATH="$LIBDIR" "$TMP/allocs-opt"
+    contains "-lperfkit_alloc: 3 allocations per iteration" "$OUT" "allocs_per_iter=3"
+    expect_exit 0 "a pk_bench_main program writes JSON" "$TMP/reg" --min-time 1ms --json "$TMP/reg.json"
+    check "a pk_bench_main program counts allocations" grep -q '"allocations_counted": true' "$TMP/reg.json"
+fi
 finish
