@@ -283,6 +283,81 @@ static int parse_threshold(const char *t, double *out)
     return 0;
 }
 
+/* -L NAME VALUES, -P NAME LO HI and -D STEP: the parameters of the commands. */
+static int parse_param_opt(int c, int argc, char **argv, struct opts *o)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    if (c == 'D') {
+        if (parse_bound(optarg, "--parameter-step-size", &o->step, &o->step_decimals, &e))
+            return cli_usage_err("bench", &e);
+        o->step_given = true;
+        return 0;
+    }
+    if (o->nlists + o->nranges >= MAX_LISTS)
+        return cli_usage("bench", "at most 8 parameters");
+    if (c == 'L') {
+        if (optind >= argc)
+            return cli_usage("bench", "-L/--parameter-list %s: expected NAME VALUES", optarg);
+        if (split_list(optarg, argv[optind], &o->lists[o->nlists++]))
+            return EXIT_RUNTIME;
+        optind++;
+        return 0;
+    }
+    if (optind + 1 >= argc)
+        return cli_usage("bench", "-P/--parameter-scan %s: expected NAME LO HI", optarg);
+    size_t k = o->nranges++;
+    o->ranges[k].name = optarg;
+    if (parse_bound(argv[optind], "-P (lower bound)", &o->ranges[k].lo, &o->ranges[k].lo_decimals, &e) ||
+        parse_bound(argv[optind + 1], "-P (upper bound)", &o->ranges[k].hi, &o->ranges[k].hi_decimals, &e))
+        return cli_usage_err("bench", &e);
+    optind += 2;
+    return 0;
+}
+
+static void set_shell(const char *arg, struct suite_opts *so)
+{
+    if (!strcmp(arg, "none")) {
+        so->shell_mode = SHELL_NEVER;
+    } else if (!strcmp(arg, "default")) {
+        so->shell_mode = SHELL_ALWAYS; /* hyperfine's: the platform's shell, for every command */
+        so->shell = "sh";
+    } else {
+        so->shell_mode = SHELL_ALWAYS;
+        so->shell = arg;
+    }
+}
+
+static void set_output(const char *arg, struct runner_opts *ro)
+{
+    if (!strcmp(arg, "null")) {
+        ro->output = RUNNER_OUT_NULL;
+    } else if (!strcmp(arg, "pipe")) {
+        ro->output = RUNNER_OUT_PIPE;
+    } else if (!strcmp(arg, "inherit")) {
+        ro->output = RUNNER_OUT_INHERIT;
+    } else {
+        ro->output = RUNNER_OUT_FILE;
+        ro->output_path = arg;
+    }
+}
+
+/* What the options say together. */
+static int check_args(const struct opts *o)
+{
+    if (o->ncmds == 0)
+        return cli_usage("bench", "no command to benchmark");
+    if (o->so.runs && o->so.max_runs && o->so.runs > o->so.max_runs)
+        return cli_usage("bench", "--runs is above --max-runs");
+    if (!o->so.runs && o->so.max_runs && o->so.min_runs > o->so.max_runs)
+        return cli_usage("bench", "--min-runs is above --max-runs");
+    if (o->out.fail_on_regression && !o->out.baseline)
+        return cli_usage("bench", "--fail-on-regression needs --baseline FILE");
+    if (o->step_given && o->nranges == 0)
+        return cli_usage("bench", "-D/--parameter-step-size needs -P/--parameter-scan");
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
     struct pk_err e;
@@ -312,11 +387,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return rc;
             break;
         case OPT_MIN_TIME:
-            if (units_parse_duration(optarg, "--min-time", &o->so.min_time_s, &e)) {
-                char buf[600];
-                fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
-                return EXIT_USAGE;
-            }
+            if (units_parse_duration(optarg, "--min-time", &o->so.min_time_s, &e))
+                return cli_usage_err("bench", &e);
             break;
         case 's': o->so.setup = optarg; break;
         case 'c': o->so.cleanup = optarg; break;
@@ -330,71 +402,21 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return cli_usage("bench", "too many --conclude");
             o->concludes[o->nconcludes++] = optarg;
             break;
-        case 'L': {
-            if (o->nlists + o->nranges >= MAX_LISTS)
-                return cli_usage("bench", "at most 8 parameters");
-            if (optind >= argc)
-                return cli_usage("bench", "-L/--parameter-list %s: expected NAME VALUES", optarg);
-            if (split_list(optarg, argv[optind], &o->lists[o->nlists++]))
-                return EXIT_RUNTIME;
-            optind++;
-            break;
-        }
-        case 'P': {
-            if (o->nlists + o->nranges >= MAX_LISTS)
-                return cli_usage("bench", "at most 8 parameters");
-            if (optind + 1 >= argc)
-                return cli_usage("bench", "-P/--parameter-scan %s: expected NAME LO HI", optarg);
-            size_t k = o->nranges++;
-            o->ranges[k].name = optarg;
-            if (parse_bound(argv[optind], "-P (lower bound)", &o->ranges[k].lo, &o->ranges[k].lo_decimals, &e) ||
-                parse_bound(argv[optind + 1], "-P (upper bound)", &o->ranges[k].hi, &o->ranges[k].hi_decimals,
-                            &e)) {
-                char buf[600];
-                fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
-                return EXIT_USAGE;
-            }
-            optind += 2;
-            break;
-        }
+        case 'L':
+        case 'P':
         case 'D':
-            if (parse_bound(optarg, "--parameter-step-size", &o->step, &o->step_decimals, &e)) {
-                char buf[600];
-                fprintf(stderr, "perfkit bench: %s\n", pk_err_str(&e, buf, sizeof(buf)));
-                return EXIT_USAGE;
-            }
-            o->step_given = true;
+            if ((rc = parse_param_opt(c, argc, argv, o)))
+                return rc;
             break;
         case 'n':
             if (o->nnames >= MAX_ITEMS)
                 return cli_usage("bench", "too many --command-name");
             o->names[o->nnames++] = optarg;
             break;
-        case 'S':
-            if (!strcmp(optarg, "none")) {
-                o->so.shell_mode = SHELL_NEVER;
-            } else if (!strcmp(optarg, "default")) {
-                o->so.shell_mode = SHELL_ALWAYS; /* hyperfine's: the platform's shell, for every command */
-                o->so.shell = "sh";
-            } else {
-                o->so.shell_mode = SHELL_ALWAYS;
-                o->so.shell = optarg;
-            }
-            break;
+        case 'S': set_shell(optarg, &o->so); break;
         case 'N': o->so.shell_mode = SHELL_NEVER; break;
         case 'i': o->so.ignore_failure = true; break;
-        case OPT_OUTPUT:
-            if (!strcmp(optarg, "null"))
-                o->so.runner.output = RUNNER_OUT_NULL;
-            else if (!strcmp(optarg, "pipe"))
-                o->so.runner.output = RUNNER_OUT_PIPE;
-            else if (!strcmp(optarg, "inherit"))
-                o->so.runner.output = RUNNER_OUT_INHERIT;
-            else {
-                o->so.runner.output = RUNNER_OUT_FILE;
-                o->so.runner.output_path = optarg;
-            }
-            break;
+        case OPT_OUTPUT: set_output(optarg, &o->so.runner); break;
         case OPT_INPUT: o->so.runner.input_path = optarg; break;
         case OPT_REFERENCE: o->reference = optarg; break;
         case OPT_EXPORT_JSON: o->out.json = optarg; break;
@@ -420,17 +442,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
     }
     o->cmds = argv + optind;
     o->ncmds = (size_t)(argc - optind);
-    if (o->ncmds == 0)
-        return cli_usage("bench", "no command to benchmark");
-    if (o->so.runs && o->so.max_runs && o->so.runs > o->so.max_runs)
-        return cli_usage("bench", "--runs is above --max-runs");
-    if (!o->so.runs && o->so.max_runs && o->so.min_runs > o->so.max_runs)
-        return cli_usage("bench", "--min-runs is above --max-runs");
-    if (o->out.fail_on_regression && !o->out.baseline)
-        return cli_usage("bench", "--fail-on-regression needs --baseline FILE");
-    if (o->step_given && o->nranges == 0)
-        return cli_usage("bench", "-D/--parameter-step-size needs -P/--parameter-scan");
-    return 0;
+    return check_args(o);
 }
 
 /* Which of the n --prepare (or --conclude) a benchmark gets: the one for
