@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include "core/text.h"
 #include "core/units.h"
@@ -704,6 +705,8 @@ static char *copy_series(const char *key, size_t nlabels, const struct metric_la
 
 static int push_event(struct rules_events *ev, const struct rules_alert *a, enum rules_state state, int64_t now_ms)
 {
+    /* events are transitions: an alert tells when it fires and when it resolves */
+    PK_ASSERT(state == RULES_FIRING || state == RULES_RESOLVED);
     if (!ev)
         return 0;
     if (ev->n == ev->cap) {
@@ -858,6 +861,10 @@ int rules_eval(struct rules *r, const struct metric_set *set, int64_t now_ms, st
     for (size_t i = 0; i < r->nalerts; i++) {
         struct rules_alert *a = &r->alert[i];
         const struct rule *rule = a->rule;
+        /* a kept alert is pending or firing (a resolved one is dropped), and
+         * points at its rule (repoint after every move of the rules) */
+        PK_ASSERT(a->state == RULES_PENDING || a->state == RULES_FIRING);
+        PK_ASSERT(rule == &r->rule[a->rule_idx_]);
         bool drop = false;
         if (a->holds_) {
             a->false_since_set_ = false;
