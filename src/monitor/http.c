@@ -229,6 +229,7 @@ static bool auth_ok(const struct http_server *s, const char *hdr)
      * depends on neither the token's length nor its content. */
     unsigned char d[TOKEN_SHA_LEN];
     bool same = sha256(tok, n, d) == 0 && equal_ct(d, s->token_sha, sizeof(d));
+    explicit_bzero(d, sizeof(d)); /* the right token's digest is the server's secret */
     return scheme && same;
 }
 
