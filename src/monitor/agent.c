@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/check.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/files.h"
 #include "core/jsonio.h"
@@ -62,13 +64,11 @@ struct agent {
     void *log_arg;
 
     struct collect col;
-    bool col_ok;
     struct metric_set set;
     struct store *store;
     struct rules rules;
     struct rules_events ev;
     struct notify notify;
-    bool notify_ok;
     struct prober *prober;
     struct http_server *http;
     int tfd;
@@ -91,20 +91,6 @@ struct agent {
     uint64_t store_failures_logged;
 };
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void logf_(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(struct agent *a, const char *fmt, ...)
 {
@@ -123,7 +109,11 @@ static void logf_(struct agent *a, const char *fmt, ...)
 static void snap_unref(void *cookie)
 {
     struct snapshot *s = cookie;
-    if (!s || atomic_fetch_sub(&s->refs, 1) != 1)
+    if (!s)
+        return;
+    int before = atomic_fetch_sub(&s->refs, 1);
+    PK_ASSERT(before >= 1);
+    if (before != 1)
         return;
     free(s->prom);
     free(s->om);
@@ -149,8 +139,11 @@ static struct snapshot *snap_get(struct agent *a)
 {
     pthread_mutex_lock(&a->mu);
     struct snapshot *s = a->snap;
-    if (s)
-        atomic_fetch_add(&s->refs, 1);
+    if (s) {
+        int before = atomic_fetch_add(&s->refs, 1);
+        /* a->snap holds a reference until snap_publish replaces it under a->mu */
+        PK_ASSERT(before >= 1);
+    }
     pthread_mutex_unlock(&a->mu);
     return s;
 }
@@ -377,7 +370,7 @@ static int p_health(void *arg, struct http_body *out, struct pk_err *e)
 {
     struct agent *a = arg;
     int64_t last = atomic_load(&a->last_sample_ms);
-    double age = last ? (double)(wall_ms() - last) / 1000.0 : NAN;
+    double age = last ? (double)(clock_real_ms() - last) / 1000.0 : NAN;
     /* stale: three intervals (at least 5 s) without a sample, the sampler is stuck */
     double limit = fmax(3.0 * (double)a->cfg.interval_ms / 1000.0, 5.0);
     bool fresh = last && age <= limit;
@@ -557,8 +550,8 @@ static int publish(struct agent *a, struct pk_err *e)
 
 static void sample(struct agent *a)
 {
-    double t0 = mono_s();
-    int64_t now = wall_ms();
+    double t0 = clock_mono_s();
+    int64_t now = clock_real_ms();
     struct pk_err e;
     pk_err_clear(&e);
     int rc = collect_sample(&a->col, &a->set, now, &e);
@@ -572,8 +565,7 @@ static void sample(struct agent *a)
             logf_(a, "collector %s works again", collect_name((enum collect_id)i));
     probe_export(a->prober, &a->set, NULL);
     self_metrics(a);
-    if (a->notify_ok)
-        notify_export(&a->notify, &a->set, NULL);
+    notify_export(&a->notify, &a->set, NULL);
 
     rules_eval(&a->rules, &a->set, now, &a->ev);
     for (size_t i = 0; i < a->ev.n; i++) {
@@ -581,7 +573,7 @@ static void sample(struct agent *a)
         notify_log_line(&a->ev.v[i], line, sizeof(line));
         logf_(a, "%s", line);
     }
-    if (a->ev.n && a->notify_ok)
+    if (a->ev.n)
         notify_enqueue(&a->notify, &a->ev);
     rules_export(&a->rules, &a->set, NULL);
 
@@ -605,7 +597,7 @@ static void sample(struct agent *a)
         logf_(a, "publish: %s: %s", e.what, e.why);
     atomic_store(&a->last_sample_ms, now);
     a->samples++;
-    a->last_duration_s = mono_s() - t0;
+    a->last_duration_s = clock_mono_s() - t0;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -633,15 +625,102 @@ int agent_check_rules(const struct monitor_config *cfg, size_t *n, struct pk_err
     return rc;
 }
 
-static int read_token(const char *path, char **out, struct pk_err *e)
+/*
+ * What --auth-token-file, --tls-cert and --tls-key hold, read while the
+ * server starts (http_start keeps a digest of the token and its own copy of
+ * the key): the token and the key are wiped before they are freed, whether
+ * the start succeeded or not.
+ */
+struct secrets {
+    char *token, *cert, *key;
+    size_t token_len, key_len;
+};
+
+static void secrets_wipe(struct secrets *s)
 {
-    size_t len = 0;
-    int rc = files_read_all(path, 8192, out, &len, e);
-    if (rc) {
+    if (s->token) {
+        explicit_bzero(s->token, s->token_len);
+        free(s->token);
+    }
+    free(s->cert);
+    if (s->key) {
+        explicit_bzero(s->key, s->key_len);
+        free(s->key);
+    }
+    memset(s, 0, sizeof(*s));
+}
+
+static int read_secrets(const struct monitor_config *cfg, struct secrets *s, struct pk_err *e)
+{
+    int rc;
+    if (cfg->auth_token_file &&
+        (rc = files_read_all(cfg->auth_token_file, 8192, &s->token, &s->token_len, e)) != 0) {
         err_prefix_on(e, "--auth-token-file: ");
         return rc;
     }
+    size_t len;
+    if (cfg->tls_cert && ((rc = files_read_all(cfg->tls_cert, 1u << 20, &s->cert, &len, e)) != 0 ||
+                          (rc = files_read_all(cfg->tls_key, 1u << 20, &s->key, &s->key_len, e)) != 0))
+        return rc;
     return 0;
+}
+
+/* The collector, the store and the probes (not started yet). */
+static int open_sources(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
+{
+    int rc;
+    struct collect_opts co;
+    collect_opts_init(&co);
+    co.procfs = cfg->procfs;
+    co.sysfs = cfg->sysfs;
+    if ((rc = collect_init(&a->col, &co, e)) != 0)
+        return rc;
+    struct store_opts so;
+    store_opts_init(&so);
+    so.retention_raw_ms = cfg->retention_raw_ms;
+    so.retention_ms = cfg->retention_ms;
+    if ((rc = store_open(cfg->db ? cfg->db : "perfkit-monitor.db", &so, &a->store, e)) != 0)
+        return rc;
+    return prober_new(cfg->probes, cfg->nprobes, cfg->interval_ms, &a->prober, e);
+}
+
+static int start_http(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
+{
+    struct secrets sec = { 0 };
+    int rc = read_secrets(cfg, &sec, e);
+    if (rc == 0) {
+        struct http_opts ho;
+        http_opts_init(&ho);
+        if (cfg->listen)
+            ho.listen = cfg->listen;
+        ho.no_auth = cfg->no_auth;
+        ho.auth_token = sec.token;
+        ho.tls_cert_pem = sec.cert;
+        ho.tls_key_pem = sec.key;
+        struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
+        rc = http_start(&ho, &p, &a->http, e);
+    }
+    secrets_wipe(&sec);
+    return rc;
+}
+
+static int start_notify(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
+{
+    /* receivers that hear from many hosts tell them apart by these */
+    char url[300], host[256] = "", instance[320];
+    http_url(a->http, url, sizeof(url));
+    gethostname(host, sizeof(host) - 1);
+    snprintf(instance, sizeof(instance), "%s:%u", host[0] ? host : "localhost", http_port(a->http));
+    struct metric_label inst = { "instance", instance };
+    struct notify_config nc = { 0 };
+    nc.on_alert = cfg->on_alert;
+    nc.webhooks = (const char *const *)cfg->webhooks;
+    nc.nwebhooks = cfg->nwebhooks;
+    nc.receiver = "perfkit";
+    nc.external_url = url;
+    nc.labels = &inst;
+    nc.nlabels = 1;
+    return notify_init(&a->notify, &nc, e);
 }
 
 int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
@@ -660,13 +739,12 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     a->reload = o->reload;
     a->log = o->log;
     a->log_arg = o->log_arg;
-    a->started_ms = wall_ms();
+    a->started_ms = clock_real_ms();
     pthread_mutex_init(&a->mu, NULL);
     metric_set_init(&a->set);
     metric_set_init(&a->spare);
     sysfile_kept_init(&a->statm);
     rules_events_init(&a->ev);
-    char *token = NULL, *cert = NULL, *key = NULL;
     /*
      * The threads started here (HTTP server, notifier, prober) inherit a mask
      * of every signal, so SIGTERM, SIGINT and SIGHUP reach the sampling
@@ -676,84 +754,19 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     sigset_t all, caller;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &caller);
-
-    if ((rc = load_rules(cfg, &a->rules, e)) != 0)
-        goto fail;
-    struct collect_opts co;
-    collect_opts_init(&co);
-    co.procfs = cfg->procfs;
-    co.sysfs = cfg->sysfs;
-    if ((rc = collect_init(&a->col, &co, e)) != 0)
-        goto fail;
-    a->col_ok = true;
-    struct store_opts so;
-    store_opts_init(&so);
-    so.retention_raw_ms = cfg->retention_raw_ms;
-    so.retention_ms = cfg->retention_ms;
-    if ((rc = store_open(cfg->db ? cfg->db : "perfkit-monitor.db", &so, &a->store, e)) != 0)
-        goto fail;
-    if ((rc = prober_new(cfg->probes, cfg->nprobes, cfg->interval_ms, &a->prober, e)) != 0)
-        goto fail;
-
-    struct http_opts ho;
-    http_opts_init(&ho);
-    if (cfg->listen)
-        ho.listen = cfg->listen;
-    ho.no_auth = cfg->no_auth;
-    if (cfg->auth_token_file && (rc = read_token(cfg->auth_token_file, &token, e)) != 0)
-        goto fail;
-    ho.auth_token = token;
-    if (cfg->tls_cert) {
-        size_t len;
-        if ((rc = files_read_all(cfg->tls_cert, 1u << 20, &cert, &len, e)) != 0 ||
-            (rc = files_read_all(cfg->tls_key, 1u << 20, &key, &len, e)) != 0)
-            goto fail;
-        ho.tls_cert_pem = cert;
-        ho.tls_key_pem = key;
-    }
-    struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
-    if ((rc = http_start(&ho, &p, &a->http, e)) != 0)
-        goto fail;
-    /* receivers that hear from many hosts tell them apart by these */
-    char url[300], host[256] = "", instance[320];
-    http_url(a->http, url, sizeof(url));
-    gethostname(host, sizeof(host) - 1);
-    snprintf(instance, sizeof(instance), "%s:%u", host[0] ? host : "localhost", http_port(a->http));
-    struct metric_label inst = { "instance", instance };
-    struct notify_config nc = { 0 };
-    nc.on_alert = cfg->on_alert;
-    nc.webhooks = (const char *const *)cfg->webhooks;
-    nc.nwebhooks = cfg->nwebhooks;
-    nc.receiver = "perfkit";
-    nc.external_url = url;
-    nc.labels = &inst;
-    nc.nlabels = 1;
-    if ((rc = notify_init(&a->notify, &nc, e)) != 0)
-        goto fail;
-    a->notify_ok = true;
-    if ((rc = prober_start(a->prober, e)) != 0)
+    if ((rc = load_rules(cfg, &a->rules, e)) != 0 || (rc = open_sources(a, cfg, e)) != 0 ||
+        (rc = start_http(a, cfg, e)) != 0 || (rc = start_notify(a, cfg, e)) != 0 ||
+        (rc = prober_start(a->prober, e)) != 0)
         goto fail;
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     if (a->tfd < 0) {
         rc = err_errno(e, -errno, "timerfd", "cannot start the sampling loop");
         goto fail;
     }
-    if (token) {
-        explicit_bzero(token, strlen(token));
-        free(token);
-    }
-    free(cert);
-    if (key) {
-        explicit_bzero(key, strlen(key));
-        free(key);
-    }
     pthread_sigmask(SIG_SETMASK, &caller, NULL);
     *out = a;
     return 0;
 fail:
-    free(token);
-    free(cert);
-    free(key);
     agent_close(a);
     pthread_sigmask(SIG_SETMASK, &caller, NULL);
     return rc;
@@ -784,14 +797,14 @@ static void do_reload(struct agent *a)
     } else {
         /* alerts of removed or changed rules end here: say so, as any resolution */
         rules_events_clear(&a->ev);
-        rules_replace(&a->rules, &next, wall_ms(), &a->ev);
+        rules_replace(&a->rules, &next, clock_real_ms(), &a->ev);
         logf_(a, "reload: %zu rules from %s", a->rules.nrules, a->cfg.path);
         for (size_t i = 0; i < a->ev.n; i++) {
             char line[NOTIFY_LINE_MAX];
             notify_log_line(&a->ev.v[i], line, sizeof(line));
             logf_(a, "%s", line);
         }
-        if (a->ev.n && a->notify_ok)
+        if (a->ev.n)
             notify_enqueue(&a->notify, &a->ev);
     }
     rules_destroy(&next);
@@ -811,11 +824,11 @@ int agent_run(struct agent *a, struct pk_err *e)
     its.it_value.tv_nsec += 1; /* now, strictly after */
     if (timerfd_settime(a->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
         return err_errno(e, -errno, "timerfd", "cannot start the sampling loop");
-    double end = a->duration_ms ? mono_s() + (double)a->duration_ms / 1000.0 : 0;
+    double end = a->duration_ms ? clock_mono_s() + (double)a->duration_ms / 1000.0 : 0;
     for (;;) {
         if (a->stop && *a->stop)
             break;
-        if (end && mono_s() >= end)
+        if (end && clock_mono_s() >= end)
             break;
         if (a->reload && *a->reload) {
             *a->reload = 0;
@@ -829,7 +842,7 @@ int agent_run(struct agent *a, struct pk_err *e)
          */
         int timeout = 1000;
         if (end) {
-            double left = (end - mono_s()) * 1000.0;
+            double left = (end - clock_mono_s()) * 1000.0;
             timeout = left < 0 ? 0 : left < timeout ? (int)left + 1 : timeout;
         }
         struct pollfd pfd = { a->tfd, POLLIN, 0 };
@@ -854,11 +867,9 @@ void agent_close(struct agent *a)
         return;
     http_stop(a->http);
     prober_free(a->prober);
-    if (a->notify_ok)
-        notify_destroy(&a->notify, NOTIFY_FLUSH_MS);
+    notify_destroy(&a->notify, NOTIFY_FLUSH_MS);
     store_close(a->store);
-    if (a->col_ok)
-        collect_destroy(&a->col);
+    collect_destroy(&a->col);
     rules_destroy(&a->rules);
     rules_events_destroy(&a->ev);
     metric_set_destroy(&a->set);

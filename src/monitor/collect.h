@@ -31,7 +31,8 @@
  * collect_sample() returns, with metric_add1()/metric_add(); collect never
  * uses that prefix.
  *
- * Ownership: struct collect is caller-owned: collect_init() / collect_destroy().
+ * Ownership: struct collect is caller-owned: collect_init() / collect_destroy()
+ * (safe on a zeroed struct, and after a failed collect_init).
  * It copies the option strings. collect_sample() clears and refills the set
  * it is given. Threads: one thread samples; struct collect is not shared.
  * Filesystem usage (statvfs) runs on worker threads with a timeout
@@ -172,6 +173,7 @@ struct collect_memname;
 
 /* Private state but for the fields marked "after each collect_sample". */
 struct collect {
+    bool inited;               /* collect_init ran: collect_destroy on a zeroed struct does nothing */
     char *procfs, *sysfs, *rootfs, *mount_pid;
     unsigned collectors;
     int64_t growth_window_ms, growth_min_ms;

@@ -24,6 +24,8 @@ void config_init(struct monitor_config *c)
 
 void config_destroy(struct monitor_config *c)
 {
+    if (!c)
+        return;
     free(c->listen);
     free(c->db);
     free(c->procfs);

@@ -15,7 +15,8 @@
  * kept as text with its file:line for the rules parser (monitor/rules.h).
  *
  * Ownership: struct monitor_config is caller-owned: config_init() sets the
- * defaults, config_destroy() frees the strings and lists. No global state.
+ * defaults, config_destroy() frees the strings and lists (a no-op on a
+ * zeroed struct or NULL). No global state.
  * Errors: PK_EPARSE (a bad line or value, e->on = "file:line" or the flag),
  * PK_EUSAGE (a bad combination, from config_check), -errno reading the file.
  */

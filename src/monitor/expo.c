@@ -175,66 +175,24 @@ size_t expo_format_double(double v, char *buf, size_t cap)
     return format_go(v, buf, cap);
 }
 
-/* ---- output buffer ------------------------------------------------------------ */
+/* ---- output ------------------------------------------------------------------- */
 
-struct out {
-    struct expo_buf *b;
-    bool oom;
-};
-
-static bool out_reserve(struct out *o, size_t more)
-{
-    if (o->oom)
-        return false;
-    struct expo_buf *b = o->b;
-    if (b->len + more + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) {
-        o->oom = true;
-        return false;
-    }
-    b->data = d;
-    b->cap = cap;
-    return true;
-}
-
-static void out_mem(struct out *o, const char *s, size_t n)
-{
-    if (!out_reserve(o, n))
-        return;
-    memcpy(o->b->data + o->b->len, s, n);
-    o->b->len += n;
-}
-
-static void out_str(struct out *o, const char *s)
-{
-    out_mem(o, s, strlen(s));
-}
-
-static void out_chr(struct out *o, char c)
-{
-    if (!out_reserve(o, 1))
-        return;
-    o->b->data[o->b->len++] = c;
-}
+/* The rendering appends a byte or a few at a time: buf_add and buf_addc are
+ * inline, and a failure sticks in b->err, checked once at the end. */
 
 /* s with '\' and newline escaped, and '"' too when quote is set. */
-static void out_escaped(struct out *o, const char *s, bool quote)
+static void out_escaped(struct buf *b, const char *s, bool quote)
 {
     const char *run = s;
     for (const char *p = s;; p++) {
         char c = *p;
         if (c != '\0' && c != '\\' && c != '\n' && !(quote && c == '"'))
             continue;
-        out_mem(o, run, (size_t)(p - run));
+        buf_add(b, run, (size_t)(p - run));
         if (c == '\0')
             return;
-        out_chr(o, '\\');
-        out_chr(o, c == '\n' ? 'n' : c);
+        buf_addc(b, '\\');
+        buf_addc(b, c == '\n' ? 'n' : c);
         run = p + 1;
     }
 }
@@ -278,7 +236,7 @@ static const char *type_word(enum metric_type t, enum expo_format f)
     }
 }
 
-static void render_family(struct out *o, const struct metric_set *s, const struct metric_family *fam,
+static void render_family(struct buf *b, const struct metric_set *s, const struct metric_family *fam,
                           enum expo_format f)
 {
     bool om = f == EXPO_OPENMETRICS;
@@ -287,89 +245,88 @@ static void render_family(struct out *o, const struct metric_set *s, const struc
      * family was named without it. */
     const char *suffix = om && fam->type == METRIC_COUNTER ? "_total" : "";
     if (fam->help && fam->help[0]) {
-        out_str(o, "# HELP ");
-        out_mem(o, fam->name, flen);
-        out_chr(o, ' ');
-        out_escaped(o, fam->help, om);
-        out_chr(o, '\n');
+        buf_adds(b, "# HELP ");
+        buf_add(b, fam->name, flen);
+        buf_addc(b, ' ');
+        out_escaped(b, fam->help, om);
+        buf_addc(b, '\n');
     }
-    out_str(o, "# TYPE ");
-    out_mem(o, fam->name, flen);
-    out_chr(o, ' ');
-    out_str(o, type_word(fam->type, f));
-    out_chr(o, '\n');
+    buf_adds(b, "# TYPE ");
+    buf_add(b, fam->name, flen);
+    buf_addc(b, ' ');
+    buf_adds(b, type_word(fam->type, f));
+    buf_addc(b, '\n');
     const char *unit = om ? expo_unit(fam->name, fam->type) : NULL;
     if (unit) {
-        out_str(o, "# UNIT ");
-        out_mem(o, fam->name, flen);
-        out_chr(o, ' ');
-        out_str(o, unit);
-        out_chr(o, '\n');
+        buf_adds(b, "# UNIT ");
+        buf_add(b, fam->name, flen);
+        buf_addc(b, ' ');
+        buf_adds(b, unit);
+        buf_addc(b, '\n');
     }
     char num[64];
     for (size_t i = 0; i < fam->n; i++) {
         const struct metric_series *m = &s->series[fam->idx[i]];
-        out_mem(o, fam->name, flen);
-        out_str(o, suffix);
+        buf_add(b, fam->name, flen);
+        buf_adds(b, suffix);
         if (m->nlabels) {
-            out_chr(o, '{');
+            buf_addc(b, '{');
             for (size_t k = 0; k < m->nlabels; k++) {
                 if (k)
-                    out_chr(o, ',');
-                out_str(o, m->labels[k].name);
-                out_str(o, "=\"");
-                out_escaped(o, m->labels[k].value, true);
-                out_chr(o, '"');
+                    buf_addc(b, ',');
+                buf_adds(b, m->labels[k].name);
+                buf_adds(b, "=\"");
+                out_escaped(b, m->labels[k].value, true);
+                buf_addc(b, '"');
             }
-            out_chr(o, '}');
+            buf_addc(b, '}');
         }
-        out_chr(o, ' ');
+        buf_addc(b, ' ');
         size_t n = expo_format_double(m->value, num, sizeof(num));
-        out_mem(o, num, n);
-        out_chr(o, '\n');
+        buf_add(b, num, n);
+        buf_addc(b, '\n');
     }
 }
 
-int expo_render_buf(struct expo_buf *b, const struct metric_set *const *sets, size_t n,
+/* A first render's room: an exposition is tens of KiB, grown by doubling from here. */
+#define FIRST_CAP 4096
+
+int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t n,
                     enum expo_format f, struct pk_err *e)
 {
     if (f != EXPO_TEXT && f != EXPO_OPENMETRICS)
         return err_set(e, -EINVAL, "exposition", "unknown format", "%d", (int)f);
-    struct out o = { b, false };
-    b->len = 0;
+    buf_reset(b);
+    if (!b->cap)
+        buf_reserve(b, FIRST_CAP - 1);
     for (size_t k = 0; k < n; k++) {
         const struct metric_set *s = sets[k];
         if (!s)
             continue;
         for (size_t i = 0; i < s->nfam; i++)
             if (s->fam[i].n > 0) /* an empty family says nothing: Go's client drops it too */
-                render_family(&o, s, &s->fam[i], f);
+                render_family(b, s, &s->fam[i], f);
     }
     if (f == EXPO_OPENMETRICS)
-        out_str(&o, "# EOF\n");
-    if (!out_reserve(&o, 0))
-        return err_errno(e, -ENOMEM, "exposition", "cannot render metrics");
-    b->data[b->len] = '\0';
+        buf_adds(b, "# EOF\n");
+    /* NUL-terminated even when nothing was added */
+    if (buf_reserve(b, 0) < 0)
+        return err_errno(e, b->err, "exposition", "cannot render metrics");
+    b->p[b->len] = '\0';
     return 0;
 }
 
 int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len,
                 struct pk_err *e)
 {
-    struct expo_buf b = EXPO_BUF_INIT;
+    struct buf b = BUF_INIT;
     const struct metric_set *sets[1] = { s };
     int rc = expo_render_buf(&b, sets, 1, f, e);
-    if (rc < 0) {
-        free(b.data);
-        *out = NULL;
-        if (len)
-            *len = 0;
-        return rc;
-    }
-    *out = b.data;
-    if (len)
-        *len = b.len;
-    return 0;
+    *out = rc < 0 ? NULL : buf_take(&b, len);
+    buf_destroy(&b);
+    if (rc < 0 && len)
+        *len = 0;
+    return rc;
 }
 
 const char *expo_content_type(enum expo_format f)

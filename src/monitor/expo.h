@@ -19,17 +19,18 @@
  * magnitude below 2^53 prints as a plain integer, without exponent.
  *
  * Ownership: expo_render() returns a malloc'd, NUL-terminated buffer the
- * caller frees; expo_render_buf() grows a caller-owned struct expo_buf that
- * can be reused from scrape to scrape. Threads: the functions only read the
- * set and keep no state, so several threads may render one published set at
- * once. Errors: 0 or -ENOMEM (message in the pk_err when given), -EINVAL for
- * an unknown format.
+ * caller frees; expo_render_buf() grows a caller-owned struct buf
+ * (core/buf.h) that can be reused from scrape to scrape. Threads: the
+ * functions only read the set and keep no state, so several threads may
+ * render one published set at once. Errors: 0 or -ENOMEM (message in the pk_err when given), -E2BIG past
+ * the cap of expo_render_buf's buffer, -EINVAL for an unknown format.
  */
 #ifndef PK_MONITOR_EXPO_H
 #define PK_MONITOR_EXPO_H
 
 #include <stddef.h>
 
+#include "core/buf.h"
 #include "monitor/metric.h"
 #include "perfkit.h"
 
@@ -39,24 +40,19 @@
 
 enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS };
 
-/* A growable output buffer: zero it (or EXPO_BUF_INIT) before first use, free(data) after last. */
-struct expo_buf {
-    char *data; /* NUL-terminated after each render */
-    size_t len, cap;
-};
-#define EXPO_BUF_INIT { NULL, 0, 0 }
-
 /* The set in format f into *out (malloc'd, NUL-terminated, caller frees) of *len bytes. */
 int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len,
                 struct pk_err *e);
 
 /*
  * The sets sets[0..n) one after the other into b (its previous content is
- * replaced), as one exposition: OpenMetrics' "# EOF" comes once at the end.
+ * replaced, its memory kept; b->p is NUL-terminated after a render), as one
+ * exposition: OpenMetrics' "# EOF" comes once at the end. A cap in b->max
+ * makes a longer exposition fail with -E2BIG.
  * A family name must not appear in two of the sets (neither format allows a
  * family twice); that is not checked.
  */
-int expo_render_buf(struct expo_buf *b, const struct metric_set *const *sets, size_t n,
+int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t n,
                     enum expo_format f, struct pk_err *e);
 
 /* The Content-Type header for f. */

@@ -1,10 +1,14 @@
+/*
+ * http - the libmicrohttpd glue of the monitor's HTTP server (http.h):
+ * authentication, routing, responses, start and stop. The parsers of
+ * untrusted text it uses are in http_parse.c.
+ */
 #include "monitor/http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -19,12 +23,14 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "core/check.h"
+#include "core/clock.h"
 #include "core/err.h"
+#include "monitor/http_impl.h"
 #include "monitor/query.h"
 
 /* Request line and headers of one connection, and MHD's working space for
@@ -32,7 +38,6 @@
  * of MHD's default 32 KiB halves the worst-case memory of a full server. */
 #define CONN_MEMORY     (16u * 1024)
 #define LISTEN_BACKLOG  128
-#define HOST_MAX        253
 #define LOG_MAX         256
 #define TOKEN_SHA_LEN   32      /* SHA-256 */
 
@@ -55,7 +60,7 @@ struct http_server {
     bool has_token;
     bool check_host;                       /* loopback without a token */
     unsigned char token_sha[TOKEN_SHA_LEN];
-    char listen_host[HOST_MAX + 1];        /* the host part of --listen, also a fine Host */
+    char listen_host[HTTP_HOST_MAX + 1];   /* the host part of --listen, also a fine Host */
     char *cert_pem, *key_pem;              /* kept while MHD may read them */
     /* Canned responses, built once and queued on any thread (MHD counts
      * references to a response under its own lock). */
@@ -76,351 +81,6 @@ void http_opts_init(struct http_opts *o)
     o->per_ip_limit = HTTP_PER_IP_DEFAULT;
     o->timeout_s = HTTP_TIMEOUT_DEFAULT_S;
     o->threads = HTTP_THREADS_DEFAULT;
-}
-
-/* ---- listen address ----------------------------------------------------- */
-
-static bool v6_loopback(const struct in6_addr *a)
-{
-    if (IN6_IS_ADDR_LOOPBACK(a))
-        return true;
-    return IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127;
-}
-
-/* Any socket address (sockaddr_in, sockaddr_in6, as struct sockaddr or
- * sockaddr_storage), copied out rather than read through a cast, which
- * the compiler may reorder around the address's initialisation. */
-static bool is_loopback(const void *sa)
-{
-    sa_family_t fam;
-    memcpy(&fam, (const char *)sa + offsetof(struct sockaddr, sa_family), sizeof(fam));
-    if (fam == AF_INET) {
-        struct sockaddr_in in;
-        memcpy(&in, sa, sizeof(in));
-        return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
-    }
-    if (fam == AF_INET6) {
-        struct sockaddr_in6 in6;
-        memcpy(&in6, sa, sizeof(in6));
-        return v6_loopback(&in6.sin6_addr);
-    }
-    return false;
-}
-
-static int listen_fail(struct pk_err *e, int code, const char *text, const char *why_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int listen_fail(struct pk_err *e, int code, const char *text, const char *why_fmt, ...)
-{
-    if (!e)
-        return code;
-    char q[96], what[sizeof(e->what)], why[sizeof(e->why)];
-    snprintf(what, sizeof(what), "invalid listen address '%s'", err_quote(text, strlen(text), q, sizeof(q)));
-    va_list ap;
-    va_start(ap, why_fmt);
-    vsnprintf(why, sizeof(why), why_fmt, ap);
-    va_end(ap);
-    return err_set(e, code, "--listen", what, "%s", why);
-}
-
-/* Splits "host:port" / "[v6]:port"; host copied (without brackets) into
- * host[HOST_MAX + 1]. */
-static int split_listen(const char *text, char *host, bool *bracketed, uint16_t *port, struct pk_err *e)
-{
-    size_t n = strlen(text);
-    if (n == 0)
-        return listen_fail(e, PK_EPARSE, text, "empty (expected HOST:PORT, e.g. 127.0.0.1:9310)");
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)text[i] <= 0x20 || (unsigned char)text[i] >= 0x7f)
-            return listen_fail(e, PK_EPARSE, text, "a space, control or non-ASCII character");
-    const char *colon;
-    const char *h;
-    size_t hlen;
-    if (text[0] == '[') {
-        const char *close = strchr(text, ']');
-        if (!close)
-            return listen_fail(e, PK_EPARSE, text, "missing ']' after the IPv6 address");
-        h = text + 1;
-        hlen = (size_t)(close - h);
-        if (close[1] != ':')
-            return listen_fail(e, PK_EPARSE, text, "%s",
-                               close[1] ? "expected ':PORT' after ']'" : "missing port (e.g. [::1]:9310)");
-        colon = close + 1;
-        *bracketed = true;
-    } else {
-        colon = strrchr(text, ':');
-        if (!colon)
-            return listen_fail(e, PK_EPARSE, text, "missing port (e.g. 127.0.0.1:9310)");
-        if (memchr(text, ':', (size_t)(colon - text)))
-            return listen_fail(e, PK_EPARSE, text, "an IPv6 address goes in brackets, e.g. [::1]:9310");
-        h = text;
-        hlen = (size_t)(colon - text);
-        *bracketed = false;
-    }
-    if (hlen == 0)
-        return listen_fail(e, PK_EPARSE, text,
-                           "missing host (use 0.0.0.0:PORT or [::]:PORT for every address)");
-    if (hlen > HOST_MAX)
-        return listen_fail(e, PK_EPARSE, text, "host longer than %d characters", HOST_MAX);
-    memcpy(host, h, hlen);
-    host[hlen] = '\0';
-
-    const char *p = colon + 1;
-    size_t plen = strlen(p);
-    if (plen == 0)
-        return listen_fail(e, PK_EPARSE, text, "empty port");
-    unsigned v = 0;
-    for (size_t i = 0; i < plen; i++) {
-        if (p[i] < '0' || p[i] > '9')
-            return listen_fail(e, PK_EPARSE, text, "the port must be a number 0..65535");
-        v = v * 10 + (unsigned)(p[i] - '0');
-        if (v > 65535)
-            return listen_fail(e, PK_EPARSE, text, "port out of range (0..65535)");
-    }
-    *port = (uint16_t)v;
-    return 0;
-}
-
-static bool host_name_valid(const char *h)
-{
-    for (const char *p = h; *p; p++)
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '-' ||
-              *p == '.' || *p == '_'))
-            return false;
-    return true;
-}
-
-static bool dotted_digits(const char *h)
-{
-    for (const char *p = h; *p; p++)
-        if (!((*p >= '0' && *p <= '9') || *p == '.'))
-            return false;
-    return true;
-}
-
-static int parse_listen(const char *text, struct sockaddr_storage *addr, unsigned *addrlen, bool *loopback,
-                        char *host, struct pk_err *e)
-{
-    bool bracketed = false;
-    uint16_t port;
-    int rc = split_listen(text, host, &bracketed, &port, e);
-    if (rc)
-        return rc;
-    memset(addr, 0, sizeof(*addr));
-    if (bracketed) {
-        if (strchr(host, '%'))
-            return listen_fail(e, PK_EPARSE, text, "zone identifiers ('%%...') are not supported");
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
-        if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
-            return listen_fail(e, PK_EPARSE, text, "'%s' is not an IPv6 address", host);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        *addrlen = sizeof(*in6);
-        *loopback = is_loopback(addr);
-        return 0;
-    }
-    if (dotted_digits(host)) {
-        struct sockaddr_in *in = (struct sockaddr_in *)addr;
-        /* inet_pton takes dotted quads only: no "1.2.3", no octal "010.0.0.1" */
-        if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
-            return listen_fail(e, PK_EPARSE, text, "'%s' is not an IPv4 address (a.b.c.d)", host);
-        in->sin_family = AF_INET;
-        in->sin_port = htons(port);
-        *addrlen = sizeof(*in);
-        *loopback = is_loopback(addr);
-        return 0;
-    }
-    if (!host_name_valid(host))
-        return listen_fail(e, PK_EPARSE, text, "'%s' is neither an address nor a host name", host);
-
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM };
-    struct addrinfo *res = NULL;
-    int g = getaddrinfo(host, NULL, &hints, &res);
-    if (g != 0 || !res) {
-        if (res)
-            freeaddrinfo(res);
-        return listen_fail(e, -ENOENT, text, "cannot resolve '%s': %s", host,
-                           g == EAI_SYSTEM ? strerror(errno) : gai_strerror(g));
-    }
-    const struct addrinfo *pick = NULL;
-    bool all_loop = true;
-    for (const struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-            continue;
-        all_loop = all_loop && is_loopback(ai->ai_addr);
-        if (!pick || (pick->ai_family == AF_INET6 && ai->ai_family == AF_INET))
-            pick = ai;
-    }
-    if (!pick) {
-        freeaddrinfo(res);
-        return listen_fail(e, -ENOENT, text, "'%s' has no IPv4 or IPv6 address", host);
-    }
-    memcpy(addr, pick->ai_addr, pick->ai_addrlen);
-    *addrlen = (unsigned)pick->ai_addrlen;
-    if (pick->ai_family == AF_INET)
-        ((struct sockaddr_in *)addr)->sin_port = htons(port);
-    else
-        ((struct sockaddr_in6 *)addr)->sin6_port = htons(port);
-    *loopback = all_loop;
-    freeaddrinfo(res);
-    return 0;
-}
-
-int http_parse_listen(const char *text, struct sockaddr_storage *addr, unsigned *addrlen, bool *loopback,
-                      struct pk_err *e)
-{
-    char host[HOST_MAX + 1];
-    return parse_listen(text ? text : "", addr, addrlen, loopback, host, e);
-}
-
-/* ---- Accept negotiation ----------------------------------------------- */
-
-#define ACCEPT_MAX_RANGES 32
-
-struct media {
-    const char *type, *sub, *version;   /* spans into a copy of the header */
-    size_t tlen, slen, vlen;
-    double q;
-    int spec;                           /* 2 type/sub, 1 type/ *, 0 * / * */
-    int order;
-};
-
-static const char *trim(const char *s, size_t *n)
-{
-    while (*n && (*s == ' ' || *s == '\t'))
-        s++, (*n)--;
-    while (*n && (s[*n - 1] == ' ' || s[*n - 1] == '\t'))
-        (*n)--;
-    return s;
-}
-
-static bool span_ieq(const char *s, size_t n, const char *lit)
-{
-    return strlen(lit) == n && strncasecmp(s, lit, n) == 0;
-}
-
-/* A q-value: 0, 1 or a decimal 0.xxx / 1.000 (RFC 9110 12.4.2); anything
- * else gives -1, and the range is ignored. */
-static double parse_q(const char *s, size_t n)
-{
-    if (n == 0 || n > 5 || (s[0] != '0' && s[0] != '1'))
-        return -1;
-    double v = s[0] - '0', scale = 0.1;
-    if (n > 1) {
-        if (s[1] != '.')
-            return -1;
-        for (size_t i = 2; i < n; i++) {
-            if (s[i] < '0' || s[i] > '9')
-                return -1;
-            v += (s[i] - '0') * scale;
-            scale /= 10;
-        }
-    }
-    return v > 1.0 ? -1 : v;
-}
-
-static void parse_media(const char *s, size_t n, int order, struct media *m, bool *ok)
-{
-    *ok = false;
-    memset(m, 0, sizeof(*m));
-    m->q = 1.0;
-    m->order = order;
-    const char *semi = memchr(s, ';', n);
-    size_t rlen = semi ? (size_t)(semi - s) : n;
-    const char *r = trim(s, &rlen);
-    const char *slash = memchr(r, '/', rlen);
-    if (!slash) {
-        if (!(rlen == 1 && r[0] == '*'))   /* a lone "*" is read as * / *, as goautoneg does */
-            return;
-        m->type = m->sub = "*";
-        m->tlen = m->slen = 1;
-    } else {
-        m->type = r;
-        m->tlen = (size_t)(slash - r);
-        m->sub = slash + 1;
-        m->slen = rlen - m->tlen - 1;
-        m->type = trim(m->type, &m->tlen);
-        m->sub = trim(m->sub, &m->slen);
-        if (!m->tlen || !m->slen)
-            return;
-    }
-    bool tstar = m->tlen == 1 && m->type[0] == '*', sstar = m->slen == 1 && m->sub[0] == '*';
-    m->spec = tstar ? 0 : sstar ? 1 : 2;
-    while (semi) {
-        const char *p = semi + 1;
-        size_t left = n - (size_t)(p - s);
-        semi = memchr(p, ';', left);
-        size_t plen = semi ? (size_t)(semi - p) : left;
-        const char *eq = memchr(p, '=', plen);
-        if (!eq)
-            continue;
-        size_t klen = (size_t)(eq - p), vlen = plen - klen - 1;
-        const char *k = trim(p, &klen), *v = trim(eq + 1, &vlen);
-        if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"')
-            v++, vlen -= 2;
-        if (span_ieq(k, klen, "q")) {
-            double q = parse_q(v, vlen);
-            if (q < 0)
-                return;
-            m->q = q;
-        } else if (span_ieq(k, klen, "version")) {
-            m->version = v;
-            m->vlen = vlen;
-        }
-    }
-    *ok = true;
-}
-
-static int media_cmp(const void *a, const void *b)
-{
-    const struct media *x = a, *y = b;
-    if (x->q != y->q)
-        return x->q > y->q ? -1 : 1;
-    if (x->spec != y->spec)
-        return y->spec - x->spec;
-    return x->order - y->order;
-}
-
-enum http_metrics_format http_negotiate_metrics(const char *accept, const char **om_version)
-{
-    if (om_version)
-        *om_version = "1.0.0";
-    if (!accept)
-        return HTTP_METRICS_TEXT;
-    struct media m[ACCEPT_MAX_RANGES];
-    size_t nm = 0;
-    const char *s = accept;
-    size_t left = strnlen(accept, 8192);
-    int order = 0;
-    while (left && nm < ACCEPT_MAX_RANGES) {
-        const char *comma = memchr(s, ',', left);
-        size_t n = comma ? (size_t)(comma - s) : left;
-        bool ok;
-        parse_media(s, n, order++, &m[nm], &ok);
-        if (ok && m[nm].q > 0)
-            nm++;
-        if (!comma)
-            break;
-        left -= n + 1;
-        s = comma + 1;
-    }
-    qsort(m, nm, sizeof(m[0]), media_cmp);
-    for (size_t i = 0; i < nm; i++) {
-        if (m[i].spec != 2)
-            continue;
-        if (span_ieq(m[i].type, m[i].tlen, "text") && span_ieq(m[i].sub, m[i].slen, "plain") &&
-            (!m[i].version || (m[i].vlen == 5 && !memcmp(m[i].version, "0.0.4", 5))))
-            return HTTP_METRICS_TEXT;
-        if (span_ieq(m[i].type, m[i].tlen, "application") && span_ieq(m[i].sub, m[i].slen, "openmetrics-text")) {
-            if (!m[i].version || (m[i].vlen == 5 && !memcmp(m[i].version, "1.0.0", 5)))
-                return HTTP_METRICS_OPENMETRICS;
-            if (m[i].vlen == 5 && !memcmp(m[i].version, "0.0.1", 5)) {
-                if (om_version)
-                    *om_version = "0.0.1";
-                return HTTP_METRICS_OPENMETRICS;
-            }
-        }
-    }
-    return HTTP_METRICS_TEXT;
 }
 
 /* ---- responses ---------------------------------------------------------- */
@@ -569,44 +229,8 @@ static bool auth_ok(const struct http_server *s, const char *hdr)
      * depends on neither the token's length nor its content. */
     unsigned char d[TOKEN_SHA_LEN];
     bool same = sha256(tok, n, d) == 0 && equal_ct(d, s->token_sha, sizeof(d));
+    explicit_bzero(d, sizeof(d)); /* the right token's digest is the server's secret */
     return scheme && same;
-}
-
-/* Without a token, a loopback server answers only requests addressed to a
- * loopback name, so a page on another site cannot read it by rebinding its
- * own name to 127.0.0.1. */
-static bool host_ok(const struct http_server *s, const char *host)
-{
-    if (!host)
-        return true; /* HTTP/1.0 without Host: not a browser */
-    char h[HOST_MAX + 1];
-    size_t n = strnlen(host, HOST_MAX + 8);
-    if (host[0] == '[') {
-        const char *close = memchr(host, ']', n);
-        if (!close || (size_t)(close - host - 1) > HOST_MAX)
-            return false;
-        size_t hl = (size_t)(close - host - 1);
-        memcpy(h, host + 1, hl);
-        h[hl] = '\0';
-        struct in6_addr a;
-        if (inet_pton(AF_INET6, h, &a) != 1)
-            return false;
-        return v6_loopback(&a);
-    }
-    const char *colon = memchr(host, ':', n);
-    size_t hl = colon ? (size_t)(colon - host) : n;
-    if (hl > HOST_MAX)
-        return false;
-    memcpy(h, host, hl);
-    h[hl] = '\0';
-    if (hl && h[hl - 1] == '.')
-        h[--hl] = '\0';
-    if (!strcasecmp(h, "localhost") || !strcasecmp(h, s->listen_host))
-        return true;
-    struct in_addr a;
-    if (inet_pton(AF_INET, h, &a) == 1)
-        return (ntohl(a.s_addr) >> 24) == 127;
-    return false;
 }
 
 static enum MHD_Result call_simple(struct http_server *s, struct MHD_Connection *c,
@@ -621,13 +245,6 @@ static enum MHD_Result call_simple(struct http_server *s, struct MHD_Connection 
     if (rc)
         return queue_failure(s, c, rc, &e);
     return queue_body(s, c, &b, CT_JSON, false);
-}
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* What the URI log callback keeps of a /api/history request: its raw query
@@ -670,7 +287,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return queue_canned(s, c, MHD_HTTP_UNAUTHORIZED, s->r401);
             }
         } else if (s->check_host &&
-                   !host_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST))) {
+                   !http_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST), s->listen_host)) {
             return queue_canned(s, c, MHD_HTTP_FORBIDDEN, s->r403);
         }
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
@@ -715,7 +332,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         struct query_history *q = malloc(sizeof(*q)); /* 4 KiB: off the server threads' stacks */
         if (!q)
             return MHD_NO;
-        int rc = query_parse_history(rq ? rq->text : "", rq ? rq->len : 0, now_ms(), q, &e);
+        int rc = query_parse_history(rq ? rq->text : "", rq ? rq->len : 0, clock_real_ms(), q, &e);
         enum MHD_Result ret;
         if (rc) {
             ret = queue_failure(s, c, rc, &e);
@@ -785,6 +402,7 @@ static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
     return strlen(s);
 }
 
+static void on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     struct http_server *s = cls;
@@ -919,64 +537,53 @@ static void free_server(struct http_server *s)
     free(s);
 }
 
-int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,
-               struct pk_err *e)
+/* The options checked and taken in: the listen address, the token's digest,
+ * the refusal of a public address without authentication, the TLS texts. */
+static int configure(struct http_server *s, const struct http_opts *o, const char *listen_text, struct pk_err *e)
 {
-    *out = NULL;
-    const char *listen_text = o->listen ? o->listen : HTTP_LISTEN_DEFAULT;
-    struct http_server *s = calloc(1, sizeof(*s));
-    if (!s)
-        return err_errno(e, -ENOMEM, "http", "cannot start the server");
-    pthread_mutex_init(&s->log_lock, NULL);
-    s->prov = *p;
     int rc;
-
-    if (o->conn_limit < 1 || o->timeout_s < 1 || o->threads < 1 || o->threads > HTTP_THREADS_MAX) {
-        rc = err_set(e, PK_EUSAGE, "http", "invalid server options",
-                     "connection limit, timeout and threads must be at least 1 (threads at most %u)",
-                     HTTP_THREADS_MAX);
-        goto fail;
-    }
+    if (o->conn_limit < 1 || o->timeout_s < 1 || o->threads < 1 || o->threads > HTTP_THREADS_MAX)
+        return err_set(e, PK_EUSAGE, "http", "invalid server options",
+                       "connection limit, timeout and threads must be at least 1 (threads at most %u)",
+                       HTTP_THREADS_MAX);
     bool loopback;
     unsigned addrlen;
-    if ((rc = parse_listen(listen_text, &s->addr, &addrlen, &loopback, s->listen_host, e)))
-        goto fail;
+    if ((rc = http_listen_parse(listen_text, &s->addr, &addrlen, &loopback, s->listen_host, e)))
+        return rc;
     s->addrlen = addrlen;
     if (o->auth_token) {
         if ((rc = check_token(o->auth_token, s->token_sha, e)))
-            goto fail;
+            return rc;
         s->has_token = true;
     }
     if (!loopback && !s->has_token && !o->no_auth) {
         char q[96], what[200];
         snprintf(what, sizeof(what), "refusing to serve %s without authentication",
                  err_quote(listen_text, strlen(listen_text), q, sizeof(q)));
-        rc = err_set(e, PK_EUSAGE, "--listen", what,
-                     "it is not a loopback address: add --auth-token-file FILE (a bearer token) or "
-                     "--no-auth to serve it to anyone who can connect");
-        goto fail;
+        return err_set(e, PK_EUSAGE, "--listen", what,
+                       "it is not a loopback address: add --auth-token-file FILE (a bearer token) or "
+                       "--no-auth to serve it to anyone who can connect");
     }
     s->check_host = loopback && !s->has_token;
-    if (!o->tls_cert_pem != !o->tls_key_pem) {
-        rc = err_set(e, PK_EUSAGE, o->tls_cert_pem ? "--tls-key" : "--tls-cert", "incomplete TLS settings",
-                     "--tls-cert and --tls-key go together");
-        goto fail;
-    }
-    if (o->tls_cert_pem) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            rc = err_set(e, PK_ENOTSUP, "--tls-cert", "TLS is not available",
-                         "this libmicrohttpd was built without TLS support");
-            goto fail;
-        }
-        if ((rc = check_tls(o->tls_cert_pem, o->tls_key_pem, e)))
-            goto fail;
-        if (!(s->cert_pem = strdup(o->tls_cert_pem)) || !(s->key_pem = strdup(o->tls_key_pem))) {
-            rc = err_errno(e, -ENOMEM, "http", "cannot start the server");
-            goto fail;
-        }
-        s->tls = true;
-    }
+    if (!o->tls_cert_pem != !o->tls_key_pem)
+        return err_set(e, PK_EUSAGE, o->tls_cert_pem ? "--tls-key" : "--tls-cert", "incomplete TLS settings",
+                       "--tls-cert and --tls-key go together");
+    if (!o->tls_cert_pem)
+        return 0;
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+        return err_set(e, PK_ENOTSUP, "--tls-cert", "TLS is not available",
+                       "this libmicrohttpd was built without TLS support");
+    if ((rc = check_tls(o->tls_cert_pem, o->tls_key_pem, e)))
+        return rc;
+    /* the key's copy is wiped by free_server, on every path */
+    if (!(s->cert_pem = strdup(o->tls_cert_pem)) || !(s->key_pem = strdup(o->tls_key_pem)))
+        return err_errno(e, -ENOMEM, "http", "cannot start the server");
+    s->tls = true;
+    return 0;
+}
 
+static int make_canned(struct http_server *s, struct pk_err *e)
+{
     s->r401 = canned("{\"error\":\"unauthorized: send Authorization: Bearer <token>\"}",
                      MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"perfkit\"");
     s->r403 = canned("{\"error\":\"forbidden: the Host header names no loopback address; "
@@ -984,21 +591,17 @@ int http_start(const struct http_opts *o, const struct http_provider *p, struct 
                      NULL, NULL);
     s->r404 = canned("{\"error\":\"not found\"}", NULL, NULL);
     s->r405 = canned("{\"error\":\"method not allowed: use GET or HEAD\"}", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-    if (!s->r401 || !s->r403 || !s->r404 || !s->r405) {
-        rc = err_errno(e, -ENOMEM, "http", "cannot start the server");
-        goto fail;
-    }
+    if (!s->r401 || !s->r403 || !s->r404 || !s->r405)
+        return err_errno(e, -ENOMEM, "http", "cannot start the server");
+    return 0;
+}
 
-    int fd = -1;
-    if ((rc = open_listener(&s->addr, addrlen, listen_text, &fd, e)))
-        goto fail;
-    socklen_t alen = sizeof(s->addr);
-    getsockname(fd, (struct sockaddr *)&s->addr, &alen);
-    s->port = ntohs(s->addr.ss_family == AF_INET ? ((struct sockaddr_in *)&s->addr)->sin_port
-                                                  : ((struct sockaddr_in6 *)&s->addr)->sin6_port);
-    /* MHD owns fd once started and may or may not close it when it fails
-     * to start; `witness` keeps the socket alive so fd can be told apart
-     * from a descriptor reused in the meantime. */
+/* libmicrohttpd on the listening socket fd, which it owns once started. */
+static int start_daemon(struct http_server *s, const struct http_opts *o, int fd, struct pk_err *e)
+{
+    /* MHD may or may not close fd when it fails to start; `witness` keeps
+     * the socket alive so fd can be told apart from a descriptor reused in
+     * the meantime. */
     int witness = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 
     struct MHD_OptionItem opts[12];
@@ -1016,6 +619,7 @@ int http_start(const struct http_opts *o, const struct http_provider *p, struct 
         opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)TLS_PRIORITIES };
     }
     opts[no++] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
+    PK_ASSERT(no <= sizeof(opts) / sizeof(opts[0]));
 
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (s->addr.ss_family == AF_INET6)
@@ -1040,12 +644,34 @@ int http_start(const struct http_opts *o, const struct http_provider *p, struct 
             close(fd);
         if (witness >= 0)
             close(witness);
-        rc = err_set(e, -EIO, "http", "cannot start the server", "%s",
-                     s->log[0] ? s->log : "libmicrohttpd refused the settings");
-        goto fail;
+        return err_set(e, -EIO, "http", "cannot start the server", "%s",
+                       s->log[0] ? s->log : "libmicrohttpd refused the settings");
     }
     if (witness >= 0)
         close(witness);
+    return 0;
+}
+
+int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,
+               struct pk_err *e)
+{
+    *out = NULL;
+    const char *listen_text = o->listen ? o->listen : HTTP_LISTEN_DEFAULT;
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_errno(e, -ENOMEM, "http", "cannot start the server");
+    pthread_mutex_init(&s->log_lock, NULL);
+    s->prov = *p;
+    int rc, fd = -1;
+    if ((rc = configure(s, o, listen_text, e)) || (rc = make_canned(s, e)) ||
+        (rc = open_listener(&s->addr, (unsigned)s->addrlen, listen_text, &fd, e)))
+        goto fail;
+    socklen_t alen = sizeof(s->addr);
+    getsockname(fd, (struct sockaddr *)&s->addr, &alen);
+    s->port = ntohs(s->addr.ss_family == AF_INET ? ((struct sockaddr_in *)&s->addr)->sin_port
+                                                  : ((struct sockaddr_in6 *)&s->addr)->sin6_port);
+    if ((rc = start_daemon(s, o, fd, e)))
+        goto fail;
     *out = s;
     return 0;
 

@@ -100,6 +100,7 @@ struct metric_set {
 };
 
 void metric_set_init(struct metric_set *s);
+/* Frees everything and leaves s as metric_set_init does; a no-op on a zeroed struct or NULL. */
 void metric_set_destroy(struct metric_set *s);
 void metric_set_clear(struct metric_set *s);
 

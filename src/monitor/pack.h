@@ -1,5 +1,5 @@
 /*
- * pack - the binary values in the rows of the history store (monitor/store.c):
+ * pack - the binary values in the rows of the history store (monitor/store_write.c, store_query.c):
  *
  *   a frame   one sample: the value of each stored series at one time,
  *             0x01, then n times { u32 series id, f64 value }, ids strictly ascending;

@@ -13,6 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/check.h"
+#include "core/clock.h"
 #include "core/err.h"
 #include "core/url.h"
 #include "monitor/curlapi.h"
@@ -34,17 +36,10 @@ struct prober {
     bool running, stop;
 };
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 static void fail(struct probe_result *out, double t0, const char *why)
 {
     out->ok = false;
-    out->seconds = mono_s() - t0;
+    out->seconds = clock_mono_s() - t0;
     snprintf(out->error, sizeof(out->error), "%s", why);
 }
 
@@ -52,7 +47,7 @@ static void fail(struct probe_result *out, double t0, const char *why)
  * each attempt, so a DNS change is followed. */
 static void probe_tcp(const char *hostport, int64_t timeout_ms, struct probe_result *out)
 {
-    double t0 = mono_s();
+    double t0 = clock_mono_s();
     char as_url[URL_MAX + 16];
     struct url u;
     snprintf(as_url, sizeof(as_url), "http://%s", hostport);
@@ -75,7 +70,7 @@ static void probe_tcp(const char *hostport, int64_t timeout_ms, struct probe_res
         freeaddrinfo(res);
         return;
     }
-    t0 = mono_s(); /* the connect, not the resolution, is the probe's time */
+    t0 = clock_mono_s(); /* the connect, not the resolution, is the probe's time */
     rc = connect(fd, res->ai_addr, res->ai_addrlen);
     freeaddrinfo(res);
     int err = rc == 0 ? 0 : errno;
@@ -100,7 +95,7 @@ static void probe_tcp(const char *hostport, int64_t timeout_ms, struct probe_res
         fail(out, t0, err == ETIMEDOUT ? "timeout" : strerrorname_np(err));
     } else {
         out->ok = true;
-        out->seconds = mono_s() - t0;
+        out->seconds = clock_mono_s() - t0;
         out->error[0] = '\0';
     }
     close(fd);
@@ -115,7 +110,7 @@ static size_t discard(char *p, size_t size, size_t n, void *arg)
 
 static void probe_http(const char *url, int64_t timeout_ms, struct probe_result *out)
 {
-    double t0 = mono_s();
+    double t0 = clock_mono_s();
     const struct curlapi *cu;
     if (curlapi_get(&cu, NULL) != 0) {
         fail(out, t0, "libcurl could not be loaded");
@@ -194,6 +189,7 @@ static void *prober_main(void *arg)
             probe_once(&p->probes[i], p->interval_ms, &r);
             pthread_mutex_lock(&p->mu);
             struct window *w = &p->win[i];
+            PK_ASSERT(w->next < PROBE_WINDOW && w->n <= PROBE_WINDOW);
             w->r[w->next] = r;
             w->next = (w->next + 1) % PROBE_WINDOW;
             if (w->n < PROBE_WINDOW)
@@ -307,6 +303,7 @@ bool prober_stats(struct prober *p, size_t i, struct probe_stats *out)
     out->limit_ms = p->probes[i].limit_ms;
     pthread_mutex_lock(&p->mu);
     const struct window *w = &p->win[i];
+    PK_ASSERT(w->next < PROBE_WINDOW && w->n <= PROBE_WINDOW);
     out->attempts = w->attempts;
     out->have = w->n > 0;
     if (w->n) {

@@ -343,101 +343,112 @@ static bool emit(char *out, size_t cap, size_t *o, const char *s, size_t n)
     return true;
 }
 
-static int parse_key(const char *s, size_t n, char *out, size_t cap, struct pk_err *e)
+/* The value of label l from s[*pp], just past its opening quote: escapes
+ * checked, kept as written; *pp ends on the closing quote. */
+static int parse_label_value(const struct kctx *k, const char *s, size_t n, size_t *pp, struct label *l)
 {
-    struct kctx k = { s, n, e };
     char q[QUOTE_MAX];
-    size_t p = 0;
-    while (p < n && blank(s[p]))
-        p++;
-    struct span name = { s + p, 0 };
-    if (p >= n || !(name_start(s[p]) || s[p] == ':'))
-        return kfail(&k, "expected a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) at offset %zu", p);
-    while (p < n && (name_char(s[p]) || s[p] == ':'))
-        p++, name.n++;
-    while (p < n && blank(s[p]))
-        p++;
-
-    struct label labels[QUERY_LABELS_MAX];
-    size_t nl = 0;
-    if (p < n && s[p] == '{') {
-        p++;
-        for (;;) {
-            while (p < n && blank(s[p]))
-                p++;
-            if (p < n && s[p] == '}') {
-                p++;
-                break;
+    size_t p = *pp;
+    l->value.p = s + p;
+    for (;;) {
+        if (p >= n)
+            return kfail(k, "unterminated value of label '%s'", quote(l->name.p, l->name.n, q, sizeof(q)));
+        if (s[p] == '"')
+            break;
+        if (s[p] == '\\') {
+            if (p + 1 >= n)
+                return kfail(k, "unterminated value of label '%s'", quote(l->name.p, l->name.n, q, sizeof(q)));
+            char c = s[p + 1];
+            if (c != '\\' && c != '"' && c != 'n') {
+                char q2[QUOTE_MAX];
+                return kfail(k, "unknown escape '\\%s' in the value of label '%s' (use \\\\, \\\" or \\n)",
+                             quote(&s[p + 1], 1, q2, sizeof(q2)), quote(l->name.p, l->name.n, q, sizeof(q)));
             }
-            if (p >= n)
-                return kfail(&k, "missing '}'");
-            if (!name_start(s[p]))
-                return kfail(&k, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at offset %zu", p);
-            struct label l = { { s + p, 0 }, { NULL, 0 } };
-            while (p < n && name_char(s[p]))
-                p++, l.name.n++;
-            while (p < n && blank(s[p]))
-                p++;
-            if (p >= n || s[p] != '=')
-                return kfail(&k, "expected '=' after label name '%s'", quote(l.name.p, l.name.n, q, sizeof(q)));
-            p++;
-            while (p < n && blank(s[p]))
-                p++;
-            if (p >= n || s[p] != '"')
-                return kfail(&k, "expected '\"' to open the value of label '%s'",
-                             quote(l.name.p, l.name.n, q, sizeof(q)));
-            p++;
-            l.value.p = s + p;
-            for (;;) {
-                if (p >= n)
-                    return kfail(&k, "unterminated value of label '%s'", quote(l.name.p, l.name.n, q, sizeof(q)));
-                if (s[p] == '"')
-                    break;
-                if (s[p] == '\\') {
-                    if (p + 1 >= n)
-                        return kfail(&k, "unterminated value of label '%s'",
-                                     quote(l.name.p, l.name.n, q, sizeof(q)));
-                    char c = s[p + 1];
-                    if (c != '\\' && c != '"' && c != 'n') {
-                        char q2[QUOTE_MAX];
-                        return kfail(&k, "unknown escape '\\%s' in the value of label '%s' (use \\\\, \\\" or \\n)",
-                                     quote(&s[p + 1], 1, q2, sizeof(q2)), quote(l.name.p, l.name.n, q, sizeof(q)));
-                    }
-                    p += 2;
-                    continue;
-                }
-                p++;
-            }
-            l.value.n = (size_t)(s + p - l.value.p);
-            p++; /* the closing quote */
-            for (size_t i = 0; i < nl; i++)
-                if (span_cmp(labels[i].name, l.name) == 0)
-                    return kfail(&k, "label '%s' given twice", quote(l.name.p, l.name.n, q, sizeof(q)));
-            if (nl == QUERY_LABELS_MAX)
-                return kfail(&k, "more than %u labels", QUERY_LABELS_MAX);
-            labels[nl++] = l;
-            while (p < n && blank(s[p]))
-                p++;
-            if (p < n && s[p] == ',') {
-                p++;
-                continue;
-            }
-            if (p < n && s[p] == '}') {
-                p++;
-                break;
-            }
-            if (p >= n)
-                return kfail(&k, "missing '}'");
-            return kfail(&k, "expected ',' or '}' after the value of label '%s'",
-                         quote(l.name.p, l.name.n, q, sizeof(q)));
+            p += 2;
+            continue;
         }
+        p++;
+    }
+    l->value.n = (size_t)(s + p - l->value.p);
+    *pp = p;
+    return 0;
+}
+
+/* One name="value" from s[*pp] (a name's first character) into *l; *pp ends past the closing quote. */
+static int parse_label(const struct kctx *k, const char *s, size_t n, size_t *pp, struct label *l)
+{
+    char q[QUOTE_MAX];
+    size_t p = *pp;
+    if (!name_start(s[p]))
+        return kfail(k, "expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at offset %zu", p);
+    *l = (struct label){ { s + p, 0 }, { NULL, 0 } };
+    while (p < n && name_char(s[p]))
+        p++, l->name.n++;
+    while (p < n && blank(s[p]))
+        p++;
+    if (p >= n || s[p] != '=')
+        return kfail(k, "expected '=' after label name '%s'", quote(l->name.p, l->name.n, q, sizeof(q)));
+    p++;
+    while (p < n && blank(s[p]))
+        p++;
+    if (p >= n || s[p] != '"')
+        return kfail(k, "expected '\"' to open the value of label '%s'", quote(l->name.p, l->name.n, q, sizeof(q)));
+    p++;
+    int rc = parse_label_value(k, s, n, &p, l);
+    if (rc)
+        return rc;
+    *pp = p + 1; /* the closing quote */
+    return 0;
+}
+
+/* The labels from s[*pp], just past '{', through '}': at most QUERY_LABELS_MAX, each once. */
+static int parse_labels(const struct kctx *k, const char *s, size_t n, size_t *pp, struct label *labels,
+                        size_t *nlabels)
+{
+    char q[QUOTE_MAX];
+    size_t p = *pp, nl = 0;
+    for (;;) {
         while (p < n && blank(s[p]))
             p++;
+        if (p < n && s[p] == '}') {
+            p++;
+            break;
+        }
+        if (p >= n)
+            return kfail(k, "missing '}'");
+        struct label l;
+        int rc = parse_label(k, s, n, &p, &l);
+        if (rc)
+            return rc;
+        for (size_t i = 0; i < nl; i++)
+            if (span_cmp(labels[i].name, l.name) == 0)
+                return kfail(k, "label '%s' given twice", quote(l.name.p, l.name.n, q, sizeof(q)));
+        if (nl == QUERY_LABELS_MAX)
+            return kfail(k, "more than %u labels", QUERY_LABELS_MAX);
+        labels[nl++] = l;
+        while (p < n && blank(s[p]))
+            p++;
+        if (p < n && s[p] == ',') {
+            p++;
+            continue;
+        }
+        if (p < n && s[p] == '}') {
+            p++;
+            break;
+        }
+        if (p >= n)
+            return kfail(k, "missing '}'");
+        return kfail(k, "expected ',' or '}' after the value of label '%s'", quote(l.name.p, l.name.n, q, sizeof(q)));
     }
-    if (p != n)
-        return kfail(&k, "unexpected '%s' at offset %zu", quote(s + p, 1, q, sizeof(q)), p);
+    *pp = p;
+    *nlabels = nl;
+    return 0;
+}
 
-    /* Canonical form: labels sorted by name (insertion sort: a handful). */
+/* The canonical key: the name, then the labels sorted by name (insertion
+ * sort: a handful), values escaped as written but for a raw newline. */
+static int emit_key(const struct kctx *k, struct span name, struct label *labels, size_t nl, char *out, size_t cap)
+{
     for (size_t i = 1; i < nl; i++) {
         struct label l = labels[i];
         size_t j = i;
@@ -467,12 +478,145 @@ static int parse_key(const char *s, size_t n, char *out, size_t cap, struct pk_e
     if (fits && nl)
         fits = emit(out, cap, &o, "}", 1);
     if (!fits)
-        return kfail(&k, "longer than %zu bytes", cap - 1);
+        return kfail(k, "longer than %zu bytes", cap - 1);
     out[o] = '\0';
     return 0;
 }
 
+static int parse_key(const char *s, size_t n, char *out, size_t cap, struct pk_err *e)
+{
+    struct kctx k = { s, n, e };
+    char q[QUOTE_MAX];
+    size_t p = 0;
+    while (p < n && blank(s[p]))
+        p++;
+    struct span name = { s + p, 0 };
+    if (p >= n || !(name_start(s[p]) || s[p] == ':'))
+        return kfail(&k, "expected a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*) at offset %zu", p);
+    while (p < n && (name_char(s[p]) || s[p] == ':'))
+        p++, name.n++;
+    while (p < n && blank(s[p]))
+        p++;
+
+    struct label labels[QUERY_LABELS_MAX];
+    size_t nl = 0;
+    if (p < n && s[p] == '{') {
+        p++;
+        int rc = parse_labels(&k, s, n, &p, labels, &nl);
+        if (rc)
+            return rc;
+        while (p < n && blank(s[p]))
+            p++;
+    }
+    if (p != n)
+        return kfail(&k, "unexpected '%s' at offset %zu", quote(s + p, 1, q, sizeof(q)), p);
+    return emit_key(&k, name, labels, nl, out, cap);
+}
+
 /* ---- the query string -------------------------------------------------- */
+
+/* What the parameters gave so far. */
+struct qstate {
+    bool seen[P_COUNT];
+    int64_t from, to, step;
+    uint64_t points;
+    char metric[QUERY_METRIC_MAX + 1];
+};
+
+/* The parameter named by seg[0..klen) (percent-encoded) in *pi; on gets the
+ * decoded name, quoted for messages. seg[0..seglen) is the whole parameter,
+ * at offset pos of the query string. */
+static int param_name(const char *seg, size_t klen, size_t seglen, size_t pos, enum param *pi, char *on,
+                      size_t oncap, struct pk_err *e)
+{
+    char key[KEY_MAX + 1], q[QUOTE_MAX];
+    size_t kdec;
+    char raw_on[QUOTE_MAX];
+    quote(seg, klen, raw_on, sizeof(raw_on));
+    struct pk_err ke;
+    pk_err_clear(&ke);
+    int rc = decode(seg, klen, key, sizeof(key), &kdec, raw_on, &ke);
+    if (rc) {
+        if (strcmp(ke.what, "value too long") == 0) /* a long name is simply unknown */
+            return err_set(e, PK_EPARSE, raw_on, "unknown parameter", "expected metric, from, to, step or points");
+        if (e)
+            *e = ke;
+        return rc;
+    }
+    quote(key, kdec, on, oncap);
+    if (kdec == 0)
+        return err_set(e, PK_EPARSE, "", "empty parameter name", "'%s' at offset %zu",
+                       quote(seg, seglen, q, sizeof(q)), pos);
+    *pi = P_COUNT;
+    for (int i = 0; i < P_COUNT; i++)
+        if (strlen(PARAM_NAMES[i]) == kdec && memcmp(PARAM_NAMES[i], key, kdec) == 0)
+            *pi = (enum param)i;
+    if (*pi == P_COUNT)
+        return err_set(e, PK_EPARSE, on, "unknown parameter", "expected metric, from, to, step or points");
+    return 0;
+}
+
+/* The decoded value val[0..vdec) of parameter pi into st. */
+static int param_value(struct qstate *st, enum param pi, const char *val, size_t vdec, int64_t now_ms,
+                       struct pk_err *e)
+{
+    char q[QUOTE_MAX];
+    int rc = 0;
+    switch (pi) {
+    case P_METRIC:
+        rc = parse_key(val, vdec, st->metric, sizeof(st->metric), e);
+        break;
+    case P_FROM:
+        rc = parse_time("from", val, vdec, now_ms, &st->from, e);
+        break;
+    case P_TO:
+        rc = parse_time("to", val, vdec, now_ms, &st->to, e);
+        break;
+    case P_STEP: {
+        double sec;
+        if ((rc = units_parse_duration(val, "step", &sec, e)))
+            break;
+        st->step = llround(sec * 1000.0);
+        if (st->step < 1)
+            rc = err_set(e, PK_EPARSE, "step", "step too small", "'%s' is under 1ms", quote(val, vdec, q, sizeof(q)));
+        break;
+    }
+    case P_POINTS:
+        rc = units_parse_uint(val, "points", 1, QUERY_POINTS_MAX, &st->points, e);
+        break;
+    case P_COUNT:
+        break;
+    }
+    return rc;
+}
+
+/* One "name=value" parameter, seg[0..seglen) at offset pos, into st. */
+static int param(struct qstate *st, const char *seg, size_t seglen, size_t pos, int64_t now_ms, struct pk_err *e)
+{
+    if (seglen == 0) /* "&a=1", "a=1&&b=2", "a=1&" */
+        return err_set(e, PK_EPARSE, "", "empty parameter", "a stray '&' at offset %zu", pos);
+    const char *eq = memchr(seg, '=', seglen);
+    size_t klen = eq ? (size_t)(eq - seg) : seglen;
+    char on[QUOTE_MAX];
+    enum param pi;
+    int rc = param_name(seg, klen, seglen, pos, &pi, on, sizeof(on), e);
+    if (rc)
+        return rc;
+    if (st->seen[pi])
+        return err_set(e, PK_EPARSE, on, "repeated parameter", "given more than once");
+    st->seen[pi] = true;
+    if (!eq)
+        return err_set(e, PK_EPARSE, on, "missing value", "write %s=VALUE", PARAM_NAMES[pi]);
+    size_t vlen = seglen - klen - 1;
+    if (vlen == 0)
+        return err_set(e, PK_EPARSE, on, "empty value", "write %s=VALUE or leave the parameter out",
+                       PARAM_NAMES[pi]);
+    char val[QUERY_MAX + 1];
+    size_t vdec;
+    if ((rc = decode(eq + 1, vlen, val, sizeof(val), &vdec, on, e)))
+        return rc;
+    return param_value(st, pi, val, vdec, now_ms, e);
+}
 
 int query_parse_history(const char *qs, size_t len, int64_t now_ms, struct query_history *out,
                         struct pk_err *e)
@@ -483,115 +627,38 @@ int query_parse_history(const char *qs, size_t len, int64_t now_ms, struct query
     if (len > QUERY_MAX)
         return err_set(e, PK_EPARSE, "", "query string too long", "%zu bytes (at most %u)", len, QUERY_MAX);
 
-    bool seen[P_COUNT] = { false };
-    int64_t from = 0, to = 0, step = 0;
-    uint64_t points = QUERY_POINTS_DEFAULT;
-    char metric[QUERY_METRIC_MAX + 1];
-    char val[QUERY_MAX + 1];
-    char q[QUOTE_MAX];
-    int rc;
-
+    struct qstate st = { .points = QUERY_POINTS_DEFAULT };
     size_t pos = 0;
     while (len > 0 && pos <= len) {
         const char *seg = qs + pos;
         const char *amp = memchr(seg, '&', len - pos);
         size_t seglen = amp ? (size_t)(amp - seg) : len - pos;
-        if (seglen == 0) /* "&a=1", "a=1&&b=2", "a=1&" */
-            return err_set(e, PK_EPARSE, "", "empty parameter", "a stray '&' at offset %zu",
-                           pos == len ? pos - 1 : pos);
-        const char *eq = memchr(seg, '=', seglen);
-        size_t klen = eq ? (size_t)(eq - seg) : seglen;
-
-        char key[KEY_MAX + 1];
-        size_t kdec;
-        char raw_on[QUOTE_MAX];
-        quote(seg, klen, raw_on, sizeof(raw_on));
-        struct pk_err ke;
-        pk_err_clear(&ke);
-        rc = decode(seg, klen, key, sizeof(key), &kdec, raw_on, &ke);
-        if (rc) {
-            if (strcmp(ke.what, "value too long") == 0) /* a long name is simply unknown */
-                return err_set(e, PK_EPARSE, raw_on, "unknown parameter",
-                               "expected metric, from, to, step or points");
-            if (e)
-                *e = ke;
-            return rc;
-        }
-        char on[QUOTE_MAX];
-        quote(key, kdec, on, sizeof(on));
-        if (kdec == 0)
-            return err_set(e, PK_EPARSE, "", "empty parameter name", "'%s' at offset %zu",
-                           quote(seg, seglen, q, sizeof(q)), pos);
-        enum param pi = P_COUNT;
-        for (int i = 0; i < P_COUNT; i++)
-            if (strlen(PARAM_NAMES[i]) == kdec && memcmp(PARAM_NAMES[i], key, kdec) == 0)
-                pi = (enum param)i;
-        if (pi == P_COUNT)
-            return err_set(e, PK_EPARSE, on, "unknown parameter", "expected metric, from, to, step or points");
-        if (seen[pi])
-            return err_set(e, PK_EPARSE, on, "repeated parameter", "given more than once");
-        seen[pi] = true;
-        if (!eq)
-            return err_set(e, PK_EPARSE, on, "missing value", "write %s=VALUE", PARAM_NAMES[pi]);
-        size_t vlen = seglen - klen - 1;
-        if (vlen == 0)
-            return err_set(e, PK_EPARSE, on, "empty value", "write %s=VALUE or leave the parameter out",
-                           PARAM_NAMES[pi]);
-        size_t vdec;
-        if ((rc = decode(eq + 1, vlen, val, sizeof(val), &vdec, on, e)))
-            return rc;
-
-        switch (pi) {
-        case P_METRIC:
-            rc = parse_key(val, vdec, metric, sizeof(metric), e);
-            break;
-        case P_FROM:
-            rc = parse_time("from", val, vdec, now_ms, &from, e);
-            break;
-        case P_TO:
-            rc = parse_time("to", val, vdec, now_ms, &to, e);
-            break;
-        case P_STEP: {
-            double sec;
-            if ((rc = units_parse_duration(val, "step", &sec, e)))
-                break;
-            step = llround(sec * 1000.0);
-            if (step < 1)
-                rc = err_set(e, PK_EPARSE, "step", "step too small", "'%s' is under 1ms",
-                             quote(val, vdec, q, sizeof(q)));
-            break;
-        }
-        case P_POINTS:
-            rc = units_parse_uint(val, "points", 1, QUERY_POINTS_MAX, &points, e);
-            break;
-        case P_COUNT:
-            break;
-        }
+        int rc = param(&st, seg, seglen, seglen == 0 && pos == len ? pos - 1 : pos, now_ms, e);
         if (rc)
             return rc;
         pos += seglen + 1;
     }
 
-    if (!seen[P_METRIC])
+    if (!st.seen[P_METRIC])
         return err_set(e, PK_EPARSE, "metric", "missing parameter",
                        "metric is required (e.g. metric=node_load1)");
-    if (!seen[P_TO]) {
+    if (!st.seen[P_TO]) {
         if (now_ms < 0 || now_ms > QUERY_TIME_MAX_MS)
             return err_set(e, PK_EPARSE, "to", "no default", "the clock is outside 1970..9999");
-        to = now_ms;
+        st.to = now_ms;
     }
-    if (!seen[P_FROM])
-        from = to > QUERY_RANGE_DEFAULT_MS ? to - QUERY_RANGE_DEFAULT_MS : 0;
-    if (from >= to) {
+    if (!st.seen[P_FROM])
+        st.from = st.to > QUERY_RANGE_DEFAULT_MS ? st.to - QUERY_RANGE_DEFAULT_MS : 0;
+    if (st.from >= st.to) {
         char a[40], b[40];
-        return err_set(e, PK_EPARSE, seen[P_FROM] ? "from" : "to", "empty window",
-                       "from (%s) must be before to (%s)", query_format_time(from, a, sizeof(a)),
-                       query_format_time(to, b, sizeof(b)));
+        return err_set(e, PK_EPARSE, st.seen[P_FROM] ? "from" : "to", "empty window",
+                       "from (%s) must be before to (%s)", query_format_time(st.from, a, sizeof(a)),
+                       query_format_time(st.to, b, sizeof(b)));
     }
-    memcpy(out->metric, metric, strlen(metric) + 1);
-    out->from_ms = from;
-    out->to_ms = to;
-    out->step_ms = step;
-    out->points = (size_t)points;
+    memcpy(out->metric, st.metric, strlen(st.metric) + 1);
+    out->from_ms = st.from;
+    out->to_ms = st.to;
+    out->step_ms = st.step;
+    out->points = (size_t)st.points;
     return 0;
 }

@@ -133,8 +133,10 @@ struct rules {
 };
 
 void rules_init(struct rules *r);
+/* Frees the rules and alerts; a no-op on a zeroed struct or NULL. */
 void rules_destroy(struct rules *r);
 void rules_events_init(struct rules_events *ev);
+/* A no-op on a zeroed struct or NULL. */
 void rules_events_destroy(struct rules_events *ev);
 void rules_events_clear(struct rules_events *ev);
 

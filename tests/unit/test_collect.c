@@ -14,6 +14,7 @@
 
 #include "tmptree.h"
 
+#include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1079,6 +1080,33 @@ static int dump(int argc, char **argv)
     return rc == 0 ? 0 : 1;
 }
 
+/* collect_destroy on a zeroed struct (never initialised) frees nothing and
+ * closes no descriptor: its kept files read as descriptor 0 there. */
+static void destroy_zeroed(void **state)
+{
+    (void)state;
+    int opened = -1;
+    if (fcntl(0, F_GETFD) < 0)
+        opened = open("/dev/null", O_RDONLY); /* becomes descriptor 0 */
+    assert_true(fcntl(0, F_GETFD) >= 0);
+    struct collect c;
+    memset(&c, 0, sizeof(c));
+    collect_destroy(&c);
+    collect_destroy(&c);
+    assert_true(fcntl(0, F_GETFD) >= 0);
+    /* and after a collect_init that failed, and again */
+    struct collect_opts o;
+    collect_opts_init(&o);
+    o.procfs = "/nonexistent";
+    o.statvfs_table = "/nonexistent/statvfs.tsv";
+    struct pk_err e;
+    assert_true(collect_init(&c, &o, &e) < 0);
+    collect_destroy(&c);
+    assert_true(fcntl(0, F_GETFD) >= 0);
+    if (opened == 0)
+        close(opened);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 3 && strcmp(argv[1], "--dump") == 0)
@@ -1094,6 +1122,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(slope),
         cmocka_unit_test_setup_teardown(growth, tmptree_setup, tmptree_teardown),
         cmocka_unit_test_setup_teardown(perfkit_names, tmptree_setup, tmptree_teardown),
+        cmocka_unit_test(destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

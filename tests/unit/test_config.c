@@ -132,6 +132,17 @@ static void test_check(void **state)
     config_destroy(&c);
 }
 
+/* config_destroy on a zeroed struct, twice, and on NULL. */
+static void test_destroy_zeroed(void **state)
+{
+    (void)state;
+    struct monitor_config c;
+    memset(&c, 0, sizeof(c));
+    config_destroy(&c);
+    config_destroy(&c);
+    config_destroy(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -139,6 +150,7 @@ int main(void)
         cmocka_unit_test(test_file),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_check),
+        cmocka_unit_test(test_destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

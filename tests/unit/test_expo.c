@@ -144,9 +144,9 @@ static void empty_and_several_sets(void **state)
     assert_int_equal(metric_add1(&a, "node_load1", "1m load average.", METRIC_GAUGE, 0.21, &e), 0);
     assert_int_equal(metric_add1(&b, "perfkit_agent_samples_total", "Samples taken.", METRIC_COUNTER, 7, &e), 0);
     const struct metric_set *sets[] = { &a, NULL, &b };
-    struct expo_buf buf = EXPO_BUF_INIT;
+    struct buf buf = BUF_INIT;
     assert_int_equal(expo_render_buf(&buf, sets, 3, EXPO_OPENMETRICS, &e), 0);
-    assert_string_equal(buf.data, "# HELP node_load1 1m load average.\n"
+    assert_string_equal(buf.p, "# HELP node_load1 1m load average.\n"
                                   "# TYPE node_load1 gauge\n"
                                   "node_load1 0.21\n"
                                   "# HELP perfkit_agent_samples Samples taken.\n"
@@ -154,14 +154,14 @@ static void empty_and_several_sets(void **state)
                                   "perfkit_agent_samples_total 7\n"
                                   "# EOF\n");
     /* reused: the old content is replaced, the memory kept */
-    char *mem = buf.data;
+    char *mem = buf.p;
     assert_int_equal(expo_render_buf(&buf, sets, 1, EXPO_TEXT, &e), 0);
-    assert_ptr_equal(buf.data, mem);
-    assert_string_equal(buf.data, "# HELP node_load1 1m load average.\n"
+    assert_ptr_equal(buf.p, mem);
+    assert_string_equal(buf.p, "# HELP node_load1 1m load average.\n"
                                   "# TYPE node_load1 gauge\n"
                                   "node_load1 0.21\n");
-    assert_int_equal(buf.len, strlen(buf.data));
-    free(buf.data);
+    assert_int_equal(buf.len, strlen(buf.p));
+    buf_destroy(&buf);
     metric_set_destroy(&a);
     metric_set_destroy(&b);
 }

@@ -863,6 +863,25 @@ static void exports_counters(void **state)
     notify_destroy(&n, 0);
 }
 
+/* notify_destroy on a zeroed struct (never initialised), twice; a failed
+ * notify_init leaves a struct notify_destroy takes too. */
+static void destroy_zeroed(void **state)
+{
+    (void)state;
+    struct notify n;
+    memset(&n, 0, sizeof(n));
+    notify_destroy(&n, 0);
+    notify_destroy(&n, 1000);
+    struct notify_stats st;
+    notify_stats(&n, &st);
+    assert_int_equal(st.webhook_sent, 0);
+    const char *bad[] = { "ftp://example.com/" };
+    struct notify_config c = { .webhooks = bad, .nwebhooks = 1 };
+    struct pk_err e;
+    assert_int_equal(notify_init(&n, &c, &e), PK_EUSAGE);
+    notify_destroy(&n, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -882,6 +901,7 @@ int main(void)
         cmocka_unit_test(on_alert_is_bounded),
         cmocka_unit_test(on_alert_failures_are_counted),
         cmocka_unit_test(exports_counters),
+        cmocka_unit_test(destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, unset_proxies, NULL);
 }
