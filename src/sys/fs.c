@@ -160,18 +160,6 @@ static const char *arena_put(struct arena *a, const char *s, size_t len, bool de
     return dst;
 }
 
-static size_t count_lines(const char *buf, size_t len)
-{
-    size_t n = 1;
-    for (const char *p = buf, *end = buf + len; p < end; p++) {
-        p = memchr(p, '\n', (size_t)(end - p));
-        if (!p)
-            break;
-        n++;
-    }
-    return n;
-}
-
 static int reject(struct pk_err *e, const char *name, size_t line, const char *why)
 {
     char on[64];
@@ -263,7 +251,7 @@ void fs_mounts_destroy(struct fs_mounts *m)
 static int mounts_alloc(const char *buf, size_t len, struct fs_mounts *m, struct arena *a)
 {
     memset(m, 0, sizeof(*m));
-    size_t lines = count_lines(buf, len);
+    size_t lines = sysfile_count_lines(buf, len);
     m->v = calloc(lines, sizeof(*m->v));
     a->buf = malloc(len + 1);
     a->used = 0;
@@ -393,19 +381,17 @@ static int parse_table_of_mounts(const char *buf, size_t len, struct fs_mounts *
     int rc = mounts_alloc(buf, len, m, &a);
     if (rc < 0)
         return err_errno(e, rc, name, "cannot parse mount table");
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        line++;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         const char *le = p + sysfile_rtrim_len(p, (size_t)(eol - p));
         const char *s = p;
         while (s < le && sysfile_is_blank(*s))
             s++;
         if (s < le && memchr(s, '\0', (size_t)(le - s))) {
             fs_mounts_destroy(m);
-            return reject(e, name, line, "NUL byte in the line");
+            return reject(e, name, it.no, "NUL byte in the line");
         }
         if (s < le) {
             struct fs_mount *mt = &m->v[m->n];
@@ -414,12 +400,11 @@ static int parse_table_of_mounts(const char *buf, size_t len, struct fs_mounts *
             const char *why = fn(fn == mounts_line ? p : s, le, &a, mt);
             if (why) {
                 fs_mounts_destroy(m);
-                return reject(e, name, line, why);
+                return reject(e, name, it.no, why);
             }
             mt->ignored = fs_mount_ignored(mt);
             m->n++;
         }
-        p = nl ? nl + 1 : end;
     }
     rc = mark_dups(m);
     if (rc < 0) {
@@ -484,7 +469,7 @@ static const char *table_line(const char *p, const char *end, struct arena *a, s
 int fs_parse_table(const char *buf, size_t len, struct fs_table *t, struct pk_err *e)
 {
     memset(t, 0, sizeof(*t));
-    t->v = calloc(count_lines(buf, len), sizeof(*t->v));
+    t->v = calloc(sysfile_count_lines(buf, len), sizeof(*t->v));
     struct arena a = { malloc(len + 1), 0, len + 1 };
     if (!t->v || !a.buf) {
         free(t->v);
@@ -493,12 +478,10 @@ int fs_parse_table(const char *buf, size_t len, struct fs_table *t, struct pk_er
         return err_errno(e, -ENOMEM, "statvfs.tsv", "cannot parse usage table");
     }
     t->arena_ = a.buf;
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        line++;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         /* only "\r" is trimmed: a mount point may end in a blank (escaped, but still) */
         const char *le = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
         if (le > p && *p != '#') {
@@ -506,11 +489,10 @@ int fs_parse_table(const char *buf, size_t len, struct fs_table *t, struct pk_er
                                                                  : table_line(p, le, &a, &t->v[t->n]);
             if (why) {
                 fs_table_destroy(t);
-                return reject(e, "statvfs.tsv", line, why);
+                return reject(e, "statvfs.tsv", it.no, why);
             }
             t->n++;
         }
-        p = nl ? nl + 1 : end;
     }
     return 0;
 }

@@ -148,10 +148,10 @@ int procs_parse_status(const char *buf, size_t len, struct procs_status *st)
     memset(&s, 0, sizeof(s));
     s.threads = -1;
     bool have_name = false;
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         const char *colon = memchr(p, ':', (size_t)(eol - p));
         if (colon) {
             size_t klen = (size_t)(colon - p);
@@ -180,7 +180,6 @@ int procs_parse_status(const char *buf, size_t len, struct procs_status *st)
                 s.has_hwm = true;
             }
         }
-        p = nl ? nl + 1 : end;
     }
     if (!have_name)
         return PK_EPARSE;
@@ -201,10 +200,11 @@ static int limit_value(const char *tok, size_t len, uint64_t *out)
 int procs_parse_limit(const char *buf, size_t len, const char *name, struct procs_limit *lim)
 {
     size_t nlen = strlen(name);
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
+    const char *end = buf + len;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         /*
          * Names hold single blanks ("Max file size") and are padded to their
          * column with more ("Max open files            32768 ..."): a name ends
@@ -226,7 +226,6 @@ int procs_parse_limit(const char *buf, size_t len, const char *name, struct proc
             *lim = l;
             return 0;
         }
-        p = nl ? nl + 1 : end;
     }
     return -ENOENT;
 }
