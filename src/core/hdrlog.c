@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
 #include "core/err.h"
 
 #define COOKIE_BASE_MASK       (~0xf0u)
@@ -401,63 +402,35 @@ fail_z:
     return rc;
 }
 
-/* ---- text: a growing buffer; the first failure sticks */
+/* ---- text: core/buf.h, whose first failure sticks */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_pad(struct sbuf *b, const char *s, int width)
+static void put_pad(struct buf *b, const char *s, int width)
 {
     for (int n = (int)strlen(s); n < width; n++)
-        sb_put(b, " ", 1);
-    sb_str(b, s);
+        buf_addc(b, ' ');
+    buf_adds(b, s);
 }
 
-static void sb_int(struct sbuf *b, int64_t v, int width)
+static void put_int(struct buf *b, int64_t v, int width)
 {
     char tmp[32];
     snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-    sb_pad(b, tmp, width);
+    put_pad(b, tmp, width);
 }
 
-static int sb_finish(struct sbuf *b, char **out, size_t *len, struct pk_err *e, const char *on)
+/* A failure that is not the buffer's own (a number that would not format) sticks as well. */
+static void put_fail(struct buf *b)
 {
-    if (b->failed || !b->p) {
-        free(b->p);
+    if (!b->err)
+        b->err = -ENOMEM;
+}
+
+static int put_finish(struct buf *b, char **out, size_t *len, struct pk_err *e, const char *on)
+{
+    char *p = buf_take(b, len);
+    if (!p)
         return err_errno(e, -ENOMEM, on, "cannot render");
-    }
-    *out = b->p;
-    if (len)
-        *len = b->len;
+    *out = p;
     return 0;
 }
 
@@ -623,14 +596,14 @@ int hdrlog_format_fixed(double v, int prec, char *buf, size_t len)
     return rc;
 }
 
-static void sb_fixed(struct sbuf *b, double v, int prec, int width)
+static void put_fixed(struct buf *b, double v, int prec, int width)
 {
     char tmp[400];
     if (format_fixed(v, prec, tmp, sizeof(tmp)) < 0) {
-        b->failed = true;
+        put_fail(b);
         return;
     }
-    sb_pad(b, tmp, width);
+    put_pad(b, tmp, width);
 }
 
 /* ---- percentile spectrum */
@@ -646,59 +619,59 @@ int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double un
                        unit_ratio);
     struct c_locale c;
     c_locale_begin(&c);
-    struct sbuf b = { 0 };
+    struct buf b = BUF_INIT;
     int digits = h->sigfigs;
-    sb_pad(&b, "Value", 12);
-    sb_put(&b, " ", 1);
-    sb_pad(&b, "Percentile", 14);
-    sb_put(&b, " ", 1);
-    sb_pad(&b, "TotalCount", 10);
-    sb_put(&b, " ", 1);
-    sb_pad(&b, "1/(1-Percentile)", 14);
-    sb_str(&b, "\n\n");
+    put_pad(&b, "Value", 12);
+    buf_add(&b, " ", 1);
+    put_pad(&b, "Percentile", 14);
+    buf_add(&b, " ", 1);
+    put_pad(&b, "TotalCount", 10);
+    buf_add(&b, " ", 1);
+    put_pad(&b, "1/(1-Percentile)", 14);
+    buf_adds(&b, "\n\n");
 
     struct hist_iter it;
     hist_iter_percentiles(&it, h, ticks_per_half_distance);
     while (hist_iter_next(&it)) {
         double level = it.percentile / 100.0;
-        sb_fixed(&b, (double)it.value / unit_ratio, digits, 12);
-        sb_put(&b, " ", 1);
-        sb_fixed(&b, level, 12, 2);
-        sb_put(&b, " ", 1);
-        sb_int(&b, it.total, 10);
+        put_fixed(&b, (double)it.value / unit_ratio, digits, 12);
+        buf_add(&b, " ", 1);
+        put_fixed(&b, level, 12, 2);
+        buf_add(&b, " ", 1);
+        put_int(&b, it.total, 10);
         if (it.percentile != 100.0) {
-            sb_put(&b, " ", 1);
-            sb_fixed(&b, 1 / (1.0 - level), 2, 14);
+            buf_add(&b, " ", 1);
+            put_fixed(&b, 1 / (1.0 - level), 2, 14);
         }
-        sb_put(&b, "\n", 1);
+        buf_add(&b, "\n", 1);
     }
-    sb_str(&b, "#[Mean    = ");
-    sb_fixed(&b, hist_mean(h) / unit_ratio, digits, 12);
-    sb_str(&b, ", StdDeviation   = ");
-    sb_fixed(&b, hist_stddev(h) / unit_ratio, digits, 12);
-    sb_str(&b, "]\n#[Max     = ");
-    sb_fixed(&b, (double)hist_max(h) / unit_ratio, digits, 12);
-    sb_str(&b, ", Total count    = ");
-    sb_int(&b, hist_total(h), 12);
-    sb_str(&b, "]\n#[Buckets = ");
-    sb_int(&b, h->bucket_count, 12);
-    sb_str(&b, ", SubBuckets     = ");
-    sb_int(&b, h->sub_bucket_count, 12);
-    sb_str(&b, "]\n");
+    buf_adds(&b, "#[Mean    = ");
+    put_fixed(&b, hist_mean(h) / unit_ratio, digits, 12);
+    buf_adds(&b, ", StdDeviation   = ");
+    put_fixed(&b, hist_stddev(h) / unit_ratio, digits, 12);
+    buf_adds(&b, "]\n#[Max     = ");
+    put_fixed(&b, (double)hist_max(h) / unit_ratio, digits, 12);
+    buf_adds(&b, ", Total count    = ");
+    put_int(&b, hist_total(h), 12);
+    buf_adds(&b, "]\n#[Buckets = ");
+    put_int(&b, h->bucket_count, 12);
+    buf_adds(&b, ", SubBuckets     = ");
+    put_int(&b, h->sub_bucket_count, 12);
+    buf_adds(&b, "]\n");
     c_locale_end(&c);
-    return sb_finish(&b, out, len, e, "percentile spectrum");
+    return put_finish(&b, out, len, e, "percentile spectrum");
 }
 
 /* ---- base64 (core/base64.h) */
 
-static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
+static void put_base64(struct buf *b, const uint8_t *p, size_t n)
 {
     char *s = malloc(base64_encoded_len(n) + 1);
     if (!s) {
-        b->failed = true;
+        put_fail(b);
         return;
     }
-    sb_put(b, s, base64_encode(p, n, s));
+    buf_add(b, s, base64_encode(p, n, s));
     free(s);
 }
 
@@ -717,7 +690,7 @@ static bool tag_ok(const char *tag, size_t n)
 }
 
 /* Java's Date.toString() in UTC: "Tue Nov 14 22:13:20 UTC 2023". */
-static void sb_date(struct sbuf *b, int64_t ms)
+static void put_date(struct buf *b, int64_t ms)
 {
     static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
     static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -726,14 +699,14 @@ static void sb_date(struct sbuf *b, int64_t ms)
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
-        sb_str(b, "?");
+        buf_adds(b, "?");
         return;
     }
     char tmp[96];
     snprintf(tmp, sizeof(tmp), "%s %s %02d %02d:%02d:%02d UTC %lld", days[tm.tm_wday % 7],
              months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long long)tm.tm_year + 1900);
-    sb_str(b, tmp);
+    buf_adds(b, tmp);
 }
 
 int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char **out,
@@ -744,24 +717,24 @@ int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char *
                        "it must be a single line");
     struct c_locale c;
     c_locale_begin(&c);
-    struct sbuf b = { 0 };
-    sb_str(&b, "#[Histogram log format version 1.3]\n");
+    struct buf b = BUF_INIT;
+    buf_adds(&b, "#[Histogram log format version 1.3]\n");
     if (comment) {
-        sb_str(&b, "#");
-        sb_str(&b, comment);
-        sb_str(&b, "\n");
+        buf_adds(&b, "#");
+        buf_adds(&b, comment);
+        buf_adds(&b, "\n");
     }
-    sb_str(&b, "#[StartTime: ");
-    sb_fixed(&b, (double)start_ms / 1000.0, 3, 0);
-    sb_str(&b, " (seconds since epoch), ");
-    sb_date(&b, start_ms);
-    sb_str(&b, "]\n#[BaseTime: ");
-    sb_fixed(&b, (double)base_ms / 1000.0, 3, 0);
-    sb_str(&b, " (seconds since epoch)]\n");
-    sb_str(&b, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
+    buf_adds(&b, "#[StartTime: ");
+    put_fixed(&b, (double)start_ms / 1000.0, 3, 0);
+    buf_adds(&b, " (seconds since epoch), ");
+    put_date(&b, start_ms);
+    buf_adds(&b, "]\n#[BaseTime: ");
+    put_fixed(&b, (double)base_ms / 1000.0, 3, 0);
+    buf_adds(&b, " (seconds since epoch)]\n");
+    buf_adds(&b, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
                "\"Interval_Compressed_Histogram\"\n");
     c_locale_end(&c);
-    return sb_finish(&b, out, len, e, "histogram log");
+    return put_finish(&b, out, len, e, "histogram log");
 }
 
 int hdrlog_interval(const struct hist *h, double start_s, double end_s, double max_ratio,
@@ -780,23 +753,23 @@ int hdrlog_interval(const struct hist *h, double start_s, double end_s, double m
         return rc;
     struct c_locale c;
     c_locale_begin(&c);
-    struct sbuf b = { 0 };
+    struct buf b = BUF_INIT;
     if (tag) {
-        sb_str(&b, "Tag=");
-        sb_str(&b, tag);
-        sb_str(&b, ",");
+        buf_adds(&b, "Tag=");
+        buf_adds(&b, tag);
+        buf_adds(&b, ",");
     }
-    sb_fixed(&b, start_s, 3, 0);
-    sb_str(&b, ",");
-    sb_fixed(&b, end_s - start_s, 3, 0);
-    sb_str(&b, ",");
-    sb_fixed(&b, (double)hist_max(h) / max_ratio, 3, 0);
-    sb_str(&b, ",");
-    sb_base64(&b, z, z_len);
-    sb_str(&b, "\n");
+    put_fixed(&b, start_s, 3, 0);
+    buf_adds(&b, ",");
+    put_fixed(&b, end_s - start_s, 3, 0);
+    buf_adds(&b, ",");
+    put_fixed(&b, (double)hist_max(h) / max_ratio, 3, 0);
+    buf_adds(&b, ",");
+    put_base64(&b, z, z_len);
+    buf_adds(&b, "\n");
     c_locale_end(&c);
     free(z);
-    return sb_finish(&b, out, len, e, "histogram log");
+    return put_finish(&b, out, len, e, "histogram log");
 }
 
 /* ---- interval log reader */
