@@ -13,6 +13,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 /* A node with thousands of container mounts prints a few MiB of mountinfo. */
@@ -828,13 +829,14 @@ void fs_watch_init(struct fs_watch *w)
 {
     memset(w, 0, sizeof(*w));
     w->fd = -1;
+    w->fd_set = true;
 }
 
 void fs_watch_destroy(struct fs_watch *w)
 {
     if (!w)
         return;
-    if (w->fd >= 0)
+    if (w->fd_set && w->fd >= 0)
         close(w->fd);
     fs_mounts_destroy(&w->m);
     free(w->inl);
@@ -952,6 +954,7 @@ int fs_watch_read(struct fs_watch *w, const char *procfs, const struct fs_option
     if (!o)
         o = &none;
     *out = NULL;
+    PK_ASSERT(w->fd_set); /* fs_watch_init ran: fd 0 of a zeroed watch would be read as the table */
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
     for (int round = 0;; round++) {

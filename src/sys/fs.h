@@ -151,6 +151,8 @@ int fs_read(const char *procfs, const struct fs_options *o, struct fs_mounts *m,
 #define FS_WATCH_REFRESH 60
 
 struct fs_watch {
+    bool fd_set;            /* fs_watch_init ran: fd is -1 or the kept file (a zeroed
+                               watch has no file, though its fd reads 0) */
     int fd;                 /* the kept table file; -1: none */
     int which;              /* which table it is (pid's mountinfo, self's, mounts) */
     bool valid;             /* m holds the table */
@@ -161,6 +163,7 @@ struct fs_watch {
 };
 
 void fs_watch_init(struct fs_watch *w);
+/* Closes and frees; a no-op on a zeroed or destroyed watch. */
 void fs_watch_destroy(struct fs_watch *w);
 /* As fs_read, into w: *out is valid until the next call or destroy. */
 int fs_watch_read(struct fs_watch *w, const char *procfs, const struct fs_options *o,

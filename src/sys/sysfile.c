@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -278,7 +279,8 @@ void sysfile_kept_init(struct sysfile_kept *k)
 
 void sysfile_kept_destroy(struct sysfile_kept *k)
 {
-    if (k->fd >= 0)
+    /* A descriptor is kept only after a read filled buf: a zeroed struct's fd 0 is not its own. */
+    if (k->buf && k->fd >= 0)
         close(k->fd);
     free(k->buf);
     sysfile_kept_init(k);
@@ -358,6 +360,7 @@ int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel,
         return read_failed(root, rel, rc, e);
     }
     if (opened) {
+        PK_ASSERT(k->buf); /* what destroy relies on to tell a kept fd from a zeroed struct's */
         if (kernel_generated(fd))
             k->fd = fd;
         else

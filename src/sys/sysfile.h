@@ -144,6 +144,7 @@ struct sysfile_kept {
 };
 
 void sysfile_kept_init(struct sysfile_kept *k);
+/* Closes and frees; a no-op on a zeroed or destroyed struct. */
 void sysfile_kept_destroy(struct sysfile_kept *k);
 /*
  * <root>/<rel>, at most max bytes (past it the partial last line is dropped,

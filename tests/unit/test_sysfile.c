@@ -277,6 +277,24 @@ static void parse_file(void **state)
     rmdir(dir);
 }
 
+/* fd 0 open, so that a destroy that closed a zeroed struct's fd 0 would show. */
+static void stdin_open(void)
+{
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
+        assert_int_equal(open("/dev/null", O_RDONLY), STDIN_FILENO);
+}
+
+static void kept_destroy_zeroed(void **state)
+{
+    (void)state;
+    stdin_open();
+    struct sysfile_kept k;
+    memset(&k, 0, sizeof(k));
+    sysfile_kept_destroy(&k);
+    sysfile_kept_destroy(&k);
+    assert_true(fcntl(STDIN_FILENO, F_GETFD) >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -287,6 +305,7 @@ int main(void)
         cmocka_unit_test(lines),
         cmocka_unit_test(name_err),
         cmocka_unit_test(parse_file),
+        cmocka_unit_test(kept_destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
