@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/check.h"
 #include "core/err.h"
 #include "core/files.h"
 #include "core/jsonio.h"
@@ -84,6 +85,7 @@ static int resolve_reference(const struct bench_set *s, size_t reference, size_t
         return err_set(e, -EINVAL, NULL, "cannot export results",
                        "reference index %zu out of range (%zu commands)", reference, s->ncmds);
     *ref = export_reference(s, reference);
+    PK_ASSERT(*ref == SIZE_MAX || *ref < s->ncmds); /* callers index s->cmds and the data by it */
     return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "core/base64.h"
 #include "core/buf.h"
+#include "core/check.h"
 #include "core/err.h"
 
 #define COOKIE_BASE_MASK       (~0xf0u)
@@ -128,6 +129,7 @@ static size_t encode_into(const struct hist *h, uint8_t *p)
     put64(p + 16, (uint64_t)h->lowest);
     put64(p + 24, (uint64_t)h->highest);
     put64(p + 32, ratio_bits);
+    PK_ASSERT(at <= encoded_max(h)); /* the caller's buffer */
     return at;
 }
 
@@ -452,6 +454,7 @@ static int java_digits(double v, char digits[24], int *exp10)
         static const int dropped[] = { 0, 0, 0, 0, 1, 1, 1, 2, 2 };   /* by exponent - 54 */
         uint64_t u = (uint64_t)v;
         int e2 = 63 - __builtin_clzll(u);
+        PK_ASSERT(e2 >= 53 && e2 <= 62); /* v in [2^53, 2^63): dropped[] covers it */
         int drop = e2 >= 54 ? dropped[e2 - 54] : 0;
         if (drop) {
             uint64_t p10 = drop == 1 ? 10 : 100, rest = u % p10;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/check.h"
 #include "core/jsonio.h"
 
 void finding_report_init(struct finding_report *r)
@@ -120,6 +121,7 @@ const char *finding_status_name(enum finding_status s)
 static int rank(enum finding_status s)
 {
     static const int r[] = { [FINDING_CRIT] = 0, [FINDING_WARN] = 1, [FINDING_OK] = 2, [FINDING_SKIPPED] = 3 };
+    PK_ASSERT((unsigned)s < sizeof(r) / sizeof(r[0]));
     return r[s];
 }
 

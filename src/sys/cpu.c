@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 static const char *const mode_names[CPU_NMODES] = {
@@ -171,6 +172,7 @@ static int parse_line(const char *p, const char *end, size_t line, struct cpu_st
             if (r < 0)
                 return err_errno(e, r, "stat", "cannot grow the per-CPU table");
         }
+        PK_ASSERT(st->ncpus < st->cap);
         st->cpus[st->ncpus++] = t;
         return 0;
     }

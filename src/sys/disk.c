@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 #define SMALL_CAP 4096
@@ -216,6 +217,7 @@ int disk_parse_diskstats(const char *buf, size_t len, struct disk_list *l, struc
         const char *s = p;
         skip_blanks(&s, eol);
         if (s < eol) {
+            PK_ASSERT(l->n < it.no); /* l->v has one entry per line */
             const char *why = diskstats_line(p, eol, &l->v[l->n]);
             if (why) {
                 char on[48];

@@ -148,6 +148,8 @@ struct arena {
 
 static const char *arena_put(struct arena *a, const char *s, size_t len, bool decode)
 {
+    /* the callers size the arena for every string of the buffer (mounts_alloc) */
+    PK_ASSERT(a->used <= a->cap && a->cap - a->used >= len + 1);
     if (a->cap - a->used < len + 1)
         return NULL;
     char *dst = a->buf + a->used;
@@ -395,6 +397,7 @@ static int parse_table_of_mounts(const char *buf, size_t len, struct fs_mounts *
             return reject(e, name, it.no, "NUL byte in the line");
         }
         if (s < le) {
+            PK_ASSERT(m->n < it.no); /* one entry per line at most: m->v has one per line */
             struct fs_mount *mt = &m->v[m->n];
             memset(mt, 0, sizeof(*mt));
             /* /proc/mounts keeps a leading space: it is an empty source, not indentation. */
@@ -486,6 +489,7 @@ int fs_parse_table(const char *buf, size_t len, struct fs_table *t, struct pk_er
         /* only "\r" is trimmed: a mount point may end in a blank (escaped, but still) */
         const char *le = eol > p && eol[-1] == '\r' ? eol - 1 : eol;
         if (le > p && *p != '#') {
+            PK_ASSERT(t->n < it.no); /* t->v has one row per line */
             const char *why = memchr(p, '\0', (size_t)(le - p)) ? "NUL byte in the line"
                                                                  : table_line(p, le, &a, &t->v[t->n]);
             if (why) {

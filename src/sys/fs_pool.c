@@ -7,6 +7,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "core/check.h"
 #include "core/clock.h"
 
 /*
@@ -61,6 +62,7 @@ static void worker_free(struct fs_worker *w)
 /* Drops one reference, with w->lock held; frees w (and unlocks) when it was the last. */
 static void worker_put_locked(struct fs_worker *w)
 {
+    PK_ASSERT(w->refs > 0);
     bool last = --w->refs == 0;
     pthread_mutex_unlock(&w->lock);
     if (last)
@@ -251,6 +253,7 @@ static size_t run_job(struct fs_pool *p, struct fs_slot *s, const char *const *p
                       fs_stat_fn fn, void *arg, struct fs_usage *outs, int *rcs)
 {
     struct fs_worker *w = s->w;
+    PK_ASSERT(s->state == SLOT_BUSY && from < to); /* only this thread writes a busy slot */
     size_t n = to - from, bytes = 0;
     for (size_t i = from; i < to; i++)
         bytes += strlen(paths[i]) + 1;
@@ -333,6 +336,7 @@ int fs_pool_call_many(struct fs_pool *p, const char *const *paths, size_t n, fs_
                 rcs[i++] = err;
                 continue;
             }
+            PK_ASSERT(p->nworkers < p->max_threads); /* one slot per possible worker */
             s = &p->slots[p->nworkers++];
             s->w = w;
         }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 void mem_info_init(struct mem_info *m)
@@ -170,6 +171,7 @@ static size_t key_slot(const char *key)
 /* Whether key is among the entries already kept (linear search was quadratic in the keys). */
 static bool seen(const struct mem_info *m, const uint16_t *slots, const char *key, size_t *at)
 {
+    PK_ASSERT(m->n < SEEN_SLOTS); /* a free slot is left: the probe ends */
     size_t i = key_slot(key);
     while (slots[i]) {
         if (strcmp(m->entries[slots[i] - 1].key, key) == 0)

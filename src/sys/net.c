@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include "core/text.h"
 
@@ -120,6 +121,7 @@ int net_parse_dev(const char *buf, size_t len, struct net_dev_list *l, struct pk
             const char *s = p;
             skip_blanks(&s, le);
             if (s < le) {
+                PK_ASSERT(l->n < it.no); /* l->v has one entry per line */
                 why = dev_line(p, le, &l->v[l->n]);
                 if (!why)
                     l->n++;
@@ -292,6 +294,7 @@ static int read_tcp_file(int procfd, const char *rel, struct net_tcp *t, struct 
             break;
         }
         have += (size_t)r;
+        PK_ASSERT(have <= TCP_CHUNK);
         size_t whole = have;
         while (whole > 0 && buf[whole - 1] != '\n')
             whole--;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/check.h"
 #include "core/err.h"
 
 /*
@@ -529,6 +530,7 @@ static int read_stat_kept(struct procs_keep *k, size_t *old, int procfd, const c
     /* a stat line is far below STAT_CAP: one read is all of it */
     int rc = r == 0 ? -ESRCH : r == (ssize_t)sizeof(buf) ? -EFBIG : stat_into(buf, (size_t)r, o, p);
     if (rc == 0 && k->nnext < k->max) {
+        PK_ASSERT(k->nnext < k->capnext); /* keep_reserve made room */
         k->next[k->nnext].pid = pid;
         k->next[k->nnext].fd = fd;
         k->nnext++;

@@ -328,6 +328,7 @@ static int kept_fill(struct sysfile_kept *k, int fd, size_t max, size_t *len)
             break;
         n += (size_t)r;
     }
+    PK_ASSERT(n < k->cap); /* room for the NUL was kept */
     k->buf[n] = '\0';
     *len = n;
     return 0;
