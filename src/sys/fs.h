@@ -24,7 +24,8 @@
  *
  * Ownership: fs_mounts_* and fs_table_* allocate; the matching _destroy frees.
  * Threads: parsers and readers are reentrant (the pool has its own
- * contract). Errors: 0, negative errno, or PK_EPARSE with a message in *e. A missing mount table is -ENOENT ("unavailable").
+ * contract). Errors: 0, negative errno, or PK_EPARSE with a message in *e.
+ * A missing mount table is -ENOENT ("unavailable").
  */
 #ifndef PK_SYS_FS_H
 #define PK_SYS_FS_H

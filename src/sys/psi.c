@@ -146,7 +146,8 @@ int psi_read(const char *procfs, struct psi_info *p, struct pk_err *e)
         snprintf(rel, sizeof(rel), "pressure/%s", res_names[i]);
         struct parse_arg a = { (enum psi_resource)i, &p->res[i] };
         /* No PSI here (old kernel, container, psi=0): unavailable, not broken. */
-        rc = sysfile_parse_file(procfs, rel, PSI_FILE_CAP, SYSFILE_OPTIONAL | SYSFILE_EXACT, parse_file, &a, e);
+        rc = sysfile_parse_file(procfs, rel, PSI_FILE_CAP, SYSFILE_OPTIONAL | SYSFILE_EXACT, parse_file,
+                                &a, e);
         if (rc > 0)
             rc = 0;
     }
