@@ -206,6 +206,8 @@ static void as_log(const uint8_t *p, size_t n)
     hist_destroy(&sum);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)

@@ -3,12 +3,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/check.h"
 #include "core/err.h"
 #include "core/files.h"
 #include "core/jsonio.h"
@@ -84,6 +85,7 @@ static int resolve_reference(const struct bench_set *s, size_t reference, size_t
         return err_set(e, -EINVAL, NULL, "cannot export results",
                        "reference index %zu out of range (%zu commands)", reference, s->ncmds);
     *ref = export_reference(s, reference);
+    PK_ASSERT(*ref == SIZE_MAX || *ref < s->ncmds); /* callers index s->cmds and the data by it */
     return 0;
 }
 
@@ -457,67 +459,13 @@ out_data:
 
 /* ---- text output */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    int err;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
+/* The text, or NULL with the buffer's error in *e. */
+static char *finish(struct buf *b, struct pk_err *e)
 {
-    if (b->err)
-        return;
-    if (n >= b->cap - b->len || !b->p) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap - b->len <= n) {
-            if (cap > SIZE_MAX / 2) {
-                b->err = -ENOMEM;
-                return;
-            }
-            cap *= 2;
-        }
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->err = -ENOMEM;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_puts(struct sbuf *b, const char *s)
-{
-    sb_add(b, s, strlen(s));
-}
-
-/* Only for formats of numbers: text from outside goes through sb_add. */
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-    char tmp[1024];   /* two %f of any double fit */
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof(tmp), fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= sizeof(tmp)) {
-        b->err = b->err ? b->err : -EOVERFLOW;
-        return;
-    }
-    sb_add(b, tmp, (size_t)n);
-}
-
-static char *sb_finish(struct sbuf *b, struct pk_err *e)
-{
-    if (b->err) {
-        free(b->p);
+    char *out = buf_take(b, NULL);
+    if (!out)
         err_errno(e, b->err, NULL, "cannot export results");
-        return NULL;
-    }
-    return b->p;
+    return out;
 }
 
 /*
@@ -584,27 +532,27 @@ static void fmt_plain(double v, char *out, size_t cap)
 }
 
 /* The csv crate's "necessary" quoting, as in hyperfine's files. */
-static void csv_field(struct sbuf *b, const char *s)
+static void csv_field(struct buf *b, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
-        sb_puts(b, s);
+        buf_adds(b, s);
         return;
     }
-    sb_add(b, "\"", 1);
+    buf_add(b, "\"", 1);
     for (const char *q = s; *q; q++) {
         if (*q == '"')
-            sb_add(b, "\"", 1);
-        sb_add(b, q, 1);
+            buf_add(b, "\"", 1);
+        buf_add(b, q, 1);
     }
-    sb_add(b, "\"", 1);
+    buf_add(b, "\"", 1);
 }
 
-static void csv_number(struct sbuf *b, double v)
+static void csv_number(struct buf *b, double v)
 {
     char num[400];
     fmt_plain(v, num, sizeof(num));
-    sb_add(b, ",", 1);
-    sb_puts(b, num);
+    buf_add(b, ",", 1);
+    buf_adds(b, num);
 }
 
 char *export_csv(const struct bench_set *s, struct pk_err *e)
@@ -614,13 +562,13 @@ char *export_csv(const struct bench_set *s, struct pk_err *e)
         return NULL;
     const char **pnames = NULL;
     size_t npnames = 0;
-    struct sbuf b = { 0 };
+    struct buf b = BUF_INIT;
     if (param_names(s, &pnames, &npnames))
         b.err = -ENOMEM;
 
-    sb_puts(&b, "command,mean,stddev,median,user,system,min,max");
+    buf_adds(&b, "command,mean,stddev,median,user,system,min,max");
     for (size_t i = 0; i < npnames; i++) {
-        sb_add(&b, ",", 1);
+        buf_add(&b, ",", 1);
         /* The header names a column, so it is quoted like any field. */
         char *h = malloc(strlen(pnames[i]) + sizeof("parameter_"));
         if (!h) {
@@ -632,7 +580,7 @@ char *export_csv(const struct bench_set *s, struct pk_err *e)
         csv_field(&b, h);
         free(h);
     }
-    sb_add(&b, "\n", 1);
+    buf_add(&b, "\n", 1);
 
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
@@ -648,18 +596,18 @@ char *export_csv(const struct bench_set *s, struct pk_err *e)
             csv_number(&b, st->wall.min);
             csv_number(&b, st->wall.max);
         } else {
-            sb_puts(&b, ",,,,,,,");
+            buf_adds(&b, ",,,,,,,");
         }
         for (size_t k = 0; k < npnames; k++) {
             const char *v = param_value(c, pnames[k]);
-            sb_add(&b, ",", 1);
+            buf_add(&b, ",", 1);
             csv_field(&b, v ? v : "");
         }
-        sb_add(&b, "\n", 1);
+        buf_add(&b, "\n", 1);
     }
     free(pnames);
     data_free(d, s->ncmds);
-    return sb_finish(&b, e);
+    return finish(&b, e);
 }
 
 /* ---- Markdown */
@@ -686,18 +634,18 @@ static struct time_unit table_unit(const struct bench_set *s, const struct cmd_d
     return (struct time_unit){ "\xc2\xb5s", 1e-6, 1 };
 }
 
-static void md_command(struct sbuf *b, const char *name)
+static void md_command(struct buf *b, const char *name)
 {
-    sb_add(b, "`", 1);
+    buf_add(b, "`", 1);
     for (const char *q = name; *q; q++) {
         if (*q == '|')
-            sb_add(b, "\\|", 2);
+            buf_add(b, "\\|", 2);
         else if (*q == '\n' || *q == '\r')
-            sb_add(b, " ", 1);   /* a newline would end the table row */
+            buf_add(b, " ", 1);   /* a newline would end the table row */
         else
-            sb_add(b, q, 1);
+            buf_add(b, q, 1);
     }
-    sb_add(b, "`", 1);
+    buf_add(b, "`", 1);
 }
 
 char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e)
@@ -709,28 +657,28 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
     if (data_new(s, &d, e))
         return NULL;
     struct time_unit u = table_unit(s, d);
-    struct sbuf b = { 0 };
+    struct buf b = BUF_INIT;
 
-    sb_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name,
-              u.name);
-    sb_puts(&b, "|:---|---:|---:|---:|---:|\n");
+    buf_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name,
+               u.name);
+    buf_adds(&b, "|:---|---:|---:|---:|---:|\n");
     bool undefined_ratio = false;
     for (size_t i = 0; i < s->ncmds && !b.err; i++) {
         const struct bench_cmd *c = &s->cmds[i];
         const struct stats_summary *w = &d[i].st.wall;
-        sb_puts(&b, "| ");
+        buf_adds(&b, "| ");
         md_command(&b, c->name);
         if (!d[i].has_stats) {
-            sb_puts(&b, " | N/A | N/A | N/A | N/A |\n");
+            buf_adds(&b, " | N/A | N/A | N/A | N/A |\n");
             continue;
         }
-        sb_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
+        buf_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
         if (w->n > 1)
-            sb_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);
-        sb_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals,
-                  w->max / u.scale);
+            buf_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);
+        buf_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals,
+                   w->max / u.scale);
         if (i == ref) {
-            sb_puts(&b, "1.00 |\n");
+            buf_adds(&b, "1.00 |\n");
             continue;
         }
         double ratio;
@@ -741,25 +689,25 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
                                   BENCH_BOOTSTRAP_SEED, &ratio, &ci);
         if (rc == -EDOM) {
             undefined_ratio = true;
-            sb_puts(&b, "N/A |\n");
+            buf_adds(&b, "N/A |\n");
         } else if (rc) {
             b.err = rc;
         } else {
-            sb_printf(&b, "%.2f (%.2f\xe2\x80\x93%.2f) |\n", ratio, ci.lo, ci.hi);
+            buf_printf(&b, "%.2f (%.2f\xe2\x80\x93%.2f) |\n", ratio, ci.lo, ci.hi);
         }
     }
     if (ref != SIZE_MAX && s->ncmds > 1) {
-        sb_puts(&b, "\nRelative: ratio of medians to ");
+        buf_adds(&b, "\nRelative: ratio of medians to ");
         md_command(&b, s->cmds[ref].name);
-        sb_puts(&b, s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)"
+        buf_adds(&b, s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)"
                                                                         : " (the fastest)");
-        sb_puts(&b, ", with its 95 % bootstrap confidence interval");
+        buf_adds(&b, ", with its 95 % bootstrap confidence interval");
         if (undefined_ratio)
-            sb_puts(&b, "; N/A where the reference's median is 0");
-        sb_puts(&b, ".\n");
+            buf_adds(&b, "; N/A where the reference's median is 0");
+        buf_adds(&b, ".\n");
     }
     data_free(d, s->ncmds);
-    return sb_finish(&b, e);
+    return finish(&b, e);
 }
 
 int export_write(const char *path, const char *data, size_t len, struct pk_err *e)

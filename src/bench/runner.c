@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/clock.h"
 #include "core/err.h"
 
@@ -36,6 +37,7 @@ int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e)
     memset(r, 0, sizeof(*r));
     r->o = *o;
     r->in_fd = r->out_fd = r->err_fd = -1;
+    r->fds_set = true;
     for (int i = 0; i < COUNTERS_N; i++)
         r->ctr.fd[i] = -1;
 
@@ -112,6 +114,8 @@ void runner_destroy(struct runner *r)
     if (r->counters_on)
         counters_close(&r->ctr);
     r->counters_on = false;
+    if (!r->fds_set)
+        return;
     if (r->in_fd >= 0)
         close(r->in_fd);
     if (r->out_fd >= 0)
@@ -132,6 +136,21 @@ static void drain(int fd, const volatile sig_atomic_t *stop)
         if (n == 0 || (n < 0 && errno != EINTR))
             break;
     }
+}
+
+/*
+ * The child after wait4 failed (not with EINTR): it must not be left running
+ * or a zombie, so it is killed and reaped. ECHILD says it is no child of ours
+ * any more (reaped elsewhere, or SIGCHLD ignored): nothing to reap, and its
+ * pid may be another process' by now, so it is not signalled.
+ */
+static void reap_after_failed_wait(pid_t pid, int err)
+{
+    if (err == ECHILD)
+        return;
+    kill(pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+        ;
 }
 
 int runner_run(struct runner *r, const char *path, char *const argv[], struct bench_run *run,
@@ -204,7 +223,10 @@ int runner_run(struct runner *r, const char *path, char *const argv[], struct be
             }
             continue;
         }
-        return err_errno(e, -errno, argv[0], "cannot wait for command");
+        PK_ASSERT(w < 0); /* wait4 on one pid without WNOHANG returns it or fails */
+        int err = errno;
+        reap_after_failed_wait(pid, err);
+        return err_errno(e, -err, argv[0], "cannot wait for command");
     }
     uint64_t t1 = clock_mono_ns();
     if (stopped || (r->o.stop && *r->o.stop))

@@ -35,6 +35,8 @@ struct runner_opts {
 
 struct runner {
     struct runner_opts o;
+    bool fds_set;              /* runner_init set the descriptors below (-1: none); a zeroed
+                                  runner has none, though its fds read 0 */
     int in_fd, out_fd, err_fd;
     bool rewind_input;         /* a real file: rewound before each run */
     bool fa_ready;             /* fa is built once: glibc checks limits on every add */
@@ -45,14 +47,16 @@ struct runner {
 };
 
 int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e);
+/* Frees what init took; a no-op on a zeroed or destroyed runner. */
 void runner_destroy(struct runner *r);
 
 /*
  * Runs the executable at `path` (see runner_resolve) with argv once. Fills *run
  * (wall, rusage, exit code or signal, counters). Returns 0 whatever the
- * command's exit status; -errno when it could not be spawned; PK_ESTOP when
- * the stop flag was raised before or during the run (the child is killed and
- * reaped).
+ * command's exit status; -errno when it could not be spawned or waited for
+ * (the child is not left behind: killed and reaped, unless it is no child of
+ * ours any more); PK_ESTOP when the stop flag was raised before or during the
+ * run (the child is killed and reaped).
  */
 int runner_run(struct runner *r, const char *path, char *const argv[], struct bench_run *run,
                struct pk_err *e);

@@ -10,7 +10,10 @@
 #include <zlib.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
+#include "core/check.h"
 #include "core/err.h"
+#include "core/hdrlog_impl.h"
 
 #define COOKIE_BASE_MASK       (~0xf0u)
 #define V2_COOKIE_BASE         0x1c849303u
@@ -20,9 +23,6 @@
 #define V0_COOKIE_BASE         0x1c849308u
 #define V0_COMPRESSED_BASE     0x1c849309u
 #define ZIGZAG_MAX             9
-/* One base64 field of a log line; a histogram of the largest layout, every
- * counter distinct, compresses far below this. */
-#define BASE64_FIELD_MAX       (256u << 20)
 
 /* ---- big-endian fields */
 
@@ -127,6 +127,7 @@ static size_t encode_into(const struct hist *h, uint8_t *p)
     put64(p + 16, (uint64_t)h->lowest);
     put64(p + 24, (uint64_t)h->highest);
     put64(p + 32, ratio_bits);
+    PK_ASSERT(at <= encoded_max(h)); /* the caller's buffer */
     return at;
 }
 
@@ -401,63 +402,35 @@ fail_z:
     return rc;
 }
 
-/* ---- text: a growing buffer; the first failure sticks */
+/* ---- text: core/buf.h, whose first failure sticks */
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void sb_put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (!p) {
-            b->failed = true;
-            return;
-        }
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void sb_str(struct sbuf *b, const char *s)
-{
-    sb_put(b, s, strlen(s));
-}
-
-static void sb_pad(struct sbuf *b, const char *s, int width)
+static void put_pad(struct buf *b, const char *s, int width)
 {
     for (int n = (int)strlen(s); n < width; n++)
-        sb_put(b, " ", 1);
-    sb_str(b, s);
+        buf_addc(b, ' ');
+    buf_adds(b, s);
 }
 
-static void sb_int(struct sbuf *b, int64_t v, int width)
+static void put_int(struct buf *b, int64_t v, int width)
 {
     char tmp[32];
     snprintf(tmp, sizeof(tmp), "%lld", (long long)v);
-    sb_pad(b, tmp, width);
+    put_pad(b, tmp, width);
 }
 
-static int sb_finish(struct sbuf *b, char **out, size_t *len, struct pk_err *e, const char *on)
+/* A failure that is not the buffer's own (a number that would not format) sticks as well. */
+static void put_fail(struct buf *b)
 {
-    if (b->failed || !b->p) {
-        free(b->p);
+    if (!b->err)
+        b->err = -ENOMEM;
+}
+
+static int put_finish(struct buf *b, char **out, size_t *len, struct pk_err *e, const char *on)
+{
+    char *p = buf_take(b, len);
+    if (!p)
         return err_errno(e, -ENOMEM, on, "cannot render");
-    }
-    *out = b->p;
-    if (len)
-        *len = b->len;
+    *out = p;
     return 0;
 }
 
@@ -479,6 +452,7 @@ static int java_digits(double v, char digits[24], int *exp10)
         static const int dropped[] = { 0, 0, 0, 0, 1, 1, 1, 2, 2 };   /* by exponent - 54 */
         uint64_t u = (uint64_t)v;
         int e2 = 63 - __builtin_clzll(u);
+        PK_ASSERT(e2 >= 53 && e2 <= 62); /* v in [2^53, 2^63): dropped[] covers it */
         int drop = e2 >= 54 ? dropped[e2 - 54] : 0;
         if (drop) {
             uint64_t p10 = drop == 1 ? 10 : 100, rest = u % p10;
@@ -623,14 +597,14 @@ int hdrlog_format_fixed(double v, int prec, char *buf, size_t len)
     return rc;
 }
 
-static void sb_fixed(struct sbuf *b, double v, int prec, int width)
+static void put_fixed(struct buf *b, double v, int prec, int width)
 {
     char tmp[400];
     if (format_fixed(v, prec, tmp, sizeof(tmp)) < 0) {
-        b->failed = true;
+        put_fail(b);
         return;
     }
-    sb_pad(b, tmp, width);
+    put_pad(b, tmp, width);
 }
 
 /* ---- percentile spectrum */
@@ -646,59 +620,59 @@ int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double un
                        unit_ratio);
     struct c_locale c;
     c_locale_begin(&c);
-    struct sbuf b = { 0 };
+    struct buf b = BUF_INIT;
     int digits = h->sigfigs;
-    sb_pad(&b, "Value", 12);
-    sb_put(&b, " ", 1);
-    sb_pad(&b, "Percentile", 14);
-    sb_put(&b, " ", 1);
-    sb_pad(&b, "TotalCount", 10);
-    sb_put(&b, " ", 1);
-    sb_pad(&b, "1/(1-Percentile)", 14);
-    sb_str(&b, "\n\n");
+    put_pad(&b, "Value", 12);
+    buf_add(&b, " ", 1);
+    put_pad(&b, "Percentile", 14);
+    buf_add(&b, " ", 1);
+    put_pad(&b, "TotalCount", 10);
+    buf_add(&b, " ", 1);
+    put_pad(&b, "1/(1-Percentile)", 14);
+    buf_adds(&b, "\n\n");
 
     struct hist_iter it;
     hist_iter_percentiles(&it, h, ticks_per_half_distance);
     while (hist_iter_next(&it)) {
         double level = it.percentile / 100.0;
-        sb_fixed(&b, (double)it.value / unit_ratio, digits, 12);
-        sb_put(&b, " ", 1);
-        sb_fixed(&b, level, 12, 2);
-        sb_put(&b, " ", 1);
-        sb_int(&b, it.total, 10);
+        put_fixed(&b, (double)it.value / unit_ratio, digits, 12);
+        buf_add(&b, " ", 1);
+        put_fixed(&b, level, 12, 2);
+        buf_add(&b, " ", 1);
+        put_int(&b, it.total, 10);
         if (it.percentile != 100.0) {
-            sb_put(&b, " ", 1);
-            sb_fixed(&b, 1 / (1.0 - level), 2, 14);
+            buf_add(&b, " ", 1);
+            put_fixed(&b, 1 / (1.0 - level), 2, 14);
         }
-        sb_put(&b, "\n", 1);
+        buf_add(&b, "\n", 1);
     }
-    sb_str(&b, "#[Mean    = ");
-    sb_fixed(&b, hist_mean(h) / unit_ratio, digits, 12);
-    sb_str(&b, ", StdDeviation   = ");
-    sb_fixed(&b, hist_stddev(h) / unit_ratio, digits, 12);
-    sb_str(&b, "]\n#[Max     = ");
-    sb_fixed(&b, (double)hist_max(h) / unit_ratio, digits, 12);
-    sb_str(&b, ", Total count    = ");
-    sb_int(&b, hist_total(h), 12);
-    sb_str(&b, "]\n#[Buckets = ");
-    sb_int(&b, h->bucket_count, 12);
-    sb_str(&b, ", SubBuckets     = ");
-    sb_int(&b, h->sub_bucket_count, 12);
-    sb_str(&b, "]\n");
+    buf_adds(&b, "#[Mean    = ");
+    put_fixed(&b, hist_mean(h) / unit_ratio, digits, 12);
+    buf_adds(&b, ", StdDeviation   = ");
+    put_fixed(&b, hist_stddev(h) / unit_ratio, digits, 12);
+    buf_adds(&b, "]\n#[Max     = ");
+    put_fixed(&b, (double)hist_max(h) / unit_ratio, digits, 12);
+    buf_adds(&b, ", Total count    = ");
+    put_int(&b, hist_total(h), 12);
+    buf_adds(&b, "]\n#[Buckets = ");
+    put_int(&b, h->bucket_count, 12);
+    buf_adds(&b, ", SubBuckets     = ");
+    put_int(&b, h->sub_bucket_count, 12);
+    buf_adds(&b, "]\n");
     c_locale_end(&c);
-    return sb_finish(&b, out, len, e, "percentile spectrum");
+    return put_finish(&b, out, len, e, "percentile spectrum");
 }
 
 /* ---- base64 (core/base64.h) */
 
-static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
+static void put_base64(struct buf *b, const uint8_t *p, size_t n)
 {
     char *s = malloc(base64_encoded_len(n) + 1);
     if (!s) {
-        b->failed = true;
+        put_fail(b);
         return;
     }
-    sb_put(b, s, base64_encode(p, n, s));
+    buf_add(b, s, base64_encode(p, n, s));
     free(s);
 }
 
@@ -706,7 +680,7 @@ static void sb_base64(struct sbuf *b, const uint8_t *p, size_t n)
 
 /* HdrHistogram forbids commas, spaces and line breaks in a tag; control
  * characters go too, so that a tag read back is the tag written. */
-static bool tag_ok(const char *tag, size_t n)
+bool hdrlog_tag_ok(const char *tag, size_t n)
 {
     if (n == 0 || n > HDRLOG_TAG_MAX)
         return false;
@@ -717,7 +691,7 @@ static bool tag_ok(const char *tag, size_t n)
 }
 
 /* Java's Date.toString() in UTC: "Tue Nov 14 22:13:20 UTC 2023". */
-static void sb_date(struct sbuf *b, int64_t ms)
+static void put_date(struct buf *b, int64_t ms)
 {
     static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
     static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
@@ -726,14 +700,14 @@ static void sb_date(struct sbuf *b, int64_t ms)
     time_t t = (time_t)sec;
     struct tm tm;
     if (!gmtime_r(&t, &tm)) {
-        sb_str(b, "?");
+        buf_adds(b, "?");
         return;
     }
     char tmp[96];
     snprintf(tmp, sizeof(tmp), "%s %s %02d %02d:%02d:%02d UTC %lld", days[tm.tm_wday % 7],
              months[tm.tm_mon % 12], tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              (long long)tm.tm_year + 1900);
-    sb_str(b, tmp);
+    buf_adds(b, tmp);
 }
 
 int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char **out,
@@ -744,30 +718,30 @@ int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char *
                        "it must be a single line");
     struct c_locale c;
     c_locale_begin(&c);
-    struct sbuf b = { 0 };
-    sb_str(&b, "#[Histogram log format version 1.3]\n");
+    struct buf b = BUF_INIT;
+    buf_adds(&b, "#[Histogram log format version 1.3]\n");
     if (comment) {
-        sb_str(&b, "#");
-        sb_str(&b, comment);
-        sb_str(&b, "\n");
+        buf_adds(&b, "#");
+        buf_adds(&b, comment);
+        buf_adds(&b, "\n");
     }
-    sb_str(&b, "#[StartTime: ");
-    sb_fixed(&b, (double)start_ms / 1000.0, 3, 0);
-    sb_str(&b, " (seconds since epoch), ");
-    sb_date(&b, start_ms);
-    sb_str(&b, "]\n#[BaseTime: ");
-    sb_fixed(&b, (double)base_ms / 1000.0, 3, 0);
-    sb_str(&b, " (seconds since epoch)]\n");
-    sb_str(&b, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
+    buf_adds(&b, "#[StartTime: ");
+    put_fixed(&b, (double)start_ms / 1000.0, 3, 0);
+    buf_adds(&b, " (seconds since epoch), ");
+    put_date(&b, start_ms);
+    buf_adds(&b, "]\n#[BaseTime: ");
+    put_fixed(&b, (double)base_ms / 1000.0, 3, 0);
+    buf_adds(&b, " (seconds since epoch)]\n");
+    buf_adds(&b, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
                "\"Interval_Compressed_Histogram\"\n");
     c_locale_end(&c);
-    return sb_finish(&b, out, len, e, "histogram log");
+    return put_finish(&b, out, len, e, "histogram log");
 }
 
 int hdrlog_interval(const struct hist *h, double start_s, double end_s, double max_ratio,
                     const char *tag, char **out, size_t *len, struct pk_err *e)
 {
-    if (tag && !tag_ok(tag, strlen(tag)))
+    if (tag && !hdrlog_tag_ok(tag, strlen(tag)))
         return err_set(e, -EINVAL, "histogram log", "invalid tag",
                        "'%s': 1 to %d bytes without commas, spaces or line breaks", tag,
                        HDRLOG_TAG_MAX);
@@ -780,267 +754,21 @@ int hdrlog_interval(const struct hist *h, double start_s, double end_s, double m
         return rc;
     struct c_locale c;
     c_locale_begin(&c);
-    struct sbuf b = { 0 };
+    struct buf b = BUF_INIT;
     if (tag) {
-        sb_str(&b, "Tag=");
-        sb_str(&b, tag);
-        sb_str(&b, ",");
+        buf_adds(&b, "Tag=");
+        buf_adds(&b, tag);
+        buf_adds(&b, ",");
     }
-    sb_fixed(&b, start_s, 3, 0);
-    sb_str(&b, ",");
-    sb_fixed(&b, end_s - start_s, 3, 0);
-    sb_str(&b, ",");
-    sb_fixed(&b, (double)hist_max(h) / max_ratio, 3, 0);
-    sb_str(&b, ",");
-    sb_base64(&b, z, z_len);
-    sb_str(&b, "\n");
+    put_fixed(&b, start_s, 3, 0);
+    buf_adds(&b, ",");
+    put_fixed(&b, end_s - start_s, 3, 0);
+    buf_adds(&b, ",");
+    put_fixed(&b, (double)hist_max(h) / max_ratio, 3, 0);
+    buf_adds(&b, ",");
+    put_base64(&b, z, z_len);
+    buf_adds(&b, "\n");
     c_locale_end(&c);
     free(z);
-    return sb_finish(&b, out, len, e, "histogram log");
-}
-
-/* ---- interval log reader */
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-/*
- * A decimal number, all of s[0..n): [+-]digits[.digits][(e|E)[+-]digits].
- * Up to 19 significant digits and an exponent within 10^22 are converted
- * with one correctly rounded division or multiplication (Java's "%.3f"
- * output reads back exactly); longer forms are approximate.
- */
-static int parse_number(const char *s, size_t n, double *out)
-{
-    static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
-    size_t i = 0;
-    bool neg = false;
-    if (i < n && (s[i] == '+' || s[i] == '-'))
-        neg = s[i++] == '-';
-    uint64_t mant = 0;
-    int digits = 0, scale = 0;
-    size_t int_digits = 0, frac_digits = 0;
-    for (; i < n && is_digit(s[i]); i++, int_digits++) {
-        if (mant == 0 && s[i] == '0')
-            continue;
-        if (digits < 19) {
-            mant = mant * 10 + (uint64_t)(s[i] - '0');
-            digits++;
-        } else {
-            scale++;
-        }
-    }
-    if (i < n && s[i] == '.') {
-        i++;
-        for (; i < n && is_digit(s[i]); i++, frac_digits++) {
-            if (mant == 0 && s[i] == '0') {
-                scale--;
-                continue;
-            }
-            if (digits < 19) {
-                mant = mant * 10 + (uint64_t)(s[i] - '0');
-                digits++;
-                scale--;
-            }
-        }
-    }
-    if (int_digits + frac_digits == 0)
-        return -1;
-    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
-        i++;
-        bool eneg = false;
-        if (i < n && (s[i] == '+' || s[i] == '-'))
-            eneg = s[i++] == '-';
-        size_t start = i;
-        int ex = 0;
-        for (; i < n && is_digit(s[i]); i++)
-            if (ex < 100000)
-                ex = ex * 10 + (s[i] - '0');
-        if (i == start)
-            return -1;
-        scale += eneg ? -ex : ex;
-    }
-    if (i != n)
-        return -1;
-    double v = (double)mant;
-    if (mant == 0) {
-        v = 0;
-    } else if (scale >= -22 && scale <= 22) {
-        v = scale < 0 ? v / pow10[-scale] : v * pow10[scale];
-    } else {
-        v = v * pow(10.0, scale);
-    }
-    if (!isfinite(v))
-        return -1;
-    *out = neg ? -v : v;
-    return 0;
-}
-
-static bool starts(const char *s, size_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(s, prefix, k) == 0;
-}
-
-static void trim(const char **s, size_t *n)
-{
-    while (*n && (**s == ' ' || **s == '\t')) {
-        (*s)++;
-        (*n)--;
-    }
-    while (*n && ((*s)[*n - 1] == ' ' || (*s)[*n - 1] == '\t'))
-        (*n)--;
-}
-
-static int line_error(struct pk_err *e, const char *what, const char *s, size_t n)
-{
-    int shown = n > 40 ? 40 : (int)n;
-    return err_set(e, PK_EPARSE, "histogram log", what, "'%.*s%s'", shown, s,
-                   n > 40 ? "..." : "");
-}
-
-/* "#[StartTime: 1700000000.123 (seconds since epoch), ...]": the number. */
-static int parse_time_line(const char *s, size_t n, size_t prefix, struct hdrlog_line *out,
-                           struct pk_err *e)
-{
-    size_t i = prefix, j;
-    for (j = i; j < n && s[j] != ' ' && s[j] != ']'; j++)
-        ;
-    if (parse_number(s + i, j - i, &out->time_s) < 0)
-        return line_error(e, "invalid time", s + i, j - i);
-    return 0;
-}
-
-int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e)
-{
-    memset(out, 0, sizeof(*out));
-    if (len && line[len - 1] == '\r')
-        len--;
-    const char *s = line;
-    size_t n = len;
-    trim(&s, &n);
-    if (n == 0) {
-        out->kind = HDRLOG_BLANK;
-        return 0;
-    }
-    if (starts(s, n, "#[StartTime: ")) {
-        out->kind = HDRLOG_START_TIME;
-        return parse_time_line(s, n, strlen("#[StartTime: "), out, e);
-    }
-    if (starts(s, n, "#[BaseTime: ")) {
-        out->kind = HDRLOG_BASE_TIME;
-        return parse_time_line(s, n, strlen("#[BaseTime: "), out, e);
-    }
-    if (s[0] == '#') {
-        out->kind = HDRLOG_COMMENT;
-        return 0;
-    }
-    if (starts(s, n, "\"StartTimestamp\"")) {
-        out->kind = HDRLOG_LEGEND;
-        return 0;
-    }
-
-    const char *field[5];
-    size_t flen[5], nf = 0, at = 0;
-    while (at <= n) {
-        size_t end = at;
-        while (end < n && s[end] != ',')
-            end++;
-        if (nf == 5)
-            return line_error(e, "too many fields in an interval line", s, n);
-        field[nf] = s + at;
-        flen[nf] = end - at;
-        trim(&field[nf], &flen[nf]);
-        nf++;
-        at = end + 1;
-    }
-    size_t f = 0;
-    if (nf > 0 && starts(field[0], flen[0], "Tag=")) {
-        size_t tn = flen[0] - 4;
-        if (!tag_ok(field[0] + 4, tn))
-            return line_error(e, "invalid tag", field[0], flen[0]);
-        memcpy(out->tag, field[0] + 4, tn);
-        out->tag[tn] = '\0';
-        f = 1;
-    }
-    if (nf - f != 4)
-        return line_error(e, "an interval line needs start,length,max,histogram", s, n);
-    if (parse_number(field[f], flen[f], &out->start_s) < 0)
-        return line_error(e, "invalid interval start", field[f], flen[f]);
-    if (parse_number(field[f + 1], flen[f + 1], &out->length_s) < 0)
-        return line_error(e, "invalid interval length", field[f + 1], flen[f + 1]);
-    if (parse_number(field[f + 2], flen[f + 2], &out->max) < 0)
-        return line_error(e, "invalid interval max", field[f + 2], flen[f + 2]);
-
-    uint8_t *z;
-    size_t z_len;
-    int rc = flen[f + 3] == 0 || flen[f + 3] > BASE64_FIELD_MAX
-                 ? PK_EPARSE
-                 : base64_decode(field[f + 3], flen[f + 3], &z, &z_len);
-    if (rc == -ENOMEM)
-        return err_errno(e, rc, "histogram log", "cannot decode");
-    if (rc < 0)
-        return line_error(e, "invalid base64 histogram", field[f + 3], flen[f + 3]);
-    rc = hdrlog_decode_compressed(z, z_len, &out->hist, e);
-    free(z);
-    if (rc < 0)
-        return rc;
-    out->kind = HDRLOG_INTERVAL;
-    return 0;
-}
-
-int hdrlog_read(const char *text, size_t len, const char *name, const char *tag,
-                struct hist *sum, struct hdrlog_summary *s, struct pk_err *e)
-{
-    struct hdrlog_summary local;
-    if (!s)
-        s = &local;
-    memset(s, 0, sizeof(*s));
-    if (!name)
-        name = "histogram log";
-    size_t at = 0;
-    unsigned lineno = 0;
-    while (at < len) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        lineno++;
-        struct hdrlog_line line;
-        int rc = hdrlog_parse_line(text + at, end - at, &line, e);
-        at = end + 1;
-        if (rc == 0 && line.kind == HDRLOG_INTERVAL) {
-            bool wanted = tag ? strcmp(tag, line.tag) == 0 : line.tag[0] == '\0';
-            if (!wanted) {
-                s->skipped++;
-            } else {
-                if (!sum->counts)
-                    rc = hist_init(sum, line.hist.lowest, line.hist.highest, line.hist.sigfigs, e);
-                if (rc == 0)
-                    rc = hist_merge(sum, &line.hist, e);
-                if (rc == 0) {
-                    if (s->intervals == 0)
-                        s->first_start_s = line.start_s;
-                    s->last_end_s = line.start_s + line.length_s;
-                    s->intervals++;
-                }
-            }
-            hist_destroy(&line.hist);
-        } else if (rc == 0 && line.kind == HDRLOG_START_TIME) {
-            s->has_start_time = true;
-            s->start_time_s = line.time_s;
-        } else if (rc == 0 && line.kind == HDRLOG_BASE_TIME) {
-            s->has_base_time = true;
-            s->base_time_s = line.time_s;
-        }
-        if (rc < 0) {
-            char where[300];
-            snprintf(where, sizeof(where), "%s:%u: ", name, lineno);
-            err_prefix_on(e, where);
-            return rc;
-        }
-    }
-    return 0;
+    return put_finish(&b, out, len, e, "histogram log");
 }

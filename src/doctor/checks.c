@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include "sys/host.h"
 #include "sys/mem.h"
@@ -25,18 +26,51 @@
 #define SYSCTL_CONF "/etc/sysctl.d/90-perfkit.conf"
 #define TMPFILES_CONF "/etc/tmpfiles.d/perfkit.conf"
 
+struct check;
+
 struct ctx {
     const struct doctor_opts *o;
     struct finding_report *r;
+    const struct check *check;  /* the one running */
 };
 
+/* 0, or -ENOMEM when a finding could not be added (having freed what it allocated). */
 typedef int (*check_fn)(struct ctx *c);
 
-/* A finding, or -ENOMEM from the enclosing check. */
-#define ADD(f, c, id, area)                      \
-    struct finding *f = finding_add((c)->r, id, area); \
-    if (!f)                                      \
-        return -ENOMEM
+/*
+ * The static texts of one finding a check adds, as bound_rules has them for
+ * its rules: id, area, the value it recommends (NULL: the check works it out
+ * from what it reads), why it matters, and on whose word.
+ */
+struct finding_text {
+    const char *id, *area, *recommended, *why, *source;
+};
+
+/* One entry of the checks table: the texts of the findings fn adds, in order. */
+#define CHECK_MAX_FINDINGS 2
+struct check {
+    const char *name;
+    check_fn fn;
+    struct finding_text text[CHECK_MAX_FINDINGS];
+};
+
+/*
+ * Appends finding k of the running check with its static texts; NULL on
+ * -ENOMEM. The report's array may move: pointers to earlier findings go stale.
+ */
+static struct finding *add_finding(struct ctx *c, size_t k)
+{
+    PK_ASSERT(k < CHECK_MAX_FINDINGS && c->check->text[k].id);
+    const struct finding_text *t = &c->check->text[k];
+    struct finding *f = finding_add(c->r, t->id, t->area);
+    if (!f)
+        return NULL;
+    if (t->recommended)
+        finding_set(f->recommended, sizeof(f->recommended), "%s", t->recommended);
+    finding_set(f->why, sizeof(f->why), "%s", t->why);
+    finding_set(f->source, sizeof(f->source), "%s", t->source);
+    return f;
+}
 
 static void skip_errno(struct finding *f, const char *what, int rc)
 {
@@ -101,7 +135,9 @@ static int check_bounds(struct ctx *c)
 {
     for (size_t i = 0; i < sizeof(bound_rules) / sizeof(bound_rules[0]); i++) {
         const struct bound_rule *b = &bound_rules[i];
-        ADD(f, c, b->name, b->area);
+        struct finding *f = finding_add(c->r, b->name, b->area);
+        if (!f)
+            return -ENOMEM;
         finding_set(f->why, sizeof(f->why), "%s", b->why);
         finding_set(f->source, sizeof(f->source), "%s", b->source);
         finding_set(f->recommended, sizeof(f->recommended), "%s %lld", b->upper ? "<=" : ">=",
@@ -138,11 +174,9 @@ static int read_int_or_skip(struct ctx *c, struct finding *f, const char *name, 
 
 static int check_overcommit(struct ctx *c)
 {
-    ADD(f, c, "vm.overcommit_memory", "memory");
-    finding_set(f->recommended, sizeof(f->recommended), "0 or 1");
-    finding_set(f->why, sizeof(f->why), "With strict accounting (2) a fork() or a large allocation "
-                "fails though memory is free, e.g. a database's background save.");
-    finding_set(f->source, sizeof(f->source), "Redis administration guide; admin-guide/sysctl/vm");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     int64_t v;
     if (read_int_or_skip(c, f, "vm.overcommit_memory", &v) == 0) {
         f->status = v == 2 ? FINDING_WARN : FINDING_OK;
@@ -154,11 +188,9 @@ static int check_overcommit(struct ctx *c)
 
 static int check_port_range(struct ctx *c)
 {
-    ADD(f, c, "net.ipv4.ip_local_port_range", "network");
-    finding_set(f->recommended, sizeof(f->recommended), "a range of >= 40000 ports (10240 65535)");
-    finding_set(f->why, sizeof(f->why), "Ephemeral ports bound the outbound connections to one "
-                "destination; a proxy or a client under load runs out.");
-    finding_set(f->source, sizeof(f->source), "kernel docs, networking/ip-sysctl");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     int64_t v[2];
     size_t n = 0;
     struct pk_err e;
@@ -181,11 +213,9 @@ static int check_port_range(struct ctx *c)
 
 static int check_tw_reuse(struct ctx *c)
 {
-    ADD(f, c, "net.ipv4.tcp_tw_reuse", "network");
-    finding_set(f->recommended, sizeof(f->recommended), "1");
-    finding_set(f->why, sizeof(f->why), "Lets new outbound connections reuse sockets in TIME-WAIT; "
-                "2 (the default) does so only for loopback.");
-    finding_set(f->source, sizeof(f->source), "kernel docs, networking/ip-sysctl");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     int64_t v;
     if (read_int_or_skip(c, f, "net.ipv4.tcp_tw_reuse", &v) == 0) {
         f->status = v == 1 ? FINDING_OK : FINDING_WARN;
@@ -197,11 +227,9 @@ static int check_tw_reuse(struct ctx *c)
 
 static int check_congestion(struct ctx *c)
 {
-    ADD(f, c, "net.ipv4.tcp_congestion_control", "network");
-    finding_set(f->recommended, sizeof(f->recommended), "bbr");
-    finding_set(f->why, sizeof(f->why), "BBR paces by measured bandwidth and round trip, keeping "
-                "queues short and throughput high on lossy or long paths.");
-    finding_set(f->source, sizeof(f->source), "Cardwell et al., BBR (ACM Queue, 2016)");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     char cur[64], avail[512];
     struct pk_err e;
     int rc = sysctl_read_string(c->o->procfs, "net.ipv4.tcp_congestion_control", cur, sizeof(cur), &e);
@@ -232,10 +260,9 @@ static int check_congestion(struct ctx *c)
 
 static int check_file_nr(struct ctx *c)
 {
-    ADD(f, c, "fs.file-nr", "fd");
-    finding_set(f->recommended, sizeof(f->recommended), "<= 80%% of fs.file-max in use");
-    finding_set(f->why, sizeof(f->why), "Near the cap, every new connection or file fails with ENFILE.");
-    finding_set(f->source, sizeof(f->source), "the guide's 80 %% line");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     struct sysctl_file_nr nr;
     struct pk_err e;
     int rc = sysctl_read_file_nr(c->o->procfs, &nr, &e);
@@ -261,19 +288,11 @@ static int check_nofile(struct ctx *c)
         snprintf(rel, sizeof(rel), "%d/limits", (int)c->o->pid);
     else
         snprintf(rel, sizeof(rel), "self/limits");
-    ADD(soft, c, "fd.nofile.soft", "fd");
-    ADD(hard, c, "fd.nofile.hard", "fd");
-    /* ADD may move the array: take the pointers again. */
-    soft = &c->r->findings[c->r->nfindings - 2];
-    hard = &c->r->findings[c->r->nfindings - 1];
-    finding_set(soft->recommended, sizeof(soft->recommended), ">= 65536");
-    finding_set(hard->recommended, sizeof(hard->recommended), ">= 65536");
-    finding_set(soft->why, sizeof(soft->why), "Every connection and file is a descriptor: at the "
-                "soft limit accept() and open() fail with EMFILE.");
-    finding_set(hard->why, sizeof(hard->why), "The hard limit caps what a service may raise its "
-                "soft limit to without root.");
-    finding_set(soft->source, sizeof(soft->source), "the guide: ulimit -n 65536");
-    finding_set(hard->source, sizeof(hard->source), "the guide: limits.conf nofile 65536");
+    if (!add_finding(c, 0) || !add_finding(c, 1))
+        return -ENOMEM;
+    /* the second add may have moved the array: both pointers are taken after it */
+    struct finding *soft = &c->r->findings[c->r->nfindings - 2];
+    struct finding *hard = &c->r->findings[c->r->nfindings - 1];
     char buf[4096];
     size_t n = 0;
     struct pk_err e;
@@ -309,18 +328,15 @@ static int check_nofile(struct ctx *c)
 
 static int check_thp(struct ctx *c)
 {
-    static const struct { const char *id, *file, *good, *why; } t[] = {
-        { "mm.thp.enabled", "kernel/mm/transparent_hugepage/enabled", "madvise",
-          "With 'always', the kernel compacts memory to build huge pages, stalling allocations "
-          "and bloating the memory of sparse heaps (databases, allocators)." },
-        { "mm.thp.defrag", "kernel/mm/transparent_hugepage/defrag", "madvise",
-          "With 'always', a page fault may wait for direct compaction: latency spikes." },
+    /* in the order of the check's texts; the recommended value is good's */
+    static const struct { const char *file, *good; } t[] = {
+        { "kernel/mm/transparent_hugepage/enabled", "madvise" },
+        { "kernel/mm/transparent_hugepage/defrag", "madvise" },
     };
     for (size_t i = 0; i < 2; i++) {
-        ADD(f, c, t[i].id, "memory");
-        finding_set(f->recommended, sizeof(f->recommended), "%s (or never)", t[i].good);
-        finding_set(f->why, sizeof(f->why), "%s", t[i].why);
-        finding_set(f->source, sizeof(f->source), "Redis latency guide; admin-guide/mm/transhuge");
+        struct finding *f = add_finding(c, i);
+        if (!f)
+            return -ENOMEM;
         struct sysctl_choice ch;
         struct pk_err e;
         int rc = sysctl_read_choice(c->o->sysfs, t[i].file, &ch, &e);
@@ -343,14 +359,13 @@ static int check_memory(struct ctx *c)
 {
     struct mem_info m;
     struct pk_err e;
+    struct finding *f, *g;
+    int ret = -ENOMEM;
     mem_info_init(&m);
     int rc = mem_read(c->o->procfs, &m, &e);
 
-    ADD(f, c, "mem.swap.used", "memory");
-    finding_set(f->recommended, sizeof(f->recommended), "<= 10%% of swap in use");
-    finding_set(f->why, sizeof(f->why), "Memory in swap is read back at disk speed: a swapped "
-                "service answers slowly and unevenly.");
-    finding_set(f->source, sizeof(f->source), "the guide: keep memory below 80 %%");
+    if (!(f = add_finding(c, 0)))
+        goto out;
     if (rc) {
         skip_errno(f, "meminfo", rc);
     } else if (m.swap_total == 0) {
@@ -367,14 +382,8 @@ static int check_memory(struct ctx *c)
 
     /* The kernel's own default is sqrt(16 * lowmem kB), clamped; far below it
      * the allocator stalls in reclaim, far above it memory sits idle. */
-    struct finding *g = finding_add(c->r, "vm.min_free_kbytes", "memory");
-    if (!g) {
-        mem_info_destroy(&m);
-        return -ENOMEM;
-    }
-    finding_set(g->why, sizeof(g->why), "Too low and allocations stall in direct reclaim under "
-                "pressure; too high and memory sits unused.");
-    finding_set(g->source, sizeof(g->source), "the kernel's default, mm/page_alloc.c");
+    if (!(g = add_finding(c, 1)))
+        goto out;
     int64_t v;
     if (rc) {
         skip_errno(g, "meminfo", rc);
@@ -389,8 +398,10 @@ static int check_memory(struct ctx *c)
         if (g->status == FINDING_WARN)
             sysctl_fix(g, "vm.min_free_kbytes", (int64_t)rec);
     }
+    ret = 0;
+out:
     mem_info_destroy(&m);
-    return 0;
+    return ret;
 }
 
 /* ---- CPU */
@@ -408,11 +419,9 @@ static int read_sys_line(const char *sysfs, const char *rel, char *dst, size_t c
 
 static int check_governor(struct ctx *c)
 {
-    ADD(f, c, "cpu.governor", "cpu");
-    finding_set(f->recommended, sizeof(f->recommended), "performance");
-    finding_set(f->why, sizeof(f->why), "Other governors lower the clock when idle and ramp it "
-                "under load: the first requests of a burst run slow, and timings vary.");
-    finding_set(f->source, sizeof(f->source), "kernel docs, admin-guide/pm/cpufreq");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     struct host_info h;
     struct pk_err e;
     if (host_read(c->o->procfs, c->o->sysfs, &h, &e) != 0 || !h.governor[0]) {
@@ -433,11 +442,9 @@ static int check_governor(struct ctx *c)
 
 static int check_clocksource(struct ctx *c)
 {
-    ADD(f, c, "cpu.clocksource", "cpu");
-    finding_set(f->recommended, sizeof(f->recommended), "tsc (kvm-clock, arch_sys_counter)");
-    finding_set(f->why, sizeof(f->why), "Every timestamp (gettimeofday, clock_gettime) reads it; "
-                "hpet and acpi_pm make each read a slow I/O access instead of a register read.");
-    finding_set(f->source, sizeof(f->source), "kernel docs, timers; vendor tuning guides");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     char cur[64], avail[256];
     int rc = read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/current_clocksource",
                            cur, sizeof(cur));
@@ -468,11 +475,9 @@ static int check_clocksource(struct ctx *c)
 
 static int check_smt(struct ctx *c)
 {
-    ADD(f, c, "cpu.smt", "cpu");
-    finding_set(f->recommended, sizeof(f->recommended), "informational");
-    finding_set(f->why, sizeof(f->why), "Hardware threads share a core's caches and units: "
-                "for latency-critical services, pin them apart or turn SMT off.");
-    finding_set(f->source, sizeof(f->source), "kernel docs, admin-guide/hw-vuln/core-scheduling");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     char ctl[32], active[8];
     int rc = read_sys_line(c->o->sysfs, "devices/system/cpu/smt/control", ctl, sizeof(ctl));
     if (rc) {
@@ -504,11 +509,9 @@ static int count_numa_nodes(const char *sysfs)
 
 static int check_numa(struct ctx *c)
 {
-    ADD(f, c, "kernel.numa_balancing", "cpu");
-    finding_set(f->recommended, sizeof(f->recommended), "1 on machines with several NUMA nodes");
-    finding_set(f->why, sizeof(f->why), "Without it, memory stays on the node it was first touched "
-                "on while threads run elsewhere: every access crosses the interconnect.");
-    finding_set(f->source, sizeof(f->source), "kernel docs, admin-guide/sysctl/kernel");
+    struct finding *f = add_finding(c, 0);
+    if (!f)
+        return -ENOMEM;
     int nodes = count_numa_nodes(c->o->sysfs);
     if (nodes < 0) {
         skip_errno(f, "devices/system/node", nodes);
@@ -532,21 +535,78 @@ static int check_storage(struct ctx *c)
     return storage_checks(c->o, c->r);
 }
 
-static const struct { const char *name; check_fn fn; } checks[] = {
-    { "open files limit", check_nofile },
-    { "sysctl bounds", check_bounds },
-    { "overcommit", check_overcommit },
-    { "port range", check_port_range },
-    { "tw_reuse", check_tw_reuse },
-    { "congestion control", check_congestion },
-    { "file-nr", check_file_nr },
-    { "transparent huge pages", check_thp },
-    { "memory", check_memory },
-    { "governor", check_governor },
-    { "clocksource", check_clocksource },
-    { "smt", check_smt },
-    { "numa", check_numa },
-    { "disks and filesystems", check_storage },
+/* In the order they run; bound_rules and storage_checks keep their own texts. */
+static const struct check checks[] = {
+    { "open files limit", check_nofile, {
+      { "fd.nofile.soft", "fd", ">= 65536",
+        "Every connection and file is a descriptor: at the soft limit accept() and open() fail with EMFILE.",
+        "the guide: ulimit -n 65536" },
+      { "fd.nofile.hard", "fd", ">= 65536",
+        "The hard limit caps what a service may raise its soft limit to without root.",
+        "the guide: limits.conf nofile 65536" } } },
+    { "sysctl bounds", check_bounds, { { 0 } } },
+    { "overcommit", check_overcommit, {
+      { "vm.overcommit_memory", "memory", "0 or 1",
+        "With strict accounting (2) a fork() or a large allocation fails though memory is free, "
+        "e.g. a database's background save.",
+        "Redis administration guide; admin-guide/sysctl/vm" } } },
+    { "port range", check_port_range, {
+      { "net.ipv4.ip_local_port_range", "network", "a range of >= 40000 ports (10240 65535)",
+        "Ephemeral ports bound the outbound connections to one destination; a proxy or a client "
+        "under load runs out.",
+        "kernel docs, networking/ip-sysctl" } } },
+    { "tw_reuse", check_tw_reuse, {
+      { "net.ipv4.tcp_tw_reuse", "network", "1",
+        "Lets new outbound connections reuse sockets in TIME-WAIT; 2 (the default) does so only "
+        "for loopback.",
+        "kernel docs, networking/ip-sysctl" } } },
+    { "congestion control", check_congestion, {
+      { "net.ipv4.tcp_congestion_control", "network", "bbr",
+        "BBR paces by measured bandwidth and round trip, keeping queues short and throughput high "
+        "on lossy or long paths.",
+        "Cardwell et al., BBR (ACM Queue, 2016)" } } },
+    { "file-nr", check_file_nr, {
+      { "fs.file-nr", "fd", "<= 80% of fs.file-max in use",
+        "Near the cap, every new connection or file fails with ENFILE.",
+        "the guide's 80 % line" } } },
+    { "transparent huge pages", check_thp, {
+      { "mm.thp.enabled", "memory", "madvise (or never)",
+        "With 'always', the kernel compacts memory to build huge pages, stalling allocations and "
+        "bloating the memory of sparse heaps (databases, allocators).",
+        "Redis latency guide; admin-guide/mm/transhuge" },
+      { "mm.thp.defrag", "memory", "madvise (or never)",
+        "With 'always', a page fault may wait for direct compaction: latency spikes.",
+        "Redis latency guide; admin-guide/mm/transhuge" } } },
+    { "memory", check_memory, {
+      { "mem.swap.used", "memory", "<= 10% of swap in use",
+        "Memory in swap is read back at disk speed: a swapped service answers slowly and unevenly.",
+        "the guide: keep memory below 80 %" },
+      /* recommended: the kernel's default for this machine's memory */
+      { "vm.min_free_kbytes", "memory", NULL,
+        "Too low and allocations stall in direct reclaim under pressure; too high and memory sits "
+        "unused.",
+        "the kernel's default, mm/page_alloc.c" } } },
+    { "governor", check_governor, {
+      { "cpu.governor", "cpu", "performance",
+        "Other governors lower the clock when idle and ramp it under load: the first requests of a "
+        "burst run slow, and timings vary.",
+        "kernel docs, admin-guide/pm/cpufreq" } } },
+    { "clocksource", check_clocksource, {
+      { "cpu.clocksource", "cpu", "tsc (kvm-clock, arch_sys_counter)",
+        "Every timestamp (gettimeofday, clock_gettime) reads it; hpet and acpi_pm make each read a "
+        "slow I/O access instead of a register read.",
+        "kernel docs, timers; vendor tuning guides" } } },
+    { "smt", check_smt, {
+      { "cpu.smt", "cpu", "informational",
+        "Hardware threads share a core's caches and units: for latency-critical services, pin them "
+        "apart or turn SMT off.",
+        "kernel docs, admin-guide/hw-vuln/core-scheduling" } } },
+    { "numa", check_numa, {
+      { "kernel.numa_balancing", "cpu", "1 on machines with several NUMA nodes",
+        "Without it, memory stays on the node it was first touched on while threads run elsewhere: "
+        "every access crosses the interconnect.",
+        "kernel docs, admin-guide/sysctl/kernel" } } },
+    { "disks and filesystems", check_storage, { { 0 } } },
 };
 
 void doctor_opts_default(struct doctor_opts *o)
@@ -565,6 +625,7 @@ int doctor_checks(const struct doctor_opts *o, struct finding_report *r, struct 
         return err_errno(e, -errno, o->procfs, "cannot open the procfs root");
     close(dir);
     for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+        c.check = &checks[i];
         int rc = checks[i].fn(&c);
         if (rc)
             return err_errno(e, rc, checks[i].name, "check failed");

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/check.h"
 #include "core/jsonio.h"
 
 void finding_report_init(struct finding_report *r)
@@ -119,6 +121,7 @@ const char *finding_status_name(enum finding_status s)
 static int rank(enum finding_status s)
 {
     static const int r[] = { [FINDING_CRIT] = 0, [FINDING_WARN] = 1, [FINDING_OK] = 2, [FINDING_SKIPPED] = 3 };
+    PK_ASSERT((unsigned)s < sizeof(r) / sizeof(r[0]));
     return r[s];
 }
 
@@ -233,80 +236,42 @@ json_t *finding_report_json(const struct finding_report *r)
 
 /* ---- the fix script */
 
-struct buf {
-    char *p;
-    size_t len, cap;
-    int oom;
-};
-
-static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct buf *b, const char *fmt, ...)
-{
-    if (b->oom)
-        return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) {
-            b->oom = 1;
-            return;
-        }
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t nc = (b->cap + (size_t)n + 1) * 2;
-        char *np = realloc(b->p, nc);
-        if (!np) {
-            b->oom = 1;
-            return;
-        }
-        b->p = np;
-        b->cap = nc;
-    }
-}
-
 /* s as one single-quoted shell word. */
 static void put_quoted(struct buf *b, const char *s)
 {
-    put(b, "'");
+    buf_addc(b, '\'');
     for (; *s; s++) {
         if (*s == '\'')
-            put(b, "'\\''");
+            buf_adds(b, "'\\''");
         else
-            put(b, "%c", *s);
+            buf_addc(b, *s);
     }
-    put(b, "'");
+    buf_addc(b, '\'');
 }
 
 /* Comment text stays on one line whatever the finding holds. */
 static void put_comment(struct buf *b, const char *label, const char *s)
 {
-    put(b, "# %s", label);
+    buf_adds(b, "# ");
+    buf_adds(b, label);
     for (; *s; s++)
-        put(b, "%c", *s == '\n' || *s == '\r' ? ' ' : *s);
-    put(b, "\n");
+        buf_addc(b, *s == '\n' || *s == '\r' ? ' ' : *s);
+    buf_addc(b, '\n');
 }
 
 char *finding_fix_script(const struct finding_report *r)
 {
-    struct buf b = { .cap = 4096 };
-    b.p = malloc(b.cap);
-    if (!b.p)
-        return NULL;
-    b.p[0] = '\0';
-    put(&b, "#!/bin/sh\n"
-            "# Fixes proposed by perfkit doctor. Read each one before running this script:\n"
-            "# perfkit never changes the system itself. Run as root.\n"
-            "# With PERSIST=1 the settings are also written where they survive a reboot.\n"
-            "set -u\n"
-            "PERSIST=${PERSIST:-0}\n\n"
-            "persist() { # persist FILE LINE: append LINE to FILE unless it is there\n"
-            "    [ \"$PERSIST\" = 1 ] || return 0\n"
-            "    mkdir -p \"$(dirname \"$1\")\" && { grep -qxF \"$2\" \"$1\" 2>/dev/null || printf '%%s\\n' \"$2\" >> \"$1\"; }\n"
-            "}\n\n");
+    struct buf b = BUF_INIT;
+    buf_printf(&b, "#!/bin/sh\n"
+                   "# Fixes proposed by perfkit doctor. Read each one before running this script:\n"
+                   "# perfkit never changes the system itself. Run as root.\n"
+                   "# With PERSIST=1 the settings are also written where they survive a reboot.\n"
+                   "set -u\n"
+                   "PERSIST=${PERSIST:-0}\n\n"
+                   "persist() { # persist FILE LINE: append LINE to FILE unless it is there\n"
+                   "    [ \"$PERSIST\" = 1 ] || return 0\n"
+                   "    mkdir -p \"$(dirname \"$1\")\" && { grep -qxF \"$2\" \"$1\" 2>/dev/null || printf '%%s\\n' \"$2\" >> \"$1\"; }\n"
+                   "}\n\n");
     size_t n = 0;
     for (size_t i = 0; i < r->nfindings; i++) {
         const struct finding *f = &r->findings[i];
@@ -315,26 +280,22 @@ char *finding_fix_script(const struct finding_report *r)
         if (!f->fix[0] && !f->persist[0])
             continue;
         n++;
-        put(&b, "# [%s] %s\n", finding_status_name(f->status), f->id);
+        buf_printf(&b, "# [%s] %s\n", finding_status_name(f->status), f->id);
         put_comment(&b, "observed: ", f->observed);
         put_comment(&b, "recommended: ", f->recommended);
         put_comment(&b, "why: ", f->why);
         if (f->fix[0])
-            put(&b, "%s\n", f->fix);
+            buf_printf(&b, "%s\n", f->fix);
         if (f->persist[0] && f->persist_file[0]) {
-            put(&b, "persist ");
+            buf_adds(&b, "persist ");
             put_quoted(&b, f->persist_file);
-            put(&b, " ");
+            buf_addc(&b, ' ');
             put_quoted(&b, f->persist);
-            put(&b, "\n");
+            buf_addc(&b, '\n');
         }
-        put(&b, "\n");
+        buf_addc(&b, '\n');
     }
     if (n == 0)
-        put(&b, "# Nothing to fix: every check passed or was skipped.\n");
-    if (b.oom) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
+        buf_adds(&b, "# Nothing to fix: every check passed or was skipped.\n");
+    return buf_take(&b, NULL);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 static const char *const mode_names[CPU_NMODES] = {
@@ -171,6 +172,7 @@ static int parse_line(const char *p, const char *end, size_t line, struct cpu_st
             if (r < 0)
                 return err_errno(e, r, "stat", "cannot grow the per-CPU table");
         }
+        PK_ASSERT(st->ncpus < st->cap);
         st->cpus[st->ncpus++] = t;
         return 0;
     }
@@ -206,42 +208,32 @@ int cpu_parse_stat(const char *buf, size_t len, struct cpu_stat *st, struct pk_e
 {
     reset(st);
 
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        line++;
-        int r = parse_line(p, p + sysfile_rtrim_len(p, (size_t)(eol - p)), line, st, e);
+    struct sysfile_lines it;
+    const char *s, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &s, &eol)) {
+        int r = parse_line(s, s + sysfile_rtrim_len(s, (size_t)(eol - s)), it.no, st, e);
         if (r != 0) {
             reset(st);
             return r;
         }
-        p = nl ? nl + 1 : end;
     }
     return 0;
 }
 
 /* ---- file --------------------------------------------------------------- */
 
+static int parse_stat(const char *buf, size_t len, void *st, struct pk_err *e)
+{
+    return cpu_parse_stat(buf, len, st, e);
+}
+
 int cpu_read(const char *procfs, struct cpu_stat *st, struct pk_err *e)
 {
     reset(st);
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    char *buf;
-    size_t n;
-    int r = sysfile_load(procfs, "stat", CPU_STAT_CAP, &buf, &n, e);
-    if (r)
-        return r;
-    r = cpu_parse_stat(buf, n, st, e);
-    free(buf);
-    if (r != 0) {
-        char prefix[4096];
-        snprintf(prefix, sizeof(prefix), "%s/", procfs);
-        err_prefix_on(e, prefix);
-    }
-    return r;
+    return sysfile_parse_file(procfs, "stat", CPU_STAT_CAP, 0, parse_stat, st, e);
 }
 
 /* ---- utilisation -------------------------------------------------------- */

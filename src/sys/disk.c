@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 #define SMALL_CAP 4096
@@ -205,33 +206,34 @@ int disk_parse_diskstats(const char *buf, size_t len, struct disk_list *l, struc
 {
     l->v = NULL;
     l->n = 0;
-    size_t lines = 1;
-    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        lines++;
-    l->v = calloc(lines, sizeof(*l->v));
+    l->v = calloc(sysfile_count_lines(buf, len), sizeof(*l->v));
     if (!l->v)
         return err_errno(e, -ENOMEM, "diskstats", "cannot parse");
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = p + sysfile_rtrim_len(p, (size_t)((nl ? nl : end) - p));
-        line++;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
+        eol = p + sysfile_rtrim_len(p, (size_t)(eol - p));
         const char *s = p;
         skip_blanks(&s, eol);
         if (s < eol) {
+            PK_ASSERT(l->n < it.no); /* l->v has one entry per line */
             const char *why = diskstats_line(p, eol, &l->v[l->n]);
             if (why) {
                 char on[48];
-                snprintf(on, sizeof(on), "diskstats:%zu", line);
+                snprintf(on, sizeof(on), "diskstats:%zu", it.no);
                 disk_list_destroy(l);
                 return err_set(e, PK_EPARSE, on, "malformed line", "%s", why);
             }
             l->n++;
         }
-        p = nl ? nl + 1 : end;
     }
     return 0;
+}
+
+static int parse_diskstats(const char *buf, size_t len, void *l, struct pk_err *e)
+{
+    return disk_parse_diskstats(buf, len, l, e);
 }
 
 int disk_read(const char *procfs, struct disk_list *l, struct pk_err *e)
@@ -240,19 +242,7 @@ int disk_read(const char *procfs, struct disk_list *l, struct pk_err *e)
     l->n = 0;
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    char *buf;
-    size_t n;
-    int rc = sysfile_load(procfs, "diskstats", DISKSTATS_CAP, &buf, &n, e);
-    if (rc)
-        return rc;
-    rc = disk_parse_diskstats(buf, n, l, e);
-    free(buf);
-    if (rc == PK_EPARSE) {
-        char prefix[512];
-        snprintf(prefix, sizeof(prefix), "%s/", procfs);
-        err_prefix_on(e, prefix);
-    }
-    return rc;
+    return sysfile_parse_file(procfs, "diskstats", DISKSTATS_CAP, 0, parse_diskstats, l, e);
 }
 
 /* ---- queue settings ----------------------------------------------------- */

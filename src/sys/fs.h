@@ -16,34 +16,26 @@
  *
  * Usage comes from statvfs(2), which blocks for as long as a hung network
  * filesystem does. It therefore runs on a worker thread that the caller
- * waits for at most a timeout (struct fs_pool); a mount point whose call
- * timed out is "stuck" and not asked again while that call still hangs;
- * the number of worker threads alive at once (running or stuck) is
- * bounded. Fixture trees replace statvfs by a recorded table (statvfs.tsv:
- * mountpoint, bsize, blocks, bfree, bavail, files, ffree, tab-separated;
- * the mount point escaped as in mountinfo).
+ * waits for at most a timeout (struct fs_pool, sys/fs_pool.h), except for
+ * mounts whose statfs cannot hang (fs_mount_statfs_inline). Fixture trees
+ * replace statvfs by a recorded table (statvfs.tsv: mountpoint, bsize,
+ * blocks, bfree, bavail, files, ffree, tab-separated; the mount point
+ * escaped as in mountinfo).
  *
  * Ownership: fs_mounts_* and fs_table_* allocate; the matching _destroy frees.
- * Threads: parsers and readers are reentrant; an fs_pool may be shared by
- * threads (it has its own lock). Errors: 0, negative errno, or PK_EPARSE with
- * a message in *e. A missing mount table is -ENOENT ("unavailable").
+ * Threads: parsers and readers are reentrant (the pool has its own
+ * contract). Errors: 0, negative errno, or PK_EPARSE with a message in *e.
+ * A missing mount table is -ENOENT ("unavailable").
  */
 #ifndef PK_SYS_FS_H
 #define PK_SYS_FS_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "perfkit.h"
-
-/* What statvfs says, in its own units (blocks of bsize bytes). */
-struct fs_usage {
-    uint64_t bsize, blocks, bfree, bavail, files, ffree;
-    bool rdonly;            /* statvfs' ST_RDONLY (the mount's or the superblock's "ro");
-                               false from a recorded table */
-};
+#include "sys/fs_pool.h"
 
 struct fs_mount {
     const char *device;     /* "/dev/vda", "tmpfs", "192.168.1.1:/srv/test"; may be "" */
@@ -97,60 +89,6 @@ double fs_avail_bytes(const struct fs_usage *u);
  * 0 for a filesystem without blocks. The space root keeps in reserve is
  * neither, so a filesystem is "full" when non-root users can write no more. */
 double fs_used_pct(const struct fs_usage *u);
-
-/*
- * The worker pool. Callers own it; init before use, destroy once no call is
- * in progress. Workers are threads that live on between calls (a call hands
- * its paths to an idle one, or starts one), each with every signal blocked.
- * Destroying with calls still stuck is fine: each stuck worker frees what it
- * shares with the pool when it returns, and touches nothing else; idle
- * workers are joined.
- */
-#define FS_DEFAULT_TIMEOUT_MS 1000
-#define FS_DEFAULT_MAX_THREADS 4
-
-struct fs_slot;
-struct fs_pool {
-    pthread_mutex_t lock;
-    int timeout_ms;
-    unsigned max_threads;   /* workers alive at once: idle + busy + stuck */
-    unsigned nworkers;
-    struct fs_slot *slots;  /* max_threads of them; private */
-};
-
-/* timeout_ms <= 0 and max_threads == 0 take the defaults. 0 or -ENOMEM. */
-int fs_pool_init(struct fs_pool *p, int timeout_ms, unsigned max_threads);
-void fs_pool_destroy(struct fs_pool *p);
-/* Calls that timed out and have not returned yet. */
-size_t fs_pool_stuck(struct fs_pool *p);
-
-/*
- * statvfs(path) on a worker thread. 0 with *out; -errno from statvfs;
- * -ETIMEDOUT: no answer within the timeout, path is stuck from now on;
- * -EALREADY: an earlier call on path is still stuck, it was not asked again;
- * -EAGAIN: max_threads workers are alive and none is idle, path was not asked;
- * -errno if no thread could be started.
- */
-int fs_pool_statvfs(struct fs_pool *p, const char *path, struct fs_usage *out);
-/*
- * statvfs of paths[0..n) in order, as n calls of fs_pool_statvfs would do
- * (rcs[i] and outs[i] as rc and *out; each call has the whole timeout), but
- * handed to one worker at once: one hand-off for all. When a call hangs,
- * the paths after it go to another worker. Returns 0.
- */
-int fs_pool_statvfs_many(struct fs_pool *p, const char *const *paths, size_t n, struct fs_usage *outs,
-                         int *rcs);
-
-/*
- * The seam under fs_pool_statvfs, for tests: the same bookkeeping, with
- * fn(path, out, arg) run on the worker instead of statvfs. fn and arg must
- * stay valid until fn returns, which may be after a timed-out call.
- */
-typedef int (*fs_stat_fn)(const char *path, struct fs_usage *out, void *arg);
-int fs_pool_call(struct fs_pool *p, const char *path, fs_stat_fn fn, void *arg,
-                 struct fs_usage *out);
-int fs_pool_call_many(struct fs_pool *p, const char *const *paths, size_t n, fs_stat_fn fn, void *arg,
-                      struct fs_usage *outs, int *rcs);
 
 /*
  * Whether statvfs of mount i of m can run on the caller's thread: its type
@@ -214,6 +152,8 @@ int fs_read(const char *procfs, const struct fs_options *o, struct fs_mounts *m,
 #define FS_WATCH_REFRESH 60
 
 struct fs_watch {
+    bool fd_set;            /* fs_watch_init ran: fd is -1 or the kept file (a zeroed
+                               watch has no file, though its fd reads 0) */
     int fd;                 /* the kept table file; -1: none */
     int which;              /* which table it is (pid's mountinfo, self's, mounts) */
     bool valid;             /* m holds the table */
@@ -224,6 +164,7 @@ struct fs_watch {
 };
 
 void fs_watch_init(struct fs_watch *w);
+/* Closes and frees; a no-op on a zeroed or destroyed watch. */
 void fs_watch_destroy(struct fs_watch *w);
 /* As fs_read, into w: *out is valid until the next call or destroy. */
 int fs_watch_read(struct fs_watch *w, const char *procfs, const struct fs_options *o,

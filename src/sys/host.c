@@ -50,10 +50,10 @@ void host_parse_cpuinfo(const char *buf, size_t len, struct host_info *h)
     h->cpu_model[0] = '\0';
     h->mhz = 0;
     bool have_model = false, have_mhz = false;
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         const char *colon = memchr(p, ':', (size_t)(eol - p));
         if (colon) {
             size_t klen = (size_t)(colon - p);
@@ -78,7 +78,6 @@ void host_parse_cpuinfo(const char *buf, size_t len, struct host_info *h)
                     h->mhz = mhz;
             }
         }
-        p = nl ? nl + 1 : end;
     }
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 
 void mem_info_init(struct mem_info *m)
@@ -170,6 +171,7 @@ static size_t key_slot(const char *key)
 /* Whether key is among the entries already kept (linear search was quadratic in the keys). */
 static bool seen(const struct mem_info *m, const uint16_t *slots, const char *key, size_t *at)
 {
+    PK_ASSERT(m->n < SEEN_SLOTS); /* a free slot is left: the probe ends */
     size_t i = key_slot(key);
     while (slots[i]) {
         if (strcmp(m->entries[slots[i] - 1].key, key) == 0)
@@ -186,15 +188,11 @@ int mem_parse(const char *buf, size_t len, struct mem_info *m, struct pk_err *e)
     uint16_t slots[SEEN_SLOTS];
     memset(slots, 0, sizeof(slots));
 
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
+    struct sysfile_lines it;
+    const char *s, *eol;
     int rc = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        const char *s = p;
-        line++;
-        p = nl ? nl + 1 : end;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &s, &eol)) {
         while (s < eol && sysfile_is_blank(*s))
             s++;
         eol = s + sysfile_rtrim_len(s, (size_t)(eol - s));
@@ -203,14 +201,14 @@ int mem_parse(const char *buf, size_t len, struct mem_info *m, struct pk_err *e)
         struct mem_entry en;
         const char *why = parse_entry(s, eol, &en);
         if (why) {
-            rc = reject(e, line, why);
+            rc = reject(e, it.no, why);
             goto fail;
         }
         size_t at = 0;
         if (seen(m, slots, en.key, &at))
             continue;
         if (m->n == MEM_MAX_ENTRIES) {
-            rc = reject(e, line, "more keys than MEM_MAX_ENTRIES");
+            rc = reject(e, it.no, "more keys than MEM_MAX_ENTRIES");
             goto fail;
         }
         if (m->n == m->cap && (rc = grow(m)) < 0) {
@@ -230,22 +228,15 @@ fail:
 
 /* ---- file --------------------------------------------------------------- */
 
+static int parse_meminfo(const char *buf, size_t len, void *m, struct pk_err *e)
+{
+    return mem_parse(buf, len, m, e);
+}
+
 int mem_read(const char *procfs, struct mem_info *m, struct pk_err *e)
 {
     reset(m);
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    char *buf;
-    size_t n;
-    int r = sysfile_load(procfs, "meminfo", MEMINFO_CAP, &buf, &n, e);
-    if (r)
-        return r;
-    r = mem_parse(buf, n, m, e);
-    free(buf);
-    if (r != 0) {
-        char prefix[4096];
-        snprintf(prefix, sizeof(prefix), "%s/", procfs);
-        err_prefix_on(e, prefix);
-    }
-    return r;
+    return sysfile_parse_file(procfs, "meminfo", MEMINFO_CAP, 0, parse_meminfo, m, e);
 }

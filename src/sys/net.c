@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include "core/text.h"
 
@@ -28,17 +29,6 @@ static int reject(struct pk_err *e, const char *name, size_t line, const char *w
     char on[48];
     snprintf(on, sizeof(on), "%s:%zu", name, line);
     return err_set(e, PK_EPARSE, on, "malformed line", "%s", why);
-}
-
-/* e->on "tcp:7" -> "<procfs>/net/tcp6:7": the parsers do not know which file they read. */
-static void name_file(struct pk_err *e, const char *procfs, const char *rel)
-{
-    if (!e)
-        return;
-    const char *colon = strrchr(e->on, ':');
-    char on[sizeof(e->on)];
-    snprintf(on, sizeof(on), "%s/%s%s", procfs, rel, colon ? colon : "");
-    memcpy(e->on, on, sizeof(on));
 }
 
 /* ---- net/dev ------------------------------------------------------------ */
@@ -114,20 +104,15 @@ int net_parse_dev(const char *buf, size_t len, struct net_dev_list *l, struct pk
 {
     l->v = NULL;
     l->n = 0;
-    size_t lines = 1;
-    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-        lines++;
-    l->v = calloc(lines, sizeof(*l->v));
+    l->v = calloc(sysfile_count_lines(buf, len), sizeof(*l->v));
     if (!l->v)
         return err_errno(e, -ENOMEM, "dev", "cannot parse");
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        line++;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         const char *why = NULL;
-        if (line <= 2) {
+        if (it.no <= 2) {
             /* "Inter-|   Receive ..." and " face |bytes    packets ..." */
             if (!memchr(p, '|', (size_t)(eol - p)))
                 why = "not the header";
@@ -136,6 +121,7 @@ int net_parse_dev(const char *buf, size_t len, struct net_dev_list *l, struct pk
             const char *s = p;
             skip_blanks(&s, le);
             if (s < le) {
+                PK_ASSERT(l->n < it.no); /* l->v has one entry per line */
                 why = dev_line(p, le, &l->v[l->n]);
                 if (!why)
                     l->n++;
@@ -143,15 +129,19 @@ int net_parse_dev(const char *buf, size_t len, struct net_dev_list *l, struct pk
         }
         if (why) {
             net_dev_list_destroy(l);
-            return reject(e, "dev", line, why);
+            return reject(e, "dev", it.no, why);
         }
-        p = nl ? nl + 1 : end;
     }
-    if (line < 2) {
+    if (it.no < 2) {
         net_dev_list_destroy(l);
-        return reject(e, "dev", line + 1, "no header");
+        return reject(e, "dev", it.no + 1, "no header");
     }
     return 0;
+}
+
+static int parse_dev(const char *buf, size_t len, void *l, struct pk_err *e)
+{
+    return net_parse_dev(buf, len, l, e);
 }
 
 int net_read_dev(const char *procfs, struct net_dev_list *l, struct pk_err *e)
@@ -160,16 +150,7 @@ int net_read_dev(const char *procfs, struct net_dev_list *l, struct pk_err *e)
     l->n = 0;
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    char *buf;
-    size_t n;
-    int rc = sysfile_load(procfs, "net/dev", NET_DEV_CAP, &buf, &n, e);
-    if (rc)
-        return rc;
-    rc = net_parse_dev(buf, n, l, e);
-    free(buf);
-    if (rc == PK_EPARSE)
-        name_file(e, procfs, "net/dev");
-    return rc;
+    return sysfile_parse_file(procfs, "net/dev", NET_DEV_CAP, 0, parse_dev, l, e);
 }
 
 /* ---- net/tcp ------------------------------------------------------------ */
@@ -265,13 +246,13 @@ static const char *tcp_line(const char *p, const char *end, struct net_tcp *t)
 
 int net_parse_tcp(const char *buf, size_t len, size_t *line, struct net_tcp *t, struct pk_err *e)
 {
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        (*line)++;
+    struct sysfile_lines it;
+    const char *s, *eol;
+    sysfile_lines_init(&it, buf, len);
+    it.no = *line; /* the file comes in chunks: numbers go on from the last one */
+    while (sysfile_lines_next(&it, &s, &eol)) {
+        *line = it.no;
         const char *why = NULL;
-        const char *s = p;
         skip_blanks(&s, eol);
         if (*line == 1) {
             /* "  sl  local_address rem_address   st tx_queue ..." */
@@ -282,7 +263,6 @@ int net_parse_tcp(const char *buf, size_t len, size_t *line, struct net_tcp *t, 
         }
         if (why)
             return reject(e, "tcp", *line, why);
-        p = nl ? nl + 1 : end;
     }
     return 0;
 }
@@ -314,6 +294,7 @@ static int read_tcp_file(int procfd, const char *rel, struct net_tcp *t, struct 
             break;
         }
         have += (size_t)r;
+        PK_ASSERT(have <= TCP_CHUNK);
         size_t whole = have;
         while (whole > 0 && buf[whole - 1] != '\n')
             whole--;
@@ -348,7 +329,7 @@ int net_read_tcp(const char *procfs, struct net_tcp *t, struct pk_err *e)
     for (int i = 0; i < 2 && rc == 0; i++) {
         rc = read_tcp_file(procfd, files[i], t, e);
         if (rc == PK_EPARSE) {
-            name_file(e, procfs, files[i]);
+            sysfile_name_err(e, procfs, files[i]);
         } else if (rc == -ENOENT && i == 1) {
             rc = 0; /* no IPv6 */
         } else if (rc < 0) {

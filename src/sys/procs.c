@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/check.h"
 #include "core/err.h"
 
 /*
@@ -148,10 +149,10 @@ int procs_parse_status(const char *buf, size_t len, struct procs_status *st)
     memset(&s, 0, sizeof(s));
     s.threads = -1;
     bool have_name = false;
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         const char *colon = memchr(p, ':', (size_t)(eol - p));
         if (colon) {
             size_t klen = (size_t)(colon - p);
@@ -180,7 +181,6 @@ int procs_parse_status(const char *buf, size_t len, struct procs_status *st)
                 s.has_hwm = true;
             }
         }
-        p = nl ? nl + 1 : end;
     }
     if (!have_name)
         return PK_EPARSE;
@@ -201,10 +201,11 @@ static int limit_value(const char *tok, size_t len, uint64_t *out)
 int procs_parse_limit(const char *buf, size_t len, const char *name, struct procs_limit *lim)
 {
     size_t nlen = strlen(name);
-    const char *p = buf, *end = buf + len;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
+    const char *end = buf + len;
+    struct sysfile_lines it;
+    const char *p, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &p, &eol)) {
         /*
          * Names hold single blanks ("Max file size") and are padded to their
          * column with more ("Max open files            32768 ..."): a name ends
@@ -226,7 +227,6 @@ int procs_parse_limit(const char *buf, size_t len, const char *name, struct proc
             *lim = l;
             return 0;
         }
-        p = nl ? nl + 1 : end;
     }
     return -ENOENT;
 }
@@ -530,6 +530,7 @@ static int read_stat_kept(struct procs_keep *k, size_t *old, int procfd, const c
     /* a stat line is far below STAT_CAP: one read is all of it */
     int rc = r == 0 ? -ESRCH : r == (ssize_t)sizeof(buf) ? -EFBIG : stat_into(buf, (size_t)r, o, p);
     if (rc == 0 && k->nnext < k->max) {
+        PK_ASSERT(k->nnext < k->capnext); /* keep_reserve made room */
         k->next[k->nnext].pid = pid;
         k->next[k->nnext].fd = fd;
         k->nnext++;

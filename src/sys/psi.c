@@ -2,10 +2,8 @@
 #include "sys/sysfile.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "core/err.h"
 
@@ -90,14 +88,10 @@ int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res
               struct pk_err *e)
 {
     memset(out, 0, sizeof(*out));
-    const char *p = buf, *end = buf + len;
-    size_t line = 0;
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *eol = nl ? nl : end;
-        const char *s = p;
-        line++;
-        p = nl ? nl + 1 : end;
+    struct sysfile_lines it;
+    const char *s, *eol;
+    sysfile_lines_init(&it, buf, len);
+    while (sysfile_lines_next(&it, &s, &eol)) {
         eol = s + sysfile_rtrim_len(s, (size_t)(eol - s));
         const char *k = s;
         while (s < eol && !sysfile_is_blank(*s))
@@ -112,14 +106,14 @@ int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res
             continue;
         if (l->known) {
             memset(out, 0, sizeof(*out));
-            return reject(e, res, line, "repeated line");
+            return reject(e, res, it.no, "repeated line");
         }
         struct psi_line tmp;
         memset(&tmp, 0, sizeof(tmp));
         const char *why = parse_fields(s, eol, &tmp);
         if (why) {
             memset(out, 0, sizeof(*out));
-            return reject(e, res, line, why);
+            return reject(e, res, it.no, why);
         }
         *l = tmp;
     }
@@ -129,35 +123,35 @@ int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res
 
 /* ---- files -------------------------------------------------------------- */
 
+/* What psi_parse needs besides the bytes, for sysfile_parse_file. */
+struct parse_arg {
+    enum psi_resource res;
+    struct psi_res *out;
+};
+
+static int parse_file(const char *buf, size_t len, void *arg, struct pk_err *e)
+{
+    struct parse_arg *a = arg;
+    return psi_parse(buf, len, a->res, a->out, e);
+}
+
 int psi_read(const char *procfs, struct psi_info *p, struct pk_err *e)
 {
     memset(p, 0, sizeof(*p));
     if (!procfs)
         return err_set(e, -EINVAL, NULL, "no procfs root given", NULL);
-    int fd = open(procfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return err_errno(e, -errno, procfs, "cannot open procfs root");
-
     int rc = 0;
     for (int i = 0; i < PSI_NRES && rc == 0; i++) {
-        char rel[32], buf[PSI_FILE_CAP];
-        size_t n = 0;
+        char rel[32];
         snprintf(rel, sizeof(rel), "pressure/%s", res_names[i]);
-        int r = sysfile_read_small(fd, rel, buf, sizeof(buf), &n);
+        struct parse_arg a = { (enum psi_resource)i, &p->res[i] };
         /* No PSI here (old kernel, container, psi=0): unavailable, not broken. */
-        if (r == -ENOENT || r == -ENOTDIR || r == -EOPNOTSUPP)
-            continue;
-        if (r < 0)
-            rc = err_errno(e, r, rel, "cannot read");
-        else
-            rc = psi_parse(buf, n, (enum psi_resource)i, &p->res[i], e);
+        rc = sysfile_parse_file(procfs, rel, PSI_FILE_CAP, SYSFILE_OPTIONAL | SYSFILE_EXACT, parse_file,
+                                &a, e);
+        if (rc > 0)
+            rc = 0;
     }
-    close(fd);
-    if (rc != 0) {
-        char prefix[4096];
-        snprintf(prefix, sizeof(prefix), "%s/", procfs);
-        err_prefix_on(e, prefix);
+    if (rc != 0)
         memset(p, 0, sizeof(*p));
-    }
     return rc;
 }

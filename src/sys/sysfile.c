@@ -3,10 +3,12 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/vfs.h>
 #include <unistd.h>
 
@@ -76,6 +78,14 @@ int sysfile_parse_decimal(const char **p, const char *end, double *out)
     return 0;
 }
 
+size_t sysfile_count_lines(const char *buf, size_t len)
+{
+    size_t n = 1;
+    for (const char *p = buf, *end = buf + len; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+        n++;
+    return n;
+}
+
 /* Up to cap bytes of dirfd/rel into buf; -EFBIG if the file holds more. */
 int sysfile_read_small(int dirfd, const char *rel, char *buf, size_t cap, size_t *len)
 {
@@ -114,10 +124,13 @@ int sysfile_read_small(int dirfd, const char *rel, char *buf, size_t cap, size_t
  */
 int sysfile_read_alloc(int dirfd, const char *rel, size_t cap, char **out, size_t *len)
 {
+    if (cap == 0)
+        return -EINVAL;
     int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -errno;
-    size_t size = 64 * 1024, n = 0;
+    /* a cap below the first buffer's size holds too */
+    size_t size = cap < 64 * 1024 ? cap : 64 * 1024, n = 0;
     char *buf = malloc(size);
     int rc = 0;
     if (!buf) {
@@ -204,6 +217,50 @@ int sysfile_load_small(const char *root, const char *rel, char *buf, size_t cap,
     return rc < 0 ? read_failed(root, rel, rc, e) : 0;
 }
 
+void sysfile_name_err(struct pk_err *e, const char *root, const char *rel)
+{
+    if (!e)
+        return;
+    const char *colon = strrchr(e->on, ':');
+    char on[sizeof(e->on)];
+    snprintf(on, sizeof(on), "%s/%s%s", root, rel, colon ? colon : "");
+    memcpy(e->on, on, sizeof(on));
+}
+
+static bool is_absent(int rc)
+{
+    return rc == -ENOENT || rc == -ENOTDIR || rc == -EOPNOTSUPP;
+}
+
+int sysfile_parse_file(const char *root, const char *rel, size_t cap, unsigned flags, sysfile_parser parse,
+                       void *arg, struct pk_err *e)
+{
+    int dir = open_root(root, e);
+    if (dir < 0)
+        return dir;
+    char *buf = NULL;
+    size_t n = 0;
+    int rc;
+    if (flags & SYSFILE_EXACT) {
+        buf = malloc(cap ? cap : 1);
+        rc = buf ? sysfile_read_small(dir, rel, buf, cap, &n) : -ENOMEM;
+    } else {
+        rc = sysfile_read_alloc(dir, rel, cap, &buf, &n);
+    }
+    close(dir);
+    if (rc < 0) {
+        free(buf);
+        if ((flags & SYSFILE_OPTIONAL) && is_absent(rc))
+            return 1;
+        return read_failed(root, rel, rc, e);
+    }
+    rc = parse(buf, n, arg, e);
+    free(buf);
+    if (rc < 0)
+        sysfile_name_err(e, root, rel);
+    return rc;
+}
+
 bool sysfile_is_procfs(const char *path)
 {
     struct statfs sf;
@@ -222,7 +279,8 @@ void sysfile_kept_init(struct sysfile_kept *k)
 
 void sysfile_kept_destroy(struct sysfile_kept *k)
 {
-    if (k->fd >= 0)
+    /* A descriptor is kept only after a read filled buf: a zeroed struct's fd 0 is not its own. */
+    if (k->buf && k->fd >= 0)
         close(k->fd);
     free(k->buf);
     sysfile_kept_init(k);
@@ -270,6 +328,7 @@ static int kept_fill(struct sysfile_kept *k, int fd, size_t max, size_t *len)
             break;
         n += (size_t)r;
     }
+    PK_ASSERT(n < k->cap); /* room for the NUL was kept */
     k->buf[n] = '\0';
     *len = n;
     return 0;
@@ -302,6 +361,7 @@ int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel,
         return read_failed(root, rel, rc, e);
     }
     if (opened) {
+        PK_ASSERT(k->buf); /* what destroy relies on to tell a kept fd from a zeroed struct's */
         if (kernel_generated(fd))
             k->fd = fd;
         else

@@ -39,7 +39,8 @@ int tcpdiag_open(struct tcpdiag *d, struct pk_err *e)
 
 void tcpdiag_close(struct tcpdiag *d)
 {
-    if (d->fd >= 0)
+    /* open keeps a socket only with its buffer: a zeroed struct's fd 0 is not its own */
+    if (d->buf && d->fd >= 0)
         close(d->fd);
     free(d->buf);
     d->fd = -1;

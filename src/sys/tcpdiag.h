@@ -42,6 +42,7 @@ struct tcpdiag {
 };
 
 int tcpdiag_open(struct tcpdiag *d, struct pk_err *e);
+/* A no-op on a zeroed, closed or failed-to-open struct. */
 void tcpdiag_close(struct tcpdiag *d);
 
 /* Counts of every TCP socket (IPv4 and IPv6) into *t (zeroed first; have_tcp6

@@ -875,10 +875,40 @@ static void watch_changes(void **state)
         fail_msg("watch_changes_child failed at test_fs.c:%d", WEXITSTATUS(status));
 }
 
+/* fd 0 open, so that a destroy that closed a zeroed struct's fd 0 would show. */
+static void stdin_open(void)
+{
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
+        assert_int_equal(open("/dev/null", O_RDONLY), STDIN_FILENO);
+}
+
+/* Every destroy is a no-op on a zeroed struct, twice. */
+static void destroy_zeroed(void **state)
+{
+    (void)state;
+    stdin_open();
+    struct fs_mounts m;
+    struct fs_table t;
+    struct fs_pool p;
+    struct fs_watch w;
+    memset(&m, 0, sizeof(m));
+    memset(&t, 0, sizeof(t));
+    memset(&p, 0, sizeof(p));
+    memset(&w, 0, sizeof(w));
+    for (int i = 0; i < 2; i++) {
+        fs_mounts_destroy(&m);
+        fs_table_destroy(&t);
+        fs_pool_destroy(&p);
+        fs_watch_destroy(&w);
+    }
+    assert_true(fcntl(STDIN_FILENO, F_GETFD) >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(vm_2cpu),
+        cmocka_unit_test(destroy_zeroed),
         cmocka_unit_test(node_exporter_tree),
         cmocka_unit_test_setup_teardown(fallbacks, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(unescape),

@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -200,6 +201,44 @@ static void input_that_is_a_directory(void **state)
     assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "--input"));
 }
 
+/* With SIGCHLD ignored the kernel reaps the child itself and wait4 fails
+ * (ECHILD): the run is an error naming the command, not a run of 0 s. */
+static void wait_that_fails(void **state)
+{
+    (void)state;
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_IGN;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGCHLD, &sa, &old), 0);
+    char path[PATH_MAX];
+    struct pk_err e;
+    assert_int_equal(runner_resolve("sh", path, sizeof(path), &e), 0);
+    char *argv[] = { "sh", "-c", "exit 3", NULL };
+    struct bench_run run;
+    int rc = runner_run(&r, path, argv, &run, &e);
+    sigaction(SIGCHLD, &old, NULL);
+    assert_int_equal(rc, -ECHILD);
+    char buf[600];
+    assert_non_null(strstr(pk_err_str(&e, buf, sizeof(buf)), "cannot wait for command"));
+    /* the runner is usable afterwards */
+    run_sh("exit 0", &run);
+    assert_int_equal(run.exit_code, 0);
+}
+
+/* Destroying a runner that was never initialised (zeroed) closes nothing. */
+static void destroy_zeroed(void **state)
+{
+    (void)state;
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
+        assert_int_equal(open("/dev/null", O_RDONLY), STDIN_FILENO);
+    struct runner z;
+    memset(&z, 0, sizeof(z));
+    runner_destroy(&z);
+    assert_true(fcntl(STDIN_FILENO, F_GETFD) >= 0); /* fd 0 of a zeroed runner is not its own */
+    runner_destroy(&z);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -211,6 +250,8 @@ int main(void)
         cmocka_unit_test(stop_raised_before_the_spawn),
         cmocka_unit_test(stop_while_draining_the_pipe),
         cmocka_unit_test(input_that_is_a_directory),
+        cmocka_unit_test(wait_that_fails),
+        cmocka_unit_test(destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,6 +1,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
 #include <linux/sock_diag.h>
@@ -308,10 +309,29 @@ static void live_here(void **state)
     assert_int_equal(tcpdiag_count(&d, &closed, &e), -EBADF);
 }
 
+/* fd 0 open, so that a destroy that closed a zeroed struct's fd 0 would show. */
+static void stdin_open(void)
+{
+    if (fcntl(STDIN_FILENO, F_GETFD) < 0)
+        assert_int_equal(open("/dev/null", O_RDONLY), STDIN_FILENO);
+}
+
+static void close_zeroed(void **state)
+{
+    (void)state;
+    stdin_open();
+    struct tcpdiag d;
+    memset(&d, 0, sizeof(d));
+    tcpdiag_close(&d);
+    tcpdiag_close(&d);
+    assert_true(fcntl(STDIN_FILENO, F_GETFD) >= 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(recorded),
+        cmocka_unit_test(close_zeroed),
         cmocka_unit_test(handmade),
         cmocka_unit_test(live_namespace),
         cmocka_unit_test(live_here),
