@@ -59,15 +59,6 @@ int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t 
 const char *expo_content_type(enum expo_format f);
 
 /*
- * The format to answer a request with, from its Accept header (NULL when it
- * had none): OpenMetrics when the header accepts application/openmetrics-text
- * (version 1.0.0, 0.0.1 or none) with a q-value at least as high as any it
- * gives text/plain (or a wildcard), the text format otherwise, as Prometheus'
- * client libraries negotiate.
- */
-enum expo_format expo_negotiate(const char *accept);
-
-/*
  * v as the exposition prints it (see above) into buf (cap >= 32 always
  * suffices); returns the length, NUL-terminated.
  */

@@ -543,6 +543,25 @@ static void test_negotiation(void **state)
             fail_msg("Accept '%s': got %d %s", cases[i].accept ? cases[i].accept : "(none)", f, omv);
     }
 
+    /* The header is the client's bytes: random ones of the characters that matter,
+     * in buffers of their exact size so that the sanitizers see any overread. */
+    static const char alphabet[] = "application/openmetrics-text;version=1.0.0q=0.5,*/ \t\"";
+    uint32_t x = 12345;
+    for (int i = 0; i < 20000; i++) {
+        size_t n = (size_t)(i % 64);
+        char *h = malloc(n + 1);
+        assert_non_null(h);
+        for (size_t k = 0; k < n; k++) {
+            x = x * 1103515245u + 12345u;
+            h[k] = alphabet[(x >> 16) % (sizeof(alphabet) - 1)];
+        }
+        h[n] = '\0';
+        const char *omv = NULL;
+        enum http_metrics_format f = http_negotiate_metrics(h, &omv);
+        assert_true(f == HTTP_METRICS_TEXT || f == HTTP_METRICS_OPENMETRICS);
+        free(h);
+    }
+
     /* and through the server */
     struct http_server *s = start_default();
     char url[256];
