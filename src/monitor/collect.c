@@ -83,17 +83,6 @@ void collect_opts_init(struct collect_opts *o)
         o->interval_ms[id] = collectors[id].period_ms;
 }
 
-int collect_parsed(int rc, struct pk_err *e, const char *procfs, const char *rel)
-{
-    if (rc >= 0 || !e)
-        return rc;
-    const char *colon = strrchr(e->on, ':');
-    char on[sizeof(e->on)];
-    snprintf(on, sizeof(on), "%s/%s%s", procfs, rel, colon ? colon : "");
-    memcpy(e->on, on, sizeof(on));
-    return rc;
-}
-
 /* ---- life cycle ----------------------------------------------------------------- */
 
 static char *dup_or(const char *s, const char *dflt)

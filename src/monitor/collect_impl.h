@@ -55,12 +55,6 @@ static inline void add1(struct out *o, const char *name, const char *help, enum 
         o->rc = metric_add1(o->set, name, help, type, v, o->e);
 }
 
-/*
- * The parsers name the file as "stat:12" ("dev:3" for net/dev); the messages
- * name <procfs>/<rel>, as the readers of src/sys do. Returns rc.
- */
-int collect_parsed(int rc, struct pk_err *e, const char *procfs, const char *rel);
-
 /* A collector: reads its source at now_ms (epoch ms) into o and c->status. */
 typedef int (*collect_fn)(struct collect *c, struct out *o, int64_t now_ms, struct pk_err *ce);
 

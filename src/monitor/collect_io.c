@@ -139,8 +139,8 @@ int collect_read_diskstats(struct collect *c, struct out *o, int64_t now_ms, str
     const char *buf;
     size_t len;
     int rc = sysfile_kept_read(&c->f_diskstats, c->procfs, "diskstats", DISKSTATS_CAP, &buf, &len, ce);
-    if (rc == 0)
-        rc = collect_parsed(disk_parse_diskstats(buf, len, &l, ce), ce, c->procfs, "diskstats");
+    if (rc == 0 && (rc = disk_parse_diskstats(buf, len, &l, ce)) < 0)
+        sysfile_name_err(ce, c->procfs, "diskstats");
     if (rc < 0) {
         disk_list_destroy(&c->disk_prev);
         c->disk_prev_ms = -1;
@@ -230,8 +230,8 @@ int collect_read_netdev(struct collect *c, struct out *o, int64_t now_ms, struct
     const char *buf;
     size_t len;
     int rc = sysfile_kept_read(&c->f_netdev, c->procfs, "net/dev", NET_DEV_CAP, &buf, &len, ce);
-    if (rc == 0)
-        rc = collect_parsed(net_parse_dev(buf, len, &l, ce), ce, c->procfs, "net/dev");
+    if (rc == 0 && (rc = net_parse_dev(buf, len, &l, ce)) < 0)
+        sysfile_name_err(ce, c->procfs, "net/dev");
     if (rc < 0) {
         net_dev_list_destroy(&c->net_prev);
         c->net_prev_ms = -1;

@@ -31,8 +31,8 @@ int collect_read_cpu(struct collect *c, struct out *o, int64_t now_ms, struct pk
     const char *buf;
     size_t len;
     int rc = sysfile_kept_read(&c->f_stat, c->procfs, "stat", CPU_STAT_CAP, &buf, &len, ce);
-    if (rc == 0)
-        rc = collect_parsed(cpu_parse_stat(buf, len, st, ce), ce, c->procfs, "stat");
+    if (rc == 0 && (rc = cpu_parse_stat(buf, len, st, ce)) < 0)
+        sysfile_name_err(ce, c->procfs, "stat");
     if (rc < 0) {
         c->cpu_prev_ok = false; /* a rate across the gap would hide it */
         return rc;
@@ -182,8 +182,8 @@ int collect_read_meminfo(struct collect *c, struct out *o, int64_t now_ms, struc
     const char *buf;
     size_t blen;
     int rc = sysfile_kept_read(&c->f_meminfo, c->procfs, "meminfo", MEMINFO_CAP, &buf, &blen, ce);
-    if (rc == 0)
-        rc = collect_parsed(mem_parse(buf, blen, &c->mem, ce), ce, c->procfs, "meminfo");
+    if (rc == 0 && (rc = mem_parse(buf, blen, &c->mem, ce)) < 0)
+        sysfile_name_err(ce, c->procfs, "meminfo");
     if (rc < 0)
         return rc;
     const struct mem_info *m = &c->mem;
@@ -241,8 +241,8 @@ int collect_read_pressure(struct collect *c, struct out *o, int64_t now_ms, stru
                 c->psi_absent |= 1u << r;
             continue;
         }
-        if (rc == 0)
-            rc = collect_parsed(psi_parse(buf, len, (enum psi_resource)r, &p.res[r], &re), &re, c->procfs, rel);
+        if (rc == 0 && (rc = psi_parse(buf, len, (enum psi_resource)r, &p.res[r], &re)) < 0)
+            sysfile_name_err(&re, c->procfs, rel);
         if (rc < 0) {
             if (ce)
                 *ce = re;
