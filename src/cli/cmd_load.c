@@ -317,45 +317,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-/* ---- the plan */
-
-/* One --stage DUR:TARGET, TARGET connections or N/s, into plan. *is_rate
- * says which it was. */
-static int add_stage(struct schedule_plan *plan, const char *text, bool *is_rate)
-{
-    struct pk_err e;
-    pk_err_clear(&e);
-    char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4], on[SCHEDULE_STAGE_TEXT_MAX * 4 + 16];
-    size_t len = strnlen(text, SCHEDULE_STAGE_TEXT_MAX + 1);
-    err_quote(text, len, q, sizeof(q));
-    if (len > SCHEDULE_STAGE_TEXT_MAX)
-        return cli_usage("load", "--stage: '%s' is longer than %d bytes", q, SCHEDULE_STAGE_TEXT_MAX);
-    const char *colon = strchr(text, ':');
-    if (!colon || strchr(colon + 1, ':'))
-        return cli_usage("load", "--stage: invalid stage '%s': expected DUR:TARGET, e.g. 30s:200 "
-                     "(connections) or 30s:5000/s (requests/s)", q);
-    char dur[SCHEDULE_STAGE_TEXT_MAX + 1], target[SCHEDULE_STAGE_TEXT_MAX + 1];
-    size_t dlen = (size_t)(colon - text), tlen = len - dlen - 1;
-    memcpy(dur, text, dlen);
-    dur[dlen] = '\0';
-    memcpy(target, colon + 1, tlen + 1);
-    *is_rate = tlen >= 2 && !strcmp(target + tlen - 2, "/s");
-    if (*is_rate)
-        target[tlen - 2] = '\0';
-    snprintf(on, sizeof(on), "--stage '%s'", q);
-    double s;
-    uint64_t n;
-    if (units_parse_duration(dur, on, &s, &e) || units_parse_count(target, on, &n, &e))
-        return fail("load", &e, EXIT_USAGE);
-    if (!(s * 1e9 >= 1))
-        return cli_usage("load", "%s: the duration must be longer than 0", on);
-    if (!(s * 1e9 < (double)SCHEDULE_MAX_NS))
-        return cli_usage("load", "%s: the duration is too long", on);
-    if (schedule_stage_append(plan, ns_of(s), n, on, &e))
-        return fail("load", &e, EXIT_USAGE);
-    return 0;
-}
-
 /* ---- the requests */
 
 struct reqs {
@@ -374,25 +335,26 @@ static void reqs_destroy(struct reqs *r)
     free(r->body);
 }
 
-/* Methods are case-sensitive (RFC 9110): "get" is a typo for GET, not a
- * method a server knows, so it is refused as the scenario parser does. */
+/* -m's messages; the rule is the scenario's (scenario_method_check). */
 static int check_method(const char *m)
 {
     char q[64];
     size_t n = strlen(m);
     err_quote(m, n, q, sizeof(q));
-    if (n == 0 || n > SCENARIO_METHOD_MAX)
+    switch (scenario_method_check(m, n)) {
+    case SCENARIO_METHOD_OK:
+        return 0;
+    case SCENARIO_METHOD_LENGTH:
         return cli_usage("load", "-m: invalid method '%s' (1 to %u characters)", q, SCENARIO_METHOD_MAX);
-    if (strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") != n)
+    case SCENARIO_METHOD_NOT_TOKEN:
         return cli_usage("load", "-m: invalid method '%s': not a token (letters, digits, !#$%%&'*+-.^_`|~)", q);
-    for (size_t i = 0; i < n; i++) {
-        if (m[i] >= 'a' && m[i] <= 'z') {
-            char up[SCENARIO_METHOD_MAX + 1];
-            for (size_t k = 0; k <= n; k++)
-                up[k] = m[k] >= 'a' && m[k] <= 'z' ? (char)(m[k] - 'a' + 'A') : m[k];
-            return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
+    case SCENARIO_METHOD_LOWERCASE: {
+        char up[SCENARIO_METHOD_MAX + 1];
+        for (size_t k = 0; k <= n; k++)
+            up[k] = m[k] >= 'a' && m[k] <= 'z' ? (char)(m[k] - 'a' + 'A') : m[k];
+        return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
                          up);
-        }
+    }
     }
     return 0;
 }
@@ -462,21 +424,6 @@ static int build_from_scenario(const struct opts *o, struct reqs *r)
         r->n = i + 1;
     }
     return 0;
-}
-
-/* Distinct (scheme, host, port) among the requests. */
-static size_t count_origins(const struct reqs *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct url *u = &r->v[i].url;
-        size_t k = 0;
-        while (k < i && !(r->v[k].url.https == u->https && r->v[k].url.port == u->port &&
-                          !strcmp(r->v[k].url.host, u->host)))
-            k++;
-        n += k == i;
-    }
-    return n ? n : 1;
 }
 
 /* ---- outputs */
@@ -773,19 +720,13 @@ int cmd_load(int argc, char **argv)
     schedule_plan_init(&plan, 0, "--stage", NULL);
     bool open_model = o.rate > 0, rate_stages = false;
     uint64_t max_target = 0;
-    for (size_t i = 0; i < o.nstages; i++) {
-        bool is_rate = false;
-        if ((rc = add_stage(&plan, o.stages[i], &is_rate)))
-            goto out;
-        if (i > 0 && is_rate != rate_stages) {
-            rc = cli_usage("load", "--stage: all stages are connections (30s:200) or all are rates "
-                       "(30s:5000/s), not both");
-            goto out;
-        }
-        rate_stages = is_rate;
+    if (o.nstages && (rc = schedule_plan_stages(&plan, o.stages, o.nstages, &rate_stages, &e))) {
+        rc = rc == PK_EUSAGE ? cli_usage_err("load", &e) : fail("load", &e, EXIT_USAGE);
+        goto out;
+    }
+    for (unsigned i = 0; i < plan.n; i++)
         if (plan.stage[i].target > max_target)
             max_target = plan.stage[i].target;
-    }
     if (o.nstages) {
         open_model = rate_stages;
         if (!rate_stages && o.connections_given) {
@@ -833,7 +774,7 @@ int cmd_load(int argc, char **argv)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (uint64_t)n : 1;
         /* The open model gives every thread a connection to each origin. */
-        size_t norigins = count_origins(&r);
+        size_t norigins = load_count_origins(r.v, r.n);
         if (open_model && threads > o.connections / norigins)
             threads = o.connections / norigins ? o.connections / norigins : 1;
     }

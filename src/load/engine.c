@@ -34,6 +34,18 @@ static bool same_origin(const struct url *a, const struct url *b)
     return a->https == b->https && a->port == b->port && strcmp(a->host, b->host) == 0;
 }
 
+size_t load_count_origins(const struct load_request *reqs, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < i && !same_origin(&reqs[k].url, &reqs[i].url))
+            k++;
+        count += k == i;
+    }
+    return count ? count : 1;
+}
+
 static int check_config(const struct load_config *cfg, struct pk_err *e)
 {
     if (cfg->threads < 1 || cfg->threads > LOAD_THREADS_MAX)
