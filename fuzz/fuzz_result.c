@@ -336,6 +336,7 @@ static void merge_log(const uint8_t *p, size_t n)
     unlink(path);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)

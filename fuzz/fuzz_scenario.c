@@ -20,6 +20,7 @@
             abort(); \
     } while (0)
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size copy, so a read past len is caught. */

@@ -317,45 +317,6 @@ static int parse_args(int argc, char **argv, struct opts *o)
     return 0;
 }
 
-/* ---- the plan */
-
-/* One --stage DUR:TARGET, TARGET connections or N/s, into plan. *is_rate
- * says which it was. */
-static int add_stage(struct schedule_plan *plan, const char *text, bool *is_rate)
-{
-    struct pk_err e;
-    pk_err_clear(&e);
-    char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4], on[SCHEDULE_STAGE_TEXT_MAX * 4 + 16];
-    size_t len = strnlen(text, SCHEDULE_STAGE_TEXT_MAX + 1);
-    err_quote(text, len, q, sizeof(q));
-    if (len > SCHEDULE_STAGE_TEXT_MAX)
-        return cli_usage("load", "--stage: '%s' is longer than %d bytes", q, SCHEDULE_STAGE_TEXT_MAX);
-    const char *colon = strchr(text, ':');
-    if (!colon || strchr(colon + 1, ':'))
-        return cli_usage("load", "--stage: invalid stage '%s': expected DUR:TARGET, e.g. 30s:200 "
-                     "(connections) or 30s:5000/s (requests/s)", q);
-    char dur[SCHEDULE_STAGE_TEXT_MAX + 1], target[SCHEDULE_STAGE_TEXT_MAX + 1];
-    size_t dlen = (size_t)(colon - text), tlen = len - dlen - 1;
-    memcpy(dur, text, dlen);
-    dur[dlen] = '\0';
-    memcpy(target, colon + 1, tlen + 1);
-    *is_rate = tlen >= 2 && !strcmp(target + tlen - 2, "/s");
-    if (*is_rate)
-        target[tlen - 2] = '\0';
-    snprintf(on, sizeof(on), "--stage '%s'", q);
-    double s;
-    uint64_t n;
-    if (units_parse_duration(dur, on, &s, &e) || units_parse_count(target, on, &n, &e))
-        return fail("load", &e, EXIT_USAGE);
-    if (!(s * 1e9 >= 1))
-        return cli_usage("load", "%s: the duration must be longer than 0", on);
-    if (!(s * 1e9 < (double)SCHEDULE_MAX_NS))
-        return cli_usage("load", "%s: the duration is too long", on);
-    if (schedule_stage_append(plan, ns_of(s), n, on, &e))
-        return fail("load", &e, EXIT_USAGE);
-    return 0;
-}
-
 /* ---- the requests */
 
 struct reqs {
@@ -374,25 +335,26 @@ static void reqs_destroy(struct reqs *r)
     free(r->body);
 }
 
-/* Methods are case-sensitive (RFC 9110): "get" is a typo for GET, not a
- * method a server knows, so it is refused as the scenario parser does. */
+/* -m's messages; the rule is the scenario's (scenario_method_check). */
 static int check_method(const char *m)
 {
     char q[64];
     size_t n = strlen(m);
     err_quote(m, n, q, sizeof(q));
-    if (n == 0 || n > SCENARIO_METHOD_MAX)
+    switch (scenario_method_check(m, n)) {
+    case SCENARIO_METHOD_OK:
+        return 0;
+    case SCENARIO_METHOD_LENGTH:
         return cli_usage("load", "-m: invalid method '%s' (1 to %u characters)", q, SCENARIO_METHOD_MAX);
-    if (strspn(m, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&'*+-.^_`|~") != n)
+    case SCENARIO_METHOD_NOT_TOKEN:
         return cli_usage("load", "-m: invalid method '%s': not a token (letters, digits, !#$%%&'*+-.^_`|~)", q);
-    for (size_t i = 0; i < n; i++) {
-        if (m[i] >= 'a' && m[i] <= 'z') {
-            char up[SCENARIO_METHOD_MAX + 1];
-            for (size_t k = 0; k <= n; k++)
-                up[k] = m[k] >= 'a' && m[k] <= 'z' ? (char)(m[k] - 'a' + 'A') : m[k];
-            return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
+    case SCENARIO_METHOD_LOWERCASE: {
+        char up[SCENARIO_METHOD_MAX + 1];
+        for (size_t k = 0; k <= n; k++)
+            up[k] = m[k] >= 'a' && m[k] <= 'z' ? (char)(m[k] - 'a' + 'A') : m[k];
+        return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
                          up);
-        }
+    }
     }
     return 0;
 }
@@ -464,21 +426,6 @@ static int build_from_scenario(const struct opts *o, struct reqs *r)
     return 0;
 }
 
-/* Distinct (scheme, host, port) among the requests. */
-static size_t count_origins(const struct reqs *r)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct url *u = &r->v[i].url;
-        size_t k = 0;
-        while (k < i && !(r->v[k].url.https == u->https && r->v[k].url.port == u->port &&
-                          !strcmp(r->v[k].url.host, u->host)))
-            k++;
-        n += k == i;
-    }
-    return n ? n : 1;
-}
-
 /* ---- outputs */
 
 static int check_out_path(const char *path, const char *opt)
@@ -491,9 +438,6 @@ static int check_out_path(const char *path, const char *opt)
     }
     return 0;
 }
-
-/* The summary, spectrum and files of a finished (or stopped) run or merge.
- * Returns EXIT_RUNTIME when a file could not be written, else EXIT_OK. */
 
 /* --json FILE, or the document on stdout for "-". */
 static int write_json(const struct load_result *res, const struct threshold *th, size_t nth,
@@ -512,6 +456,8 @@ static int write_json(const struct load_result *res, const struct threshold *th,
     return rc;
 }
 
+/* The summary, spectrum and files of a finished (or stopped) run or merge.
+ * Returns EXIT_RUNTIME when a file could not be written, else EXIT_OK. */
 static int report(const char *cmd, const struct load_result *res, const char *target, const struct threshold *th,
                   size_t nth, const char *json, const char *hdrlog, bool spectrum)
 {
@@ -562,16 +508,6 @@ static void target_text(const struct opts *o, const struct reqs *r, char *buf, s
                  r->n > 2 ? "s" : "");
 }
 
-static uint64_t random_seed(void)
-{
-    uint64_t s;
-    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
-        return s;
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
-}
-
 /* ---- perfkit load merge */
 
 enum { JSON_INPUT, HDRLOG_INPUT, EMPTY_INPUT };
@@ -605,12 +541,18 @@ static const struct option merge_longopts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-static int cmd_merge(int argc, char **argv)
-{
-    const char *json = NULL;
-    bool spectrum = false;
+struct merge_opts {
+    const char *json;
+    bool spectrum;
     struct threshold th[MAX_THRESHOLDS];
-    size_t nth = 0;
+    size_t nth;
+    char **files;
+    size_t nfiles;
+};
+
+/* 0, an exit code, or -1 after --help. */
+static int parse_merge_args(int argc, char **argv, struct merge_opts *m)
+{
     struct pk_err e;
     pk_err_clear(&e);
     opterr = 0;
@@ -618,90 +560,113 @@ static int cmd_merge(int argc, char **argv)
     int c;
     while ((c = getopt_long(argc, argv, ":h", merge_longopts, NULL)) != -1) {
         switch (c) {
-        case OPT_JSON: json = optarg; break;
-        case OPT_SPECTRUM: spectrum = true; break;
+        case OPT_JSON: m->json = optarg; break;
+        case OPT_SPECTRUM: m->spectrum = true; break;
         case OPT_THRESHOLD:
-            if (nth >= MAX_THRESHOLDS)
+            if (m->nth >= MAX_THRESHOLDS)
                 return cli_usage("load merge", "--threshold: at most %d thresholds", MAX_THRESHOLDS);
-            if (threshold_parse(optarg, &th[nth], &e))
+            if (threshold_parse(optarg, &m->th[m->nth], &e))
                 return fail("load merge", &e, EXIT_USAGE);
-            nth++;
+            m->nth++;
             break;
         case 'h':
             cmd_load_help();
-            return EXIT_OK;
+            return -1;
         case ':':
             return cli_usage("load merge", "option '%s' needs a value", argv[optind - 1]);
         default:
             return cli_usage("load merge", "unknown option '%s'", argv[optind - 1]);
         }
     }
-    size_t nfiles = (size_t)(argc - optind);
-    if (nfiles == 0)
+    m->files = argv + optind;
+    m->nfiles = (size_t)(argc - optind);
+    if (m->nfiles == 0)
         return cli_usage("load merge", "no file to merge (JSON from --json or logs from --hdr-log)");
-    if (nfiles > MAX_MERGE)
+    if (m->nfiles > MAX_MERGE)
         return cli_usage("load merge", "at most %d files", MAX_MERGE);
-    if (json && strcmp(json, "-") && files_check_writable(json, &e)) {
+    if (m->json && strcmp(m->json, "-") && files_check_writable(m->json, &e)) {
         err_prefix_on(&e, "--json: ");
         return fail("load merge", &e, EXIT_USAGE);
     }
+    return 0;
+}
 
-    int *kinds = NULL;
-    struct load_result dst;
-    int rc = result_init(&dst, &e);
-    if (rc) {
-        result_destroy(&dst);
-        return fail("load merge", &e, EXIT_RUNTIME);
+/* Every input's kind, before anything is merged; *nlogs counts the logs. */
+static int sniff_inputs(const struct merge_opts *m, int *kinds, size_t *nlogs)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    *nlogs = 0;
+    for (size_t i = 0; i < m->nfiles; i++) {
+        if (sniff(m->files[i], &kinds[i], &e))
+            return fail("load merge", &e, EXIT_USAGE);
+        if (kinds[i] == EMPTY_INPUT)
+            return cli_usage("load merge", "%s: empty file (expected JSON from --json or a log from --hdr-log)",
+                             m->files[i]);
+        *nlogs += kinds[i] == HDRLOG_INPUT;
     }
-    int code = EXIT_OK;
-    kinds = calloc(nfiles, sizeof(int));
-    if (!kinds) {
-        code = EXIT_RUNTIME;
-        goto out;
-    }
-    size_t nlogs = 0;
-    for (size_t i = 0; i < nfiles; i++) {
-        const char *path = argv[optind + (int)i];
-        if ((rc = sniff(path, &kinds[i], &e))) {
-            code = fail("load merge", &e, EXIT_USAGE);
-            goto out;
-        }
-        if (kinds[i] == EMPTY_INPUT) {
-            code = cli_usage("load merge", "%s: empty file (expected JSON from --json or a log from --hdr-log)", path);
-            goto out;
-        }
-        nlogs += kinds[i] == HDRLOG_INPUT;
-    }
-    /* JSON first: a log takes the model of what it is added to, and the
-     * JSON results say which model they measured. */
+    return EXIT_OK;
+}
+
+/* JSON first: a log takes the model of what it is added to, and the JSON
+ * results say which model they measured. */
+static int merge_inputs(const struct merge_opts *m, const int *kinds, struct load_result *dst)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
     for (int pass = 0; pass < 2; pass++) {
-        for (size_t i = 0; i < nfiles; i++) {
-            const char *path = argv[optind + (int)i];
+        for (size_t i = 0; i < m->nfiles; i++) {
+            const char *path = m->files[i];
+            int rc;
             if (kinds[i] != (pass == 0 ? JSON_INPUT : HDRLOG_INPUT))
                 continue;
             if (kinds[i] == JSON_INPUT) {
                 struct load_result src;
                 rc = result_read_json(path, &src, &e);
                 if (!rc)
-                    rc = result_merge(&dst, &src, &e);
+                    rc = result_merge(dst, &src, &e);
                 result_destroy(&src);
             } else {
-                rc = result_merge_hdrlog(&dst, path, &e);
+                rc = result_merge_hdrlog(dst, path, &e);
             }
-            if (rc) {
-                code = fail("load merge", &e, code_of(rc));
-                goto out;
-            }
+            if (rc)
+                return fail("load merge", &e, code_of(rc));
         }
     }
+    return EXIT_OK;
+}
+
+static int cmd_merge(int argc, char **argv)
+{
+    struct merge_opts m;
+    memset(&m, 0, sizeof(m));
+    int code = parse_merge_args(argc, argv, &m);
+    if (code)
+        return code < 0 ? EXIT_OK : code;
+
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result dst;
+    if (result_init(&dst, &e)) {
+        result_destroy(&dst);
+        return fail("load merge", &e, EXIT_RUNTIME);
+    }
+    size_t nlogs;
+    int *kinds = calloc(m.nfiles, sizeof(int));
+    if (!kinds) {
+        code = EXIT_RUNTIME;
+        goto out;
+    }
+    if ((code = sniff_inputs(&m, kinds, &nlogs)) || (code = merge_inputs(&m, kinds, &dst)))
+        goto out;
     if (nlogs)
         fprintf(stderr, "perfkit load merge: %zu interval log%s add%s responses and latencies only "
                 "(no status codes, errors or bytes)\n", nlogs, nlogs == 1 ? "" : "s", nlogs == 1 ? "s" : "");
     char target[64];
-    snprintf(target, sizeof(target), "merge of %zu file%s", nfiles, nfiles == 1 ? "" : "s");
-    code = report("load merge", &dst, dst.nurls ? NULL : target, th, nth, json, NULL, spectrum);
+    snprintf(target, sizeof(target), "merge of %zu file%s", m.nfiles, m.nfiles == 1 ? "" : "s");
+    code = report("load merge", &dst, dst.nurls ? NULL : target, m.th, m.nth, m.json, NULL, m.spectrum);
     if (code == EXIT_OK)
-        code = gate("load merge", &dst, th, nth);
+        code = gate("load merge", &dst, m.th, m.nth);
 out:
     free(kinds);
     result_destroy(&dst);
@@ -710,186 +675,207 @@ out:
 
 /* ---- perfkit load */
 
-int cmd_load(int argc, char **argv)
+static void opts_init(struct opts *o)
 {
-    if (argc >= 2 && !strcmp(argv[1], "merge"))
-        return cmd_merge(argc - 1, argv + 1);
+    memset(o, 0, sizeof(*o));
+    o->connections = DEFAULT_CONNECTIONS;
+    o->timeout_s = DEFAULT_TIMEOUT_S;
+    o->keepalive = true;
+    o->pipeline = 1;
+}
 
-    struct opts o;
-    memset(&o, 0, sizeof(o));
-    o.connections = DEFAULT_CONNECTIONS;
-    o.timeout_s = DEFAULT_TIMEOUT_S;
-    o.keepalive = true;
-    o.pipeline = 1;
-    struct reqs r;
-    memset(&r, 0, sizeof(r));
-    scenario_init(&r.sc);
+/* Combinations of options, refused before anything is read or resolved. */
+static int check_combinations(const struct opts *o)
+{
+    if (o->scenario && o->nurls)
+        return cli_usage("load", "--scenario and URLs exclude each other (the scenario names its URLs)");
+    if (o->scenario && (o->method || o->nheaders || o->body))
+        return cli_usage("load", "--scenario excludes %s (set them per request in the scenario)",
+                         o->method ? "-m" : o->nheaders ? "-H" : "--body");
+    if (!o->scenario && !o->nurls)
+        return cli_usage("load", "no URL (give URL... or --scenario FILE)");
+    if (o->nurls > MAX_URLS)
+        return cli_usage("load", "at most %u URLs (a scenario file takes as many)", MAX_URLS);
+    if (o->rate && o->nstages)
+        return cli_usage("load", "-R conflicts with --stage (give the rates as stages: --stage 30s:%llu/s)",
+                         (unsigned long long)o->rate);
+    if (o->pipeline > 1 && !o->keepalive)
+        return cli_usage("load", "--pipeline needs keep-alive (--no-keepalive sends one request per connection)");
+    if (o->hdrlog && !strcmp(o->hdrlog, "-"))
+        return cli_usage("load", "--hdr-log needs a file name");
+    int rc;
+    if ((rc = check_out_path(o->json, "--json: ")) || (rc = check_out_path(o->hdrlog, "--hdr-log: ")))
+        return rc;
+    return EXIT_OK;
+}
+
+/* What the run follows: connections (closed model) or requests/s (open
+ * model) over time, and when it ends. */
+struct plan {
+    struct schedule_plan sched;
+    bool open_model;
+    uint64_t end_ns;
+};
+
+/* --stage: rate stages make the open model; connection stages set -c to
+ * the most any of them uses. */
+static int plan_from_stages(struct opts *o, struct plan *p)
+{
     struct pk_err e;
     pk_err_clear(&e);
-    struct load_result res;
-    bool res_inited = false;
-    int rc = parse_args(argc, argv, &o);
-    if (rc) {
-        rc = rc < 0 ? EXIT_OK : rc;
-        goto out;
-    }
-
-    /* Combinations, before anything is read or resolved. */
-    if (o.scenario && o.nurls) {
-        rc = cli_usage("load", "--scenario and URLs exclude each other (the scenario names its URLs)");
-        goto out;
-    }
-    if (o.scenario && (o.method || o.nheaders || o.body)) {
-        rc = cli_usage("load", "--scenario excludes %s (set them per request in the scenario)",
-                   o.method ? "-m" : o.nheaders ? "-H" : "--body");
-        goto out;
-    }
-    if (!o.scenario && !o.nurls) {
-        rc = cli_usage("load", "no URL (give URL... or --scenario FILE)");
-        goto out;
-    }
-    if (o.nurls > MAX_URLS) {
-        rc = cli_usage("load", "at most %u URLs (a scenario file takes as many)", MAX_URLS);
-        goto out;
-    }
-    if (o.rate && o.nstages) {
-        rc = cli_usage("load", "-R conflicts with --stage (give the rates as stages: --stage 30s:%llu/s)",
-                   (unsigned long long)o.rate);
-        goto out;
-    }
-    if (o.pipeline > 1 && !o.keepalive) {
-        rc = cli_usage("load", "--pipeline needs keep-alive (--no-keepalive sends one request per connection)");
-        goto out;
-    }
-    if (o.hdrlog && !strcmp(o.hdrlog, "-")) {
-        rc = cli_usage("load", "--hdr-log needs a file name");
-        goto out;
-    }
-    if ((rc = check_out_path(o.json, "--json: ")) || (rc = check_out_path(o.hdrlog, "--hdr-log: ")))
-        goto out;
-
-    /* The plan: connections (closed model) or requests/s (open model). */
-    struct schedule_plan plan;
-    schedule_plan_init(&plan, 0, "--stage", NULL);
-    bool open_model = o.rate > 0, rate_stages = false;
+    bool rates = false;
+    int rc = schedule_plan_stages(&p->sched, o->stages, o->nstages, &rates, &e);
+    if (rc)
+        return rc == PK_EUSAGE ? cli_usage_err("load", &e) : fail("load", &e, EXIT_USAGE);
     uint64_t max_target = 0;
-    for (size_t i = 0; i < o.nstages; i++) {
-        bool is_rate = false;
-        if ((rc = add_stage(&plan, o.stages[i], &is_rate)))
-            goto out;
-        if (i > 0 && is_rate != rate_stages) {
-            rc = cli_usage("load", "--stage: all stages are connections (30s:200) or all are rates "
-                       "(30s:5000/s), not both");
-            goto out;
-        }
-        rate_stages = is_rate;
-        if (plan.stage[i].target > max_target)
-            max_target = plan.stage[i].target;
+    for (unsigned i = 0; i < p->sched.n; i++)
+        if (p->sched.stage[i].target > max_target)
+            max_target = p->sched.stage[i].target;
+    p->open_model = rates;
+    if (!rates && o->connections_given)
+        return cli_usage("load", "-c conflicts with connection stages (the stages set the connections; "
+                         "with rate stages, -c sets the connections to send on)");
+    if (max_target == 0)
+        return cli_usage("load", "--stage: every stage has a target of 0: nothing would be sent");
+    if (!rates) {
+        if (max_target > LOAD_CONNECTIONS_MAX)
+            return cli_usage("load", "--stage: %llu connections is above the limit of %d",
+                             (unsigned long long)max_target, LOAD_CONNECTIONS_MAX);
+        o->connections = max_target;
     }
-    if (o.nstages) {
-        open_model = rate_stages;
-        if (!rate_stages && o.connections_given) {
-            rc = cli_usage("load", "-c conflicts with connection stages (the stages set the connections; "
-                       "with rate stages, -c sets the connections to send on)");
-            goto out;
-        }
-        if (max_target == 0) {
-            rc = cli_usage("load", "--stage: every stage has a target of 0: nothing would be sent");
-            goto out;
-        }
-        if (!rate_stages) {
-            if (max_target > LOAD_CONNECTIONS_MAX) {
-                rc = cli_usage("load", "--stage: %llu connections is above the limit of %d",
-                           (unsigned long long)max_target, LOAD_CONNECTIONS_MAX);
-                goto out;
-            }
-            o.connections = max_target;
-        }
-    } else if (schedule_plan_init(&plan, open_model ? o.rate : o.connections, open_model ? "-R" : "-c", &e)) {
-        rc = fail("load", &e, EXIT_USAGE);
-        goto out;
-    }
-    uint64_t d_ns = o.duration_s > 0 ? ns_of(o.duration_s)
-                    : !o.max_requests && !o.nstages ? ns_of(DEFAULT_DURATION_S) : 0;
-    uint64_t end_ns;
-    if (schedule_run_end(&plan, d_ns, ns_of(o.warmup_s), &end_ns, &e)) {
-        rc = fail("load", &e, EXIT_USAGE);
-        goto out;
-    }
+    return EXIT_OK;
+}
 
-    /* The requests. */
-    if ((rc = o.scenario ? build_from_scenario(&o, &r) : build_from_urls(&o, &r)))
-        goto out;
-    if (o.scenario && open_model && r.sc.think != SCENARIO_THINK_NONE) {
-        rc = cli_usage("load", "%s: think time needs the closed model (it models users who wait between "
-                   "requests), but %s make%s it the open model, where the schedule sets the arrivals: "
-                   "drop the scenario's 'think' line or %s",
-                   o.scenario, o.rate ? "-R" : "rate stages", o.rate ? "s" : "", o.rate ? "-R" : "the rate stages");
-        goto out;
+/* The stages, or a constant -R (open model) or -c (closed); -d, -n and
+ * --warmup for the end (10 s when none of -d, -n or --stage is given). */
+static int make_plan(struct opts *o, struct plan *p)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    int rc;
+    p->open_model = o->rate > 0;
+    if (o->nstages) {
+        if ((rc = plan_from_stages(o, p)))
+            return rc;
+    } else if (schedule_plan_init(&p->sched, p->open_model ? o->rate : o->connections,
+                                  p->open_model ? "-R" : "-c", &e)) {
+        return fail("load", &e, EXIT_USAGE);
     }
+    uint64_t d_ns = o->duration_s > 0 ? ns_of(o->duration_s)
+                    : !o->max_requests && !o->nstages ? ns_of(DEFAULT_DURATION_S) : 0;
+    if (schedule_run_end(&p->sched, d_ns, ns_of(o->warmup_s), &p->end_ns, &e))
+        return fail("load", &e, EXIT_USAGE);
+    return EXIT_OK;
+}
 
-    uint64_t threads = o.threads;
+/* The requests, from the URLs or the scenario, whose think time needs the
+ * closed model. */
+static int make_requests(const struct opts *o, bool open_model, struct reqs *r)
+{
+    int rc = o->scenario ? build_from_scenario(o, r) : build_from_urls(o, r);
+    if (rc)
+        return rc;
+    if (o->scenario && open_model && r->sc.think != SCENARIO_THINK_NONE)
+        return cli_usage("load", "%s: think time needs the closed model (it models users who wait between "
+                         "requests), but %s make%s it the open model, where the schedule sets the arrivals: "
+                         "drop the scenario's 'think' line or %s",
+                         o->scenario, o->rate ? "-R" : "rate stages", o->rate ? "s" : "",
+                         o->rate ? "-R" : "the rate stages");
+    return EXIT_OK;
+}
+
+/* -t, or the online CPUs, fewer in the open model when the connections do
+ * not give each thread one to every origin; never more than connections or
+ * LOAD_THREADS_MAX. */
+static unsigned thread_count(const struct opts *o, const struct reqs *r, bool open_model)
+{
+    uint64_t threads = o->threads;
     if (!threads) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         threads = n > 0 ? (uint64_t)n : 1;
-        /* The open model gives every thread a connection to each origin. */
-        size_t norigins = count_origins(&r);
-        if (open_model && threads > o.connections / norigins)
-            threads = o.connections / norigins ? o.connections / norigins : 1;
+        size_t norigins = load_count_origins(r->v, r->n);
+        if (open_model && threads > o->connections / norigins)
+            threads = o->connections / norigins ? o->connections / norigins : 1;
     }
-    if (threads > o.connections)
-        threads = o.connections;
+    if (threads > o->connections)
+        threads = o->connections;
     if (threads > LOAD_THREADS_MAX)
         threads = LOAD_THREADS_MAX;
+    return (unsigned)threads;
+}
 
-    struct load_config cfg;
-    load_config_init(&cfg);
-    cfg.threads = (unsigned)threads;
-    cfg.connections = (unsigned)o.connections;
-    cfg.open_model = open_model;
-    cfg.plan = plan;
-    cfg.end_ns = end_ns;
-    cfg.warmup_ns = ns_of(o.warmup_s);
-    cfg.max_requests = o.max_requests;
-    cfg.timeout_ns = ns_of(o.timeout_s);
-    cfg.keepalive = o.keepalive;
-    cfg.pipeline = (unsigned)o.pipeline;
-    cfg.insecure = o.insecure;
-    cfg.requests = r.v;
-    cfg.nrequests = r.n;
-    cfg.random_pick = o.scenario != NULL;
-    if (o.scenario) {
-        cfg.think = r.sc.think;
-        cfg.think_min_s = r.sc.think_min;
-        cfg.think_max_s = r.sc.think_max;
+/* The seed without --seed: a new one each run (getrandom, else the clock and pid). */
+static uint64_t random_seed(void)
+{
+    uint64_t s;
+    if (getrandom(&s, sizeof(s), GRND_NONBLOCK) == (ssize_t)sizeof(s))
+        return s;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+}
+
+static void make_config(const struct opts *o, const struct reqs *r, const struct plan *p,
+                        struct load_config *cfg)
+{
+    load_config_init(cfg);
+    cfg->threads = thread_count(o, r, p->open_model);
+    cfg->connections = (unsigned)o->connections;
+    cfg->open_model = p->open_model;
+    cfg->plan = p->sched;
+    cfg->end_ns = p->end_ns;
+    cfg->warmup_ns = ns_of(o->warmup_s);
+    cfg->max_requests = o->max_requests;
+    cfg->timeout_ns = ns_of(o->timeout_s);
+    cfg->keepalive = o->keepalive;
+    cfg->pipeline = (unsigned)o->pipeline;
+    cfg->insecure = o->insecure;
+    cfg->requests = r->v;
+    cfg->nrequests = r->n;
+    cfg->random_pick = o->scenario != NULL;
+    if (o->scenario) {
+        cfg->think = r->sc.think;
+        cfg->think_min_s = r->sc.think_min;
+        cfg->think_max_s = r->sc.think_max;
     }
-    cfg.seed = o.seed_given ? o.seed : random_seed();
-    cfg.host_metrics = o.host_metrics;
-    cfg.stop = &stop_flag;
+    cfg->seed = o->seed_given ? o->seed : random_seed();
+    cfg->host_metrics = o->host_metrics;
+    cfg->stop = &stop_flag;
+}
 
-    struct term err;
-    term_init(&err, stderr);
-    struct load_live live = { .t = err.tty && !o.no_progress ? &err : NULL, .open_model = open_model };
-    if (live.t) {
-        cfg.on_second = load_out_progress;
-        cfg.arg = &live;
-    }
-
-    if (result_init(&res, &e)) {
-        result_destroy(&res);
-        rc = fail("load", &e, EXIT_RUNTIME);
-        goto out;
-    }
-    res_inited = true;
-
+/* SIGINT and SIGTERM set stop_flag, which ends the run with what it measured. */
+static void catch_signals(void)
+{
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: the collector's sleep returns at once */
     sigaction(SIGTERM, &sa, NULL);
+}
 
-    int lrc = load_run(&cfg, &res, &e);
+/* Runs the load (with a progress line on a terminal), then prints and
+ * writes what it measured, also when it was interrupted. */
+static int run_and_report(const struct opts *o, const struct reqs *r, struct load_config *cfg)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct term err;
+    term_init(&err, stderr);
+    struct load_live live = { .t = err.tty && !o->no_progress ? &err : NULL, .open_model = cfg->open_model };
+    if (live.t) {
+        cfg->on_second = load_out_progress;
+        cfg->arg = &live;
+    }
+    struct load_result res;
+    if (result_init(&res, &e)) {
+        result_destroy(&res);
+        return fail("load", &e, EXIT_RUNTIME);
+    }
+    catch_signals();
+
+    int rc;
+    int lrc = load_run(cfg, &res, &e);
     load_out_progress_clear(&live);
     if (lrc && lrc != PK_ESTOP) {
         rc = fail("load", &e, lrc == PK_EUSAGE ? EXIT_USAGE : EXIT_RUNTIME);
@@ -898,15 +884,40 @@ int cmd_load(int argc, char **argv)
     if (lrc == PK_ESTOP)
         fprintf(stderr, "perfkit load: interrupted; the results so far follow\n");
     char target[URL_MAX + 300];
-    target_text(&o, &r, target, sizeof(target));
-    rc = report("load", &res, target, o.th, o.nth, o.json, o.hdrlog, o.spectrum);
+    target_text(o, r, target, sizeof(target));
+    rc = report("load", &res, target, o->th, o->nth, o->json, o->hdrlog, o->spectrum);
     if (lrc == PK_ESTOP)
         rc = EXIT_INTERRUPTED;
     else if (rc == EXIT_OK)
-        rc = gate("load", &res, o.th, o.nth);
+        rc = gate("load", &res, o->th, o->nth);
 out:
-    if (res_inited)
-        result_destroy(&res);
+    result_destroy(&res);
+    return rc;
+}
+
+int cmd_load(int argc, char **argv)
+{
+    if (argc >= 2 && !strcmp(argv[1], "merge"))
+        return cmd_merge(argc - 1, argv + 1);
+
+    struct opts o;
+    opts_init(&o);
+    struct reqs r;
+    memset(&r, 0, sizeof(r));
+    scenario_init(&r.sc);
+    struct plan plan;
+    struct load_config cfg;
+    int rc = parse_args(argc, argv, &o);
+    if (rc) {
+        rc = rc < 0 ? EXIT_OK : rc;
+        goto out;
+    }
+    if ((rc = check_combinations(&o)) || (rc = make_plan(&o, &plan)) ||
+        (rc = make_requests(&o, plan.open_model, &r)))
+        goto out;
+    make_config(&o, &r, &plan, &cfg);
+    rc = run_and_report(&o, &r, &cfg);
+out:
     reqs_destroy(&r);
     for (size_t i = 0; i < o.nheaders; i++)
         free(o.headers[i]);

@@ -11,7 +11,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-
 #include "core/err.h"
 #include "load/worker.h"
 #include "sys/cpu.h"
@@ -33,6 +32,18 @@ void load_config_init(struct load_config *c)
 static bool same_origin(const struct url *a, const struct url *b)
 {
     return a->https == b->https && a->port == b->port && strcmp(a->host, b->host) == 0;
+}
+
+size_t load_count_origins(const struct load_request *reqs, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = 0;
+        while (k < i && !same_origin(&reqs[k].url, &reqs[i].url))
+            k++;
+        count += k == i;
+    }
+    return count ? count : 1;
 }
 
 static int check_config(const struct load_config *cfg, struct pk_err *e)
@@ -220,6 +231,24 @@ static void host_sample(struct host_sampler *h, const char *procfs, uint64_t now
     h->cur = 1 - c;
 }
 
+static void host_sampler_init(struct host_sampler *h)
+{
+    memset(h, 0, sizeof(*h));
+    cpu_stat_init(&h->cpu[0]);
+    cpu_stat_init(&h->cpu[1]);
+    mem_info_init(&h->mem);
+}
+
+static void host_sampler_destroy(struct host_sampler *h)
+{
+    cpu_stat_destroy(&h->cpu[0]);
+    cpu_stat_destroy(&h->cpu[1]);
+    net_dev_list_destroy(&h->net[0]);
+    net_dev_list_destroy(&h->net[1]);
+    mem_info_destroy(&h->mem);
+    free(h->v);
+}
+
 static int finalize_second(struct engine *eng, struct load_result *res, size_t s, struct pk_err *e)
 {
     struct result_second *sec;
@@ -247,13 +276,6 @@ static void sleep_until(uint64_t t)
 {
     struct timespec ts = { (time_t)(t / NS_PER_S), (long)(t % NS_PER_S) };
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-}
-
-static int64_t realtime_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void engine_free(struct engine *eng)
@@ -304,121 +326,156 @@ static int merge_worker(struct load_result *res, const struct worker *w, struct 
     return 0;
 }
 
-int load_run(const struct load_config *cfg, struct load_result *res, struct pk_err *e)
+/* One run, as the caller's thread sees it. */
+struct run {
+    const struct load_config *cfg;
+    struct engine eng;          /* what the workers share; they hold its address */
+    struct worker *ws;          /* cfg->threads of them */
+    struct host_sampler hs;     /* --host-metrics */
+    int64_t real0;              /* wall-clock ms at t = 0, for the result's start_ms */
+    size_t finalized;           /* seconds folded into res->series */
+    uint64_t stop_at;           /* when *cfg->stop was seen; 0: not */
+};
+
+/* Tells every worker to stop: the flag they check, and a write to the
+ * eventfd in their epoll sets that wakes them at once. */
+static void stop_workers(struct engine *eng)
 {
-    int rc = check_config(cfg, e);
-    if (rc)
+    atomic_store(&eng->stop, 1);
+    uint64_t one = 1;
+    (void)!write(eng->stopfd, &one, sizeof(one));
+}
+
+/* Origins, TLS, the workers' loops and connections: everything that can
+ * fail before a thread starts. */
+static int run_setup(struct run *run, struct pk_err *e)
+{
+    const struct load_config *cfg = run->cfg;
+    struct engine *eng = &run->eng;
+    int rc;
+    if ((rc = build_origins(eng, e)) != 0 || (rc = make_ssl_ctx(eng, e)) != 0)
         return rc;
-    struct engine eng = { .cfg = cfg, .stopfd = -1 };
-    pthread_mutex_init(&eng.mu, NULL);
-    struct worker *ws = NULL;
-    struct host_sampler hs = { 0 };
-    unsigned T = cfg->threads;
-    if ((rc = build_origins(&eng, e)) != 0 || (rc = make_ssl_ctx(&eng, e)) != 0)
-        goto out;
-    eng.stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (eng.stopfd < 0) {
-        rc = err_errno(e, -errno, "eventfd", "cannot set up the run");
-        goto out;
-    }
-    ws = calloc(T, sizeof(*ws));
-    if (!ws) {
-        rc = err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
-        goto out;
-    }
-    for (unsigned i = 0; i < T; i++)
-        ws[i].epfd = -1;
-    for (unsigned i = 0; i < T; i++)
-        if ((rc = worker_setup(&eng, &ws[i], i, e)) != 0)
-            goto out;
-    if (cfg->host_metrics) {
-        cpu_stat_init(&hs.cpu[0]);
-        cpu_stat_init(&hs.cpu[1]);
-        mem_info_init(&hs.mem);
-    }
+    eng->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (eng->stopfd < 0)
+        return err_errno(e, -errno, "eventfd", "cannot set up the run");
+    run->ws = calloc(cfg->threads, sizeof(*run->ws));
+    if (!run->ws)
+        return err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
+    for (unsigned i = 0; i < cfg->threads; i++)
+        run->ws[i].epfd = -1;
+    for (unsigned i = 0; i < cfg->threads; i++)
+        if ((rc = worker_setup(eng, &run->ws[i], i, e)) != 0)
+            return rc;
+    if (cfg->host_metrics)
+        host_sampler_init(&run->hs);
+    return 0;
+}
 
-    /* the run's clock */
-    eng.t0 = clock_mono_ns();
-    int64_t real0 = realtime_ms();
-    eng.measure_start = eng.t0 + cfg->warmup_ns;
-    eng.end_abs = cfg->end_ns ? eng.t0 + cfg->end_ns : UINT64_MAX;
-    eng.warmup_count = cfg->open_model ? schedule_due(&cfg->plan, cfg->warmup_ns) : 0;
-    eng.k_limit = cfg->max_requests ? eng.warmup_count + cfg->max_requests : UINT64_MAX;
+/* Sets the run's clock and starts the workers with every signal blocked
+ * (they inherit the mask), so that SIGINT reaches the caller's thread. When
+ * a thread cannot be created, those started are told to stop at once. */
+static int start_workers(struct run *run, struct pk_err *e)
+{
+    const struct load_config *cfg = run->cfg;
+    struct engine *eng = &run->eng;
+    eng->t0 = clock_mono_ns();
+    run->real0 = clock_real_ms();
+    eng->measure_start = eng->t0 + cfg->warmup_ns;
+    eng->end_abs = cfg->end_ns ? eng->t0 + cfg->end_ns : UINT64_MAX;
+    eng->warmup_count = cfg->open_model ? schedule_due(&cfg->plan, cfg->warmup_ns) : 0;
+    eng->k_limit = cfg->max_requests ? eng->warmup_count + cfg->max_requests : UINT64_MAX;
 
+    int rc = 0;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    for (unsigned i = 0; i < T; i++) {
-        if (pthread_create(&ws[i].tid, NULL, worker_main, &ws[i]) != 0) {
+    for (unsigned i = 0; i < cfg->threads; i++) {
+        if (pthread_create(&run->ws[i].tid, NULL, worker_main, &run->ws[i]) != 0) {
             rc = err_errno(e, -EAGAIN, "pthread_create", "cannot start the load threads");
             break;
         }
-        ws[i].started = true;
+        run->ws[i].started = true;
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc) {
-        atomic_store(&eng.stop, 1);
-        uint64_t one = 1;
-        (void)!write(eng.stopfd, &one, sizeof(one));
-    }
+    if (rc)
+        stop_workers(eng);
+    return rc;
+}
 
-    size_t finalized = 0;
-    uint64_t next_progress = eng.t0 + NS_PER_S + 20 * NS_PER_MS;
-    uint64_t next_host = eng.measure_start;
-    uint64_t stop_at = 0;
+/* Whether every started worker has finished; *min_rep is the fewest
+ * seconds a started worker has handed over (UINT64_MAX when none started). */
+static bool workers_done(const struct run *run, uint64_t *min_rep)
+{
+    bool done = true;
+    *min_rep = UINT64_MAX;
+    for (unsigned i = 0; i < run->cfg->threads; i++) {
+        const struct worker *w = &run->ws[i];
+        if (w->started && !atomic_load(&w->finished))
+            done = false;
+        uint64_t r = w->started ? atomic_load(&w->reported) : UINT64_MAX;
+        if (r < *min_rep)
+            *min_rep = r;
+    }
+    return done;
+}
+
+/* The live numbers for cfg->on_second, from the series so far. */
+static void report_progress(const struct run *run, const struct load_result *res, uint64_t now)
+{
+    const struct load_config *cfg = run->cfg;
+    struct load_progress p = { 0 };
+    p.elapsed_s = (double)(now - run->eng.t0) * 1e-9;
+    p.total_s = (double)cfg->end_ns * 1e-9;
+    p.warmup = now < run->eng.measure_start;
+    p.max_requests = cfg->max_requests;
+    for (size_t s = 0; s < res->nseries; s++) {
+        p.requests += res->series[s].requests;
+        p.errors += res->series[s].errors;
+    }
+    if (res->nseries) {
+        const struct result_second *ls = &res->series[res->nseries - 1];
+        p.rps = (double)ls->requests;
+        p.p50_us = ls->p50_us;
+        p.p99_us = ls->p99_us;
+    }
+    p.target = schedule_target_at(&cfg->plan, now - run->eng.t0);
+    cfg->on_second(&p, cfg->arg);
+}
+
+/* The caller's thread while the workers run, until they have all finished:
+ * notices the stop flag, folds each second every worker has handed over
+ * into res->series, samples the host and reports progress. rc is the error
+ * so far (the workers were then told to stop); the first error is kept. */
+static int collect(struct run *run, struct load_result *res, int rc, struct pk_err *e)
+{
+    const struct load_config *cfg = run->cfg;
+    struct engine *eng = &run->eng;
+    const char *procfs = cfg->procfs ? cfg->procfs : "/proc";
+    uint64_t next_progress = eng->t0 + NS_PER_S + 20 * NS_PER_MS;
+    uint64_t next_host = eng->measure_start;
     for (;;) {
         uint64_t now = clock_mono_ns();
-        if (!stop_at && cfg->stop && *cfg->stop) {
-            stop_at = now;
-            atomic_store(&eng.stop, 1);
-            uint64_t one = 1;
-            (void)!write(eng.stopfd, &one, sizeof(one));
+        if (!run->stop_at && cfg->stop && *cfg->stop) {
+            run->stop_at = now;
+            stop_workers(eng);
         }
-        bool all_done = true;
-        uint64_t min_rep = UINT64_MAX;
-        for (unsigned i = 0; i < T; i++) {
-            if (ws[i].started && !atomic_load(&ws[i].finished))
-                all_done = false;
-            uint64_t r = ws[i].started ? atomic_load(&ws[i].reported) : UINT64_MAX;
-            if (r < min_rep)
-                min_rep = r;
-        }
-        if (all_done)
+        uint64_t min_rep;
+        if (workers_done(run, &min_rep))
             break;
-        while (finalized < min_rep && eng.measure_start + (finalized + 1) * NS_PER_S <= now) {
-            if ((rc = finalize_second(&eng, res, finalized, e)) != 0)
-                break;
-            finalized++;
-        }
-        if (rc) {
-            atomic_store(&eng.stop, 1);
-            uint64_t one = 1;
-            (void)!write(eng.stopfd, &one, sizeof(one));
+        while (rc == 0 && run->finalized < min_rep &&
+               eng->measure_start + (run->finalized + 1) * NS_PER_S <= now) {
+            if ((rc = finalize_second(eng, res, run->finalized, e)) != 0)
+                stop_workers(eng);
+            else
+                run->finalized++;
         }
         if (cfg->host_metrics && now >= next_host) {
-            host_sample(&hs, cfg->procfs ? cfg->procfs : "/proc", now);
+            host_sample(&run->hs, procfs, now);
             next_host += NS_PER_S;
         }
         if (now >= next_progress) {
-            if (cfg->on_second) {
-                struct load_progress p = { 0 };
-                p.elapsed_s = (double)(now - eng.t0) * 1e-9;
-                p.total_s = (double)cfg->end_ns * 1e-9;
-                p.warmup = now < eng.measure_start;
-                p.max_requests = cfg->max_requests;
-                for (size_t s = 0; s < res->nseries; s++) {
-                    p.requests += res->series[s].requests;
-                    p.errors += res->series[s].errors;
-                }
-                if (res->nseries) {
-                    const struct result_second *ls = &res->series[res->nseries - 1];
-                    p.rps = (double)ls->requests;
-                    p.p50_us = ls->p50_us;
-                    p.p99_us = ls->p99_us;
-                }
-                p.target = schedule_target_at(&cfg->plan, now - eng.t0);
-                cfg->on_second(&p, cfg->arg);
-            }
+            if (cfg->on_second)
+                report_progress(run, res, now);
             while (next_progress <= now)
                 next_progress += NS_PER_S;
         }
@@ -427,97 +484,146 @@ int load_run(const struct load_config *cfg, struct load_result *res, struct pk_e
             wake = next_progress;
         if (cfg->host_metrics && next_host < wake)
             wake = next_host;
-        uint64_t fin = eng.measure_start + (finalized + 1) * NS_PER_S + 2 * NS_PER_MS;
+        uint64_t fin = eng->measure_start + (run->finalized + 1) * NS_PER_S + 2 * NS_PER_MS;
         if (fin > now && fin < wake)
             wake = fin;
         sleep_until(wake);
     }
-    for (unsigned i = 0; i < T; i++)
-        if (ws[i].started)
-            pthread_join(ws[i].tid, NULL);
-    for (unsigned i = 0; i < T && !rc; i++)
-        if (ws[i].rc) {
-            rc = ws[i].rc;
-            if (e)
-                *e = ws[i].err;
-        }
+    return rc;
+}
 
-    /* the measured window */
-    uint64_t mend = eng.end_abs;
-    if (stop_at)
-        mend = stop_at < mend ? stop_at : mend;
-    else if (cfg->max_requests) {
+/* Joins the started workers; a worker's error becomes the run's unless
+ * there was one already. */
+static int join_workers(struct run *run, int rc, struct pk_err *e)
+{
+    for (unsigned i = 0; i < run->cfg->threads; i++)
+        if (run->ws[i].started)
+            pthread_join(run->ws[i].tid, NULL);
+    for (unsigned i = 0; i < run->cfg->threads && !rc; i++)
+        if (run->ws[i].rc) {
+            rc = run->ws[i].rc;
+            if (e)
+                *e = run->ws[i].err;
+        }
+    return rc;
+}
+
+/* The end of the measured phase: the planned end, the moment the stop flag
+ * was seen, or the last response of a run that ended on its count. */
+static uint64_t measured_end(const struct run *run)
+{
+    uint64_t mend = run->eng.end_abs;
+    if (run->stop_at) {
+        mend = run->stop_at < mend ? run->stop_at : mend;
+    } else if (run->cfg->max_requests) {
         uint64_t last = 0;
-        for (unsigned i = 0; i < T; i++)
-            if (ws[i].last_done > last)
-                last = ws[i].last_done;
+        for (unsigned i = 0; i < run->cfg->threads; i++)
+            if (run->ws[i].last_done > last)
+                last = run->ws[i].last_done;
         if (last && last < mend)
             mend = last;
         if (mend == UINT64_MAX)
             mend = clock_mono_ns();
     }
-    double duration = mend > eng.measure_start ? (double)(mend - eng.measure_start) * 1e-9 : 0;
-    size_t nsec = (size_t)((mend > eng.measure_start ? mend - eng.measure_start : 0) + NS_PER_S - 1) / NS_PER_S;
+    return mend;
+}
+
+/* The URLs as given, one per request, for the result. */
+static int record_urls(struct load_result *res, const struct load_config *cfg, struct pk_err *e)
+{
+    res->urls = calloc(cfg->nrequests, sizeof(char *));
+    if (!res->urls)
+        return err_errno(e, -ENOMEM, "perfkit load", "cannot record the URLs");
+    for (size_t i = 0; i < cfg->nrequests; i++) {
+        char u[URL_MAX + 16];
+        url_format(&cfg->requests[i].url, u, sizeof(u));
+        if (!(res->urls[i] = strdup(u)))
+            return err_errno(e, -ENOMEM, "perfkit load", "cannot record the URLs");
+        res->nurls++;
+    }
+    return 0;
+}
+
+/* Once the workers are joined: the seconds not yet folded, the settings
+ * and window of the run, the workers' totals, the open model's rates and
+ * the host metrics into *res. rc is the error so far, kept. */
+static int finish(struct run *run, struct load_result *res, int rc, struct pk_err *e)
+{
+    const struct load_config *cfg = run->cfg;
+    struct engine *eng = &run->eng;
+    uint64_t mend = measured_end(run);
+    uint64_t measured_ns = mend > eng->measure_start ? mend - eng->measure_start : 0;
+    double duration = (double)measured_ns * 1e-9;
+    size_t nsec = (size_t)((measured_ns + NS_PER_S - 1) / NS_PER_S);
     /* the last second's host sample, when the run ended before the collector took it */
-    if (cfg->host_metrics && hs.n < nsec)
-        host_sample(&hs, cfg->procfs ? cfg->procfs : "/proc", clock_mono_ns());
-    while (!rc && finalized < nsec) {
-        rc = finalize_second(&eng, res, finalized, e);
-        finalized++;
+    if (cfg->host_metrics && run->hs.n < nsec)
+        host_sample(&run->hs, cfg->procfs ? cfg->procfs : "/proc", clock_mono_ns());
+    while (!rc && run->finalized < nsec) {
+        rc = finalize_second(eng, res, run->finalized, e);
+        run->finalized++;
     }
 
     res->open_model = cfg->open_model;
-    res->threads = T;
+    res->threads = cfg->threads;
     res->connections = cfg->connections;
     res->pipeline = cfg->pipeline;
     res->sources = 1;
-    res->start_ms = real0 + (int64_t)(cfg->warmup_ns / NS_PER_MS);
+    res->start_ms = run->real0 + (int64_t)(cfg->warmup_ns / NS_PER_MS);
     res->warmup_s = (double)cfg->warmup_ns * 1e-9;
     res->duration_s = duration;
-    for (unsigned i = 0; i < T && !rc; i++)
-        rc = merge_worker(res, &ws[i], e);
+    for (unsigned i = 0; i < cfg->threads && !rc; i++)
+        rc = merge_worker(res, &run->ws[i], e);
     if (cfg->open_model && duration > 0) {
-        uint64_t due = schedule_due(&cfg->plan, mend - eng.t0 - 1); /* sends happen before the end */
-        if (due > eng.k_limit)
-            due = eng.k_limit;
-        res->rate_target = due > eng.warmup_count ? (double)(due - eng.warmup_count) / duration : 0;
+        uint64_t due = schedule_due(&cfg->plan, mend - eng->t0 - 1); /* sends happen before the end */
+        if (due > eng->k_limit)
+            due = eng->k_limit;
+        res->rate_target = due > eng->warmup_count ? (double)(due - eng->warmup_count) / duration : 0;
         res->rate_achieved = (double)res->sends / duration;
     }
     if (cfg->host_metrics) {
+        const struct host_sampler *hs = &run->hs;
         res->host_metrics = true;
-        for (size_t s = 0; s < res->nseries && s < hs.n; s++) {
-            res->series[s].cpu_pct = hs.v[s * 4];
-            res->series[s].mem_used_pct = hs.v[s * 4 + 1];
-            res->series[s].net_rx_bps = hs.v[s * 4 + 2];
-            res->series[s].net_tx_bps = hs.v[s * 4 + 3];
+        for (size_t s = 0; s < res->nseries && s < hs->n; s++) {
+            res->series[s].cpu_pct = hs->v[s * 4];
+            res->series[s].mem_used_pct = hs->v[s * 4 + 1];
+            res->series[s].net_rx_bps = hs->v[s * 4 + 2];
+            res->series[s].net_tx_bps = hs->v[s * 4 + 3];
         }
     }
-    if (!rc && res->nurls == 0) {
-        res->urls = calloc(cfg->nrequests, sizeof(char *));
-        if (res->urls)
-            for (size_t i = 0; i < cfg->nrequests; i++) {
-                char u[URL_MAX + 16];
-                url_format(&cfg->requests[i].url, u, sizeof(u));
-                if ((res->urls[i] = strdup(u)) != NULL)
-                    res->nurls++;
-            }
-    }
-    if (!rc && stop_at)
+    if (!rc && res->nurls == 0)
+        rc = record_urls(res, cfg, e);
+    if (!rc && run->stop_at)
         rc = err_set(e, PK_ESTOP, "perfkit load", "interrupted", "stopped after %.1f s", duration);
+    return rc;
+}
 
+static void run_free(struct run *run)
+{
+    if (run->ws)
+        for (unsigned i = 0; i < run->cfg->threads; i++)
+            worker_destroy(&run->ws[i], run->eng.norigins);
+    free(run->ws);
+    if (run->cfg->host_metrics)
+        host_sampler_destroy(&run->hs);
+    engine_free(&run->eng);
+}
+
+int load_run(const struct load_config *cfg, struct load_result *res, struct pk_err *e)
+{
+    int rc = check_config(cfg, e);
+    if (rc)
+        return rc;
+    struct run run = { .cfg = cfg, .eng = { .cfg = cfg, .stopfd = -1 } };
+    pthread_mutex_init(&run.eng.mu, NULL);
+    if ((rc = run_setup(&run, e)) != 0)
+        goto out;
+    /* From here on the workers are joined whatever happens; each step keeps
+     * the first error. */
+    rc = start_workers(&run, e);
+    rc = collect(&run, res, rc, e);
+    rc = join_workers(&run, rc, e);
+    rc = finish(&run, res, rc, e);
 out:
-    if (ws)
-        for (unsigned i = 0; i < T; i++)
-            worker_destroy(&ws[i], eng.norigins);
-    free(ws);
-    if (cfg->host_metrics) {
-        cpu_stat_destroy(&hs.cpu[0]);
-        cpu_stat_destroy(&hs.cpu[1]);
-        net_dev_list_destroy(&hs.net[0]);
-        net_dev_list_destroy(&hs.net[1]);
-        mem_info_destroy(&hs.mem);
-        free(hs.v);
-    }
-    engine_free(&eng);
+    run_free(&run);
     return rc;
 }

@@ -89,4 +89,9 @@ void load_config_init(struct load_config *c);
 
 int load_run(const struct load_config *cfg, struct load_result *res, struct pk_err *e);
 
+/* Distinct origins (scheme, host and port) among n requests, at least 1:
+ * load_run() opens a connection to each from every thread in the open
+ * model, so a caller sizing threads for -c needs the count. */
+size_t load_count_origins(const struct load_request *reqs, size_t n);
+
 #endif

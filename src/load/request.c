@@ -1,11 +1,11 @@
 #include "load/request.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 
 static bool is_tchar(char ch)
@@ -64,33 +64,6 @@ static int check_header(const struct load_header *h, const char *on, struct pk_e
     return 0;
 }
 
-struct sbuf {
-    char *p;
-    size_t len, cap;
-};
-
-static int sb_add(struct sbuf *b, const char *s, size_t n)
-{
-    if (n > REQUEST_BYTES_MAX - b->len)
-        return -E2BIG;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *q = realloc(b->p, cap);
-        if (!q)
-            return -ENOMEM;
-        b->p = q;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-    return 0;
-}
-
-static int sb_str(struct sbuf *b, const char *s) { return sb_add(b, s, strlen(s)); }
-
 int request_build(struct load_request *r, const char *method, const struct url *u,
                   const struct load_header *h, size_t nh, const char *body, size_t body_len,
                   bool keepalive, const char *on, struct pk_err *e)
@@ -110,35 +83,35 @@ int request_build(struct load_request *r, const char *method, const struct url *
             return rc;
     }
 
-    struct sbuf b = { 0 };
-    int rc = 0;
-    rc |= sb_str(&b, method);
-    rc |= sb_str(&b, " ");
-    rc |= sb_str(&b, u->target);
-    rc |= sb_str(&b, " HTTP/1.1\r\nHost: ");
-    rc |= sb_str(&b, u->authority);
-    rc |= sb_str(&b, "\r\n");
+    /* The cap makes an add past it fail with -E2BIG; adds after a failure
+     * do nothing, and the first error is the one reported. */
+    struct buf b;
+    buf_init(&b, REQUEST_BYTES_MAX);
+    buf_adds(&b, method);
+    buf_addc(&b, ' ');
+    buf_adds(&b, u->target);
+    buf_adds(&b, " HTTP/1.1\r\nHost: ");
+    buf_adds(&b, u->authority);
+    buf_adds(&b, "\r\n");
     for (size_t i = 0; i < nh; i++) {
-        rc |= sb_str(&b, h[i].name);
-        rc |= sb_str(&b, ": ");
-        rc |= sb_str(&b, h[i].value);
-        rc |= sb_str(&b, "\r\n");
+        buf_adds(&b, h[i].name);
+        buf_adds(&b, ": ");
+        buf_adds(&b, h[i].value);
+        buf_adds(&b, "\r\n");
     }
     bool wants_length = body || name_is(method, "POST") || name_is(method, "PUT") ||
                         name_is(method, "PATCH");
-    if (wants_length) {
-        char len[40];
-        snprintf(len, sizeof(len), "Content-Length: %zu\r\n", body ? body_len : 0);
-        rc |= sb_str(&b, len);
-    }
+    if (wants_length)
+        buf_printf(&b, "Content-Length: %zu\r\n", body ? body_len : 0);
     if (!keepalive)
-        rc |= sb_str(&b, "Connection: close\r\n");
-    rc |= sb_str(&b, "\r\n");
+        buf_adds(&b, "Connection: close\r\n");
+    buf_adds(&b, "\r\n");
     if (body && body_len)
-        rc |= sb_add(&b, body, body_len);
-    if (rc) {
-        free(b.p);
-        if (b.len + body_len >= REQUEST_BYTES_MAX)
+        buf_add(&b, body, body_len);
+    size_t len;
+    char *bytes = buf_take(&b, &len);
+    if (!bytes) {
+        if (b.err == -E2BIG)
             return err_set(e, -E2BIG, on, "request too large", "over %u MiB", REQUEST_BYTES_MAX >> 20);
         return err_errno(e, -ENOMEM, on, "cannot build the request");
     }
@@ -146,8 +119,8 @@ int request_build(struct load_request *r, const char *method, const struct url *
     r->url = *u;
     r->weight = u->weight ? u->weight : 1;
     r->head = strcmp(method, "HEAD") == 0;
-    r->bytes = b.p;
-    r->len = b.len;
+    r->bytes = bytes;
+    r->len = len;
     return 0;
 }
 

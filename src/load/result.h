@@ -25,6 +25,9 @@
  * that every file written reads back): RESULT_SERIES_MAX seconds,
  * RESULT_URLS_MAX URLs of RESULT_URL_MAX bytes, counts up to 2^63-1 (JSON
  * integers), start_ms in years 1970..9999, files of RESULT_JSON_MAX_BYTES.
+ *
+ * Sources: result.c (the model), result_write.c, result_read.c and
+ * result_merge.c, sharing result_impl.h.
  */
 #ifndef PK_LOAD_RESULT_H
 #define PK_LOAD_RESULT_H

@@ -136,22 +136,35 @@ static int parse_think(struct ctx *c, const char *p, const char *end)
     return 0;
 }
 
+enum scenario_method_fault scenario_method_check(const char *m, size_t n)
+{
+    if (n == 0 || n > SCENARIO_METHOD_MAX)
+        return SCENARIO_METHOD_LENGTH;
+    bool lower = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_tchar(m[i]))
+            return SCENARIO_METHOD_NOT_TOKEN;
+        if (m[i] >= 'a' && m[i] <= 'z')
+            lower = true;
+    }
+    return lower ? SCENARIO_METHOD_LOWERCASE : SCENARIO_METHOD_OK;
+}
+
 static int check_method(const struct ctx *c, struct word m)
 {
     char q[QUOTE_MAX + 8];
-    if (m.n > SCENARIO_METHOD_MAX)
+    switch (scenario_method_check(m.p, m.n)) {
+    case SCENARIO_METHOD_OK:
+        return 0;
+    case SCENARIO_METHOD_LENGTH:
         return fail(c, "method '%s' longer than %u bytes", err_quote(m.p, m.n, q, sizeof(q)), SCENARIO_METHOD_MAX);
-    bool lower = false;
-    for (size_t i = 0; i < m.n; i++) {
-        if (!is_tchar(m.p[i]))
-            return fail(c, "invalid method '%s' (a method is a token: letters, digits, !#$%%&'*+-.^_`|~)",
-                        err_quote(m.p, m.n, q, sizeof(q)));
-        if (m.p[i] >= 'a' && m.p[i] <= 'z')
-            lower = true;
-    }
-    if (lower)
+    case SCENARIO_METHOD_NOT_TOKEN:
+        return fail(c, "invalid method '%s' (a method is a token: letters, digits, !#$%%&'*+-.^_`|~)",
+                    err_quote(m.p, m.n, q, sizeof(q)));
+    case SCENARIO_METHOD_LOWERCASE:
         return fail(c, "method '%s' has lowercase letters (methods are case-sensitive: write e.g. GET, POST)",
                     err_quote(m.p, m.n, q, sizeof(q)));
+    }
     return 0;
 }
 

@@ -76,6 +76,19 @@ struct scenario {
     uint64_t total_weight;
 };
 
+/* What makes a method unusable, in the order checked. Methods are
+ * case-sensitive tokens (RFC 9110): "get" is a typo for GET, not a method a
+ * server knows, so it is refused too. Callers word the message (a scenario
+ * line, an option). */
+enum scenario_method_fault {
+    SCENARIO_METHOD_OK,
+    SCENARIO_METHOD_LENGTH,      /* empty, or longer than SCENARIO_METHOD_MAX */
+    SCENARIO_METHOD_NOT_TOKEN,   /* a byte other than letters, digits and !#$%&'*+-.^_`|~ */
+    SCENARIO_METHOD_LOWERCASE,   /* a token with lowercase letters */
+};
+/* n bytes of m (need not be NUL-terminated). */
+enum scenario_method_fault scenario_method_check(const char *m, size_t n);
+
 void scenario_init(struct scenario *s);
 void scenario_destroy(struct scenario *s);
 

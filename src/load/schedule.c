@@ -1,6 +1,7 @@
 #include "load/schedule.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,39 +59,132 @@ int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t tar
     return append(p, dur_ns, target, PK_EUSAGE, on, e);
 }
 
-int schedule_stage_add(struct schedule_plan *p, const char *text, struct pk_err *e)
+/* A --stage text taken apart: quoted for messages and cut at its colon. */
+struct stage_text {
+    const char *text;
+    size_t len;                                 /* at most SCHEDULE_STAGE_TEXT_MAX + 1 */
+    char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4];   /* the text, quoted */
+    char on[ON_MAX];                            /* "--stage '<q>'" */
+    char dur[SCHEDULE_STAGE_TEXT_MAX + 1];
+    char target[SCHEDULE_STAGE_TEXT_MAX + 1];
+};
+
+enum { STAGE_SPLIT, STAGE_TOO_LONG, STAGE_NOT_TWO_HALVES };
+
+static int stage_split(const char *text, struct stage_text *st)
 {
-    char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4];
-    char on[ON_MAX];
     size_t len = strnlen(text, SCHEDULE_STAGE_TEXT_MAX + 1);
-    err_quote(text, len, q, sizeof(q));
+    st->text = text;
+    st->len = len;
+    err_quote(text, len, st->q, sizeof(st->q));
     if (len > SCHEDULE_STAGE_TEXT_MAX)
-        return err_set(e, PK_EPARSE, "--stage", "invalid stage", "'%s' is longer than %d bytes", q,
-                       SCHEDULE_STAGE_TEXT_MAX);
+        return STAGE_TOO_LONG;
     const char *colon = memchr(text, ':', len);
     if (!colon || memchr(colon + 1, ':', len - (size_t)(colon - text) - 1))
-        return err_set(e, PK_EPARSE, "--stage", "invalid stage",
-                       "'%s': expected DUR:TARGET, e.g. 30s:1000", q);
-    size_t dlen = (size_t)(colon - text);
-    char dur[SCHEDULE_STAGE_TEXT_MAX + 1];
-    memcpy(dur, text, dlen);
-    dur[dlen] = '\0';
+        return STAGE_NOT_TWO_HALVES;
+    size_t dlen = (size_t)(colon - text), tlen = len - dlen - 1;
+    memcpy(st->dur, text, dlen);
+    st->dur[dlen] = '\0';
+    memcpy(st->target, colon + 1, tlen);
+    st->target[tlen] = '\0';
     /* The option and the whole text go into `on`, so a units message about
      * one half still says which --stage it came from. */
-    snprintf(on, sizeof(on), "--stage '%s'", q);
+    snprintf(st->on, sizeof(st->on), "--stage '%s'", st->q);
+    return STAGE_SPLIT;
+}
 
+int schedule_stage_add(struct schedule_plan *p, const char *text, struct pk_err *e)
+{
+    struct stage_text st;
+    switch (stage_split(text, &st)) {
+    case STAGE_TOO_LONG:
+        return err_set(e, PK_EPARSE, "--stage", "invalid stage", "'%s' is longer than %d bytes",
+                       st.q, SCHEDULE_STAGE_TEXT_MAX);
+    case STAGE_NOT_TWO_HALVES:
+        return err_set(e, PK_EPARSE, "--stage", "invalid stage",
+                       "'%s': expected DUR:TARGET, e.g. 30s:1000", st.q);
+    }
     double seconds;
     uint64_t target;
-    int rc = units_parse_duration(dur, on, &seconds, e);
+    int rc = units_parse_duration(st.dur, st.on, &seconds, e);
     if (rc)
         return rc;
-    if ((rc = units_parse_count(colon + 1, on, &target, e)))
+    if ((rc = units_parse_count(st.target, st.on, &target, e)))
         return rc;
     /* Compared as a double before converting: a huge value must not reach the cast. */
     double ns = seconds * 1e9 + 0.5;
     if (!(ns < (double)SCHEDULE_MAX_NS))
-        return err_set(e, PK_EPARSE, on, "invalid stage", "duration too long");
-    return append(p, (uint64_t)ns, target, PK_EPARSE, on, e);
+        return err_set(e, PK_EPARSE, st.on, "invalid stage", "duration too long");
+    return append(p, (uint64_t)ns, target, PK_EPARSE, st.on, e);
+}
+
+/* PK_EUSAGE with a formatted `what`: "<on>: <what>[: <why>]" is the text
+ * perfkit load has always printed for these. */
+__attribute__((format(printf, 4, 5)))
+static int usage(struct pk_err *e, const char *on, const char *why, const char *fmt, ...)
+{
+    char what[sizeof(e->what)];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof(what), fmt, ap);
+    va_end(ap);
+    return err_set(e, PK_EUSAGE, on, what, "%s", why);
+}
+
+int schedule_stage_option(struct schedule_plan *p, const char *text, bool *rate, struct pk_err *e)
+{
+    struct stage_text st;
+    /* Quoted again to fit e->what with the words around it (a text of
+     * SCHEDULE_STAGE_TEXT_MAX + 1 printable bytes whole): one full of
+     * control bytes is cut with "...", not the message. */
+    char q[sizeof(e->what) - sizeof("'' is longer than 128 bytes") + 1];
+    switch (stage_split(text, &st)) {
+    case STAGE_TOO_LONG:
+        err_quote(st.text, st.len, q, sizeof(q));
+        return usage(e, "--stage", "", "'%s' is longer than %d bytes", q, SCHEDULE_STAGE_TEXT_MAX);
+    case STAGE_NOT_TWO_HALVES:
+        err_quote(st.text, st.len, q, sizeof(q));
+        return usage(e, "--stage",
+                     "expected DUR:TARGET, e.g. 30s:200 (connections) or 30s:5000/s (requests/s)",
+                     "invalid stage '%s'", q);
+    }
+    size_t tlen = strlen(st.target);
+    bool is_rate = tlen >= 2 && strcmp(st.target + tlen - 2, "/s") == 0;
+    if (is_rate)
+        st.target[tlen - 2] = '\0';
+    double seconds;
+    uint64_t target;
+    int rc;
+    if ((rc = units_parse_duration(st.dur, st.on, &seconds, e)) ||
+        (rc = units_parse_count(st.target, st.on, &target, e)))
+        return rc;
+    if (!(seconds * 1e9 >= 1))
+        return usage(e, st.on, "", "the duration must be longer than 0");
+    if (!(seconds * 1e9 < (double)SCHEDULE_MAX_NS))
+        return usage(e, st.on, "", "the duration is too long");
+    if ((rc = append(p, (uint64_t)(seconds * 1e9 + 0.5), target, PK_EPARSE, st.on, e)))
+        return rc;
+    *rate = is_rate;
+    return 0;
+}
+
+int schedule_plan_stages(struct schedule_plan *p, const char *const *texts, size_t n, bool *rate,
+                         struct pk_err *e)
+{
+    schedule_plan_init(p, 0, "--stage", NULL);
+    bool rates = false;
+    for (size_t i = 0; i < n; i++) {
+        bool is_rate = false;
+        int rc = schedule_stage_option(p, texts[i], &is_rate, e);
+        if (rc)
+            return rc;
+        if (i > 0 && is_rate != rates)
+            return usage(e, "--stage", "",
+                         "all stages are connections (30s:200) or all are rates (30s:5000/s), not both");
+        rates = is_rate;
+    }
+    *rate = rates;
+    return 0;
 }
 
 uint64_t schedule_duration(const struct schedule_plan *p)

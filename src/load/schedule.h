@@ -10,7 +10,8 @@
  *
  * Plans. A plan is either a constant target held for ever
  * (schedule_plan_init(): `-R N`, or `-c N` in the closed model) or a list of
- * stages (schedule_stage_add(), one per `--stage DUR:TARGET`, in order).
+ * stages (one per `--stage DUR:TARGET`, in order: schedule_plan_stages()
+ * for perfkit load's options, schedule_stage_add() for one plain text).
  * Stages are STEPPED, as the issue says ("ramps ... in steps"): a stage's
  * target applies from its first nanosecond to its last, and the target jumps
  * at the start of the next stage; there is no linear interpolation. For a
@@ -63,6 +64,7 @@
 #define PK_LOAD_SCHEDULE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "perfkit.h"
@@ -99,11 +101,28 @@ int schedule_plan_init(struct schedule_plan *p, uint64_t target, const char *on,
 /* Parse one `--stage DUR:TARGET` (DUR by units_parse_duration, at least 1 ns;
  * TARGET by units_parse_count, 0 allowed: a pause) and append it. The first
  * stage replaces the constant target of schedule_plan_init(). On error the
- * plan is unchanged. */
+ * plan is unchanged. The target is a plain count: perfkit load's option,
+ * which also takes rates as N/s, is schedule_stage_option(). */
 int schedule_stage_add(struct schedule_plan *p, const char *text, struct pk_err *e);
 /* The same with the values already parsed (on names the source in messages). */
 int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target,
                           const char *on, struct pk_err *e);
+
+/* perfkit load's `--stage DUR:TARGET`, appended to p: DUR by
+ * units_parse_duration (above 0), TARGET by units_parse_count, connections
+ * ("30s:200") or, with "/s", requests per second ("30s:5000/s"); *rate says
+ * which. Messages name the option and the text ("--stage '30s:x': ...").
+ * PK_EUSAGE when the text is not DUR:TARGET, is longer than
+ * SCHEDULE_STAGE_TEXT_MAX or its duration is 0 or too long; PK_EPARSE (or
+ * core/units' error) when a half does not parse or the stage does not fit
+ * the plan. On error the plan is unchanged. */
+int schedule_stage_option(struct schedule_plan *p, const char *text, bool *rate,
+                          struct pk_err *e);
+/* The plan of every --stage, in order (p is initialised here): all of them
+ * connections or all rates, *rate says which (a mix is PK_EUSAGE); the
+ * errors of schedule_stage_option() otherwise. On error p is not to be used. */
+int schedule_plan_stages(struct schedule_plan *p, const char *const *texts, size_t n, bool *rate,
+                         struct pk_err *e);
 
 /* Total duration of the stages; 0 without stages (unbounded). */
 uint64_t schedule_duration(const struct schedule_plan *p);

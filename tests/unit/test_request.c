@@ -1,13 +1,17 @@
 /*
  * test_request - the bytes `perfkit load` sends: exact request texts for
  * GET, POST with a body, HEAD, headers in order, no keep-alive, and the
- * refusals (framing headers, bad names and values, bad methods).
+ * refusals (framing headers, bad names and values, bad methods), and the
+ * size cap (REQUEST_BYTES_MAX: a request of exactly that many bytes is
+ * built, one byte more is -E2BIG).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -117,6 +121,36 @@ static void test_split_header(void **state)
     assert_non_null(strstr(e.why, "empty name"));
 }
 
+static void test_size_cap(void **state)
+{
+    (void)state;
+    struct url u = parse("http://h/");
+    struct load_request r;
+    struct pk_err e;
+    pk_err_clear(&e);
+    /* The head of "POST / ..." with an 8-digit Content-Length, measured on
+     * a one-byte body (1 digit), then a body that fills the cap exactly. */
+    assert_int_equal(request_build(&r, "POST", &u, NULL, 0, "x", 1, true, "-H", &e), 0);
+    size_t head = r.len - 1 - 1 + 8;
+    request_destroy(&r);
+    size_t n = REQUEST_BYTES_MAX - head;
+    assert_true(n >= 10000000 && n <= 99999999);
+    char *body = malloc(n + 1);
+    assert_non_null(body);
+    memset(body, 'b', n + 1);
+    assert_int_equal(request_build(&r, "POST", &u, NULL, 0, body, n, true, "-H", &e), 0);
+    assert_int_equal(r.len, REQUEST_BYTES_MAX);
+    assert_memory_equal(r.bytes + head, body, n);
+    request_destroy(&r);
+
+    pk_err_clear(&e);
+    assert_int_equal(request_build(&r, "POST", &u, NULL, 0, body, n + 1, true, "--body", &e), -E2BIG);
+    assert_int_equal(e.code, -E2BIG);
+    char buf[400];
+    assert_string_equal(pk_err_str(&e, buf, sizeof(buf)), "--body: request too large: over 64 MiB");
+    free(body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -124,6 +158,7 @@ int main(void)
         cmocka_unit_test(test_body_and_headers),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_split_header),
+        cmocka_unit_test(test_size_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

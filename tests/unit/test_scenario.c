@@ -425,6 +425,27 @@ static void body_file_caps(void **state)
     remove(dir);
 }
 
+/* The one rule for methods, which the scenario and -m word each in their way. */
+static void method_check(void **state)
+{
+    (void)state;
+    assert_int_equal(scenario_method_check("GET", 3), SCENARIO_METHOD_OK);
+    assert_int_equal(scenario_method_check("X_1!~", 5), SCENARIO_METHOD_OK);
+    assert_int_equal(scenario_method_check("GETX", 3), SCENARIO_METHOD_OK);   /* n bytes only */
+    assert_int_equal(scenario_method_check("", 0), SCENARIO_METHOD_LENGTH);
+    char longest[SCENARIO_METHOD_MAX + 2];
+    memset(longest, 'A', sizeof(longest));
+    assert_int_equal(scenario_method_check(longest, SCENARIO_METHOD_MAX), SCENARIO_METHOD_OK);
+    assert_int_equal(scenario_method_check(longest, SCENARIO_METHOD_MAX + 1), SCENARIO_METHOD_LENGTH);
+    assert_int_equal(scenario_method_check("get", 3), SCENARIO_METHOD_LOWERCASE);
+    assert_int_equal(scenario_method_check("Get", 3), SCENARIO_METHOD_LOWERCASE);
+    /* Not a token wins over lowercase, wherever the bad byte is. */
+    assert_int_equal(scenario_method_check("ge(t", 4), SCENARIO_METHOD_NOT_TOKEN);
+    assert_int_equal(scenario_method_check("GE T", 4), SCENARIO_METHOD_NOT_TOKEN);
+    assert_int_equal(scenario_method_check("GE\0T", 4), SCENARIO_METHOD_NOT_TOKEN);
+    assert_int_equal(scenario_method_check("G\xc3\xa9T", 4), SCENARIO_METHOD_NOT_TOKEN);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +455,7 @@ int main(void)
         cmocka_unit_test(errors),
         cmocka_unit_test(caps),
         cmocka_unit_test(body_file_caps),
+        cmocka_unit_test(method_check),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * test_schedule - the request schedule: exact intended times (constant and
  * staged rates, very large k), due-count as their inverse, the per-thread
- * split, stepped targets, --stage parsing and its errors, warmup, late-send
+ * split, stepped targets, --stage parsing and its errors (schedule_stage_add,
+ * and perfkit load's option with rates as N/s), warmup, late-send
  * accounting; and one live check of the sleeping strategy the engine uses
  * (clock_nanosleep TIMER_ABSTIME to the intended times on CLOCK_MONOTONIC).
  */
@@ -436,6 +437,156 @@ static void stage_parse(void **state)
     assert_int_equal(p.n, 1);
 }
 
+/* ---- perfkit load's --stage (schedule_stage_option, schedule_plan_stages) */
+
+static void option_ok(struct schedule_plan *p, const char *text, uint64_t dur_ns, uint64_t target,
+                      bool rate)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    bool is_rate = !rate;
+    unsigned n = p->n;
+    int rc = schedule_stage_option(p, text, &is_rate, &e);
+    if (rc)
+        fail_msg("--stage '%s' rejected: %s", text, msg(&e));
+    assert_int_equal(p->n, n + 1);
+    assert_int_equal(p->stage[n].dur_ns, dur_ns);
+    assert_int_equal(p->stage[n].target, target);
+    assert_int_equal(is_rate, rate);
+}
+
+/* Refused with code and the whole message; the plan is left as it was. */
+static void option_bad(const char *text, int code, const char *want)
+{
+    struct schedule_plan p;
+    constant(&p, 0);
+    option_ok(&p, "1s:1", S, 1, false);
+    struct pk_err e;
+    pk_err_clear(&e);
+    bool is_rate = false;
+    int rc = schedule_stage_option(&p, text, &is_rate, &e);
+    if (rc == 0)
+        fail_msg("--stage '%s' accepted", text);
+    assert_int_equal(rc, code);
+    assert_int_equal(e.code, code);
+    if (strcmp(msg(&e), want) != 0)
+        fail_msg("--stage '%s': '%s', want '%s'", text, msg(&e), want);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(schedule_duration(&p), S);
+}
+
+static void stage_option(void **state)
+{
+    (void)state;
+    struct schedule_plan p;
+    constant(&p, 0);
+    option_ok(&p, "30s:200", 30 * S, 200, false);
+    option_ok(&p, "1m30s:1.5k/s", 90 * S, 1500, true);
+    option_ok(&p, "500ms:0", 500 * MS, 0, false);
+    option_ok(&p, "1ns:0/s", 1, 0, true);
+    option_ok(&p, "1.5ns:2M", 2, 2000000, false);   /* rounded to the nearest ns */
+    assert_int_equal(p.n, 5);
+    assert_int_equal(schedule_duration(&p), 120 * S + 500 * MS + 3);
+
+    /* The text's shape, as perfkit load has always said it: PK_EUSAGE. */
+    const char *shape = ": expected DUR:TARGET, e.g. 30s:200 (connections) or 30s:5000/s (requests/s)";
+    const char *texts[] = { "30s", "", "1s:2:3", "/s", "30s/s" };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        char want[300];
+        snprintf(want, sizeof(want), "--stage: invalid stage '%s'%s", texts[i], shape);
+        option_bad(texts[i], PK_EUSAGE, want);
+    }
+    option_bad("1s\n2", PK_EUSAGE,
+               "--stage: invalid stage '1s\\x0a2': expected DUR:TARGET, e.g. 30s:200 (connections) "
+               "or 30s:5000/s (requests/s)");
+    option_bad("0s:5", PK_EUSAGE, "--stage '0s:5': the duration must be longer than 0");
+    option_bad("0.4ns:5/s", PK_EUSAGE, "--stage '0.4ns:5/s': the duration must be longer than 0");
+    option_bad("60000d:1", PK_EUSAGE, "--stage '60000d:1': the duration is too long");
+
+    /* The halves: core/units' messages after the option and the text. */
+    option_bad("5x:100", PK_EPARSE,
+               "--stage '5x:100': invalid duration '5x': unknown unit 'x' (use ns, us, ms, s, m, h, d)");
+    option_bad("10s:abc", PK_EPARSE, "--stage '10s:abc': invalid count 'abc': expected a number before 'abc'");
+    option_bad("10s:1.5/s", PK_EPARSE, "--stage '10s:1.5/s': invalid count '1.5': not a whole number");
+    option_bad("1s:/s", PK_EPARSE,
+               "--stage '1s:/s': invalid count '': empty value (expected e.g. 10, 1.5k, 2M)");
+    option_bad("1s:5/S", PK_EPARSE,
+               "--stage '1s:5/S': invalid count '5/S': unknown suffix '/S' (use k, M, G)");
+    /* The plan's limits. */
+    option_bad("1s:2000G/s", PK_EPARSE,
+               "--stage '1s:2000G/s': invalid stage: target 2000000000000 is above the limit of 1000000000000");
+
+    /* Too long: the text is quoted whole up to the limit, and cut (not the
+     * message) when its escapes would not fit. */
+    char text[SCHEDULE_STAGE_TEXT_MAX + 2], want[400];
+    memset(text, '1', sizeof(text) - 1);
+    text[sizeof(text) - 1] = '\0';
+    snprintf(want, sizeof(want), "--stage: '%s' is longer than 128 bytes", text);
+    option_bad(text, PK_EUSAGE, want);
+    memset(text, 1, sizeof(text) - 1);
+    struct pk_err e;
+    pk_err_clear(&e);
+    bool is_rate;
+    constant(&p, 0);
+    assert_int_equal(schedule_stage_option(&p, text, &is_rate, &e), PK_EUSAGE);
+    assert_non_null(strstr(msg(&e), "--stage: '\\x01\\x01"));
+    assert_non_null(strstr(msg(&e), "\\x01...' is longer than 128 bytes"));
+
+    /* The total length is capped. */
+    constant(&p, 0);
+    option_ok(&p, "50000d:1", UINT64_C(50000) * 86400 * S, 1, false);
+    pk_err_clear(&e);
+    assert_int_equal(schedule_stage_option(&p, "50000d:1", &is_rate, &e), PK_EPARSE);
+    assert_string_equal(msg(&e), "--stage '50000d:1': invalid stage: the stages last longer than "
+                                 "4611686018 s in all");
+    assert_int_equal(p.n, 1);
+}
+
+static void plan_stages(void **state)
+{
+    (void)state;
+    struct schedule_plan p;
+    struct pk_err e;
+    pk_err_clear(&e);
+    bool rate = false;
+    const char *rates[] = { "10s:100/s", "20s:200/s", "5s:0/s" };
+    assert_int_equal(schedule_plan_stages(&p, rates, 3, &rate, &e), 0);
+    assert_true(rate);
+    assert_int_equal(p.n, 3);
+    assert_int_equal(p.stage[1].start_ns, 10 * S);
+    assert_int_equal(p.stage[1].target, 200);
+    assert_int_equal(schedule_duration(&p), 35 * S);
+    assert_int_equal(schedule_due(&p, 35 * S), 100 * 10 + 200 * 20);
+
+    const char *conns[] = { "1m:50", "1m:100" };
+    assert_int_equal(schedule_plan_stages(&p, conns, 2, &rate, &e), 0);
+    assert_false(rate);
+    assert_int_equal(p.n, 2);
+    assert_int_equal(schedule_target_at(&p, 90 * S), 100);
+
+    /* A plan built before is replaced, not added to. */
+    assert_int_equal(schedule_plan_stages(&p, conns, 1, &rate, &e), 0);
+    assert_int_equal(p.n, 1);
+    assert_int_equal(schedule_plan_stages(&p, NULL, 0, &rate, &e), 0);
+    assert_int_equal(p.n, 0);
+    assert_false(rate);
+
+    const char *mixed[] = { "1s:5", "1s:5/s" };
+    pk_err_clear(&e);
+    assert_int_equal(schedule_plan_stages(&p, mixed, 2, &rate, &e), PK_EUSAGE);
+    assert_string_equal(msg(&e), "--stage: all stages are connections (30s:200) or all are rates "
+                                 "(30s:5000/s), not both");
+    const char *mixed2[] = { "1s:5/s", "1s:5", "bad" };
+    pk_err_clear(&e);
+    assert_int_equal(schedule_plan_stages(&p, mixed2, 3, &rate, &e), PK_EUSAGE);
+    assert_non_null(strstr(msg(&e), "not both"));
+    /* The first bad stage is the one named. */
+    const char *bad[] = { "1s:5", "1s:x", "1s" };
+    pk_err_clear(&e);
+    assert_int_equal(schedule_plan_stages(&p, bad, 3, &rate, &e), PK_EPARSE);
+    assert_string_equal(msg(&e), "--stage '1s:x': invalid count 'x': expected a number before 'x'");
+}
+
 /* ---- run end, -d, warmup ----------------------------------------------- */
 
 static void run_end(void **state)
@@ -583,6 +734,8 @@ int main(void)
         cmocka_unit_test(thread_split),
         cmocka_unit_test(stepped_targets),
         cmocka_unit_test(stage_parse),
+        cmocka_unit_test(stage_option),
+        cmocka_unit_test(plan_stages),
         cmocka_unit_test(run_end),
         cmocka_unit_test(warmup),
         cmocka_unit_test(account),

@@ -1,0 +1,512 @@
+/*
+ * result_merge - results of generators that ran side by side added into one
+ * (result.h): results as read from JSON, and HdrHistogram interval logs.
+ *
+ * Counts and histograms add exactly; the series are aligned on whole
+ * seconds of the merged start. A merge is computed aside and committed at
+ * the end, so that a failed one leaves its destination as it was.
+ */
+#include "load/result.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/err.h"
+#include "core/files.h"
+#include "core/hdrlog.h"
+#include "load/result_impl.h"
+
+/* HdrHistogram's log readers take timestamps more than a year before
+ * StartTime as relative to it (HistogramLogReader). */
+#define LOG_RELATIVE_S (365.0 * 24 * 3600)
+
+static bool add_ok(uint64_t *acc, uint64_t v)
+{
+    uint64_t s;
+    if (__builtin_add_overflow(*acc, v, &s) || s > INT64_MAX)
+        return false;
+    *acc = s;
+    return true;
+}
+
+/* NaN stands for "not measured": a sum of what was measured. */
+static double add_measured(double a, double b)
+{
+    if (isnan(a))
+        return b;
+    if (isnan(b))
+        return a;
+    return a + b;
+}
+
+static void urls_free(char **u, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(u[i]);
+    free(u);
+}
+
+/* The union of two URL lists, first occurrence kept, capped. */
+static int urls_union(const struct load_result *a, const struct load_result *b, char ***out,
+                      size_t *nout)
+{
+    size_t cap = a->nurls + b->nurls;
+    if (cap > RESULT_URLS_MAX)
+        cap = RESULT_URLS_MAX;
+    char **u = calloc(cap ? cap : 1, sizeof(*u));
+    if (!u)
+        return -ENOMEM;
+    size_t n = 0;
+    const struct load_result *from[2] = { a, b };
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < from[k]->nurls && n < cap; i++) {
+            bool seen = false;
+            for (size_t j = 0; j < n && !seen; j++)
+                seen = strcmp(u[j], from[k]->urls[i]) == 0;
+            if (seen)
+                continue;
+            if (!(u[n] = strdup(from[k]->urls[i]))) {
+                urls_free(u, n);
+                return -ENOMEM;
+            }
+            n++;
+        }
+    *out = u;
+    *nout = n;
+    return 0;
+}
+
+static int second_hist(const struct result_second *s, struct hist *h, struct pk_err *e)
+{
+    return hdrlog_decode_compressed(s->hist_z, s->hist_z_len, h, e);
+}
+
+/* Adds src into d. d->hist_z is replaced by a new buffer when both have a
+ * histogram (*fresh tells the caller which buffers are new). */
+static int second_add(struct result_second *d, bool *fresh, const struct result_second *src,
+                      struct pk_err *e)
+{
+    bool had = d->requests > 0 || d->hist_z;
+    struct result_second sum = *d;
+    if (!add_ok(&sum.requests, src->requests) || !add_ok(&sum.errors, src->errors) ||
+        !add_ok(&sum.bytes_in, src->bytes_in) || !add_ok(&sum.bytes_out, src->bytes_out))
+        return err_set(e, -EOVERFLOW, "series", "cannot merge", "a count would pass 2^63-1");
+    d->requests = sum.requests;
+    d->errors = sum.errors;
+    d->bytes_in = sum.bytes_in;
+    d->bytes_out = sum.bytes_out;
+    /* The worst host of the generators, see docs/load-json.md. */
+    d->cpu_pct = fmax(d->cpu_pct, src->cpu_pct);
+    d->mem_used_pct = fmax(d->mem_used_pct, src->mem_used_pct);
+    d->net_rx_bps = fmax(d->net_rx_bps, src->net_rx_bps);
+    d->net_tx_bps = fmax(d->net_tx_bps, src->net_tx_bps);
+    if (!src->hist_z) {
+        if (!d->hist_z) {
+            /* Neither kept a histogram: the best that can be said. */
+            if (!had) {
+                d->p50_us = src->p50_us;
+                d->p99_us = src->p99_us;
+            }
+            d->max_us = d->max_us > src->max_us ? d->max_us : src->max_us;
+        }
+        return 0;
+    }
+    if (!d->hist_z) {
+        uint8_t *z = malloc(src->hist_z_len ? src->hist_z_len : 1);
+        if (!z)
+            return err_errno(e, -ENOMEM, "series", "cannot merge");
+        memcpy(z, src->hist_z, src->hist_z_len);
+        d->hist_z = z;
+        d->hist_z_len = src->hist_z_len;
+        d->p50_us = src->p50_us;
+        d->p99_us = src->p99_us;
+        d->max_us = src->max_us;
+        *fresh = true;
+        return 0;
+    }
+    struct hist a, b;
+    int rc = second_hist(d, &a, e);
+    if (rc < 0)
+        return rc;
+    rc = second_hist(src, &b, e);
+    if (rc == 0) {
+        rc = hist_merge(&a, &b, e);
+        hist_destroy(&b);
+    }
+    if (rc == 0) {
+        struct result_second tmp = *d;
+        tmp.hist_z = NULL;
+        rc = result_second_set_hist(&tmp, &a, e);
+        if (rc == 0) {
+            if (*fresh)
+                free(d->hist_z);
+            *d = tmp;
+            *fresh = true;
+        }
+    }
+    hist_destroy(&a);
+    return rc;
+}
+
+/* Offset in whole seconds (nearest) of a start after the merged start. */
+static int64_t offset_s(int64_t start_ms, int64_t base_ms)
+{
+    return (int64_t)llround(((double)start_ms - (double)base_ms) / 1000.0);
+}
+
+#define MERGE_WHAT "cannot merge results"
+
+/* A result that never ran (as result_init() left it) adds nothing; its
+ * start_ms of 0 must not stretch the window back to 1970. */
+static bool never_ran(const struct load_result *r)
+{
+    return r->sources == 0 && r->start_ms == 0 && r->duration_s == 0 && r->requests == 0 &&
+           r->nseries == 0 && r->nerrs == 0 && hist_total(&r->latency) == 0 &&
+           hist_total(&r->connect) == 0;
+}
+
+/* What makes two results impossible to add, found before anything is computed. */
+static int merge_check(const struct load_result *dst, const struct load_result *src, bool first,
+                       struct pk_err *e)
+{
+    if (!first && dst->open_model != src->open_model)
+        return err_set(e, -EINVAL, "result", MERGE_WHAT,
+                       "one is open model and the other closed: their latencies are measured "
+                       "differently (from the intended send time, from the write)");
+    const struct hist *dh[] = { &dst->latency, &dst->latency_uncorrected, &dst->connect };
+    const struct hist *sh[] = { &src->latency, &src->latency_uncorrected, &src->connect };
+    for (int i = 0; i < 3; i++) {
+        int64_t sum;
+        if (!dh[i]->counts || !sh[i]->counts || !hist_same_layout(dh[i], sh[i]))
+            return err_set(e, -EINVAL, "result", MERGE_WHAT, "histograms of different layouts");
+        if (__builtin_add_overflow(dh[i]->total, sh[i]->total, &sum) ||
+            __builtin_add_overflow(dh[i]->clamped, sh[i]->clamped, &sum))
+            return err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "a histogram's count would overflow");
+    }
+    if (dst->nseries > RESULT_SERIES_MAX || src->nseries > RESULT_SERIES_MAX)
+        return err_set(e, -EINVAL, "result", MERGE_WHAT, "a series longer than %u seconds",
+                       (unsigned)RESULT_SERIES_MAX);
+    return 0;
+}
+
+/* The settings and the measured window of t (a copy of dst) with src's
+ * added; the first merge takes src's. */
+static int merge_settings(struct load_result *t, const struct load_result *dst,
+                          const struct load_result *src, bool first, struct pk_err *e)
+{
+    unsigned src_sources = src->sources ? src->sources : 1;
+    if (first) {
+        t->open_model = src->open_model;
+        t->threads = src->threads;
+        t->connections = src->connections;
+        t->pipeline = src->pipeline;
+        t->sources = src_sources;
+        t->start_ms = src->start_ms;
+        t->duration_s = src->duration_s;
+        t->warmup_s = src->warmup_s;
+        t->rate_target = src->rate_target;
+        t->rate_achieved = src->rate_achieved;
+        t->lateness_max_us = src->lateness_max_us;
+        t->generator_cpu = src->generator_cpu;
+        t->host_metrics = src->host_metrics;
+        return 0;
+    }
+    if (__builtin_add_overflow(t->threads, src->threads, &t->threads) ||
+        __builtin_add_overflow(t->connections, src->connections, &t->connections) ||
+        __builtin_add_overflow(t->sources, src_sources, &t->sources))
+        return err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "too many threads or connections");
+    if (src->pipeline > t->pipeline)
+        t->pipeline = src->pipeline;
+    if (src->warmup_s > t->warmup_s)
+        t->warmup_s = src->warmup_s;
+    /* The window is the union of both. */
+    double end_a = (double)dst->start_ms + dst->duration_s * 1000.0;
+    double end_b = (double)src->start_ms + src->duration_s * 1000.0;
+    t->start_ms = src->start_ms < dst->start_ms ? src->start_ms : dst->start_ms;
+    t->duration_s = (fmax(end_a, end_b) - (double)t->start_ms) / 1000.0;
+    if (!(t->duration_s <= DURATION_MAX_S))
+        return err_set(e, -EFBIG, "result", MERGE_WHAT,
+                       "the results are too far apart: a window of %g s, at most %g",
+                       t->duration_s, DURATION_MAX_S);
+    /* Generators side by side: their rates add. */
+    t->rate_target = add_measured(t->rate_target, src->rate_target);
+    t->rate_achieved = add_measured(t->rate_achieved, src->rate_achieved);
+    if (src->lateness_max_us > t->lateness_max_us)
+        t->lateness_max_us = src->lateness_max_us;
+    /* The self-check flags the busiest generator: the maximum. */
+    t->generator_cpu = fmax(t->generator_cpu, src->generator_cpu);
+    t->host_metrics = t->host_metrics || src->host_metrics;
+    return 0;
+}
+
+/* Totals, status codes and error counters of src added into t. */
+static int merge_counts(struct load_result *t, const struct load_result *src, struct pk_err *e)
+{
+    bool ok = add_ok(&t->requests, src->requests) && add_ok(&t->errors, src->errors) &&
+              add_ok(&t->status_errors, src->status_errors) &&
+              add_ok(&t->unfinished, src->unfinished) && add_ok(&t->bytes_in, src->bytes_in) &&
+              add_ok(&t->bytes_out, src->bytes_out) && add_ok(&t->connects, src->connects) &&
+              add_ok(&t->sends, src->sends) && add_ok(&t->late_sends, src->late_sends);
+    for (int c = 0; c < RESULT_STATUS_MAX && ok; c++)
+        ok = add_ok(&t->status[c], src->status[c]);
+    for (size_t i = 0; i < src->nerrs && ok; i++)
+        result_error_add(t, (enum load_phase)src->errs[i].phase, src->errs[i].name,
+                         src->errs[i].count);
+    /* Counts of valid results are at most 2^63-1 each, so these sums did
+     * not wrap; what passes 2^63-1 could not be written. */
+    uint64_t transport = 0;
+    for (size_t i = 0; i < t->nerrs && ok; i++)
+        ok = add_ok(&transport, t->errs[i].count);
+    if (!ok)
+        return err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "a count would pass 2^63-1");
+    return 0;
+}
+
+/* The merged series of len seconds: dst's seconds kd seconds on (their
+ * histogram buffers shared, not copied), src's added ks seconds on.
+ * (*fresh)[i] says which buffers were allocated here; both arrays are NULL
+ * when len is 0. */
+static int merge_series(const struct load_result *dst, const struct load_result *src, int64_t kd,
+                        int64_t ks, int64_t len, struct result_second **out, bool **fresh,
+                        struct pk_err *e)
+{
+    *out = NULL;
+    *fresh = NULL;
+    if (len <= 0)
+        return 0;
+    int rc = 0;
+    struct result_second *ns = result_series_alloc((size_t)len);
+    bool *fr = calloc((size_t)len, sizeof(*fr));
+    if (!ns || !fr) {
+        rc = err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+        goto fail;
+    }
+    for (size_t i = 0; i < dst->nseries; i++)
+        ns[i + (size_t)kd] = dst->series[i];
+    for (size_t i = 0; i < src->nseries && rc == 0; i++)
+        rc = second_add(&ns[i + (size_t)ks], &fr[i + (size_t)ks], &src->series[i], e);
+    if (rc < 0)
+        goto fail;
+    *out = ns;
+    *fresh = fr;
+    return 0;
+
+fail:
+    if (ns && fr)
+        for (int64_t i = 0; i < len; i++)
+            if (fr[i])
+                free(ns[i].hist_z);
+    free(ns);
+    free(fr);
+    return rc;
+}
+
+int result_merge(struct load_result *dst, const struct load_result *src, struct pk_err *e)
+{
+    if (!dst || !src || dst == src)
+        return err_set(e, -EINVAL, "result", MERGE_WHAT, "missing or identical arguments");
+    bool first = dst->sources == 0;
+    if (never_ran(src))
+        return 0;
+    int rc = merge_check(dst, src, first, e);
+    if (rc < 0)
+        return rc;
+
+    /* Everything is computed into t (which shares dst's buffers) and
+     * committed at the end: dst is unchanged on every error. */
+    struct load_result t = *dst;
+    if ((rc = merge_settings(&t, dst, src, first, e)) < 0 || (rc = merge_counts(&t, src, e)) < 0)
+        return rc;
+
+    /* Series on whole seconds of the merged start. */
+    int64_t kd = first ? 0 : offset_s(dst->start_ms, t.start_ms);
+    int64_t ks = first ? 0 : offset_s(src->start_ms, t.start_ms);
+    int64_t len = dst->nseries ? (int64_t)dst->nseries + kd : 0;
+    if (src->nseries && (int64_t)src->nseries + ks > len)
+        len = (int64_t)src->nseries + ks;
+    if (len > RESULT_SERIES_MAX)
+        return err_set(e, -EFBIG, "result", MERGE_WHAT,
+                       "the results are too far apart: their series would span %lld s, at most %u",
+                       (long long)len, (unsigned)RESULT_SERIES_MAX);
+
+    char **urls = NULL;
+    size_t nurls = 0;
+    if (urls_union(dst, src, &urls, &nurls) < 0)
+        return err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+    struct result_second *ns;
+    bool *fresh;
+    if ((rc = merge_series(dst, src, kd, ks, len, &ns, &fresh, e)) < 0) {
+        urls_free(urls, nurls);
+        return rc;
+    }
+
+    /* Commit: nothing below fails (layouts and totals were checked). */
+    hist_merge(&t.latency, &src->latency, NULL);
+    hist_merge(&t.latency_uncorrected, &src->latency_uncorrected, NULL);
+    hist_merge(&t.connect, &src->connect, NULL);
+    urls_free(dst->urls, dst->nurls);
+    t.urls = urls;
+    t.nurls = nurls;
+    for (size_t i = 0; i < dst->nseries; i++)
+        if (ns[i + (size_t)kd].hist_z != dst->series[i].hist_z)
+            free(dst->series[i].hist_z);
+    free(dst->series);
+    t.series = ns;
+    t.nseries = (size_t)len;
+    free(fresh);
+    *dst = t;
+    return 0;
+}
+
+/* ---- merge of an HdrHistogram interval log */
+
+struct logrd {
+    struct load_result *r;
+    bool have_start, have_base, based, per_second;
+    double start_time_s, base_time_s, base_s, window_s, end_s;
+};
+
+static int log_interval(struct logrd *g, struct hdrlog_line *line, struct pk_err *e)
+{
+    struct load_result *r = g->r;
+    if (!hist_same_layout(&line->hist, &r->latency))
+        return err_set(e, PK_EPARSE, "", "histogram of another layout",
+                       "%lld..%lld at %d digits, not perfkit load's %lld..%lld at %d",
+                       (long long)line->hist.lowest, (long long)line->hist.highest,
+                       line->hist.sigfigs, (long long)RESULT_HIST_LOWEST,
+                       (long long)RESULT_HIST_HIGHEST, RESULT_HIST_SIGFIGS);
+    if (!g->based) {
+        if (!g->have_start && !g->have_base)
+            return err_set(e, PK_EPARSE, "", "no StartTime or BaseTime before the first interval",
+                           "the measured window is unknown");
+        /* HistogramLogReader's rule for logs without a BaseTime. */
+        if (g->have_base)
+            g->base_s = g->base_time_s;
+        else
+            g->base_s = line->start_s < g->start_time_s - LOG_RELATIVE_S ? g->start_time_s : 0;
+        g->window_s = g->have_start ? g->start_time_s : g->base_s + line->start_s;
+        double ms = floor(g->window_s * 1000.0 + 0.5);
+        if (!(ms >= 0 && ms <= (double)START_MS_MAX))
+            return err_set(e, PK_EPARSE, "", "start time out of range", "%.3f s", g->window_s);
+        r->start_ms = (int64_t)ms;
+        g->end_s = g->window_s;
+        g->based = true;
+    }
+    if (!(line->length_s >= 0) || !isfinite(line->start_s) || !isfinite(line->length_s))
+        return err_set(e, PK_EPARSE, "", "invalid interval", "a negative or non-finite time");
+    double abs_s = g->base_s + line->start_s;
+    double rel = abs_s - (double)r->start_ms / 1000.0;
+    if (!isfinite(rel))
+        return err_set(e, PK_EPARSE, "", "invalid interval", "start time out of range");
+    if (rel < -0.5)
+        return err_set(e, PK_EPARSE, "", "interval before the start time", "%.3f s before it", -rel);
+    if (abs_s + line->length_s - g->window_s > DURATION_MAX_S)
+        return err_set(e, PK_EPARSE, "", "interval too late", "more than %g s after the start",
+                       DURATION_MAX_S);
+    if (abs_s + line->length_s > g->end_s)
+        g->end_s = abs_s + line->length_s;
+    int rc = hist_merge(&r->latency, &line->hist, e);
+    if (rc < 0)
+        return rc;
+    if (!r->open_model && (rc = hist_merge(&r->latency_uncorrected, &line->hist, e)) < 0)
+        return rc;
+
+    /* Seconds of the series from intervals of about one second only;
+     * longer or shorter ones cannot be split or placed. */
+    if (line->length_s < 0.5 || line->length_s > 1.5)
+        g->per_second = false;
+    if (!g->per_second)
+        return 0;
+    int64_t t = (int64_t)llround(rel < 0 ? 0 : rel);
+    if (t >= RESULT_SERIES_MAX) {
+        g->per_second = false;
+        return 0;
+    }
+    while (r->nseries <= (size_t)t)
+        if ((rc = result_series_push(r, NULL, e)) < 0)
+            return rc;
+    struct result_second *s = &r->series[t];
+    struct result_second one;
+    result_second_clear(&one);
+    one.requests = (uint64_t)hist_total(&line->hist);
+    if ((rc = result_second_set_hist(&one, &line->hist, e)) < 0)
+        return rc;
+    bool fresh = s->hist_z != NULL;
+    rc = second_add(s, &fresh, &one, e);
+    free(one.hist_z);
+    return rc;
+}
+
+static int log_to_result(const char *text, size_t len, const char *path, bool open_model,
+                         struct load_result *r, struct pk_err *e)
+{
+    struct logrd g;
+    memset(&g, 0, sizeof(g));
+    g.r = r;
+    g.per_second = true;
+    r->open_model = open_model;
+    r->sources = 1;
+    size_t at = 0;
+    unsigned lineno = 0;
+    while (at < len) {
+        const char *nl = memchr(text + at, '\n', len - at);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        lineno++;
+        struct hdrlog_line line;
+        int rc = hdrlog_parse_line(text + at, end - at, &line, e);
+        at = end + 1;
+        if (rc == 0 && line.kind == HDRLOG_INTERVAL) {
+            if (line.tag[0] == '\0')
+                rc = log_interval(&g, &line, e);
+            hist_destroy(&line.hist);
+        } else if (rc == 0 && line.kind == HDRLOG_START_TIME && !g.based) {
+            g.have_start = true;
+            g.start_time_s = line.time_s;
+        } else if (rc == 0 && line.kind == HDRLOG_BASE_TIME && !g.based) {
+            g.have_base = true;
+            g.base_time_s = line.time_s;
+        }
+        if (rc < 0) {
+            /* "<path>:<line>", before what the line parser named, if anything. */
+            char where[300];
+            snprintf(where, sizeof(where), e && e->on[0] ? "%s:%u: " : "%s:%u", path, lineno);
+            err_prefix_on(e, where);
+            return rc;
+        }
+    }
+    if (!g.based)
+        return err_set(e, PK_EPARSE, path, "no untagged interval", "nothing to merge");
+    r->duration_s = g.end_s - (double)r->start_ms / 1000.0;
+    if (r->duration_s < 0)
+        r->duration_s = 0;
+    r->requests = (uint64_t)hist_total(&r->latency);
+    if (!g.per_second) {
+        result_series_free(r->series, r->nseries);
+        r->series = NULL;
+        r->nseries = 0;
+    }
+    return 0;
+}
+
+int result_merge_hdrlog(struct load_result *dst, const char *path, struct pk_err *e)
+{
+    if (!dst || !path)
+        return err_set(e, -EINVAL, "histogram log", "cannot merge", "missing argument");
+    char *text;
+    size_t len;
+    int rc = files_read_all(path, RESULT_JSON_MAX_BYTES, &text, &len, e);
+    if (rc < 0)
+        return rc;
+    struct load_result lr;
+    rc = result_init(&lr, e);
+    if (rc == 0)
+        rc = log_to_result(text, len, path, dst->open_model, &lr, e);
+    free(text);
+    if (rc == 0)
+        rc = result_merge(dst, &lr, e);
+    result_destroy(&lr);
+    return rc;
+}
