@@ -58,23 +58,29 @@ else:
 EOF
 )
 
-# build VARIANT_DIR: the harness on the http1.{c,h} in VARIANT_DIR/src/load.
+# build VARIANT_DIR: the harness on the parser's files (src/load/http1*.[ch])
+# in VARIANT_DIR/src/load, ahead of the tree's own on the include path.
 build() {
-    local v=$1
-    cc "${FLAGS[@]}" -I"$v/src" -c "$v/src/load/http1.c" -o "$v/http1.o"
+    local v=$1 objs=() c
+    for c in "$v"/src/load/http1*.c; do
+        cc "${FLAGS[@]}" -I"$v/src" -c "$c" -o "$v/$(basename "$c" .c).o"
+        objs+=("$v/$(basename "$c" .c).o")
+    done
     cc "${FLAGS[@]}" -c "$SRC/src/core/err.c" -o "$v/err.o"
     cc "${FLAGS[@]}" -I"$v/src" -c "$SRC/bench/http1_parse.c" -o "$v/main.o"
-    cc -o "$v/http1_parse" "$v/main.o" "$v/http1.o" "$v/err.o"
+    cc -o "$v/http1_parse" "$v/main.o" "${objs[@]}" "$v/err.o"
 }
 
 mkdir -p "$TMP/after/src/load"
-cp "$SRC/src/load/http1.c" "$SRC/src/load/http1.h" "$TMP/after/src/load/"
+cp "$SRC"/src/load/http1*.[ch] "$TMP/after/src/load/"
 build "$TMP/after"
 VARIANTS=(after)
 if [ -n "$REV" ]; then
     mkdir -p "$TMP/before/src/load"
-    for f in http1.c http1.h; do
-        git -C "$SRC" show "$REV:src/load/$f" >"$TMP/before/src/load/$f"
+    git -C "$SRC" rev-parse --verify -q "$REV^{commit}" >/dev/null ||
+        { echo "http1_callgrind: $REV is not a revision" >&2; exit 1; }
+    for f in $(git -C "$SRC" ls-tree --name-only "$REV" src/load/ | grep '^src/load/http1[^/]*\.[ch]$'); do
+        git -C "$SRC" show "$REV:$f" >"$TMP/before/$f"
     done
     build "$TMP/before"
     VARIANTS=(before after)
