@@ -466,15 +466,13 @@ void *worker_main(void *arg)
 
 void worker_destroy(struct worker *w, size_t norigins)
 {
-    const struct tlsapi *T = w->eng ? w->eng->tls : NULL; /* set whenever a conn has ssl */
     if (w->conns)
         for (unsigned i = 0; i < w->nconns; i++) {
-            if (w->conns[i].fd >= 0)
-                close(w->conns[i].fd);
-            if (w->conns[i].ssl)
-                T->SSL_free(w->conns[i].ssl);
-            if (w->conns[i].session)
-                T->SSL_SESSION_free(w->conns[i].session);
+            struct conn *c = &w->conns[i];
+            if (c->fd >= 0)
+                close(c->fd);
+            if (c->tr) /* set for every connection once worker_setup got that far */
+                c->tr->destroy(w, c);
         }
     free(w->conns);
     free(w->ring_mem);
@@ -550,6 +548,7 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
             cur[best] -= total;
         }
         c->origin = (unsigned)best;
+        c->tr = eng->origins[best].https ? &transport_tls : &transport_plain;
     }
     free(cur);
     rng_seed(&w->rng, cfg->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (id + 1)));
