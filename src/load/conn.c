@@ -8,27 +8,44 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "load/worker.h"
 
-static void set_events(struct worker *w, struct conn *c, uint32_t ev)
+/* c's registered epoll mask becomes ev (not 0: close() unregisters);
+ * 0 or -errno. */
+static int set_events(struct worker *w, struct conn *c, uint32_t ev)
 {
+    PK_ASSERT(ev != 0 && c->fd >= 0);
     if (c->events == ev)
-        return;
+        return 0;
     struct epoll_event e = { .events = ev, .data.ptr = c };
-    int op = c->events == 0 ? EPOLL_CTL_ADD : (ev == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
-    epoll_ctl(w->epfd, op, c->fd, &e);
+    if (epoll_ctl(w->epfd, c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &e) != 0)
+        return -errno;
     c->events = ev;
+    return 0;
+}
+
+/* set_events(); a connection the loop cannot wait on fails in phase ph.
+ * 0, or -1 when c failed (handled: the caller leaves c alone). */
+static int watch(struct worker *w, struct conn *c, uint32_t ev, enum load_phase ph)
+{
+    int rc = set_events(w, c, ev);
+    if (__builtin_expect(rc == 0, 1))
+        return 0;
+    conn_fail(w, c, ph, transport_errno_name(-rc), clock_mono_ns());
+    return -1;
 }
 
 void conn_close(struct worker *w, struct conn *c)
 {
-    if (c->fd >= 0) {
-        if (c->events)
-            set_events(w, c, 0);
+    /* the requests it carried were answered, failed or counted first */
+    PK_ASSERT(c->qn == 0);
+    /* closing the socket takes it out of the epoll set: no EPOLL_CTL_DEL */
+    if (c->fd >= 0)
         close(c->fd);
-    }
     c->tr->close(w, c);
     c->fd = -1;
+    c->events = 0;
     c->state = C_CLOSED;
     c->qn = 0;
     c->nw = 0;
@@ -39,12 +56,15 @@ void conn_close(struct worker *w, struct conn *c)
 /* Every request in flight on c failed with (phase, name). */
 void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name)
 {
+    PK_ASSERT(w->inflight_total >= c->qn);
     for (unsigned i = 0; i < c->qn; i++) {
         struct inflight *f = &c->q[(c->qhead + i) % w->eng->cfg->pipeline];
         worker_count_error(w, f->measured, ph, name);
         w->inflight_total--;
     }
     c->qn = 0;
+    c->nw = 0;
+    c->woff = 0;
 }
 
 /* The connection broke: its requests fail, it reconnects (or waits). */
@@ -85,6 +105,9 @@ void conn_retry(struct worker *w, struct conn *c, uint64_t now, bool failed_conn
 
 static void conn_open_done(struct worker *w, struct conn *c, uint64_t now)
 {
+    /* registered while still connecting, so a failure backs off as a connect's */
+    if (watch(w, c, EPOLLIN, c->state == C_TLS ? LOAD_PHASE_TLS : LOAD_PHASE_CONNECT))
+        return;
     c->state = C_OPEN;
     c->backoff = 0;
     if (worker_measured(w, now)) {
@@ -92,7 +115,6 @@ static void conn_open_done(struct worker *w, struct conn *c, uint64_t now)
         uint64_t us = (now - c->connect_start) / NS_PER_US;
         hist_record(&w->r.connect, (int64_t)us);
     }
-    set_events(w, c, EPOLLIN);
     conn_fill(w, c, now);
 }
 
@@ -103,9 +125,9 @@ static void handshake_step(struct worker *w, struct conn *c, uint64_t now)
     if (rc == 0)
         conn_open_done(w, c, now);
     else if (rc == TRANSPORT_WANT_READ)
-        set_events(w, c, EPOLLIN);
+        watch(w, c, EPOLLIN, LOAD_PHASE_TLS);
     else if (rc == TRANSPORT_WANT_WRITE)
-        set_events(w, c, EPOLLOUT);
+        watch(w, c, EPOLLOUT, LOAD_PHASE_TLS);
     else
         conn_fail(w, c, LOAD_PHASE_TLS, err.name, now);
 }
@@ -150,11 +172,13 @@ void conn_connect(struct worker *w, struct conn *c, uint64_t now)
         conn_fail(w, c, LOAD_PHASE_CONNECT, transport_errno_name(errno), now);
         return;
     }
-    set_events(w, c, EPOLLOUT);
+    watch(w, c, EPOLLOUT, LOAD_PHASE_CONNECT);
 }
 
 struct inflight *conn_at(struct worker *w, struct conn *c, unsigned i)
 {
+    /* the ring holds cfg->pipeline entries: i reaches qn only to append */
+    PK_ASSERT(i <= c->qn && c->qn <= w->eng->cfg->pipeline && i < w->eng->cfg->pipeline);
     return &c->q[(c->qhead + i) % w->eng->cfg->pipeline];
 }
 
@@ -163,6 +187,7 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
 {
     const struct load_config *cfg = w->eng->cfg;
     const int iov_max = c->tr->iov_max;
+    PK_ASSERT(c->nw <= c->qn && iov_max >= 1 && iov_max <= IOV_BATCH);
     while (c->nw) {
         unsigned first = c->qn - c->nw;
         struct iovec iov[IOV_BATCH];
@@ -177,10 +202,8 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
         struct transport_err err;
         ssize_t n = c->tr->writev(w, c, iov, niov, &err);
         if (n < 0) {
-            if (n == TRANSPORT_AGAIN) {
-                set_events(w, c, EPOLLIN | EPOLLOUT);
-                return 0;
-            }
+            if (n == TRANSPORT_AGAIN)
+                return watch(w, c, EPOLLIN | EPOLLOUT, LOAD_PHASE_WRITE);
             conn_fail(w, c, LOAD_PHASE_WRITE, err.name, now);
             return -1;
         }
@@ -200,7 +223,7 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
         }
     }
     if (c->events & EPOLLOUT)
-        set_events(w, c, EPOLLIN);
+        return watch(w, c, EPOLLIN, LOAD_PHASE_WRITE);
     return 0;
 }
 
@@ -208,6 +231,7 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
 static void conn_push(struct worker *w, struct conn *c, uint32_t req, uint64_t intended, uint64_t k,
                       bool measured, uint64_t now)
 {
+    PK_ASSERT(c->qn < w->eng->cfg->pipeline);
     struct inflight *f = conn_at(w, c, c->qn);
     f->intended = intended;
     f->written = now;
@@ -234,6 +258,7 @@ void conn_fill(struct worker *w, struct conn *c, uint64_t now)
     const struct load_config *cfg = w->eng->cfg;
     if (c->state != C_OPEN)
         return;
+    PK_ASSERT(c->qn <= cfg->pipeline);
     unsigned room = cfg->pipeline - c->qn;
     if (cfg->open_model) {
         struct pqueue *pq = &w->pend[c->origin];
@@ -268,6 +293,7 @@ static void record_response(struct worker *w, struct conn *c, const struct http1
                             uint64_t now)
 {
     const struct load_config *cfg = w->eng->cfg;
+    PK_ASSERT(c->qn > 0 && c->nw <= c->qn && w->inflight_total > 0);
     struct inflight *f = conn_at(w, c, 0);
     if (c->nw == c->qn) {
         /* answered before it was fully sent (e.g. 413): stop sending it */
@@ -329,7 +355,7 @@ static void conn_readable(struct worker *w, struct conn *c)
         ssize_t n = c->tr->read(w, c, w->rbuf, READ_BUF, &more, &err);
         if (n < 0) {
             if (n == TRANSPORT_WANT_WRITE)
-                set_events(w, c, EPOLLIN | EPOLLOUT);
+                watch(w, c, EPOLLIN | EPOLLOUT, LOAD_PHASE_READ);
             else if (n != TRANSPORT_AGAIN)
                 conn_fail(w, c, LOAD_PHASE_READ, err.name, clock_mono_ns());
             return;
@@ -424,7 +450,7 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         if (c->state == C_OPEN && (ev & EPOLLOUT) && c->nw)
             conn_flush(w, c, clock_mono_ns());
         else if (c->state == C_OPEN && (ev & EPOLLOUT) && !c->nw)
-            set_events(w, c, EPOLLIN);
+            watch(w, c, EPOLLIN, LOAD_PHASE_WRITE);
         return;
     default:
         return;

@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "load/worker.h"
@@ -76,6 +77,7 @@ void worker_heap_push(struct worker *w, struct conn *c, uint64_t wake)
 {
     if (c->in_heap)
         return;
+    PK_ASSERT(w->nheap < w->nconns);
     c->wake = wake;
     c->in_heap = true;
     unsigned i = w->nheap++;
@@ -88,6 +90,7 @@ void worker_heap_push(struct worker *w, struct conn *c, uint64_t wake)
 
 static struct conn *heap_pop(struct worker *w)
 {
+    PK_ASSERT(w->nheap > 0);
     struct conn *c = &w->conns[w->heap[0]];
     c->in_heap = false;
     w->heap[0] = w->heap[--w->nheap];
@@ -127,6 +130,7 @@ static int pq_push(struct pqueue *q, struct pending p)
 
 struct pending worker_pq_pop(struct pqueue *q)
 {
+    PK_ASSERT(q->n > 0);
     struct pending p = q->v[q->head];
     q->head = (q->head + 1) % q->cap;
     q->n--;
@@ -138,6 +142,7 @@ void worker_idle_add(struct worker *w, struct conn *c)
     if (c->idle_listed)
         return;
     c->idle_listed = true;
+    PK_ASSERT(w->nidle[c->origin] < w->nconns);
     w->idle[c->origin][w->nidle[c->origin]++] = c->idx;
 }
 
@@ -280,9 +285,14 @@ static void open_due(struct worker *w, uint64_t now)
     }
 }
 
-static void flush_interval(struct worker *w)
+/* Adds the current second to the engine's slot for it. On failure (no
+ * memory for the slot or its histogram) the worker stops with w->rc set,
+ * as on any failure of its loop: a series with a second missing would be
+ * wrong without saying so. */
+static int flush_interval(struct worker *w)
 {
     struct engine *eng = w->eng;
+    int rc = 0;
     pthread_mutex_lock(&eng->mu);
     if (w->isec >= eng->nslots) {
         size_t n = eng->nslots ? eng->nslots : 16;
@@ -293,36 +303,49 @@ static void flush_interval(struct worker *w)
             memset(s + eng->nslots, 0, (n - eng->nslots) * sizeof(*s));
             eng->slots = s;
             eng->nslots = n;
+        } else {
+            rc = -ENOMEM;
         }
     }
-    if (w->isec < eng->nslots) {
+    if (rc == 0) {
         struct slot *s = &eng->slots[w->isec];
-        if (!s->used && result_hist_init(&s->hist, NULL) == 0)
+        if (!s->used && (rc = result_hist_init(&s->hist, NULL)) == 0)
             s->used = true;
-        if (s->used)
-            hist_merge(&s->hist, &w->ihist, NULL);
-        s->requests += w->ireq;
-        s->errors += w->ierr;
-        s->bytes_in += w->iin;
-        s->bytes_out += w->iout;
+        if (rc == 0)
+            rc = hist_merge(&s->hist, &w->ihist, NULL);
+        if (rc == 0) {
+            s->requests += w->ireq;
+            s->errors += w->ierr;
+            s->bytes_in += w->iin;
+            s->bytes_out += w->iout;
+        }
     }
     pthread_mutex_unlock(&eng->mu);
+    if (rc) {
+        w->rc = err_errno(&w->err, rc < 0 ? rc : -ENOMEM, "perfkit load", "cannot keep the per-second series");
+        return w->rc;
+    }
     hist_reset(&w->ihist);
     w->ireq = w->ierr = w->iin = w->iout = 0;
+    return 0;
 }
 
-/* Hands every finished second before `now` to the collector. */
-static void tick(struct worker *w, uint64_t now)
+/* Hands every finished second before `now` to the collector; 0, or the
+ * error of flush_interval. */
+static int tick(struct worker *w, uint64_t now)
 {
     struct engine *eng = w->eng;
     if (now <= eng->measure_start)
-        return;
+        return 0;
     uint64_t sec = (now - eng->measure_start) / NS_PER_S;
     while (w->isec < sec) {
-        flush_interval(w);
+        int rc = flush_interval(w);
+        if (rc)
+            return rc;
         w->isec++;
         atomic_store(&w->reported, w->isec);
     }
+    return 0;
 }
 
 static bool worker_done(struct worker *w)
@@ -350,8 +373,6 @@ void *worker_main(void *arg)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     if (cfg->open_model)
         prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-    struct epoll_event se = { .events = EPOLLIN, .data.ptr = NULL };
-    epoll_ctl(w->epfd, EPOLL_CTL_ADD, eng->stopfd, &se);
 
     uint64_t scan_every = cfg->timeout_ns / 20;
     if (scan_every > 10 * NS_PER_MS)
@@ -378,7 +399,8 @@ void *worker_main(void *arg)
         now = clock_mono_ns();
         if (now >= eng->end_abs)
             break;
-        tick(w, now);
+        if (tick(w, now) != 0)
+            break;
         if (cfg->open_model)
             open_due(w, now);
         else if (now >= w->next_stage)
@@ -438,9 +460,8 @@ void *worker_main(void *arg)
     now = clock_mono_ns();
     if (now > eng->end_abs)
         now = eng->end_abs;
-    tick(w, now);
-    /* the last (partial) second */
-    if (now > eng->measure_start)
+    /* the last (partial) second, unless the loop stopped on an error */
+    if (!w->rc && tick(w, now) == 0 && now > eng->measure_start)
         flush_interval(w);
     /* requests still in flight: measured ones are unfinished */
     for (unsigned i = 0; i < w->nconns; i++) {
@@ -448,6 +469,8 @@ void *worker_main(void *arg)
         for (unsigned j = 0; j < c->qn; j++)
             if (conn_at(w, c, j)->measured)
                 w->r.unfinished++;
+        w->inflight_total -= c->qn;
+        c->qn = 0;
         conn_close(w, c);
     }
     for (size_t o = 0; o < eng->norigins; o++)
@@ -523,6 +546,10 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0)
         return err_errno(e, -errno, "epoll_create1", "cannot set up the run");
+    /* the collector's wake-up (data.ptr NULL: not a connection) */
+    struct epoll_event se = { .events = EPOLLIN, .data.ptr = NULL };
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, eng->stopfd, &se) != 0)
+        return err_errno(e, -errno, "epoll_ctl", "cannot set up the run");
     /* origins: one connection each first (when there is room), then by weight */
     int64_t *cur = calloc(no, sizeof(*cur));
     if (!cur)
