@@ -362,6 +362,63 @@ static bool worker_done(struct worker *w)
     return w->quota != UINT64_MAX && w->issued >= w->quota && w->inflight_total == 0;
 }
 
+/* When the loop must look again: the next timer, send, stage, second or the end. */
+static uint64_t next_wake(const struct worker *w, uint64_t now)
+{
+    const struct engine *eng = w->eng;
+    const struct load_config *cfg = eng->cfg;
+    uint64_t wake = w->next_scan;
+    if (cfg->open_model && w->next_t < wake)
+        wake = w->next_t;
+    if (!cfg->open_model && w->next_stage < wake)
+        wake = w->next_stage;
+    if (w->nheap && w->conns[w->heap[0]].wake < wake)
+        wake = w->conns[w->heap[0]].wake;
+    if (eng->end_abs < wake)
+        wake = eng->end_abs;
+    if (now > eng->measure_start) {
+        uint64_t nb = eng->measure_start + (w->isec + 1) * NS_PER_S;
+        if (nb < wake)
+            wake = nb;
+    } else if (eng->measure_start < wake) {
+        wake = eng->measure_start;
+    }
+    return wake;
+}
+
+/* After the loop: the last second, what is left unfinished, the CPU share. */
+static void worker_end(struct worker *w, uint64_t start, const struct timespec *cpu0)
+{
+    struct engine *eng = w->eng;
+    uint64_t now = clock_mono_ns();
+    if (now > eng->end_abs)
+        now = eng->end_abs;
+    /* the last (partial) second, unless the loop stopped on an error */
+    if (!w->rc && tick(w, now) == 0 && now > eng->measure_start)
+        flush_interval(w);
+    /* requests still in flight: measured ones are unfinished */
+    for (unsigned i = 0; i < w->nconns; i++) {
+        struct conn *c = &w->conns[i];
+        for (unsigned j = 0; j < c->qn; j++)
+            if (conn_at(w, c, j)->measured)
+                w->r.unfinished++;
+        w->inflight_total -= c->qn;
+        c->qn = 0;
+        conn_close(w, c);
+    }
+    for (size_t o = 0; o < eng->norigins; o++)
+        for (size_t j = 0; j < w->pend[o].n; j++)
+            if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
+                w->r.unfinished++;
+    struct timespec cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    double cpu = (double)(cpu1.tv_sec - cpu0->tv_sec) + (double)(cpu1.tv_nsec - cpu0->tv_nsec) * 1e-9;
+    double wall = (double)(clock_mono_ns() - start) * 1e-9;
+    w->cpu_frac = wall > 0 ? cpu / wall : 0;
+    atomic_store(&w->reported, UINT64_MAX);
+    atomic_store(&w->finished, 1);
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -414,22 +471,7 @@ void *worker_main(void *arg)
         if (worker_done(w))
             break;
 
-        uint64_t wake = w->next_scan;
-        if (cfg->open_model && w->next_t < wake)
-            wake = w->next_t;
-        if (!cfg->open_model && w->next_stage < wake)
-            wake = w->next_stage;
-        if (w->nheap && w->conns[w->heap[0]].wake < wake)
-            wake = w->conns[w->heap[0]].wake;
-        if (eng->end_abs < wake)
-            wake = eng->end_abs;
-        if (now > eng->measure_start) {
-            uint64_t nb = eng->measure_start + (w->isec + 1) * NS_PER_S;
-            if (nb < wake)
-                wake = nb;
-        } else if (eng->measure_start < wake) {
-            wake = eng->measure_start;
-        }
+        uint64_t wake = next_wake(w, now);
         uint64_t d = again || wake <= now ? 0 : wake - now;
         int n;
         if (pwait2) {
@@ -457,33 +499,7 @@ void *worker_main(void *arg)
         }
     }
 
-    now = clock_mono_ns();
-    if (now > eng->end_abs)
-        now = eng->end_abs;
-    /* the last (partial) second, unless the loop stopped on an error */
-    if (!w->rc && tick(w, now) == 0 && now > eng->measure_start)
-        flush_interval(w);
-    /* requests still in flight: measured ones are unfinished */
-    for (unsigned i = 0; i < w->nconns; i++) {
-        struct conn *c = &w->conns[i];
-        for (unsigned j = 0; j < c->qn; j++)
-            if (conn_at(w, c, j)->measured)
-                w->r.unfinished++;
-        w->inflight_total -= c->qn;
-        c->qn = 0;
-        conn_close(w, c);
-    }
-    for (size_t o = 0; o < eng->norigins; o++)
-        for (size_t j = 0; j < w->pend[o].n; j++)
-            if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
-                w->r.unfinished++;
-    struct timespec cpu1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
-    double wall = (double)(clock_mono_ns() - start) * 1e-9;
-    w->cpu_frac = wall > 0 ? cpu / wall : 0;
-    atomic_store(&w->reported, UINT64_MAX);
-    atomic_store(&w->finished, 1);
+    worker_end(w, start, &cpu0);
     return NULL;
 }
 
