@@ -155,6 +155,8 @@ static size_t random_piece(uint64_t *s)
     return (*s & 3) ? 1 + (size_t)(*s >> 8) % 8 : 1 + (size_t)(*s >> 8) % 300;
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 4)

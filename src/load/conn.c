@@ -1,57 +1,51 @@
 /* conn - one connection of a load worker (see load/worker.h). */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
-
+#include "core/check.h"
 #include "load/worker.h"
 
-static const char *errno_name(int err)
+/* c's registered epoll mask becomes ev (not 0: close() unregisters);
+ * 0 or -errno. */
+static int set_events(struct worker *w, struct conn *c, uint32_t ev)
 {
-    const char *n = strerrorname_np(err);
-    return n ? n : "EUNKNOWN";
+    PK_ASSERT(ev != 0 && c->fd >= 0);
+    if (c->events == ev)
+        return 0;
+    struct epoll_event e = { .events = ev, .data.ptr = c };
+    if (epoll_ctl(w->epfd, c->events == 0 ? EPOLL_CTL_ADD : EPOLL_CTL_MOD, c->fd, &e) != 0)
+        return -errno;
+    c->events = ev;
+    return 0;
 }
 
-static void set_events(struct worker *w, struct conn *c, uint32_t ev)
+/* set_events(); a connection the loop cannot wait on fails in phase ph.
+ * 0, or -1 when c failed (handled: the caller leaves c alone). */
+static int watch(struct worker *w, struct conn *c, uint32_t ev, enum load_phase ph)
 {
-    if (c->events == ev)
-        return;
-    struct epoll_event e = { .events = ev, .data.ptr = c };
-    int op = c->events == 0 ? EPOLL_CTL_ADD : (ev == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD);
-    epoll_ctl(w->epfd, op, c->fd, &e);
-    c->events = ev;
+    int rc = set_events(w, c, ev);
+    if (__builtin_expect(rc == 0, 1))
+        return 0;
+    conn_fail(w, c, ph, transport_errno_name(-rc), clock_mono_ns());
+    return -1;
 }
 
 void conn_close(struct worker *w, struct conn *c)
 {
-    const struct tlsapi *T = w->eng->tls;
-    if (c->fd >= 0) {
-        if (c->events)
-            set_events(w, c, 0);
+    /* the requests it carried were answered, failed or counted first */
+    PK_ASSERT(c->qn == 0);
+    /* closing the socket takes it out of the epoll set: no EPOLL_CTL_DEL */
+    if (c->fd >= 0)
         close(c->fd);
-    }
-    if (c->ssl) {
-        /* kept for resumption: a reconnect (--no-keepalive, a server's close)
-         * then costs an abbreviated handshake, as in a browser */
-        SSL_SESSION *s = T->SSL_get1_session(c->ssl);
-        if (s && T->SSL_SESSION_is_resumable(s)) {
-            if (c->session)
-                T->SSL_SESSION_free(c->session);
-            c->session = s;
-        } else if (s) {
-            T->SSL_SESSION_free(s);
-        }
-        T->SSL_free(c->ssl);
-        c->ssl = NULL;
-    }
+    c->tr->close(w, c);
     c->fd = -1;
+    c->events = 0;
     c->state = C_CLOSED;
     c->qn = 0;
     c->nw = 0;
@@ -62,12 +56,15 @@ void conn_close(struct worker *w, struct conn *c)
 /* Every request in flight on c failed with (phase, name). */
 void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name)
 {
+    PK_ASSERT(w->inflight_total >= c->qn);
     for (unsigned i = 0; i < c->qn; i++) {
         struct inflight *f = &c->q[(c->qhead + i) % w->eng->cfg->pipeline];
         worker_count_error(w, f->measured, ph, name);
         w->inflight_total--;
     }
     c->qn = 0;
+    c->nw = 0;
+    c->woff = 0;
 }
 
 /* The connection broke: its requests fail, it reconnects (or waits). */
@@ -108,6 +105,9 @@ void conn_retry(struct worker *w, struct conn *c, uint64_t now, bool failed_conn
 
 static void conn_open_done(struct worker *w, struct conn *c, uint64_t now)
 {
+    /* registered while still connecting, so a failure backs off as a connect's */
+    if (watch(w, c, EPOLLIN, c->state == C_TLS ? LOAD_PHASE_TLS : LOAD_PHASE_CONNECT))
+        return;
     c->state = C_OPEN;
     c->backoff = 0;
     if (worker_measured(w, now)) {
@@ -115,82 +115,37 @@ static void conn_open_done(struct worker *w, struct conn *c, uint64_t now)
         uint64_t us = (now - c->connect_start) / NS_PER_US;
         hist_record(&w->r.connect, (int64_t)us);
     }
-    set_events(w, c, EPOLLIN);
     conn_fill(w, c, now);
 }
 
-static const char *tls_error_name(const struct tlsapi *T, SSL *ssl, char *buf, size_t cap)
+static void handshake_step(struct worker *w, struct conn *c, uint64_t now)
 {
-    long vr = T->SSL_get_verify_result(ssl);
-    unsigned long e = T->ERR_peek_last_error();
-    if (vr != X509_V_OK)
-        snprintf(buf, cap, "%s", T->X509_verify_cert_error_string(vr));
-    else if (e && T->ERR_reason_error_string(e))
-        snprintf(buf, cap, "%s", T->ERR_reason_error_string(e));
-    else
-        snprintf(buf, cap, "handshake failed");
-    T->ERR_clear_error();
-    return buf;
-}
-
-static void tls_step(struct worker *w, struct conn *c, uint64_t now)
-{
-    const struct tlsapi *T = w->eng->tls;
-    T->ERR_clear_error();
-    int rc = T->SSL_connect(c->ssl);
-    if (rc == 1) {
+    struct transport_err err;
+    int rc = c->tr->handshake(w, c, &err);
+    if (rc == 0)
         conn_open_done(w, c, now);
-        return;
-    }
-    int err = T->SSL_get_error(c->ssl, rc);
-    if (err == SSL_ERROR_WANT_READ) {
-        set_events(w, c, EPOLLIN);
-        return;
-    }
-    if (err == SSL_ERROR_WANT_WRITE) {
-        set_events(w, c, EPOLLOUT);
-        return;
-    }
-    char name[RESULT_ERROR_NAME_MAX + 1];
-    if (err == SSL_ERROR_SYSCALL && errno)
-        snprintf(name, sizeof(name), "%s", errno_name(errno));
-    else if (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)
-        snprintf(name, sizeof(name), "closed during handshake");
+    else if (rc == TRANSPORT_WANT_READ)
+        watch(w, c, EPOLLIN, LOAD_PHASE_TLS);
+    else if (rc == TRANSPORT_WANT_WRITE)
+        watch(w, c, EPOLLOUT, LOAD_PHASE_TLS);
     else
-        tls_error_name(T, c->ssl, name, sizeof(name));
-    conn_fail(w, c, LOAD_PHASE_TLS, name, now);
+        conn_fail(w, c, LOAD_PHASE_TLS, err.name, now);
 }
 
 static void tcp_connected(struct worker *w, struct conn *c, uint64_t now)
 {
-    const struct tlsapi *T = w->eng->tls;
-    const struct origin *o = &w->eng->origins[c->origin];
-    if (!o->https) {
+    struct transport_err err;
+    int rc = c->tr->start(w, c, &err);
+    if (rc == 0) {
         conn_open_done(w, c, now);
         return;
     }
-    c->ssl = T->SSL_new(w->eng->ssl_ctx);
-    if (!c->ssl) {
-        conn_fail(w, c, LOAD_PHASE_TLS, "ENOMEM", now);
+    if (rc < 0) {
+        conn_fail(w, c, LOAD_PHASE_TLS, err.name, now);
         return;
     }
-    T->SSL_set_fd(c->ssl, c->fd);
-    T->SSL_ctrl(c->ssl, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
-    if (!o->url->ipv6 && inet_addr(o->url->host) == INADDR_NONE)
-        T->SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *)o->url->host);
-    if (!w->eng->cfg->insecure) {
-        X509_VERIFY_PARAM *vp = T->SSL_get0_param(c->ssl);
-        struct in6_addr a6;
-        struct in_addr a4;
-        if (inet_pton(AF_INET, o->url->host, &a4) == 1 || inet_pton(AF_INET6, o->url->host, &a6) == 1)
-            T->X509_VERIFY_PARAM_set1_ip_asc(vp, o->url->host);
-        else
-            T->X509_VERIFY_PARAM_set1_host(vp, o->url->host, 0);
-    }
-    if (c->session)
-        T->SSL_set_session(c->ssl, c->session);
     c->state = C_TLS;
-    tls_step(w, c, now);
+    handshake_step(w, c, now);
 }
 
 void conn_connect(struct worker *w, struct conn *c, uint64_t now)
@@ -203,7 +158,7 @@ void conn_connect(struct worker *w, struct conn *c, uint64_t now)
     c->fd = socket(o->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
         c->state = C_CONNECTING;
-        conn_fail(w, c, LOAD_PHASE_CONNECT, errno_name(errno), now);
+        conn_fail(w, c, LOAD_PHASE_CONNECT, transport_errno_name(errno), now);
         return;
     }
     int one = 1;
@@ -214,70 +169,42 @@ void conn_connect(struct worker *w, struct conn *c, uint64_t now)
         return;
     }
     if (errno != EINPROGRESS) {
-        conn_fail(w, c, LOAD_PHASE_CONNECT, errno_name(errno), now);
+        conn_fail(w, c, LOAD_PHASE_CONNECT, transport_errno_name(errno), now);
         return;
     }
-    set_events(w, c, EPOLLOUT);
+    watch(w, c, EPOLLOUT, LOAD_PHASE_CONNECT);
 }
 
 struct inflight *conn_at(struct worker *w, struct conn *c, unsigned i)
 {
+    /* the ring holds cfg->pipeline entries: i reaches qn only to append */
+    PK_ASSERT(i <= c->qn && c->qn <= w->eng->cfg->pipeline && i < w->eng->cfg->pipeline);
     return &c->q[(c->qhead + i) % w->eng->cfg->pipeline];
 }
 
 /* Writes what is unwritten; 0, or -1 when the connection failed (handled). */
 static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
 {
-    const struct tlsapi *T = w->eng->tls;
     const struct load_config *cfg = w->eng->cfg;
+    const int iov_max = c->tr->iov_max;
+    PK_ASSERT(c->nw <= c->qn && iov_max >= 1 && iov_max <= IOV_BATCH);
     while (c->nw) {
         unsigned first = c->qn - c->nw;
-        if (c->ssl) {
-            struct inflight *f = conn_at(w, c, first);
-            const struct load_request *rq = &cfg->requests[f->req];
-            T->ERR_clear_error();
-            int n = T->SSL_write(c->ssl, rq->bytes + c->woff, (int)(rq->len - c->woff));
-            if (n <= 0) {
-                int err = T->SSL_get_error(c->ssl, n);
-                if (err == SSL_ERROR_WANT_WRITE || err == SSL_ERROR_WANT_READ) {
-                    set_events(w, c, EPOLLIN | EPOLLOUT);
-                    return 0;
-                }
-                char name[RESULT_ERROR_NAME_MAX + 1];
-                if (err == SSL_ERROR_SYSCALL && errno)
-                    snprintf(name, sizeof(name), "%s", errno_name(errno));
-                else
-                    tls_error_name(T, c->ssl, name, sizeof(name));
-                conn_fail(w, c, LOAD_PHASE_WRITE, name, now);
-                return -1;
-            }
-            if (f->measured)
-                w->r.bytes_out += (uint64_t)n, w->iout += (uint64_t)n;
-            c->woff += (size_t)n;
-            if (c->woff == rq->len) {
-                c->woff = 0;
-                c->nw--;
-            }
-            continue;
-        }
         struct iovec iov[IOV_BATCH];
         int niov = 0;
-        for (unsigned i = first; i < c->qn && niov < IOV_BATCH; i++) {
+        for (unsigned i = first; i < c->qn && niov < iov_max; i++) {
             const struct load_request *rq = &cfg->requests[conn_at(w, c, i)->req];
             size_t off = i == first ? c->woff : 0;
             iov[niov].iov_base = rq->bytes + off;
             iov[niov].iov_len = rq->len - off;
             niov++;
         }
-        ssize_t n = writev(c->fd, iov, niov);
+        struct transport_err err;
+        ssize_t n = c->tr->writev(w, c, iov, niov, &err);
         if (n < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK) {
-                set_events(w, c, EPOLLIN | EPOLLOUT);
-                return 0;
-            }
-            if (errno == EINTR)
-                continue;
-            conn_fail(w, c, LOAD_PHASE_WRITE, errno_name(errno), now);
+            if (n == TRANSPORT_AGAIN)
+                return watch(w, c, EPOLLIN | EPOLLOUT, LOAD_PHASE_WRITE);
+            conn_fail(w, c, LOAD_PHASE_WRITE, err.name, now);
             return -1;
         }
         size_t left = (size_t)n;
@@ -296,7 +223,7 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
         }
     }
     if (c->events & EPOLLOUT)
-        set_events(w, c, EPOLLIN);
+        return watch(w, c, EPOLLIN, LOAD_PHASE_WRITE);
     return 0;
 }
 
@@ -304,6 +231,7 @@ static int conn_flush(struct worker *w, struct conn *c, uint64_t now)
 static void conn_push(struct worker *w, struct conn *c, uint32_t req, uint64_t intended, uint64_t k,
                       bool measured, uint64_t now)
 {
+    PK_ASSERT(c->qn < w->eng->cfg->pipeline);
     struct inflight *f = conn_at(w, c, c->qn);
     f->intended = intended;
     f->written = now;
@@ -330,6 +258,7 @@ void conn_fill(struct worker *w, struct conn *c, uint64_t now)
     const struct load_config *cfg = w->eng->cfg;
     if (c->state != C_OPEN)
         return;
+    PK_ASSERT(c->qn <= cfg->pipeline);
     unsigned room = cfg->pipeline - c->qn;
     if (cfg->open_model) {
         struct pqueue *pq = &w->pend[c->origin];
@@ -364,6 +293,7 @@ static void record_response(struct worker *w, struct conn *c, const struct http1
                             uint64_t now)
 {
     const struct load_config *cfg = w->eng->cfg;
+    PK_ASSERT(c->qn > 0 && c->nw <= c->qn && w->inflight_total > 0);
     struct inflight *f = conn_at(w, c, 0);
     if (c->nw == c->qn) {
         /* answered before it was fully sent (e.g. 413): stop sending it */
@@ -418,46 +348,17 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
 
 static void conn_readable(struct worker *w, struct conn *c)
 {
-    const struct tlsapi *T = w->eng->tls;
     const struct load_config *cfg = w->eng->cfg;
     for (;;) {
-        ssize_t n;
-        if (c->ssl) {
-            T->ERR_clear_error();
-            int r = T->SSL_read(c->ssl, w->rbuf, READ_BUF);
-            if (r <= 0) {
-                int err = T->SSL_get_error(c->ssl, r);
-                if (err == SSL_ERROR_WANT_READ)
-                    return;
-                if (err == SSL_ERROR_WANT_WRITE) {
-                    set_events(w, c, EPOLLIN | EPOLLOUT);
-                    return;
-                }
-                if (err == SSL_ERROR_ZERO_RETURN || (err == SSL_ERROR_SYSCALL && errno == 0)) {
-                    n = 0;
-                } else {
-                    uint64_t now = clock_mono_ns();
-                    char name[RESULT_ERROR_NAME_MAX + 1];
-                    if (err == SSL_ERROR_SYSCALL)
-                        snprintf(name, sizeof(name), "%s", errno_name(errno));
-                    else
-                        tls_error_name(T, c->ssl, name, sizeof(name));
-                    conn_fail(w, c, LOAD_PHASE_READ, name, now);
-                    return;
-                }
-            } else {
-                n = r;
-            }
-        } else {
-            n = read(c->fd, w->rbuf, READ_BUF);
-            if (n < 0) {
-                if (errno == EAGAIN || errno == EWOULDBLOCK)
-                    return;
-                if (errno == EINTR)
-                    continue;
-                conn_fail(w, c, LOAD_PHASE_READ, errno_name(errno), clock_mono_ns());
-                return;
-            }
+        bool more = false;
+        struct transport_err err;
+        ssize_t n = c->tr->read(w, c, w->rbuf, READ_BUF, &more, &err);
+        if (n < 0) {
+            if (n == TRANSPORT_WANT_WRITE)
+                watch(w, c, EPOLLIN | EPOLLOUT, LOAD_PHASE_READ);
+            else if (n != TRANSPORT_AGAIN)
+                conn_fail(w, c, LOAD_PHASE_READ, err.name, clock_mono_ns());
+            return;
         }
         uint64_t now = clock_mono_ns();
         if (n == 0) {
@@ -516,7 +417,7 @@ static void conn_readable(struct worker *w, struct conn *c)
             if (c->state != C_OPEN)
                 return;
         }
-        if (c->ssl ? !T->SSL_has_pending(c->ssl) : (size_t)n < READ_BUF)
+        if (!more)
             return;
     }
 }
@@ -532,7 +433,7 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
             err = errno;
         if (err) {
-            conn_fail(w, c, LOAD_PHASE_CONNECT, errno_name(err), now);
+            conn_fail(w, c, LOAD_PHASE_CONNECT, transport_errno_name(err), now);
             return;
         }
         if (!(ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
@@ -541,7 +442,7 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         return;
     }
     case C_TLS:
-        tls_step(w, c, clock_mono_ns());
+        handshake_step(w, c, clock_mono_ns());
         return;
     case C_OPEN:
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -549,7 +450,7 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         if (c->state == C_OPEN && (ev & EPOLLOUT) && c->nw)
             conn_flush(w, c, clock_mono_ns());
         else if (c->state == C_OPEN && (ev & EPOLLOUT) && !c->nw)
-            set_events(w, c, EPOLLIN);
+            watch(w, c, EPOLLIN, LOAD_PHASE_WRITE);
         return;
     default:
         return;

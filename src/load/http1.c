@@ -1,36 +1,44 @@
 #include "load/http1.h"
 
-#include <stdio.h>
 #include <string.h>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 
+#include "core/check.h"
 #include "core/err.h"
+#include "load/http1_scan.h"
 
 /*
- * One state machine over bytes, with no buffer of its own: every state is
+ * A state machine over bytes, with no buffer of its own: every state is
  * resumable at any byte, so a response split anywhere parses the same as
- * whole. The hot path is a header section that arrived in one piece, so
- * names, values and reason phrases are consumed as runs (SSE2 for values)
- * and one field line chains into the next without going back through the
- * state switch; only the three framing fields' values and the short
- * status and chunk-size tokens go byte by byte. A name is matched against
- * the framing fields at once when it is whole in the buffer, and piece by
- * piece (cand, idx) when it is split.
+ * whole. Split as nginx splits its parser: a sub-machine for the status
+ * line, one for the field lines (header section and trailers, with the
+ * three framing fields' values each in its own), one for a body of known
+ * length or read until the close, one for the chunked framing; http1_parse
+ * hands the bytes to the one the state belongs to until it returns.
+ *
+ * The hot path is a header section that arrived in one piece, so names,
+ * values and reason phrases are consumed as runs (http1_scan.h, SSE2 for
+ * values) and one field line chains into the next without going back
+ * through the state switch; only the three framing fields' values and the
+ * short status and chunk-size tokens go byte by byte. A name is matched
+ * against the framing fields at once when it is whole in the buffer, and
+ * piece by piece (cand, idx) when it is split.
  *
  * Caps are offsets: line_lim is the offset, from the response's first byte,
  * that the current line (or trailer section) must end before, and line_err
- * the error if it does not. Checking it once per step of the main loop, and
- * bounding the run loops by it, enforces every length cap without counters.
+ * the error if it does not. Checking it once per step of each sub-machine,
+ * and bounding the run loops by it, enforces every length cap without
+ * counters.
  */
 
+/* In the order of the sub-machines, each a range (http1_parse dispatches on it). */
 enum state {
+    /* status_line() */
     S_STATUS,       /* "HTTP/1.x " at idx */
     S_CODE,         /* status code digit idx */
     S_AFTER_CODE,
     S_REASON,
     S_STATUS_LF,
+    /* field_lines() */
     S_LINE,         /* start of a field line or of the blank line */
     S_BLANK_LF,
     S_NAME,
@@ -40,8 +48,10 @@ enum state {
     S_TE,           /* Transfer-Encoding value; sub is enum te_sub */
     S_CONN,         /* Connection value; sub is enum conn_sub */
     S_FIELD_LF,
+    /* body() */
     S_BODY_LENGTH,
     S_BODY_CLOSE,
+    /* chunked() */
     S_CHUNK_SIZE,
     S_CHUNK_BWS,
     S_CHUNK_EXT,
@@ -49,6 +59,7 @@ enum state {
     S_CHUNK_DATA,
     S_CHUNK_CR,
     S_CHUNK_DATA_LF,
+    /* http1_parse() itself */
     S_CLOSED,
     S_ERROR,
 };
@@ -72,254 +83,13 @@ enum {
 
 /* The fields that decide framing, as bits of p->cand while a name is read. */
 enum { K_LENGTH = 1, K_TE = 2, K_CONN = 4 };
-struct name {
-    const char *s;
-    uint8_t len;
-};
 static const struct name field_names[] = {
     { "content-length", 14 }, { "transfer-encoding", 17 }, { "connection", 10 },
 };
 static const struct name conn_names[] = { { "close", 5 }, { "keep-alive", 10 } };
 static const struct name te_names[] = { { "chunked", 7 } };
 
-enum { C_TOKEN = 1, C_VALUE = 2, C_HEX = 4 };
-#define V C_VALUE
-#define T (C_TOKEN | C_VALUE)
-#define H (C_TOKEN | C_VALUE | C_HEX)
-/* RFC 9110 5.6.2 tchar, 5.5 field-vchar / obs-text / SP / HTAB, HEXDIG. */
-static const uint8_t ctype[256] = {
-    ['\t'] = V, [' '] = V,
-    ['!'] = T, ['"'] = V, ['#' ... '\''] = T, ['(' ... ')'] = V, ['*' ... '+'] = T,
-    [','] = V, ['-' ... '.'] = T, ['/'] = V, ['0' ... '9'] = H, [':' ... '@'] = V,
-    ['A' ... 'F'] = H, ['G' ... 'Z'] = T, ['[' ... ']'] = V, ['^' ... '`'] = T,
-    ['a' ... 'f'] = H, ['g' ... 'z'] = T, ['{'] = V, ['|'] = T, ['}'] = V, ['~'] = T,
-    [0x80 ... 0xff] = V,
-};
-#undef V
-#undef T
-#undef H
 
-static inline bool is_ws(uint8_t c)
-{
-    return c == ' ' || c == '\t';
-}
-
-static inline bool is_digit(uint8_t c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static inline bool is_eol(uint8_t c)
-{
-    return c == '\r' || c == '\n';
-}
-
-/* Only letters and '-' occur in the names matched, and no other tchar
- * lands on one of them when OR-ed with 0x20. */
-static inline uint8_t lower(uint8_t c)
-{
-    return c | 0x20;
-}
-
-/* The candidates whose names continue with the n bytes at b from idx on. */
-static uint8_t match_run(uint8_t cand, uint8_t idx, const uint8_t *b, size_t n, const struct name *names)
-{
-    for (unsigned k = 0; cand >> k; k++) {
-        if (!(cand & (1u << k)))
-            continue;
-        const struct name *nm = &names[k];
-        bool ok = (size_t)idx + n <= nm->len;
-        for (size_t m = 0; ok && m < n; m++)
-            ok = (uint8_t)nm->s[idx + m] == lower(b[m]);
-        if (!ok)
-            cand &= (uint8_t)~(1u << k);
-    }
-    return cand;
-}
-
-/* Whether the n bytes at b, lowercased, are the name nm; 8 bytes at a time. */
-static bool name_is(const uint8_t *b, size_t n, const struct name *nm)
-{
-    if (n != nm->len)
-        return false;
-    size_t m = 0;
-    for (; m + 8 <= n; m += 8) {
-        uint64_t x, y;
-        memcpy(&x, b + m, 8);
-        memcpy(&y, nm->s + m, 8);
-        if ((x | 0x2020202020202020ull) != y)
-            return false;
-    }
-    for (; m < n; m++)
-        if (lower(b[m]) != (uint8_t)nm->s[m])
-            return false;
-    return true;
-}
-
-/*
- * A token of n bytes at b, from idx on, against the candidate names: the
- * candidates still possible. A whole token (idx 0, its end in the buffer,
- * the usual case) is compared at once, a split one piece by piece.
- */
-static uint8_t match_token(uint8_t cand, uint8_t idx, const uint8_t *b, size_t n, bool whole,
-                           const struct name *names)
-{
-    if (whole && idx == 0) {
-        for (unsigned k = 0; cand >> k; k++)
-            if ((cand & (1u << k)) && name_is(b, n, &names[k]))
-                return (uint8_t)(1u << k);
-        return 0;
-    }
-    return match_run(cand, idx, b, n, names);
-}
-
-static uint8_t match_end(uint8_t cand, uint8_t idx, const struct name *names)
-{
-    for (unsigned k = 0; cand >> k; k++)
-        if ((cand & (1u << k)) && names[k].len == idx)
-            return (uint8_t)(1u << k);
-    return 0;
-}
-
-/*
- * The end of the run of field-value bytes in s[i, stop): the first control
- * byte other than HTAB, or stop. Reason phrases and values are most of a
- * header section, so with SSE2 (every x86-64) 16 bytes are checked at once;
- * loads stay below stop.
- */
-static size_t scan_value(const uint8_t *s, size_t i, size_t stop)
-{
-#ifdef __SSE2__
-    const __m128i below = _mm_set1_epi8(0x1f), del = _mm_set1_epi8(0x7f);
-    const __m128i zero = _mm_setzero_si128();
-    while (stop - i >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
-        /* unsigned v <= 0x1f is v - 0x1f saturating to 0 */
-        __m128i ctl = _mm_or_si128(_mm_cmpeq_epi8(_mm_subs_epu8(v, below), zero), _mm_cmpeq_epi8(v, del));
-        unsigned m = (unsigned)_mm_movemask_epi8(ctl);
-        if (!m) {
-            i += 16;
-            continue;
-        }
-        i += (size_t)__builtin_ctz(m);
-        if (s[i] != '\t')
-            return i;
-        i++;
-    }
-#endif
-    while (stop - i >= 4 && (ctype[s[i]] & ctype[s[i + 1]] & ctype[s[i + 2]] & ctype[s[i + 3]] & C_VALUE))
-        i += 4;
-    while (i < stop && (ctype[s[i]] & C_VALUE))
-        i++;
-    return i;
-}
-
-/* The end of the run of tchar in s[i, stop), four bytes per branch. */
-static size_t scan_token(const uint8_t *s, size_t i, size_t stop)
-{
-    while (stop - i >= 4 && (ctype[s[i]] & ctype[s[i + 1]] & ctype[s[i + 2]] & ctype[s[i + 3]] & C_TOKEN))
-        i += 4;
-    while (i < stop && (ctype[s[i]] & C_TOKEN))
-        i++;
-    return i;
-}
-
-static unsigned hexval(uint8_t c)
-{
-    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(lower(c) - 'a' + 10);
-}
-
-static const char *const error_names[HTTP1_E_COUNT] = {
-    [HTTP1_E_NONE] = "none",
-    [HTTP1_E_STATUS_LINE_TOO_LONG] = "status_line_too_long",
-    [HTTP1_E_HEADER_LINE_TOO_LONG] = "header_line_too_long",
-    [HTTP1_E_TOO_MANY_HEADERS] = "too_many_headers",
-    [HTTP1_E_HEADERS_TOO_LONG] = "headers_too_long",
-    [HTTP1_E_CHUNK_LINE_TOO_LONG] = "chunk_line_too_long",
-    [HTTP1_E_CHUNK_EXT_TOO_LONG] = "chunk_ext_too_long",
-    [HTTP1_E_TRAILERS_TOO_LONG] = "trailers_too_long",
-    [HTTP1_E_LENGTH_TOO_LONG] = "content_length_too_long",
-    [HTTP1_E_TOO_MANY_INTERIM] = "too_many_interim",
-    [HTTP1_E_BAD_VERSION] = "bad_version",
-    [HTTP1_E_BAD_STATUS] = "bad_status",
-    [HTTP1_E_BAD_REASON] = "bad_reason",
-    [HTTP1_E_BAD_HEADER_NAME] = "bad_header_name",
-    [HTTP1_E_BAD_HEADER_VALUE] = "bad_header_value",
-    [HTTP1_E_OBS_FOLD] = "obs_fold",
-    [HTTP1_E_BAD_LINE_END] = "bad_line_end",
-    [HTTP1_E_BAD_CONTENT_LENGTH] = "bad_content_length",
-    [HTTP1_E_CONTENT_LENGTH_CONFLICT] = "content_length_conflict",
-    [HTTP1_E_BAD_TRANSFER_ENCODING] = "bad_transfer_encoding",
-    [HTTP1_E_TE_WITH_LENGTH] = "te_with_content_length",
-    [HTTP1_E_TE_IN_HTTP10] = "te_in_http10",
-    [HTTP1_E_BAD_CHUNK_SIZE] = "bad_chunk_size",
-    [HTTP1_E_CHUNK_SIZE_OVERFLOW] = "chunk_size_overflow",
-    [HTTP1_E_BAD_CHUNK_EXT] = "bad_chunk_ext",
-    [HTTP1_E_BAD_CHUNK_END] = "bad_chunk_end",
-    [HTTP1_E_DATA_AFTER_CLOSE] = "data_after_close",
-    [HTTP1_E_EOF_IN_HEAD] = "eof_in_head",
-    [HTTP1_E_EOF_IN_BODY] = "eof_in_body",
-};
-
-static const char *const error_texts[HTTP1_E_COUNT] = {
-    [HTTP1_E_NONE] = "no error",
-    [HTTP1_E_STATUS_LINE_TOO_LONG] = "status line over the cap",
-    [HTTP1_E_HEADER_LINE_TOO_LONG] = "header field line over the cap",
-    [HTTP1_E_TOO_MANY_HEADERS] = "more header fields than the cap",
-    [HTTP1_E_HEADERS_TOO_LONG] = "header section over the cap",
-    [HTTP1_E_CHUNK_LINE_TOO_LONG] = "chunk-size line over the cap",
-    [HTTP1_E_CHUNK_EXT_TOO_LONG] = "chunk extensions over the cap",
-    [HTTP1_E_TRAILERS_TOO_LONG] = "trailer section over the cap",
-    [HTTP1_E_LENGTH_TOO_LONG] = "Content-Length with more digits than the cap",
-    [HTTP1_E_TOO_MANY_INTERIM] = "more 1xx interim responses than the cap",
-    [HTTP1_E_BAD_VERSION] = "not an HTTP/1.x status line",
-    [HTTP1_E_BAD_STATUS] = "status code not three digits in 100..599",
-    [HTTP1_E_BAD_REASON] = "control character in the reason phrase",
-    [HTTP1_E_BAD_HEADER_NAME] = "invalid header field name",
-    [HTTP1_E_BAD_HEADER_VALUE] = "control character in a header field value",
-    [HTTP1_E_OBS_FOLD] = "folded header line (obs-fold)",
-    [HTTP1_E_BAD_LINE_END] = "CR not followed by LF",
-    [HTTP1_E_BAD_CONTENT_LENGTH] = "invalid Content-Length",
-    [HTTP1_E_CONTENT_LENGTH_CONFLICT] = "different Content-Length values",
-    [HTTP1_E_BAD_TRANSFER_ENCODING] = "invalid Transfer-Encoding",
-    [HTTP1_E_TE_WITH_LENGTH] = "both Transfer-Encoding and Content-Length",
-    [HTTP1_E_TE_IN_HTTP10] = "Transfer-Encoding in an HTTP/1.0 response",
-    [HTTP1_E_BAD_CHUNK_SIZE] = "invalid chunk size",
-    [HTTP1_E_CHUNK_SIZE_OVERFLOW] = "chunk size over 64 bits",
-    [HTTP1_E_BAD_CHUNK_EXT] = "control character in a chunk extension",
-    [HTTP1_E_BAD_CHUNK_END] = "chunk data not followed by a line end",
-    [HTTP1_E_DATA_AFTER_CLOSE] = "bytes after a response that closes the connection",
-    [HTTP1_E_EOF_IN_HEAD] = "connection closed inside the response header",
-    [HTTP1_E_EOF_IN_BODY] = "connection closed inside the response body",
-};
-
-const char *http1_error_name(enum http1_error err)
-{
-    return (unsigned)err < HTTP1_E_COUNT ? error_names[err] : "unknown";
-}
-
-const char *http1_error_text(enum http1_error err)
-{
-    return (unsigned)err < HTTP1_E_COUNT ? error_texts[err] : "unknown error";
-}
-
-enum http1_error http1_error(const struct http1_parser *p)
-{
-    return (enum http1_error)p->error;
-}
-
-uint64_t http1_error_offset(const struct http1_parser *p)
-{
-    return p->error_off;
-}
-
-int http1_error_set(const struct http1_parser *p, struct pk_err *e)
-{
-    char on[64];
-    snprintf(on, sizeof(on), "HTTP response byte %llu", (unsigned long long)p->error_off);
-    return err_set(e, PK_EPARSE, on, "invalid HTTP response", "%s",
-                   http1_error_text((enum http1_error)p->error));
-}
 
 static int fail(struct http1_parser *p, enum http1_error err, uint64_t at)
 {
@@ -512,41 +282,42 @@ static int head_end(struct http1_parser *p, uint64_t at, unsigned flags)
     return rc;
 }
 
-int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned flags,
-                size_t *consumed, struct http1_response *out)
-{
-    const uint8_t *s = (const uint8_t *)buf;
-    const uint64_t base = p->off;
-    size_t i = 0, stop;
+/*
+ * The sub-machines. Each runs its own states over s[i, len) and returns
+ * where it stopped (at) and why (rc): STEP_MORE when the bytes ran out (the
+ * state says where to resume), STEP_NEXT when the state moved to another
+ * sub-machine, STEP_DONE when a response ended at `at`, PK_EPARSE with
+ * `at` the offset of the offending byte (the value http1_parse reports in
+ * *consumed). Each is called from one place and inlined there, so the
+ * split costs a dispatch per phase, not per byte.
+ */
+enum { STEP_MORE = 0, STEP_DONE = 1, STEP_NEXT = 2 };
+/* Where a sub-machine stopped and why. */
+struct step {
+    size_t at;
     int rc;
-
-    if (p->state == S_ERROR) {
-        *consumed = 0;
-        return PK_EPARSE;
-    }
+};
 
 /* End of the run loops: before the cap or the end of the buffer. */
 #define RUN_STOP() \
     (stop = p->line_lim - (base + i) < len - i ? i + (size_t)(p->line_lim - (base + i)) : len)
 #define FAIL(err) \
     do { \
-        *consumed = i; \
-        return fail(p, (err), base + i); \
+        return (struct step){ i, fail(p, (err), base + i) }; \
     } while (0)
-#define HEAD_END() \
+/* The cap of the current line, checked before each step. */
+#define CAP_CHECK() \
     do { \
-        rc = head_end(p, base + i, flags); \
-        if (rc < 0) { \
-            *consumed = i - 1; \
-            return rc; \
-        } \
-        if (rc > 0) \
-            goto done; \
+        if (base + i >= p->line_lim) \
+            FAIL((enum http1_error)p->line_err); \
     } while (0)
 
+/* The status line, "HTTP/1.x ddd reason": S_STATUS .. S_STATUS_LF. */
+static struct step status_line(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+{
+    size_t stop;
     while (i < len) {
-        if (base + i >= p->line_lim)
-            FAIL((enum http1_error)p->line_err);
+        CAP_CHECK();
         uint8_t c = s[i];
         switch ((enum state)p->state) {
         case S_STATUS:
@@ -623,13 +394,294 @@ int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned fl
             i++;
             p->state = S_LINE;
             head_line(p, base + i, p->lim.header_line, HTTP1_E_HEADER_LINE_TOO_LONG);
-            /* fall through */
+            return (struct step){ i, STEP_NEXT };
+        default:
+            PK_ASSERT(!"a state of another sub-machine");
+            return (struct step){ i, STEP_NEXT };
+        }
+    }
+    return (struct step){ i, STEP_MORE };
+}
+
+/*
+ * The framing fields' values, from the first byte after the colon's
+ * whitespace (whose cap the caller checked) until the state leaves them:
+ * what is not understood is deferred as a framing error and the rest of the
+ * line checked as a plain value (S_VALUE). A step per byte or token, with
+ * the cap checked before each, as the caller's loop would.
+ */
+static struct step length_value(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+{
+    size_t stop;
+    for (;;) {
+        uint8_t c = s[i];
+        switch ((enum length_sub)p->sub) {
+        case L_LEAD:
+            if (is_ws(c)) {
+                i++;
+            } else if (is_digit(c)) {
+                p->acc = 0;
+                p->ndigits = 0;
+                p->sub = L_DIGITS;
+            } else {
+                defer(p, HTTP1_E_BAD_CONTENT_LENGTH);
+                p->state = S_VALUE;
+            }
+            break;
+        case L_DIGITS:
+            RUN_STOP();
+            while (i < stop && is_digit(s[i])) {
+                if (++p->ndigits > p->lim.length_digits)
+                    break;
+                p->acc = p->acc * 10 + (uint64_t)(s[i] - '0');
+                i++;
+            }
+            if (p->ndigits > p->lim.length_digits) {
+                defer(p, HTTP1_E_LENGTH_TOO_LONG);
+                p->state = S_VALUE;
+                break;
+            }
+            if (i == stop)
+                break;
+            c = s[i];
+            if (is_ws(c) || c == ',') {
+                length_elem(p);
+                p->sub = c == ',' ? L_LEAD : L_TRAIL;
+                i++;
+            } else {
+                if (is_eol(c))
+                    length_elem(p);
+                else
+                    defer(p, HTTP1_E_BAD_CONTENT_LENGTH);
+                p->state = S_VALUE;
+            }
+            break;
+        case L_TRAIL:
+            if (is_ws(c)) {
+                i++;
+            } else if (c == ',') {
+                p->sub = L_LEAD;
+                i++;
+            } else {
+                if (!is_eol(c))
+                    defer(p, HTTP1_E_BAD_CONTENT_LENGTH);
+                p->state = S_VALUE;
+            }
+            break;
+        }
+        if (p->state != S_LENGTH || i == len)
+            break;
+        CAP_CHECK();
+    }
+    return (struct step){ i, p->state != S_LENGTH ? STEP_NEXT : STEP_MORE };
+}
+
+static struct step te_value(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+{
+    size_t stop;
+    for (;;) {
+        uint8_t c = s[i];
+        switch ((enum te_sub)p->sub) {
+        case T_LEAD:
+            if (is_ws(c) || c == ',') {
+                i++;
+            } else if (ctype[c] & C_TOKEN) {
+                p->flags |= F_ELEM;
+                p->cand = 1;
+                p->idx = 0;
+                p->sub = T_TOKEN;
+            } else {
+                if (!is_eol(c) || !(p->flags & F_ELEM))
+                    defer(p, HTTP1_E_BAD_TRANSFER_ENCODING);
+                p->state = S_VALUE;
+            }
+            break;
+        case T_TOKEN: {
+            RUN_STOP();
+            size_t j = scan_token(s, i, stop);
+            if (p->cand) {
+                p->cand = match_token(p->cand, p->idx, s + i, j - i, j < stop, te_names);
+                p->idx = (uint8_t)(p->idx + (j - i));
+            }
+            i = j;
+            if (i == stop)
+                break;
+            c = s[i];
+        }
+            /* fall through - the token ended */
+        case T_AFTER:
+            if (is_ws(c)) {
+                p->sub = T_AFTER;
+                i++;
+            } else if (c == ';') {
+                p->sub = T_PARAM;
+                i++;
+            } else if (c == ',') {
+                te_elem(p);
+                p->sub = T_LEAD;
+                i++;
+            } else {
+                if (is_eol(c))
+                    te_elem(p);
+                else
+                    defer(p, HTTP1_E_BAD_TRANSFER_ENCODING);
+                p->state = S_VALUE;
+            }
+            break;
+        case T_PARAM:
+            if (c == '"') {
+                p->sub = T_QUOTED;
+                i++;
+            } else if (c == ',') {
+                te_elem(p);
+                p->sub = T_LEAD;
+                i++;
+            } else if (ctype[c] & C_VALUE) {
+                i++;
+            } else {
+                if (is_eol(c))
+                    te_elem(p);
+                p->state = S_VALUE;
+            }
+            break;
+        case T_QUOTED:
+        case T_QESC:
+            if (!(ctype[c] & C_VALUE)) {
+                defer(p, HTTP1_E_BAD_TRANSFER_ENCODING);
+                p->state = S_VALUE;
+                break;
+            }
+            if (p->sub == T_QESC)
+                p->sub = T_QUOTED;
+            else if (c == '\\')
+                p->sub = T_QESC;
+            else if (c == '"')
+                p->sub = T_PARAM;
+            i++;
+            break;
+        }
+        if (p->state != S_TE || i == len)
+            break;
+        CAP_CHECK();
+    }
+    return (struct step){ i, p->state != S_TE ? STEP_NEXT : STEP_MORE };
+}
+
+static struct step conn_value(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+{
+    size_t stop;
+    for (;;) {
+        uint8_t c = s[i];
+        switch ((enum conn_sub)p->sub) {
+        case CN_LEAD:
+            if (is_ws(c) || c == ',') {
+                i++;
+            } else if (ctype[c] & C_TOKEN) {
+                p->cand = 3;
+                p->idx = 0;
+                p->sub = CN_TOKEN;
+            } else if (ctype[c] & C_VALUE) {
+                p->sub = CN_SKIP;
+            } else {
+                p->state = S_VALUE;
+            }
+            break;
+        case CN_TOKEN: {
+            RUN_STOP();
+            size_t j = scan_token(s, i, stop);
+            if (p->cand) {
+                p->cand = match_token(p->cand, p->idx, s + i, j - i, j < stop, conn_names);
+                p->idx = (uint8_t)(p->idx + (j - i));
+            }
+            i = j;
+            if (i == stop)
+                break;
+            c = s[i];
+        }
+            /* fall through - the token ended */
+        case CN_AFTER:
+            if (is_ws(c)) {
+                p->sub = CN_AFTER;
+                i++;
+            } else if (c == ',') {
+                conn_elem(p);
+                p->sub = CN_LEAD;
+                i++;
+            } else if (is_eol(c)) {
+                conn_elem(p);
+                p->state = S_VALUE;
+            } else {
+                p->sub = CN_SKIP;
+            }
+            break;
+        case CN_SKIP:
+            /* not a token: an option we do not know, ignored */
+            if (c == ',') {
+                p->sub = CN_LEAD;
+                i++;
+            } else if (ctype[c] & C_VALUE) {
+                i++;
+            } else {
+                p->state = S_VALUE;
+            }
+            break;
+        }
+        if (p->state != S_CONN || i == len)
+            break;
+        CAP_CHECK();
+    }
+    return (struct step){ i, p->state != S_CONN ? STEP_NEXT : STEP_MORE };
+}
+
+/* The value of a framing field starts after the colon's whitespace. */
+static void framing_begin(struct http1_parser *p)
+{
+    p->sub = 0;
+    switch (p->field) {
+    case K_LENGTH: p->state = S_LENGTH; break;
+    case K_TE: p->state = S_TE; p->flags &= (uint16_t)~F_ELEM; break;
+    default: p->state = S_CONN; break;
+    }
+}
+
+static struct step framing_value(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+{
+    if (p->state == S_LENGTH)
+        return length_value(p, s, len, base, i);
+    if (p->state == S_TE)
+        return te_value(p, s, len, base, i);
+    return conn_value(p, s, len, base, i);
+}
+
+/* The blank line ended just before i: the response ends or its body starts.
+ * Its LF is at i - 1: errors found there are reported there. */
+#define HEAD_END() \
+    do { \
+        rc = head_end(p, base + i, flags); \
+        return (struct step){ rc < 0 ? i - 1 : i, rc < 0 ? rc : rc > 0 ? STEP_DONE : STEP_NEXT }; \
+    } while (0)
+
+/*
+ * Field lines up to the blank line, of the header section or of the
+ * trailers (F_TRAILERS): S_LINE .. S_FIELD_LF. A field line chains into the
+ * next without leaving the loop; the blank line ends the section (head_end).
+ */
+static struct step field_lines(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base,
+                               unsigned flags, size_t i)
+{
+    size_t stop;
+    struct step r;
+    int rc;
+
+    while (i < len) {
+        CAP_CHECK();
+        uint8_t c = s[i];
+        switch ((enum state)p->state) {
         case S_LINE:
         line_start:
             if (i == len)
                 goto more;
-            if (base + i >= p->line_lim)
-                FAIL((enum http1_error)p->line_err);
+            CAP_CHECK();
             c = s[i];
             if (c == '\r') {
                 p->state = S_BLANK_LF;
@@ -639,7 +691,6 @@ int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned fl
             if (c == '\n') {
                 i++;
                 HEAD_END();
-                break;
             }
             if (is_ws(c))
                 FAIL(HTTP1_E_OBS_FOLD);
@@ -706,230 +757,56 @@ int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned fl
                 FAIL(HTTP1_E_BAD_LINE_END);
             i++;
             HEAD_END();
-            break;
         case S_OWS:
             if (is_ws(c)) {
                 i++;
                 break;
             }
-            p->sub = 0;
-            switch (p->field) {
-            case K_LENGTH: p->state = S_LENGTH; break;
-            case K_TE: p->state = S_TE; p->flags &= (uint16_t)~F_ELEM; break;
-            default: p->state = S_CONN; break;
-            }
+            framing_begin(p);
             break;
-
-        /* The framing fields: what is not understood is deferred as a framing
-         * error and the rest of the line checked as a plain value. */
         case S_LENGTH:
-            switch ((enum length_sub)p->sub) {
-            case L_LEAD:
-                if (is_ws(c)) {
-                    i++;
-                } else if (is_digit(c)) {
-                    p->acc = 0;
-                    p->ndigits = 0;
-                    p->sub = L_DIGITS;
-                } else {
-                    defer(p, HTTP1_E_BAD_CONTENT_LENGTH);
-                    p->state = S_VALUE;
-                }
-                break;
-            case L_DIGITS:
-                RUN_STOP();
-                while (i < stop && is_digit(s[i])) {
-                    if (++p->ndigits > p->lim.length_digits)
-                        break;
-                    p->acc = p->acc * 10 + (uint64_t)(s[i] - '0');
-                    i++;
-                }
-                if (p->ndigits > p->lim.length_digits) {
-                    defer(p, HTTP1_E_LENGTH_TOO_LONG);
-                    p->state = S_VALUE;
-                    break;
-                }
-                if (i == stop)
-                    continue;
-                c = s[i];
-                if (is_ws(c) || c == ',') {
-                    length_elem(p);
-                    p->sub = c == ',' ? L_LEAD : L_TRAIL;
-                    i++;
-                } else {
-                    if (is_eol(c))
-                        length_elem(p);
-                    else
-                        defer(p, HTTP1_E_BAD_CONTENT_LENGTH);
-                    p->state = S_VALUE;
-                }
-                break;
-            case L_TRAIL:
-                if (is_ws(c)) {
-                    i++;
-                } else if (c == ',') {
-                    p->sub = L_LEAD;
-                    i++;
-                } else {
-                    if (!is_eol(c))
-                        defer(p, HTTP1_E_BAD_CONTENT_LENGTH);
-                    p->state = S_VALUE;
-                }
-                break;
-            }
-            break;
         case S_TE:
-            switch ((enum te_sub)p->sub) {
-            case T_LEAD:
-                if (is_ws(c) || c == ',') {
-                    i++;
-                } else if (ctype[c] & C_TOKEN) {
-                    p->flags |= F_ELEM;
-                    p->cand = 1;
-                    p->idx = 0;
-                    p->sub = T_TOKEN;
-                } else {
-                    if (!is_eol(c) || !(p->flags & F_ELEM))
-                        defer(p, HTTP1_E_BAD_TRANSFER_ENCODING);
-                    p->state = S_VALUE;
-                }
-                break;
-            case T_TOKEN: {
-                RUN_STOP();
-                size_t j = scan_token(s, i, stop);
-                if (p->cand) {
-                    p->cand = match_token(p->cand, p->idx, s + i, j - i, j < stop, te_names);
-                    p->idx = (uint8_t)(p->idx + (j - i));
-                }
-                i = j;
-                if (i == stop)
-                    continue;
-                c = s[i];
-            }
-                /* fall through - the token ended */
-            case T_AFTER:
-                if (is_ws(c)) {
-                    p->sub = T_AFTER;
-                    i++;
-                } else if (c == ';') {
-                    p->sub = T_PARAM;
-                    i++;
-                } else if (c == ',') {
-                    te_elem(p);
-                    p->sub = T_LEAD;
-                    i++;
-                } else {
-                    if (is_eol(c))
-                        te_elem(p);
-                    else
-                        defer(p, HTTP1_E_BAD_TRANSFER_ENCODING);
-                    p->state = S_VALUE;
-                }
-                break;
-            case T_PARAM:
-                if (c == '"') {
-                    p->sub = T_QUOTED;
-                    i++;
-                } else if (c == ',') {
-                    te_elem(p);
-                    p->sub = T_LEAD;
-                    i++;
-                } else if (ctype[c] & C_VALUE) {
-                    i++;
-                } else {
-                    if (is_eol(c))
-                        te_elem(p);
-                    p->state = S_VALUE;
-                }
-                break;
-            case T_QUOTED:
-            case T_QESC:
-                if (!(ctype[c] & C_VALUE)) {
-                    defer(p, HTTP1_E_BAD_TRANSFER_ENCODING);
-                    p->state = S_VALUE;
-                    break;
-                }
-                if (p->sub == T_QESC)
-                    p->sub = T_QUOTED;
-                else if (c == '\\')
-                    p->sub = T_QESC;
-                else if (c == '"')
-                    p->sub = T_PARAM;
-                i++;
-                break;
-            }
-            break;
         case S_CONN:
-            switch ((enum conn_sub)p->sub) {
-            case CN_LEAD:
-                if (is_ws(c) || c == ',') {
-                    i++;
-                } else if (ctype[c] & C_TOKEN) {
-                    p->cand = 3;
-                    p->idx = 0;
-                    p->sub = CN_TOKEN;
-                } else if (ctype[c] & C_VALUE) {
-                    p->sub = CN_SKIP;
-                } else {
-                    p->state = S_VALUE;
-                }
-                break;
-            case CN_TOKEN: {
-                RUN_STOP();
-                size_t j = scan_token(s, i, stop);
-                if (p->cand) {
-                    p->cand = match_token(p->cand, p->idx, s + i, j - i, j < stop, conn_names);
-                    p->idx = (uint8_t)(p->idx + (j - i));
-                }
-                i = j;
-                if (i == stop)
-                    continue;
-                c = s[i];
-            }
-                /* fall through - the token ended */
-            case CN_AFTER:
-                if (is_ws(c)) {
-                    p->sub = CN_AFTER;
-                    i++;
-                } else if (c == ',') {
-                    conn_elem(p);
-                    p->sub = CN_LEAD;
-                    i++;
-                } else if (is_eol(c)) {
-                    conn_elem(p);
-                    p->state = S_VALUE;
-                } else {
-                    p->sub = CN_SKIP;
-                }
-                break;
-            case CN_SKIP:
-                /* not a token: an option we do not know, ignored */
-                if (c == ',') {
-                    p->sub = CN_LEAD;
-                    i++;
-                } else if (ctype[c] & C_VALUE) {
-                    i++;
-                } else {
-                    p->state = S_VALUE;
-                }
-                break;
-            }
+            r = framing_value(p, s, len, base, i);
+            if (r.rc != STEP_NEXT)
+                return r;
+            i = r.at;
             break;
-
-        case S_BODY_LENGTH: {
-            size_t n = len - i < p->remaining ? len - i : (size_t)p->remaining;
-            i += n;
-            p->remaining -= n;
-            p->body_bytes += n;
-            if (p->remaining == 0)
-                goto done;
-            break;
+        default:
+            PK_ASSERT(!"a state of another sub-machine");
+            return (struct step){ i, STEP_NEXT };
         }
-        case S_BODY_CLOSE:
-            p->body_bytes += len - i;
-            i = len;
-            break;
+    }
+more:
+    return (struct step){ i, STEP_MORE };
+#undef HEAD_END
+}
 
+/* A body of Content-Length bytes, or one read until the close. */
+static struct step body(struct http1_parser *p, size_t len, size_t i)
+{
+    /* no cap in a body: the cap check of the other sub-machines would be a no-op */
+    PK_ASSERT(p->line_lim == UINT64_MAX);
+    if (p->state == S_BODY_CLOSE) {
+        p->body_bytes += len - i;
+        return (struct step){ len, STEP_MORE };
+    }
+    PK_ASSERT(p->state == S_BODY_LENGTH && p->remaining > 0);
+    size_t n = len - i < p->remaining ? len - i : (size_t)p->remaining;
+    p->remaining -= n;
+    p->body_bytes += n;
+    return (struct step){ i + n, p->remaining == 0 ? STEP_DONE : STEP_MORE };
+}
+
+/* The chunked body up to the last chunk: S_CHUNK_SIZE .. S_CHUNK_DATA_LF;
+ * the trailers that follow are field lines. */
+static struct step chunked(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+{
+    size_t stop;
+    while (i < len) {
+        CAP_CHECK();
+        uint8_t c = s[i];
+        switch ((enum state)p->state) {
         case S_CHUNK_SIZE:
             if (ctype[c] & C_HEX) {
                 if (p->acc >> 60)
@@ -983,11 +860,11 @@ int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned fl
                 p->state = S_LINE;
                 p->line_lim = base + i + p->lim.trailers;
                 p->line_err = HTTP1_E_TRAILERS_TOO_LONG;
-            } else {
-                p->remaining = p->acc;
-                p->state = S_CHUNK_DATA;
-                p->line_lim = UINT64_MAX;
+                return (struct step){ i, STEP_NEXT };
             }
+            p->remaining = p->acc;
+            p->state = S_CHUNK_DATA;
+            p->line_lim = UINT64_MAX;
             break;
         case S_CHUNK_DATA: {
             size_t n = len - i < p->remaining ? len - i : (size_t)p->remaining;
@@ -1015,26 +892,68 @@ int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned fl
             i++;
             chunk_line(p, base + i);
             break;
-
-        case S_CLOSED:
-            FAIL(HTTP1_E_DATA_AFTER_CLOSE);
-        case S_ERROR: /* handled on entry */
-            *consumed = i;
-            return PK_EPARSE;
+        default:
+            PK_ASSERT(!"a state of another sub-machine");
+            return (struct step){ i, STEP_NEXT };
         }
     }
+    return (struct step){ i, STEP_MORE };
+}
+#undef RUN_STOP
+#undef FAIL
+#undef CAP_CHECK
+
+int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned flags,
+                size_t *consumed, struct http1_response *out)
+{
+    const uint8_t *s = (const uint8_t *)buf;
+    const uint64_t base = p->off;
+    size_t i = 0;
+
+    if (p->state == S_ERROR) {
+        *consumed = 0;
+        return PK_EPARSE;
+    }
+    /* one phase after the other: a sub-machine returns when the state leaves
+     * it, and the bytes run out only inside one (there is no S_CLOSED after
+     * STEP_NEXT: only complete() sets it) */
+    if (len == 0)
+        goto more;
+    for (;;) {
+        enum state st = (enum state)p->state;
+        struct step r;
+        if (st <= S_STATUS_LF) {
+            r = status_line(p, s, len, base, i);
+        } else if (st <= S_FIELD_LF) {
+            r = field_lines(p, s, len, base, flags, i);
+        } else if (st <= S_BODY_CLOSE) {
+            r = body(p, len, i);
+        } else if (st <= S_CHUNK_DATA_LF) {
+            r = chunked(p, s, len, base, i);
+        } else {
+            PK_ASSERT(st == S_CLOSED);
+            /* the status line's cap of the next response comes first, as anywhere */
+            enum http1_error err = base + i >= p->line_lim ? (enum http1_error)p->line_err
+                                                          : HTTP1_E_DATA_AFTER_CLOSE;
+            *consumed = i;
+            return fail(p, err, base + i);
+        }
+        i = r.at;
+        if (r.rc == STEP_MORE)
+            break;
+        if (r.rc == STEP_NEXT)
+            continue;
+        *consumed = i;
+        if (r.rc < 0)
+            return r.rc;
+        complete(p, base + i, out);
+        return 1;
+    }
+    PK_ASSERT(i == len);
 more:
     p->off = base + len;
     *consumed = len;
     return 0;
-
-done:
-    complete(p, base + i, out);
-    *consumed = i;
-    return 1;
-#undef RUN_STOP
-#undef FAIL
-#undef HEAD_END
 }
 
 int http1_finish(struct http1_parser *p, struct http1_response *out)

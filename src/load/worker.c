@@ -7,6 +7,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "core/check.h"
 #include "core/err.h"
 #include "core/rng.h"
 #include "load/worker.h"
@@ -76,6 +77,7 @@ void worker_heap_push(struct worker *w, struct conn *c, uint64_t wake)
 {
     if (c->in_heap)
         return;
+    PK_ASSERT(w->nheap < w->nconns);
     c->wake = wake;
     c->in_heap = true;
     unsigned i = w->nheap++;
@@ -88,6 +90,7 @@ void worker_heap_push(struct worker *w, struct conn *c, uint64_t wake)
 
 static struct conn *heap_pop(struct worker *w)
 {
+    PK_ASSERT(w->nheap > 0);
     struct conn *c = &w->conns[w->heap[0]];
     c->in_heap = false;
     w->heap[0] = w->heap[--w->nheap];
@@ -127,6 +130,7 @@ static int pq_push(struct pqueue *q, struct pending p)
 
 struct pending worker_pq_pop(struct pqueue *q)
 {
+    PK_ASSERT(q->n > 0);
     struct pending p = q->v[q->head];
     q->head = (q->head + 1) % q->cap;
     q->n--;
@@ -138,6 +142,7 @@ void worker_idle_add(struct worker *w, struct conn *c)
     if (c->idle_listed)
         return;
     c->idle_listed = true;
+    PK_ASSERT(w->nidle[c->origin] < w->nconns);
     w->idle[c->origin][w->nidle[c->origin]++] = c->idx;
 }
 
@@ -280,9 +285,14 @@ static void open_due(struct worker *w, uint64_t now)
     }
 }
 
-static void flush_interval(struct worker *w)
+/* Adds the current second to the engine's slot for it. On failure (no
+ * memory for the slot or its histogram) the worker stops with w->rc set,
+ * as on any failure of its loop: a series with a second missing would be
+ * wrong without saying so. */
+static int flush_interval(struct worker *w)
 {
     struct engine *eng = w->eng;
+    int rc = 0;
     pthread_mutex_lock(&eng->mu);
     if (w->isec >= eng->nslots) {
         size_t n = eng->nslots ? eng->nslots : 16;
@@ -293,36 +303,49 @@ static void flush_interval(struct worker *w)
             memset(s + eng->nslots, 0, (n - eng->nslots) * sizeof(*s));
             eng->slots = s;
             eng->nslots = n;
+        } else {
+            rc = -ENOMEM;
         }
     }
-    if (w->isec < eng->nslots) {
+    if (rc == 0) {
         struct slot *s = &eng->slots[w->isec];
-        if (!s->used && result_hist_init(&s->hist, NULL) == 0)
+        if (!s->used && (rc = result_hist_init(&s->hist, NULL)) == 0)
             s->used = true;
-        if (s->used)
-            hist_merge(&s->hist, &w->ihist, NULL);
-        s->requests += w->ireq;
-        s->errors += w->ierr;
-        s->bytes_in += w->iin;
-        s->bytes_out += w->iout;
+        if (rc == 0)
+            rc = hist_merge(&s->hist, &w->ihist, NULL);
+        if (rc == 0) {
+            s->requests += w->ireq;
+            s->errors += w->ierr;
+            s->bytes_in += w->iin;
+            s->bytes_out += w->iout;
+        }
     }
     pthread_mutex_unlock(&eng->mu);
+    if (rc) {
+        w->rc = err_errno(&w->err, rc < 0 ? rc : -ENOMEM, "perfkit load", "cannot keep the per-second series");
+        return w->rc;
+    }
     hist_reset(&w->ihist);
     w->ireq = w->ierr = w->iin = w->iout = 0;
+    return 0;
 }
 
-/* Hands every finished second before `now` to the collector. */
-static void tick(struct worker *w, uint64_t now)
+/* Hands every finished second before `now` to the collector; 0, or the
+ * error of flush_interval. */
+static int tick(struct worker *w, uint64_t now)
 {
     struct engine *eng = w->eng;
     if (now <= eng->measure_start)
-        return;
+        return 0;
     uint64_t sec = (now - eng->measure_start) / NS_PER_S;
     while (w->isec < sec) {
-        flush_interval(w);
+        int rc = flush_interval(w);
+        if (rc)
+            return rc;
         w->isec++;
         atomic_store(&w->reported, w->isec);
     }
+    return 0;
 }
 
 static bool worker_done(struct worker *w)
@@ -339,6 +362,63 @@ static bool worker_done(struct worker *w)
     return w->quota != UINT64_MAX && w->issued >= w->quota && w->inflight_total == 0;
 }
 
+/* When the loop must look again: the next timer, send, stage, second or the end. */
+static uint64_t next_wake(const struct worker *w, uint64_t now)
+{
+    const struct engine *eng = w->eng;
+    const struct load_config *cfg = eng->cfg;
+    uint64_t wake = w->next_scan;
+    if (cfg->open_model && w->next_t < wake)
+        wake = w->next_t;
+    if (!cfg->open_model && w->next_stage < wake)
+        wake = w->next_stage;
+    if (w->nheap && w->conns[w->heap[0]].wake < wake)
+        wake = w->conns[w->heap[0]].wake;
+    if (eng->end_abs < wake)
+        wake = eng->end_abs;
+    if (now > eng->measure_start) {
+        uint64_t nb = eng->measure_start + (w->isec + 1) * NS_PER_S;
+        if (nb < wake)
+            wake = nb;
+    } else if (eng->measure_start < wake) {
+        wake = eng->measure_start;
+    }
+    return wake;
+}
+
+/* After the loop: the last second, what is left unfinished, the CPU share. */
+static void worker_end(struct worker *w, uint64_t start, const struct timespec *cpu0)
+{
+    struct engine *eng = w->eng;
+    uint64_t now = clock_mono_ns();
+    if (now > eng->end_abs)
+        now = eng->end_abs;
+    /* the last (partial) second, unless the loop stopped on an error */
+    if (!w->rc && tick(w, now) == 0 && now > eng->measure_start)
+        flush_interval(w);
+    /* requests still in flight: measured ones are unfinished */
+    for (unsigned i = 0; i < w->nconns; i++) {
+        struct conn *c = &w->conns[i];
+        for (unsigned j = 0; j < c->qn; j++)
+            if (conn_at(w, c, j)->measured)
+                w->r.unfinished++;
+        w->inflight_total -= c->qn;
+        c->qn = 0;
+        conn_close(w, c);
+    }
+    for (size_t o = 0; o < eng->norigins; o++)
+        for (size_t j = 0; j < w->pend[o].n; j++)
+            if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
+                w->r.unfinished++;
+    struct timespec cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+    double cpu = (double)(cpu1.tv_sec - cpu0->tv_sec) + (double)(cpu1.tv_nsec - cpu0->tv_nsec) * 1e-9;
+    double wall = (double)(clock_mono_ns() - start) * 1e-9;
+    w->cpu_frac = wall > 0 ? cpu / wall : 0;
+    atomic_store(&w->reported, UINT64_MAX);
+    atomic_store(&w->finished, 1);
+}
+
 void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -350,8 +430,6 @@ void *worker_main(void *arg)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     if (cfg->open_model)
         prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-    struct epoll_event se = { .events = EPOLLIN, .data.ptr = NULL };
-    epoll_ctl(w->epfd, EPOLL_CTL_ADD, eng->stopfd, &se);
 
     uint64_t scan_every = cfg->timeout_ns / 20;
     if (scan_every > 10 * NS_PER_MS)
@@ -378,7 +456,8 @@ void *worker_main(void *arg)
         now = clock_mono_ns();
         if (now >= eng->end_abs)
             break;
-        tick(w, now);
+        if (tick(w, now) != 0)
+            break;
         if (cfg->open_model)
             open_due(w, now);
         else if (now >= w->next_stage)
@@ -392,22 +471,7 @@ void *worker_main(void *arg)
         if (worker_done(w))
             break;
 
-        uint64_t wake = w->next_scan;
-        if (cfg->open_model && w->next_t < wake)
-            wake = w->next_t;
-        if (!cfg->open_model && w->next_stage < wake)
-            wake = w->next_stage;
-        if (w->nheap && w->conns[w->heap[0]].wake < wake)
-            wake = w->conns[w->heap[0]].wake;
-        if (eng->end_abs < wake)
-            wake = eng->end_abs;
-        if (now > eng->measure_start) {
-            uint64_t nb = eng->measure_start + (w->isec + 1) * NS_PER_S;
-            if (nb < wake)
-                wake = nb;
-        } else if (eng->measure_start < wake) {
-            wake = eng->measure_start;
-        }
+        uint64_t wake = next_wake(w, now);
         uint64_t d = again || wake <= now ? 0 : wake - now;
         int n;
         if (pwait2) {
@@ -435,46 +499,19 @@ void *worker_main(void *arg)
         }
     }
 
-    now = clock_mono_ns();
-    if (now > eng->end_abs)
-        now = eng->end_abs;
-    tick(w, now);
-    /* the last (partial) second */
-    if (now > eng->measure_start)
-        flush_interval(w);
-    /* requests still in flight: measured ones are unfinished */
-    for (unsigned i = 0; i < w->nconns; i++) {
-        struct conn *c = &w->conns[i];
-        for (unsigned j = 0; j < c->qn; j++)
-            if (conn_at(w, c, j)->measured)
-                w->r.unfinished++;
-        conn_close(w, c);
-    }
-    for (size_t o = 0; o < eng->norigins; o++)
-        for (size_t j = 0; j < w->pend[o].n; j++)
-            if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
-                w->r.unfinished++;
-    struct timespec cpu1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    double cpu = (double)(cpu1.tv_sec - cpu0.tv_sec) + (double)(cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
-    double wall = (double)(clock_mono_ns() - start) * 1e-9;
-    w->cpu_frac = wall > 0 ? cpu / wall : 0;
-    atomic_store(&w->reported, UINT64_MAX);
-    atomic_store(&w->finished, 1);
+    worker_end(w, start, &cpu0);
     return NULL;
 }
 
 void worker_destroy(struct worker *w, size_t norigins)
 {
-    const struct tlsapi *T = w->eng ? w->eng->tls : NULL; /* set whenever a conn has ssl */
     if (w->conns)
         for (unsigned i = 0; i < w->nconns; i++) {
-            if (w->conns[i].fd >= 0)
-                close(w->conns[i].fd);
-            if (w->conns[i].ssl)
-                T->SSL_free(w->conns[i].ssl);
-            if (w->conns[i].session)
-                T->SSL_SESSION_free(w->conns[i].session);
+            struct conn *c = &w->conns[i];
+            if (c->fd >= 0)
+                close(c->fd);
+            if (c->tr) /* set for every connection once worker_setup got that far */
+                c->tr->destroy(w, c);
         }
     free(w->conns);
     free(w->ring_mem);
@@ -525,6 +562,10 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
     w->epfd = epoll_create1(EPOLL_CLOEXEC);
     if (w->epfd < 0)
         return err_errno(e, -errno, "epoll_create1", "cannot set up the run");
+    /* the collector's wake-up (data.ptr NULL: not a connection) */
+    struct epoll_event se = { .events = EPOLLIN, .data.ptr = NULL };
+    if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, eng->stopfd, &se) != 0)
+        return err_errno(e, -errno, "epoll_ctl", "cannot set up the run");
     /* origins: one connection each first (when there is room), then by weight */
     int64_t *cur = calloc(no, sizeof(*cur));
     if (!cur)
@@ -550,6 +591,7 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
             cur[best] -= total;
         }
         c->origin = (unsigned)best;
+        c->tr = eng->origins[best].https ? &transport_tls : &transport_plain;
     }
     free(cur);
     rng_seed(&w->rng, cfg->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (id + 1)));

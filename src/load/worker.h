@@ -7,8 +7,9 @@
  *             series point each second, adds the workers' counters up;
  *   worker.c  one thread's event loop: timers, the open-model schedule, the
  *             closed-model connection target, per-second intervals;
- *   conn.c    one connection: connect, TLS, writing requests, reading and
- *             parsing responses, and what each request counts as.
+ *   conn.c    one connection: connect, writing requests, reading and
+ *             parsing responses, and what each request counts as;
+ *   transport.c  how its bytes move: plain or TLS (load/transport.h).
  *
  * Threads: a struct worker and its connections belong to its thread; the
  * engine's slots are shared under engine.mu; engine.stop and
@@ -30,6 +31,7 @@
 #include "load/engine.h"
 #include "load/http1.h"
 #include "load/tlsapi.h"
+#include "load/transport.h"
 
 #define READ_BUF   (64u * 1024)
 #define MAX_EVENTS 256
@@ -105,6 +107,7 @@ struct conn {
     uint32_t events;          /* registered epoll mask (0: not registered) */
     unsigned origin;
     unsigned idx;             /* in the worker's conns */
+    const struct transport *tr;   /* plain or TLS, by its origin's scheme */
     SSL *ssl;
     SSL_SESSION *session;     /* for resumption on reconnect */
     uint64_t connect_start;
@@ -113,8 +116,8 @@ struct conn {
     uint64_t backoff;
     struct http1_parser parser;
     struct inflight *q;       /* ring of cfg->pipeline entries */
-    unsigned qhead, qn;       /* in flight (written or being written) */
-    unsigned nw;              /* the last nw of them are not fully written */
+    unsigned qhead, qn;       /* in flight (written or being written), qn <= cfg->pipeline */
+    unsigned nw;              /* the last nw of them are not fully written: nw <= qn */
     size_t woff;              /* bytes of the first unwritten one already sent */
     bool idle_listed;
 };
