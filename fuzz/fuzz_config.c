@@ -18,6 +18,8 @@
             abort(); \
     } while (0)
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct monitor_config c;

@@ -26,6 +26,8 @@
 
 static struct query_history q, q2;
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* An exact-size heap copy: ASan reports any read past the end. */

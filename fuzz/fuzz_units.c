@@ -47,6 +47,8 @@ static void check_failure(int rc, const struct pk_err *e)
     CHECK(strcmp(e->on, "fuzz") == 0 || rc != PK_EPARSE);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);

@@ -43,6 +43,8 @@ static void check(const char *text, int weighted)
     CHECK(strcmp(u.target, v.target) == 0 && u.port == v.port && u.https == v.https && u.ipv6 == v.ipv6);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = malloc(size + 1);
