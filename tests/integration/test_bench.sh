@@ -151,11 +151,10 @@ check "-i: exit codes recorded" $PY -c "
 import json; r = json.load(open('$TMP/f.json'))['results'][0]; assert r['exit_codes'] == [3, 3, 3], r"
 
 # ---- Ctrl-C: stops, prints and exports what was measured, exits 130
-"$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1 &
-pid=$!
+start_bg "$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1
+pid=$BG_PID
 sleep 1.5
-kill -INT $pid
-wait $pid
+stop_bg "$pid" 10 INT
 rc=$?
 [ $rc -eq 130 ] && ok "SIGINT exits 130" || fail "SIGINT exits 130" "exit $rc" "$(tail -n 5 "$TMP/int.txt")"
 check "SIGINT: partial results exported" $PY -c "

@@ -18,7 +18,7 @@ if [ ! -x "$PROMTOOL" ]; then
     echo "SKIP - $PROMTOOL not installed (Debian package prometheus)"
     exit 0
 fi
-[ -x "$DUMP" ] || { fail "test_collect built" "$DUMP missing"; finish; exit 1; }
+[ -x "$DUMP" ] || die "test_collect built" "$DUMP missing"
 
 NE="$PK_FIXTURES/node_exporter"
 VM="$PK_FIXTURES/sys/vm-2cpu"

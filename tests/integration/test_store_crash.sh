@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 W="$PK_BUILD/tests/helpers/pk_store_writer"
-[ -x "$W" ] || { echo "missing $W (build the tests first)"; exit 1; }
+[ -x "$W" ] || die "pk_store_writer built" "missing $W (build the tests first)"
 NSERIES=40
 
 # crash_rounds DB ROUNDS [RETENTION_RAW_S]
@@ -15,12 +15,11 @@ crash_rounds() {
     local db=$1 rounds=$2 ret=${3:-} out="$TMP/writer.out"
     for round in $(seq 1 "$rounds"); do
         : >"$out"
-        "$W" write "$db" "$NSERIES" $ret >"$out" 2>"$TMP/writer.err" &
-        local pid=$!
+        start_bg "$W" write "$db" "$NSERIES" $ret >"$out" 2>"$TMP/writer.err"
+        local pid=$BG_PID
         # 50 ms .. 1.5 s: sometimes while opening, mostly mid-stream
         sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.05 + (r % 1450) / 1000 }')"
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        stop_bg "$pid" 5 KILL
         if [ -s "$TMP/writer.err" ]; then
             fail "round $round${ret:+ (pruning)}: the writer failed" "$(cat "$TMP/writer.err")"
             continue
@@ -49,7 +48,7 @@ crash_rounds "$TMP/prune.db" 4 120
 # the unit test's full database (max_page_count) covers the code path.
 FS="$TMP/fs"
 mkdir -p "$FS"
-trap 'umount "$FS" 2>/dev/null; rm -rf "$TMP"' EXIT
+on_exit umount -q "$FS"
 if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4m pk-store-test "$FS" 2>/dev/null; then
     dd if=/dev/zero of="$FS/ballast" bs=1M count=2 status=none
     if res=$("$W" diskfull "$FS/full.db" "$FS/ballast" "$NSERIES" 2>&1); then
