@@ -100,12 +100,14 @@ contains "host metrics: summary line" "$OUT" "host"
 
 # ---- https
 # libssl is loaded only by a run with an https:// URL (core/dynlib.h).
-maps_during() {  # maps_during OUT ARGS...: OUT gets the maps of a 2 s load run, read after 1 s
+# load_running PID: its worker thread has started (the engine sets TLS up before it starts threads)
+load_running() { [ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -ge 2 ]; }
+maps_during() {  # maps_during OUT ARGS...: OUT gets the maps of a 2 s load run, read once it runs
     local out=$1
     shift
     start_bg "$PERFKIT" load --no-progress -t 1 -c 1 -d 2s "$@" >/dev/null 2>&1
     local pid=$BG_PID
-    sleep 1
+    wait_for 2 load_running "$pid"
     cat "/proc/$pid/maps" >"$out" 2>/dev/null
     wait_for 5 gone "$pid"
     stop_bg "$pid"
@@ -187,7 +189,7 @@ jcheck "merge: logs give the same percentiles as the JSON" "$TMP/mh.json" \
 # ---- Ctrl-C: the summary and the JSON of what was measured
 start_bg "$PERFKIT" load --no-progress -t 1 -c 2 -d 60s --json "$TMP/int.json" "$N/" >"$TMP/int.out" 2>&1
 pid=$BG_PID
-sleep 1.5
+sleep 1.5  # not a wait: the run must have measured over 1 s when Ctrl-C comes (checked below)
 stop_bg "$pid" 10 INT
 rc=$?
 if [ $rc -eq 130 ]; then ok "Ctrl-C exits 130"; else fail "Ctrl-C exits 130" "exit $rc" "$(tail -5 "$TMP/int.out")"; fi

@@ -53,12 +53,16 @@ s.timeout = 1
 import time; end = time.time() + 120
 while time.time() < end: s.handle_request()
 PY
+# listening PORT: something accepts connections on 127.0.0.1:PORT
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for 10 listening "$HPORT" || fail "the webhook receiver listens" "$(tail -5 "$TMP/agent.log")"
 start_bg "$PERFKIT" monitor --config "$TMP/m.conf" --listen "127.0.0.1:$PORT" --db "$TMP/m.db" --duration 60s \
     --webhook "http://127.0.0.1:$HPORT/hook" --on-alert "env | grep ^PERFKIT_ALERT_ > $ENVFILE" \
     2>"$TMP/agent.log"
 AGENT=$BG_PID
 if wait_for 10 http_ok "$A/ready"; then ok "the agent becomes ready"; else fail "the agent becomes ready" "$(cat "$TMP/agent.log")"; fi
-sleep 1
+# a few samples, probes and alert evaluations (250 ms apart) for what follows
+wait_for 10 samples_at_least "$A" 5
 # libcurl is loaded only for webhooks and HTTP probes (core/dynlib.h); this agent has both.
 contains "with a webhook, libcurl is loaded" "$(cat /proc/$AGENT/maps)" "libcurl"
 
@@ -110,7 +114,9 @@ expect_exit 0 "unknown path" http -o /dev/null -w '%{http_code}' "$A/nope"
 contains "an unknown path is 404" "$OUT" "404"
 
 # ---- notifications
-sleep 1
+hooks_have() { cat "$HOOKS"/*.json 2>/dev/null | grep -qF -- "$1"; }
+wait_for 10 test -s "$ENVFILE"
+wait_for 10 hooks_have '"status":"firing"'
 if [ -s "$ENVFILE" ]; then ok "--on-alert ran"; else fail "--on-alert ran" "$(tail -5 "$TMP/agent.log")"; fi
 contains "--on-alert: the alert in the environment" "$(cat "$ENVFILE" 2>/dev/null)" "PERFKIT_ALERT_NAME=Always"
 first=$(ls "$HOOKS" | head -1)
@@ -150,7 +156,12 @@ contains "Prometheus reads node_memory_MemTotal_bytes = /proc/meminfo's" "$got" 
 # ---- reload and stop
 printf 'interval 250ms\nalert Other: perfkit_agent_samples_total >= 0 for 0s\n' >"$TMP/m.conf"
 kill -HUP $AGENT
-sleep 1
+rules_swapped() {
+    [ "$(json_at "$A/api/alerts" 'any(a["alertname"] == "Other" for a in j) and not any(a["alertname"] == "Always" for a in j)')" = True ]
+}
+wait_for 10 rules_swapped
+wait_for 10 grep -q "alert Always resolved" "$TMP/agent.log"
+wait_for 10 hooks_have '"status":"resolved"'
 http -o "$TMP/alerts2.json" "$A/api/alerts"
 jcheck "SIGHUP: the new rule fires, the old one is gone" "$TMP/alerts2.json" \
     'any(a["alertname"] == "Other" for a in j) and not any(a["alertname"] == "Always" for a in j)'
@@ -166,10 +177,11 @@ got=$($PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execut
 contains "the database passes integrity_check and holds samples" "$got" "ok True"
 
 # ---- kill -9 while sampling every 100 ms: the history stays consistent
-start_bg "$PERFKIT" monitor --listen "127.0.0.1:$(free_port)" --db "$TMP/k.db" --interval 100ms --duration 30s \
+KPORT=$(free_port)
+start_bg "$PERFKIT" monitor --listen "127.0.0.1:$KPORT" --db "$TMP/k.db" --interval 100ms --duration 30s \
     2>"$TMP/agent4.log"
 K=$BG_PID
-sleep 2.3
+wait_for 20 samples_at_least "http://127.0.0.1:$KPORT" 20
 stop_bg "$K" 5 KILL
 got=$(db_check "$TMP/k.db")
 if [ "${got%% *}" = ok ] && ge "${got#* }" 10; then ok "kill -9: integrity_check ok, the samples kept"; else
@@ -181,7 +193,7 @@ PORT2=$(free_port)
 start_bg "$PERFKIT" monitor --listen "127.0.0.1:$PORT2" --auth-token-file "$TMP/token" --db "$TMP/a.db" --duration 20s \
     2>"$TMP/agent2.log"
 AGENT2=$BG_PID
-sleep 1.5
+wait_for 10 http_ok "http://127.0.0.1:$PORT2/ready" -H 'Authorization: Bearer a-long-enough-secret-token-123'
 # No webhook, no HTTP probe, no https: none of libcurl, libssl, libcrypto is mapped.
 check "without webhooks or HTTP probes, no libcurl, libssl or libcrypto" \
     sh -c "! grep -Eq 'libcurl|libssl|libcrypto' /proc/$AGENT2/maps"
@@ -197,7 +209,8 @@ if command -v chromium >/dev/null 2>&1; then
         --probe "tcp://127.0.0.1:$NGINX_PORT" --alert 'Shown: perfkit_agent_samples_total >= 0 for 0s' \
         2>"$TMP/agent3.log"
     wait_for 10 http_ok "http://127.0.0.1:$PORT3/ready"
-    sleep 2
+    # history for the charts: a couple of seconds of samples, 250 ms apart
+    wait_for 10 samples_at_least "http://127.0.0.1:$PORT3" 9
     timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
         --virtual-time-budget=8000 --dump-dom "http://127.0.0.1:$PORT3/" >"$TMP/dom.html" 2>"$TMP/chromium.log"
     dom=$(cat "$TMP/dom.html")

@@ -134,7 +134,8 @@ else
         "$(points_since "$A" "$T_RM") points" "$(tail -5 "$TMP/agent1.log")"
 fi
 E2=$(metric "$A" perfkit_store_errors_total)
-sleep 2
+# two more samples (1 s apart), each of which could have failed
+wait_for 10 samples_at_least "$A" $(($(metric "$A" perfkit_agent_samples_total) + 2))
 E3=$(metric "$A" perfkit_store_errors_total)
 if [ -n "$E2" ] && [ "$E2" = "$E3" ]; then ok "full disk: no more errors counted ($E2)"; else
     fail "full disk: no more errors counted" "$E2 -> $E3"; fi

@@ -128,7 +128,7 @@ fi
 if start ok; then
     for i in 1 2 3 4 5; do http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/$i"; done
     check "ok: --requests-file counts the requests while running (within 1 s)" \
-        bash -c 'sleep 1.1; test "$(cat "$1")" = 5' _ "$BADSERVER_REQUESTS"
+        wait_for 1.1 grep -qx 5 "$BADSERVER_REQUESTS"
     badserver_stop
     contains "ok: --requests-file holds 5 after exit" "$(cat "$BADSERVER_REQUESTS")" "5"
 fi

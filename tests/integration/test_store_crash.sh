@@ -17,7 +17,7 @@ crash_rounds() {
         : >"$out"
         start_bg "$W" write "$db" "$NSERIES" $ret >"$out" 2>"$TMP/writer.err"
         local pid=$BG_PID
-        # 50 ms .. 1.5 s: sometimes while opening, mostly mid-stream
+        # not a wait: a random moment, 50 ms .. 1.5 s: sometimes while opening, mostly mid-stream
         sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.05 + (r % 1450) / 1000 }')"
         stop_bg "$pid" 5 KILL
         if [ -s "$TMP/writer.err" ]; then
