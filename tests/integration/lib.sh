@@ -139,6 +139,7 @@ on_exit() {
     _PK_HOOKS+=("$q")
 }
 
+# _pk_exit: the EXIT trap (main shell only): stop_bg every start_bg process, run the on_exit commands, remove $TMP
 _pk_exit() {
     local rc=$? p i
     [ "$BASHPID" = "$_PK_MAIN" ] || exit "$rc"
