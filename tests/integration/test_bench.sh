@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # perfkit bench end to end: accuracy, hyperfine-compatible exports, hooks,
 # parameters, baselines and the regression gate, bad input, Ctrl-C.
+# A quoted 'sleep N' is a command being benchmarked, never a wait.
 . "$(dirname "$0")/lib.sh"
 TOUCH="$PK_BUILD/tests/helpers/pk_touch_mem"
 
@@ -151,11 +152,10 @@ check "-i: exit codes recorded" $PY -c "
 import json; r = json.load(open('$TMP/f.json'))['results'][0]; assert r['exit_codes'] == [3, 3, 3], r"
 
 # ---- Ctrl-C: stops, prints and exports what was measured, exits 130
-"$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1 &
-pid=$!
-sleep 1.5
-kill -INT $pid
-wait $pid
+start_bg "$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1
+pid=$BG_PID
+sleep 1.5  # not a wait: time for a few dozen 50 ms runs before Ctrl-C (at least 5 are checked below)
+stop_bg "$pid" 10 INT
 rc=$?
 [ $rc -eq 130 ] && ok "SIGINT exits 130" || fail "SIGINT exits 130" "exit $rc" "$(tail -n 5 "$TMP/int.txt")"
 check "SIGINT: partial results exported" $PY -c "

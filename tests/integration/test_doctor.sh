@@ -29,19 +29,22 @@ check "the fix script is valid shell" sh -n "$TMP/fix.sh"
 contains "human output grouped by area" "$(cat "$TMP/d.txt")" "network"
 
 # --pid: a real process with 5 descriptors over its 16-descriptor limit
-(ulimit -n 16; exec sleep 30) &
-child=$!
-sleep 0.3
+# comm_is PID NAME: PID runs the program NAME (after its exec)
+comm_is() { [ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]; }
+limited_sleep() { ulimit -n 16; exec sleep 30; }  # the process under test: sleep only keeps it alive
+start_bg limited_sleep
+child=$BG_PID
+wait_for 5 comm_is "$child" sleep
 expect_exit 4 "--pid: a process near its open-files limit is critical" "$PERFKIT" doctor --sample 0.5s --pid $child
 contains "--pid finding names the process" "$OUT" "sleep (pid $child)"
 contains "--pid finding gives the fix" "$OUT" "prlimit --pid $child --nofile=65536:65536"
-kill $child 2>/dev/null; wait $child 2>/dev/null
+stop_bg "$child"
 
 # --process: by name, on a program with a name of its own
 cp "$(command -v sleep)" "$TMP/pkdocsleep"
-"$TMP/pkdocsleep" 30 &
-child=$!
-sleep 0.3
+start_bg "$TMP/pkdocsleep" 30  # the process under test
+child=$BG_PID
+wait_for 5 comm_is "$child" pkdocsleep
 "$PERFKIT" doctor --sample 0.5s --process pkdocsleep --json "$TMP/p.json" >/dev/null 2>&1
 check "--process finds it and reports its descriptors and RSS" $PY - "$TMP/p.json" "$child" <<'PY'
 import json, sys
@@ -51,7 +54,7 @@ nofile = c["process.nofile." + pid]
 assert ("pkdocsleep (pid %s)" % pid) in nofile["observed"], nofile
 assert c["process.rss_growth." + pid]["status"] in ("ok", "warn"), c["process.rss_growth." + pid]
 PY
-kill $child 2>/dev/null; wait $child 2>/dev/null
+stop_bg "$child"
 
 # bad input
 expect_exit 2 "unknown option" "$PERFKIT" doctor --bogus

@@ -13,12 +13,9 @@
 . "$(dirname "$0")/lib.sh"
 
 DUMP="$PK_BUILD/tests/test_collect"
-PROMTOOL=${PROMTOOL:-/usr/bin/promtool}
-if [ ! -x "$PROMTOOL" ]; then
-    echo "SKIP - $PROMTOOL not installed (Debian package prometheus)"
-    exit 0
-fi
-[ -x "$DUMP" ] || { fail "test_collect built" "$DUMP missing"; finish; exit 1; }
+PROMTOOL=${PROMTOOL:-$(command -v promtool)}
+[ -x "$PROMTOOL" ] || skip "promtool is not installed (Debian package prometheus)"
+[ -x "$DUMP" ] || die "test_collect built" "$DUMP missing"
 
 NE="$PK_FIXTURES/node_exporter"
 VM="$PK_FIXTURES/sys/vm-2cpu"

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 : "${PK_BUILD:?}" "${PK_SRC:?}"
 DB="$PK_BUILD/compile_commands.json"
-[ -f "$DB" ] || { fail "compile_commands.json" "missing in $PK_BUILD"; finish; exit; }
+[ -f "$DB" ] || die "compile_commands.json" "missing in $PK_BUILD"
 
 # compile LAYER HEADER: compiles '#include "HEADER"' as a file of LAYER would be.
 compile() {

@@ -1,46 +1,41 @@
 #!/usr/bin/env bash
 # libperfkit end to end: the hashsort example driven by pk_bench_main, its
 # JSON read by Google Benchmark's own compare.py, and the option handling.
-# Env: PK_BUILD (build directory), PK_SRC (source directory).
-set -euo pipefail
+# Env: PK_BUILD (build directory), PK_SRC (source directory). Each step
+# depends on the one before: the first failure ends the test (die).
+. "$(dirname "$0")/lib.sh"
 
 : "${PK_BUILD:?PK_BUILD must name the build directory}"
 : "${PK_SRC:?PK_SRC must name the source directory}"
 BIN="$PK_BUILD/examples/hashsort"
 COMPARE=/usr/share/benchmark/compare.py
-PY=/usr/bin/python3
 
-fail() { echo "test_libperfkit: FAIL: $*" >&2; exit 1; }
-ok() { echo "ok - $*"; }
-
-[ -x "$BIN" ] || fail "$BIN is not built"
-TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+[ -x "$BIN" ] || die "$BIN is not built"
 
 # ---- --list and --filter
-"$BIN" --list >"$TMP/list" || fail "--list exited $?"
+"$BIN" --list >"$TMP/list" || die "--list exited $?"
 for name in BM_fnv1a/64 BM_fnv1a/65536 BM_xxh64ish/1024 BM_qsort/1000 BM_radix_sort/100000 BM_memcpy_4k; do
-    grep -qx "$name" "$TMP/list" || fail "--list does not show $name"
+    grep -qx "$name" "$TMP/list" || die "--list does not show $name"
 done
-[ "$(wc -l <"$TMP/list")" -eq 13 ] || fail "--list shows $(wc -l <"$TMP/list") benchmarks, expected 13"
+[ "$(wc -l <"$TMP/list")" -eq 13 ] || die "--list shows $(wc -l <"$TMP/list") benchmarks, expected 13"
 ok "--list"
 
-"$BIN" --list --filter 'sort/1000$' >"$TMP/filtered"
+"$BIN" --list --filter 'sort/1000$' >"$TMP/filtered" || die "--list --filter exited $?"
 printf 'BM_qsort/1000\nBM_radix_sort/1000\n' | diff - "$TMP/filtered" >/dev/null ||
-    fail "--filter 'sort/1000\$' listed: $(tr '\n' ' ' <"$TMP/filtered")"
+    die "--filter 'sort/1000\$' listed: $(tr '\n' ' ' <"$TMP/filtered")"
 ok "--filter selects by extended regex"
 
 # ---- two runs, compared by Google Benchmark's compare.py
 for run in A B; do
     "$BIN" --min-time 20ms --repetitions 3 --json "$TMP/$run.json" >"$TMP/$run.out" 2>"$TMP/$run.err" ||
-        fail "run $run exited $?: $(cat "$TMP/$run.err")"
-    [ -s "$TMP/$run.json" ] || fail "run $run wrote no JSON"
-    grep -q '^BM_qsort/1000 ' "$TMP/$run.out" || fail "run $run: no table row for BM_qsort/1000"
-    grep -q '^Slowest: ' "$TMP/$run.out" || fail "run $run: no analysis"
+        die "run $run exited $?: $(cat "$TMP/$run.err")"
+    [ -s "$TMP/$run.json" ] || die "run $run wrote no JSON"
+    grep -q '^BM_qsort/1000 ' "$TMP/$run.out" || die "run $run: no table row for BM_qsort/1000"
+    grep -q '^Slowest: ' "$TMP/$run.out" || die "run $run: no analysis"
 done
 ok "two runs with --json and --repetitions 3"
 
-"$PY" - "$TMP/A.json" <<'PYEOF' || fail "A.json is not what Google Benchmark writes"
+"$PY" - "$TMP/A.json" <<'PYEOF' || die "A.json is not what Google Benchmark writes"
 import json, sys
 d = json.load(open(sys.argv[1]))
 ctx = d["context"]
@@ -76,36 +71,34 @@ PYEOF
 ok "JSON schema and values"
 
 "$PY" "$COMPARE" benchmarks "$TMP/A.json" "$TMP/B.json" >"$TMP/compare.out" 2>&1 ||
-    fail "compare.py exited $?: $(cat "$TMP/compare.out")"
+    die "compare.py exited $?: $(cat "$TMP/compare.out")"
 # compare.py colours its output even into a pipe: strip the escapes first.
-sed 's/\x1b\[[0-9;]*m//g' "$TMP/compare.out" >"$TMP/compare.txt"
+sed 's/\x1b\[[0-9;]*m//g' "$TMP/compare.out" >"$TMP/compare.txt" || die "sed exited $?"
 for name in BM_fnv1a/64 BM_xxh64ish/65536 BM_qsort/1000 BM_radix_sort/100000 BM_memcpy_4k \
     BM_qsort/1000_mean BM_qsort/1000_median; do
     grep -q "^$name  *[-+]" "$TMP/compare.txt" ||
-        fail "compare.py output does not list $name: $(cat "$TMP/compare.txt")"
+        die "compare.py output does not list $name: $(cat "$TMP/compare.txt")"
 done
-grep -q OVERALL_GEOMEAN "$TMP/compare.txt" || fail "compare.py did not compute its geomean"
+grep -q OVERALL_GEOMEAN "$TMP/compare.txt" || die "compare.py did not compute its geomean"
 ok "compare.py reads perfkit's JSON"
 
 # ---- --json - : the JSON alone on stdout
 "$BIN" --filter 'memcpy' --iterations 1000 --json - >"$TMP/stdout.json" 2>"$TMP/stdout.err" ||
-    fail "--json - exited $?"
+    die "--json - exited $?"
 "$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["benchmarks"][0]["iterations"] == 1000' \
-    "$TMP/stdout.json" || fail "--json - did not write the JSON alone to stdout"
-grep -q 'BM_memcpy_4k' "$TMP/stdout.err" || fail "--json -: the table should go to stderr"
+    "$TMP/stdout.json" || die "--json - did not write the JSON alone to stdout"
+grep -q 'BM_memcpy_4k' "$TMP/stdout.err" || die "--json -: the table should go to stderr"
 ok "--json - and --iterations"
 
 # ---- usage errors: exit 2, the message names the option
 expect_usage() {
     local what="$1" needle="$2"
     shift 2
-    set +e
     "$BIN" "$@" >"$TMP/u.out" 2>"$TMP/u.err"
     local rc=$?
-    set -e
-    [ "$rc" -eq 2 ] || fail "$what: exit $rc, expected 2 ($(cat "$TMP/u.err"))"
-    grep -q -- "$needle" "$TMP/u.err" || fail "$what: message does not name $needle: $(cat "$TMP/u.err")"
-    [ ! -s "$TMP/u.out" ] || fail "$what: something ran: $(head -3 "$TMP/u.out")"
+    [ "$rc" -eq 2 ] || die "$what: exit $rc, expected 2 ($(cat "$TMP/u.err"))"
+    grep -q -- "$needle" "$TMP/u.err" || die "$what: message does not name $needle: $(cat "$TMP/u.err")"
+    [ ! -s "$TMP/u.out" ] || die "$what: something ran: $(head -3 "$TMP/u.out")"
 }
 expect_usage "unknown option" "--bogus" --bogus
 expect_usage "bad duration" "--min-time" --min-time 5x
@@ -120,16 +113,14 @@ ok "usage errors exit 2 and name the option"
 # The unwritable path is refused before anything is measured: no table, and
 # quickly. (Not a permission case: the tests may run as root.)
 start=$(date +%s%N)
-set +e
 "$BIN" --min-time 1s --json "$TMP/no-such-dir/out.json" >"$TMP/w.out" 2>"$TMP/w.err"
 rc=$?
-set -e
 elapsed_ms=$(( ($(date +%s%N) - start) / 1000000 ))
-[ "$rc" -eq 2 ] || fail "--json into a missing directory: exit $rc, expected 2"
-[ ! -s "$TMP/w.out" ] || fail "--json to an unwritable path ran benchmarks first"
-[ "$elapsed_ms" -lt 1500 ] || fail "--json to an unwritable path took ${elapsed_ms} ms: it ran first"
+[ "$rc" -eq 2 ] || die "--json into a missing directory: exit $rc, expected 2"
+[ ! -s "$TMP/w.out" ] || die "--json to an unwritable path ran benchmarks first"
+[ "$elapsed_ms" -lt 1500 ] || die "--json to an unwritable path took ${elapsed_ms} ms: it ran first"
 ok "--json to an unwritable path fails before running"
 
-"$BIN" --help | grep -q -- '--min-time' || fail "--help does not describe --min-time"
+"$BIN" --help | grep -q -- '--min-time' || die "--help does not describe --min-time"
 ok "--help"
-echo "test_libperfkit: all passed"
+finish

@@ -7,39 +7,15 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 
-cleanup() {
-    badserver_stop_all
-    nginx_stop "$TMP/nginx"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 L() { "$PERFKIT" load --no-progress "$@"; }
 
-# j FILE EXPR: evaluates a Python expression on the JSON in FILE (as j).
-# Statements may come first, separated by "; " (the last part is the value).
-j() {
-    $PY -c 'import json,sys
-ns = {"j": json.load(open(sys.argv[1]))}
-*pre, last = sys.argv[2].split("; ")
-exec("\n".join(pre), ns)
-print(eval(last, ns))' "$1" "$2"
-}
-# jcheck NAME FILE EXPR: passes when EXPR is true.
-jcheck() {
-    local got
-    got=$(j "$2" "$3" 2>&1)
-    if [ "$got" = "True" ]; then ok "$1"; else fail "$1" "$3 -> $got" "$(head -c 1500 "$2")"; fi
-}
-
-nginx_start "$TMP/nginx" || { fail "nginx starts"; finish; exit 1; }
+nginx_start "$TMP/nginx" || die "nginx starts"
 N="http://127.0.0.1:$NGINX_PORT"
 NS="https://127.0.0.1:$NGINX_TLS_PORT"
 
 # One response of nginx for / as bytes on the wire (headers + 612 body bytes);
 # every response of a run is the same size.
-HDR=$(curl --noproxy '*' -s --max-time 3 -D - -o /dev/null "$N/" | wc -c)
+HDR=$(HTTP_MAX_TIME=3 http -D - -o /dev/null "$N/" | wc -c)
 RESP=$((HDR + 612))
 
 # ---- closed model, exact counts
@@ -124,16 +100,23 @@ contains "host metrics: summary line" "$OUT" "host"
 
 # ---- https
 # libssl is loaded only by a run with an https:// URL (core/dynlib.h).
-maps_during() {  # maps_during ARGS...: the maps of a 2 s load run, read after 1 s
-    "$PERFKIT" load --no-progress -t 1 -c 1 -d 2s "$@" >/dev/null 2>&1 &
-    local pid=$!
-    sleep 1
-    cat "/proc/$pid/maps" 2>/dev/null
-    wait "$pid"
+# load_running PID: its worker thread has started (the engine sets TLS up before it starts threads)
+load_running() { [ "$(ls "/proc/$1/task" 2>/dev/null | wc -l)" -ge 2 ]; }
+maps_during() {  # maps_during OUT ARGS...: OUT gets the maps of a 2 s load run, read once it runs
+    local out=$1
+    shift
+    start_bg "$PERFKIT" load --no-progress -t 1 -c 1 -d 2s "$@" >/dev/null 2>&1
+    local pid=$BG_PID
+    wait_for 2 load_running "$pid"
+    cat "/proc/$pid/maps" >"$out" 2>/dev/null
+    wait_for 5 gone "$pid"
+    stop_bg "$pid"
 }
-got=$(maps_during "$N/")
+maps_during "$TMP/maps.http" "$N/"
+got=$(cat "$TMP/maps.http")
 check "plain http: libssl and libcrypto are not loaded" test -n "$got" -a -z "$(grep -E 'libssl|libcrypto' <<<"$got")"
-contains "https: libssl is loaded" "$(maps_during -k "$NS/")" "libssl.so.3"
+maps_during "$TMP/maps.https" -k "$NS/"
+contains "https: libssl is loaded" "$(cat "$TMP/maps.https")" "libssl.so.3"
 expect_exit 0 "https --insecure" L -t 1 -c 2 -n 200 -k --json "$TMP/t.json" "$NS/"
 jcheck "https: 200 responses" "$TMP/t.json" 'j["status_codes"] == {"200": 200}'
 expect_exit 0 "https without trust" L -t 1 -c 1 -d 1s --json "$TMP/tv.json" "$NS/"
@@ -170,7 +153,7 @@ badserver_stop
 jcheck "close: 100 responses, 100 connections" "$TMP/cl.json" \
     'j["requests"] == 100 and j["errors"]["total"] == 0 and j["connects"] >= 100'
 
-PORT=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 expect_exit 0 "refused port" L -t 1 -c 2 -n 20 --json "$TMP/rf.json" "http://127.0.0.1:$PORT/"
 jcheck "refused: 20 connect errors ECONNREFUSED" "$TMP/rf.json" 'j["errors"]["connect"] == {"ECONNREFUSED": 20}'
 contains "refused: the summary explains" "$OUT" "ECONNREFUSED"
@@ -198,17 +181,16 @@ expect_exit 0 "second run" L -t 1 -c 2 -R 400 -d 2s --hdr-log "$TMP/b.hlog" --js
 
 expect_exit 0 "merge two JSON files" "$PERFKIT" load merge --json "$TMP/m.json" "$TMP/a.json" "$TMP/b.json"
 jcheck "merge: totals add" "$TMP/m.json" \
-    "j['requests'] == $(j "$TMP/a.json" 'j["requests"]') + $(j "$TMP/b.json" 'j["requests"]') and j['sources'] == 2"
+    "j['requests'] == $(json_eval "$TMP/a.json" 'j["requests"]') + $(json_eval "$TMP/b.json" 'j["requests"]') and j['sources'] == 2"
 expect_exit 0 "merge two HDR logs" "$PERFKIT" load merge --json "$TMP/mh.json" "$TMP/a.hlog" "$TMP/b.hlog"
 jcheck "merge: logs give the same percentiles as the JSON" "$TMP/mh.json" \
-    "all(j['latency_us'][k] == $(j "$TMP/m.json" 'j["latency_us"]') [k] for k in ('p50', 'p99', 'max')) and j['requests'] == $(j "$TMP/m.json" 'j["requests"]')"
+    "all(j['latency_us'][k] == $(json_eval "$TMP/m.json" 'j["latency_us"]') [k] for k in ('p50', 'p99', 'max')) and j['requests'] == $(json_eval "$TMP/m.json" 'j["requests"]')"
 
 # ---- Ctrl-C: the summary and the JSON of what was measured
-"$PERFKIT" load --no-progress -t 1 -c 2 -d 60s --json "$TMP/int.json" "$N/" >"$TMP/int.out" 2>&1 &
-pid=$!
-sleep 1.5
-kill -INT $pid
-wait $pid
+start_bg "$PERFKIT" load --no-progress -t 1 -c 2 -d 60s --json "$TMP/int.json" "$N/" >"$TMP/int.out" 2>&1
+pid=$BG_PID
+sleep 1.5  # not a wait: the run must have measured over 1 s when Ctrl-C comes (checked below)
+stop_bg "$pid" 10 INT
 rc=$?
 if [ $rc -eq 130 ]; then ok "Ctrl-C exits 130"; else fail "Ctrl-C exits 130" "exit $rc" "$(tail -5 "$TMP/int.out")"; fi
 jcheck "Ctrl-C: the JSON holds what was measured" "$TMP/int.json" 'j["requests"] > 0 and 1 < j["duration_s"] < 5'

@@ -8,33 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-    wait 2>/dev/null
-    nginx_stop "$TMP/nginx"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-c() { curl --noproxy '*' -sS --max-time 5 "$@"; }
-# j FILE EXPR: a Python expression on the JSON in FILE (as j)
-jcheck() {
-    local got
-    got=$($PY -c 'import json,sys; j=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$2" "$3" 2>&1)
-    if [ "$got" = "True" ]; then ok "$1"; else fail "$1" "$3 -> $got" "$(head -c 800 "$2")"; fi
-}
-wait_http() {  # wait_http URL: until it answers 200 (at most 10 s)
-    for _ in $(seq 100); do
-        [ "$(c -o /dev/null -w '%{http_code}' "$1" 2>/dev/null)" = 200 ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
-
-nginx_start "$TMP/nginx" || { fail "nginx starts"; finish; exit 1; }
+nginx_start "$TMP/nginx" || die "nginx starts"
 DEAD=$(free_port)
 
 # ---- configuration checks
@@ -63,7 +37,7 @@ ENVFILE="$TMP/alert.env"
 HOOKS="$TMP/hooks"
 mkdir -p "$HOOKS"
 HPORT=$(free_port)
-$PY - "$HPORT" "$HOOKS" <<'PY' &
+start_bg $PY - "$HPORT" "$HOOKS" <<'PY'
 import http.server, sys, os, itertools
 port, out = int(sys.argv[1]), sys.argv[2]
 n = itertools.count()
@@ -79,18 +53,20 @@ s.timeout = 1
 import time; end = time.time() + 120
 while time.time() < end: s.handle_request()
 PY
-PIDS+=($!)
-"$PERFKIT" monitor --config "$TMP/m.conf" --listen "127.0.0.1:$PORT" --db "$TMP/m.db" --duration 60s \
+# listening PORT: something accepts connections on 127.0.0.1:PORT
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_for 10 listening "$HPORT" || fail "the webhook receiver listens" "$(tail -5 "$TMP/agent.log")"
+start_bg "$PERFKIT" monitor --config "$TMP/m.conf" --listen "127.0.0.1:$PORT" --db "$TMP/m.db" --duration 60s \
     --webhook "http://127.0.0.1:$HPORT/hook" --on-alert "env | grep ^PERFKIT_ALERT_ > $ENVFILE" \
-    2>"$TMP/agent.log" &
-AGENT=$!
-PIDS+=($AGENT)
-if wait_http "$A/ready"; then ok "the agent becomes ready"; else fail "the agent becomes ready" "$(cat "$TMP/agent.log")"; fi
-sleep 1
+    2>"$TMP/agent.log"
+AGENT=$BG_PID
+if wait_for 10 http_ok "$A/ready"; then ok "the agent becomes ready"; else fail "the agent becomes ready" "$(cat "$TMP/agent.log")"; fi
+# a few samples, probes and alert evaluations (250 ms apart) for what follows
+wait_for 10 samples_at_least "$A" 5
 # libcurl is loaded only for webhooks and HTTP probes (core/dynlib.h); this agent has both.
 contains "with a webhook, libcurl is loaded" "$(cat /proc/$AGENT/maps)" "libcurl"
 
-c -D "$TMP/h" -o "$TMP/metrics.txt" "$A/metrics"
+http -D "$TMP/h" -o "$TMP/metrics.txt" "$A/metrics"
 contains "/metrics is Prometheus text 0.0.4" "$(cat "$TMP/h")" "text/plain; version=0.0.4"
 contains "node_exporter's names" "$(cat "$TMP/metrics.txt")" 'node_cpu_seconds_total{cpu="0",mode="idle"}'
 contains "perfkit's gauges" "$(cat "$TMP/metrics.txt")" "perfkit_cpu_utilization_ratio"
@@ -107,11 +83,11 @@ else
 fi
 check "promtool check metrics parses the whole output" sh -c \
     "promtool check metrics <'$TMP/metrics.txt' 2>&1 | grep -v 'snake_case' | grep -q . && exit 1 || exit 0"
-c -H 'Accept: application/openmetrics-text; version=1.0.0' -D "$TMP/h2" -o "$TMP/om.txt" "$A/metrics"
+http -H 'Accept: application/openmetrics-text; version=1.0.0' -D "$TMP/h2" -o "$TMP/om.txt" "$A/metrics"
 contains "OpenMetrics on request" "$(cat "$TMP/h2")" "application/openmetrics-text"
 check "OpenMetrics ends with # EOF" sh -c "tail -n 1 '$TMP/om.txt' | grep -qx '# EOF'"
 
-c -o "$TMP/status.json" "$A/api/status"
+http -o "$TMP/status.json" "$A/api/status"
 jcheck "/api/status: system, cpu, memory, disk, network, processes" "$TMP/status.json" \
     'all(k in j for k in ("system", "cpu", "memory", "disk", "network", "processes")) and j["system"]["cpus"] >= 1'
 jcheck "/api/status: ratios in range" "$TMP/status.json" \
@@ -120,25 +96,27 @@ jcheck "/api/status: top processes" "$TMP/status.json" \
     'len(j["processes"]["top_memory"]) >= 1 and all("pid" in p and "comm" in p for p in j["processes"]["top_memory"])'
 jcheck "/api/status: probes" "$TMP/status.json" \
     'len(j["probes"]) == 3 and j["probes"][0]["success"] and j["probes"][2]["success"] is False'
-c -o "$TMP/alerts.json" "$A/api/alerts"
+http -o "$TMP/alerts.json" "$A/api/alerts"
 jcheck "/api/alerts: the rule fires" "$TMP/alerts.json" \
     'any(a["alertname"] == "Always" and a["state"] == "firing" for a in j)'
-c -o "$TMP/hist.json" "$A/api/history?metric=perfkit_memory_used_ratio&from=-5m"
+http -o "$TMP/hist.json" "$A/api/history?metric=perfkit_memory_used_ratio&from=-5m"
 jcheck "/api/history: points from the store" "$TMP/hist.json" \
     'len(j["points"]) >= 3 and all(0 < p[1] <= p[2] <= p[3] < 1 for p in j["points"])'
-c -o "$TMP/health.json" "$A/health"
+http -o "$TMP/health.json" "$A/health"
 jcheck "/health: the age of the last sample" "$TMP/health.json" \
     'j["status"] == "alive" and 0 <= j["last_sample_age_s"] < 2'
-expect_exit 0 "POST" c -o /dev/null -w '%{http_code}' -X POST "$A/metrics"
+expect_exit 0 "POST" http -o /dev/null -w '%{http_code}' -X POST "$A/metrics"
 contains "POST is 405" "$OUT" "405"
-expect_exit 0 "bad query" c -w '%{http_code}' "$A/api/history?metric=x&points=0"
+expect_exit 0 "bad query" http -w '%{http_code}' "$A/api/history?metric=x&points=0"
 contains "a bad query is 400 naming the parameter" "$OUT" '"parameter":"points"'
 contains "  ... with status 400" "$OUT" "400"
-expect_exit 0 "unknown path" c -o /dev/null -w '%{http_code}' "$A/nope"
+expect_exit 0 "unknown path" http -o /dev/null -w '%{http_code}' "$A/nope"
 contains "an unknown path is 404" "$OUT" "404"
 
 # ---- notifications
-sleep 1
+hooks_have() { cat "$HOOKS"/*.json 2>/dev/null | grep -qF -- "$1"; }
+wait_for 10 test -s "$ENVFILE"
+wait_for 10 hooks_have '"status":"firing"'
 if [ -s "$ENVFILE" ]; then ok "--on-alert ran"; else fail "--on-alert ran" "$(tail -5 "$TMP/agent.log")"; fi
 contains "--on-alert: the alert in the environment" "$(cat "$ENVFILE" 2>/dev/null)" "PERFKIT_ALERT_NAME=Always"
 first=$(ls "$HOOKS" | head -1)
@@ -157,36 +135,41 @@ scrape_configs:
   - job_name: perfkit
     static_configs: [ { targets: ["127.0.0.1:$PORT"] } ]
 EOF
-prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/prom" \
-    --web.listen-address="127.0.0.1:$PPORT" >"$TMP/prom.log" 2>&1 &
-PIDS+=($!)
+start_bg prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/prom" \
+    --web.listen-address="127.0.0.1:$PPORT" >"$TMP/prom.log" 2>&1
 got=""
-for _ in $(seq 60); do
-    got=$(c "http://127.0.0.1:$PPORT/api/v1/query?query=perfkit_agent_samples_total" 2>/dev/null)
-    case $got in *'"value"'*) break ;; esac
-    sleep 0.5
-done
+# prom_scraped: Prometheus answers the query with a value (the answer in $got)
+prom_scraped() {
+    got=$(http "http://127.0.0.1:$PPORT/api/v1/query?query=perfkit_agent_samples_total" 2>/dev/null)
+    case $got in *'"value"'*) return 0 ;; esac
+    return 1
+}
+wait_for 30 prom_scraped
 contains "Prometheus scraped the agent" "$got" '"job":"perfkit"'
-got=$(c "http://127.0.0.1:$PPORT/api/v1/query?query=up%7Bjob%3D%22perfkit%22%7D")
+got=$(http "http://127.0.0.1:$PPORT/api/v1/query?query=up%7Bjob%3D%22perfkit%22%7D")
 contains "Prometheus: the target is up" "$got" '"value":['
 contains "  ... with value 1" "$got" ',"1"]'
-got=$(c "http://127.0.0.1:$PPORT/api/v1/query?query=node_memory_MemTotal_bytes")
+got=$(http "http://127.0.0.1:$PPORT/api/v1/query?query=node_memory_MemTotal_bytes")
 want=$($PY -c 'print([int(l.split()[1]) * 1024 for l in open("/proc/meminfo") if l.startswith("MemTotal:")][0])')
 contains "Prometheus reads node_memory_MemTotal_bytes = /proc/meminfo's" "$got" "\"$want\""
 
 # ---- reload and stop
 printf 'interval 250ms\nalert Other: perfkit_agent_samples_total >= 0 for 0s\n' >"$TMP/m.conf"
 kill -HUP $AGENT
-sleep 1
-c -o "$TMP/alerts2.json" "$A/api/alerts"
+rules_swapped() {
+    [ "$(json_at "$A/api/alerts" 'any(a["alertname"] == "Other" for a in j) and not any(a["alertname"] == "Always" for a in j)')" = True ]
+}
+wait_for 10 rules_swapped
+wait_for 10 grep -q "alert Always resolved" "$TMP/agent.log"
+wait_for 10 hooks_have '"status":"resolved"'
+http -o "$TMP/alerts2.json" "$A/api/alerts"
 jcheck "SIGHUP: the new rule fires, the old one is gone" "$TMP/alerts2.json" \
     'any(a["alertname"] == "Other" for a in j) and not any(a["alertname"] == "Always" for a in j)'
 contains "SIGHUP: the removed rule's alert is logged resolved" "$(cat "$TMP/agent.log")" "alert Always resolved"
 got=$(cat "$HOOKS"/*.json 2>/dev/null)
 contains "SIGHUP: the webhook hears it resolved" "$got" '"status":"resolved"'
 contains "webhook: the instance label" "$got" "\"instance\":\"$(hostname):$PORT\""
-kill -TERM $AGENT
-wait $AGENT
+stop_bg "$AGENT" 20
 rc=$?
 if [ $rc -eq 0 ]; then ok "SIGTERM: exit 0"; else fail "SIGTERM: exit 0" "exit $rc" "$(tail -5 "$TMP/agent.log")"; fi
 # samples: one frame per sample of the current minute, a chunk per series per finished minute
@@ -194,41 +177,40 @@ got=$($PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execut
 contains "the database passes integrity_check and holds samples" "$got" "ok True"
 
 # ---- kill -9 while sampling every 100 ms: the history stays consistent
-"$PERFKIT" monitor --listen "127.0.0.1:$(free_port)" --db "$TMP/k.db" --interval 100ms --duration 30s \
-    2>"$TMP/agent4.log" &
-K=$!
-sleep 2.3
-kill -KILL $K
-wait $K 2>/dev/null
-# samples of node_load1: every frame holds each series once; a chunk entry is 10 bytes after a format byte
-got=$($PY -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("pragma integrity_check").fetchone()[0], c.execute("select (select count(*) from frames) + coalesce((select sum((length(data) - 1) / 10) from chunks where series = (select id from series where key = '"'"'node_load1'"'"')), 0)").fetchone()[0] >= 10)' "$TMP/k.db")
-contains "kill -9: integrity_check ok, the samples kept" "$got" "ok True"
+KPORT=$(free_port)
+start_bg "$PERFKIT" monitor --listen "127.0.0.1:$KPORT" --db "$TMP/k.db" --interval 100ms --duration 30s \
+    2>"$TMP/agent4.log"
+K=$BG_PID
+wait_for 20 samples_at_least "http://127.0.0.1:$KPORT" 20
+stop_bg "$K" 5 KILL
+got=$(db_check "$TMP/k.db")
+if [ "${got%% *}" = ok ] && ge "${got#* }" 10; then ok "kill -9: integrity_check ok, the samples kept"; else
+    fail "kill -9: integrity_check ok, the samples kept" "integrity_check, samples of node_load1: $got"; fi
 
 # ---- authentication
 printf 'a-long-enough-secret-token-123\n' >"$TMP/token"
 PORT2=$(free_port)
-"$PERFKIT" monitor --listen "127.0.0.1:$PORT2" --auth-token-file "$TMP/token" --db "$TMP/a.db" --duration 20s \
-    2>"$TMP/agent2.log" &
-AGENT2=$!
-PIDS+=($AGENT2)
-sleep 1.5
+start_bg "$PERFKIT" monitor --listen "127.0.0.1:$PORT2" --auth-token-file "$TMP/token" --db "$TMP/a.db" --duration 20s \
+    2>"$TMP/agent2.log"
+AGENT2=$BG_PID
+wait_for 10 http_ok "http://127.0.0.1:$PORT2/ready" -H 'Authorization: Bearer a-long-enough-secret-token-123'
 # No webhook, no HTTP probe, no https: none of libcurl, libssl, libcrypto is mapped.
 check "without webhooks or HTTP probes, no libcurl, libssl or libcrypto" \
     sh -c "! grep -Eq 'libcurl|libssl|libcrypto' /proc/$AGENT2/maps"
-expect_exit 0 "no token" c -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/api/status"
+expect_exit 0 "no token" http -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT2/api/status"
 contains "without the token: 401" "$OUT" "401"
-expect_exit 0 "the token" c -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a-long-enough-secret-token-123' "http://127.0.0.1:$PORT2/api/status"
+expect_exit 0 "the token" http -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer a-long-enough-secret-token-123' "http://127.0.0.1:$PORT2/api/status"
 contains "with the token: 200" "$OUT" "200"
 
 # ---- the dashboard in headless Chromium
 if command -v chromium >/dev/null 2>&1; then
     PORT3=$(free_port)
-    "$PERFKIT" monitor --listen "127.0.0.1:$PORT3" --db "$TMP/d.db" --interval 250ms --duration 40s \
+    start_bg "$PERFKIT" monitor --listen "127.0.0.1:$PORT3" --db "$TMP/d.db" --interval 250ms --duration 40s \
         --probe "tcp://127.0.0.1:$NGINX_PORT" --alert 'Shown: perfkit_agent_samples_total >= 0 for 0s' \
-        2>"$TMP/agent3.log" &
-    PIDS+=($!)
-    wait_http "http://127.0.0.1:$PORT3/ready"
-    sleep 2
+        2>"$TMP/agent3.log"
+    wait_for 10 http_ok "http://127.0.0.1:$PORT3/ready"
+    # history for the charts: a couple of seconds of samples, 250 ms apart
+    wait_for 10 samples_at_least "http://127.0.0.1:$PORT3" 9
     timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
         --virtual-time-budget=8000 --dump-dom "http://127.0.0.1:$PORT3/" >"$TMP/dom.html" 2>"$TMP/chromium.log"
     dom=$(cat "$TMP/dom.html")

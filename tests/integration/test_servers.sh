@@ -6,16 +6,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/nginx.sh"
 
-cleanup() {
-    badserver_stop_all
-    nginx_stop "$TMP/nginx"
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# curl on loopback, never through a proxy, never for long.
-c() { curl --noproxy '*' --max-time 3 -sS "$@"; }
+# lib.sh's http: curl on loopback, never through a proxy, never for long.
+HTTP_MAX_TIME=3
 
 # listens_on_loopback_only PORT: the socket listening on PORT is bound to
 # 127.0.0.1 (and nothing listens on PORT on any other address).
@@ -70,26 +62,26 @@ if nginx_start "$TMP/nginx" 2>"$TMP/nginx.err"; then
     U=http://127.0.0.1:$NGINX_PORT
     check "nginx: http listens on 127.0.0.1 only" listens_on_loopback_only "$NGINX_PORT"
     check "nginx: https listens on 127.0.0.1 only" listens_on_loopback_only "$NGINX_TLS_PORT"
-    contains "nginx: / is 200 with 612 bytes" "$(c -o "$TMP/index" -w '%{http_code} %{size_download}' "$U/")" "200 612"
+    contains "nginx: / is 200 with 612 bytes" "$(http -o "$TMP/index" -w '%{http_code} %{size_download}' "$U/")" "200 612"
     check "nginx: / is the index.html nginx_start wrote" cmp "$TMP/index" "$NGINX_DIR/www/index.html"
     check "nginx: index.html is exactly 612 bytes" test "$(wc -c <"$NGINX_DIR/www/index.html")" -eq 612
-    contains "nginx: /big is 200 with 102400 bytes" "$(c -o "$TMP/big" -w '%{http_code} %{size_download}' "$U/big")" "200 102400"
+    contains "nginx: /big is 200 with 102400 bytes" "$(http -o "$TMP/big" -w '%{http_code} %{size_download}' "$U/big")" "200 102400"
     check "nginx: /big is big.bin" cmp "$TMP/big" "$NGINX_DIR/www/big.bin"
-    contains "nginx: /status/404 is 404" "$(c -o /dev/null -w '%{http_code}' "$U/status/404")" "404"
-    contains "nginx: /status/500 is 500" "$(c -o /dev/null -w '%{http_code}' "$U/status/500")" "500"
+    contains "nginx: /status/404 is 404" "$(http -o /dev/null -w '%{http_code}' "$U/status/404")" "404"
+    contains "nginx: /status/500 is 500" "$(http -o /dev/null -w '%{http_code}' "$U/status/500")" "500"
     contains "nginx: HEAD /head gives Content-Length 612 and no body" \
-        "$(c -I -w 'size=%{size_download}' "$U/head" | tr -d '\r')" "Content-Length: 612"
+        "$(http -I -w 'size=%{size_download}' "$U/head" | tr -d '\r')" "Content-Length: 612"
     contains "nginx: keep-alive (two requests, one connection)" \
-        "$(c -v -o /dev/null -o /dev/null "$U/" "$U/big" 2>&1)" "Re-using existing connection"
+        "$(http -v -o /dev/null -o /dev/null "$U/" "$U/big" 2>&1)" "Re-using existing connection"
     contains "nginx: https with --cacert \$NGINX_CERT works" \
-        "$(c --cacert "$NGINX_CERT" --resolve "localhost:$NGINX_TLS_PORT:127.0.0.1" \
+        "$(http --cacert "$NGINX_CERT" --resolve "localhost:$NGINX_TLS_PORT:127.0.0.1" \
               -o /dev/null -w '%{http_code} %{size_download}' "https://localhost:$NGINX_TLS_PORT/")" "200 612"
     contains "nginx: the certificate also names IP 127.0.0.1" \
-        "$(c --cacert "$NGINX_CERT" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$NGINX_TLS_PORT/big")" "200"
+        "$(http --cacert "$NGINX_CERT" -o /dev/null -w '%{http_code}' "https://127.0.0.1:$NGINX_TLS_PORT/big")" "200"
     expect_exit 60 "nginx: https without the CA fails verification" \
-        c --resolve "localhost:$NGINX_TLS_PORT:127.0.0.1" -o /dev/null "https://localhost:$NGINX_TLS_PORT/"
+        http --resolve "localhost:$NGINX_TLS_PORT:127.0.0.1" -o /dev/null "https://localhost:$NGINX_TLS_PORT/"
     # /slow sends about 10 KiB/s: after 1 s only part of the 100 KiB has arrived.
-    c --max-time 1 -o /dev/null -w '%{size_download}' "$U/slow" >"$TMP/slow" 2>/dev/null
+    http --max-time 1 -o /dev/null -w '%{size_download}' "$U/slow" >"$TMP/slow" 2>/dev/null
     rc=$?
     got=$(cat "$TMP/slow")
     if [ "$rc" -eq 28 ] && [ "${got:-0}" -gt 0 ] && [ "$got" -lt 51200 ]; then
@@ -99,7 +91,7 @@ if nginx_start "$TMP/nginx" 2>"$TMP/nginx.err"; then
     fi
     check "nginx: error.log is in DIR" test -f "$NGINX_DIR/error.log"
     nginx_stop "$TMP/nginx"
-    if c -o /dev/null "$U/" 2>/dev/null; then fail "nginx_stop stops nginx"; else ok "nginx_stop stops nginx"; fi
+    if http -o /dev/null "$U/" 2>/dev/null; then fail "nginx_stop stops nginx"; else ok "nginx_stop stops nginx"; fi
 else
     fail "nginx starts" "$(cat "$TMP/nginx.err")"
 fi
@@ -115,8 +107,8 @@ start() {
 if start ok; then
     B=http://127.0.0.1:$BADSERVER_PORT
     check "badserver: listens on 127.0.0.1 only" listens_on_loopback_only "$BADSERVER_PORT"
-    contains "ok: 200 with body ok" "$(c -w ' %{http_code}' "$B/")" "ok 200"
-    contains "ok: keep-alive" "$(c -v -o /dev/null -o /dev/null "$B/a" "$B/b" 2>&1)" "Re-using existing connection"
+    contains "ok: 200 with body ok" "$(http -w ' %{http_code}' "$B/")" "ok 200"
+    contains "ok: keep-alive" "$(http -v -o /dev/null -o /dev/null "$B/a" "$B/b" 2>&1)" "Re-using existing connection"
     contains "ok: pipelined GET, POST with a body, HEAD: three answers in order" \
         "$(raw "$BADSERVER_PORT" 'b"GET / HTTP/1.1\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 5\r\n\r\nhelloHEAD / HTTP/1.1\r\n\r\n"')" \
         "'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n'<QUIET>"
@@ -129,28 +121,28 @@ for i in range(200):
     s.sendall(b"GET / HTTP/1.1\r\nHo" if i % 2 else b"GET / HTTP/1.1\r\n\r\n" * 50)
     s.close()
 PY
-    contains "ok: still answers after 200 clients reset their connections" "$(c -w ' %{http_code}' "$B/")" "ok 200"
+    contains "ok: still answers after 200 clients reset their connections" "$(http -w ' %{http_code}' "$B/")" "ok 200"
     badserver_stop
 fi
 
 if start ok; then
-    for i in 1 2 3 4 5; do c -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/$i"; done
+    for i in 1 2 3 4 5; do http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/$i"; done
     check "ok: --requests-file counts the requests while running (within 1 s)" \
-        bash -c 'sleep 1.1; test "$(cat "$1")" = 5' _ "$BADSERVER_REQUESTS"
+        wait_for 1.1 grep -qx 5 "$BADSERVER_REQUESTS"
     badserver_stop
     contains "ok: --requests-file holds 5 after exit" "$(cat "$BADSERVER_REQUESTS")" "5"
 fi
 
 if start status; then
     B=http://127.0.0.1:$BADSERVER_PORT
-    codes=$(for i in 1 2 3 4 5 6; do c -o /dev/null -w '%{http_code} ' "$B/"; done)
+    codes=$(for i in 1 2 3 4 5 6; do http -o /dev/null -w '%{http_code} ' "$B/"; done)
     contains "status: cycles 200 404 500 over connections" "$codes" "200 404 500 200 404 500 "
-    contains "status: Content-Length 0" "$(c -i "$B/" | tr -d '\r')" "Content-Length: 0"
+    contains "status: Content-Length 0" "$(http -i "$B/" | tr -d '\r')" "Content-Length: 0"
     badserver_stop
 fi
 
 if start close; then
-    out=$(c -v -o /dev/null -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$BADSERVER_PORT/a" "http://127.0.0.1:$BADSERVER_PORT/b" 2>&1)
+    out=$(http -v -o /dev/null -o /dev/null -w '%{http_code} ' "http://127.0.0.1:$BADSERVER_PORT/a" "http://127.0.0.1:$BADSERVER_PORT/b" 2>&1)
     contains "close: two 200s" "$out" "200 200"
     contains "close: says Connection: close" "$out" "Connection: close"
     if printf '%s' "$out" | grep -q "Re-using existing connection"; then
@@ -163,7 +155,7 @@ if start close; then
 fi
 
 if start reset; then
-    expect_exit 56 "reset: curl sees the connection reset" c -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 56 "reset: curl sees the connection reset" http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "reset: curl's message" "$OUT" "reset"
     contains "reset: RST on the wire, no response byte" "$(raw "$BADSERVER_PORT" "$GET")" "b''<RESET>"
     badserver_stop
@@ -171,7 +163,7 @@ if start reset; then
 fi
 
 if start close-mid; then
-    expect_exit 18 "close-mid: curl reports a truncated body" c -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 18 "close-mid: curl reports a truncated body" http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "close-mid: 90 bytes missing" "$OUT" "90 bytes remaining"
     badserver_stop
 fi
@@ -184,33 +176,33 @@ if start close-head; then
 fi
 
 if start slow-body; then
-    expect_exit 28 "slow-body: curl --max-time 1 times out" c --max-time 1 -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 28 "slow-body: curl --max-time 1 times out" http --max-time 1 -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "slow-body: inside the body" "$OUT" "out of 50 bytes received"
     badserver_stop
 fi
 
 if start hang; then
-    expect_exit 28 "hang: curl --max-time 1 times out" c --max-time 1 -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 28 "hang: curl --max-time 1 times out" http --max-time 1 -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "hang: with 0 bytes" "$OUT" "0 bytes received"
     badserver_stop
     contains "hang: the request was read" "$(cat "$BADSERVER_REQUESTS")" "1"
 fi
 
 if start bad-chunk; then
-    expect_exit 56 "bad-chunk: curl fails at once" c -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 56 "bad-chunk: curl fails at once" http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "bad-chunk: a chunk error" "$OUT" "chunk"
     badserver_stop
 fi
 
 if start garbage; then
-    expect_exit 1 "garbage: curl rejects the reply" c -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 1 "garbage: curl rejects the reply" http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "garbage: not HTTP/1.x" "$OUT" "HTTP/0.9"
     contains "garbage: an SSH banner, connection kept" "$(raw "$BADSERVER_PORT" "$GET")" "b'SSH-2.0-OpenSSH_9.2\r\n'<QUIET>"
     badserver_stop
 fi
 
 if start oversized; then
-    out=$(c -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/" 2>&1)
+    out=$(http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/" 2>&1)
     rc=$?
     if [ "$rc" -ne 0 ] && [ "$rc" -ne 28 ]; then ok "oversized: curl refuses the 100 KiB header (exit $rc)"; else fail "oversized: curl refuses the 100 KiB header" "exit $rc" "$out"; fi
     check "oversized: the header line is 100 KiB" $PY - "$BADSERVER_PORT" <<'PY'
@@ -231,7 +223,7 @@ PY
 fi
 
 if start no-accept; then
-    expect_exit 28 "no-accept: curl --max-time 1 times out" c --max-time 1 -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
+    expect_exit 28 "no-accept: curl --max-time 1 times out" http --max-time 1 -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/"
     contains "no-accept: connected, then nothing" "$OUT" "0 bytes received"
     badserver_stop
     contains "no-accept: no request was read" "$(cat "$BADSERVER_REQUESTS")" "0"
@@ -240,12 +232,10 @@ fi
 # --max-seconds: it goes away by itself.
 if start hang --max-seconds 1; then
     pid=$BADSERVER_PID
-    for i in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then fail "--max-seconds 1: exits by itself"; else ok "--max-seconds 1: exits by itself"; fi
-    wait "$pid"
+    if wait_for 3 gone "$pid"; then ok "--max-seconds 1: exits by itself"; else fail "--max-seconds 1: exits by itself"; fi
+    badserver_stop "$pid"
     rc=$?
     check "--max-seconds: exit status 0" test "$rc" -eq 0
-    badserver_stop "$pid"
 fi
 
 expect_exit 2 "badserver: an unknown mode is a usage error" "$BADSERVER_BIN" --mode nope --port-file "$TMP/x"

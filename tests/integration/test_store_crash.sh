@@ -3,11 +3,12 @@
 # can is killed at a random moment, several times over; after each kill the
 # file passes PRAGMA integrity_check, holds a gap-free run of whole samples
 # with their rollups, and has lost nothing the writer knew was committed
-# (at most the sample in flight). Then the same with pruning at work.
+# (at most the sample in flight). Then the same with pruning at work. The
+# store on a full disk is test_store_diskfull.sh.
 . "$(dirname "$0")/lib.sh"
 
 W="$PK_BUILD/tests/helpers/pk_store_writer"
-[ -x "$W" ] || { echo "missing $W (build the tests first)"; exit 1; }
+[ -x "$W" ] || die "pk_store_writer built" "missing $W (build the tests first)"
 NSERIES=40
 
 # crash_rounds DB ROUNDS [RETENTION_RAW_S]
@@ -15,12 +16,11 @@ crash_rounds() {
     local db=$1 rounds=$2 ret=${3:-} out="$TMP/writer.out"
     for round in $(seq 1 "$rounds"); do
         : >"$out"
-        "$W" write "$db" "$NSERIES" $ret >"$out" 2>"$TMP/writer.err" &
-        local pid=$!
-        # 50 ms .. 1.5 s: sometimes while opening, mostly mid-stream
+        start_bg "$W" write "$db" "$NSERIES" $ret >"$out" 2>"$TMP/writer.err"
+        local pid=$BG_PID
+        # not a wait: a random moment, 50 ms .. 1.5 s: sometimes while opening, mostly mid-stream
         sleep "$(awk -v r="$RANDOM" 'BEGIN { printf "%.3f", 0.05 + (r % 1450) / 1000 }')"
-        kill -9 "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
+        stop_bg "$pid" 5 KILL
         if [ -s "$TMP/writer.err" ]; then
             fail "round $round${ret:+ (pruning)}: the writer failed" "$(cat "$TMP/writer.err")"
             continue
@@ -42,26 +42,5 @@ rm -f "$TMP/last"
 crash_rounds "$TMP/crash.db" 8
 rm -f "$TMP/last"
 crash_rounds "$TMP/prune.db" 4 120
-
-# A real full disk: a 4 MiB tmpfs filled by the database and a 2 MiB ballast
-# file. Appends fail with -ENOSPC and are counted; once the ballast is
-# removed they succeed again by themselves. Mounting needs root: elsewhere
-# the unit test's full database (max_page_count) covers the code path.
-FS="$TMP/fs"
-mkdir -p "$FS"
-trap 'umount "$FS" 2>/dev/null; rm -rf "$TMP"' EXIT
-if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=4m pk-store-test "$FS" 2>/dev/null; then
-    dd if=/dev/zero of="$FS/ballast" bs=1M count=2 status=none
-    if res=$("$W" diskfull "$FS/full.db" "$FS/ballast" "$NSERIES" 2>&1); then
-        ok "full disk: $res"
-        last=$(printf '%s' "$res" | sed -n 's/^ok \([0-9]*\):.*/\1/p')
-        check "full disk: the file is whole afterwards" "$W" check "$FS/full.db" "$NSERIES" "$last"
-    else
-        fail "full disk" "$res"
-    fi
-    umount "$FS"
-else
-    ok "full disk on a tmpfs: skipped (not root, or mount refused)"
-fi
 
 finish
