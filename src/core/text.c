@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 size_t text_utf8_seq(const unsigned char *p, size_t n)
 {
@@ -67,4 +68,10 @@ size_t text_append(char *buf, size_t cap, size_t off, const char *fmt, ...)
     int n = vsnprintf(off < cap ? buf + off : NULL, off < cap ? cap - off : 0, fmt, ap);
     va_end(ap);
     return n < 0 ? off : off + (size_t)n;
+}
+
+bool text_is_tchar(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+           (ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
 }

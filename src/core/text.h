@@ -1,7 +1,7 @@
 /*
  * text - small helpers for bytes that may be untrusted: UTF-8 validation
  * (RFC 3629: no overlong forms, no surrogates, nothing past U+10FFFF), hex
- * digits, and bounded appends into a fixed buffer.
+ * digits, HTTP token characters, and bounded appends into a fixed buffer.
  */
 #ifndef PK_CORE_TEXT_H
 #define PK_CORE_TEXT_H
@@ -14,6 +14,8 @@
 size_t text_utf8_seq(const unsigned char *p, size_t n);
 /* True when all n bytes of s are valid UTF-8. */
 bool text_utf8_valid(const char *s, size_t n);
+/* RFC 9110's tchar: a byte of a token (a method, a header field's name). */
+bool text_is_tchar(char ch);
 /* The value of a hex digit, -1 for any other byte. */
 int text_hexval(unsigned char c);
 /* vsnprintf at buf + off (nothing written once off >= cap); returns off plus

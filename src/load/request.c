@@ -7,12 +7,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
-
-static bool is_tchar(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
+#include "core/text.h"
 
 static bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
 
@@ -47,7 +42,7 @@ static int check_header(const struct load_header *h, const char *on, struct pk_e
     if (n == 0)
         return err_set(e, PK_EPARSE, on, "invalid header", "empty header name");
     for (size_t i = 0; i < n; i++)
-        if (!is_tchar(h->name[i]))
+        if (!text_is_tchar(h->name[i]))
             return err_set(e, PK_EPARSE, on, "invalid header",
                            "name '%s' is not a token (letters, digits, !#$%%&'*+-.^_`|~)",
                            err_quote(h->name, n, q, sizeof(q)));
@@ -73,7 +68,7 @@ int request_build(struct load_request *r, const char *method, const struct url *
     if (mlen == 0)
         return err_set(e, PK_EPARSE, on, "invalid method", "the method is empty");
     for (size_t i = 0; i < mlen; i++)
-        if (!is_tchar(method[i]))
+        if (!text_is_tchar(method[i]))
             return err_set(e, PK_EPARSE, on, "invalid method",
                            "'%s' is not a token (letters, digits, !#$%%&'*+-.^_`|~)",
                            err_quote(method, mlen, q, sizeof(q)));

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/text.h"
 #include "core/units.h"
 
 #define QUOTE_MAX 64
@@ -52,13 +53,6 @@ static int oom(const struct ctx *c)
 }
 
 static bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
-
-/* RFC 9110 tchar. */
-static bool is_tchar(char ch)
-{
-    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-           (ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL);
-}
 
 struct word {
     const char *p;
@@ -142,7 +136,7 @@ enum scenario_method_fault scenario_method_check(const char *m, size_t n)
         return SCENARIO_METHOD_LENGTH;
     bool lower = false;
     for (size_t i = 0; i < n; i++) {
-        if (!is_tchar(m[i]))
+        if (!text_is_tchar(m[i]))
             return SCENARIO_METHOD_NOT_TOKEN;
         if (m[i] >= 'a' && m[i] <= 'z')
             lower = true;
@@ -236,7 +230,7 @@ static int parse_header(struct ctx *c, const char *p, const char *end)
     if (nlen == 0)
         return fail(c, "empty header name before ':'");
     for (size_t i = 0; i < nlen; i++)
-        if (!is_tchar(p[i]))
+        if (!text_is_tchar(p[i]))
             return fail(c, "invalid header name '%s' (a token: letters, digits, !#$%%&'*+-.^_`|~; "
                            "no space before ':')", err_quote(p, nlen, q, sizeof(q)));
     if ((nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||

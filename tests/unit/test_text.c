@@ -70,12 +70,27 @@ static void bounded_append(void **state)
     assert_string_equal(buf, "ab=12,x");
 }
 
+/* RFC 9110 5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ * "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA; counted over all 256 bytes. */
+static void token_chars(void **state)
+{
+    (void)state;
+    int n = 0;
+    for (int c = 0; c < 256; c++)
+        n += text_is_tchar((char)c);
+    assert_int_equal(n, 15 + 10 + 52);
+    assert_true(text_is_tchar('G') && text_is_tchar('~') && text_is_tchar('`'));
+    assert_false(text_is_tchar(' ') || text_is_tchar(':') || text_is_tchar('(') || text_is_tchar('"'));
+    assert_false(text_is_tchar('\0') || text_is_tchar('\x7f') || text_is_tchar('\xc3'));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(utf8_sequences),
         cmocka_unit_test(hex_digits),
         cmocka_unit_test(bounded_append),
+        cmocka_unit_test(token_chars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
