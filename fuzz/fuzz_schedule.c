@@ -121,9 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct schedule_plan before;
         memcpy(&before, &p, sizeof(p));
         pk_err_clear(&e);
-        rc = schedule_stage_add(&p, text, &e);
+        bool rate;
+        rc = schedule_stage_option(&p, text, &rate, &e);
         if (rc) {
-            CHECK(rc == PK_EPARSE && e.code == rc && e.what[0]);
+            CHECK((rc == PK_EPARSE || rc == PK_EUSAGE || rc > -4096) && e.code == rc && e.what[0]);
             CHECK(strncmp(e.on, "--stage", 7) == 0);
             CHECK(memcmp(&before, &p, sizeof(p)) == 0);
         } else {

@@ -5,10 +5,9 @@
  * Besides memory errors it checks the contracts: a refusal is PK_EUSAGE,
  * PK_EPARSE or a negative errno with the error filled and naming --stage,
  * and leaves the plan as it was; an accepted stage lasts at least 1 ns, is
- * a rate exactly when its text ends in "/s", and is what the plain parser
- * (schedule_stage_add) makes of the same text without it; a plan of all the
- * lines is accepted exactly when every line is and they are all rates or
- * all connections.
+ * a rate exactly when its text ends in "/s", and is the same stage, as
+ * connections, for the text without it; a plan of all the lines is accepted
+ * exactly when every line is and they are all rates or all connections.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -84,16 +83,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         else if (rate != first_rate)
             mixed = true;
 
-        /* The plain parser reads the same stage from the text without "/s". */
-        char plain[LINE_MAX];
-        strcpy(plain, texts[i]);
-        if (rate)
+        /* Without "/s", the same stage in connections. */
+        if (rate) {
+            char plain[LINE_MAX];
+            strcpy(plain, texts[i]);
             plain[strlen(plain) - 2] = '\0';
-        struct schedule_plan q;
-        schedule_plan_init(&q, 0, "--stage", NULL);
-        pk_err_clear(&e);
-        CHECK(schedule_stage_add(&q, plain, &e) == 0);
-        CHECK(q.stage[0].dur_ns == s->dur_ns && q.stage[0].target == s->target);
+            struct schedule_plan q;
+            bool qrate = true;
+            schedule_plan_init(&q, 0, "--stage", NULL);
+            pk_err_clear(&e);
+            CHECK(schedule_stage_option(&q, plain, &qrate, &e) == 0 && !qrate);
+            CHECK(q.stage[0].dur_ns == s->dur_ns && q.stage[0].target == s->target);
+        }
     }
 
     /* All of them as a plan: the same verdict, and the same stages. */

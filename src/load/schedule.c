@@ -93,31 +93,6 @@ static int stage_split(const char *text, struct stage_text *st)
     return STAGE_SPLIT;
 }
 
-int schedule_stage_add(struct schedule_plan *p, const char *text, struct pk_err *e)
-{
-    struct stage_text st;
-    switch (stage_split(text, &st)) {
-    case STAGE_TOO_LONG:
-        return err_set(e, PK_EPARSE, "--stage", "invalid stage", "'%s' is longer than %d bytes",
-                       st.q, SCHEDULE_STAGE_TEXT_MAX);
-    case STAGE_NOT_TWO_HALVES:
-        return err_set(e, PK_EPARSE, "--stage", "invalid stage",
-                       "'%s': expected DUR:TARGET, e.g. 30s:1000", st.q);
-    }
-    double seconds;
-    uint64_t target;
-    int rc = units_parse_duration(st.dur, st.on, &seconds, e);
-    if (rc)
-        return rc;
-    if ((rc = units_parse_count(st.target, st.on, &target, e)))
-        return rc;
-    /* Compared as a double before converting: a huge value must not reach the cast. */
-    double ns = seconds * 1e9 + 0.5;
-    if (!(ns < (double)SCHEDULE_MAX_NS))
-        return err_set(e, PK_EPARSE, st.on, "invalid stage", "duration too long");
-    return append(p, (uint64_t)ns, target, PK_EPARSE, st.on, e);
-}
-
 /* PK_EUSAGE with a formatted `what`: "<on>: <what>[: <why>]" is the text
  * perfkit load has always printed for these. */
 __attribute__((format(printf, 4, 5)))

@@ -10,8 +10,8 @@
  *
  * Plans. A plan is either a constant target held for ever
  * (schedule_plan_init(): `-R N`, or `-c N` in the closed model) or a list of
- * stages (one per `--stage DUR:TARGET`, in order: schedule_plan_stages()
- * for perfkit load's options, schedule_stage_add() for one plain text).
+ * stages (one per `--stage DUR:TARGET`, in order: schedule_plan_stages(),
+ * or schedule_stage_option() for one).
  * Stages are STEPPED, as the issue says ("ramps ... in steps"): a stage's
  * target applies from its first nanosecond to its last, and the target jumps
  * at the start of the next stage; there is no linear interpolation. For a
@@ -98,13 +98,9 @@ struct schedule_plan {
  * PK_EUSAGE when target > SCHEDULE_MAX_TARGET (on = "-R" or "-c", for the message). */
 int schedule_plan_init(struct schedule_plan *p, uint64_t target, const char *on, struct pk_err *e);
 
-/* Parse one `--stage DUR:TARGET` (DUR by units_parse_duration, at least 1 ns;
- * TARGET by units_parse_count, 0 allowed: a pause) and append it. The first
- * stage replaces the constant target of schedule_plan_init(). On error the
- * plan is unchanged. The target is a plain count: perfkit load's option,
- * which also takes rates as N/s, is schedule_stage_option(). */
-int schedule_stage_add(struct schedule_plan *p, const char *text, struct pk_err *e);
-/* The same with the values already parsed (on names the source in messages). */
+/* Appends a stage of dur_ns at target (on names the source in messages);
+ * the first stage replaces the constant target of schedule_plan_init(). On
+ * error the plan is unchanged. */
 int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target,
                           const char *on, struct pk_err *e);
 

@@ -1,7 +1,7 @@
 /*
  * test_schedule - the request schedule: exact intended times (constant and
  * staged rates, very large k), due-count as their inverse, the per-thread
- * split, stepped targets, --stage parsing and its errors (schedule_stage_add,
+ * split, stepped targets, --stage parsing and its errors (schedule_stage_option,
  * and perfkit load's option with rates as N/s), warmup, late-send
  * accounting; and one live check of the sleeping strategy the engine uses
  * (clock_nanosleep TIMER_ABSTIME to the intended times on CLOCK_MONOTONIC).
@@ -40,7 +40,8 @@ static void stage(struct schedule_plan *p, const char *text)
 {
     struct pk_err e;
     pk_err_clear(&e);
-    int rc = schedule_stage_add(p, text, &e);
+    bool rate;
+    int rc = schedule_stage_option(p, text, &rate, &e);
     if (rc)
         fail_msg("--stage '%s' rejected: %s", text, msg(&e));
 }
@@ -346,97 +347,6 @@ static void stepped_targets(void **state)
 
 /* ---- parsing ----------------------------------------------------------- */
 
-static void stage_bad(const char *text, const char *want)
-{
-    struct schedule_plan p;
-    constant(&p, 0);
-    stage(&p, "1s:1");
-    struct pk_err e;
-    pk_err_clear(&e);
-    int rc = schedule_stage_add(&p, text, &e);
-    if (rc == 0)
-        fail_msg("--stage '%s' accepted", text);
-    assert_int_equal(rc, PK_EPARSE);
-    assert_int_equal(e.code, PK_EPARSE);
-    if (strcmp(msg(&e), want) != 0)
-        fail_msg("--stage '%s': '%s', want '%s'", text, msg(&e), want);
-    assert_int_equal(p.n, 1); /* unchanged */
-    assert_int_equal(schedule_duration(&p), S);
-}
-
-static void stage_parse(void **state)
-{
-    (void)state;
-    struct schedule_plan p;
-    constant(&p, 0);
-    stage(&p, "30s:1000");
-    stage(&p, "1m30s:1.5k");
-    stage(&p, "500ms:0");
-    stage(&p, "0.1s:2M");
-    assert_int_equal(p.n, 4);
-    assert_int_equal(p.stage[0].dur_ns, 30 * S);
-    assert_int_equal(p.stage[0].target, 1000);
-    assert_int_equal(p.stage[1].dur_ns, 90 * S);
-    assert_int_equal(p.stage[1].target, 1500);
-    assert_int_equal(p.stage[2].dur_ns, 500 * MS);
-    assert_int_equal(p.stage[2].target, 0);
-    assert_int_equal(p.stage[3].dur_ns, 100 * MS);
-    assert_int_equal(p.stage[3].target, 2000000);
-    assert_int_equal(schedule_duration(&p), 120 * S + 600 * MS);
-
-    stage_bad("30s", "--stage: invalid stage: '30s': expected DUR:TARGET, e.g. 30s:1000");
-    stage_bad("", "--stage: invalid stage: '': expected DUR:TARGET, e.g. 30s:1000");
-    stage_bad("1s:2:3", "--stage: invalid stage: '1s:2:3': expected DUR:TARGET, e.g. 30s:1000");
-    stage_bad("1s\n2\x01", "--stage: invalid stage: '1s\\x0a2\\x01': expected DUR:TARGET, e.g. 30s:1000");
-    stage_bad("1s\n:2", "--stage '1s\\x0a:2': invalid duration '1s\\x0a': contains whitespace "
-                        "(write it as one word, e.g. 500ms, 2s, 1m30s)");
-    stage_bad("0s:100", "--stage '0s:100': invalid stage: a stage must last at least 1ns");
-    stage_bad("0.1ns:100", "--stage '0.1ns:100': invalid stage: a stage must last at least 1ns");
-    stage_bad("1s:2000G", "--stage '1s:2000G': invalid stage: target 2000000000000 is above the limit of 1000000000000");
-    stage_bad("60000d:1", "--stage '60000d:1': invalid stage: duration too long");
-
-    /* The units messages, with the whole --stage text in front. */
-    struct pk_err e;
-    const char *bad[] = { "5x:100", ":100", "10s:", "10s:abc", "10s:1.5", "-1s:5", "10s:-5" };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        constant(&p, 0);
-        pk_err_clear(&e);
-        assert_int_equal(schedule_stage_add(&p, bad[i], &e), PK_EPARSE);
-        char want[64];
-        snprintf(want, sizeof(want), "--stage '%s': ", bad[i]);
-        if (strncmp(msg(&e), want, strlen(want)) != 0)
-            fail_msg("--stage '%s': '%s'", bad[i], msg(&e));
-        assert_int_equal(p.n, 0);
-    }
-    pk_err_clear(&e);
-    assert_int_equal(schedule_stage_add(&p, "5x:100", &e), PK_EPARSE);
-    assert_string_equal(msg(&e), "--stage '5x:100': invalid duration '5x': unknown unit 'x' (use ns, us, ms, s, m, h, d)");
-
-    /* Too long, and too many. */
-    char longtext[SCHEDULE_STAGE_TEXT_MAX + 10];
-    memset(longtext, '1', sizeof(longtext) - 1);
-    longtext[sizeof(longtext) - 1] = '\0';
-    pk_err_clear(&e);
-    assert_int_equal(schedule_stage_add(&p, longtext, &e), PK_EPARSE);
-    assert_non_null(strstr(msg(&e), "is longer than 128 bytes"));
-    assert_non_null(strstr(msg(&e), "--stage"));
-    constant(&p, 0);
-    for (int i = 0; i < SCHEDULE_MAX_STAGES; i++)
-        stage(&p, "1s:1");
-    pk_err_clear(&e);
-    assert_int_equal(schedule_stage_add(&p, "1s:1", &e), PK_EPARSE);
-    assert_string_equal(msg(&e), "--stage '1s:1': too many stages: at most 64");
-    assert_int_equal(schedule_stage_append(&p, S, 1, "x", &e), PK_EUSAGE);
-
-    /* The total length is capped too. */
-    constant(&p, 0);
-    stage(&p, "50000d:1");
-    pk_err_clear(&e);
-    assert_int_equal(schedule_stage_add(&p, "50000d:1", &e), PK_EPARSE);
-    assert_non_null(strstr(msg(&e), "the stages last longer than"));
-    assert_int_equal(p.n, 1);
-}
-
 /* ---- perfkit load's --stage (schedule_stage_option, schedule_plan_stages) */
 
 static void option_ok(struct schedule_plan *p, const char *text, uint64_t dur_ns, uint64_t target,
@@ -531,6 +441,16 @@ static void stage_option(void **state)
     assert_int_equal(schedule_stage_option(&p, text, &is_rate, &e), PK_EUSAGE);
     assert_non_null(strstr(msg(&e), "--stage: '\\x01\\x01"));
     assert_non_null(strstr(msg(&e), "\\x01...' is longer than 128 bytes"));
+
+    /* Too many. */
+    constant(&p, 0);
+    for (int i = 0; i < SCHEDULE_MAX_STAGES; i++)
+        option_ok(&p, "1s:1", S, 1, false);
+    pk_err_clear(&e);
+    assert_int_equal(schedule_stage_option(&p, "1s:1", &is_rate, &e), PK_EPARSE);
+    assert_string_equal(msg(&e), "--stage '1s:1': too many stages: at most 64");
+    assert_int_equal(p.n, SCHEDULE_MAX_STAGES);
+    assert_int_equal(schedule_stage_append(&p, S, 1, "x", &e), PK_EUSAGE);
 
     /* The total length is capped. */
     constant(&p, 0);
@@ -733,7 +653,6 @@ int main(void)
         cmocka_unit_test(inverse_random),
         cmocka_unit_test(thread_split),
         cmocka_unit_test(stepped_targets),
-        cmocka_unit_test(stage_parse),
         cmocka_unit_test(stage_option),
         cmocka_unit_test(plan_stages),
         cmocka_unit_test(run_end),
