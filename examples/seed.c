@@ -6,6 +6,8 @@
  *     report_file = benchmark.generate_report()
  *
  * Usage: seed [REPORT.json]   (default seed_report.json in the current directory)
+ * It reports allocations per iteration, so it links -lperfkit_alloc (the
+ * opt-in allocation counting, docs/libperfkit.md).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -49,7 +51,7 @@ int main(int argc, char **argv)
                " bytes\n",
                r->allocs_per_iter, r->alloc_bytes_per_iter, r->rss_growth_bytes);
     else
-        printf("Memory usage: allocations not counted in this build; peak RSS grew by %" PRId64 " bytes\n",
+        printf("Memory usage: allocations not counted (link -lperfkit_alloc); peak RSS grew by %" PRId64 " bytes\n",
                r->rss_growth_bytes);
     printf("CPU usage: %.0f%% of one CPU (%.3g ns of CPU time per iteration)\n", 100 * r->cpu_util, r->cpu_ns);
 
