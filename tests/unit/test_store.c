@@ -1103,9 +1103,17 @@ static void *reader_thread(void *p)
         rc = store_latest_ts(a->s, NULL, &ts, &e);
         if (rc != 0 && rc != -ENOENT)
             a->bad++;
-        a->queries++;
+        __atomic_fetch_add(&a->queries, 1, __ATOMIC_RELAXED);
     }
     return NULL;
+}
+
+static bool every_reader_queried(struct rd_arg *a, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (__atomic_load_n(&a[i].queries, __ATOMIC_RELAXED) == 0)
+            return false;
+    return true;
 }
 
 static void test_concurrent_readers(void **state)
@@ -1119,7 +1127,9 @@ static void test_concurrent_readers(void **state)
     struct metric_set set;
     metric_set_init(&set);
     int64_t t = 4000LL * 60000;
-    for (int i = 0; i < 1500; i++, t += 1000) {
+    /* 1500 samples, and on a busy machine more until every reader has had
+     * its turn while the writer writes (bounded: 100,000 samples). */
+    for (int i = 0; i < 1500 || (i < 100000 && !every_reader_queried(a, 3)); i++, t += 1000) {
         fill(&set, t, i);
         append_ok(s, &set);
     }
