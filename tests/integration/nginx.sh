@@ -1,5 +1,5 @@
 # A real nginx (Debian's /usr/sbin/nginx) on loopback for the integration tests
-# of perfkit load. Source it after lib.sh:
+# of perfkit load (and the bench/ scripts that load nginx). Source it after lib.sh:
 #
 #   . "$(dirname "$0")/nginx.sh"
 #   nginx_start "$TMP/nginx" || die "nginx starts"
@@ -43,6 +43,8 @@
 # nginx runs as a daemon and pk_badserver in the background: lib.sh's EXIT
 # trap stops both, so a test sets no trap of its own.
 
+# free_port, wait_for, alive, gone (lib.sh has them too; bench/ scripts source only this file).
+. "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 NGINX_BIN=${NGINX_BIN:-/usr/sbin/nginx}
 NGINX_CONF_IN=${NGINX_CONF_IN:-${PK_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}/tests/nginx/nginx.conf.in}
 
@@ -85,7 +87,7 @@ nginx_start() {
     local user_line='# (not root: workers run as the current user)'
     [ "$(id -u)" -eq 0 ] && user_line='user root;  # workers must read the test directory'
 
-    on_exit nginx_stop "$dir"
+    ! declare -F on_exit >/dev/null || on_exit nginx_stop "$dir"
     local attempt port tls_port
     for ((attempt = 1; attempt <= 20; attempt++)); do
         port=$(free_port)
