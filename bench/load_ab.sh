@@ -65,7 +65,8 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 export TMP RESULTS PAIRS DURATION THREADS CONNS LABEL_A LABEL_B LOAD_START LOAD_END
 export DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
-export CMD="bash bench/load_ab.sh $1 $2${3:+ $3 $4}"
+CMD="bash bench/load_ab.sh $(printf '%q ' "$@")"
+export CMD=${CMD% }
 /usr/bin/python3 - <<'EOF'
 import json, os, re, statistics
 env = os.environ
