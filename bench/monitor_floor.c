@@ -46,8 +46,9 @@ int main(int argc, char **argv)
 
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL,
-                                            NULL, answer, NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
+    struct MHD_Daemon *d =
+        MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL, NULL, answer,
+                         NULL, MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "monitor_floor: cannot listen on 127.0.0.1:%u\n", port);
         return 1;
@@ -55,9 +56,12 @@ int main(int argc, char **argv)
     sqlite3 *db;
     sqlite3_stmt *ins;
     if (sqlite3_open(argv[2], &db) != SQLITE_OK ||
-        sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                         "CREATE TABLE IF NOT EXISTS s(series INTEGER, ts INTEGER, v REAL, PRIMARY KEY(series, ts))"
-                         " WITHOUT ROWID", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(
+            db,
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+            "CREATE TABLE IF NOT EXISTS s(series INTEGER, ts INTEGER, v REAL, PRIMARY KEY(series, ts))"
+            " WITHOUT ROWID",
+            NULL, NULL, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT INTO s VALUES(?,?,?)", -1, &ins, NULL) != SQLITE_OK) {
         fprintf(stderr, "monitor_floor: %s: %s\n", argv[2], sqlite3_errmsg(db));
         return 1;

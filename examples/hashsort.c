@@ -33,10 +33,24 @@ static uint64_t fnv1a64(const unsigned char *p, size_t n)
 #define P4 0x85EBCA77C2B2AE63ull
 #define P5 0x27D4EB2F165667C5ull
 
-static inline uint64_t rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
-static inline uint64_t read64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-static inline uint64_t round64(uint64_t acc, uint64_t in) { return rotl(acc + in * P2, 31) * P1; }
-static inline uint64_t merge64(uint64_t acc, uint64_t v) { return (acc ^ round64(0, v)) * P1 + P4; }
+static inline uint64_t rotl(uint64_t x, int r)
+{
+    return (x << r) | (x >> (64 - r));
+}
+static inline uint64_t read64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+static inline uint64_t round64(uint64_t acc, uint64_t in)
+{
+    return rotl(acc + in * P2, 31) * P1;
+}
+static inline uint64_t merge64(uint64_t acc, uint64_t v)
+{
+    return (acc ^ round64(0, v)) * P1 + P4;
+}
 
 /* The structure of xxHash64 (four lanes of 8 bytes, then a tail and an
  * avalanche), little-endian; not checked against the reference vectors. */
@@ -92,7 +106,8 @@ static void BM_fnv1a(struct pk_state *st)
         return;
     }
     pk_state_set_bytes(st, n);
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         pk_do_not_optimize(fnv1a64(buf, n));
     }
     free(buf);
@@ -108,7 +123,8 @@ static void BM_xxh64ish(struct pk_state *st)
         return;
     }
     pk_state_set_bytes(st, n);
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         pk_do_not_optimize(xxh64ish(buf, n, 0));
     }
     free(buf);
@@ -180,7 +196,8 @@ static void BM_qsort(struct pk_state *st)
 {
     struct sort_data d;
     if (sort_setup(st, &d) == 0) {
-        PK_LOOP(st) {
+        PK_LOOP(st)
+        {
             memcpy(d.work, d.input, d.n * sizeof(int));
             qsort(d.work, d.n, sizeof(int), cmp_int);
             pk_clobber_memory();
@@ -194,7 +211,8 @@ static void BM_radix_sort(struct pk_state *st)
 {
     struct sort_data d;
     if (sort_setup(st, &d) == 0) {
-        PK_LOOP(st) {
+        PK_LOOP(st)
+        {
             memcpy(d.work, d.input, d.n * sizeof(int));
             radix_sort(d.work, d.tmp, d.n);
             pk_clobber_memory();
@@ -211,7 +229,8 @@ static void BM_memcpy_4k(struct pk_state *st)
     char src[4096], dst[4096];
     memset(src, 'x', sizeof(src));
     pk_state_set_bytes(st, sizeof(src));
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         memcpy(dst, src, sizeof(src));
         /* Hands dst's address to the (empty) asm, which may read it: the
          * copy must happen. pk_clobber_memory() alone would not do, since

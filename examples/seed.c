@@ -51,9 +51,11 @@ int main(int argc, char **argv)
                " bytes\n",
                r->allocs_per_iter, r->alloc_bytes_per_iter, r->rss_growth_bytes);
     else
-        printf("Memory usage: allocations not counted (link -lperfkit_alloc); peak RSS grew by %" PRId64 " bytes\n",
+        printf("Memory usage: allocations not counted (link -lperfkit_alloc); peak RSS grew by %" PRId64
+               " bytes\n",
                r->rss_growth_bytes);
-    printf("CPU usage: %.0f%% of one CPU (%.3g ns of CPU time per iteration)\n", 100 * r->cpu_util, r->cpu_ns);
+    printf("CPU usage: %.0f%% of one CPU (%.3g ns of CPU time per iteration)\n", 100 * r->cpu_util,
+           r->cpu_ns);
 
     if (pk_bench_write_json(b, report, &e) != 0) {
         fprintf(stderr, "seed: %s\n", pk_err_str(&e, msg, sizeof(msg)));

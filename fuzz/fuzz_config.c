@@ -12,8 +12,8 @@
 #include "core/err.h"
 #include "monitor/config.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

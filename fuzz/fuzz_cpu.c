@@ -43,8 +43,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct cpu_util *per = calloc(b.ncpus ? b.ncpus : 1, sizeof(*per));
         if (per) {
             if (cpu_util_all(&a, &b, &total, per, b.ncpus) == 0) {
-                double sum = total.busy_pct + total.pct[CPU_IDLE] + total.pct[CPU_IOWAIT] +
-                             total.pct[CPU_STEAL];
+                double sum =
+                    total.busy_pct + total.pct[CPU_IDLE] + total.pct[CPU_IOWAIT] + total.pct[CPU_STEAL];
                 if (!total.valid || sum < 99.999 || sum > 100.001)
                     abort();
             }

@@ -25,7 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (disk_parse_diskstats(buf, size, &l, NULL) == 0) {
         for (size_t i = 0; i < l.n; i++) {
             const struct disk_stats *d = &l.v[i];
-            if (strlen(d->name) >= DISK_NAME_MAX || d->nstats < 11 || d->ignored != disk_name_ignored(d->name))
+            if (strlen(d->name) >= DISK_NAME_MAX || d->nstats < 11 ||
+                d->ignored != disk_name_ignored(d->name))
                 abort();
             if (disk_find(&l, d->name) == NULL)
                 abort();

@@ -23,8 +23,8 @@
 #include "core/hdrlog.h"
 #include "core/hist.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)
@@ -178,8 +178,8 @@ static void as_log(const uint8_t *p, size_t n)
             /* What the writer makes of it parses back to the same counts. */
             char *out;
             size_t len;
-            if (hdrlog_interval(&line.hist, 0.0, 1.0, 1.0, line.tag[0] ? line.tag : NULL, &out,
-                                &len, NULL) == 0) {
+            if (hdrlog_interval(&line.hist, 0.0, 1.0, 1.0, line.tag[0] ? line.tag : NULL, &out, &len, NULL) ==
+                0) {
                 struct hdrlog_line again;
                 CHECK(len > 0 && out[len - 1] == '\n');
                 CHECK(hdrlog_parse_line(out, len - 1, &again, NULL) == 0);
@@ -215,18 +215,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     switch (data[0] & 3) {
-    case 0:
-        decode_both(p, n);
-        break;
-    case 1:
-        wrapped(p, n);
-        break;
-    case 2:
-        with_header(p, n);
-        break;
-    default:
-        as_log(p, n);
-        break;
+    case 0: decode_both(p, n); break;
+    case 1: wrapped(p, n); break;
+    case 2: with_header(p, n); break;
+    default: as_log(p, n); break;
     }
     return 0;
 }

@@ -18,8 +18,8 @@
 
 #include "load/http1.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)
@@ -27,7 +27,7 @@
 #define MAXRESP 64
 
 struct transcript {
-    size_t n;              /* responses, all of them */
+    size_t n; /* responses, all of them */
     struct http1_response r[MAXRESP];
     int end;
     int err;

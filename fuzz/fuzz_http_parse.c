@@ -21,8 +21,8 @@
 #include "monitor/http.h"
 #include "monitor/http_impl.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

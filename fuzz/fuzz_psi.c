@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         const struct psi_line *l[2] = { &r.some, &r.full };
         for (int i = 0; i < 2; i++)
-            if (l[i]->known && (l[i]->avg10 < 0 || l[i]->avg60 < 0 || l[i]->avg300 < 0 ||
-                                psi_seconds(l[i]) < 0))
+            if (l[i]->known &&
+                (l[i]->avg10 < 0 || l[i]->avg60 < 0 || l[i]->avg300 < 0 || psi_seconds(l[i]) < 0))
                 abort();
     } else if (rc != PK_EPARSE || r.available || r.some.known || r.full.known) {
         abort();

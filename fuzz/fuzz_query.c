@@ -16,8 +16,8 @@
 #include "core/err.h"
 #include "monitor/query.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

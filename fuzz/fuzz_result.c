@@ -33,8 +33,8 @@
 #include "core/hdrlog.h"
 #include "load/result.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)
@@ -56,7 +56,8 @@ static const char example[] =
     "\":103.75,\"stddev\":15.155444566227676,\"min\":95,\"p50\":95,\"p75\":95,\"p90\":130,\"p99\":130,\"p99"
     "9\":130,\"p9999\":130,\"max\":130,\"clamped\":0,\"hist\":\"HISTFAAAACV42pNpmSzMwMDAygABzFCaEURcm7y"
     "Ewf4DRGAvI48zCwBsngWd\"},\"rate\":{\"target\":2.0,\"achieved\":2.0,\"sends\":6,\"late_sends\":0,\"la"
-    "teness_max_us\":180},\"thresholds\":[{\"threshold\":\"p99<1ms\",\"metric\":\"p99\",\"op\":\"<\",\"value\""
+    "teness_max_us\":180},\"thresholds\":[{\"threshold\":\"p99<1ms\",\"metric\":\"p99\",\"op\":\"<\","
+    "\"value\""
     ":0.0012,\"limit\":0.001,\"unit\":\"s\",\"pass\":false},{\"threshold\":\"error_rate<1%\",\"metric\":\"er"
     "ror_rate\",\"op\":\"<\",\"value\":0.42857142857142855,\"limit\":0.01,\"unit\":\"fraction\",\"pass\":fal"
     "se}],\"self_check\":{\"generator_cpu\":0.02,\"warnings\":[\"no response completed in second 2\"]"
@@ -118,7 +119,7 @@ static void check_accepted(struct load_result *r)
     int rc = result_json_text(r, NULL, 0, NULL, 0, &text, &e);
     if (rc == -ENOMEM)
         return;
-    CHECK(rc == 0);   /* what was read can be written */
+    CHECK(rc == 0); /* what was read can be written */
     struct load_result b;
     rc = result_parse_json(text, strlen(text), "again", &b, &e);
     if (rc == 0) {
@@ -192,7 +193,8 @@ static bool mark_leaf(json_t *v, size_t *k, size_t *seen)
     if (json_is_object(v)) {
         const char *key;
         json_t *x;
-        json_object_foreach(v, key, x) {
+        json_object_foreach(v, key, x)
+        {
             if (!json_is_object(x) && !json_is_array(x)) {
                 if ((*seen)++ == *k) {
                     json_object_set_new(v, key, json_string("@@fuzz@@"));
@@ -312,8 +314,7 @@ static void merge_log(const uint8_t *p, size_t n)
     struct pk_err e;
     for (int into = 0; into < 2; into++) {
         pk_err_clear(&e);
-        int rc = into ? result_parse_json(example, strlen(example), "example", &r, &e)
-                      : result_init(&r, &e);
+        int rc = into ? result_parse_json(example, strlen(example), "example", &r, &e) : result_init(&r, &e);
         if (rc == 0) {
             uint64_t before = r.requests;
             pk_err_clear(&e);
@@ -344,9 +345,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *p = data + 1;
     size_t n = size - 1;
     switch (data[0] % 5) {
-    case 0:
-        parse((const char *)p, n);
-        break;
+    case 0: parse((const char *)p, n); break;
     case 1: {
         if (n == 0)
             break;
@@ -363,12 +362,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(doc);
         break;
     }
-    case 3:
-        series_counts(p, n);
-        break;
-    default:
-        merge_log(p, n);
-        break;
+    case 3: series_counts(p, n); break;
+    default: merge_log(p, n); break;
     }
     return 0;
 }

@@ -18,8 +18,8 @@
 #include "monitor/metric.h"
 #include "monitor/rules.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

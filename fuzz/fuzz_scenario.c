@@ -14,8 +14,8 @@
 #include "core/err.h"
 #include "load/scenario.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

@@ -18,8 +18,8 @@
 #include "core/err.h"
 #include "load/schedule.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)
@@ -28,7 +28,7 @@ static uint64_t word(const uint8_t **p, size_t *n)
 {
     uint64_t v = 0;
     for (int i = 0; i < 8 && *n; i++, (*p)++, (*n)--)
-        v |= (uint64_t)**p << (8 * i);
+        v |= (uint64_t) * *p << (8 * i);
     return v;
 }
 

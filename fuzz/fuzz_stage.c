@@ -17,8 +17,8 @@
 #include "core/err.h"
 #include "load/schedule.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

@@ -15,8 +15,8 @@
 #include "core/err.h"
 #include "load/threshold.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

@@ -13,8 +13,8 @@
 #include "core/err.h"
 #include "core/url.h"
 
-#define CHECK(cond) \
-    do { \
+#define CHECK(cond)  \
+    do {             \
         if (!(cond)) \
             abort(); \
     } while (0)

@@ -35,10 +35,10 @@ extern "C" {
 
 /* Project error codes, past the errno range (errno values are < 4096). */
 enum {
-    PK_EPARSE  = -10001, /* malformed input (text, JSON, option value) */
-    PK_EUSAGE  = -10002, /* invalid combination of options or arguments */
-    PK_ECHILD  = -10003, /* a benchmarked command failed (non-zero exit, signal) */
-    PK_ESTOP   = -10004, /* stopped by the caller's stop flag (Ctrl-C) */
+    PK_EPARSE = -10001,  /* malformed input (text, JSON, option value) */
+    PK_EUSAGE = -10002,  /* invalid combination of options or arguments */
+    PK_ECHILD = -10003,  /* a benchmarked command failed (non-zero exit, signal) */
+    PK_ESTOP = -10004,   /* stopped by the caller's stop flag (Ctrl-C) */
     PK_ENOTSUP = -10005, /* not available here (kernel, permissions, build) */
 };
 
@@ -48,7 +48,7 @@ enum {
  * e.g. "--min-time: invalid duration '5x': unknown unit 'x'".
  */
 struct pk_err {
-    int  code;
+    int code;
     char what[160];
     char on[256];
     char why[256];
@@ -106,8 +106,13 @@ static inline void pk_clobber_memory(void)
 }
 
 /* Hardware counters, reported per iteration when enabled and available. */
-enum { PK_COUNTER_CYCLES, PK_COUNTER_INSTRUCTIONS, PK_COUNTER_BRANCH_MISSES,
-       PK_COUNTER_CACHE_MISSES, PK_COUNTER_N };
+enum {
+    PK_COUNTER_CYCLES,
+    PK_COUNTER_INSTRUCTIONS,
+    PK_COUNTER_BRANCH_MISSES,
+    PK_COUNTER_CACHE_MISSES,
+    PK_COUNTER_N
+};
 /* "cycles", "instructions", "branch-misses", "cache-misses" (also the JSON keys). */
 PK_API const char *pk_counter_name(int i);
 
@@ -123,19 +128,19 @@ PK_API void pk_bench_opts_init(struct pk_bench_opts *opts);
 /* One repetition of a result. Per-iteration figures are totals over the
  * repetition's timed stretches divided by its iteration count. */
 struct pk_rep {
-    double real_ns;          /* wall-clock time (CLOCK_MONOTONIC) per iteration */
-    double cpu_ns;           /* CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID) per iteration */
-    double allocs;           /* allocations per iteration; -1: not counted in this build */
-    double alloc_bytes;      /* bytes requested per iteration; -1: not counted */
-    int64_t rss_growth_bytes;/* growth of the process's peak RSS during the repetition
+    double real_ns;           /* wall-clock time (CLOCK_MONOTONIC) per iteration */
+    double cpu_ns;            /* CPU time of the calling thread (CLOCK_THREAD_CPUTIME_ID) per iteration */
+    double allocs;            /* allocations per iteration; -1: not counted in this build */
+    double alloc_bytes;       /* bytes requested per iteration; -1: not counted */
+    int64_t rss_growth_bytes; /* growth of the process's peak RSS during the repetition
                                 (the first repetition includes the calibration runs) */
     double counters[PK_COUNTER_N]; /* per iteration, where the result's counter_valid[i] */
 };
 
 /* The outcome of one benchmark; owned by its struct pk_bench. */
 struct pk_result {
-    const char *name;        /* as run: "My Function", "BM_hash/64" */
-    uint64_t iterations;     /* per repetition (calibrated or as asked) */
+    const char *name;    /* as run: "My Function", "BM_hash/64" */
+    uint64_t iterations; /* per repetition (calibrated or as asked) */
     unsigned repetitions;
     /* Real time per iteration over the samples, one sample per timed batch
      * (up to 10 per repetition): */
@@ -143,16 +148,16 @@ struct pk_result {
     const double *samples_ns; /* nsamples values, in the order measured */
     double mean_ns;
     double median_ns;
-    double stddev_ns;         /* sample standard deviation; 0 with one sample */
-    double ci_lo_ns, ci_hi_ns;/* 95% percentile-bootstrap CI of the mean */
-    double real_ns;           /* total real time / total iterations over all repetitions */
-    double cpu_ns;            /* total thread CPU time / total iterations */
-    double cpu_util;          /* cpu_ns / real_ns: 1 for CPU-bound code, ~0 when it sleeps */
-    double allocs_per_iter;   /* over all repetitions; -1 where not counted (sanitizer builds) */
-    double alloc_bytes_per_iter; /* bytes requested; -1 where not counted */
-    int64_t rss_growth_bytes; /* peak RSS (getrusage ru_maxrss) after the benchmark minus before */
-    double bytes_per_second;  /* from pk_state_set_bytes(); 0 when not set */
-    int counters_enabled;     /* opts.counters was set */
+    double stddev_ns;                /* sample standard deviation; 0 with one sample */
+    double ci_lo_ns, ci_hi_ns;       /* 95% percentile-bootstrap CI of the mean */
+    double real_ns;                  /* total real time / total iterations over all repetitions */
+    double cpu_ns;                   /* total thread CPU time / total iterations */
+    double cpu_util;                 /* cpu_ns / real_ns: 1 for CPU-bound code, ~0 when it sleeps */
+    double allocs_per_iter;          /* over all repetitions; -1 where not counted (sanitizer builds) */
+    double alloc_bytes_per_iter;     /* bytes requested; -1 where not counted */
+    int64_t rss_growth_bytes;        /* peak RSS (getrusage ru_maxrss) after the benchmark minus before */
+    double bytes_per_second;         /* from pk_state_set_bytes(); 0 when not set */
+    int counters_enabled;            /* opts.counters was set */
     int counter_valid[PK_COUNTER_N]; /* the kernel counted it */
     double counters[PK_COUNTER_N];   /* per iteration, over all repetitions */
     const struct pk_rep *reps;       /* repetitions entries */
@@ -200,14 +205,14 @@ PK_API int pk_bench_counters(struct pk_bench *b, struct pk_err *e);
  * can exceed twice the mean.) pk_analysis_destroy() frees `entries`.
  */
 struct pk_analysis_entry {
-    double share;       /* mean_ns / sum of all mean_ns, in [0, 1] */
-    int bottleneck;     /* mean_ns > threshold_ns */
+    double share;   /* mean_ns / sum of all mean_ns, in [0, 1] */
+    int bottleneck; /* mean_ns > threshold_ns */
 };
 struct pk_analysis {
     size_t n;
-    size_t slowest;          /* index of the highest mean_ns (the first of equals) */
-    double mean_ns;          /* mean over the results of their mean_ns */
-    double threshold_ns;     /* 2 * mean_ns */
+    size_t slowest;      /* index of the highest mean_ns (the first of equals) */
+    double mean_ns;      /* mean over the results of their mean_ns */
+    double threshold_ns; /* 2 * mean_ns */
     size_t nbottlenecks;
     struct pk_analysis_entry *entries; /* n entries, parallel to the results */
 };
@@ -247,20 +252,20 @@ PK_API uint64_t pk_state_loop_next(struct pk_state *st, uint64_t left);
  * between batches. Do not leave it with break, return or goto (the run then
  * fails); `continue` is fine.
  */
-#define PK_LOOP(st)                                                              \
-    for (uint64_t pk_loop_n_ = pk_state_loop_begin(st); pk_loop_n_ != 0;        \
-         pk_loop_n_ = pk_state_loop_next((st), pk_loop_n_))                      \
+#define PK_LOOP(st)                                                      \
+    for (uint64_t pk_loop_n_ = pk_state_loop_begin(st); pk_loop_n_ != 0; \
+         pk_loop_n_ = pk_state_loop_next((st), pk_loop_n_))              \
         for (; pk_loop_n_ != 0; --pk_loop_n_)
 
 /* ---- registration, without a mutable registry: each PK_BENCHMARK puts a
  * const entry in the ELF section "pk_benchmarks" of the program, and the
  * linker's __start_/__stop_ symbols bound the array. */
 struct pk_benchmark {
-    const char *name;                   /* the function's name */
+    const char *name; /* the function's name */
     void (*fn)(struct pk_state *st);
-    const int64_t *args;                /* nargs instances "name/arg"; NULL: one, "name" */
+    const int64_t *args; /* nargs instances "name/arg"; NULL: one, "name" */
     size_t nargs;
-    const char *file;                   /* where it was registered, to list in source order */
+    const char *file; /* where it was registered, to list in source order */
     long line;
 };
 
@@ -274,22 +279,24 @@ struct pk_benchmark {
 #endif
 /* aligned(8) keeps the compiler from padding entries to 32 bytes (which it
  * may do for larger objects) and so breaking the array. */
-#define PK_ENTRY_ATTRS_ \
-    __attribute__((used, PK_RETAIN_ section("pk_benchmarks"), aligned(8)))
-#define PK_CAT2_(a, b) a##b
-#define PK_CAT_(a, b) PK_CAT2_(a, b)
+#define PK_ENTRY_ATTRS_ __attribute__((used, PK_RETAIN_ section("pk_benchmarks"), aligned(8)))
+#define PK_CAT2_(a, b)  a##b
+#define PK_CAT_(a, b)   PK_CAT2_(a, b)
 
-#define PK_BENCHMARK(fn)                                                         \
-    static const struct pk_benchmark PK_CAT_(pk_bm_##fn##_, __LINE__)             \
+#define PK_BENCHMARK(fn)                                              \
+    static const struct pk_benchmark PK_CAT_(pk_bm_##fn##_, __LINE__) \
         PK_ENTRY_ATTRS_ = { #fn, fn, NULL, 0, __FILE__, __LINE__ }
 
 /* PK_BENCHMARK_ARGS(BM_hash, 64, 1024): instances "BM_hash/64", "BM_hash/1024". */
-#define PK_BENCHMARK_ARGS(fn, ...)                                               \
-    static const int64_t PK_CAT_(pk_args_##fn##_, __LINE__)[] = { __VA_ARGS__ };  \
-    static const struct pk_benchmark PK_CAT_(pk_bm_##fn##_, __LINE__)             \
-        PK_ENTRY_ATTRS_ = { #fn, fn, PK_CAT_(pk_args_##fn##_, __LINE__),           \
-            sizeof(PK_CAT_(pk_args_##fn##_, __LINE__)) / sizeof(int64_t),          \
-            __FILE__, __LINE__ }
+#define PK_BENCHMARK_ARGS(fn, ...)                                                        \
+    static const int64_t PK_CAT_(pk_args_##fn##_, __LINE__)[] = { __VA_ARGS__ };          \
+    static const struct pk_benchmark PK_CAT_(pk_bm_##fn##_, __LINE__)                     \
+        PK_ENTRY_ATTRS_ = { #fn,                                                          \
+                            fn,                                                           \
+                            PK_CAT_(pk_args_##fn##_, __LINE__),                           \
+                            sizeof(PK_CAT_(pk_args_##fn##_, __LINE__)) / sizeof(int64_t), \
+                            __FILE__,                                                     \
+                            __LINE__ }
 
 /* Hidden and weak: they bind inside the module (program or shared object)
  * that includes this header, and are NULL when it registers nothing. */

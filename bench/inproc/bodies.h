@@ -12,13 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define INPROC_QSORT_N 1000
+#define INPROC_QSORT_N  1000
 #define INPROC_HASH_LEN 64
 #define INPROC_COPY_LEN 4096
 
 /* The asm may read *p and everything else: the stores before it must happen. */
 #define INPROC_ESCAPE(p) __asm__ __volatile__("" : : "r"(p) : "memory")
-#define INPROC_USE(v) __asm__ __volatile__("" : : "r"(v) : "memory")
+#define INPROC_USE(v)    __asm__ __volatile__("" : : "r"(v) : "memory")
 
 static inline void inproc_fill(unsigned char *p, size_t n, uint64_t seed)
 {

@@ -5,8 +5,7 @@
 
 static void BM_empty(struct pk_state *st)
 {
-    PK_LOOP(st) {
-    }
+    PK_LOOP(st) {}
 }
 PK_BENCHMARK(BM_empty);
 
@@ -14,7 +13,8 @@ static void BM_memcpy_4k(struct pk_state *st)
 {
     static unsigned char src[INPROC_COPY_LEN], dst[INPROC_COPY_LEN];
     inproc_fill(src, sizeof(src), 1);
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         inproc_memcpy(dst, src);
     }
 }
@@ -24,7 +24,8 @@ static void BM_qsort_1000(struct pk_state *st)
 {
     static int input[INPROC_QSORT_N], work[INPROC_QSORT_N];
     inproc_qsort_input(input);
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         inproc_qsort(work, input);
     }
 }
@@ -34,7 +35,8 @@ static void BM_hash_64(struct pk_state *st)
 {
     static unsigned char buf[INPROC_HASH_LEN];
     inproc_fill(buf, sizeof(buf), 2);
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         inproc_hash(buf);
     }
 }

@@ -42,8 +42,7 @@ static int bad(struct pk_err *e, const char *name, const char *why, const char *
     return err_set(e, PK_EPARSE, name, path, "%s", why);
 }
 
-static int read_times(const json_t *arr, size_t ri, const char *name, double *t,
-                      struct pk_err *e)
+static int read_times(const json_t *arr, size_t ri, const char *name, double *t, struct pk_err *e)
 {
     size_t n = json_array_size(arr);
     for (size_t k = 0; k < n; k++) {
@@ -63,8 +62,7 @@ static int read_times(const json_t *arr, size_t ri, const char *name, double *t,
     return 0;
 }
 
-static int from_json(const json_t *root, const char *name, struct baseline *out,
-                     struct pk_err *e)
+static int from_json(const json_t *root, const char *name, struct baseline *out, struct pk_err *e)
 {
     if (!json_is_object(root))
         return err_set(e, PK_EPARSE, name, "top level", "expected an object");
@@ -114,7 +112,7 @@ static int from_json(const json_t *root, const char *name, struct baseline *out,
         const json_t *r = json_array_get(results, i);
         const json_t *times = json_object_get(r, "times");
         struct baseline_entry *be = &b.entries[i];
-        b.n = i + 1;   /* counts the entries baseline_destroy() must free */
+        b.n = i + 1; /* counts the entries baseline_destroy() must free */
         be->ntimes = json_array_size(times);
         be->command = strdup(json_string_value(json_object_get(r, "command")));
         be->times = malloc(be->ntimes * sizeof(*be->times));
@@ -135,8 +133,7 @@ fail:
     return rc;
 }
 
-int baseline_parse(const char *text, size_t len, const char *name, struct baseline *out,
-                   struct pk_err *e)
+int baseline_parse(const char *text, size_t len, const char *name, struct baseline *out, struct pk_err *e)
 {
     baseline_init(out);
     if (!text || !name)
@@ -179,8 +176,8 @@ const struct baseline_entry *baseline_find_nth(const struct baseline *b, const c
     return NULL;
 }
 
-int baseline_compare(const struct baseline_entry *base, const struct bench_cmd *cur,
-                     double threshold, struct bench_comparison *out, struct pk_err *e)
+int baseline_compare(const struct baseline_entry *base, const struct bench_cmd *cur, double threshold,
+                     struct bench_comparison *out, struct pk_err *e)
 {
     if (!base || !cur || !out)
         return err_set(e, -EINVAL, NULL, "cannot compare with the baseline", "missing argument");
@@ -188,8 +185,7 @@ int baseline_compare(const struct baseline_entry *base, const struct bench_cmd *
         return err_set(e, -EINVAL, cur->name, "cannot compare with the baseline",
                        "threshold %g is not a fraction >= 0", threshold);
     if (cur->nruns == 0)
-        return err_set(e, -EINVAL, cur->name, "cannot compare with the baseline",
-                       "no runs were measured");
+        return err_set(e, -EINVAL, cur->name, "cannot compare with the baseline", "no runs were measured");
     double *t = bench_cmd_times(cur);
     if (!t)
         return err_errno(e, -ENOMEM, cur->name, "cannot compare with the baseline");

@@ -21,12 +21,12 @@
 #include "bench/results.h"
 #include "perfkit.h"
 
-#define BASELINE_MAX_TIMES 10000000u
-#define BASELINE_DEFAULT_THRESHOLD 0.02   /* a 2 % change of the median */
+#define BASELINE_MAX_TIMES         10000000u
+#define BASELINE_DEFAULT_THRESHOLD 0.02 /* a 2 % change of the median */
 
 struct baseline_entry {
-    char *command;   /* results[i].command: the name a run is matched by */
-    double *times;   /* seconds, ntimes >= 1 */
+    char *command; /* results[i].command: the name a run is matched by */
+    double *times; /* seconds, ntimes >= 1 */
     size_t ntimes;
 };
 
@@ -42,8 +42,7 @@ void baseline_destroy(struct baseline *b);
  * left empty (as after baseline_init). */
 int baseline_load(const char *path, struct baseline *out, struct pk_err *e);
 /* The same on text in memory; name is what errors call the text. */
-int baseline_parse(const char *text, size_t len, const char *name, struct baseline *out,
-                   struct pk_err *e);
+int baseline_parse(const char *text, size_t len, const char *name, struct baseline *out, struct pk_err *e);
 
 /* The first entry whose command equals name (a bench_cmd's name), or NULL. */
 const struct baseline_entry *baseline_find(const struct baseline *b, const char *name);
@@ -58,7 +57,7 @@ const struct baseline_entry *baseline_find_nth(const struct baseline *b, const c
  * -EINVAL when the command has no runs or threshold is not a finite
  * fraction >= 0; -EDOM when the baseline's median is 0 (no ratio exists).
  */
-int baseline_compare(const struct baseline_entry *base, const struct bench_cmd *cur,
-                     double threshold, struct bench_comparison *out, struct pk_err *e);
+int baseline_compare(const struct baseline_entry *base, const struct bench_cmd *cur, double threshold,
+                     struct bench_comparison *out, struct pk_err *e);
 
 #endif

@@ -6,14 +6,17 @@
 
 #include "core/err.h"
 
-static bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n';
+}
 
 /*
  * Two passes over the same state machine: the first counts words and bytes,
  * the second writes them into one allocation, so the result is freed at once.
  */
-static int split_pass(const char *s, size_t len, char **argv, char *strings, size_t *nwords,
-                      size_t *nbytes, struct pk_err *e)
+static int split_pass(const char *s, size_t len, char **argv, char *strings, size_t *nwords, size_t *nbytes,
+                      struct pk_err *e)
 {
     size_t w = 0, b = 0;
     size_t i = 0;
@@ -104,14 +107,15 @@ int cmdline_split(const char *cmd, char ***argvp, size_t *argcp, struct pk_err *
 /* Words that only mean something inside a shell (builtins without an
  * executable of the same name, POSIX's and bash's, and reserved words). */
 static const char *const shell_words[] = {
-    "alias", "bg", "break", "case", "cd", "continue", "do", "done", "elif", "else", "esac",
-    "eval", "exec", "exit", "export", "fg", "fi", "for", "function", "if", "jobs", "local",
-    "read", "readonly", "return", "select", "set", "shift", "source", "then", "time", "trap",
-    "ulimit", "umask", "unalias", "unset", "until", "wait", "while", ".", "!", "{", "}",
-    "[[", "]]", ":", "command", "type", "hash", "getopts", "times",
-    "bind", "builtin", "caller", "compgen", "complete", "compopt", "coproc", "declare", "dirs",
-    "disown", "enable", "help", "history", "let", "logout", "mapfile", "popd", "pushd",
-    "readarray", "shopt", "suspend", "typeset",
+    "alias",    "bg",       "break",   "case",    "cd",      "continue", "do",        "done",    "elif",
+    "else",     "esac",     "eval",    "exec",    "exit",    "export",   "fg",        "fi",      "for",
+    "function", "if",       "jobs",    "local",   "read",    "readonly", "return",    "select",  "set",
+    "shift",    "source",   "then",    "time",    "trap",    "ulimit",   "umask",     "unalias", "unset",
+    "until",    "wait",     "while",   ".",       "!",       "{",        "}",         "[[",      "]]",
+    ":",        "command",  "type",    "hash",    "getopts", "times",    "bind",      "builtin", "caller",
+    "compgen",  "complete", "compopt", "coproc",  "declare", "dirs",     "disown",    "enable",  "help",
+    "history",  "let",      "logout",  "mapfile", "popd",    "pushd",    "readarray", "shopt",   "suspend",
+    "typeset",
 };
 
 bool cmdline_needs_shell(const char *cmd)

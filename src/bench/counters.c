@@ -52,8 +52,8 @@ static int perf_open(enum counters_mode mode, uint64_t config)
         a.enable_on_exec = 1;
     }
     /* Not grouped: older kernels refuse inherit together with a group read (EINVAL). */
-    long fd = syscall(SYS_perf_event_open, &a, 0 /* this thread */, -1 /* any CPU */, -1,
-                      PERF_FLAG_FD_CLOEXEC);
+    long fd =
+        syscall(SYS_perf_event_open, &a, 0 /* this thread */, -1 /* any CPU */, -1, PERF_FLAG_FD_CLOEXEC);
     return fd < 0 ? -errno : (int)fd;
 }
 
@@ -105,9 +105,12 @@ static const char *errno_name(int err)
 static int errno_rank(int err)
 {
     switch (err) {
-    case EACCES: case EPERM: return 4;
+    case EACCES:
+    case EPERM: return 4;
     case ENOSYS: return 3;
-    case ENOENT: case EOPNOTSUPP: case ENODEV: return 2;
+    case ENOENT:
+    case EOPNOTSUPP:
+    case ENODEV: return 2;
     case 0: return 0;
     default: return 1;
     }
@@ -128,7 +131,8 @@ static int refuse(int err, struct pk_err *e)
         if (paranoid > 2)
             return err_set(e, PK_ENOTSUP, on, what,
                            "perf_event_paranoid is %d; 'sysctl kernel.perf_event_paranoid=2' "
-                           "allows user-space counters", paranoid);
+                           "allows user-space counters",
+                           paranoid);
         /* The sysctl allows it, so something in front of the kernel refuses. */
         return err_set(e, PK_ENOTSUP, on, what,
                        "%s although perf_event_paranoid is %d: a seccomp profile (Docker's "
@@ -141,8 +145,7 @@ static int refuse(int err, struct pk_err *e)
                        "or the kernel lacks CONFIG_PERF_EVENTS");
     if (err == ENOENT || err == EOPNOTSUPP || err == ENODEV)
         return err_set(e, PK_ENOTSUP, on, what,
-                       "no hardware PMU (%s: a VM or container without a virtual PMU)",
-                       errno_name(err));
+                       "no hardware PMU (%s: a VM or container without a virtual PMU)", errno_name(err));
     return err_set(e, PK_ENOTSUP, on, what, "%s", strerror(err));
 }
 
@@ -184,7 +187,9 @@ int counters_read(const struct counters *c, struct counters_values *out)
     int rc = -ENODEV;
     memset(out, 0, sizeof(*out));
     for (int i = 0; i < COUNTERS_N; i++) {
-        struct { uint64_t value, enabled, running; } r;
+        struct {
+            uint64_t value, enabled, running;
+        } r;
         if (c->fd[i] < 0)
             continue;
         ssize_t n = read(c->fd[i], &r, sizeof(r));

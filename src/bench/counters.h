@@ -25,14 +25,13 @@
 
 #include "perfkit.h"
 
-enum { COUNTERS_CYCLES, COUNTERS_INSTRUCTIONS, COUNTERS_BRANCH_MISSES,
-       COUNTERS_CACHE_MISSES, COUNTERS_N };
+enum { COUNTERS_CYCLES, COUNTERS_INSTRUCTIONS, COUNTERS_BRANCH_MISSES, COUNTERS_CACHE_MISSES, COUNTERS_N };
 
 enum counters_mode { COUNTERS_CHILDREN, COUNTERS_SELF };
 
 struct counters {
-    int fd[COUNTERS_N];          /* -1 where unavailable */
-    int pin_fd;                  /* CHILDREN: a never-enabled, non-inherited event (see counters.c); else -1 */
+    int fd[COUNTERS_N]; /* -1 where unavailable */
+    int pin_fd;         /* CHILDREN: a never-enabled, non-inherited event (see counters.c); else -1 */
     enum counters_mode mode;
 };
 

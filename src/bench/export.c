@@ -19,7 +19,7 @@
 /* ---- what every format needs of a command, computed once */
 
 struct cmd_data {
-    double *times;          /* wall times; NULL when the command has no runs */
+    double *times; /* wall times; NULL when the command has no runs */
     bool has_stats;
     struct bench_stats st;
 };
@@ -78,8 +78,7 @@ size_t export_reference(const struct bench_set *s, size_t reference)
     return best;
 }
 
-static int resolve_reference(const struct bench_set *s, size_t reference, size_t *ref,
-                             struct pk_err *e)
+static int resolve_reference(const struct bench_set *s, size_t reference, size_t *ref, struct pk_err *e)
 {
     if (reference != SIZE_MAX && reference >= s->ncmds)
         return err_set(e, -EINVAL, NULL, "cannot export results",
@@ -204,22 +203,33 @@ static json_t *json_pair(double lo, double hi)
     return a;
 }
 
-enum run_field { F_WALL, F_USER, F_SYS, F_EXIT, F_RSS, F_MINFLT, F_MAJFLT, F_NVCSW, F_NIVCSW,
-                 F_SIGNAL, F_COUNTER };
+enum run_field {
+    F_WALL,
+    F_USER,
+    F_SYS,
+    F_EXIT,
+    F_RSS,
+    F_MINFLT,
+    F_MAJFLT,
+    F_NVCSW,
+    F_NIVCSW,
+    F_SIGNAL,
+    F_COUNTER
+};
 
 static json_t *run_value(const struct bench_run *r, enum run_field f, int counter)
 {
     switch (f) {
-    case F_WALL:    return jsonio_real(r->wall_s);
-    case F_USER:    return jsonio_real(r->user_s);
-    case F_SYS:     return jsonio_real(r->sys_s);
-    case F_EXIT:    return json_integer(run_exit_code(r));
-    case F_RSS:     return json_u64(r->max_rss_bytes);
-    case F_MINFLT:  return json_u64(r->minflt);
-    case F_MAJFLT:  return json_u64(r->majflt);
-    case F_NVCSW:   return json_u64(r->nvcsw);
-    case F_NIVCSW:  return json_u64(r->nivcsw);
-    case F_SIGNAL:  return json_integer(r->term_signal);
+    case F_WALL: return jsonio_real(r->wall_s);
+    case F_USER: return jsonio_real(r->user_s);
+    case F_SYS: return jsonio_real(r->sys_s);
+    case F_EXIT: return json_integer(run_exit_code(r));
+    case F_RSS: return json_u64(r->max_rss_bytes);
+    case F_MINFLT: return json_u64(r->minflt);
+    case F_MAJFLT: return json_u64(r->majflt);
+    case F_NVCSW: return json_u64(r->nvcsw);
+    case F_NIVCSW: return json_u64(r->nivcsw);
+    case F_SIGNAL: return json_integer(r->term_signal);
     case F_COUNTER: return r->ctr.valid[counter] ? json_u64(r->ctr.v[counter]) : json_null();
     }
     return NULL;
@@ -270,8 +280,8 @@ static json_t *stats_object(const struct bench_cmd *c, const struct cmd_data *d)
     return o;
 }
 
-static json_t *result_object(const struct bench_set *s, const struct bench_cmd *c,
-                             const struct cmd_data *d, const char **pnames, size_t npnames)
+static json_t *result_object(const struct bench_set *s, const struct bench_cmd *c, const struct cmd_data *d,
+                             const char **pnames, size_t npnames)
 {
     json_t *o = json_object();
     int rc = o ? 0 : -ENOMEM;
@@ -327,12 +337,12 @@ static json_t *result_object(const struct bench_set *s, const struct bench_cmd *
     return o;
 }
 
-static int comparison_object(const struct bench_set *s, const struct cmd_data *d, size_t i,
-                             size_t ref, json_t **out, struct pk_err *e)
+static int comparison_object(const struct bench_set *s, const struct cmd_data *d, size_t i, size_t ref,
+                             json_t **out, struct pk_err *e)
 {
     struct bench_comparison cmp;
-    int crc = bench_compare_samples(d[i].times, s->cmds[i].nruns, d[ref].times,
-                                    s->cmds[ref].nruns, 0.0, &cmp);
+    int crc =
+        bench_compare_samples(d[i].times, s->cmds[i].nruns, d[ref].times, s->cmds[ref].nruns, 0.0, &cmp);
     /* -EDOM: the reference's median is 0, so there is no ratio; the test and
      * the shift are still filled and still worth reporting. */
     if (crc && crc != -EDOM)
@@ -391,8 +401,8 @@ static json_t *context_object(const struct export_context *ctx)
     return o;
 }
 
-int export_json(const struct bench_set *s, const struct export_context *ctx, size_t reference,
-                json_t **out, struct pk_err *e)
+int export_json(const struct bench_set *s, const struct export_context *ctx, size_t reference, json_t **out,
+                struct pk_err *e)
 {
     size_t ref = SIZE_MAX;
     int rc = resolve_reference(s, reference, &ref, e);
@@ -401,8 +411,7 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
     for (size_t i = 0; i < s->ncmds; i++) {
         const char *bad = not_utf8(&s->cmds[i]);
         if (bad)
-            return err_set(e, -EILSEQ, NULL, "cannot export results as JSON",
-                           "'%s' is not valid UTF-8", bad);
+            return err_set(e, -EILSEQ, NULL, "cannot export results as JSON", "'%s' is not valid UTF-8", bad);
     }
     struct cmd_data *d;
     rc = data_new(s, &d, e);
@@ -508,7 +517,11 @@ static void fmt_plain(double v, char *out, size_t cap)
         nd--;
 
     size_t o = 0;
-#define OUT(ch) do { if (o + 1 < cap) out[o++] = (ch); } while (0)
+#define OUT(ch)              \
+    do {                     \
+        if (o + 1 < cap)     \
+            out[o++] = (ch); \
+    } while (0)
     if (neg)
         OUT('-');
     if (exp10 < 0) {
@@ -641,7 +654,7 @@ static void md_command(struct buf *b, const char *name)
         if (*q == '|')
             buf_add(b, "\\|", 2);
         else if (*q == '\n' || *q == '\r')
-            buf_add(b, " ", 1);   /* a newline would end the table row */
+            buf_add(b, " ", 1); /* a newline would end the table row */
         else
             buf_add(b, q, 1);
     }
@@ -659,8 +672,7 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
     struct time_unit u = table_unit(s, d);
     struct buf b = BUF_INIT;
 
-    buf_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name,
-               u.name);
+    buf_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name, u.name);
     buf_adds(&b, "|:---|---:|---:|---:|---:|\n");
     bool undefined_ratio = false;
     for (size_t i = 0; i < s->ncmds && !b.err; i++) {
@@ -675,18 +687,17 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
         buf_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
         if (w->n > 1)
             buf_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);
-        buf_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals,
-                   w->max / u.scale);
+        buf_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals, w->max / u.scale);
         if (i == ref) {
             buf_adds(&b, "1.00 |\n");
             continue;
         }
         double ratio;
         struct stats_ci ci;
-        int rc = ref == SIZE_MAX || !d[ref].has_stats ? -EDOM
-                 : stats_ratio_ci(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns,
-                                  STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                                  BENCH_BOOTSTRAP_SEED, &ratio, &ci);
+        int rc = ref == SIZE_MAX || !d[ref].has_stats
+                     ? -EDOM
+                     : stats_ratio_ci(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns, STATS_MEDIAN,
+                                      BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED, &ratio, &ci);
         if (rc == -EDOM) {
             undefined_ratio = true;
             buf_adds(&b, "N/A |\n");
@@ -699,8 +710,8 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
     if (ref != SIZE_MAX && s->ncmds > 1) {
         buf_adds(&b, "\nRelative: ratio of medians to ");
         md_command(&b, s->cmds[ref].name);
-        buf_adds(&b, s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)"
-                                                                        : " (the fastest)");
+        buf_adds(&b,
+                 s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)" : " (the fastest)");
         buf_adds(&b, ", with its 95 % bootstrap confidence interval");
         if (undefined_ratio)
             buf_adds(&b, "; N/A where the reference's median is 0");

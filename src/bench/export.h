@@ -38,19 +38,19 @@ struct export_context {
     int cpus;
     const char *governor;
     bool load_known;
-    double load_avg[3];          /* 1, 5 and 15 minutes */
+    double load_avg[3]; /* 1, 5 and 15 minutes */
     const char *perfkit_version;
-    time_t date;                 /* written as ISO 8601 UTC */
-    const char *git_revision;    /* NULL outside a git checkout */
-    const char *command_line;    /* the perfkit invocation, as typed */
+    time_t date;              /* written as ISO 8601 UTC */
+    const char *git_revision; /* NULL outside a git checkout */
+    const char *command_line; /* the perfkit invocation, as typed */
 };
 
 /* The index ratios are taken against (see above); SIZE_MAX for an empty set. */
 size_t export_reference(const struct bench_set *s, size_t reference);
 
 /* ctx may be NULL: no "context" object then. */
-int export_json(const struct bench_set *s, const struct export_context *ctx, size_t reference,
-                json_t **out, struct pk_err *e);
+int export_json(const struct bench_set *s, const struct export_context *ctx, size_t reference, json_t **out,
+                struct pk_err *e);
 /* hyperfine's CSV: command,mean,stddev,median,user,system,min,max then one
  * parameter_<name> column per parameter name (sorted), times in seconds. */
 char *export_csv(const struct bench_set *s, struct pk_err *e);

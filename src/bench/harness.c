@@ -27,16 +27,16 @@
 #include "core/stats.h"
 #include "sys/host.h"
 
-#define DEFAULT_SEED 0x9e3779b97f4a7c15ull
+#define DEFAULT_SEED        0x9e3779b97f4a7c15ull
 #define BOOTSTRAP_RESAMPLES 2000
-#define MAX_NAME 1024
+#define MAX_NAME            1024
 
 _Static_assert((int)PK_COUNTER_N == (int)COUNTERS_N, "public and internal counter lists differ");
 _Static_assert(sizeof(struct pk_benchmark) % 8 == 0, "registry entries must pack at aligned(8)");
 
 /* A result and the storage its public pointers point into. */
 struct result {
-    struct pk_result pub;   /* first: a struct pk_result * is a struct result * */
+    struct pk_result pub; /* first: a struct pk_result * is a struct result * */
     char *name;
     double *samples;
     struct pk_rep *reps;
@@ -45,7 +45,7 @@ struct result {
 struct pk_bench {
     struct pk_bench_opts opts;
     struct counters ctr;
-    int ctr_state;          /* 0 not tried yet, 1 open, -1 unavailable (ctr_err says why) */
+    int ctr_state; /* 0 not tried yet, 1 open, -1 unavailable (ctr_err says why) */
     struct pk_err ctr_err;
     struct result **results;
     size_t n, cap;
@@ -57,21 +57,21 @@ enum phase { PHASE_BEFORE, PHASE_LOOP, PHASE_DONE };
 struct pk_state {
     uint64_t iterations;
     int64_t arg;
-    void (*plain_fn)(void *);   /* pk_bench_run's function, called by plain_loop() */
+    void (*plain_fn)(void *); /* pk_bench_run's function, called by plain_loop() */
     void *plain_arg;
 
     enum phase phase;
     unsigned nbatches, batch;
-    double *samples;            /* nbatches slots: real ns per iteration of each batch */
+    double *samples; /* nbatches slots: real ns per iteration of each batch */
 
     bool running;               /* clocks on (in the loop and not paused) */
     uint64_t seg_real, seg_cpu; /* start of the running stretch */
     struct alloc_counts seg_alloc;
-    uint64_t batch_real;        /* real ns of the current batch so far */
+    uint64_t batch_real; /* real ns of the current batch so far */
     uint64_t total_real, total_cpu;
     uint64_t span_start, total_span; /* real time of the running stretches, batch boundaries included */
     uint64_t allocs, alloc_bytes;
-    struct counters *ctr;       /* NULL: not counting */
+    struct counters *ctr; /* NULL: not counting */
     uint64_t real_bias, cpu_bias;
 
     uint64_t bytes_per_iter;
@@ -197,8 +197,7 @@ uint64_t pk_state_loop_begin(struct pk_state *st)
         return 0;
     }
     st->phase = PHASE_LOOP;
-    st->nbatches = st->iterations < HARNESS_MAX_BATCHES ? (unsigned)st->iterations
-                                                         : HARNESS_MAX_BATCHES;
+    st->nbatches = st->iterations < HARNESS_MAX_BATCHES ? (unsigned)st->iterations : HARNESS_MAX_BATCHES;
     st->batch = 0;
     st->batch_real = 0;
     seg_start(st);
@@ -528,8 +527,8 @@ static int run(struct pk_bench *b, const char *name, const struct job *j, uint64
         return err_set(e, -EINVAL, name, "cannot run benchmark", "no bench, name or function given");
     size_t len = strlen(name);
     if (len == 0 || len > MAX_NAME)
-        return err_set(e, -EINVAL, name, "cannot run benchmark",
-                       "a name must have 1 to %d characters", MAX_NAME);
+        return err_set(e, -EINVAL, name, "cannot run benchmark", "a name must have 1 to %d characters",
+                       MAX_NAME);
     if (b->n == b->cap) {
         size_t cap = b->cap ? 2 * b->cap : 16;
         struct result **grown = realloc(b->results, cap * sizeof(*grown));
@@ -566,8 +565,8 @@ static int run(struct pk_bench *b, const char *name, const struct job *j, uint64
     int64_t rss_before = peak_rss_bytes();
     uint64_t iters = iterations ? iterations : 1;
     for (;;) {
-        rc = run_once(b, j, name, iters, r->samples, &ns, &r->reps[0], &bytes_per_iter,
-                      counters_valid, &elapsed, e);
+        rc = run_once(b, j, name, iters, r->samples, &ns, &r->reps[0], &bytes_per_iter, counters_valid,
+                      &elapsed, e);
         if (rc != 0)
             goto fail;
         if (iterations || harness_run_is_final(iters, elapsed, b->opts.min_time))
@@ -608,16 +607,15 @@ fail:
     return rc;
 }
 
-int pk_bench_run(struct pk_bench *b, const char *name, void (*fn)(void *arg), void *arg,
-                 uint64_t iterations, const struct pk_result **out, struct pk_err *e)
+int pk_bench_run(struct pk_bench *b, const char *name, void (*fn)(void *arg), void *arg, uint64_t iterations,
+                 const struct pk_result **out, struct pk_err *e)
 {
     struct job j = { .fn = plain_loop, .plain_fn = fn, .plain_arg = arg };
     return run(b, name, &j, iterations, out, e);
 }
 
-int pk_bench_run_loop(struct pk_bench *b, const char *name, void (*fn)(struct pk_state *st),
-                      int64_t arg, uint64_t iterations, const struct pk_result **out,
-                      struct pk_err *e)
+int pk_bench_run_loop(struct pk_bench *b, const char *name, void (*fn)(struct pk_state *st), int64_t arg,
+                      uint64_t iterations, const struct pk_result **out, struct pk_err *e)
 {
     struct job j = { .fn = fn, .arg = arg };
     return run(b, name, &j, iterations, out, e);
@@ -625,8 +623,7 @@ int pk_bench_run_loop(struct pk_bench *b, const char *name, void (*fn)(struct pk
 
 /* ---- analysis */
 
-int pk_analyze(const struct pk_result *const *results, size_t n, struct pk_analysis *a,
-               struct pk_err *e)
+int pk_analyze(const struct pk_result *const *results, size_t n, struct pk_analysis *a, struct pk_err *e)
 {
     memset(a, 0, sizeof(*a));
     if (!results || n == 0)
@@ -809,8 +806,8 @@ static json_t *entry_head(const char *name, const char *run_name, json_int_t fam
     return o;
 }
 
-static void add_iterations(json_t *arr, const struct pk_result *r, json_int_t family,
-                           json_int_t instance, bool *ok)
+static void add_iterations(json_t *arr, const struct pk_result *r, json_int_t family, json_int_t instance,
+                           bool *ok)
 {
     for (unsigned i = 0; i < r->repetitions; i++) {
         const struct pk_rep *rp = &r->reps[i];
@@ -838,8 +835,8 @@ static void add_iterations(json_t *arr, const struct pk_result *r, json_int_t fa
     }
 }
 
-static void add_aggregates(json_t *arr, const struct pk_result *r, json_int_t family,
-                           json_int_t instance, bool *ok)
+static void add_aggregates(json_t *arr, const struct pk_result *r, json_int_t family, json_int_t instance,
+                           bool *ok)
 {
     unsigned n = r->repetitions;
     double *real = malloc(2 * (size_t)n * sizeof(double));

@@ -17,8 +17,8 @@
 
 #include "perfkit.h"
 
-#define HARNESS_MAX_BATCHES 10
-#define HARNESS_MAX_ITERS 1000000000ull /* Google Benchmark's kMaxIterations */
+#define HARNESS_MAX_BATCHES      10
+#define HARNESS_MAX_ITERS        1000000000ull /* Google Benchmark's kMaxIterations */
 #define HARNESS_DEFAULT_MIN_TIME 0.5
 
 /*
@@ -41,8 +41,8 @@ int harness_json(const struct pk_bench *b, json_t **out, struct pk_err *e);
  * Not available in sanitizer builds (ASan owns malloc).
  */
 struct alloc_counts {
-    uint64_t count;   /* successful allocations (malloc, calloc, realloc to a non-zero size, ...) */
-    uint64_t bytes;   /* bytes requested by them */
+    uint64_t count; /* successful allocations (malloc, calloc, realloc to a non-zero size, ...) */
+    uint64_t bytes; /* bytes requested by them */
 };
 /*
  * The wrappers' reader, the one symbol between alloc.c and the harness:

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CI_LEVEL 0.95
+#define CI_LEVEL     0.95
 #define SIGNIFICANCE 0.05
 
 void bench_set_init(struct bench_set *s)
@@ -178,8 +178,8 @@ int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st)
     return rss_stats(c, &st->rss_max, &st->rss_median);
 }
 
-int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb,
-                          double threshold, struct bench_comparison *out)
+int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb, double threshold,
+                          struct bench_comparison *out)
 {
     if (!a || !b || na == 0 || nb == 0 || !out || !(threshold >= 0) || !isfinite(threshold))
         return -EINVAL;
@@ -202,12 +202,12 @@ int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb
 
     /* The ratios come last so that on -EDOM (b's median or mean is 0, the
      * ratio is undefined) the caller still has the test and the shift. */
-    rc = stats_ratio_ci(a, na, b, nb, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                        BENCH_BOOTSTRAP_SEED, &out->ratio_median, &out->ratio_median_ci);
+    rc = stats_ratio_ci(a, na, b, nb, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED,
+                        &out->ratio_median, &out->ratio_median_ci);
     if (rc)
         return rc;
-    rc = stats_ratio_ci(a, na, b, nb, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                        BENCH_BOOTSTRAP_SEED, &out->ratio_mean, &out->ratio_mean_ci);
+    rc = stats_ratio_ci(a, na, b, nb, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED,
+                        &out->ratio_mean, &out->ratio_mean_ci);
     if (rc)
         return rc;
 

@@ -23,8 +23,8 @@ struct bench_run {
     double user_s, sys_s;   /* wait4 rusage of this run's process tree (overhead subtracted) */
     uint64_t max_rss_bytes; /* this run's own peak RSS (wait4 ru_maxrss) */
     uint64_t minflt, majflt, nvcsw, nivcsw;
-    int exit_code;          /* -1 when killed by a signal */
-    int term_signal;        /* 0 unless killed by a signal */
+    int exit_code;   /* -1 when killed by a signal */
+    int term_signal; /* 0 unless killed by a signal */
     struct counters_values ctr;
 };
 
@@ -34,23 +34,23 @@ struct bench_param {
 };
 
 struct bench_stats {
-    struct stats_summary wall;      /* over wall_s */
+    struct stats_summary wall; /* over wall_s */
     double user_mean, sys_mean;
-    struct stats_ci mean_ci, median_ci;   /* 95 % bootstrap */
+    struct stats_ci mean_ci, median_ci; /* 95 % bootstrap */
     struct stats_outliers outliers;
     uint64_t rss_max, rss_median;
-    size_t failed_runs;             /* exit_code != 0 or signalled */
+    size_t failed_runs; /* exit_code != 0 or signalled */
 };
 
 struct bench_cmd {
-    char *name;             /* --command-name, else the expanded command */
-    char *command;          /* the expanded command as run */
+    char *name;    /* --command-name, else the expanded command */
+    char *command; /* the expanded command as run */
     struct bench_param *params;
     size_t nparams;
     struct bench_run *runs;
     size_t nruns, cap;
-    bool is_reference;      /* --reference */
-    double shell_overhead_s;/* what was subtracted from each run; 0 without a shell */
+    bool is_reference;       /* --reference */
+    double shell_overhead_s; /* what was subtracted from each run; 0 without a shell */
     /* Filled by bench_cmd_finalize(), dropped by bench_cmd_add_run(): the
      * bootstraps cost tens of ms on thousands of runs, and both the summary
      * and the exports need them. */
@@ -61,7 +61,7 @@ struct bench_cmd {
 struct bench_set {
     struct bench_cmd *cmds;
     size_t ncmds;
-    bool counters;          /* runs carry hardware counters */
+    bool counters; /* runs carry hardware counters */
 };
 
 void bench_set_init(struct bench_set *s);
@@ -73,8 +73,7 @@ int bench_set_add(struct bench_set *s, const char *name, const char *command,
 int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r);
 
 #define BENCH_BOOTSTRAP_RESAMPLES 5000u
-#define BENCH_BOOTSTRAP_SEED 0x70657266u   /* fixed: reports are reproducible */
-
+#define BENCH_BOOTSTRAP_SEED      0x70657266u /* fixed: reports are reproducible */
 
 /* The statistics of c: the cached ones when bench_cmd_finalize() ran since the last run. */
 int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st);
@@ -96,8 +95,8 @@ struct bench_comparison {
     double shift_s;
     enum bench_verdict verdict;
 };
-int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb,
-                          double threshold, struct bench_comparison *out);
+int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb, double threshold,
+                          struct bench_comparison *out);
 /* Fills a malloc'd array of the wall times of c; caller frees. */
 double *bench_cmd_times(const struct bench_cmd *c);
 

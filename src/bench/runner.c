@@ -63,9 +63,7 @@ int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e)
             goto fail;
         }
         break;
-    case RUNNER_OUT_INHERIT:
-        r->out_fd = -1;
-        break;
+    case RUNNER_OUT_INHERIT: r->out_fd = -1; break;
     case RUNNER_OUT_FILE:
         r->out_fd = open(o->output_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
         if (r->out_fd < 0) {

@@ -27,23 +27,23 @@ enum runner_output { RUNNER_OUT_NULL, RUNNER_OUT_PIPE, RUNNER_OUT_INHERIT, RUNNE
 
 struct runner_opts {
     enum runner_output output;
-    const char *output_path;   /* RUNNER_OUT_FILE: truncated once, appended by every run */
-    const char *input_path;    /* NULL: /dev/null */
-    bool counters;             /* hardware counters (COUNTERS_CHILDREN) */
+    const char *output_path;           /* RUNNER_OUT_FILE: truncated once, appended by every run */
+    const char *input_path;            /* NULL: /dev/null */
+    bool counters;                     /* hardware counters (COUNTERS_CHILDREN) */
     const volatile sig_atomic_t *stop; /* when set during a run, the run is discarded */
 };
 
 struct runner {
     struct runner_opts o;
-    bool fds_set;              /* runner_init set the descriptors below (-1: none); a zeroed
+    bool fds_set; /* runner_init set the descriptors below (-1: none); a zeroed
                                   runner has none, though its fds read 0 */
     int in_fd, out_fd, err_fd;
-    bool rewind_input;         /* a real file: rewound before each run */
-    bool fa_ready;             /* fa is built once: glibc checks limits on every add */
+    bool rewind_input; /* a real file: rewound before each run */
+    bool fa_ready;     /* fa is built once: glibc checks limits on every add */
     posix_spawn_file_actions_t fa;
     bool counters_on;
     struct counters ctr;
-    char counters_why[256];    /* why counters are off, when asked for and refused */
+    char counters_why[256]; /* why counters are off, when asked for and refused */
 };
 
 int runner_init(struct runner *r, const struct runner_opts *o, struct pk_err *e);

@@ -12,29 +12,29 @@
 #include "core/stats.h"
 
 #define OVERHEAD_WARMUP 3
-#define OVERHEAD_RUNS 30
+#define OVERHEAD_RUNS   30
 
 /* A command ready to spawn: the executable's path and its argv. */
 struct prepared {
     char path[PATH_MAX];
-    char **argv;          /* owned: from cmdline_split, or the shell's words, "-c", text */
-    char *text;           /* owned copy of the command (after substitution) */
+    char **argv; /* owned: from cmdline_split, or the shell's words, "-c", text */
+    char *text;  /* owned copy of the command (after substitution) */
     bool shell;
 };
 
 /* --shell as given: a name, a path or a command line ("bash --norc"), as hyperfine. */
 struct shell {
     char path[PATH_MAX];
-    char **words;         /* from cmdline_split; NULL when no command needs a shell */
+    char **words; /* from cmdline_split; NULL when no command needs a shell */
     size_t nwords;
 };
 
 struct cmd_state {
     struct prepared cmd, setup, prepare, conclude, cleanup;
     bool has_setup, has_prepare, has_conclude, has_cleanup;
-    uint64_t total;       /* timed runs planned; 0 until known */
+    uint64_t total; /* timed runs planned; 0 until known */
     uint64_t done;
-    size_t index;         /* in the bench_set */
+    size_t index; /* in the bench_set */
 };
 
 struct suite {
@@ -98,11 +98,11 @@ static bool first_plain_word(const char *cmd, char *out, size_t cap)
     while (*cmd == ' ' || *cmd == '\t')
         cmd++;
     size_t n = 0;
-    while (cmd[n] && cmd[n] != ' ' && cmd[n] != '\t' && cmd[n] != ';' && cmd[n] != '|' &&
-           cmd[n] != '&' && cmd[n] != '\n' && cmd[n] != '<' && cmd[n] != '>' && cmd[n] != ')') {
+    while (cmd[n] && cmd[n] != ' ' && cmd[n] != '\t' && cmd[n] != ';' && cmd[n] != '|' && cmd[n] != '&' &&
+           cmd[n] != '\n' && cmd[n] != '<' && cmd[n] != '>' && cmd[n] != ')') {
         char c = cmd[n];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-' || c == '/' || c == '+'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-' || c == '/' || c == '+'))
             return false;
         n++;
     }
@@ -114,8 +114,8 @@ static bool first_plain_word(const char *cmd, char *out, size_t cap)
 }
 
 static int prepare(const struct suite_opts *o, struct shell *sh, const char *text,
-                   const struct bench_param *params, size_t nparams, const char *role,
-                   struct prepared *p, struct pk_err *e)
+                   const struct bench_param *params, size_t nparams, const char *role, struct prepared *p,
+                   struct pk_err *e)
 {
     int rc;
     memset(p, 0, sizeof(*p));
@@ -129,8 +129,7 @@ static int prepare(const struct suite_opts *o, struct shell *sh, const char *tex
     if (!p->text)
         return err_errno(e, -ENOMEM, role, "cannot prepare command");
 
-    p->shell = o->shell_mode == SHELL_ALWAYS ||
-               (o->shell_mode == SHELL_AUTO && cmdline_needs_shell(p->text));
+    p->shell = o->shell_mode == SHELL_ALWAYS || (o->shell_mode == SHELL_AUTO && cmdline_needs_shell(p->text));
     if (p->shell) {
         if ((rc = shell_load(o, sh, e)))
             goto fail;
@@ -178,7 +177,10 @@ static void fail_with(struct suite *s, size_t cmd, const char *phase, const stru
     runner_stderr_tail(&s->runner, f->stderr_tail, sizeof(f->stderr_tail));
 }
 
-static bool failed(const struct bench_run *r) { return r->exit_code != 0 || r->term_signal != 0; }
+static bool failed(const struct bench_run *r)
+{
+    return r->exit_code != 0 || r->term_signal != 0;
+}
 
 static int stopped(const struct suite *s)
 {
@@ -199,7 +201,10 @@ static int run_hook(struct suite *s, size_t cmd, const char *phase, const struct
     return 0;
 }
 
-static double sub0(double a, double b) { return a > b ? a - b : 0.0; }
+static double sub0(double a, double b)
+{
+    return a > b ? a - b : 0.0;
+}
 
 /* One run of the command between its prepare and conclude hooks. *raw_wall
  * (may be NULL) is the run's wall time before the shell's cost is subtracted:
@@ -366,8 +371,8 @@ static int run_interleaved(struct suite *s, struct bench_set *set, struct cmd_st
 }
 
 static int prepare_hook(const struct suite_opts *o, struct shell *sh, const char *text,
-                        const struct suite_command *c, const char *role, struct prepared *p,
-                        bool *has, struct pk_err *e)
+                        const struct suite_command *c, const char *role, struct prepared *p, bool *has,
+                        struct pk_err *e)
 {
     *has = text != NULL;
     return text ? prepare(o, sh, text, c->params, c->nparams, role, p, e) : 0;
@@ -394,10 +399,10 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
         struct shell *sh = &s.sh;
         if ((rc = prepare(o, sh, c->command, c->params, c->nparams, "command", &st->cmd, e)) ||
             (rc = prepare_hook(o, sh, o->setup, c, "--setup", &st->setup, &st->has_setup, e)) ||
-            (rc = prepare_hook(o, sh, c->prepare ? c->prepare : o->prepare, c, "--prepare",
-                               &st->prepare, &st->has_prepare, e)) ||
-            (rc = prepare_hook(o, sh, c->conclude ? c->conclude : o->conclude, c, "--conclude",
-                               &st->conclude, &st->has_conclude, e)) ||
+            (rc = prepare_hook(o, sh, c->prepare ? c->prepare : o->prepare, c, "--prepare", &st->prepare,
+                               &st->has_prepare, e)) ||
+            (rc = prepare_hook(o, sh, c->conclude ? c->conclude : o->conclude, c, "--conclude", &st->conclude,
+                               &st->has_conclude, e)) ||
             (rc = prepare_hook(o, sh, o->cleanup, c, "--cleanup", &st->cleanup, &st->has_cleanup, e)))
             goto out;
         any_shell |= st->cmd.shell;

@@ -29,8 +29,8 @@
 enum suite_shell { SHELL_AUTO, SHELL_ALWAYS, SHELL_NEVER };
 
 struct suite_command {
-    const char *name;     /* NULL: the command itself */
-    const char *command;  /* after parameter substitution */
+    const char *name;    /* NULL: the command itself */
+    const char *command; /* after parameter substitution */
     const struct bench_param *params;
     size_t nparams;
     bool is_reference;
@@ -40,13 +40,13 @@ struct suite_command {
 
 struct suite_opts {
     unsigned warmup;
-    uint64_t runs;        /* 0: decided by min_time, min_runs, max_runs */
-    uint64_t min_runs;    /* default 10 */
-    uint64_t max_runs;    /* 0: no limit */
-    double min_time_s;    /* default 3 */
+    uint64_t runs;                                    /* 0: decided by min_time, min_runs, max_runs */
+    uint64_t min_runs;                                /* default 10 */
+    uint64_t max_runs;                                /* 0: no limit */
+    double min_time_s;                                /* default 3 */
     const char *setup, *prepare, *conclude, *cleanup; /* NULL: none */
     enum suite_shell shell_mode;
-    const char *shell;    /* default "sh"; a command line, split as cmdline_split */
+    const char *shell; /* default "sh"; a command line, split as cmdline_split */
     bool ignore_failure;
     bool interleave;
     struct runner_opts runner;
@@ -62,7 +62,7 @@ void suite_opts_default(struct suite_opts *o);
 /* What failed, when a run or a hook failed. */
 struct suite_failure {
     size_t cmd;
-    const char *phase;    /* "command", "setup", "prepare", "conclude", "cleanup" */
+    const char *phase; /* "command", "setup", "prepare", "conclude", "cleanup" */
     char command[512];
     int exit_code;
     int term_signal;

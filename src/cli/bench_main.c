@@ -31,9 +31,9 @@
 #include "perfkit.h"
 #include "sys/host.h"
 
-#define MAX_ITERATIONS 1000000000000ull
+#define MAX_ITERATIONS  1000000000000ull
 #define MAX_REPETITIONS 100000u
-#define NAME_CAP 256 /* "function/argument" */
+#define NAME_CAP        256 /* "function/argument" */
 
 struct options {
     const char *filter;
@@ -41,8 +41,8 @@ struct options {
     bool have_re;
     double min_time;
     unsigned repetitions;
-    uint64_t iterations;    /* 0: calibrate */
-    const char *json;       /* NULL: none; "-": stdout */
+    uint64_t iterations; /* 0: calibrate */
+    const char *json;    /* NULL: none; "-": stdout */
     bool list, counters, help;
 };
 
@@ -133,8 +133,8 @@ static int set_option(struct options *o, const char *name, const char *value, st
         if ((rc = units_parse_count(value, name, &v, e)) != 0)
             return rc;
         if (v < 1 || v > MAX_ITERATIONS)
-            return err_set(e, PK_EUSAGE, name, "invalid count",
-                           "'%s': must be from 1 to %" PRIu64, value, (uint64_t)MAX_ITERATIONS);
+            return err_set(e, PK_EUSAGE, name, "invalid count", "'%s': must be from 1 to %" PRIu64, value,
+                           (uint64_t)MAX_ITERATIONS);
         o->iterations = v;
     } else if (strcmp(name, "--json") == 0) {
         if (!value[0])
@@ -388,11 +388,12 @@ static void print_analysis(const struct table *tb, const struct pk_bench *b)
     char avg[32], thr[32];
     units_format_duration(a.mean_ns * 1e-9, avg, sizeof(avg));
     units_format_duration(a.threshold_ns * 1e-9, thr, sizeof(thr));
-    fprintf(tb->fp, "\n%sAnalysis%s (mean time per iteration over timed batches; average %s, "
-                    "bottleneck above 2x = %s)\n",
+    fprintf(tb->fp,
+            "\n%sAnalysis%s (mean time per iteration over timed batches; average %s, "
+            "bottleneck above 2x = %s)\n",
             term_style(&tb->t, TERM_BOLD), term_style(&tb->t, TERM_RESET), avg, thr);
-    fprintf(tb->fp, "%-*s %12s  %-27s %7s  %s\n", tb->name_width, "Benchmark", "Mean", "95% CI",
-            "Share", "CPU use");
+    fprintf(tb->fp, "%-*s %12s  %-27s %7s  %s\n", tb->name_width, "Benchmark", "Mean", "95% CI", "Share",
+            "CPU use");
     for (size_t i = 0; i < a.n; i++) {
         const struct pk_result *r = pk_bench_result(b, i);
         char m[32], lo[32], hi[32], ci[80];
@@ -479,8 +480,9 @@ static int write_json(const struct pk_bench *b, const char *path, struct pk_err 
     json_decref(root);
     if (!text)
         return err_errno(e, -ENOMEM, "-", "cannot write JSON report");
-    rc = fputs(text, stdout) < 0 || fflush(stdout) != 0 ? err_errno(e, -EIO, "stdout", "cannot write JSON report")
-                                                         : 0;
+    rc = fputs(text, stdout) < 0 || fflush(stdout) != 0
+             ? err_errno(e, -EIO, "stdout", "cannot write JSON report")
+             : 0;
     free(text);
     return rc;
 }
@@ -569,8 +571,8 @@ int pk_bench_main(int argc, char **argv)
         pk_err_clear(&e);
         if (pk_bench_run_loop(b, inst[i].name, inst[i].def->fn, inst[i].arg, o.iterations, &r, &e) != 0) {
             char buf[800];
-            fprintf(tb.fp, "%s%-*s ERROR: %s%s\n", term_style(&tb.t, TERM_RED), tb.name_width,
-                    inst[i].name, pk_err_str(&e, buf, sizeof(buf)), term_style(&tb.t, TERM_RESET));
+            fprintf(tb.fp, "%s%-*s ERROR: %s%s\n", term_style(&tb.t, TERM_RED), tb.name_width, inst[i].name,
+                    pk_err_str(&e, buf, sizeof(buf)), term_style(&tb.t, TERM_RESET));
             status = EXIT_RUNTIME;
             continue;
         }

@@ -88,11 +88,13 @@ void bench_out_environment_warnings(struct bench_outputs *b)
     struct term t;
     term_init(&t, stderr);
     if (b->host.governor[0] && strcmp(b->host.governor, "performance") != 0)
-        fprintf(stderr, "%sWarning:%s CPU frequency governor is '%s', not 'performance': "
+        fprintf(stderr,
+                "%sWarning:%s CPU frequency governor is '%s', not 'performance': "
                 "timings may vary with frequency scaling.\n",
                 term_style(&t, TERM_YELLOW), term_style(&t, TERM_RESET), b->host.governor);
     if (b->host.load_known && b->host.cpus > 0 && b->host.load[0] > 0.5 * b->host.cpus)
-        fprintf(stderr, "%sWarning:%s load average is %.2f on %d CPUs at start: other work "
+        fprintf(stderr,
+                "%sWarning:%s load average is %.2f on %d CPUs at start: other work "
                 "may disturb the timings.\n",
                 term_style(&t, TERM_YELLOW), term_style(&t, TERM_RESET), b->host.load[0], b->host.cpus);
 }
@@ -125,8 +127,8 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
     dur(s1, sizeof(s1), st.wall.stddev, ref);
     dur(u, sizeof(u), st.user_mean, st.user_mean > 0 ? st.user_mean : ref);
     dur(y, sizeof(y), st.sys_mean, st.sys_mean > 0 ? st.sys_mean : ref);
-    fprintf(b->fp, "  Time (%smean%s ± %sσ%s):      %s%8s%s ± %s%8s%s    [User: %s, System: %s]\n",
-           G, R, G, R, G, a, R, G, s1, R, u, y);
+    fprintf(b->fp, "  Time (%smean%s ± %sσ%s):      %s%8s%s ± %s%8s%s    [User: %s, System: %s]\n", G, R, G,
+            R, G, a, R, G, s1, R, u, y);
     dur(md, sizeof(md), st.wall.median, ref);
     dur(lo, sizeof(lo), st.median_ci.lo, ref);
     dur(hi, sizeof(hi), st.median_ci.hi, ref);
@@ -134,7 +136,7 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
     dur(lo, sizeof(lo), st.wall.min, ref);
     dur(hi, sizeof(hi), st.wall.max, ref);
     fprintf(b->fp, "  Range (%smin%s … %smax%s):    %s%8s%s … %s%8s%s    %zu runs\n", CY, R, M, R, CY, lo, R,
-           M, hi, R, c->nruns);
+            M, hi, R, c->nruns);
     char r1[32], r2[32];
     units_format_size((double)st.rss_median, r1, sizeof(r1));
     units_format_size((double)st.rss_max, r2, sizeof(r2));
@@ -146,10 +148,11 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
         ics += c->runs[k].nivcsw;
     }
     double n = (double)c->nruns;
-    fprintf(b->fp, "  Memory (peak RSS):  %8s median, %s max\n"
-           "  Per run:            %.0f minor / %.0f major faults, %.0f voluntary / %.0f involuntary "
-           "context switches\n",
-           r1, r2, (double)minflt / n, (double)majflt / n, (double)vcs / n, (double)ics / n);
+    fprintf(b->fp,
+            "  Memory (peak RSS):  %8s median, %s max\n"
+            "  Per run:            %.0f minor / %.0f major faults, %.0f voluntary / %.0f involuntary "
+            "context switches\n",
+            r1, r2, (double)minflt / n, (double)majflt / n, (double)vcs / n, (double)ics / n);
     if (s->counters) {
         double sum[COUNTERS_N] = { 0 };
         bool valid[COUNTERS_N] = { false };
@@ -171,18 +174,21 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
     }
     if (c->shell_overhead_s > 0) {
         char ov[32];
-        fprintf(b->fp, "  Shell spawn overhead subtracted: %s\n", units_format_duration(c->shell_overhead_s, ov, sizeof(ov)));
+        fprintf(b->fp, "  Shell spawn overhead subtracted: %s\n",
+                units_format_duration(c->shell_overhead_s, ov, sizeof(ov)));
     }
     if (st.failed_runs)
         fprintf(b->fp, "  %sWarning:%s %zu of %zu runs exited non-zero (ignored with -i).\n", Y, R,
-               st.failed_runs, c->nruns);
+                st.failed_runs, c->nruns);
     const struct stats_outliers *ol = &st.outliers;
     size_t tukey = ol->low_mild + ol->high_mild + ol->low_severe + ol->high_severe;
     if (ol->zscore > 0 || ol->low_severe + ol->high_severe > 0) {
-        fprintf(b->fp, "  %sWarning:%s outliers (kept): %zu by modified z-score; Tukey %zu/%zu mild, %zu/%zu "
-               "severe (low/high).\n"
-               "  Other work on the machine or cold caches may cause them: try --warmup or a quieter machine.\n",
-               Y, R, ol->zscore, ol->low_mild, ol->high_mild, ol->low_severe, ol->high_severe);
+        fprintf(
+            b->fp,
+            "  %sWarning:%s outliers (kept): %zu by modified z-score; Tukey %zu/%zu mild, %zu/%zu "
+            "severe (low/high).\n"
+            "  Other work on the machine or cold caches may cause them: try --warmup or a quieter machine.\n",
+            Y, R, ol->zscore, ol->low_mild, ol->high_mild, ol->low_severe, ol->high_severe);
     } else if (tukey > 0) {
         fprintf(b->fp, "  Note: %zu mild outlier%s (Tukey 1.5 IQR), kept.\n", tukey, tukey == 1 ? "" : "s");
     }
@@ -197,8 +203,8 @@ void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
     (void)ignore_failure;
     struct term t;
     term_init(&t, stderr);
-    fprintf(stderr, "%sError:%s %s%s '%s' ", term_style(&t, TERM_RED), term_style(&t, TERM_RESET),
-            f->phase, strcmp(f->phase, "command") ? " command" : "", f->command);
+    fprintf(stderr, "%sError:%s %s%s '%s' ", term_style(&t, TERM_RED), term_style(&t, TERM_RESET), f->phase,
+            strcmp(f->phase, "command") ? " command" : "", f->command);
     if (f->term_signal)
         fprintf(stderr, "was killed by signal %d (%s).", f->term_signal, strsignal(f->term_signal));
     else
@@ -257,14 +263,14 @@ static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
         /* ratio = other / reference: > 1 means the reference is faster. */
         if (cmp.mwu.p >= 0.05) {
             fprintf(b->fp, "    no significant difference from %s (ratio %.2f, 95%% CI %.2f–%.2f, %s)\n",
-                   s->cmds[i].name, cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+                    s->cmds[i].name, cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
         } else if (cmp.ratio_median >= 1.0) {
             fprintf(b->fp, "    %s%.2f%s × faster than %s (95%% CI %.2f–%.2f, %s)\n", G, cmp.ratio_median, R,
-                   s->cmds[i].name, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+                    s->cmds[i].name, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
         } else {
             fprintf(b->fp, "    %s%.2f%s × slower than %s (95%% CI %.2f–%.2f, %s)\n", RED,
-                   1.0 / cmp.ratio_median, R, s->cmds[i].name, 1.0 / cmp.ratio_median_ci.hi,
-                   1.0 / cmp.ratio_median_ci.lo, p);
+                    1.0 / cmp.ratio_median, R, s->cmds[i].name, 1.0 / cmp.ratio_median_ci.hi,
+                    1.0 / cmp.ratio_median_ci.lo, p);
         }
         free(ot);
     }
@@ -314,12 +320,10 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
             word = "faster";
             col = term_style(t, TERM_GREEN);
             break;
-        default:
-            word = "no change";
-            col = "";
+        default: word = "no change"; col = "";
         }
         fprintf(b->fp, "  %-40s %s%-9s%s ratio %.3f (95%% CI %.3f–%.3f), %s\n", c->name, col, word, R,
-               cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+                cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
     }
     fprintf(b->fp, "\n");
     return regressed;
@@ -437,8 +441,10 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
                 /* A baseline with a command cut short would gate later runs on
                  * a partial sample, or not load at all (a command without runs). */
                 if (b->save_baseline && b->incomplete)
-                    fprintf(stderr, "perfkit bench: --save-baseline: %s not written: the benchmark did "
-                            "not complete\n", b->save_baseline);
+                    fprintf(stderr,
+                            "perfkit bench: --save-baseline: %s not written: the benchmark did "
+                            "not complete\n",
+                            b->save_baseline);
                 else if (b->save_baseline && write_out(b->save_baseline, text, "--save-baseline"))
                     rc = EXIT_RUNTIME;
                 free(text);

@@ -20,10 +20,10 @@ struct bench_outputs {
     const char *json, *csv, *markdown, *save_baseline, *baseline; /* "-" is stdout */
     double threshold;
     bool fail_on_regression;
-    bool incomplete;   /* a command or hook failed, or interrupted: no baseline is saved */
+    bool incomplete; /* a command or hook failed, or interrupted: no baseline is saved */
     int argc;
     char **argv;
-    FILE *fp;          /* the human summary: stdout, or stderr when an export goes to stdout */
+    FILE *fp; /* the human summary: stdout, or stderr when an export goes to stdout */
     struct term out;
     struct baseline base;
     bool base_loaded;

@@ -14,9 +14,9 @@ enum {
     EXIT_RUNTIME = 1,
     EXIT_USAGE = 2,
     EXIT_REGRESSION = 3,
-    EXIT_DOCTOR_WARN = 3,   /* doctor: warnings, nothing critical */
-    EXIT_THRESHOLD = 3,     /* load: a --threshold failed */
-    EXIT_DOCTOR_CRIT = 4,   /* doctor: a critical finding or bottleneck */
+    EXIT_DOCTOR_WARN = 3, /* doctor: warnings, nothing critical */
+    EXIT_THRESHOLD = 3,   /* load: a --threshold failed */
+    EXIT_DOCTOR_CRIT = 4, /* doctor: a critical finding or bottleneck */
     EXIT_INTERRUPTED = 130,
 };
 
@@ -27,8 +27,7 @@ struct pk_err;
  * "perfkit CMD: MESSAGE" and a pointer to its help on stderr, and returns
  * EXIT_USAGE for the caller to return.
  */
-__attribute__((format(printf, 2, 3)))
-int cli_usage(const char *cmd, const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int cli_usage(const char *cmd, const char *fmt, ...);
 /* The same with the message of a failed parse. */
 int cli_usage_err(const char *cmd, const struct pk_err *e);
 

@@ -34,7 +34,7 @@ static void on_sigint(int sig)
 
 struct plist {
     char *name;
-    bool owns_name;       /* -L copies its name; -P's is argv's */
+    bool owns_name; /* -L copies its name; -P's is argv's */
     char **values;
     size_t n;
 };
@@ -56,71 +56,75 @@ struct opts {
     bool step_given;
     int step_decimals;
     /* decimals: digits after the point of LO as given; -1 for a whole number */
-    struct { char *name; double lo, hi; int lo_decimals, hi_decimals; } ranges[MAX_LISTS];
+    struct {
+        char *name;
+        double lo, hi;
+        int lo_decimals, hi_decimals;
+    } ranges[MAX_LISTS];
     size_t nranges;
     struct bench_outputs out;
 };
 
 void cmd_bench_help(void)
 {
-    fputs(
-"Usage: perfkit bench [options] COMMAND...\n"
-"\n"
-"Benchmark commands: every run is spawned and reaped alone and records wall time,\n"
-"user and system CPU, its own peak RSS, page faults, context switches and exit\n"
-"status. Results come with 95% confidence intervals, outlier counts, and a\n"
-"comparison of the commands (ratio, CI, Mann-Whitney p-value).\n"
-"\n"
-"Runs:\n"
-"  -w, --warmup N            runs before timing (default 0)\n"
-"  -r, --runs N              exactly N timed runs\n"
-"  -m, --min-runs N          at least N runs (default 10)\n"
-"  -M, --max-runs N          at most N runs\n"
-"      --min-time DUR        run for at least DUR, e.g. 500ms, 3s (default 3s)\n"
-"      --interleave          commands take turns run by run, so drift hits all alike\n"
-"  -i, --ignore-failure      keep going when a command exits non-zero\n"
-"Hooks (each may use {parameters}):\n"
-"  -s, --setup CMD           once before each command's runs\n"
-"  -p, --prepare CMD         before every run (once, once per command or once\n"
-"                            per benchmark; --reference's first)\n"
-"  -C, --conclude CMD        after every run (given as --prepare)\n"
-"  -c, --cleanup CMD         once after each command's runs\n"
-"Parameters:\n"
-"  -L, --parameter-list NAME A,B,C   run each command once per value of {NAME}\n"
-"                            ('\\,' is a comma inside a value)\n"
-"  -P, --parameter-scan NAME LO HI   values LO..HI in steps of -D (default 1)\n"
-"  -D, --parameter-step-size STEP\n"
-"  -n, --command-name NAME   name a command (at most once per command; with\n"
-"                            parameters once for all or once per benchmark;\n"
-"                            may use {NAME})\n"
-"      --reference CMD       compare every command with CMD\n"
-"Execution:\n"
-"  -S, --shell SH            run commands through SH -c (overhead measured and\n"
-"                            subtracted); SH may have arguments ('bash --norc');\n"
-"                            'none' is -N, 'default' is sh. Default: a command runs\n"
-"                            directly unless it uses shell syntax, then via sh.\n"
-"  -N, --shell=none          never use a shell (split words, honour quotes)\n"
-"      --output WHERE        command stdout: null (default), pipe, inherit, or a FILE\n"
-"      --input FILE          command stdin (default /dev/null)\n"
-"      --counters            hardware counters per run (cycles, instructions,\n"
-"                            branch-misses, cache-misses), where the kernel allows\n"
-"Results:\n"
-"      --export-json FILE    hyperfine's JSON schema plus perfkit's keys ('-' = stdout)\n"
-"      --export-csv FILE     CSV as hyperfine's\n"
-"      --export-markdown FILE  Markdown table with the relative column and its CI\n"
-"      --save-baseline FILE  save the results (the JSON export) as a baseline;\n"
-"                            not written when a command failed or on Ctrl-C\n"
-"      --baseline FILE       compare with the same-named commands in FILE\n"
-"                            (a perfkit or hyperfine JSON export)\n"
-"      --threshold PCT       noise threshold for --baseline (default 2%)\n"
-"      --fail-on-regression  exit 3 when a command is significantly slower than\n"
-"                            its baseline beyond the threshold\n"
-"  -h, --help\n"
-"\n"
-"Exit status: 0 ok; 1 runtime failure (a command failed, unwritable file);\n"
-"2 usage error; 3 regression (--fail-on-regression); 130 interrupted (what\n"
-"was measured is still printed and exported).\n"
-"See docs/bench.md.\n", stdout);
+    fputs("Usage: perfkit bench [options] COMMAND...\n"
+          "\n"
+          "Benchmark commands: every run is spawned and reaped alone and records wall time,\n"
+          "user and system CPU, its own peak RSS, page faults, context switches and exit\n"
+          "status. Results come with 95% confidence intervals, outlier counts, and a\n"
+          "comparison of the commands (ratio, CI, Mann-Whitney p-value).\n"
+          "\n"
+          "Runs:\n"
+          "  -w, --warmup N            runs before timing (default 0)\n"
+          "  -r, --runs N              exactly N timed runs\n"
+          "  -m, --min-runs N          at least N runs (default 10)\n"
+          "  -M, --max-runs N          at most N runs\n"
+          "      --min-time DUR        run for at least DUR, e.g. 500ms, 3s (default 3s)\n"
+          "      --interleave          commands take turns run by run, so drift hits all alike\n"
+          "  -i, --ignore-failure      keep going when a command exits non-zero\n"
+          "Hooks (each may use {parameters}):\n"
+          "  -s, --setup CMD           once before each command's runs\n"
+          "  -p, --prepare CMD         before every run (once, once per command or once\n"
+          "                            per benchmark; --reference's first)\n"
+          "  -C, --conclude CMD        after every run (given as --prepare)\n"
+          "  -c, --cleanup CMD         once after each command's runs\n"
+          "Parameters:\n"
+          "  -L, --parameter-list NAME A,B,C   run each command once per value of {NAME}\n"
+          "                            ('\\,' is a comma inside a value)\n"
+          "  -P, --parameter-scan NAME LO HI   values LO..HI in steps of -D (default 1)\n"
+          "  -D, --parameter-step-size STEP\n"
+          "  -n, --command-name NAME   name a command (at most once per command; with\n"
+          "                            parameters once for all or once per benchmark;\n"
+          "                            may use {NAME})\n"
+          "      --reference CMD       compare every command with CMD\n"
+          "Execution:\n"
+          "  -S, --shell SH            run commands through SH -c (overhead measured and\n"
+          "                            subtracted); SH may have arguments ('bash --norc');\n"
+          "                            'none' is -N, 'default' is sh. Default: a command runs\n"
+          "                            directly unless it uses shell syntax, then via sh.\n"
+          "  -N, --shell=none          never use a shell (split words, honour quotes)\n"
+          "      --output WHERE        command stdout: null (default), pipe, inherit, or a FILE\n"
+          "      --input FILE          command stdin (default /dev/null)\n"
+          "      --counters            hardware counters per run (cycles, instructions,\n"
+          "                            branch-misses, cache-misses), where the kernel allows\n"
+          "Results:\n"
+          "      --export-json FILE    hyperfine's JSON schema plus perfkit's keys ('-' = stdout)\n"
+          "      --export-csv FILE     CSV as hyperfine's\n"
+          "      --export-markdown FILE  Markdown table with the relative column and its CI\n"
+          "      --save-baseline FILE  save the results (the JSON export) as a baseline;\n"
+          "                            not written when a command failed or on Ctrl-C\n"
+          "      --baseline FILE       compare with the same-named commands in FILE\n"
+          "                            (a perfkit or hyperfine JSON export)\n"
+          "      --threshold PCT       noise threshold for --baseline (default 2%)\n"
+          "      --fail-on-regression  exit 3 when a command is significantly slower than\n"
+          "                            its baseline beyond the threshold\n"
+          "  -h, --help\n"
+          "\n"
+          "Exit status: 0 ok; 1 runtime failure (a command failed, unwritable file);\n"
+          "2 usage error; 3 regression (--fail-on-regression); 130 interrupted (what\n"
+          "was measured is still printed and exported).\n"
+          "See docs/bench.md.\n",
+          stdout);
 }
 
 static int parse_uint_opt(const char *text, const char *opt, uint64_t min, uint64_t max, uint64_t *out)
@@ -227,8 +231,18 @@ static int expand_ranges(struct opts *o)
 }
 
 enum {
-    OPT_MIN_TIME = 256, OPT_OUTPUT, OPT_INPUT, OPT_REFERENCE, OPT_EXPORT_JSON, OPT_EXPORT_CSV,
-    OPT_EXPORT_MD, OPT_INTERLEAVE, OPT_COUNTERS, OPT_SAVE_BASELINE, OPT_BASELINE, OPT_THRESHOLD,
+    OPT_MIN_TIME = 256,
+    OPT_OUTPUT,
+    OPT_INPUT,
+    OPT_REFERENCE,
+    OPT_EXPORT_JSON,
+    OPT_EXPORT_CSV,
+    OPT_EXPORT_MD,
+    OPT_INTERLEAVE,
+    OPT_COUNTERS,
+    OPT_SAVE_BASELINE,
+    OPT_BASELINE,
+    OPT_THRESHOLD,
     OPT_FAIL_ON_REGRESSION,
 };
 
@@ -431,13 +445,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return rc;
             break;
         case OPT_FAIL_ON_REGRESSION: o->out.fail_on_regression = true; break;
-        case 'h':
-            cmd_bench_help();
-            return -1;
-        case ':':
-            return cli_usage("bench", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
+        case 'h': cmd_bench_help(); return -1;
+        case ':': return cli_usage("bench", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
         }
     }
     o->cmds = argv + optind;
@@ -460,7 +470,7 @@ static const char *pick_hook(const char *const *v, size_t n, size_t user, size_t
         return is_ref ? v[0] : v[ref + bench];
     if (n == user + ref)
         return is_ref ? v[0] : v[ref + c];
-    return is_ref ? NULL : v[c];  /* n == user with a reference: it has none */
+    return is_ref ? NULL : v[c]; /* n == user with a reference: it has none */
 }
 
 static int hook_count_err(const char *opt, size_t n, size_t user, size_t benches, size_t ref)
@@ -473,8 +483,10 @@ static int hook_count_err(const char *opt, size_t n, size_t user, size_t benches
     if (benches != user)
         snprintf(per_bench, sizeof(per_bench), " or once per benchmark (%zu%s)", benches + ref,
                  ref ? " with --reference's first" : "");
-    fprintf(stderr, "perfkit bench: %s given %zu times: give it once, once per command (%s)%s\n"
-            "(see 'perfkit help bench')\n", opt, n, per_cmd, per_bench);
+    fprintf(stderr,
+            "perfkit bench: %s given %zu times: give it once, once per command (%s)%s\n"
+            "(see 'perfkit help bench')\n",
+            opt, n, per_cmd, per_bench);
     return EXIT_USAGE;
 }
 
@@ -500,8 +512,10 @@ static int build_commands(struct opts *o, struct suite_command **out, size_t *no
             fprintf(stderr, "perfkit bench: --command-name given %zu times for %zu commands\n", o->nnames,
                     user);
         else
-            fprintf(stderr, "perfkit bench: --command-name given %zu times: give it once, once per "
-                    "command (%zu) or once per benchmark (%zu)\n", o->nnames, user, benches);
+            fprintf(stderr,
+                    "perfkit bench: --command-name given %zu times: give it once, once per "
+                    "command (%zu) or once per benchmark (%zu)\n",
+                    o->nnames, user, benches);
         fprintf(stderr, "(see 'perfkit help bench')\n");
         return EXIT_USAGE;
     }
@@ -592,8 +606,8 @@ static void on_progress(void *ud, size_t cmd, const char *phase, uint64_t done, 
         snprintf(label, sizeof(label), "%s, %zu commands interleaved", phase, lv->ncmds);
     } else {
         const char *name = lv->cmds[cmd].name ? lv->cmds[cmd].name : lv->set->cmds[cmd].command;
-        snprintf(label, sizeof(label), "%s%zu/%zu %.36s%s", strcmp(phase, "run") ? "warmup " : "",
-                 cmd + 1, lv->ncmds, name, strlen(name) > 36 ? "…" : "");
+        snprintf(label, sizeof(label), "%s%zu/%zu %.36s%s", strcmp(phase, "run") ? "warmup " : "", cmd + 1,
+                 lv->ncmds, name, strlen(name) > 36 ? "…" : "");
     }
     if (strcmp(lv->bar.label, label) != 0) {
         progress_finish(&lv->bar);
@@ -644,8 +658,9 @@ int cmd_bench(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     o.so.runner.stop = &stop_flag;
 
-    struct live lv = { .set = &set, .out = &o.out, .cmds = cmds, .ncmds = ncmds,
-                       .interleave = o.so.interleave };
+    struct live lv = {
+        .set = &set, .out = &o.out, .cmds = cmds, .ncmds = ncmds, .interleave = o.so.interleave
+    };
     term_init(&lv.err, stderr);
     o.so.progress = on_progress;
     o.so.planned = on_planned;

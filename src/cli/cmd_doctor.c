@@ -25,28 +25,28 @@ static void on_signal(int sig)
 
 void cmd_doctor_help(void)
 {
-    fputs(
-"Usage: perfkit doctor [options]\n"
-"\n"
-"Checks how this host is tuned for a service under load (file descriptors,\n"
-"memory, network, disk, CPU), then samples it for a few seconds to find what\n"
-"holds it back. Every finding says what was observed, what is recommended,\n"
-"why, the command that fixes it now and the line that makes it persistent.\n"
-"perfkit never changes the system itself.\n"
-"\n"
-"Options:\n"
-"      --sample DUR        diagnosis window (default 3s; 0 skips the diagnosis)\n"
-"      --pid PID           add the checks of one process (fds against its limit,\n"
-"                          threads, RSS growth)\n"
-"      --process NAME      the same, for the process with this name\n"
-"      --json FILE         the report as JSON ('-' for stdout)\n"
-"      --fix-script FILE   write the fixes as a shell script to review and run\n"
-"      --procfs DIR        read /proc from DIR (default /proc)\n"
-"      --sysfs DIR         read /sys from DIR (default /sys)\n"
-"  -h, --help\n"
-"\n"
-"Exit status: 0 all ok; 1 runtime failure; 2 usage error; 3 warnings;\n"
-"4 a critical finding or bottleneck. See docs/doctor.md.\n", stdout);
+    fputs("Usage: perfkit doctor [options]\n"
+          "\n"
+          "Checks how this host is tuned for a service under load (file descriptors,\n"
+          "memory, network, disk, CPU), then samples it for a few seconds to find what\n"
+          "holds it back. Every finding says what was observed, what is recommended,\n"
+          "why, the command that fixes it now and the line that makes it persistent.\n"
+          "perfkit never changes the system itself.\n"
+          "\n"
+          "Options:\n"
+          "      --sample DUR        diagnosis window (default 3s; 0 skips the diagnosis)\n"
+          "      --pid PID           add the checks of one process (fds against its limit,\n"
+          "                          threads, RSS growth)\n"
+          "      --process NAME      the same, for the process with this name\n"
+          "      --json FILE         the report as JSON ('-' for stdout)\n"
+          "      --fix-script FILE   write the fixes as a shell script to review and run\n"
+          "      --procfs DIR        read /proc from DIR (default /proc)\n"
+          "      --sysfs DIR         read /sys from DIR (default /sys)\n"
+          "  -h, --help\n"
+          "\n"
+          "Exit status: 0 all ok; 1 runtime failure; 2 usage error; 3 warnings;\n"
+          "4 a critical finding or bottleneck. See docs/doctor.md.\n",
+          stdout);
 }
 
 static const char *const areas[] = { "fd", "memory", "network", "disk", "cpu", "process", NULL };
@@ -178,13 +178,9 @@ int cmd_doctor(int argc, char **argv)
         case OPT_FIX: fix_path = optarg; break;
         case OPT_PROCFS: o.procfs = optarg; break;
         case OPT_SYSFS: o.sysfs = optarg; break;
-        case 'h':
-            cmd_doctor_help();
-            return EXIT_OK;
-        case ':':
-            return cli_usage("doctor", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage("doctor", "unknown option '%s'", argv[optind - 1]);
+        case 'h': cmd_doctor_help(); return EXIT_OK;
+        case ':': return cli_usage("doctor", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage("doctor", "unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc)

@@ -26,10 +26,10 @@
 #include "load/threshold.h"
 #include "core/url.h"
 
-#define MAX_URLS       SCENARIO_REQUESTS_MAX
-#define MAX_HEADERS    SCENARIO_HEADERS_MAX
-#define MAX_THRESHOLDS 64
-#define MAX_MERGE      4096
+#define MAX_URLS            SCENARIO_REQUESTS_MAX
+#define MAX_HEADERS         SCENARIO_HEADERS_MAX
+#define MAX_THRESHOLDS      64
+#define MAX_MERGE           4096
 #define DEFAULT_CONNECTIONS 50
 #define DEFAULT_DURATION_S  10.0
 #define DEFAULT_TIMEOUT_S   2.0
@@ -44,63 +44,63 @@ static void on_signal(int sig)
 
 void cmd_load_help(void)
 {
-    fputs(
-"Usage: perfkit load [options] URL[@WEIGHT]...\n"
-"       perfkit load [options] --scenario FILE\n"
-"       perfkit load merge [--json FILE] [--threshold EXPR]...\n"
-"                          [--latency-spectrum] FILE...\n"
-"\n"
-"HTTP/1.1 load generator. Closed model (the default): each connection sends a\n"
-"request, waits for its response, and sends the next. Open model (-R, or rate\n"
-"stages): requests are due on a fixed schedule whatever the server does, and\n"
-"latency counts from the time each was due, so a stall shows as the wait its\n"
-"users would see (coordinated omission corrected). Several URLs are sent in\n"
-"turn, in proportion to their @WEIGHT (default 1).\n"
-"\n"
-"Load:\n"
-"  -c, --connections N     connections (default 50): in the closed model, the\n"
-"                          number of requests in flight\n"
-"  -t, --threads N         threads (default: the online CPUs, at most -c)\n"
-"  -d, --duration DUR      length of the run, warmup included, e.g. 30s, 2m\n"
-"                          (default 10s without -d, -n and --stage)\n"
-"  -n, --requests N        stop after N measured requests (warmup excluded)\n"
-"  -R, --rate N            open model: N requests/s in all, e.g. 5000, 20k\n"
-"      --stage DUR:TARGET  a step of the run, repeatable, in order: TARGET is\n"
-"                          connections (30s:200), or a rate (30s:5000/s) for the\n"
-"                          open model; the stages set the length (no -d, -R)\n"
-"      --warmup DUR        load without measuring first (part of the run)\n"
-"      --timeout DUR       per request and per connect (default 2s)\n"
-"      --no-keepalive      one request per connection (Connection: close)\n"
-"      --pipeline N        requests in flight per connection (default 1)\n"
-"  -k, --insecure          https: do not verify the certificate or host name\n"
-"      --seed N            seed of scenario picks and think times (default:\n"
-"                          random)\n"
-"Requests:\n"
-"  -m, --method M          method (default GET; POST when --body is given)\n"
-"  -H, --header 'N: V'     a header field, repeatable\n"
-"      --body TEXT         the request body; --body @FILE sends FILE's bytes\n"
-"                          (@@TEXT is the literal @TEXT)\n"
-"      --scenario FILE     requests, weights and think time from FILE\n"
-"                          (docs/load-scenario.md); not with URLs, -m, -H or\n"
-"                          --body\n"
-"Results:\n"
-"      --json FILE         the results as JSON ('-' = stdout; the summary then\n"
-"                          goes to stderr)\n"
-"      --hdr-log FILE      each second's latencies, an HdrHistogram interval log\n"
-"      --latency-spectrum  the percentile spectrum in HdrHistogram's format (ms)\n"
-"      --threshold EXPR    a pass/fail gate, repeatable: 'p99<200ms',\n"
-"                          'p(99.9)<=1s', 'mean<50ms', 'max<2s',\n"
-"                          'error_rate<1%', 'rps>=5000'\n"
-"      --host-metrics      sample this host's CPU, memory, network each second\n"
-"      --no-progress       no live progress line\n"
-"  -h, --help\n"
-"\n"
-"merge adds up what generators that ran side by side measured (JSON written by\n"
-"--json, or interval logs written by --hdr-log) and reports it as one run.\n"
-"\n"
-"Exit status: 0 ok; 1 runtime failure; 2 usage error; 3 a threshold failed;\n"
-"130 interrupted (what was measured is still printed and written).\n"
-"See docs/load.md.\n", stdout);
+    fputs("Usage: perfkit load [options] URL[@WEIGHT]...\n"
+          "       perfkit load [options] --scenario FILE\n"
+          "       perfkit load merge [--json FILE] [--threshold EXPR]...\n"
+          "                          [--latency-spectrum] FILE...\n"
+          "\n"
+          "HTTP/1.1 load generator. Closed model (the default): each connection sends a\n"
+          "request, waits for its response, and sends the next. Open model (-R, or rate\n"
+          "stages): requests are due on a fixed schedule whatever the server does, and\n"
+          "latency counts from the time each was due, so a stall shows as the wait its\n"
+          "users would see (coordinated omission corrected). Several URLs are sent in\n"
+          "turn, in proportion to their @WEIGHT (default 1).\n"
+          "\n"
+          "Load:\n"
+          "  -c, --connections N     connections (default 50): in the closed model, the\n"
+          "                          number of requests in flight\n"
+          "  -t, --threads N         threads (default: the online CPUs, at most -c)\n"
+          "  -d, --duration DUR      length of the run, warmup included, e.g. 30s, 2m\n"
+          "                          (default 10s without -d, -n and --stage)\n"
+          "  -n, --requests N        stop after N measured requests (warmup excluded)\n"
+          "  -R, --rate N            open model: N requests/s in all, e.g. 5000, 20k\n"
+          "      --stage DUR:TARGET  a step of the run, repeatable, in order: TARGET is\n"
+          "                          connections (30s:200), or a rate (30s:5000/s) for the\n"
+          "                          open model; the stages set the length (no -d, -R)\n"
+          "      --warmup DUR        load without measuring first (part of the run)\n"
+          "      --timeout DUR       per request and per connect (default 2s)\n"
+          "      --no-keepalive      one request per connection (Connection: close)\n"
+          "      --pipeline N        requests in flight per connection (default 1)\n"
+          "  -k, --insecure          https: do not verify the certificate or host name\n"
+          "      --seed N            seed of scenario picks and think times (default:\n"
+          "                          random)\n"
+          "Requests:\n"
+          "  -m, --method M          method (default GET; POST when --body is given)\n"
+          "  -H, --header 'N: V'     a header field, repeatable\n"
+          "      --body TEXT         the request body; --body @FILE sends FILE's bytes\n"
+          "                          (@@TEXT is the literal @TEXT)\n"
+          "      --scenario FILE     requests, weights and think time from FILE\n"
+          "                          (docs/load-scenario.md); not with URLs, -m, -H or\n"
+          "                          --body\n"
+          "Results:\n"
+          "      --json FILE         the results as JSON ('-' = stdout; the summary then\n"
+          "                          goes to stderr)\n"
+          "      --hdr-log FILE      each second's latencies, an HdrHistogram interval log\n"
+          "      --latency-spectrum  the percentile spectrum in HdrHistogram's format (ms)\n"
+          "      --threshold EXPR    a pass/fail gate, repeatable: 'p99<200ms',\n"
+          "                          'p(99.9)<=1s', 'mean<50ms', 'max<2s',\n"
+          "                          'error_rate<1%', 'rps>=5000'\n"
+          "      --host-metrics      sample this host's CPU, memory, network each second\n"
+          "      --no-progress       no live progress line\n"
+          "  -h, --help\n"
+          "\n"
+          "merge adds up what generators that ran side by side measured (JSON written by\n"
+          "--json, or interval logs written by --hdr-log) and reports it as one run.\n"
+          "\n"
+          "Exit status: 0 ok; 1 runtime failure; 2 usage error; 3 a threshold failed;\n"
+          "130 interrupted (what was measured is still printed and written).\n"
+          "See docs/load.md.\n",
+          stdout);
 }
 
 /* A message from a failed call, and the exit code its kind means. */
@@ -118,12 +118,12 @@ static int code_of(int rc)
 }
 
 struct opts {
-    uint64_t threads;             /* 0: the online CPUs */
+    uint64_t threads; /* 0: the online CPUs */
     uint64_t connections;
     bool connections_given;
-    double duration_s;            /* 0: not given */
+    double duration_s; /* 0: not given */
     uint64_t max_requests;
-    uint64_t rate;                /* 0: not given */
+    uint64_t rate; /* 0: not given */
     double warmup_s;
     const char *stages[SCHEDULE_MAX_STAGES];
     size_t nstages;
@@ -132,7 +132,7 @@ struct opts {
     uint64_t pipeline;
     bool insecure;
     const char *method;
-    char *headers[MAX_HEADERS];   /* copies: request_split_header writes into them */
+    char *headers[MAX_HEADERS]; /* copies: request_split_header writes into them */
     size_t nheaders;
     const char *body;
     const char *scenario;
@@ -149,8 +149,20 @@ struct opts {
 };
 
 enum {
-    OPT_STAGE = 256, OPT_WARMUP, OPT_TIMEOUT, OPT_NO_KEEPALIVE, OPT_PIPELINE, OPT_BODY, OPT_SCENARIO,
-    OPT_JSON, OPT_HDR_LOG, OPT_SPECTRUM, OPT_THRESHOLD, OPT_HOST_METRICS, OPT_SEED, OPT_NO_PROGRESS,
+    OPT_STAGE = 256,
+    OPT_WARMUP,
+    OPT_TIMEOUT,
+    OPT_NO_KEEPALIVE,
+    OPT_PIPELINE,
+    OPT_BODY,
+    OPT_SCENARIO,
+    OPT_JSON,
+    OPT_HDR_LOG,
+    OPT_SPECTRUM,
+    OPT_THRESHOLD,
+    OPT_HOST_METRICS,
+    OPT_SEED,
+    OPT_NO_PROGRESS,
 };
 
 static const struct option longopts[] = {
@@ -190,8 +202,8 @@ static int parse_count(const char *text, const char *opt, uint64_t min, uint64_t
     if (*out < min || *out > max) {
         char q[64];
         return cli_usage("load", "%s: '%s' is out of range (must be between %llu and %llu)", opt,
-                     err_quote(text, strlen(text), q, sizeof(q)), (unsigned long long)min,
-                     (unsigned long long)max);
+                         err_quote(text, strlen(text), q, sizeof(q)), (unsigned long long)min,
+                         (unsigned long long)max);
     }
     return 0;
 }
@@ -303,13 +315,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->seed_given = true;
             break;
         case OPT_NO_PROGRESS: o->no_progress = true; break;
-        case 'h':
-            cmd_load_help();
-            return -1;
-        case ':':
-            return cli_usage("load", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage("load", "unknown option '%s'", argv[optind - 1]);
+        case 'h': cmd_load_help(); return -1;
+        case ':': return cli_usage("load", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage("load", "unknown option '%s'", argv[optind - 1]);
         }
     }
     o->urls = argv + optind;
@@ -323,7 +331,7 @@ struct reqs {
     struct load_request *v;
     size_t n;
     struct scenario sc;
-    char *body;          /* --body @FILE's bytes */
+    char *body; /* --body @FILE's bytes */
 };
 
 static void reqs_destroy(struct reqs *r)
@@ -342,18 +350,18 @@ static int check_method(const char *m)
     size_t n = strlen(m);
     err_quote(m, n, q, sizeof(q));
     switch (scenario_method_check(m, n)) {
-    case SCENARIO_METHOD_OK:
-        return 0;
+    case SCENARIO_METHOD_OK: return 0;
     case SCENARIO_METHOD_LENGTH:
         return cli_usage("load", "-m: invalid method '%s' (1 to %u characters)", q, SCENARIO_METHOD_MAX);
     case SCENARIO_METHOD_NOT_TOKEN:
-        return cli_usage("load", "-m: invalid method '%s': not a token (letters, digits, !#$%%&'*+-.^_`|~)", q);
+        return cli_usage("load", "-m: invalid method '%s': not a token (letters, digits, !#$%%&'*+-.^_`|~)",
+                         q);
     case SCENARIO_METHOD_LOWERCASE: {
         char up[SCENARIO_METHOD_MAX + 1];
         for (size_t k = 0; k <= n; k++)
             up[k] = m[k] >= 'a' && m[k] <= 'z' ? (char)(m[k] - 'a' + 'A') : m[k];
-        return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)", q,
-                         up);
+        return cli_usage("load", "-m: invalid method '%s': methods are case-sensitive (did you mean '%s'?)",
+                         q, up);
     }
     }
     return 0;
@@ -389,7 +397,8 @@ static int build_from_urls(const struct opts *o, struct reqs *r)
         struct url u;
         if (url_parse_weighted(o->urls[i], NULL, &u, &e))
             return fail("load", &e, EXIT_USAGE);
-        if ((rc = request_build(&r->v[i], method, &u, h, o->nheaders, body, body_len, o->keepalive, "-H", &e))) {
+        if ((rc = request_build(&r->v[i], method, &u, h, o->nheaders, body, body_len, o->keepalive, "-H",
+                                &e))) {
             if (rc == -E2BIG)
                 memcpy(e.on, "--body", sizeof("--body"));
             return fail("load", &e, code_of(rc));
@@ -458,8 +467,8 @@ static int write_json(const struct load_result *res, const struct threshold *th,
 
 /* The summary, spectrum and files of a finished (or stopped) run or merge.
  * Returns EXIT_RUNTIME when a file could not be written, else EXIT_OK. */
-static int report(const char *cmd, const struct load_result *res, const char *target, const struct threshold *th,
-                  size_t nth, const char *json, const char *hdrlog, bool spectrum)
+static int report(const char *cmd, const struct load_result *res, const char *target,
+                  const struct threshold *th, size_t nth, const char *json, const char *hdrlog, bool spectrum)
 {
     struct pk_err e;
     pk_err_clear(&e);
@@ -569,13 +578,9 @@ static int parse_merge_args(int argc, char **argv, struct merge_opts *m)
                 return fail("load merge", &e, EXIT_USAGE);
             m->nth++;
             break;
-        case 'h':
-            cmd_load_help();
-            return -1;
-        case ':':
-            return cli_usage("load merge", "option '%s' needs a value", argv[optind - 1]);
-        default:
-            return cli_usage("load merge", "unknown option '%s'", argv[optind - 1]);
+        case 'h': cmd_load_help(); return -1;
+        case ':': return cli_usage("load merge", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage("load merge", "unknown option '%s'", argv[optind - 1]);
         }
     }
     m->files = argv + optind;
@@ -601,7 +606,8 @@ static int sniff_inputs(const struct merge_opts *m, int *kinds, size_t *nlogs)
         if (sniff(m->files[i], &kinds[i], &e))
             return fail("load merge", &e, EXIT_USAGE);
         if (kinds[i] == EMPTY_INPUT)
-            return cli_usage("load merge", "%s: empty file (expected JSON from --json or a log from --hdr-log)",
+            return cli_usage("load merge",
+                             "%s: empty file (expected JSON from --json or a log from --hdr-log)",
                              m->files[i]);
         *nlogs += kinds[i] == HDRLOG_INPUT;
     }
@@ -660,8 +666,10 @@ static int cmd_merge(int argc, char **argv)
     if ((code = sniff_inputs(&m, kinds, &nlogs)) || (code = merge_inputs(&m, kinds, &dst)))
         goto out;
     if (nlogs)
-        fprintf(stderr, "perfkit load merge: %zu interval log%s add%s responses and latencies only "
-                "(no status codes, errors or bytes)\n", nlogs, nlogs == 1 ? "" : "s", nlogs == 1 ? "s" : "");
+        fprintf(stderr,
+                "perfkit load merge: %zu interval log%s add%s responses and latencies only "
+                "(no status codes, errors or bytes)\n",
+                nlogs, nlogs == 1 ? "" : "s", nlogs == 1 ? "s" : "");
     char target[64];
     snprintf(target, sizeof(target), "merge of %zu file%s", m.nfiles, m.nfiles == 1 ? "" : "s");
     code = report("load merge", &dst, dst.nurls ? NULL : target, m.th, m.nth, m.json, NULL, m.spectrum);
@@ -691,7 +699,9 @@ static int check_combinations(const struct opts *o)
         return cli_usage("load", "--scenario and URLs exclude each other (the scenario names its URLs)");
     if (o->scenario && (o->method || o->nheaders || o->body))
         return cli_usage("load", "--scenario excludes %s (set them per request in the scenario)",
-                         o->method ? "-m" : o->nheaders ? "-H" : "--body");
+                         o->method     ? "-m"
+                         : o->nheaders ? "-H"
+                                       : "--body");
     if (!o->scenario && !o->nurls)
         return cli_usage("load", "no URL (give URL... or --scenario FILE)");
     if (o->nurls > MAX_URLS)
@@ -700,7 +710,8 @@ static int check_combinations(const struct opts *o)
         return cli_usage("load", "-R conflicts with --stage (give the rates as stages: --stage 30s:%llu/s)",
                          (unsigned long long)o->rate);
     if (o->pipeline > 1 && !o->keepalive)
-        return cli_usage("load", "--pipeline needs keep-alive (--no-keepalive sends one request per connection)");
+        return cli_usage("load",
+                         "--pipeline needs keep-alive (--no-keepalive sends one request per connection)");
     if (o->hdrlog && !strcmp(o->hdrlog, "-"))
         return cli_usage("load", "--hdr-log needs a file name");
     int rc;
@@ -734,7 +745,7 @@ static int plan_from_stages(struct opts *o, struct plan *p)
     p->open_model = rates;
     if (!rates && o->connections_given)
         return cli_usage("load", "-c conflicts with connection stages (the stages set the connections; "
-                         "with rate stages, -c sets the connections to send on)");
+                                 "with rate stages, -c sets the connections to send on)");
     if (max_target == 0)
         return cli_usage("load", "--stage: every stage has a target of 0: nothing would be sent");
     if (!rates) {
@@ -761,8 +772,9 @@ static int make_plan(struct opts *o, struct plan *p)
                                   p->open_model ? "-R" : "-c", &e)) {
         return fail("load", &e, EXIT_USAGE);
     }
-    uint64_t d_ns = o->duration_s > 0 ? ns_of(o->duration_s)
-                    : !o->max_requests && !o->nstages ? ns_of(DEFAULT_DURATION_S) : 0;
+    uint64_t d_ns = o->duration_s > 0                 ? ns_of(o->duration_s)
+                    : !o->max_requests && !o->nstages ? ns_of(DEFAULT_DURATION_S)
+                                                      : 0;
     if (schedule_run_end(&p->sched, d_ns, ns_of(o->warmup_s), &p->end_ns, &e))
         return fail("load", &e, EXIT_USAGE);
     return EXIT_OK;
@@ -776,7 +788,8 @@ static int make_requests(const struct opts *o, bool open_model, struct reqs *r)
     if (rc)
         return rc;
     if (o->scenario && open_model && r->sc.think != SCENARIO_THINK_NONE)
-        return cli_usage("load", "%s: think time needs the closed model (it models users who wait between "
+        return cli_usage("load",
+                         "%s: think time needs the closed model (it models users who wait between "
                          "requests), but %s make%s it the open model, where the schedule sets the arrivals: "
                          "drop the scenario's 'think' line or %s",
                          o->scenario, o->rate ? "-R" : "rate stages", o->rate ? "s" : "",
@@ -850,7 +863,7 @@ static void catch_signals(void)
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);   /* no SA_RESTART: the collector's sleep returns at once */
+    sigaction(SIGINT, &sa, NULL); /* no SA_RESTART: the collector's sleep returns at once */
     sigaction(SIGTERM, &sa, NULL);
 }
 

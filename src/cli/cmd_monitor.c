@@ -30,42 +30,42 @@ static void on_hup(int sig)
 
 void cmd_monitor_help(void)
 {
-    fputs(
-"Usage: perfkit monitor [options]\n"
-"\n"
-"A host agent: samples CPU, memory, filesystems, disks, network, processes and\n"
-"probes every interval; serves Prometheus metrics (node_exporter's names), a\n"
-"JSON status and history API, the alerts and a live dashboard; keeps history\n"
-"in SQLite; alerts when a rule holds (CPU, memory, disk above 80% by default).\n"
-"\n"
-"Options (each also a line `key value` of the --config file):\n"
-"      --config FILE         settings and alert rules (docs/monitor.md)\n"
-"      --check-config        validate the settings and rules, then exit\n"
-"      --listen ADDR:PORT    HTTP address (default 127.0.0.1:9310)\n"
-"      --interval DUR        sampling interval (default 1s)\n"
-"      --db FILE             history database (default perfkit-monitor.db)\n"
-"      --retention-raw DUR   raw samples kept (default 48h)\n"
-"      --retention DUR       one-minute rollups kept (default 30d)\n"
-"      --probe TARGET        tcp://HOST:PORT or http(s)://URL, optionally\n"
-"                            followed by ' limit DUR'; repeatable\n"
-"      --webhook URL         Alertmanager-style webhook receiver; repeatable\n"
-"      --on-alert CMD        run CMD (sh -c) on each alert, details in PERFKIT_ALERT_*\n"
-"      --auth-token-file F   require 'Authorization: Bearer <token in F>'\n"
-"      --no-auth             allow a non-loopback --listen without a token\n"
-"      --tls-cert FILE       serve HTTPS with this certificate (PEM)...\n"
-"      --tls-key FILE        ...and this key\n"
-"      --no-default-rules    only the rules of the config file\n"
-"      --alert RULE          an alert rule: 'NAME: EXPR for DUR [keep_firing_for DUR]\n"
-"                            [clear VALUE] [severity S]'; repeatable\n"
-"      --procfs DIR          read /proc from DIR (default /proc)\n"
-"      --sysfs DIR           read /sys from DIR (default /sys)\n"
-"      --duration DUR        stop after DUR (default: run until SIGTERM)\n"
-"  -h, --help\n"
-"\n"
-"Signals: SIGHUP re-reads the --config file's rules; SIGTERM and SIGINT stop\n"
-"after flushing the history and notifications (exit 0).\n"
-"Exit status: 0 stopped cleanly; 1 runtime failure; 2 usage error or invalid\n"
-"configuration. See docs/monitor.md.\n", stdout);
+    fputs("Usage: perfkit monitor [options]\n"
+          "\n"
+          "A host agent: samples CPU, memory, filesystems, disks, network, processes and\n"
+          "probes every interval; serves Prometheus metrics (node_exporter's names), a\n"
+          "JSON status and history API, the alerts and a live dashboard; keeps history\n"
+          "in SQLite; alerts when a rule holds (CPU, memory, disk above 80% by default).\n"
+          "\n"
+          "Options (each also a line `key value` of the --config file):\n"
+          "      --config FILE         settings and alert rules (docs/monitor.md)\n"
+          "      --check-config        validate the settings and rules, then exit\n"
+          "      --listen ADDR:PORT    HTTP address (default 127.0.0.1:9310)\n"
+          "      --interval DUR        sampling interval (default 1s)\n"
+          "      --db FILE             history database (default perfkit-monitor.db)\n"
+          "      --retention-raw DUR   raw samples kept (default 48h)\n"
+          "      --retention DUR       one-minute rollups kept (default 30d)\n"
+          "      --probe TARGET        tcp://HOST:PORT or http(s)://URL, optionally\n"
+          "                            followed by ' limit DUR'; repeatable\n"
+          "      --webhook URL         Alertmanager-style webhook receiver; repeatable\n"
+          "      --on-alert CMD        run CMD (sh -c) on each alert, details in PERFKIT_ALERT_*\n"
+          "      --auth-token-file F   require 'Authorization: Bearer <token in F>'\n"
+          "      --no-auth             allow a non-loopback --listen without a token\n"
+          "      --tls-cert FILE       serve HTTPS with this certificate (PEM)...\n"
+          "      --tls-key FILE        ...and this key\n"
+          "      --no-default-rules    only the rules of the config file\n"
+          "      --alert RULE          an alert rule: 'NAME: EXPR for DUR [keep_firing_for DUR]\n"
+          "                            [clear VALUE] [severity S]'; repeatable\n"
+          "      --procfs DIR          read /proc from DIR (default /proc)\n"
+          "      --sysfs DIR           read /sys from DIR (default /sys)\n"
+          "      --duration DUR        stop after DUR (default: run until SIGTERM)\n"
+          "  -h, --help\n"
+          "\n"
+          "Signals: SIGHUP re-reads the --config file's rules; SIGTERM and SIGINT stop\n"
+          "after flushing the history and notifications (exit 0).\n"
+          "Exit status: 0 stopped cleanly; 1 runtime failure; 2 usage error or invalid\n"
+          "configuration. See docs/monitor.md.\n",
+          stdout);
 }
 
 enum { OPT_CONFIG = 256, OPT_CHECK, OPT_DURATION, OPT_NO_DEFAULT_RULES, OPT_SETTING };
@@ -130,14 +130,9 @@ int cmd_monitor(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", options, &idx)) != -1) {
         switch (c) {
-        case 'h':
-            cmd_monitor_help();
-            goto out;
-        case OPT_CONFIG:
-            break;
-        case OPT_CHECK:
-            check = true;
-            break;
+        case 'h': cmd_monitor_help(); goto out;
+        case OPT_CONFIG: break;
+        case OPT_CHECK: check = true; break;
         case OPT_DURATION:
             if (units_parse_duration(optarg, "--duration", &duration_s, &e) != 0 || duration_s <= 0) {
                 if (!e.why[0])
@@ -146,9 +141,7 @@ int cmd_monitor(int argc, char **argv)
                 goto out;
             }
             break;
-        case OPT_NO_DEFAULT_RULES:
-            cfg.default_rules = false;
-            break;
+        case OPT_NO_DEFAULT_RULES: cfg.default_rules = false; break;
         case OPT_SETTING: {
             char on[64];
             snprintf(on, sizeof(on), "--%s", options[idx].name);

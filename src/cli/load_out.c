@@ -22,10 +22,10 @@
 #include "core/hist.h"
 #include "core/units.h"
 
-#define LABEL_COLS 13          /* "  requests   " */
-#define COL_W 9                /* a percentile column: "1.10 ms" and two blanks */
-#define WIDTH_MIN 40
-#define WIDTH_MAX 200
+#define LABEL_COLS 13 /* "  requests   " */
+#define COL_W      9  /* a percentile column: "1.10 ms" and two blanks */
+#define WIDTH_MIN  40
+#define WIDTH_MAX  200
 
 /* ---- formatting helpers */
 
@@ -95,7 +95,7 @@ static size_t width_of(const struct term *t)
         w = WIDTH_MIN;
     if (w > WIDTH_MAX)
         w = WIDTH_MAX;
-    return (size_t)w - 1;   /* the last column makes many terminals wrap early */
+    return (size_t)w - 1; /* the last column makes many terminals wrap early */
 }
 
 /* ---- rows: "  label      item · item · item", wrapped under the first item */
@@ -207,8 +207,8 @@ void load_out_selfcheck(const struct load_result *r, struct load_warnings *w)
                          late ? "; " : "", fmt_num(r->rate_achieved, a, sizeof(a)),
                          fmt_num(r->rate_target, d, sizeof(d)),
                          isfinite(r->rate_achieved) ? 100.0 * r->rate_achieved / r->rate_target : 0.0);
-            snprintf(msg, sizeof(msg), "sends fell behind the schedule: %s (add connections -c or threads -t)",
-                     parts);
+            snprintf(msg, sizeof(msg),
+                     "sends fell behind the schedule: %s (add connections -c or threads -t)", parts);
             warn_add(w, msg);
         }
     }
@@ -223,15 +223,13 @@ static char *fmt_threshold_value(const struct threshold *t, double v, char *buf,
         return buf;
     }
     switch (t->metric) {
-    case THRESHOLD_ERROR_RATE:
-        return fmt_pct(v, buf, len);
+    case THRESHOLD_ERROR_RATE: return fmt_pct(v, buf, len);
     case THRESHOLD_RPS: {
         char n[32];
         snprintf(buf, len, "%s req/s", fmt_num(v, n, sizeof(n)));
         return buf;
     }
-    default:
-        return units_format_duration(v, buf, len);
+    default: return units_format_duration(v, buf, len);
     }
 }
 
@@ -308,7 +306,7 @@ static void errors_row(const struct term *t, const struct load_result *r)
         char name[RESULT_ERROR_NAME_MAX + 1];
         memcpy(name, errs[i].name, sizeof(name));
         name[RESULT_ERROR_NAME_MAX] = '\0';
-        if (!strcmp(name, phase))   /* "timeout timeout 3" reads better as "timeout 3" */
+        if (!strcmp(name, phase)) /* "timeout timeout 3" reads better as "timeout 3" */
             snprintf(item, sizeof(item), "%s %s", phase, fmt_int(errs[i].count, cnt, sizeof(cnt)));
         else
             snprintf(item, sizeof(item), "%s %s %s", phase, name, fmt_int(errs[i].count, cnt, sizeof(cnt)));
@@ -374,7 +372,8 @@ static void host_row(const struct term *t, const struct load_result *r)
         row_item(&w, NULL, item);
     }
     if (nnet) {
-        snprintf(item, sizeof(item), "network in %s/s, out %s/s", units_format_size(rx / (double)nnet, a, sizeof(a)),
+        snprintf(item, sizeof(item), "network in %s/s, out %s/s",
+                 units_format_size(rx / (double)nnet, a, sizeof(a)),
                  units_format_size(tx / (double)nnet, b, sizeof(b)));
         row_item(&w, NULL, item);
     }
@@ -395,7 +394,8 @@ static void header(const struct term *t, const struct load_result *r, const char
     else if (r->nurls == 1)
         snprintf(what, sizeof(what), "%s", r->urls[0]);
     else
-        snprintf(what, sizeof(what), "%s and %zu more URL%s", r->urls[0], r->nurls - 1, r->nurls > 2 ? "s" : "");
+        snprintf(what, sizeof(what), "%s and %zu more URL%s", r->urls[0], r->nurls - 1,
+                 r->nurls > 2 ? "s" : "");
     char details[256];
     size_t o = 0;
     if (r->sources > 1)
@@ -410,7 +410,8 @@ static void header(const struct term *t, const struct load_result *r, const char
         o += (size_t)snprintf(details + o, sizeof(details) - o, "pipeline %u, ", r->pipeline);
     if (o < sizeof(details)) {
         double total = r->duration_s + (r->warmup_s > 0 ? r->warmup_s : 0);
-        o += (size_t)snprintf(details + o, sizeof(details) - o, "%s", units_format_duration(total, c, sizeof(c)));
+        o += (size_t)snprintf(details + o, sizeof(details) - o, "%s",
+                              units_format_duration(total, c, sizeof(c)));
         if (r->warmup_s > 0 && o < sizeof(details))
             snprintf(details + o, sizeof(details) - o, " (warmup %s)",
                      units_format_duration(r->warmup_s, c, sizeof(c)));
@@ -438,10 +439,12 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
     /* the schedule, open model */
     if (r->open_model) {
         double ach = r->rate_target > 0 ? r->rate_achieved / r->rate_target : NAN;
-        fprintf(fp, "  %-10s target %s/s, achieved %s/s (%s)\n", "rate", fmt_num(r->rate_target, a, sizeof(a)),
-                fmt_num(r->rate_achieved, b, sizeof(b)), fmt_pct(ach, c, sizeof(c)));
-        fprintf(fp, "  %-10s %s%s%s of %s by over 1 ms", "late sends", r->late_sends ? term_style(t, TERM_YELLOW) : "",
-                fmt_int(r->late_sends, a, sizeof(a)), r->late_sends ? R : "", fmt_int(r->sends, b, sizeof(b)));
+        fprintf(fp, "  %-10s target %s/s, achieved %s/s (%s)\n", "rate",
+                fmt_num(r->rate_target, a, sizeof(a)), fmt_num(r->rate_achieved, b, sizeof(b)),
+                fmt_pct(ach, c, sizeof(c)));
+        fprintf(fp, "  %-10s %s%s%s of %s by over 1 ms", "late sends",
+                r->late_sends ? term_style(t, TERM_YELLOW) : "", fmt_int(r->late_sends, a, sizeof(a)),
+                r->late_sends ? R : "", fmt_int(r->sends, b, sizeof(b)));
         if (r->late_sends)
             fprintf(fp, " (max %s)", fmt_us((double)r->lateness_max_us, c, sizeof(c)));
         fputc('\n', fp);
@@ -455,8 +458,8 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
     if (r->errors)
         errors_row(t, r);
     if (r->unfinished)
-        fprintf(fp, "  %-10s %s request%s still in flight at the end (not counted)\n",
-                "unfinished", fmt_int(r->unfinished, a, sizeof(a)), r->unfinished == 1 ? "" : "s");
+        fprintf(fp, "  %-10s %s request%s still in flight at the end (not counted)\n", "unfinished",
+                fmt_int(r->unfinished, a, sizeof(a)), r->unfinished == 1 ? "" : "s");
     if (r->connects) {
         fprintf(fp, "  %-10s %s", "connects", fmt_int(r->connects, a, sizeof(a)));
         if (hist_total(&r->connect))
@@ -557,8 +560,8 @@ char *load_out_progress_text(const struct load_progress *p, bool open_model, cha
         fmt_us((double)p->p99_us, lat, sizeof(lat));
     else
         snprintf(lat, sizeof(lat), "-");
-    snprintf(buf, len, "%s%s  %s requests  %s req/s  p99 %s  %s error%s  %s", p->warmup ? "warmup  " : "", when,
-             reqs, fmt_num(p->rps, r1, sizeof(r1)), lat, fmt_int(p->errors, er, sizeof(er)),
+    snprintf(buf, len, "%s%s  %s requests  %s req/s  p99 %s  %s error%s  %s", p->warmup ? "warmup  " : "",
+             when, reqs, fmt_num(p->rps, r1, sizeof(r1)), lat, fmt_int(p->errors, er, sizeof(er)),
              p->errors == 1 ? "" : "s", target);
     return buf;
 }
@@ -571,7 +574,7 @@ void load_out_progress(const struct load_progress *p, void *arg)
     char text[256];
     load_out_progress_text(p, l->open_model, text, sizeof(text));
     size_t width = width_of(l->t), n = strlen(text);
-    if (n > width)   /* the text is ASCII: bytes are columns */
+    if (n > width) /* the text is ASCII: bytes are columns */
         n = width;
     fprintf(l->t->fp, "\r%.*s%*s", (int)n, text, (int)(width - n), "");
     fflush(l->t->fp);

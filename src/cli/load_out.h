@@ -24,9 +24,9 @@
  * thread at LOAD_OUT_CPU_BUSY of a CPU or more), and, in the open model,
  * sends that fell behind the schedule (more than LOAD_OUT_LATE_FRACTION of
  * the sends late, or under LOAD_OUT_RATE_FRACTION of the target achieved). */
-#define LOAD_OUT_CPU_BUSY       0.90
-#define LOAD_OUT_LATE_FRACTION  0.01
-#define LOAD_OUT_RATE_FRACTION  0.99
+#define LOAD_OUT_CPU_BUSY      0.90
+#define LOAD_OUT_LATE_FRACTION 0.01
+#define LOAD_OUT_RATE_FRACTION 0.99
 
 #define LOAD_OUT_WARNINGS_MAX 4
 #define LOAD_OUT_WARNING_LEN  512
@@ -34,7 +34,7 @@
 struct load_warnings {
     size_t n;
     char text[LOAD_OUT_WARNINGS_MAX][LOAD_OUT_WARNING_LEN];
-    const char *ptr[LOAD_OUT_WARNINGS_MAX];   /* text[i], for result_write_json() */
+    const char *ptr[LOAD_OUT_WARNINGS_MAX]; /* text[i], for result_write_json() */
 };
 
 /* Fills w with the self-check's warnings about r (none: w->n == 0). */
@@ -57,7 +57,7 @@ int load_out_spectrum(FILE *fp, const struct load_result *r, struct pk_err *e);
 
 /* ---- live progress: one line on stderr, rewritten in place each second */
 struct load_live {
-    struct term *t;     /* a TTY; NULL: draw nothing */
+    struct term *t; /* a TTY; NULL: draw nothing */
     bool open_model;
     bool drawn;
 };

@@ -6,14 +6,12 @@
 #include "perfkit.h"
 
 static const struct cli_command commands[] = {
-    { "bench", "benchmark commands: statistics, comparisons, baselines, CI gate",
-      cmd_bench, cmd_bench_help },
-    { "doctor", "tuning checks and bottleneck diagnosis, each finding with its fix",
-      cmd_doctor, cmd_doctor_help },
-    { "load", "HTTP load: closed and open model, corrected latencies, thresholds",
-      cmd_load, cmd_load_help },
-    { "monitor", "host agent: Prometheus metrics, alerts, history, dashboard",
-      cmd_monitor, cmd_monitor_help },
+    { "bench", "benchmark commands: statistics, comparisons, baselines, CI gate", cmd_bench, cmd_bench_help },
+    { "doctor", "tuning checks and bottleneck diagnosis, each finding with its fix", cmd_doctor,
+      cmd_doctor_help },
+    { "load", "HTTP load: closed and open model, corrected latencies, thresholds", cmd_load, cmd_load_help },
+    { "monitor", "host agent: Prometheus metrics, alerts, history, dashboard", cmd_monitor,
+      cmd_monitor_help },
     { "help", "show help for a command", NULL, NULL },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -31,13 +29,12 @@ static void usage(FILE *fp)
             pk_version());
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(fp, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(fp,
-            "\n"
-            "Exit status: 0 success, 1 runtime failure, 2 usage error,\n"
-            "             3 a gate failed (bench: a regression; doctor: warnings;\n"
-            "             load: a threshold),\n"
-            "             4 doctor: a critical finding, 130 interrupted.\n"
-            "Docs: docs/<command>.md, man perfkit-<command>.\n");
+    fprintf(fp, "\n"
+                "Exit status: 0 success, 1 runtime failure, 2 usage error,\n"
+                "             3 a gate failed (bench: a regression; doctor: warnings;\n"
+                "             load: a threshold),\n"
+                "             4 doctor: a critical finding, 130 interrupted.\n"
+                "Docs: docs/<command>.md, man perfkit-<command>.\n");
 }
 
 static const struct cli_command *find(const char *name)

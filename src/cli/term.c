@@ -19,11 +19,11 @@
 #include "core/clock.h"
 
 #define DRAW_AFTER_NS 1000000000ull /* runs shorter than this leave no trace */
-#define REDRAW_NS 100000000ull
-#define MIN_WIDTH 20
-#define MAX_WIDTH 400
-#define BAR_MAX 40
-#define BAR_MIN 10
+#define REDRAW_NS     100000000ull
+#define MIN_WIDTH     20
+#define MAX_WIDTH     400
+#define BAR_MAX       40
+#define BAR_MIN       10
 
 /* COLUMNS as a plain positive number, else 0. */
 static int env_columns(void)
@@ -62,9 +62,9 @@ void term_init(struct term *t, FILE *fp)
 const char *term_style(const struct term *t, enum term_style s)
 {
     static const char *const seq[] = {
-        [TERM_RESET] = "\x1b[0m",    [TERM_BOLD] = "\x1b[1m",  [TERM_DIM] = "\x1b[2m",
-        [TERM_RED] = "\x1b[31m",     [TERM_GREEN] = "\x1b[32m", [TERM_YELLOW] = "\x1b[33m",
-        [TERM_BLUE] = "\x1b[34m",    [TERM_MAGENTA] = "\x1b[35m", [TERM_CYAN] = "\x1b[36m",
+        [TERM_RESET] = "\x1b[0m", [TERM_BOLD] = "\x1b[1m",     [TERM_DIM] = "\x1b[2m",
+        [TERM_RED] = "\x1b[31m",  [TERM_GREEN] = "\x1b[32m",   [TERM_YELLOW] = "\x1b[33m",
+        [TERM_BLUE] = "\x1b[34m", [TERM_MAGENTA] = "\x1b[35m", [TERM_CYAN] = "\x1b[36m",
     };
     if (!t || !t->color || (unsigned)s >= sizeof(seq) / sizeof(seq[0]))
         return "";

@@ -17,11 +17,20 @@ struct term {
     FILE *fp;
     bool tty;
     bool color;
-    int width;      /* columns; 80 when unknown */
+    int width; /* columns; 80 when unknown */
 };
 
-enum term_style { TERM_RESET, TERM_BOLD, TERM_DIM, TERM_RED, TERM_GREEN,
-                  TERM_YELLOW, TERM_BLUE, TERM_MAGENTA, TERM_CYAN };
+enum term_style {
+    TERM_RESET,
+    TERM_BOLD,
+    TERM_DIM,
+    TERM_RED,
+    TERM_GREEN,
+    TERM_YELLOW,
+    TERM_BLUE,
+    TERM_MAGENTA,
+    TERM_CYAN
+};
 
 /* Decides tty/color for fp from isatty(fileno(fp)), NO_COLOR and TERM. */
 void term_init(struct term *t, FILE *fp);
@@ -31,10 +40,10 @@ const char *term_style(const struct term *t, enum term_style s);
 struct progress {
     struct term *t;
     char label[64];
-    uint64_t total;       /* 0: unknown (shows a count, no bar) */
+    uint64_t total; /* 0: unknown (shows a count, no bar) */
     uint64_t start_ns;
     uint64_t last_draw_ns;
-    double   eta_hint_s;  /* estimated total seconds, if the caller knows better than done/total */
+    double eta_hint_s; /* estimated total seconds, if the caller knows better than done/total */
     bool drawn;
 };
 

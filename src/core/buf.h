@@ -30,7 +30,10 @@ struct buf {
     size_t max;      /* 0, or the longest content allowed */
     int err;         /* 0, or the first failure */
 };
-#define BUF_INIT { NULL, 0, 0, 0, 0 }
+#define BUF_INIT         \
+    {                    \
+        NULL, 0, 0, 0, 0 \
+    }
 
 void buf_init(struct buf *b, size_t max);
 void buf_destroy(struct buf *b);
@@ -64,10 +67,8 @@ static inline int buf_adds(struct buf *b, const char *s)
 }
 
 /* Appends printf's output; a negative vsnprintf (a bad format) is -EINVAL. */
-__attribute__((format(printf, 2, 3)))
-int buf_printf(struct buf *b, const char *fmt, ...);
-__attribute__((format(printf, 2, 0)))
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
+__attribute__((format(printf, 2, 3))) int buf_printf(struct buf *b, const char *fmt, ...);
+__attribute__((format(printf, 2, 0))) int buf_vprintf(struct buf *b, const char *fmt, va_list ap);
 
 /* The content, or "" before the first add. */
 static inline const char *buf_str(const struct buf *b)

@@ -15,13 +15,12 @@
 #if defined(PK_SANITIZED)
 #include <stdio.h>
 #include <stdlib.h>
-#define PK_ASSERT(cond)                                                                  \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: %s: invariant failed: %s\n", __FILE__, __LINE__,     \
-                    __func__, #cond);                                                    \
-            abort();                                                                     \
-        }                                                                                \
+#define PK_ASSERT(cond)                                                                                \
+    do {                                                                                               \
+        if (!(cond)) {                                                                                 \
+            fprintf(stderr, "%s:%d: %s: invariant failed: %s\n", __FILE__, __LINE__, __func__, #cond); \
+            abort();                                                                                   \
+        }                                                                                              \
     } while (0)
 #else
 #define PK_ASSERT(cond) ((void)sizeof(!(cond)))

@@ -52,8 +52,8 @@ int dynlib_load(const char *const *sonames, const struct dynlib_sym *syms, size_
     return 0;
 }
 
-int dynlib_get(struct dynlib *d, const char *const *sonames, const struct dynlib_sym *syms, size_t n, void *table,
-               size_t table_size, int (*after)(void *table, struct pk_err *e), struct pk_err *e)
+int dynlib_get(struct dynlib *d, const char *const *sonames, const struct dynlib_sym *syms, size_t n,
+               void *table, size_t table_size, int (*after)(void *table, struct pk_err *e), struct pk_err *e)
 {
     pthread_mutex_lock(&d->mu);
     if (!d->tried) {

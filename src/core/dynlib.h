@@ -38,10 +38,16 @@ struct dynlib {
     int rc;
     struct pk_err err;
 };
-#define DYNLIB_INIT { PTHREAD_MUTEX_INITIALIZER, false, 0, { 0 } }
+#define DYNLIB_INIT                          \
+    {                                        \
+        PTHREAD_MUTEX_INITIALIZER, false, 0, \
+        {                                    \
+            0                                \
+        }                                    \
+    }
 
-int dynlib_get(struct dynlib *d, const char *const *sonames, const struct dynlib_sym *syms, size_t n, void *table,
-               size_t table_size, int (*after)(void *table, struct pk_err *e), struct pk_err *e);
+int dynlib_get(struct dynlib *d, const char *const *sonames, const struct dynlib_sym *syms, size_t n,
+               void *table, size_t table_size, int (*after)(void *table, struct pk_err *e), struct pk_err *e);
 
 int dynlib_load(const char *const *sonames, const struct dynlib_sym *syms, size_t n, void *table,
                 size_t table_size, struct pk_err *e);

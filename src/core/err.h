@@ -10,8 +10,8 @@
 
 #include "perfkit.h"
 
-int err_set(struct pk_err *e, int code, const char *on, const char *what,
-            const char *why_fmt, ...) __attribute__((format(printf, 5, 6)));
+int err_set(struct pk_err *e, int code, const char *on, const char *what, const char *why_fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 /* As err_set, with why = strerror(-code) for a negative errno code. */
 int err_errno(struct pk_err *e, int code, const char *on, const char *what);
 /* Untrusted text (n bytes of s, need not be NUL-terminated) made safe for a

@@ -30,7 +30,7 @@
 
 /* Keeps the temporary name (".<name>." and mkstemp's six characters) under NAME_MAX. */
 #define TMP_BASE_MAX 200
-#define TMP_TRIES 100
+#define TMP_TRIES    100
 
 /* The directory part of path ("." for a bare name), malloc'd, and the name. */
 static int split_path(const char *path, char **dir, const char **base)
@@ -82,7 +82,8 @@ static void random_suffix(char out[7], unsigned attempt)
          * clock, pid and attempt make collisions unlikely. */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        uint64_t x = (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20) ^ ((uint64_t)attempt * 0x9e3779b97f4a7c15u);
+        uint64_t x =
+            (uint64_t)ts.tv_nsec ^ ((uint64_t)getpid() << 20) ^ ((uint64_t)attempt * 0x9e3779b97f4a7c15u);
         for (size_t i = 0; i < sizeof(r); i++, x >>= 8)
             r[i] = (unsigned char)x;
     }
@@ -118,7 +119,8 @@ static int open_temp(const char *dir, const char *base, char **tmp)
     return -EEXIST;
 }
 
-static int write_in_place(const char *target, const char *path, const void *data, size_t len, struct pk_err *e)
+static int write_in_place(const char *target, const char *path, const void *data, size_t len,
+                          struct pk_err *e)
 {
     int fd = open(target, O_WRONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0)

@@ -15,14 +15,14 @@
 #include "core/err.h"
 #include "core/hdrlog_impl.h"
 
-#define COOKIE_BASE_MASK       (~0xf0u)
-#define V2_COOKIE_BASE         0x1c849303u
-#define V2_COMPRESSED_BASE     0x1c849304u
-#define V1_COOKIE_BASE         0x1c849301u
-#define V1_COMPRESSED_BASE     0x1c849302u
-#define V0_COOKIE_BASE         0x1c849308u
-#define V0_COMPRESSED_BASE     0x1c849309u
-#define ZIGZAG_MAX             9
+#define COOKIE_BASE_MASK   (~0xf0u)
+#define V2_COOKIE_BASE     0x1c849303u
+#define V2_COMPRESSED_BASE 0x1c849304u
+#define V1_COOKIE_BASE     0x1c849301u
+#define V1_COMPRESSED_BASE 0x1c849302u
+#define V0_COOKIE_BASE     0x1c849308u
+#define V0_COMPRESSED_BASE 0x1c849309u
+#define ZIGZAG_MAX         9
 
 /* ---- big-endian fields */
 
@@ -141,8 +141,7 @@ int hdrlog_encode(const struct hist *h, uint8_t **out, size_t *len, struct pk_er
     return 0;
 }
 
-int hdrlog_encode_compressed(const struct hist *h, int level, uint8_t **out, size_t *len,
-                             struct pk_err *e)
+int hdrlog_encode_compressed(const struct hist *h, int level, uint8_t **out, size_t *len, struct pk_err *e)
 {
     if (level < -1 || level > 9)
         return err_set(e, -EINVAL, "histogram", "cannot compress", "zlib level %d", level);
@@ -160,8 +159,8 @@ int hdrlog_encode_compressed(const struct hist *h, int level, uint8_t **out, siz
     uLongf z_len = bound;
     int zrc = compress2(z + 8, &z_len, raw, (uLong)raw_len, level);
     if (zrc != Z_OK || z_len > INT32_MAX) {
-        rc = err_set(e, zrc == Z_MEM_ERROR ? -ENOMEM : -EIO, "histogram", "cannot compress",
-                     "zlib error %d", zrc);
+        rc = err_set(e, zrc == Z_MEM_ERROR ? -ENOMEM : -EIO, "histogram", "cannot compress", "zlib error %d",
+                     zrc);
         goto fail_z;
     }
     put32(z, HDRLOG_V2_COMPRESSED_COOKIE);
@@ -199,8 +198,7 @@ static int cookie_error(uint32_t cookie, bool compressed, struct pk_err *e)
 }
 
 /* Validate the 40-byte header and initialise h with its layout. */
-static int decode_header(const uint8_t *p, struct hist *h, uint32_t *payload_len,
-                         struct pk_err *e)
+static int decode_header(const uint8_t *p, struct hist *h, uint32_t *payload_len, struct pk_err *e)
 {
     uint32_t cookie = get32(p);
     if ((cookie & COOKIE_BASE_MASK) != V2_COOKIE_BASE)
@@ -215,23 +213,20 @@ static int decode_header(const uint8_t *p, struct hist *h, uint32_t *payload_len
                        "negative payload length %d", (int32_t)plen);
     if (offset != 0)
         return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
-                       "normalizing index offset %d (a shifted histogram) is not supported",
-                       offset);
+                       "normalizing index offset %d (a shifted histogram) is not supported", offset);
     struct pk_err why;
     pk_err_clear(&why);
     int rc = hist_init(h, lowest, highest, sigfigs, &why);
     if (rc == -ENOMEM)
         return err_errno(e, rc, "histogram", "cannot decode");
     if (rc < 0)
-        return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding", "%s",
-                       why.why);
+        return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding", "%s", why.why);
     /* No count takes more than 9 bytes and none lies past the counts. */
     int counts_len = h->counts_len;
     if ((uint64_t)plen > (uint64_t)counts_len * ZIGZAG_MAX) {
         hist_destroy(h);
         return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
-                       "payload of %u bytes is longer than %d counts can take", plen,
-                       counts_len);
+                       "payload of %u bytes is longer than %d counts can take", plen, counts_len);
     }
     *payload_len = plen;
     return 0;
@@ -282,8 +277,7 @@ int hdrlog_decode(const uint8_t *buf, size_t len, struct hist *h, struct pk_err 
         return rc;
     if ((size_t)plen != len - HDRLOG_V2_HEADER_LEN) {
         rc = err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
-                     "payload length %u but %zu bytes follow the header", plen,
-                     len - HDRLOG_V2_HEADER_LEN);
+                     "payload length %u but %zu bytes follow the header", plen, len - HDRLOG_V2_HEADER_LEN);
         goto fail;
     }
     rc = decode_counts(buf + HDRLOG_V2_HEADER_LEN, plen, &tmp, e);
@@ -322,8 +316,8 @@ static int inflate_error(int r, const z_stream *zs, const char *where, struct pk
     if (r == INF_CORRUPT)
         return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding", "zlib: %s",
                        zs->msg ? zs->msg : "corrupt data");
-    return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
-                   "the compressed data ends %s", where);
+    return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding", "the compressed data ends %s",
+                   where);
 }
 
 int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e)
@@ -449,7 +443,7 @@ static int java_digits(double v, char digits[24], int *exp10)
 {
     int n = 0;
     if (v >= 0x1p53 && v < 0x1p63) {
-        static const int dropped[] = { 0, 0, 0, 0, 1, 1, 1, 2, 2 };   /* by exponent - 54 */
+        static const int dropped[] = { 0, 0, 0, 0, 1, 1, 1, 2, 2 }; /* by exponent - 54 */
         uint64_t u = (uint64_t)v;
         int e2 = 63 - __builtin_clzll(u);
         PK_ASSERT(e2 >= 53 && e2 <= 62); /* v in [2^53, 2^63): dropped[] covers it */
@@ -609,15 +603,14 @@ static void put_fixed(struct buf *b, double v, int prec, int width)
 
 /* ---- percentile spectrum */
 
-int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double unit_ratio,
-                    char **out, size_t *len, struct pk_err *e)
+int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double unit_ratio, char **out,
+                    size_t *len, struct pk_err *e)
 {
     if (ticks_per_half_distance < 1)
         return err_set(e, -EINVAL, "percentile spectrum", "invalid ticks per half distance",
                        "%d (must be at least 1)", ticks_per_half_distance);
     if (!(unit_ratio > 0) || isinf(unit_ratio))
-        return err_set(e, -EINVAL, "percentile spectrum", "invalid unit ratio", "%g",
-                       unit_ratio);
+        return err_set(e, -EINVAL, "percentile spectrum", "invalid unit ratio", "%g", unit_ratio);
     struct c_locale c;
     c_locale_begin(&c);
     struct buf b = BUF_INIT;
@@ -710,12 +703,11 @@ static void put_date(struct buf *b, int64_t ms)
     buf_adds(b, tmp);
 }
 
-int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char **out,
-                  size_t *len, struct pk_err *e)
+int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char **out, size_t *len,
+                  struct pk_err *e)
 {
     if (comment && strpbrk(comment, "\r\n"))
-        return err_set(e, -EINVAL, "histogram log", "invalid comment",
-                       "it must be a single line");
+        return err_set(e, -EINVAL, "histogram log", "invalid comment", "it must be a single line");
     struct c_locale c;
     c_locale_begin(&c);
     struct buf b = BUF_INIT;
@@ -733,18 +725,17 @@ int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char *
     put_fixed(&b, (double)base_ms / 1000.0, 3, 0);
     buf_adds(&b, " (seconds since epoch)]\n");
     buf_adds(&b, "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\","
-               "\"Interval_Compressed_Histogram\"\n");
+                 "\"Interval_Compressed_Histogram\"\n");
     c_locale_end(&c);
     return put_finish(&b, out, len, e, "histogram log");
 }
 
-int hdrlog_interval(const struct hist *h, double start_s, double end_s, double max_ratio,
-                    const char *tag, char **out, size_t *len, struct pk_err *e)
+int hdrlog_interval(const struct hist *h, double start_s, double end_s, double max_ratio, const char *tag,
+                    char **out, size_t *len, struct pk_err *e)
 {
     if (tag && !hdrlog_tag_ok(tag, strlen(tag)))
         return err_set(e, -EINVAL, "histogram log", "invalid tag",
-                       "'%s': 1 to %d bytes without commas, spaces or line breaks", tag,
-                       HDRLOG_TAG_MAX);
+                       "'%s': 1 to %d bytes without commas, spaces or line breaks", tag, HDRLOG_TAG_MAX);
     if (!(max_ratio > 0) || isinf(max_ratio))
         return err_set(e, -EINVAL, "histogram log", "invalid max value ratio", "%g", max_ratio);
     uint8_t *z;

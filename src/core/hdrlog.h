@@ -44,13 +44,12 @@
 #define HDRLOG_V2_COMPRESSED_COOKIE 0x1c849314u
 #define HDRLOG_V2_HEADER_LEN        40
 /* HdrHistogram's HistogramLogWriter compresses at Deflater.BEST_COMPRESSION. */
-#define HDRLOG_LOG_ZLIB_LEVEL       9
+#define HDRLOG_LOG_ZLIB_LEVEL 9
 
 /* ---- binary encodings */
 int hdrlog_encode(const struct hist *h, uint8_t **out, size_t *len, struct pk_err *e);
 /* level: zlib's 0..9, or -1 for its default. */
-int hdrlog_encode_compressed(const struct hist *h, int level, uint8_t **out, size_t *len,
-                             struct pk_err *e);
+int hdrlog_encode_compressed(const struct hist *h, int level, uint8_t **out, size_t *len, struct pk_err *e);
 /* The whole buffer must be one encoding (no trailing bytes). A non-zero
  * normalizing index offset (a shifted Java histogram) and V0/V1 encodings
  * are PK_EPARSE; the integer to double ratio is not used. */
@@ -61,21 +60,21 @@ int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, str
  * outputPercentileDistribution(out, ticks_per_half_distance, unit_ratio):
  * values divided by unit_ratio (> 0; 1000.0 prints µs as ms) with as many
  * decimals as the histogram's significant digits. HdrHistogram uses 5 ticks. */
-int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double unit_ratio,
-                    char **out, size_t *len, struct pk_err *e);
+int hdrlog_spectrum(const struct hist *h, int ticks_per_half_distance, double unit_ratio, char **out,
+                    size_t *len, struct pk_err *e);
 
 /* ---- interval log writer
  * The header: version line, "#<comment>" when comment is not NULL (one line),
  * StartTime (with the date in UTC), BaseTime, and the column legend. Times
  * are milliseconds since the epoch. */
-int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char **out,
-                  size_t *len, struct pk_err *e);
+int hdrlog_header(int64_t start_ms, int64_t base_ms, const char *comment, char **out, size_t *len,
+                  struct pk_err *e);
 /* One interval line: start_s and end_s relative to the BaseTime, the
  * interval's max divided by max_ratio, the histogram compressed at
  * HDRLOG_LOG_ZLIB_LEVEL. tag: NULL, or "Tag=<tag>," first (no commas,
  * spaces or control characters; at most HDRLOG_TAG_MAX bytes). */
-int hdrlog_interval(const struct hist *h, double start_s, double end_s, double max_ratio,
-                    const char *tag, char **out, size_t *len, struct pk_err *e);
+int hdrlog_interval(const struct hist *h, double start_s, double end_s, double max_ratio, const char *tag,
+                    char **out, size_t *len, struct pk_err *e);
 
 /* ---- interval log reader */
 #define HDRLOG_TAG_MAX 128
@@ -91,10 +90,10 @@ enum hdrlog_kind {
 
 struct hdrlog_line {
     enum hdrlog_kind kind;
-    double time_s;                  /* START_TIME, BASE_TIME: seconds since the epoch */
-    char tag[HDRLOG_TAG_MAX + 1];   /* INTERVAL: "" when untagged */
-    double start_s, length_s, max;  /* INTERVAL: as written */
-    struct hist hist;               /* INTERVAL: decoded, the caller hist_destroy()s it */
+    double time_s;                 /* START_TIME, BASE_TIME: seconds since the epoch */
+    char tag[HDRLOG_TAG_MAX + 1];  /* INTERVAL: "" when untagged */
+    double start_s, length_s, max; /* INTERVAL: as written */
+    struct hist hist;              /* INTERVAL: decoded, the caller hist_destroy()s it */
 };
 
 /* One line, without its '\n' (a trailing '\r' is allowed). Only an INTERVAL
@@ -102,11 +101,11 @@ struct hdrlog_line {
 int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e);
 
 struct hdrlog_summary {
-    size_t intervals;              /* interval lines added to the sum */
-    size_t skipped;                /* interval lines of another tag */
+    size_t intervals; /* interval lines added to the sum */
+    size_t skipped;   /* interval lines of another tag */
     bool has_start_time, has_base_time;
     double start_time_s, base_time_s;
-    double first_start_s, last_end_s;  /* of the added intervals, as written */
+    double first_start_s, last_end_s; /* of the added intervals, as written */
 };
 
 /*
@@ -116,8 +115,8 @@ struct hdrlog_summary {
  * Errors name "<name>:<line>". On error `sum` may hold part of the log (and
  * must still be destroyed). s may be NULL.
  */
-int hdrlog_read(const char *text, size_t len, const char *name, const char *tag,
-                struct hist *sum, struct hdrlog_summary *s, struct pk_err *e);
+int hdrlog_read(const char *text, size_t len, const char *name, const char *tag, struct hist *sum,
+                struct hdrlog_summary *s, struct pk_err *e);
 
 /* Java's String.format(Locale.US, "%.<prec>f", v) into buf (prec 0..17):
  * 0, or -ENOSPC when it does not fit (buf then holds ""). */

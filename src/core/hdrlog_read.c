@@ -12,7 +12,7 @@
 
 /* One base64 field of a log line; a histogram of the largest layout, every
  * counter distinct, compresses far below this. */
-#define BASE64_FIELD_MAX       (256u << 20)
+#define BASE64_FIELD_MAX (256u << 20)
 
 /* ---- interval log reader */
 
@@ -29,9 +29,8 @@ static bool is_digit(char c)
  */
 static int parse_number(const char *s, size_t n, double *out)
 {
-    static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
+    static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+                                    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22 };
     size_t i = 0;
     bool neg = false;
     if (i < n && (s[i] == '+' || s[i] == '-'))
@@ -114,13 +113,11 @@ static void trim(const char **s, size_t *n)
 static int line_error(struct pk_err *e, const char *what, const char *s, size_t n)
 {
     int shown = n > 40 ? 40 : (int)n;
-    return err_set(e, PK_EPARSE, "histogram log", what, "'%.*s%s'", shown, s,
-                   n > 40 ? "..." : "");
+    return err_set(e, PK_EPARSE, "histogram log", what, "'%.*s%s'", shown, s, n > 40 ? "..." : "");
 }
 
 /* "#[StartTime: 1700000000.123 (seconds since epoch), ...]": the number. */
-static int parse_time_line(const char *s, size_t n, size_t prefix, struct hdrlog_line *out,
-                           struct pk_err *e)
+static int parse_time_line(const char *s, size_t n, size_t prefix, struct hdrlog_line *out, struct pk_err *e)
 {
     size_t i = prefix, j;
     for (j = i; j < n && s[j] != ' ' && s[j] != ']'; j++)
@@ -208,8 +205,8 @@ int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, str
     return 0;
 }
 
-int hdrlog_read(const char *text, size_t len, const char *name, const char *tag,
-                struct hist *sum, struct hdrlog_summary *s, struct pk_err *e)
+int hdrlog_read(const char *text, size_t len, const char *name, const char *tag, struct hist *sum,
+                struct hdrlog_summary *s, struct pk_err *e)
 {
     struct hdrlog_summary local;
     if (!s)

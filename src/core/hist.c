@@ -54,16 +54,15 @@ int hist_init(struct hist *h, int64_t lowest, int64_t highest, int sigfigs, stru
 {
     memset(h, 0, sizeof(*h));
     if (lowest < 1)
-        return err_set(e, -EINVAL, "histogram", "invalid layout",
-                       "lowest discernible value %lld is below 1", (long long)lowest);
+        return err_set(e, -EINVAL, "histogram", "invalid layout", "lowest discernible value %lld is below 1",
+                       (long long)lowest);
     if (sigfigs < HIST_SIGFIGS_MIN || sigfigs > HIST_SIGFIGS_MAX)
-        return err_set(e, -EINVAL, "histogram", "invalid layout",
-                       "%d significant digits (use %d to %d)", sigfigs, HIST_SIGFIGS_MIN,
-                       HIST_SIGFIGS_MAX);
+        return err_set(e, -EINVAL, "histogram", "invalid layout", "%d significant digits (use %d to %d)",
+                       sigfigs, HIST_SIGFIGS_MIN, HIST_SIGFIGS_MAX);
     if (lowest > INT64_MAX / 2 || highest < 2 * lowest)
         return err_set(e, -EINVAL, "histogram", "invalid layout",
-                       "highest trackable value %lld is below twice the lowest (%lld)",
-                       (long long)highest, (long long)lowest);
+                       "highest trackable value %lld is below twice the lowest (%lld)", (long long)highest,
+                       (long long)lowest);
 
     /* 2 * 10^sigfigs values at unit resolution, rounded up to a power of two. */
     int64_t single_unit = 2;
@@ -168,9 +167,9 @@ int hist_merge(struct hist *dst, const struct hist *src, struct pk_err *e)
 {
     if (!hist_same_layout(dst, src))
         return err_set(e, -EINVAL, "histogram", "cannot merge histograms of different layouts",
-                       "%lld..%lld at %d digits and %lld..%lld at %d digits",
-                       (long long)dst->lowest, (long long)dst->highest, dst->sigfigs,
-                       (long long)src->lowest, (long long)src->highest, src->sigfigs);
+                       "%lld..%lld at %d digits and %lld..%lld at %d digits", (long long)dst->lowest,
+                       (long long)dst->highest, dst->sigfigs, (long long)src->lowest, (long long)src->highest,
+                       src->sigfigs);
     int64_t total, clamped;
     if (__builtin_add_overflow(dst->total, src->total, &total) ||
         __builtin_add_overflow(dst->clamped, src->clamped, &clamped))
@@ -421,9 +420,8 @@ bool hist_iter_next(struct hist_iter *it)
             it->count = count;
             it->total = it->run_;
             it->count_step = it->run_ - it->run_prev_;
-            it->percentile = it->kind_ == ITER_PERCENTILES
-                                 ? it->level_
-                                 : (100.0 * (double)it->run_) / (double)it->all_;
+            it->percentile =
+                it->kind_ == ITER_PERCENTILES ? it->level_ : (100.0 * (double)it->run_) / (double)it->all_;
             it->run_prev_ = it->run_;
             next_level(it);
             return true;

@@ -44,22 +44,22 @@
 
 struct hist {
     /* layout, fixed by hist_init() */
-    int64_t lowest;        /* lowest discernible value, >= 1 */
-    int64_t highest;       /* highest trackable value, >= 2 * lowest */
+    int64_t lowest;  /* lowest discernible value, >= 1 */
+    int64_t highest; /* highest trackable value, >= 2 * lowest */
     int sigfigs;
-    int unit_magnitude;    /* floor(log2(lowest)) */
+    int unit_magnitude; /* floor(log2(lowest)) */
     int sub_bucket_half_count_magnitude;
     int sub_bucket_count;
     int sub_bucket_half_count;
     int bucket_count;
-    int counts_len;        /* (bucket_count + 1) * sub_bucket_half_count */
+    int counts_len; /* (bucket_count + 1) * sub_bucket_half_count */
     int leading_zero_count_base;
     int64_t sub_bucket_mask;
     /* contents */
     int64_t total;
-    int64_t clamped;       /* values above `highest`, recorded as `highest` */
-    int64_t max_raw;       /* largest value recorded, 0 when none */
-    int64_t min_nz_raw;    /* smallest non-zero value recorded, INT64_MAX when none */
+    int64_t clamped;    /* values above `highest`, recorded as `highest` */
+    int64_t max_raw;    /* largest value recorded, 0 when none */
+    int64_t min_nz_raw; /* smallest non-zero value recorded, INT64_MAX when none */
     int64_t *counts;
 };
 
@@ -123,12 +123,12 @@ int hist_recount(struct hist *h);
  */
 struct hist_iter {
     /* the step reached, valid after hist_iter_next() returned true */
-    int64_t value;         /* highest equivalent value of the bucket */
-    int64_t value_lowest;  /* its lowest equivalent value */
-    int64_t count;         /* count in the bucket */
-    int64_t count_step;    /* counts added since the previous step */
-    int64_t total;         /* counts up to and including the bucket */
-    double percentile;     /* level iterated to (percentiles), or 100 * total / all */
+    int64_t value;        /* highest equivalent value of the bucket */
+    int64_t value_lowest; /* its lowest equivalent value */
+    int64_t count;        /* count in the bucket */
+    int64_t count_step;   /* counts added since the previous step */
+    int64_t total;        /* counts up to and including the bucket */
+    double percentile;    /* level iterated to (percentiles), or 100 * total / all */
 
     /* private */
     const struct hist *h_;

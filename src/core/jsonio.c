@@ -101,7 +101,8 @@ int jsonio_write_atomic(const char *path, const json_t *root, struct pk_err *e)
 {
     char *text = jsonio_dumps(root);
     if (!text)
-        return err_set(e, root ? -ENOMEM : -EINVAL, path, "cannot render JSON", root ? "out of memory" : "no value");
+        return err_set(e, root ? -ENOMEM : -EINVAL, path, "cannot render JSON",
+                       root ? "out of memory" : "no value");
     int rc = files_write_atomic(path, text, strlen(text), e);
     free(text);
     return rc;

@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct rng { uint64_t s[4]; };
+struct rng {
+    uint64_t s[4];
+};
 
 static inline uint64_t rng_splitmix64(uint64_t *state)
 {

@@ -148,7 +148,7 @@ static double median_inplace(double *v, size_t n)
 struct qpos {
     size_t lo;
     double g;
-    int last;   /* at or past the top: the maximum */
+    int last; /* at or past the top: the maximum */
 };
 
 static struct qpos quantile_pos(size_t n, double p)
@@ -169,7 +169,7 @@ static struct qpos quantile_pos(size_t n, double p)
 static double lerp(double a, double b, double g)
 {
     if (g == 0.0)
-        return a;   /* numpy yields NaN here when b is infinite */
+        return a; /* numpy yields NaN here when b is infinite */
     double d = b - a;
     if (g >= 0.5)
         return b - d * (1.0 - g);
@@ -178,7 +178,7 @@ static double lerp(double a, double b, double g)
 
 static int valid_p(double p)
 {
-    return p >= 0.0 && p <= 100.0;   /* false for NaN too */
+    return p >= 0.0 && p <= 100.0; /* false for NaN too */
 }
 
 static double percentile_inplace(double *v, size_t n, double p)
@@ -367,9 +367,9 @@ static int cmp_tagged(const void *pa, const void *pb)
 struct resampler {
     const double *x;
     size_t n;
-    double *sorted;   /* x ascending */
-    size_t *rank;     /* x[i] is sorted[rank[i]] */
-    size_t *count;    /* draws per rank in this resample; all 0 between resamples */
+    double *sorted; /* x ascending */
+    size_t *rank;   /* x[i] is sorted[rank[i]] */
+    size_t *count;  /* draws per rank in this resample; all 0 between resamples */
 };
 
 static void resampler_destroy(struct resampler *rs)
@@ -442,8 +442,7 @@ static double resample_estimate(struct rng *r, struct resampler *rs, enum stats_
 
 static int valid_boot(enum stats_estimator est, unsigned resamples, double level)
 {
-    return (est == STATS_MEAN || est == STATS_MEDIAN) && resamples > 0 &&
-           level > 0.0 && level < 1.0;
+    return (est == STATS_MEAN || est == STATS_MEDIAN) && resamples > 0 && level > 0.0 && level < 1.0;
 }
 
 /* ests is sorted in place. */
@@ -454,8 +453,8 @@ static void interval_of(double *ests, unsigned b, double level, struct stats_ci 
     ci->hi = stats_percentile_sorted(ests, b, 100.0 * (1.0 + level) / 2.0);
 }
 
-int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,
-                       unsigned resamples, double level, uint64_t seed, struct stats_ci *ci)
+int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est, unsigned resamples, double level,
+                       uint64_t seed, struct stats_ci *ci)
 {
     if (n == 0 || !x || !ci || !valid_boot(est, resamples, level))
         return -EINVAL;
@@ -489,9 +488,8 @@ static int point_estimate(const double *x, size_t n, enum stats_estimator est, d
     return stats_median(x, n, out);
 }
 
-int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
-                   enum stats_estimator est, unsigned resamples, double level,
-                   uint64_t seed, double *ratio, struct stats_ci *ci)
+int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, enum stats_estimator est,
+                   unsigned resamples, double level, uint64_t seed, double *ratio, struct stats_ci *ci)
 {
     if (na == 0 || nb == 0 || !a || !b || !ratio || !ci || !valid_boot(est, resamples, level))
         return -EINVAL;
@@ -626,7 +624,7 @@ int stats_mann_whitney(const double *a, size_t na, const double *b, size_t nb, s
     double var = mn / 12.0 * ((nn + 1.0) - tie_term / (nn * (nn - 1.0)));
     double d = u1 - mn / 2.0;
     if (!(var > 0.0) || fabs(d) <= 0.5) {
-        r->p = 1.0;   /* every value tied, or U at the centre */
+        r->p = 1.0; /* every value tied, or U at the centre */
         return 0;
     }
     double s = sqrt(var);

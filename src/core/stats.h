@@ -29,8 +29,8 @@ int stats_mad(const double *x, size_t n, double *out);
 struct stats_summary {
     size_t n;
     double mean, stddev, median, min, max;
-    double q1, q3;   /* 25th and 75th percentiles */
-    double mad;      /* unscaled */
+    double q1, q3; /* 25th and 75th percentiles */
+    double mad;    /* unscaled */
 };
 int stats_summarize(const double *x, size_t n, struct stats_summary *s);
 
@@ -43,23 +43,25 @@ int stats_summarize(const double *x, size_t n, struct stats_summary *s);
  */
 #define STATS_ZSCORE_LIMIT (1.4826 * 10.0)
 struct stats_outliers {
-    size_t zscore;                 /* beyond the modified z-score limit */
-    size_t low_mild, high_mild;    /* Tukey, between 1.5 and 3 IQR */
-    size_t low_severe, high_severe;/* Tukey, beyond 3 IQR */
+    size_t zscore;                  /* beyond the modified z-score limit */
+    size_t low_mild, high_mild;     /* Tukey, between 1.5 and 3 IQR */
+    size_t low_severe, high_severe; /* Tukey, beyond 3 IQR */
 };
 int stats_outliers(const double *x, size_t n, struct stats_outliers *o);
 
 enum stats_estimator { STATS_MEAN, STATS_MEDIAN };
 
-struct stats_ci { double lo, hi; };
+struct stats_ci {
+    double lo, hi;
+};
 
 /*
  * Percentile bootstrap CI of the mean or median. Each resample draws n
  * indices with rng_index(n) in order; the interval is the
  * ((1-level)/2, (1+level)/2) percentiles (linear) of the B estimates.
  */
-int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,
-                       unsigned resamples, double level, uint64_t seed, struct stats_ci *ci);
+int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est, unsigned resamples, double level,
+                       uint64_t seed, struct stats_ci *ci);
 
 /*
  * Ratio est(a) / est(b) with a percentile bootstrap CI: for each of B
@@ -67,9 +69,8 @@ int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est,
  * one generator, and the ratio of the two estimates is kept. -EDOM when
  * est(b) is 0 (no finite ratio).
  */
-int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
-                   enum stats_estimator est, unsigned resamples, double level,
-                   uint64_t seed, double *ratio, struct stats_ci *ci);
+int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, enum stats_estimator est,
+                   unsigned resamples, double level, uint64_t seed, double *ratio, struct stats_ci *ci);
 
 /*
  * Mann-Whitney U, two-sided. u is U of sample a (sum of a's ranks minus
@@ -81,7 +82,7 @@ int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb,
 struct stats_mwu {
     double u;
     double p;
-    double z;      /* continuity-corrected, > 0 when a tends to be larger; 0 when exact */
+    double z; /* continuity-corrected, > 0 when a tends to be larger; 0 when exact */
     int exact;
 };
 /* NaN in a or b is -EINVAL here and in stats_hodges_lehmann (no ranks). */

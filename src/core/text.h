@@ -20,6 +20,7 @@ bool text_is_tchar(char ch);
 int text_hexval(unsigned char c);
 /* vsnprintf at buf + off (nothing written once off >= cap); returns off plus
  * the length the text has, so a caller sees truncation as a result >= cap. */
-size_t text_append(char *buf, size_t cap, size_t off, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+size_t text_append(char *buf, size_t cap, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 #endif

@@ -29,7 +29,7 @@
 #define MAX_TEXT 128
 /* Callers turn durations into int64 nanoseconds; 100000 days stays far from
  * the 106751-day limit of that, with room for sums of a few such values. */
-#define MAX_DAYS 100000
+#define MAX_DAYS    100000
 #define MAX_SECONDS ((double)MAX_DAYS * 86400.0)
 /* Longest quoted excerpt of bad input in a message. */
 #define QUOTE_MAX 64
@@ -114,8 +114,14 @@ static int fail(const struct ctx *c, const char *why_fmt, ...)
 
 /* ---- lexing ----------------------------------------------------------- */
 
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-static bool is_num(char ch) { return is_digit(ch) || ch == '.'; }
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+static bool is_num(char ch)
+{
+    return is_digit(ch) || ch == '.';
+}
 static bool is_space(char ch)
 {
     return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '\v' || ch == '\f';
@@ -284,21 +290,16 @@ static bool muldiv(uint64_t a, uint64_t b, uint64_t d, uint64_t *q, uint64_t *r)
 
 struct dur_unit {
     const char *name;
-    int exp10;      /* sub-second units scale in decimal, so "0.1ms" rounds once */
+    int exp10; /* sub-second units scale in decimal, so "0.1ms" rounds once */
     double mult;
-    int rank;       /* size order, for "largest first, each once" */
+    int rank; /* size order, for "largest first, each once" */
 };
 
 static const struct dur_unit dur_units[] = {
-    { "ns", -9, 1, 0 },
-    { "us", -6, 1, 1 },
-    { "\xc2\xb5s", -6, 1, 1 }, /* µs, MICRO SIGN */
+    { "ns", -9, 1, 0 },        { "us", -6, 1, 1 },   { "\xc2\xb5s", -6, 1, 1 }, /* µs, MICRO SIGN */
     { "\xce\xbcs", -6, 1, 1 }, /* μs, GREEK SMALL LETTER MU, which looks the same */
-    { "ms", -3, 1, 2 },
-    { "s", 0, 1, 3 },
-    { "m", 0, 60, 4 },
-    { "h", 0, 3600, 5 },
-    { "d", 0, 86400, 6 },
+    { "ms", -3, 1, 2 },        { "s", 0, 1, 3 },     { "m", 0, 60, 4 },
+    { "h", 0, 3600, 5 },       { "d", 0, 86400, 6 },
 };
 
 static const struct dur_unit *find_dur_unit(const char *s, size_t n)
@@ -343,7 +344,8 @@ int units_parse_duration(const char *text, const char *on, double *seconds, stru
         }
         if (prev && unit->rank >= prev->rank)
             return fail(&c, "'%s' after '%s': write the units from largest to smallest, each once",
-                        quote(u, ulen, t1, sizeof(t1)), quote(prev->name, strlen(prev->name), t2, sizeof(t2)));
+                        quote(u, ulen, t1, sizeof(t1)),
+                        quote(prev->name, strlen(prev->name), t2, sizeof(t2)));
         double v;
         rc = to_double(num, nlen, unit->exp10, &v);
         if (rc == -ENOMEM)
@@ -379,10 +381,8 @@ static int scale_exact(const struct ctx *c, const struct decimal *d, uint64_t mu
 static int decimal_of(const struct ctx *c, const char *num, size_t nlen, struct decimal *d)
 {
     switch (to_decimal(num, nlen, d)) {
-    case DEC_TOO_BIG:
-        return fail(c, "out of range (at most %" PRIu64 ")", UINT64_MAX);
-    case DEC_TOO_PRECISE:
-        return fail(c, "too many digits (at most 19 significant)");
+    case DEC_TOO_BIG: return fail(c, "out of range (at most %" PRIu64 ")", UINT64_MAX);
+    case DEC_TOO_PRECISE: return fail(c, "too many digits (at most 19 significant)");
     }
     return 0;
 }
@@ -514,8 +514,8 @@ int units_parse_double(const char *text, const char *on, double *out, struct pk_
     return 0;
 }
 
-int units_parse_uint(const char *text, const char *on, uint64_t min, uint64_t max,
-                     uint64_t *out, struct pk_err *e)
+int units_parse_uint(const char *text, const char *on, uint64_t min, uint64_t max, uint64_t *out,
+                     struct pk_err *e)
 {
     struct ctx c = { &K_INTEGER, text, 0, on, e };
     int rc = check_text(&c);

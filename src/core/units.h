@@ -27,8 +27,8 @@ int units_parse_size(const char *text, const char *on, uint64_t *bytes, struct p
 int units_parse_count(const char *text, const char *on, uint64_t *count, struct pk_err *e);
 /* A plain non-negative decimal (no unit), e.g. an --runs value or a -P bound. */
 int units_parse_double(const char *text, const char *on, double *out, struct pk_err *e);
-int units_parse_uint(const char *text, const char *on, uint64_t min, uint64_t max,
-                     uint64_t *out, struct pk_err *e);
+int units_parse_uint(const char *text, const char *on, uint64_t min, uint64_t max, uint64_t *out,
+                     struct pk_err *e);
 
 /* Return buf. A buffer of 32 bytes always suffices. */
 char *units_format_duration(double seconds, char *buf, size_t len);

@@ -39,8 +39,14 @@ static int fail(const struct ctx *c, const char *why_fmt, ...)
     return err_set(c->e, PK_EPARSE, c->on, what, "%s", why);
 }
 
-static bool is_alpha(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z'); }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+static bool is_alpha(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
 static bool is_hex(char ch)
 {
     return is_digit(ch) || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F');
@@ -172,7 +178,8 @@ static int parse(const struct ctx *c, const char *s, size_t n, struct url *out)
     }
     bool sep = i > 0 && i < n && s[i] == ':';
     if (!sep || n - i < 3 || s[i + 1] != '/' || s[i + 2] != '/') {
-        if (sep && ((i == 4 && strncasecmp(s, "http", 4) == 0) || (i == 5 && strncasecmp(s, "https", 5) == 0)))
+        if (sep &&
+            ((i == 4 && strncasecmp(s, "http", 4) == 0) || (i == 5 && strncasecmp(s, "https", 5) == 0)))
             return fail(c, "expected '//' after '%s'", err_quote(s, i + 1, t, sizeof(t)));
         return fail(c, "missing scheme (expected http:// or https://)");
     }
@@ -268,7 +275,10 @@ int url_parse(const char *text, const char *on, struct url *u, struct pk_err *e)
     return parse(&c, c.text, c.len, u);
 }
 
-static bool weight_char(char ch) { return is_digit(ch) || ch == '.' || ch == '+' || ch == '-'; }
+static bool weight_char(char ch)
+{
+    return is_digit(ch) || ch == '.' || ch == '+' || ch == '-';
+}
 
 int url_parse_weighted(const char *text, const char *on, struct url *u, struct pk_err *e)
 {

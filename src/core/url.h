@@ -42,18 +42,18 @@
 
 #include "perfkit.h"
 
-#define URL_MAX 2048          /* whole URL text, weight suffix excluded */
-#define URL_HOST_MAX 253      /* a DNS name's limit; IPv6 literals are shorter */
+#define URL_MAX        2048 /* whole URL text, weight suffix excluded */
+#define URL_HOST_MAX   253  /* a DNS name's limit; IPv6 literals are shorter */
 #define URL_WEIGHT_MAX 1000000
 
 struct url {
-    bool     https;
-    bool     ipv6;                           /* host is an IPv6 literal */
-    uint16_t port;                           /* explicit or the scheme's default */
-    uint32_t weight;                         /* 1 unless URL@WEIGHT */
-    char     host[URL_HOST_MAX + 1];         /* for getaddrinfo: no brackets */
-    char     authority[URL_HOST_MAX + 10];   /* Host header: "[::1]:8080", port only if not default */
-    char     target[URL_MAX + 1];            /* "/path?query" */
+    bool https;
+    bool ipv6;                         /* host is an IPv6 literal */
+    uint16_t port;                     /* explicit or the scheme's default */
+    uint32_t weight;                   /* 1 unless URL@WEIGHT */
+    char host[URL_HOST_MAX + 1];       /* for getaddrinfo: no brackets */
+    char authority[URL_HOST_MAX + 10]; /* Host header: "[::1]:8080", port only if not default */
+    char target[URL_MAX + 1];          /* "/path?query" */
 };
 
 int url_parse(const char *text, const char *on, struct url *u, struct pk_err *e);

@@ -23,7 +23,7 @@
 #include "sys/sysfile.h"
 #include "doctor/storage.h"
 
-#define SYSCTL_CONF "/etc/sysctl.d/90-perfkit.conf"
+#define SYSCTL_CONF   "/etc/sysctl.d/90-perfkit.conf"
 #define TMPFILES_CONF "/etc/tmpfiles.d/perfkit.conf"
 
 struct check;
@@ -31,7 +31,7 @@ struct check;
 struct ctx {
     const struct doctor_opts *o;
     struct finding_report *r;
-    const struct check *check;  /* the one running */
+    const struct check *check; /* the one running */
 };
 
 /* 0, or -ENOMEM when a finding could not be added (having freed what it allocated). */
@@ -87,8 +87,8 @@ static void skip_errno(struct finding *f, const char *what, int rc)
 struct bound_rule {
     const char *name;
     const char *area;
-    int upper;              /* 1: the value must stay at or below ok; 0: at or above */
-    int64_t ok, crit;       /* crit: beyond this (same direction); INT64_MIN/MAX when none */
+    int upper;        /* 1: the value must stay at or below ok; 0: at or above */
+    int64_t ok, crit; /* crit: beyond this (same direction); INT64_MIN/MAX when none */
     int64_t recommend;
     const char *why;
     const char *source;
@@ -117,8 +117,7 @@ static const struct bound_rule bound_rules[] = {
       "A high value swaps out a service's memory to keep page cache, and it then answers at disk speed.",
       "tuned throughput-performance and latency-performance profiles" },
     { "fs.file-max", "fd", 0, 262144, 65536, 2097152,
-      "The system-wide cap on open files: every connection is one.",
-      "kernel docs, admin-guide/sysctl/fs" },
+      "The system-wide cap on open files: every connection is one.", "kernel docs, admin-guide/sysctl/fs" },
     { "kernel.perf_event_paranoid", "cpu", 1, 2, INT64_MAX, 2,
       "Above 2, user-space hardware counters (perfkit bench --counters, perf stat) are refused.",
       "kernel docs, admin-guide/perf-security" },
@@ -140,8 +139,8 @@ static int check_bounds(struct ctx *c)
             return -ENOMEM;
         finding_set(f->why, sizeof(f->why), "%s", b->why);
         finding_set(f->source, sizeof(f->source), "%s", b->source);
-        finding_set(f->recommended, sizeof(f->recommended), "%s %lld", b->upper ? "<=" : ">=",
-                    (long long)b->ok);
+        finding_set(f->recommended, sizeof(f->recommended), "%s %lld",
+                    b->upper ? "<=" : ">=", (long long)b->ok);
         int64_t v;
         struct pk_err e;
         int rc = sysctl_read_int(c->o->procfs, b->name, &v, &e);
@@ -200,8 +199,8 @@ static int check_port_range(struct ctx *c)
         return 0;
     }
     int64_t width = v[1] - v[0] + 1;
-    finding_set(f->observed, sizeof(f->observed), "%lld-%lld (%lld ports)", (long long)v[0],
-                (long long)v[1], (long long)width);
+    finding_set(f->observed, sizeof(f->observed), "%lld-%lld (%lld ports)", (long long)v[0], (long long)v[1],
+                (long long)width);
     f->status = width < 10000 ? FINDING_CRIT : width < 40000 ? FINDING_WARN : FINDING_OK;
     if (f->status != FINDING_OK) {
         finding_set(f->fix, sizeof(f->fix), "sysctl -w net.ipv4.ip_local_port_range='10240 65535'");
@@ -238,18 +237,19 @@ static int check_congestion(struct ctx *c)
         return 0;
     }
     bool have_bbr = false;
-    if (sysctl_read_string(c->o->procfs, "net.ipv4.tcp_available_congestion_control", avail,
-                           sizeof(avail), &e) == 0) {
+    if (sysctl_read_string(c->o->procfs, "net.ipv4.tcp_available_congestion_control", avail, sizeof(avail),
+                           &e) == 0) {
         char *save = NULL;
         for (char *tok = strtok_r(avail, " \t", &save); tok; tok = strtok_r(NULL, " \t", &save))
             have_bbr |= strcmp(tok, "bbr") == 0;
     }
-    finding_set(f->observed, sizeof(f->observed), "%s (bbr %s)", cur,
-                have_bbr ? "available" : "not loaded");
+    finding_set(f->observed, sizeof(f->observed), "%s (bbr %s)", cur, have_bbr ? "available" : "not loaded");
     f->status = strcmp(cur, "bbr") == 0 ? FINDING_OK : FINDING_WARN;
     if (f->status == FINDING_WARN) {
-        finding_set(f->fix, sizeof(f->fix), "%ssysctl -w net.core.default_qdisc=fq && "
-                    "sysctl -w net.ipv4.tcp_congestion_control=bbr", have_bbr ? "" : "modprobe tcp_bbr && ");
+        finding_set(f->fix, sizeof(f->fix),
+                    "%ssysctl -w net.core.default_qdisc=fq && "
+                    "sysctl -w net.ipv4.tcp_congestion_control=bbr",
+                    have_bbr ? "" : "modprobe tcp_bbr && ");
         finding_set(f->persist, sizeof(f->persist), "net.ipv4.tcp_congestion_control = bbr");
         finding_set(f->persist_file, sizeof(f->persist_file), "%s", SYSCTL_CONF);
     }
@@ -315,7 +315,8 @@ static int check_nofile(struct ctx *c)
         bool low = v[i] != PROCS_UNLIMITED && v[i] < 65536;
         fs[i]->status = !low ? FINDING_OK : (i == 0 && v[i] < 4096) ? FINDING_CRIT : FINDING_WARN;
         if (low) {
-            finding_set(fs[i]->fix, sizeof(fs[i]->fix), "ulimit -n 65536  # in the shell that starts the "
+            finding_set(fs[i]->fix, sizeof(fs[i]->fix),
+                        "ulimit -n 65536  # in the shell that starts the "
                         "service; or LimitNOFILE=65536 in its systemd unit");
             finding_set(fs[i]->persist, sizeof(fs[i]->persist), "*  %s  nofile  65536", i ? "hard" : "soft");
             finding_set(fs[i]->persist_file, sizeof(fs[i]->persist_file), "/etc/security/limits.conf");
@@ -329,7 +330,9 @@ static int check_nofile(struct ctx *c)
 static int check_thp(struct ctx *c)
 {
     /* in the order of the check's texts; the recommended value is good's */
-    static const struct { const char *file, *good; } t[] = {
+    static const struct {
+        const char *file, *good;
+    } t[] = {
         { "kernel/mm/transparent_hugepage/enabled", "madvise" },
         { "kernel/mm/transparent_hugepage/defrag", "madvise" },
     };
@@ -376,7 +379,8 @@ static int check_memory(struct ctx *c)
                     (unsigned long long)(m.swap_total >> 20));
         f->status = m.swap_used_pct > 50 ? FINDING_CRIT : m.swap_used_pct > 10 ? FINDING_WARN : FINDING_OK;
         if (f->status != FINDING_OK)
-            finding_set(f->fix, sizeof(f->fix), "sysctl -w vm.swappiness=10  # then find what grew: "
+            finding_set(f->fix, sizeof(f->fix),
+                        "sysctl -w vm.swappiness=10  # then find what grew: "
                         "perfkit doctor --sample 10s");
     }
 
@@ -392,8 +396,8 @@ static int check_memory(struct ctx *c)
         double rec = sqrt(16.0 * total_kb);
         rec = rec < 128 ? 128 : rec > 262144 ? 262144 : rec;
         double hi = total_kb * 0.05;
-        finding_set(g->recommended, sizeof(g->recommended), "%.0f to %.0f (kernel default %.0f)",
-                    rec / 2, hi, rec);
+        finding_set(g->recommended, sizeof(g->recommended), "%.0f to %.0f (kernel default %.0f)", rec / 2, hi,
+                    rec);
         g->status = ((double)v < rec / 2 || (double)v > hi) ? FINDING_WARN : FINDING_OK;
         if (g->status == FINDING_WARN)
             sysctl_fix(g, "vm.min_free_kbytes", (int64_t)rec);
@@ -428,10 +432,12 @@ static int check_governor(struct ctx *c)
         finding_skip(f, "no cpufreq governor under %s (a VM, or frequency fixed by firmware)", c->o->sysfs);
         return 0;
     }
-    finding_set(f->observed, sizeof(f->observed), "%s%s", h.governor, h.governor_mixed ? " (CPUs differ)" : "");
+    finding_set(f->observed, sizeof(f->observed), "%s%s", h.governor,
+                h.governor_mixed ? " (CPUs differ)" : "");
     f->status = strcmp(h.governor, "performance") == 0 && !h.governor_mixed ? FINDING_OK : FINDING_WARN;
     if (f->status == FINDING_WARN) {
-        finding_set(f->fix, sizeof(f->fix), "for g in /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor; "
+        finding_set(f->fix, sizeof(f->fix),
+                    "for g in /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor; "
                     "do echo performance > \"$g\"; done");
         finding_set(f->persist, sizeof(f->persist),
                     "w /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor - - - - performance");
@@ -446,14 +452,14 @@ static int check_clocksource(struct ctx *c)
     if (!f)
         return -ENOMEM;
     char cur[64], avail[256];
-    int rc = read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/current_clocksource",
-                           cur, sizeof(cur));
+    int rc = read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/current_clocksource", cur,
+                           sizeof(cur));
     if (rc) {
         skip_errno(f, "clocksource0/current_clocksource", rc);
         return 0;
     }
-    if (read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/available_clocksource",
-                      avail, sizeof(avail)))
+    if (read_sys_line(c->o->sysfs, "devices/system/clocksource/clocksource0/available_clocksource", avail,
+                      sizeof(avail)))
         avail[0] = '\0';
     finding_set(f->observed, sizeof(f->observed), "%s (available: %s)", cur, avail[0] ? avail : "?");
     if (!strcmp(cur, "tsc") || !strcmp(cur, "kvm-clock") || !strcmp(cur, "arch_sys_counter"))
@@ -537,75 +543,87 @@ static int check_storage(struct ctx *c)
 
 /* In the order they run; bound_rules and storage_checks keep their own texts. */
 static const struct check checks[] = {
-    { "open files limit", check_nofile, {
-      { "fd.nofile.soft", "fd", ">= 65536",
-        "Every connection and file is a descriptor: at the soft limit accept() and open() fail with EMFILE.",
-        "the guide: ulimit -n 65536" },
-      { "fd.nofile.hard", "fd", ">= 65536",
-        "The hard limit caps what a service may raise its soft limit to without root.",
-        "the guide: limits.conf nofile 65536" } } },
+    { "open files limit",
+      check_nofile,
+      { { "fd.nofile.soft", "fd", ">= 65536",
+          "Every connection and file is a descriptor: at the soft limit accept() and open() fail with "
+          "EMFILE.",
+          "the guide: ulimit -n 65536" },
+        { "fd.nofile.hard", "fd", ">= 65536",
+          "The hard limit caps what a service may raise its soft limit to without root.",
+          "the guide: limits.conf nofile 65536" } } },
     { "sysctl bounds", check_bounds, { { 0 } } },
-    { "overcommit", check_overcommit, {
-      { "vm.overcommit_memory", "memory", "0 or 1",
-        "With strict accounting (2) a fork() or a large allocation fails though memory is free, "
-        "e.g. a database's background save.",
-        "Redis administration guide; admin-guide/sysctl/vm" } } },
-    { "port range", check_port_range, {
-      { "net.ipv4.ip_local_port_range", "network", "a range of >= 40000 ports (10240 65535)",
-        "Ephemeral ports bound the outbound connections to one destination; a proxy or a client "
-        "under load runs out.",
-        "kernel docs, networking/ip-sysctl" } } },
-    { "tw_reuse", check_tw_reuse, {
-      { "net.ipv4.tcp_tw_reuse", "network", "1",
-        "Lets new outbound connections reuse sockets in TIME-WAIT; 2 (the default) does so only "
-        "for loopback.",
-        "kernel docs, networking/ip-sysctl" } } },
-    { "congestion control", check_congestion, {
-      { "net.ipv4.tcp_congestion_control", "network", "bbr",
-        "BBR paces by measured bandwidth and round trip, keeping queues short and throughput high "
-        "on lossy or long paths.",
-        "Cardwell et al., BBR (ACM Queue, 2016)" } } },
-    { "file-nr", check_file_nr, {
-      { "fs.file-nr", "fd", "<= 80% of fs.file-max in use",
-        "Near the cap, every new connection or file fails with ENFILE.",
-        "the guide's 80 % line" } } },
-    { "transparent huge pages", check_thp, {
-      { "mm.thp.enabled", "memory", "madvise (or never)",
-        "With 'always', the kernel compacts memory to build huge pages, stalling allocations and "
-        "bloating the memory of sparse heaps (databases, allocators).",
-        "Redis latency guide; admin-guide/mm/transhuge" },
-      { "mm.thp.defrag", "memory", "madvise (or never)",
-        "With 'always', a page fault may wait for direct compaction: latency spikes.",
-        "Redis latency guide; admin-guide/mm/transhuge" } } },
-    { "memory", check_memory, {
-      { "mem.swap.used", "memory", "<= 10% of swap in use",
-        "Memory in swap is read back at disk speed: a swapped service answers slowly and unevenly.",
-        "the guide: keep memory below 80 %" },
-      /* recommended: the kernel's default for this machine's memory */
-      { "vm.min_free_kbytes", "memory", NULL,
-        "Too low and allocations stall in direct reclaim under pressure; too high and memory sits "
-        "unused.",
-        "the kernel's default, mm/page_alloc.c" } } },
-    { "governor", check_governor, {
-      { "cpu.governor", "cpu", "performance",
-        "Other governors lower the clock when idle and ramp it under load: the first requests of a "
-        "burst run slow, and timings vary.",
-        "kernel docs, admin-guide/pm/cpufreq" } } },
-    { "clocksource", check_clocksource, {
-      { "cpu.clocksource", "cpu", "tsc (kvm-clock, arch_sys_counter)",
-        "Every timestamp (gettimeofday, clock_gettime) reads it; hpet and acpi_pm make each read a "
-        "slow I/O access instead of a register read.",
-        "kernel docs, timers; vendor tuning guides" } } },
-    { "smt", check_smt, {
-      { "cpu.smt", "cpu", "informational",
-        "Hardware threads share a core's caches and units: for latency-critical services, pin them "
-        "apart or turn SMT off.",
-        "kernel docs, admin-guide/hw-vuln/core-scheduling" } } },
-    { "numa", check_numa, {
-      { "kernel.numa_balancing", "cpu", "1 on machines with several NUMA nodes",
-        "Without it, memory stays on the node it was first touched on while threads run elsewhere: "
-        "every access crosses the interconnect.",
-        "kernel docs, admin-guide/sysctl/kernel" } } },
+    { "overcommit",
+      check_overcommit,
+      { { "vm.overcommit_memory", "memory", "0 or 1",
+          "With strict accounting (2) a fork() or a large allocation fails though memory is free, "
+          "e.g. a database's background save.",
+          "Redis administration guide; admin-guide/sysctl/vm" } } },
+    { "port range",
+      check_port_range,
+      { { "net.ipv4.ip_local_port_range", "network", "a range of >= 40000 ports (10240 65535)",
+          "Ephemeral ports bound the outbound connections to one destination; a proxy or a client "
+          "under load runs out.",
+          "kernel docs, networking/ip-sysctl" } } },
+    { "tw_reuse",
+      check_tw_reuse,
+      { { "net.ipv4.tcp_tw_reuse", "network", "1",
+          "Lets new outbound connections reuse sockets in TIME-WAIT; 2 (the default) does so only "
+          "for loopback.",
+          "kernel docs, networking/ip-sysctl" } } },
+    { "congestion control",
+      check_congestion,
+      { { "net.ipv4.tcp_congestion_control", "network", "bbr",
+          "BBR paces by measured bandwidth and round trip, keeping queues short and throughput high "
+          "on lossy or long paths.",
+          "Cardwell et al., BBR (ACM Queue, 2016)" } } },
+    { "file-nr",
+      check_file_nr,
+      { { "fs.file-nr", "fd", "<= 80% of fs.file-max in use",
+          "Near the cap, every new connection or file fails with ENFILE.", "the guide's 80 % line" } } },
+    { "transparent huge pages",
+      check_thp,
+      { { "mm.thp.enabled", "memory", "madvise (or never)",
+          "With 'always', the kernel compacts memory to build huge pages, stalling allocations and "
+          "bloating the memory of sparse heaps (databases, allocators).",
+          "Redis latency guide; admin-guide/mm/transhuge" },
+        { "mm.thp.defrag", "memory", "madvise (or never)",
+          "With 'always', a page fault may wait for direct compaction: latency spikes.",
+          "Redis latency guide; admin-guide/mm/transhuge" } } },
+    { "memory",
+      check_memory,
+      { { "mem.swap.used", "memory", "<= 10% of swap in use",
+          "Memory in swap is read back at disk speed: a swapped service answers slowly and unevenly.",
+          "the guide: keep memory below 80 %" },
+        /* recommended: the kernel's default for this machine's memory */
+        { "vm.min_free_kbytes", "memory", NULL,
+          "Too low and allocations stall in direct reclaim under pressure; too high and memory sits "
+          "unused.",
+          "the kernel's default, mm/page_alloc.c" } } },
+    { "governor",
+      check_governor,
+      { { "cpu.governor", "cpu", "performance",
+          "Other governors lower the clock when idle and ramp it under load: the first requests of a "
+          "burst run slow, and timings vary.",
+          "kernel docs, admin-guide/pm/cpufreq" } } },
+    { "clocksource",
+      check_clocksource,
+      { { "cpu.clocksource", "cpu", "tsc (kvm-clock, arch_sys_counter)",
+          "Every timestamp (gettimeofday, clock_gettime) reads it; hpet and acpi_pm make each read a "
+          "slow I/O access instead of a register read.",
+          "kernel docs, timers; vendor tuning guides" } } },
+    { "smt",
+      check_smt,
+      { { "cpu.smt", "cpu", "informational",
+          "Hardware threads share a core's caches and units: for latency-critical services, pin them "
+          "apart or turn SMT off.",
+          "kernel docs, admin-guide/hw-vuln/core-scheduling" } } },
+    { "numa",
+      check_numa,
+      { { "kernel.numa_balancing", "cpu", "1 on machines with several NUMA nodes",
+          "Without it, memory stays on the node it was first touched on while threads run elsewhere: "
+          "every access crosses the interconnect.",
+          "kernel docs, admin-guide/sysctl/kernel" } } },
     { "disks and filesystems", check_storage, { { 0 } } },
 };
 

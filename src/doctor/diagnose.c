@@ -98,9 +98,11 @@ static int diagnose_net(struct finding_report *r, const struct snap *a, const st
         snprintf(x->observed, sizeof(x->observed), "%s: %llu errors, %llu drops in the window", d->name,
                  (unsigned long long)err, (unsigned long long)drop);
         snprintf(x->culprit, sizeof(x->culprit), "interface %s", d->name);
-        snprintf(x->advice, sizeof(x->advice), "Drops mean full queues: raise net.core.netdev_max_backlog "
+        snprintf(x->advice, sizeof(x->advice),
+                 "Drops mean full queues: raise net.core.netdev_max_backlog "
                  "and the ring buffers (ethtool -G %s rx 4096); errors point at the link, cable or "
-                 "driver (ethtool -S %s).", d->name, d->name);
+                 "driver (ethtool -S %s).",
+                 d->name, d->name);
     }
     return 0;
 }
@@ -179,7 +181,10 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
                  "CPUs) or cut it (caching, cheaper algorithms). Keep CPU below 80%%.",
                  ntop ? top[0]->comm : "the busiest process");
     }
-    static const struct { enum cpu_mode m; const char *id, *what, *advice; } waits[] = {
+    static const struct {
+        enum cpu_mode m;
+        const char *id, *what, *advice;
+    } waits[] = {
         { CPU_IOWAIT, "cpu.iowait", "waiting for I/O",
           "The CPUs idle waiting for disks: find the busy device (iostat -x 1), move hot data to "
           "faster storage, batch writes, or add page cache." },
@@ -217,7 +222,8 @@ static int diagnose_load(const struct doctor_opts *o, struct finding_report *r, 
     if (b->procs_ok)
         snprintf(x->culprit, sizeof(x->culprit), "%zu running, %zu in uninterruptible (disk) sleep",
                  b->procs.states[PROCS_RUNNING], b->procs.states[PROCS_DISK_SLEEP]);
-    snprintf(x->advice, sizeof(x->advice), "More runnable tasks than CPUs: if most are running, "
+    snprintf(x->advice, sizeof(x->advice),
+             "More runnable tasks than CPUs: if most are running, "
              "add CPUs or cut work; if many sleep on disk (D), the bottleneck is I/O.");
     return 0;
 }
@@ -235,12 +241,14 @@ static int diagnose_memory(const struct doctor_opts *o, struct finding_report *r
             const struct procs_proc *top[TOP];
             size_t ntop = b->procs_ok ? procs_top_rss(&b->procs, TOP, top) : 0;
             snprintf(x->observed, sizeof(x->observed), "memory %.1f%% used (%llu of %llu MiB available)",
-                     m.used_pct, (unsigned long long)(m.available >> 20), (unsigned long long)(m.total >> 20));
+                     m.used_pct, (unsigned long long)(m.available >> 20),
+                     (unsigned long long)(m.total >> 20));
             list_top(x->culprit, sizeof(x->culprit), top, ntop, false);
             snprintf(x->advice, sizeof(x->advice),
                      "Check %s for growth (perfkit doctor --process NAME --sample 60s); cap caches and "
                      "pools, use streaming instead of loading whole data sets, or add memory. Keep "
-                     "memory below 80%%.", ntop ? top[0]->comm : "the largest process");
+                     "memory below 80%%.",
+                     ntop ? top[0]->comm : "the largest process");
         }
     }
     mem_info_destroy(&m);
@@ -251,7 +259,11 @@ static int diagnose_psi(struct finding_report *r, const struct snap *b)
 {
     if (!b->psi_ok)
         return 0;
-    static const struct { enum psi_resource res; double warn; const char *id, *advice; } t[] = {
+    static const struct {
+        enum psi_resource res;
+        double warn;
+        const char *id, *advice;
+    } t[] = {
         { PSI_CPU, 20, "psi.cpu", "Tasks wait for a CPU: the CPUs are oversubscribed." },
         { PSI_MEMORY, 10, "psi.memory", "Tasks stall in reclaim or swap-in: memory is short." },
         { PSI_IO, 20, "psi.io", "Tasks stall on I/O: the storage is the bottleneck." },
@@ -263,7 +275,10 @@ static int diagnose_psi(struct finding_report *r, const struct snap *b)
         double full = p->full.known ? p->full.avg10 : 0;
         enum finding_status st = full > 10 ? FINDING_CRIT : grade(p->some.avg10, t[i].warn, 1e300);
         struct bottleneck *x;
-        int rc = add(r, t[i].id, t[i].res == PSI_IO ? "disk" : t[i].res == PSI_MEMORY ? "memory" : "cpu",
+        int rc = add(r, t[i].id,
+                     t[i].res == PSI_IO       ? "disk"
+                     : t[i].res == PSI_MEMORY ? "memory"
+                                              : "cpu",
                      st, p->some.avg10, t[i].warn, "%", &x);
         if (rc)
             return rc;
@@ -282,7 +297,9 @@ static int diagnose_caps(const struct doctor_opts *o, struct finding_report *r, 
 {
     if (!b->procs_ok)
         return 0;
-    static const struct { const char *sysctl, *id, *what; } caps[] = {
+    static const struct {
+        const char *sysctl, *id, *what;
+    } caps[] = {
         { "kernel.pid_max", "procs.count", "processes" },
         { "kernel.threads-max", "procs.threads", "threads" },
     };
@@ -300,9 +317,10 @@ static int diagnose_caps(const struct doctor_opts *o, struct finding_report *r, 
         if (x) {
             snprintf(x->observed, sizeof(x->observed), "%.0f %s of %s %lld (%.1f%%)", n, caps[i].what,
                      caps[i].sysctl, (long long)cap, pct);
-            snprintf(x->advice, sizeof(x->advice), "Near the cap, new %s cannot start: find the leak "
-                     "(ps -eo ppid= | sort | uniq -c | sort -n | tail) or raise %s.", caps[i].what,
-                     caps[i].sysctl);
+            snprintf(x->advice, sizeof(x->advice),
+                     "Near the cap, new %s cannot start: find the leak "
+                     "(ps -eo ppid= | sort | uniq -c | sort -n | tail) or raise %s.",
+                     caps[i].what, caps[i].sysctl);
         }
     }
     return 0;
@@ -326,7 +344,8 @@ static int diagnose_procs(struct finding_report *r, const struct snap *a, struct
     snprintf(x->observed, sizeof(x->observed), "%zu -> %zu processes (%.0f per minute)", a->procs.total,
              b->procs.total, ch.procs_per_min);
     snprintf(x->culprit, sizeof(x->culprit), "%zu started, %zu exited in the window", ch.started, ch.exited);
-    snprintf(x->advice, sizeof(x->advice), "A count that keeps growing is a leak: find the parent "
+    snprintf(x->advice, sizeof(x->advice),
+             "A count that keeps growing is a leak: find the parent "
              "spawning them (ps --ppid) and make sure children are reaped and pools bounded.");
     return 0;
 }
@@ -361,7 +380,8 @@ static int process_findings(const struct doctor_opts *o, struct finding_report *
     struct finding *f = finding_add(r, id, "process");
     if (!f)
         return -ENOMEM;
-    finding_set(f->why, sizeof(f->why), "At its open-files limit, the process's accept() and "
+    finding_set(f->why, sizeof(f->why),
+                "At its open-files limit, the process's accept() and "
                 "open() fail with EMFILE: new connections are refused.");
     finding_set(f->source, sizeof(f->source), "the guide's ulimit -n 65536");
     finding_set(f->recommended, sizeof(f->recommended), "open fds <= 80%% of the soft limit, limit >= 65536");
@@ -369,7 +389,8 @@ static int process_findings(const struct doctor_opts *o, struct finding_report *
         finding_skip(f, "%s (pid %d): limits or fd/ not readable", full.comm, full.pid);
     } else {
         double pct = full.nofile.soft && full.nofile.soft != PROCS_UNLIMITED
-                         ? 100.0 * (double)full.nfds / (double)full.nofile.soft : 0;
+                         ? 100.0 * (double)full.nfds / (double)full.nofile.soft
+                         : 0;
         finding_set(f->observed, sizeof(f->observed), "%s (pid %d): %ld fds open, soft limit %llu (%.0f%%)",
                     full.comm, full.pid, full.nfds, (unsigned long long)full.nofile.soft, pct);
         f->status = grade(pct, 80, 95);
@@ -377,7 +398,8 @@ static int process_findings(const struct doctor_opts *o, struct finding_report *
             f->status = FINDING_WARN;
         if (f->status != FINDING_OK) {
             finding_set(f->fix, sizeof(f->fix), "prlimit --pid %d --nofile=65536:65536", full.pid);
-            finding_set(f->persist, sizeof(f->persist), "LimitNOFILE=65536  # in the [Service] section of its unit");
+            finding_set(f->persist, sizeof(f->persist),
+                        "LimitNOFILE=65536  # in the [Service] section of its unit");
         }
     }
     const struct procs_proc *bp = procs_find_pid(&b->procs, full.pid);
@@ -385,7 +407,8 @@ static int process_findings(const struct doctor_opts *o, struct finding_report *
     f = finding_add(r, id, "process");
     if (!f)
         return -ENOMEM;
-    finding_set(f->why, sizeof(f->why), "Memory that grows steadily under a steady load is a leak "
+    finding_set(f->why, sizeof(f->why),
+                "Memory that grows steadily under a steady load is a leak "
                 "that ends in swapping or the OOM killer.");
     finding_set(f->recommended, sizeof(f->recommended), "no steady growth (sample longer to be sure)");
     finding_set(f->source, sizeof(f->source), "the guide: watch memory; 80 %% limit");

@@ -17,11 +17,11 @@
 #include "doctor/finding.h"
 
 struct doctor_opts {
-    const char *procfs;   /* "/proc" */
-    const char *sysfs;    /* "/sys" */
-    double sample_s;      /* diagnosis window; 0: no diagnosis */
-    pid_t pid;            /* 0: none; else its per-process checks */
-    const char *process;  /* or by name (comm); NULL: none */
+    const char *procfs;                /* "/proc" */
+    const char *sysfs;                 /* "/sys" */
+    double sample_s;                   /* diagnosis window; 0: no diagnosis */
+    pid_t pid;                         /* 0: none; else its per-process checks */
+    const char *process;               /* or by name (comm); NULL: none */
     const volatile sig_atomic_t *stop; /* ends the window early */
 };
 

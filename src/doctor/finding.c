@@ -120,7 +120,9 @@ const char *finding_status_name(enum finding_status s)
 /* Worst first: crit, warn, ok, skipped. */
 static int rank(enum finding_status s)
 {
-    static const int r[] = { [FINDING_CRIT] = 0, [FINDING_WARN] = 1, [FINDING_OK] = 2, [FINDING_SKIPPED] = 3 };
+    static const int r[] = {
+        [FINDING_CRIT] = 0, [FINDING_WARN] = 1, [FINDING_OK] = 2, [FINDING_SKIPPED] = 3
+    };
     PK_ASSERT((unsigned)s < sizeof(r) / sizeof(r[0]));
     return r[s];
 }
@@ -197,12 +199,10 @@ json_t *finding_report_json(const struct finding_report *r)
         bad |= set(o, "id", json_string(f->id)) | set(o, "area", json_string(f->area)) |
                set(o, "status", json_string(finding_status_name(f->status))) |
                set(o, "observed", str_or_null(f->observed)) |
-               set(o, "recommended", str_or_null(f->recommended)) |
-               set(o, "why", str_or_null(f->why)) | set(o, "fix", str_or_null(f->fix)) |
-               set(o, "persist", str_or_null(f->persist)) |
+               set(o, "recommended", str_or_null(f->recommended)) | set(o, "why", str_or_null(f->why)) |
+               set(o, "fix", str_or_null(f->fix)) | set(o, "persist", str_or_null(f->persist)) |
                set(o, "persist_file", str_or_null(f->persist_file)) |
-               set(o, "skip_reason", str_or_null(f->skip_reason)) |
-               set(o, "source", str_or_null(f->source));
+               set(o, "skip_reason", str_or_null(f->skip_reason)) | set(o, "source", str_or_null(f->source));
     }
     for (size_t i = 0; !bad && i < r->nbottlenecks; i++) {
         const struct bottleneck *b = &r->bottlenecks[i];
@@ -226,8 +226,8 @@ json_t *finding_report_json(const struct finding_report *r)
                set(sum, "skipped", json_integer((json_int_t)c[FINDING_SKIPPED])) |
                set(sum, "bottlenecks", json_integer((json_int_t)r->nbottlenecks)) |
                set(sum, "sample_seconds", jsonio_real(r->sample_s));
-    if (bad || json_object_set_new(root, "checks", checks) || json_object_set_new(root, "bottlenecks", bots) ||
-        json_object_set_new(root, "summary", sum)) {
+    if (bad || json_object_set_new(root, "checks", checks) ||
+        json_object_set_new(root, "bottlenecks", bots) || json_object_set_new(root, "summary", sum)) {
         json_decref(root);
         return NULL;
     }
@@ -270,7 +270,8 @@ char *finding_fix_script(const struct finding_report *r)
                    "PERSIST=${PERSIST:-0}\n\n"
                    "persist() { # persist FILE LINE: append LINE to FILE unless it is there\n"
                    "    [ \"$PERSIST\" = 1 ] || return 0\n"
-                   "    mkdir -p \"$(dirname \"$1\")\" && { grep -qxF \"$2\" \"$1\" 2>/dev/null || printf '%%s\\n' \"$2\" >> \"$1\"; }\n"
+                   "    mkdir -p \"$(dirname \"$1\")\" && { grep -qxF \"$2\" \"$1\" 2>/dev/null || printf "
+                   "'%%s\\n' \"$2\" >> \"$1\"; }\n"
                    "}\n\n");
     size_t n = 0;
     for (size_t i = 0; i < r->nfindings; i++) {

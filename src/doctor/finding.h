@@ -23,8 +23,8 @@
 enum finding_status { FINDING_OK, FINDING_WARN, FINDING_CRIT, FINDING_SKIPPED };
 
 struct finding {
-    char id[48];            /* stable: "net.core.somaxconn", "disk.scheduler.sda" */
-    char area[16];          /* "fd", "memory", "network", "disk", "cpu", "process" */
+    char id[48];   /* stable: "net.core.somaxconn", "disk.scheduler.sda" */
+    char area[16]; /* "fd", "memory", "network", "disk", "cpu", "process" */
     enum finding_status status;
     char observed[160];
     char recommended[160];
@@ -37,14 +37,14 @@ struct finding {
 };
 
 struct bottleneck {
-    char id[48];            /* "cpu.busy", "fs.used./var", "net.errors.eth0" */
+    char id[48]; /* "cpu.busy", "fs.used./var", "net.errors.eth0" */
     char area[16];
     enum finding_status status; /* FINDING_WARN or FINDING_CRIT */
-    double value, limit;    /* e.g. 93.5 and 80 (percent) */
-    char unit[8];           /* "%", "/s", "" */
+    double value, limit;        /* e.g. 93.5 and 80 (percent) */
+    char unit[8];               /* "%", "/s", "" */
     char observed[200];
-    char culprit[200];      /* which process, filesystem, device, interface */
-    char advice[480];       /* the guide's recommendation made concrete */
+    char culprit[200]; /* which process, filesystem, device, interface */
+    char advice[480];  /* the guide's recommendation made concrete */
 };
 
 struct finding_report {
@@ -52,7 +52,7 @@ struct finding_report {
     size_t nfindings, cap_findings;
     struct bottleneck *bottlenecks;
     size_t nbottlenecks, cap_bottlenecks;
-    double sample_s;        /* the diagnosis window */
+    double sample_s; /* the diagnosis window */
 };
 
 void finding_report_init(struct finding_report *r);

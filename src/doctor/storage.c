@@ -37,11 +37,15 @@ static int check_queue(struct finding_report *r, const char *dev, const struct d
     if (!f)
         return -ENOMEM;
     bool fast = wants_no_scheduler(dev, q->rotational);
-    finding_set(f->why, sizeof(f->why), "%s", fast
-                ? "Fast or virtual disks gain nothing from reordering requests; a heavy scheduler only adds CPU and latency."
-                : "A spinning disk needs requests ordered and deadlines kept, or one stream starves the others.");
+    finding_set(
+        f->why, sizeof(f->why), "%s",
+        fast
+            ? "Fast or virtual disks gain nothing from reordering requests; a heavy scheduler only adds CPU "
+              "and latency."
+            : "A spinning disk needs requests ordered and deadlines kept, or one stream starves the others.");
     finding_set(f->source, sizeof(f->source), "the guide (deadline or noop); kernel docs, block/");
-    finding_set(f->recommended, sizeof(f->recommended), "%s", fast ? "none (or mq-deadline, kyber)" : "mq-deadline (or bfq)");
+    finding_set(f->recommended, sizeof(f->recommended), "%s",
+                fast ? "none (or mq-deadline, kyber)" : "mq-deadline (or bfq)");
     if (!q->scheduler[0]) {
         finding_skip(f, "queue/scheduler of %s is not readable", dev);
     } else {
@@ -63,7 +67,8 @@ static int check_queue(struct finding_report *r, const char *dev, const struct d
     f = finding_add(r, id, "disk");
     if (!f)
         return -ENOMEM;
-    finding_set(f->why, sizeof(f->why), "Too little read-ahead makes sequential reads slow; too much "
+    finding_set(f->why, sizeof(f->why),
+                "Too little read-ahead makes sequential reads slow; too much "
                 "fills the page cache with data random readers never use.");
     finding_set(f->source, sizeof(f->source), "kernel docs, block/queue-sysfs");
     finding_set(f->recommended, sizeof(f->recommended), "128 to 8192 KiB");
@@ -77,7 +82,8 @@ static int check_queue(struct finding_report *r, const char *dev, const struct d
             long want = q->read_ahead_kb < 128 ? 128 : 4096;
             finding_set(f->fix, sizeof(f->fix), "echo %ld > /sys/block/%s/queue/read_ahead_kb", want, qdev);
             finding_set(f->persist, sizeof(f->persist),
-                        "ACTION==\"add|change\", KERNEL==\"%s\", ATTR{queue/read_ahead_kb}=\"%ld\"", dev, want);
+                        "ACTION==\"add|change\", KERNEL==\"%s\", ATTR{queue/read_ahead_kb}=\"%ld\"", dev,
+                        want);
             finding_set(f->persist_file, sizeof(f->persist_file), "%s", UDEV_RULES);
         }
     }
@@ -91,15 +97,19 @@ static int check_atime(struct finding_report *r, const struct fs_mount *m)
     struct finding *f = finding_add(r, id, "disk");
     if (!f)
         return -ENOMEM;
-    finding_set(f->why, sizeof(f->why), "Without noatime, reads of files write their access times "
+    finding_set(f->why, sizeof(f->why),
+                "Without noatime, reads of files write their access times "
                 "back to disk: extra writes on every busy filesystem.");
     finding_set(f->source, sizeof(f->source), "mount(8); vendor tuning guides");
     finding_set(f->recommended, sizeof(f->recommended), "noatime (in the options of %s in /etc/fstab)",
                 m->mountpoint);
     const char *o = m->mount_opts;
     finding_set(f->observed, sizeof(f->observed), "%s on %s (%s)",
-                fs_opt_has(o, "noatime") ? "noatime" : fs_opt_has(o, "strictatime") ? "strictatime"
-                : fs_opt_has(o, "relatime") ? "relatime" : "atime", m->mountpoint, m->fstype);
+                fs_opt_has(o, "noatime")       ? "noatime"
+                : fs_opt_has(o, "strictatime") ? "strictatime"
+                : fs_opt_has(o, "relatime")    ? "relatime"
+                                               : "atime",
+                m->mountpoint, m->fstype);
     if (fs_opt_has(o, "noatime"))
         f->status = FINDING_OK;
     else
@@ -171,8 +181,9 @@ int storage_usage(const struct doctor_opts *o, struct finding_report *r)
             if (mt->ignored || mt->dup || !mt->usage_known)
                 continue;
             double used = fs_used_pct(&mt->usage);
-            double ipct = mt->usage.files ? 100.0 * (double)(mt->usage.files - mt->usage.ffree) /
-                                                (double)mt->usage.files : 0;
+            double ipct = mt->usage.files
+                              ? 100.0 * (double)(mt->usage.files - mt->usage.ffree) / (double)mt->usage.files
+                              : 0;
             double worst = used > ipct ? used : ipct;
             enum finding_status st = worst > 95 ? FINDING_CRIT : worst > 80 ? FINDING_WARN : FINDING_OK;
             if (st == FINDING_OK)
@@ -193,9 +204,11 @@ int storage_usage(const struct doctor_opts *o, struct finding_report *r)
             snprintf(b->culprit, sizeof(b->culprit), "%s (%s on %s): %.1f of %.1f GiB available",
                      mt->mountpoint, mt->fstype, mt->device, fs_avail_bytes(&mt->usage) / 1073741824.0,
                      fs_size_bytes(&mt->usage) / 1073741824.0);
-            snprintf(b->advice, sizeof(b->advice), "Find what grows (du -xh --max-depth=2 %s | sort -h | "
+            snprintf(b->advice, sizeof(b->advice),
+                     "Find what grows (du -xh --max-depth=2 %s | sort -h | "
                      "tail), rotate and compress logs, move data off, or grow the filesystem. Keep disks "
-                     "below 80%%.", mt->mountpoint);
+                     "below 80%%.",
+                     mt->mountpoint);
         }
     }
     fs_mounts_destroy(&m);

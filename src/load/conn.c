@@ -68,8 +68,7 @@ void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, co
 }
 
 /* The connection broke: its requests fail, it reconnects (or waits). */
-void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char *name,
-                      uint64_t now)
+void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char *name, uint64_t now)
 {
     bool connecting = c->state == C_CONNECTING || c->state == C_TLS;
     if (connecting && c->qn == 0) {
@@ -289,8 +288,7 @@ void conn_fill(struct worker *w, struct conn *c, uint64_t now)
         conn_flush(w, c, now);
 }
 
-static void record_response(struct worker *w, struct conn *c, const struct http1_response *resp,
-                            uint64_t now)
+static void record_response(struct worker *w, struct conn *c, const struct http1_response *resp, uint64_t now)
 {
     const struct load_config *cfg = w->eng->cfg;
     PK_ASSERT(c->qn > 0 && c->nw <= c->qn && w->inflight_total > 0);
@@ -441,9 +439,7 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         tcp_connected(w, c, now);
         return;
     }
-    case C_TLS:
-        handshake_step(w, c, clock_mono_ns());
-        return;
+    case C_TLS: handshake_step(w, c, clock_mono_ns()); return;
     case C_OPEN:
         if (ev & (EPOLLIN | EPOLLERR | EPOLLHUP))
             conn_readable(w, c);
@@ -452,7 +448,6 @@ void conn_event(struct worker *w, struct conn *c, uint32_t ev)
         else if (c->state == C_OPEN && (ev & EPOLLOUT) && !c->nw)
             watch(w, c, EPOLLIN, LOAD_PHASE_WRITE);
         return;
-    default:
-        return;
+    default: return;
     }
 }

@@ -77,7 +77,8 @@ static int resolve(struct origin *o, struct pk_err *e)
 {
     char port[8], u[URL_MAX + 16];
     snprintf(port, sizeof(port), "%u", o->url->port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM,
                               .ai_flags = AI_NUMERICSERV | AI_ADDRCONFIG };
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(o->url->host, port, &hints, &res);
@@ -86,8 +87,8 @@ static int resolve(struct origin *o, struct pk_err *e)
         rc = getaddrinfo(o->url->host, port, &hints, &res);
     }
     if (rc != 0 || !res)
-        return err_set(e, -EADDRNOTAVAIL, url_format(o->url, u, sizeof(u)), "cannot resolve host",
-                       "'%s': %s", o->url->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
+        return err_set(e, -EADDRNOTAVAIL, url_format(o->url, u, sizeof(u)), "cannot resolve host", "'%s': %s",
+                       o->url->host, rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
     memcpy(&o->addr, res->ai_addr, res->ai_addrlen);
     o->addrlen = res->ai_addrlen;
     freeaddrinfo(res);
@@ -153,7 +154,8 @@ static int make_ssl_ctx(struct engine *eng, struct pk_err *e)
     eng->ssl_ctx = T->SSL_CTX_new(T->TLS_client_method());
     if (!eng->ssl_ctx) {
         const char *why = T->ERR_reason_error_string(T->ERR_get_error());
-        return err_set(e, -ENOMEM, "https", "cannot create the TLS context", "%s", why ? why : "OpenSSL failed");
+        return err_set(e, -ENOMEM, "https", "cannot create the TLS context", "%s",
+                       why ? why : "OpenSSL failed");
     }
     T->SSL_CTX_ctrl(eng->ssl_ctx, SSL_CTRL_SET_MIN_PROTO_VERSION, TLS1_2_VERSION, NULL);
     T->SSL_CTX_ctrl(eng->ssl_ctx, SSL_CTRL_SET_SESS_CACHE_MODE, SSL_SESS_CACHE_CLIENT, NULL);
@@ -173,7 +175,7 @@ struct host_sampler {
     bool have_prev;
     int cur;
     uint64_t at[2];
-    double *v;        /* 4 per second: cpu, mem, rx, tx */
+    double *v; /* 4 per second: cpu, mem, rx, tx */
     size_t n, cap;
 };
 
@@ -329,12 +331,12 @@ static int merge_worker(struct load_result *res, const struct worker *w, struct 
 /* One run, as the caller's thread sees it. */
 struct run {
     const struct load_config *cfg;
-    struct engine eng;          /* what the workers share; they hold its address */
-    struct worker *ws;          /* cfg->threads of them */
-    struct host_sampler hs;     /* --host-metrics */
-    int64_t real0;              /* wall-clock ms at t = 0, for the result's start_ms */
-    size_t finalized;           /* seconds folded into res->series */
-    uint64_t stop_at;           /* when *cfg->stop was seen; 0: not */
+    struct engine eng;      /* what the workers share; they hold its address */
+    struct worker *ws;      /* cfg->threads of them */
+    struct host_sampler hs; /* --host-metrics */
+    int64_t real0;          /* wall-clock ms at t = 0, for the result's start_ms */
+    size_t finalized;       /* seconds folded into res->series */
+    uint64_t stop_at;       /* when *cfg->stop was seen; 0: not */
 };
 
 /* Tells every worker to stop: the flag they check, and a write to the

@@ -40,40 +40,40 @@
 #include "load/scenario.h"
 #include "perfkit.h"
 
-#define LOAD_THREADS_MAX      256
-#define LOAD_CONNECTIONS_MAX  1000000
-#define LOAD_PIPELINE_MAX     1024
-#define LOAD_STOP_POLL_NS     UINT64_C(50000000)   /* 50 ms */
+#define LOAD_THREADS_MAX     256
+#define LOAD_CONNECTIONS_MAX 1000000
+#define LOAD_PIPELINE_MAX    1024
+#define LOAD_STOP_POLL_NS    UINT64_C(50000000) /* 50 ms */
 
 /* The live numbers handed to on_second, once per second of the run. */
 struct load_progress {
-    double elapsed_s;        /* since the start, warmup included */
-    double total_s;          /* planned length, 0 when the run ends on a count */
-    bool warmup;             /* still in the warmup */
-    uint64_t requests;       /* measured so far */
+    double elapsed_s;  /* since the start, warmup included */
+    double total_s;    /* planned length, 0 when the run ends on a count */
+    bool warmup;       /* still in the warmup */
+    uint64_t requests; /* measured so far */
     uint64_t errors;
-    uint64_t max_requests;   /* cfg->max_requests */
-    double rps;              /* of the last second */
-    int64_t p50_us, p99_us;  /* of the last second */
-    uint64_t target;         /* rate (open) or connections (closed) in force */
+    uint64_t max_requests;  /* cfg->max_requests */
+    double rps;             /* of the last second */
+    int64_t p50_us, p99_us; /* of the last second */
+    uint64_t target;        /* rate (open) or connections (closed) in force */
 };
 
 struct load_config {
-    unsigned threads;            /* 1..LOAD_THREADS_MAX, at most connections */
-    unsigned connections;        /* per run; with closed-model stages, the most any stage uses */
-    bool open_model;             /* plan targets are requests/s; else connections */
-    struct schedule_plan plan;   /* closed model without stages: constant `connections` */
-    uint64_t end_ns;             /* schedule_run_end(); 0: ends on max_requests */
+    unsigned threads;          /* 1..LOAD_THREADS_MAX, at most connections */
+    unsigned connections;      /* per run; with closed-model stages, the most any stage uses */
+    bool open_model;           /* plan targets are requests/s; else connections */
+    struct schedule_plan plan; /* closed model without stages: constant `connections` */
+    uint64_t end_ns;           /* schedule_run_end(); 0: ends on max_requests */
     uint64_t warmup_ns;
-    uint64_t max_requests;       /* measured requests (warmup excluded); 0: no cap */
-    uint64_t timeout_ns;         /* per request and per connect (+ TLS handshake) */
-    bool keepalive;              /* false: one request per connection */
-    unsigned pipeline;           /* requests in flight per connection, 1..LOAD_PIPELINE_MAX */
-    bool insecure;               /* https: skip certificate and host verification */
-    const struct load_request *requests;   /* what to send; not copied, must outlive the run */
+    uint64_t max_requests;               /* measured requests (warmup excluded); 0: no cap */
+    uint64_t timeout_ns;                 /* per request and per connect (+ TLS handshake) */
+    bool keepalive;                      /* false: one request per connection */
+    unsigned pipeline;                   /* requests in flight per connection, 1..LOAD_PIPELINE_MAX */
+    bool insecure;                       /* https: skip certificate and host verification */
+    const struct load_request *requests; /* what to send; not copied, must outlive the run */
     size_t nrequests;
-    bool random_pick;            /* pick by weight at random (scenario); else smooth weighted round-robin */
-    enum scenario_think think;   /* closed model only */
+    bool random_pick;          /* pick by weight at random (scenario); else smooth weighted round-robin */
+    enum scenario_think think; /* closed model only */
     double think_min_s, think_max_s;
     uint64_t seed;               /* random picks and think times */
     bool host_metrics;           /* sample procfs each second into the series */

@@ -33,20 +33,20 @@
 /* In the order of the sub-machines, each a range (http1_parse dispatches on it). */
 enum state {
     /* status_line() */
-    S_STATUS,       /* "HTTP/1.x " at idx */
-    S_CODE,         /* status code digit idx */
+    S_STATUS, /* "HTTP/1.x " at idx */
+    S_CODE,   /* status code digit idx */
     S_AFTER_CODE,
     S_REASON,
     S_STATUS_LF,
     /* field_lines() */
-    S_LINE,         /* start of a field line or of the blank line */
+    S_LINE, /* start of a field line or of the blank line */
     S_BLANK_LF,
     S_NAME,
     S_OWS,
     S_VALUE,
-    S_LENGTH,       /* Content-Length value; sub is enum length_sub */
-    S_TE,           /* Transfer-Encoding value; sub is enum te_sub */
-    S_CONN,         /* Connection value; sub is enum conn_sub */
+    S_LENGTH, /* Content-Length value; sub is enum length_sub */
+    S_TE,     /* Transfer-Encoding value; sub is enum te_sub */
+    S_CONN,   /* Connection value; sub is enum conn_sub */
     S_FIELD_LF,
     /* body() */
     S_BODY_LENGTH,
@@ -70,26 +70,26 @@ enum conn_sub { CN_LEAD, CN_TOKEN, CN_AFTER, CN_SKIP };
 
 /* p->flags */
 enum {
-    F_LENGTH   = 1u << 0,   /* a Content-Length element was read */
-    F_TE       = 1u << 1,   /* a Transfer-Encoding element was read */
-    F_TE_LAST  = 1u << 2,   /* ... and the last one so far is chunked */
-    F_TE_SEEN  = 1u << 3,   /* chunked was among them */
-    F_ELEM     = 1u << 4,   /* the current Transfer-Encoding field has an element */
+    F_LENGTH = 1u << 0,  /* a Content-Length element was read */
+    F_TE = 1u << 1,      /* a Transfer-Encoding element was read */
+    F_TE_LAST = 1u << 2, /* ... and the last one so far is chunked */
+    F_TE_SEEN = 1u << 3, /* chunked was among them */
+    F_ELEM = 1u << 4,    /* the current Transfer-Encoding field has an element */
     F_CONN_CLOSE = 1u << 5,
-    F_KEEPALIVE  = 1u << 6,
-    F_TRAILERS   = 1u << 7,
-    F_MUSTCLOSE  = 1u << 8,
+    F_KEEPALIVE = 1u << 6,
+    F_TRAILERS = 1u << 7,
+    F_MUSTCLOSE = 1u << 8,
 };
 
 /* The fields that decide framing, as bits of p->cand while a name is read. */
 enum { K_LENGTH = 1, K_TE = 2, K_CONN = 4 };
 static const struct name field_names[] = {
-    { "content-length", 14 }, { "transfer-encoding", 17 }, { "connection", 10 },
+    { "content-length", 14 },
+    { "transfer-encoding", 17 },
+    { "connection", 10 },
 };
 static const struct name conn_names[] = { { "close", 5 }, { "keep-alive", 10 } };
 static const struct name te_names[] = { { "chunked", 7 } };
-
-
 
 static int fail(struct http1_parser *p, enum http1_error err, uint64_t at)
 {
@@ -299,16 +299,15 @@ struct step {
 };
 
 /* End of the run loops: before the cap or the end of the buffer. */
-#define RUN_STOP() \
-    (stop = p->line_lim - (base + i) < len - i ? i + (size_t)(p->line_lim - (base + i)) : len)
-#define FAIL(err) \
-    do { \
+#define RUN_STOP() (stop = p->line_lim - (base + i) < len - i ? i + (size_t)(p->line_lim - (base + i)) : len)
+#define FAIL(err)                                            \
+    do {                                                     \
         return (struct step){ i, fail(p, (err), base + i) }; \
     } while (0)
 /* The cap of the current line, checked before each step. */
-#define CAP_CHECK() \
-    do { \
-        if (base + i >= p->line_lim) \
+#define CAP_CHECK()                              \
+    do {                                         \
+        if (base + i >= p->line_lim)             \
             FAIL((enum http1_error)p->line_err); \
     } while (0)
 
@@ -338,7 +337,7 @@ static struct step status_line(struct http1_parser *p, const uint8_t *s, size_t 
                 if (!is_digit(c))
                     FAIL(HTTP1_E_BAD_VERSION);
                 p->version = c == '0' ? 10 : 11;
-            } else if (c != (uint8_t)"HTTP/1.x "[p->idx]) {
+            } else if (c != (uint8_t) "HTTP/1.x "[p->idx]) {
                 FAIL(HTTP1_E_BAD_VERSION);
             }
             i++;
@@ -390,14 +389,12 @@ static struct step status_line(struct http1_parser *p, const uint8_t *s, size_t 
         case S_STATUS_LF:
             if (c != '\n')
                 FAIL(HTTP1_E_BAD_LINE_END);
-        status_end:
+status_end:
             i++;
             p->state = S_LINE;
             head_line(p, base + i, p->lim.header_line, HTTP1_E_HEADER_LINE_TOO_LONG);
             return (struct step){ i, STEP_NEXT };
-        default:
-            PK_ASSERT(!"a state of another sub-machine");
-            return (struct step){ i, STEP_NEXT };
+        default: PK_ASSERT(!"a state of another sub-machine"); return (struct step){ i, STEP_NEXT };
         }
     }
     return (struct step){ i, STEP_MORE };
@@ -639,12 +636,16 @@ static void framing_begin(struct http1_parser *p)
     p->sub = 0;
     switch (p->field) {
     case K_LENGTH: p->state = S_LENGTH; break;
-    case K_TE: p->state = S_TE; p->flags &= (uint16_t)~F_ELEM; break;
+    case K_TE:
+        p->state = S_TE;
+        p->flags &= (uint16_t)~F_ELEM;
+        break;
     default: p->state = S_CONN; break;
     }
 }
 
-static struct step framing_value(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base, size_t i)
+static struct step framing_value(struct http1_parser *p, const uint8_t *s, size_t len, uint64_t base,
+                                 size_t i)
 {
     if (p->state == S_LENGTH)
         return length_value(p, s, len, base, i);
@@ -655,9 +656,9 @@ static struct step framing_value(struct http1_parser *p, const uint8_t *s, size_
 
 /* The blank line ended just before i: the response ends or its body starts.
  * Its LF is at i - 1: errors found there are reported there. */
-#define HEAD_END() \
-    do { \
-        rc = head_end(p, base + i, flags); \
+#define HEAD_END()                                                                                \
+    do {                                                                                          \
+        rc = head_end(p, base + i, flags);                                                        \
         return (struct step){ rc < 0 ? i - 1 : i, rc < 0 ? rc : rc > 0 ? STEP_DONE : STEP_NEXT }; \
     } while (0)
 
@@ -678,7 +679,7 @@ static struct step field_lines(struct http1_parser *p, const uint8_t *s, size_t 
         uint8_t c = s[i];
         switch ((enum state)p->state) {
         case S_LINE:
-        line_start:
+line_start:
             if (i == len)
                 goto more;
             CAP_CHECK();
@@ -746,7 +747,7 @@ static struct step field_lines(struct http1_parser *p, const uint8_t *s, size_t 
         case S_FIELD_LF:
             if (c != '\n')
                 FAIL(HTTP1_E_BAD_LINE_END);
-        field_end:
+field_end:
             i++;
             p->state = S_LINE;
             if (!(p->flags & F_TRAILERS))
@@ -772,9 +773,7 @@ static struct step field_lines(struct http1_parser *p, const uint8_t *s, size_t 
                 return r;
             i = r.at;
             break;
-        default:
-            PK_ASSERT(!"a state of another sub-machine");
-            return (struct step){ i, STEP_NEXT };
+        default: PK_ASSERT(!"a state of another sub-machine"); return (struct step){ i, STEP_NEXT };
         }
     }
 more:
@@ -853,7 +852,7 @@ static struct step chunked(struct http1_parser *p, const uint8_t *s, size_t len,
         case S_CHUNK_LF:
             if (c != '\n')
                 FAIL(HTTP1_E_BAD_LINE_END);
-        chunk_line_end:
+chunk_line_end:
             i++;
             if (p->acc == 0) {
                 p->flags |= F_TRAILERS;
@@ -892,9 +891,7 @@ static struct step chunked(struct http1_parser *p, const uint8_t *s, size_t len,
             i++;
             chunk_line(p, base + i);
             break;
-        default:
-            PK_ASSERT(!"a state of another sub-machine");
-            return (struct step){ i, STEP_NEXT };
+        default: PK_ASSERT(!"a state of another sub-machine"); return (struct step){ i, STEP_NEXT };
         }
     }
     return (struct step){ i, STEP_MORE };
@@ -903,8 +900,8 @@ static struct step chunked(struct http1_parser *p, const uint8_t *s, size_t len,
 #undef FAIL
 #undef CAP_CHECK
 
-int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned flags,
-                size_t *consumed, struct http1_response *out)
+int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned flags, size_t *consumed,
+                struct http1_response *out)
 {
     const uint8_t *s = (const uint8_t *)buf;
     const uint64_t base = p->off;
@@ -933,8 +930,8 @@ int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned fl
         } else {
             PK_ASSERT(st == S_CLOSED);
             /* the status line's cap of the next response comes first, as anywhere */
-            enum http1_error err = base + i >= p->line_lim ? (enum http1_error)p->line_err
-                                                          : HTTP1_E_DATA_AFTER_CLOSE;
+            enum http1_error err =
+                base + i >= p->line_lim ? (enum http1_error)p->line_err : HTTP1_E_DATA_AFTER_CLOSE;
             *consumed = i;
             return fail(p, err, base + i);
         }
@@ -959,13 +956,9 @@ more:
 int http1_finish(struct http1_parser *p, struct http1_response *out)
 {
     switch ((enum state)p->state) {
-    case S_ERROR:
-        return PK_EPARSE;
-    case S_CLOSED:
-        return 0;
-    case S_BODY_CLOSE:
-        complete(p, p->off, out);
-        return 1;
+    case S_ERROR: return PK_EPARSE;
+    case S_CLOSED: return 0;
+    case S_BODY_CLOSE: complete(p, p->off, out); return 1;
     case S_STATUS:
         if (p->off == 0)
             return 0;
@@ -986,7 +979,6 @@ int http1_finish(struct http1_parser *p, struct http1_response *out)
         if (!(p->flags & F_TRAILERS))
             return fail(p, HTTP1_E_EOF_IN_HEAD, p->off);
         /* fall through */
-    default:
-        return fail(p, HTTP1_E_EOF_IN_BODY, p->off);
+    default: return fail(p, HTTP1_E_EOF_IN_BODY, p->off);
     }
 }

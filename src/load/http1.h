@@ -64,19 +64,22 @@
 
 /* Caps, in bytes unless said; each exceeded one has its own error. */
 struct http1_limits {
-    uint32_t status_line;     /* "HTTP/1.1 200 OK\r\n", line end included */
-    uint32_t header_line;     /* one field line, line end included */
-    uint32_t header_count;    /* field lines in one header section */
-    uint32_t header_block;    /* status line + fields + blank line */
-    uint32_t chunk_line;      /* chunk-size line up to its ';' or line end, included */
-    uint32_t chunk_ext;       /* its extensions, from that ';' to the line end, included */
-    uint32_t trailers;        /* the trailer section with its blank line */
-    uint32_t length_digits;   /* Content-Length digits (at most 19: no overflow) */
-    uint32_t interim;         /* 1xx responses before one final response */
+    uint32_t status_line;   /* "HTTP/1.1 200 OK\r\n", line end included */
+    uint32_t header_line;   /* one field line, line end included */
+    uint32_t header_count;  /* field lines in one header section */
+    uint32_t header_block;  /* status line + fields + blank line */
+    uint32_t chunk_line;    /* chunk-size line up to its ';' or line end, included */
+    uint32_t chunk_ext;     /* its extensions, from that ';' to the line end, included */
+    uint32_t trailers;      /* the trailer section with its blank line */
+    uint32_t length_digits; /* Content-Length digits (at most 19: no overflow) */
+    uint32_t interim;       /* 1xx responses before one final response */
 };
 
 /* Defaults: 4 KiB, 8 KiB, 100, 64 KiB, 32, 4 KiB, 8 KiB, 19, 16. */
-#define HTTP1_LIMITS_DEFAULT { 4096, 8192, 100, 65536, 32, 4096, 8192, 19, 16 }
+#define HTTP1_LIMITS_DEFAULT                           \
+    {                                                  \
+        4096, 8192, 100, 65536, 32, 4096, 8192, 19, 16 \
+    }
 
 enum http1_error {
     HTTP1_E_NONE = 0,
@@ -88,26 +91,26 @@ enum http1_error {
     HTTP1_E_CHUNK_LINE_TOO_LONG,
     HTTP1_E_CHUNK_EXT_TOO_LONG,
     HTTP1_E_TRAILERS_TOO_LONG,
-    HTTP1_E_LENGTH_TOO_LONG,        /* Content-Length with too many digits */
+    HTTP1_E_LENGTH_TOO_LONG, /* Content-Length with too many digits */
     HTTP1_E_TOO_MANY_INTERIM,
     /* syntax */
-    HTTP1_E_BAD_VERSION,            /* not "HTTP/1.<digit> " */
-    HTTP1_E_BAD_STATUS,             /* not three digits in 100..599 */
-    HTTP1_E_BAD_REASON,             /* control character in the reason phrase */
-    HTTP1_E_BAD_HEADER_NAME,        /* not a token, empty, no colon, space before it */
-    HTTP1_E_BAD_HEADER_VALUE,       /* control character in a field value */
-    HTTP1_E_OBS_FOLD,               /* a field line starting with whitespace */
-    HTTP1_E_BAD_LINE_END,           /* CR not followed by LF */
+    HTTP1_E_BAD_VERSION,      /* not "HTTP/1.<digit> " */
+    HTTP1_E_BAD_STATUS,       /* not three digits in 100..599 */
+    HTTP1_E_BAD_REASON,       /* control character in the reason phrase */
+    HTTP1_E_BAD_HEADER_NAME,  /* not a token, empty, no colon, space before it */
+    HTTP1_E_BAD_HEADER_VALUE, /* control character in a field value */
+    HTTP1_E_OBS_FOLD,         /* a field line starting with whitespace */
+    HTTP1_E_BAD_LINE_END,     /* CR not followed by LF */
     /* framing */
-    HTTP1_E_BAD_CONTENT_LENGTH,     /* empty, signed, not decimal */
+    HTTP1_E_BAD_CONTENT_LENGTH, /* empty, signed, not decimal */
     HTTP1_E_CONTENT_LENGTH_CONFLICT,
-    HTTP1_E_BAD_TRANSFER_ENCODING,  /* empty, not a token list, chunked twice */
-    HTTP1_E_TE_WITH_LENGTH,         /* Transfer-Encoding and Content-Length */
+    HTTP1_E_BAD_TRANSFER_ENCODING, /* empty, not a token list, chunked twice */
+    HTTP1_E_TE_WITH_LENGTH,        /* Transfer-Encoding and Content-Length */
     HTTP1_E_TE_IN_HTTP10,
-    HTTP1_E_BAD_CHUNK_SIZE,         /* no hex digit, junk after it */
-    HTTP1_E_CHUNK_SIZE_OVERFLOW,    /* more than 64 bits */
-    HTTP1_E_BAD_CHUNK_EXT,          /* control character in an extension */
-    HTTP1_E_BAD_CHUNK_END,          /* chunk data not followed by a line end */
+    HTTP1_E_BAD_CHUNK_SIZE,      /* no hex digit, junk after it */
+    HTTP1_E_CHUNK_SIZE_OVERFLOW, /* more than 64 bits */
+    HTTP1_E_BAD_CHUNK_EXT,       /* control character in an extension */
+    HTTP1_E_BAD_CHUNK_END,       /* chunk data not followed by a line end */
     /* connection */
     HTTP1_E_DATA_AFTER_CLOSE,
     HTTP1_E_EOF_IN_HEAD,
@@ -116,10 +119,10 @@ enum http1_error {
 };
 
 enum http1_body {
-    HTTP1_BODY_NONE,      /* HEAD, 1xx, 204, 304 */
-    HTTP1_BODY_LENGTH,    /* Content-Length (0 included) */
+    HTTP1_BODY_NONE,   /* HEAD, 1xx, 204, 304 */
+    HTTP1_BODY_LENGTH, /* Content-Length (0 included) */
     HTTP1_BODY_CHUNKED,
-    HTTP1_BODY_CLOSE,     /* read until the server closes */
+    HTTP1_BODY_CLOSE, /* read until the server closes */
 };
 
 /* Per-call flags of http1_parse(). */
@@ -129,28 +132,28 @@ enum { HTTP1_HEAD = 1u << 0 };
  * header_bytes + body_bytes + chunk framing and trailers. */
 struct http1_response {
     uint16_t status;
-    uint8_t  version;          /* 10 for HTTP/1.0, 11 for HTTP/1.1 (and 1.2..1.9) */
-    uint8_t  body;             /* enum http1_body */
-    bool     close;            /* the connection must close after this response */
-    bool     has_length;       /* a Content-Length was there (even on HEAD/304) */
-    uint16_t interim;          /* 1xx responses skipped before this one */
-    uint32_t header_bytes;     /* status line, fields and blank line of this response */
-    uint64_t content_length;   /* valid if has_length and the response had a body */
-    uint64_t body_bytes;       /* content bytes, chunk framing excluded */
+    uint8_t version;         /* 10 for HTTP/1.0, 11 for HTTP/1.1 (and 1.2..1.9) */
+    uint8_t body;            /* enum http1_body */
+    bool close;              /* the connection must close after this response */
+    bool has_length;         /* a Content-Length was there (even on HEAD/304) */
+    uint16_t interim;        /* 1xx responses skipped before this one */
+    uint32_t header_bytes;   /* status line, fields and blank line of this response */
+    uint64_t content_length; /* valid if has_length and the response had a body */
+    uint64_t body_bytes;     /* content bytes, chunk framing excluded */
     uint64_t interim_bytes;
-    uint64_t total_bytes;      /* everything consumed for this response */
+    uint64_t total_bytes; /* everything consumed for this response */
 };
 
 /* Caller-owned, one per connection (144 bytes on x86-64); the fields are
  * http1.c's own. */
 struct http1_parser {
     struct http1_limits lim;
-    uint64_t off;         /* bytes of the current response consumed by earlier calls */
-    uint64_t line_lim;    /* offset the current line (or section) must end before */
-    uint64_t head_start;  /* offset of the current status line */
-    uint64_t remaining;   /* content or chunk bytes still to skip */
-    uint64_t length;      /* first Content-Length value */
-    uint64_t acc;         /* number being read: Content-Length element, chunk size */
+    uint64_t off;        /* bytes of the current response consumed by earlier calls */
+    uint64_t line_lim;   /* offset the current line (or section) must end before */
+    uint64_t head_start; /* offset of the current status line */
+    uint64_t remaining;  /* content or chunk bytes still to skip */
+    uint64_t length;     /* first Content-Length value */
+    uint64_t acc;        /* number being read: Content-Length element, chunk size */
     uint64_t body_bytes;
     uint64_t interim_bytes;
     uint64_t error_off;
@@ -159,7 +162,7 @@ struct http1_parser {
     uint16_t status;
     uint16_t nfields;
     uint16_t interim;
-    uint16_t flags;       /* private bits of http1.c */
+    uint16_t flags; /* private bits of http1.c */
     uint8_t state, sub, idx, field, cand, body;
     uint8_t version, line_err, framing_err, error;
 };
@@ -170,8 +173,8 @@ void http1_init(struct http1_parser *p, const struct http1_limits *lim);
 /* Back to the start of a response, limits kept (a new connection). */
 void http1_reset(struct http1_parser *p);
 
-int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned flags,
-                size_t *consumed, struct http1_response *out);
+int http1_parse(struct http1_parser *p, const char *buf, size_t len, unsigned flags, size_t *consumed,
+                struct http1_response *out);
 int http1_finish(struct http1_parser *p, struct http1_response *out);
 
 /* The error of the last PK_EPARSE (HTTP1_E_NONE if none), and its offset

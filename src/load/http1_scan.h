@@ -29,12 +29,11 @@ enum { C_TOKEN = 1, C_VALUE = 2, C_HEX = 4 };
 #define H (C_TOKEN | C_VALUE | C_HEX)
 /* RFC 9110 5.6.2 tchar, 5.5 field-vchar / obs-text / SP / HTAB, HEXDIG. */
 static const uint8_t ctype[256] = {
-    ['\t'] = V, [' '] = V,
-    ['!'] = T, ['"'] = V, ['#' ... '\''] = T, ['(' ... ')'] = V, ['*' ... '+'] = T,
-    [','] = V, ['-' ... '.'] = T, ['/'] = V, ['0' ... '9'] = H, [':' ... '@'] = V,
-    ['A' ... 'F'] = H, ['G' ... 'Z'] = T, ['[' ... ']'] = V, ['^' ... '`'] = T,
-    ['a' ... 'f'] = H, ['g' ... 'z'] = T, ['{'] = V, ['|'] = T, ['}'] = V, ['~'] = T,
-    [0x80 ... 0xff] = V,
+    ['\t'] = V,        [' '] = V,         ['!'] = T,           ['"'] = V,         ['#' ... '\''] = T,
+    ['(' ... ')'] = V, ['*' ... '+'] = T, [','] = V,           ['-' ... '.'] = T, ['/'] = V,
+    ['0' ... '9'] = H, [':' ... '@'] = V, ['A' ... 'F'] = H,   ['G' ... 'Z'] = T, ['[' ... ']'] = V,
+    ['^' ... '`'] = T, ['a' ... 'f'] = H, ['g' ... 'z'] = T,   ['{'] = V,         ['|'] = T,
+    ['}'] = V,         ['~'] = T,         [0x80 ... 0xff] = V,
 };
 #undef V
 #undef T
@@ -63,7 +62,8 @@ static inline uint8_t lower(uint8_t c)
 }
 
 /* The candidates whose names continue with the n bytes at b from idx on. */
-static inline uint8_t match_run(uint8_t cand, uint8_t idx, const uint8_t *b, size_t n, const struct name *names)
+static inline uint8_t match_run(uint8_t cand, uint8_t idx, const uint8_t *b, size_t n,
+                                const struct name *names)
 {
     for (unsigned k = 0; cand >> k; k++) {
         if (!(cand & (1u << k)))
@@ -73,7 +73,7 @@ static inline uint8_t match_run(uint8_t cand, uint8_t idx, const uint8_t *b, siz
         for (size_t m = 0; ok && m < n; m++)
             ok = (uint8_t)nm->s[idx + m] == lower(b[m]);
         if (!ok)
-            cand &= (uint8_t)~(1u << k);
+            cand &= (uint8_t) ~(1u << k);
     }
     return cand;
 }
@@ -103,7 +103,7 @@ static inline bool name_is(const uint8_t *b, size_t n, const struct name *nm)
  * the usual case) is compared at once, a split one piece by piece.
  */
 static inline uint8_t match_token(uint8_t cand, uint8_t idx, const uint8_t *b, size_t n, bool whole,
-                           const struct name *names)
+                                  const struct name *names)
 {
     if (whole && idx == 0) {
         for (unsigned k = 0; cand >> k; k++)

@@ -9,7 +9,10 @@
 #include "core/err.h"
 #include "core/text.h"
 
-static bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
 
 int request_split_header(char *text, const char *on, struct load_header *h, struct pk_err *e)
 {
@@ -33,7 +36,10 @@ int request_split_header(char *text, const char *on, struct load_header *h, stru
     return 0;
 }
 
-static bool name_is(const char *a, const char *b) { return strcasecmp(a, b) == 0; }
+static bool name_is(const char *a, const char *b)
+{
+    return strcasecmp(a, b) == 0;
+}
 
 static int check_header(const struct load_header *h, const char *on, struct pk_err *e)
 {
@@ -60,8 +66,8 @@ static int check_header(const struct load_header *h, const char *on, struct pk_e
 }
 
 int request_build(struct load_request *r, const char *method, const struct url *u,
-                  const struct load_header *h, size_t nh, const char *body, size_t body_len,
-                  bool keepalive, const char *on, struct pk_err *e)
+                  const struct load_header *h, size_t nh, const char *body, size_t body_len, bool keepalive,
+                  const char *on, struct pk_err *e)
 {
     char q[64];
     size_t mlen = strlen(method);
@@ -94,8 +100,7 @@ int request_build(struct load_request *r, const char *method, const struct url *
         buf_adds(&b, h[i].value);
         buf_adds(&b, "\r\n");
     }
-    bool wants_length = body || name_is(method, "POST") || name_is(method, "PUT") ||
-                        name_is(method, "PATCH");
+    bool wants_length = body || name_is(method, "POST") || name_is(method, "PUT") || name_is(method, "PATCH");
     if (wants_length)
         buf_printf(&b, "Content-Length: %zu\r\n", body ? body_len : 0);
     if (!keepalive)

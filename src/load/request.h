@@ -38,10 +38,10 @@ struct load_header {
 };
 
 struct load_request {
-    struct url url;       /* origin (scheme, host, port) and target */
-    uint32_t weight;      /* >= 1 */
-    bool head;            /* HEAD: the response has no body */
-    char *bytes;          /* the whole request */
+    struct url url;  /* origin (scheme, host, port) and target */
+    uint32_t weight; /* >= 1 */
+    bool head;       /* HEAD: the response has no body */
+    char *bytes;     /* the whole request */
     size_t len;
 };
 
@@ -54,8 +54,8 @@ int request_split_header(char *text, const char *on, struct load_header *h, stru
 /* body may be NULL (no body); on names the source in messages ("-H",
  * "scenario.scn:4"). */
 int request_build(struct load_request *r, const char *method, const struct url *u,
-                       const struct load_header *h, size_t nh, const char *body, size_t body_len,
-                       bool keepalive, const char *on, struct pk_err *e);
+                  const struct load_header *h, size_t nh, const char *body, size_t body_len, bool keepalive,
+                  const char *on, struct pk_err *e);
 void request_destroy(struct load_request *r);
 
 #endif

@@ -77,8 +77,7 @@ static void copy_name(char *dst, const char *name)
     dst[n] = '\0';
 }
 
-static struct result_error *error_find(struct load_result *r, enum load_phase phase,
-                                       const char *name)
+static struct result_error *error_find(struct load_result *r, enum load_phase phase, const char *name)
 {
     for (size_t i = 0; i < r->nerrs; i++)
         if (r->errs[i].phase == phase && strcmp(r->errs[i].name, name) == 0)
@@ -101,7 +100,7 @@ void result_error_add(struct load_result *r, enum load_phase phase, const char *
     }
     if (!x) {
         if (r->nerrs >= RESULT_ERROR_NAMES_MAX)
-            return;   /* unreachable: the reserve above */
+            return; /* unreachable: the reserve above */
         x = &r->errs[r->nerrs++];
         memset(x, 0, sizeof(*x));
         x->phase = (uint8_t)phase;
@@ -160,8 +159,8 @@ struct result_second *result_series_alloc(size_t n)
 int result_series_push(struct load_result *r, struct result_second **out, struct pk_err *e)
 {
     if (r->nseries >= RESULT_SERIES_MAX)
-        return err_set(e, -EFBIG, "series", "cannot add a second",
-                       "the series holds at most %u seconds", (unsigned)RESULT_SERIES_MAX);
+        return err_set(e, -EFBIG, "series", "cannot add a second", "the series holds at most %u seconds",
+                       (unsigned)RESULT_SERIES_MAX);
     size_t n = r->nseries;
     if (n == 0 || n == series_cap(n)) {
         size_t cap = n == 0 ? series_cap(1) : 2 * n;
@@ -207,18 +206,12 @@ double result_threshold_value(const struct load_result *r, const struct threshol
     const struct hist *h = &r->latency;
     bool none = hist_total(h) == 0;
     switch (t->metric) {
-    case THRESHOLD_PERCENTILE:
-        return none ? NAN : (double)hist_value_at_percentile(h, t->percentile) / 1e6;
-    case THRESHOLD_MEAN:
-        return none ? NAN : hist_mean(h) / 1e6;
-    case THRESHOLD_MIN:
-        return none ? NAN : (double)hist_min(h) / 1e6;
-    case THRESHOLD_MAX:
-        return none ? NAN : (double)hist_max(h) / 1e6;
-    case THRESHOLD_ERROR_RATE:
-        return result_error_rate(r);
-    case THRESHOLD_RPS:
-        return result_rps(r);
+    case THRESHOLD_PERCENTILE: return none ? NAN : (double)hist_value_at_percentile(h, t->percentile) / 1e6;
+    case THRESHOLD_MEAN: return none ? NAN : hist_mean(h) / 1e6;
+    case THRESHOLD_MIN: return none ? NAN : (double)hist_min(h) / 1e6;
+    case THRESHOLD_MAX: return none ? NAN : (double)hist_max(h) / 1e6;
+    case THRESHOLD_ERROR_RATE: return result_error_rate(r);
+    case THRESHOLD_RPS: return result_rps(r);
     }
     return NAN;
 }

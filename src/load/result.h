@@ -48,24 +48,24 @@
 #define RESULT_STATUS_MAX 600
 /* Distinct error names kept; further names are counted under "other". */
 #define RESULT_ERROR_NAMES_MAX 64
-#define RESULT_ERROR_NAME_MAX 63
+#define RESULT_ERROR_NAME_MAX  63
 /* The JSON format version, "perfkit_load": 1. */
 #define RESULT_FORMAT_VERSION 1
 /* Seconds in a series: a week. A JSON file of a longer run would pass
  * RESULT_JSON_MAX_BYTES anyway (a second with its histogram is ~0.5-2 KB). */
 #define RESULT_SERIES_MAX 604800u
-#define RESULT_URLS_MAX 4096u
-#define RESULT_URL_MAX 8192u
+#define RESULT_URLS_MAX   4096u
+#define RESULT_URL_MAX    8192u
 /* Result files and HdrHistogram logs read for a merge. */
 #define RESULT_JSON_MAX_BYTES (1024u << 20)
 
 enum load_phase {
-    LOAD_PHASE_CONNECT,   /* socket, connect (refused, unreachable, connect timeout) */
-    LOAD_PHASE_TLS,       /* handshake, verification */
-    LOAD_PHASE_WRITE,     /* sending the request (EPIPE, ECONNRESET) */
-    LOAD_PHASE_READ,      /* receiving (ECONNRESET, EOF before or inside a response) */
-    LOAD_PHASE_TIMEOUT,   /* no complete response within --timeout */
-    LOAD_PHASE_PARSE,     /* the bytes were not a valid HTTP/1.1 response */
+    LOAD_PHASE_CONNECT, /* socket, connect (refused, unreachable, connect timeout) */
+    LOAD_PHASE_TLS,     /* handshake, verification */
+    LOAD_PHASE_WRITE,   /* sending the request (EPIPE, ECONNRESET) */
+    LOAD_PHASE_READ,    /* receiving (ECONNRESET, EOF before or inside a response) */
+    LOAD_PHASE_TIMEOUT, /* no complete response within --timeout */
+    LOAD_PHASE_PARSE,   /* the bytes were not a valid HTTP/1.1 response */
     LOAD_PHASE_COUNT
 };
 
@@ -73,18 +73,18 @@ enum load_phase {
 const char *result_phase_name(enum load_phase p);
 
 struct result_error {
-    uint8_t phase;                         /* enum load_phase */
-    char name[RESULT_ERROR_NAME_MAX + 1];  /* "ECONNRESET", "bad_chunk_size", "timeout", ... */
+    uint8_t phase;                        /* enum load_phase */
+    char name[RESULT_ERROR_NAME_MAX + 1]; /* "ECONNRESET", "bad_chunk_size", "timeout", ... */
     uint64_t count;
 };
 
 /* One second of the measured phase (t = index, seconds after its start),
  * by the time responses completed. */
 struct result_second {
-    uint64_t requests;     /* complete responses */
-    uint64_t errors;       /* transport errors + status >= 400 */
+    uint64_t requests; /* complete responses */
+    uint64_t errors;   /* transport errors + status >= 400 */
     uint64_t bytes_in, bytes_out;
-    int64_t p50_us, p99_us, max_us;   /* of `hist`; 0 when no response */
+    int64_t p50_us, p99_us, max_us; /* of `hist`; 0 when no response */
     /* The second's latency histogram (corrected in the open model) as
      * HdrHistogram's compressed V2 encoding (core/hdrlog.h), malloc'd; NULL
      * when the second had no response. What --hdr-log writes and what
@@ -92,31 +92,31 @@ struct result_second {
     uint8_t *hist_z;
     size_t hist_z_len;
     /* --host-metrics: NaN when not sampled (or unreadable). */
-    double cpu_pct;                    /* busy % of all CPUs */
-    double mem_used_pct;               /* (MemTotal - MemAvailable) / MemTotal */
-    double net_rx_bps, net_tx_bps;     /* bytes/s, all interfaces but lo */
+    double cpu_pct;                /* busy % of all CPUs */
+    double mem_used_pct;           /* (MemTotal - MemAvailable) / MemTotal */
+    double net_rx_bps, net_tx_bps; /* bytes/s, all interfaces but lo */
 };
 
 struct load_result {
     /* what ran */
     bool open_model;
     unsigned threads, connections, pipeline;
-    unsigned sources;          /* inputs merged into this result; 0 after result_init(),
+    unsigned sources; /* inputs merged into this result; 0 after result_init(),
                                 * which result_merge() takes as "empty"; a run sets 1
                                 * (the JSON writer writes 0 as 1) */
-    char **urls;               /* malloc'd strings, nurls of them */
+    char **urls;      /* malloc'd strings, nurls of them */
     size_t nurls;
-    int64_t start_ms;          /* epoch ms of the start of the measured phase */
-    double duration_s;         /* length of the measured phase */
+    int64_t start_ms;  /* epoch ms of the start of the measured phase */
+    double duration_s; /* length of the measured phase */
     double warmup_s;
 
     /* totals of the measured phase */
-    uint64_t requests;         /* complete responses, any status */
-    uint64_t errors;           /* transport errors (the sum of errs) + status >= 400 */
-    uint64_t status_errors;    /* responses with status >= 400 */
-    uint64_t unfinished;       /* in flight when the run ended: neither latency nor error */
+    uint64_t requests;      /* complete responses, any status */
+    uint64_t errors;        /* transport errors (the sum of errs) + status >= 400 */
+    uint64_t status_errors; /* responses with status >= 400 */
+    uint64_t unfinished;    /* in flight when the run ended: neither latency nor error */
     uint64_t bytes_in, bytes_out;
-    uint64_t connects;         /* connections established (TCP, and TLS when https) */
+    uint64_t connects; /* connections established (TCP, and TLS when https) */
     uint64_t status[RESULT_STATUS_MAX];
     struct result_error errs[RESULT_ERROR_NAMES_MAX];
     size_t nerrs;
@@ -126,11 +126,11 @@ struct load_result {
      * the write; closed model: both from the write (the same values). */
     struct hist latency;
     struct hist latency_uncorrected;
-    struct hist connect;       /* connect (+ TLS handshake) times */
+    struct hist connect; /* connect (+ TLS handshake) times */
 
     /* open model */
-    double rate_target;        /* requests due in the measured phase / duration_s */
-    double rate_achieved;      /* requests sent in the measured phase / duration_s */
+    double rate_target;   /* requests due in the measured phase / duration_s */
+    double rate_achieved; /* requests sent in the measured phase / duration_s */
     uint64_t sends, late_sends;
     int64_t lateness_max_us;
 
@@ -140,7 +140,7 @@ struct load_result {
     /* the per-second series, nseries entries */
     struct result_second *series;
     size_t nseries;
-    bool host_metrics;         /* series carries host metrics */
+    bool host_metrics; /* series carries host metrics */
 };
 
 /* Initialises every histogram (result_hist_init) and zeroes the rest;
@@ -182,12 +182,10 @@ double result_threshold_value(const struct load_result *r, const struct threshol
  * -EINVAL for a result the reader would refuse (see Caps), -EOVERFLOW for
  * a count past 2^63-1. */
 int result_write_json(const struct load_result *r, const struct threshold *th, size_t nth,
-                      const char *const *warnings, size_t nwarnings, const char *path,
-                      struct pk_err *e);
+                      const char *const *warnings, size_t nwarnings, const char *path, struct pk_err *e);
 /* The same document as a malloc'd NUL-terminated string (caller frees). */
 int result_json_text(const struct load_result *r, const struct threshold *th, size_t nth,
-                     const char *const *warnings, size_t nwarnings, char **out,
-                     struct pk_err *e);
+                     const char *const *warnings, size_t nwarnings, char **out, struct pk_err *e);
 /* The series as an HdrHistogram interval log v1.3 (one interval line per
  * second that had responses, StartTime/BaseTime = start_ms), atomically.
  * Values are microseconds; Interval_Max is in milliseconds (max / 1000),

@@ -50,8 +50,7 @@ static void urls_free(char **u, size_t n)
 }
 
 /* The union of two URL lists, first occurrence kept, capped. */
-static int urls_union(const struct load_result *a, const struct load_result *b, char ***out,
-                      size_t *nout)
+static int urls_union(const struct load_result *a, const struct load_result *b, char ***out, size_t *nout)
 {
     size_t cap = a->nurls + b->nurls;
     if (cap > RESULT_URLS_MAX)
@@ -86,8 +85,7 @@ static int second_hist(const struct result_second *s, struct hist *h, struct pk_
 
 /* Adds src into d. d->hist_z is replaced by a new buffer when both have a
  * histogram (*fresh tells the caller which buffers are new). */
-static int second_add(struct result_second *d, bool *fresh, const struct result_second *src,
-                      struct pk_err *e)
+static int second_add(struct result_second *d, bool *fresh, const struct result_second *src, struct pk_err *e)
 {
     bool had = d->requests > 0 || d->hist_z;
     struct result_second sum = *d;
@@ -163,9 +161,8 @@ static int64_t offset_s(int64_t start_ms, int64_t base_ms)
  * start_ms of 0 must not stretch the window back to 1970. */
 static bool never_ran(const struct load_result *r)
 {
-    return r->sources == 0 && r->start_ms == 0 && r->duration_s == 0 && r->requests == 0 &&
-           r->nseries == 0 && r->nerrs == 0 && hist_total(&r->latency) == 0 &&
-           hist_total(&r->connect) == 0;
+    return r->sources == 0 && r->start_ms == 0 && r->duration_s == 0 && r->requests == 0 && r->nseries == 0 &&
+           r->nerrs == 0 && hist_total(&r->latency) == 0 && hist_total(&r->connect) == 0;
 }
 
 /* What makes two results impossible to add, found before anything is computed. */
@@ -194,8 +191,8 @@ static int merge_check(const struct load_result *dst, const struct load_result *
 
 /* The settings and the measured window of t (a copy of dst) with src's
  * added; the first merge takes src's. */
-static int merge_settings(struct load_result *t, const struct load_result *dst,
-                          const struct load_result *src, bool first, struct pk_err *e)
+static int merge_settings(struct load_result *t, const struct load_result *dst, const struct load_result *src,
+                          bool first, struct pk_err *e)
 {
     unsigned src_sources = src->sources ? src->sources : 1;
     if (first) {
@@ -229,8 +226,8 @@ static int merge_settings(struct load_result *t, const struct load_result *dst,
     t->duration_s = (fmax(end_a, end_b) - (double)t->start_ms) / 1000.0;
     if (!(t->duration_s <= DURATION_MAX_S))
         return err_set(e, -EFBIG, "result", MERGE_WHAT,
-                       "the results are too far apart: a window of %g s, at most %g",
-                       t->duration_s, DURATION_MAX_S);
+                       "the results are too far apart: a window of %g s, at most %g", t->duration_s,
+                       DURATION_MAX_S);
     /* Generators side by side: their rates add. */
     t->rate_target = add_measured(t->rate_target, src->rate_target);
     t->rate_achieved = add_measured(t->rate_achieved, src->rate_achieved);
@@ -246,15 +243,14 @@ static int merge_settings(struct load_result *t, const struct load_result *dst,
 static int merge_counts(struct load_result *t, const struct load_result *src, struct pk_err *e)
 {
     bool ok = add_ok(&t->requests, src->requests) && add_ok(&t->errors, src->errors) &&
-              add_ok(&t->status_errors, src->status_errors) &&
-              add_ok(&t->unfinished, src->unfinished) && add_ok(&t->bytes_in, src->bytes_in) &&
-              add_ok(&t->bytes_out, src->bytes_out) && add_ok(&t->connects, src->connects) &&
-              add_ok(&t->sends, src->sends) && add_ok(&t->late_sends, src->late_sends);
+              add_ok(&t->status_errors, src->status_errors) && add_ok(&t->unfinished, src->unfinished) &&
+              add_ok(&t->bytes_in, src->bytes_in) && add_ok(&t->bytes_out, src->bytes_out) &&
+              add_ok(&t->connects, src->connects) && add_ok(&t->sends, src->sends) &&
+              add_ok(&t->late_sends, src->late_sends);
     for (int c = 0; c < RESULT_STATUS_MAX && ok; c++)
         ok = add_ok(&t->status[c], src->status[c]);
     for (size_t i = 0; i < src->nerrs && ok; i++)
-        result_error_add(t, (enum load_phase)src->errs[i].phase, src->errs[i].name,
-                         src->errs[i].count);
+        result_error_add(t, (enum load_phase)src->errs[i].phase, src->errs[i].name, src->errs[i].count);
     /* Counts of valid results are at most 2^63-1 each, so these sums did
      * not wrap; what passes 2^63-1 could not be written. */
     uint64_t transport = 0;
@@ -269,9 +265,8 @@ static int merge_counts(struct load_result *t, const struct load_result *src, st
  * histogram buffers shared, not copied), src's added ks seconds on.
  * (*fresh)[i] says which buffers were allocated here; both arrays are NULL
  * when len is 0. */
-static int merge_series(const struct load_result *dst, const struct load_result *src, int64_t kd,
-                        int64_t ks, int64_t len, struct result_second **out, bool **fresh,
-                        struct pk_err *e)
+static int merge_series(const struct load_result *dst, const struct load_result *src, int64_t kd, int64_t ks,
+                        int64_t len, struct result_second **out, bool **fresh, struct pk_err *e)
 {
     *out = NULL;
     *fresh = NULL;
@@ -375,9 +370,8 @@ static int log_interval(struct logrd *g, struct hdrlog_line *line, struct pk_err
     if (!hist_same_layout(&line->hist, &r->latency))
         return err_set(e, PK_EPARSE, "", "histogram of another layout",
                        "%lld..%lld at %d digits, not perfkit load's %lld..%lld at %d",
-                       (long long)line->hist.lowest, (long long)line->hist.highest,
-                       line->hist.sigfigs, (long long)RESULT_HIST_LOWEST,
-                       (long long)RESULT_HIST_HIGHEST, RESULT_HIST_SIGFIGS);
+                       (long long)line->hist.lowest, (long long)line->hist.highest, line->hist.sigfigs,
+                       (long long)RESULT_HIST_LOWEST, (long long)RESULT_HIST_HIGHEST, RESULT_HIST_SIGFIGS);
     if (!g->based) {
         if (!g->have_start && !g->have_base)
             return err_set(e, PK_EPARSE, "", "no StartTime or BaseTime before the first interval",

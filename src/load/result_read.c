@@ -74,8 +74,8 @@ static int get_obj(const struct rd *c, const json_t *obj, const char *parent, co
     return rc;
 }
 
-static int get_int(const struct rd *c, const json_t *obj, const char *parent, const char *key,
-                   int64_t lo, int64_t hi, int64_t *out)
+static int get_int(const struct rd *c, const json_t *obj, const char *parent, const char *key, int64_t lo,
+                   int64_t hi, int64_t *out)
 {
     const json_t *v;
     int rc = member(c, obj, parent, key, &v);
@@ -101,8 +101,8 @@ static int get_count(const struct rd *c, const json_t *obj, const char *parent, 
     return rc;
 }
 
-static int get_uint(const struct rd *c, const json_t *obj, const char *parent, const char *key,
-                    int64_t lo, unsigned *out)
+static int get_uint(const struct rd *c, const json_t *obj, const char *parent, const char *key, int64_t lo,
+                    unsigned *out)
 {
     int64_t x;
     int rc = get_int(c, obj, parent, key, lo, UINT_MAX, &x);
@@ -112,8 +112,8 @@ static int get_uint(const struct rd *c, const json_t *obj, const char *parent, c
 }
 
 /* A number in lo..hi; null reads as NaN where the writer writes NaN as null. */
-static int get_num(const struct rd *c, const json_t *obj, const char *parent, const char *key,
-                   double lo, double hi, bool nullable, double *out)
+static int get_num(const struct rd *c, const json_t *obj, const char *parent, const char *key, double lo,
+                   double hi, bool nullable, double *out)
 {
     const json_t *v;
     int rc = member(c, obj, parent, key, &v);
@@ -137,8 +137,7 @@ static int get_num(const struct rd *c, const json_t *obj, const char *parent, co
  * found by inflating its first 40 bytes only, so that a foreign layout is
  * refused before the decoder allocates counts for it (up to ~100 MiB).
  * -1 when the bytes do not get that far (the decoder then says why). */
-static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *highest,
-                       int *sigfigs)
+static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *highest, int *sigfigs)
 {
     if (n < 8 || n - 8 > UINT_MAX)
         return -1;
@@ -163,8 +162,7 @@ static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *hig
         lo = lo << 8 | hdr[16 + i];
         hi = hi << 8 | hdr[24 + i];
     }
-    *sigfigs = (int)((uint32_t)hdr[12] << 24 | (uint32_t)hdr[13] << 16 | (uint32_t)hdr[14] << 8 |
-                     hdr[15]);
+    *sigfigs = (int)((uint32_t)hdr[12] << 24 | (uint32_t)hdr[13] << 16 | (uint32_t)hdr[14] << 8 | hdr[15]);
     *lowest = (int64_t)lo;
     *highest = (int64_t)hi;
     return 0;
@@ -173,8 +171,8 @@ static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *hig
 /* A "hist" string: base64 of a compressed histogram of the result layout.
  * On success *h is initialised (caller destroys it) and, when z is not
  * NULL, the compressed bytes are handed over in *z / *zlen. */
-static int read_hist_string(const struct rd *c, const json_t *v, const char *parent,
-                            const char *key, struct hist *h, uint8_t **z, size_t *zlen)
+static int read_hist_string(const struct rd *c, const json_t *v, const char *parent, const char *key,
+                            struct hist *h, uint8_t **z, size_t *zlen)
 {
     if (!json_is_string(v))
         return bad(c, parent, key, "expected a base64 string");
@@ -211,8 +209,7 @@ static int read_hist_string(const struct rd *c, const json_t *v, const char *par
     }
     if (rc < 0) {
         free(bytes);
-        return bad(c, parent, key, "not a compressed HdrHistogram: %s",
-                   de.why[0] ? de.why : de.what);
+        return bad(c, parent, key, "not a compressed HdrHistogram: %s", de.why[0] ? de.why : de.what);
     }
     if (z) {
         *z = bytes;
@@ -226,8 +223,7 @@ static int read_hist_string(const struct rd *c, const json_t *v, const char *par
 /* latency_us and friends: the histogram from "hist" replaces *dst; the
  * summary numbers are derived from it and only "count" (which must agree)
  * and "clamped" (not part of HdrHistogram's encoding) are read. */
-static int read_hist_object(const struct rd *c, const json_t *root, const char *key,
-                            struct hist *dst)
+static int read_hist_object(const struct rd *c, const json_t *root, const char *key, struct hist *dst)
 {
     const json_t *o, *v;
     int rc = get_obj(c, root, NULL, key, &o);
@@ -320,7 +316,8 @@ static int read_errors(const struct rd *c, const json_t *root, struct load_resul
         if ((rc = get_obj(c, o, "errors", phase, &ph)) < 0)
             return rc;
         /* With the key's length: "\u0000" inside a key must not cut it. */
-        json_object_keylen_foreach((json_t *)ph, name, n, v) {
+        json_object_keylen_foreach((json_t *)ph, name, n, v)
+        {
             char q[RESULT_ERROR_NAME_MAX + 16];
             err_quote(name, n, q, sizeof(q));
             if (++names > RESULT_ERROR_NAMES_MAX)
@@ -353,12 +350,13 @@ static int read_status(const struct rd *c, const json_t *root, struct load_resul
     int rc = get_obj(c, root, NULL, "status_codes", &o);
     if (rc < 0)
         return rc;
-    json_object_keylen_foreach((json_t *)o, key, n, v) {
+    json_object_keylen_foreach((json_t *)o, key, n, v)
+    {
         char q[32];
         err_quote(key, n, q, sizeof(q));
         int code = -1;
-        if (n == 3 && key[0] >= '1' && key[0] <= '5' && key[1] >= '0' && key[1] <= '9' &&
-            key[2] >= '0' && key[2] <= '9')
+        if (n == 3 && key[0] >= '1' && key[0] <= '5' && key[1] >= '0' && key[1] <= '9' && key[2] >= '0' &&
+            key[2] <= '9')
             code = (key[0] - '0') * 100 + (key[1] - '0') * 10 + (key[2] - '0');
         if (code < 100 || code >= RESULT_STATUS_MAX)
             return bad(c, "status_codes", q, "not a status code 100..599");
@@ -369,8 +367,7 @@ static int read_status(const struct rd *c, const json_t *root, struct load_resul
     return 0;
 }
 
-static int read_second(const struct rd *c, const json_t *o, size_t i, bool host,
-                       struct result_second *s)
+static int read_second(const struct rd *c, const json_t *o, size_t i, bool host, struct result_second *s)
 {
     char p[40];
     snprintf(p, sizeof(p), "series[%zu]", i);
@@ -452,8 +449,8 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
     if (rc < 0)
         return rc;
     if (version != RESULT_FORMAT_VERSION)
-        return bad(c, NULL, "perfkit_load", "format version %lld, this perfkit reads %d",
-                   (long long)version, RESULT_FORMAT_VERSION);
+        return bad(c, NULL, "perfkit_load", "format version %lld, this perfkit reads %d", (long long)version,
+                   RESULT_FORMAT_VERSION);
     if ((rc = member(c, root, NULL, "model", &v)) < 0)
         return rc;
     const char *model = json_is_string(v) ? json_string_value(v) : "";
@@ -473,14 +470,12 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
         return rc;
 
     const json_t *o;
-    if ((rc = get_count(c, root, NULL, "requests", &r->requests)) < 0 ||
-        (rc = read_errors(c, root, r)) < 0 ||
+    if ((rc = get_count(c, root, NULL, "requests", &r->requests)) < 0 || (rc = read_errors(c, root, r)) < 0 ||
         (rc = get_count(c, root, NULL, "unfinished", &r->unfinished)) < 0 ||
         (rc = get_obj(c, root, NULL, "bytes", &o)) < 0 ||
         (rc = get_count(c, o, "bytes", "in", &r->bytes_in)) < 0 ||
         (rc = get_count(c, o, "bytes", "out", &r->bytes_out)) < 0 ||
-        (rc = get_count(c, root, NULL, "connects", &r->connects)) < 0 ||
-        (rc = read_status(c, root, r)) < 0)
+        (rc = get_count(c, root, NULL, "connects", &r->connects)) < 0 || (rc = read_status(c, root, r)) < 0)
         return rc;
 
     if ((rc = read_hist_object(c, root, "latency_us", &r->latency)) < 0 ||
@@ -521,8 +516,7 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
 }
 
 /* r is result_init()ed. */
-static int parse_into(const char *text, size_t len, const char *name, struct load_result *r,
-                      struct pk_err *e)
+static int parse_into(const char *text, size_t len, const char *name, struct load_result *r, struct pk_err *e)
 {
     json_t *root;
     int rc = jsonio_parse(text, len, name, &root, e);
@@ -534,8 +528,7 @@ static int parse_into(const char *text, size_t len, const char *name, struct loa
     return rc;
 }
 
-int result_parse_json(const char *text, size_t len, const char *name, struct load_result *r,
-                      struct pk_err *e)
+int result_parse_json(const char *text, size_t len, const char *name, struct load_result *r, struct pk_err *e)
 {
     if (!name)
         name = "<input>";

@@ -30,24 +30,12 @@
 static void threshold_metric_name(const struct threshold *t, char *buf, size_t len)
 {
     switch (t->metric) {
-    case THRESHOLD_PERCENTILE:
-        snprintf(buf, len, "p%.6g", t->percentile);
-        return;
-    case THRESHOLD_MEAN:
-        snprintf(buf, len, "mean");
-        return;
-    case THRESHOLD_MIN:
-        snprintf(buf, len, "min");
-        return;
-    case THRESHOLD_MAX:
-        snprintf(buf, len, "max");
-        return;
-    case THRESHOLD_ERROR_RATE:
-        snprintf(buf, len, "error_rate");
-        return;
-    case THRESHOLD_RPS:
-        snprintf(buf, len, "rps");
-        return;
+    case THRESHOLD_PERCENTILE: snprintf(buf, len, "p%.6g", t->percentile); return;
+    case THRESHOLD_MEAN: snprintf(buf, len, "mean"); return;
+    case THRESHOLD_MIN: snprintf(buf, len, "min"); return;
+    case THRESHOLD_MAX: snprintf(buf, len, "max"); return;
+    case THRESHOLD_ERROR_RATE: snprintf(buf, len, "error_rate"); return;
+    case THRESHOLD_RPS: snprintf(buf, len, "rps"); return;
     }
     snprintf(buf, len, "?");
 }
@@ -55,12 +43,9 @@ static void threshold_metric_name(const struct threshold *t, char *buf, size_t l
 static const char *threshold_unit(const struct threshold *t)
 {
     switch (t->metric) {
-    case THRESHOLD_ERROR_RATE:
-        return "fraction";
-    case THRESHOLD_RPS:
-        return "requests/s";
-    default:
-        return "s";
+    case THRESHOLD_ERROR_RATE: return "fraction";
+    case THRESHOLD_RPS: return "requests/s";
+    default: return "s";
     }
 }
 
@@ -70,8 +55,8 @@ static const char *threshold_unit(const struct threshold *t)
  * the document it writes and checks once at the end. */
 struct jw {
     bool nomem;
-    const char *ctx;       /* the object being written, for too_big */
-    char too_big[96];      /* a count past INT64_MAX (JSON integers are int64) */
+    const char *ctx;  /* the object being written, for too_big */
+    char too_big[96]; /* a count past INT64_MAX (JSON integers are int64) */
 };
 
 /* jansson's *_set_new and *_append_new take the value even when they fail;
@@ -108,8 +93,7 @@ static void jw_count(struct jw *w, json_t *obj, const char *key, uint64_t v)
 {
     if (v > INT64_MAX) {
         if (!w->too_big[0])
-            snprintf(w->too_big, sizeof(w->too_big), "%s%s%s", w->ctx ? w->ctx : "",
-                     w->ctx ? "." : "", key);
+            snprintf(w->too_big, sizeof(w->too_big), "%s%s%s", w->ctx ? w->ctx : "", w->ctx ? "." : "", key);
         v = 0;
     }
     jw_set(w, obj, key, json_integer((json_int_t)v));
@@ -131,8 +115,8 @@ static json_t *hist_summary(struct jw *w, const struct hist *h, struct pk_err *e
     static const struct {
         const char *key;
         double p;
-    } pcts[] = { { "p50", 50 },   { "p75", 75 },     { "p90", 90 },
-                 { "p99", 99 },   { "p999", 99.9 }, { "p9999", 99.99 } };
+    } pcts[] = { { "p50", 50 }, { "p75", 75 },    { "p90", 90 },
+                 { "p99", 99 }, { "p999", 99.9 }, { "p9999", 99.99 } };
     json_t *o = json_object();
     jw_set(w, o, "count", json_integer(hist_total(h)));
     jw_set(w, o, "mean", json_real(hist_mean(h)));
@@ -163,8 +147,8 @@ static void iso_time(int64_t ms, char *buf, size_t len)
         snprintf(buf, len, "?");
         return;
     }
-    snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    snprintf(buf, len, "%04lld-%02d-%02dT%02d:%02d:%02d.%03dZ", (long long)tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 /* What the reader would refuse is refused here, so that every file
@@ -176,14 +160,11 @@ static int check_writable(const struct load_result *r, struct pk_err *e)
         return err_set(e, -EINVAL, "start_ms", what, "%lld is not a time in years 1970..9999",
                        (long long)r->start_ms);
     if (!(r->duration_s >= 0 && r->duration_s <= DURATION_MAX_S))
-        return err_set(e, -EINVAL, "duration_s", what, "%g is not in 0..%g", r->duration_s,
-                       DURATION_MAX_S);
+        return err_set(e, -EINVAL, "duration_s", what, "%g is not in 0..%g", r->duration_s, DURATION_MAX_S);
     if (!(r->warmup_s >= 0 && r->warmup_s <= DURATION_MAX_S))
-        return err_set(e, -EINVAL, "warmup_s", what, "%g is not in 0..%g", r->warmup_s,
-                       DURATION_MAX_S);
+        return err_set(e, -EINVAL, "warmup_s", what, "%g is not in 0..%g", r->warmup_s, DURATION_MAX_S);
     if (r->nurls > RESULT_URLS_MAX)
-        return err_set(e, -EINVAL, "urls", what, "%zu URLs, at most %u", r->nurls,
-                       (unsigned)RESULT_URLS_MAX);
+        return err_set(e, -EINVAL, "urls", what, "%zu URLs, at most %u", r->nurls, (unsigned)RESULT_URLS_MAX);
     for (size_t i = 0; i < r->nurls; i++)
         if (!r->urls[i] || !result_url_ok(r->urls[i]))
             return err_set(e, -EINVAL, "urls", what,
@@ -194,8 +175,8 @@ static int check_writable(const struct load_result *r, struct pk_err *e)
                        (unsigned)RESULT_SERIES_MAX);
     const struct hist *hs[] = { &r->latency, &r->latency_uncorrected, &r->connect };
     for (size_t i = 0; i < 3; i++)
-        if (!hs[i]->counts || hs[i]->lowest != RESULT_HIST_LOWEST ||
-            hs[i]->highest != RESULT_HIST_HIGHEST || hs[i]->sigfigs != RESULT_HIST_SIGFIGS)
+        if (!hs[i]->counts || hs[i]->lowest != RESULT_HIST_LOWEST || hs[i]->highest != RESULT_HIST_HIGHEST ||
+            hs[i]->sigfigs != RESULT_HIST_SIGFIGS)
             return err_set(e, -EINVAL, "histogram", what, "not the layout of result_hist_init()");
     for (size_t i = 0; i < r->nseries; i++) {
         const struct result_second *s = &r->series[i];
@@ -348,8 +329,8 @@ static void json_series(struct jw *w, json_t *root, const struct load_result *r)
 /* The document, in the order of docs/load-json.md. *rc is 0 or the error
  * of encoding a histogram; allocation failures are in w->nomem. */
 static json_t *build_json(const struct load_result *r, const struct threshold *th, size_t nth,
-                          const char *const *warnings, size_t nwarnings, struct jw *w,
-                          struct pk_err *e, int *rc)
+                          const char *const *warnings, size_t nwarnings, struct jw *w, struct pk_err *e,
+                          int *rc)
 {
     json_t *root = json_object();
     json_run(w, root, r);
@@ -364,8 +345,7 @@ static json_t *build_json(const struct load_result *r, const struct threshold *t
 }
 
 int result_json_text(const struct load_result *r, const struct threshold *th, size_t nth,
-                     const char *const *warnings, size_t nwarnings, char **out,
-                     struct pk_err *e)
+                     const char *const *warnings, size_t nwarnings, char **out, struct pk_err *e)
 {
     const char *what = "cannot write the result";
     if (!r || !out || (nth && !th) || (nwarnings && !warnings))
@@ -376,8 +356,8 @@ int result_json_text(const struct load_result *r, const struct threshold *th, si
     struct jw w = { 0 };
     json_t *root = build_json(r, th, nth, warnings, nwarnings, &w, e, &rc);
     if (rc == 0 && w.too_big[0])
-        rc = err_set(e, -EOVERFLOW, "result", what,
-                     "'%s' is above 2^63-1, more than a JSON integer holds", w.too_big);
+        rc = err_set(e, -EOVERFLOW, "result", what, "'%s' is above 2^63-1, more than a JSON integer holds",
+                     w.too_big);
     if (rc == 0 && (w.nomem || !root))
         rc = err_errno(e, -ENOMEM, "result", what);
     char *text = NULL;
@@ -390,8 +370,7 @@ int result_json_text(const struct load_result *r, const struct threshold *th, si
 }
 
 int result_write_json(const struct load_result *r, const struct threshold *th, size_t nth,
-                      const char *const *warnings, size_t nwarnings, const char *path,
-                      struct pk_err *e)
+                      const char *const *warnings, size_t nwarnings, const char *path, struct pk_err *e)
 {
     if (!path)
         return err_set(e, -EINVAL, "result", "cannot write the result", "no path");
@@ -413,8 +392,8 @@ int result_write_hdrlog(const struct load_result *r, const char *path, struct pk
         return err_set(e, -EINVAL, "histogram log", what, "missing argument");
     char *text = NULL;
     size_t len = 0;
-    int rc = hdrlog_header(r->start_ms, r->start_ms, "perfkit load: latencies in microseconds",
-                           &text, &len, e);
+    int rc =
+        hdrlog_header(r->start_ms, r->start_ms, "perfkit load: latencies in microseconds", &text, &len, e);
     if (rc < 0)
         return rc;
     for (size_t i = 0; i < r->nseries && rc == 0; i++) {

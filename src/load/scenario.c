@@ -27,7 +27,7 @@
 struct ctx {
     const char *name;
     unsigned line;
-    char on[300];           /* "name:line" */
+    char on[300]; /* "name:line" */
     struct scenario *s;
     struct scenario_request *cur;
     unsigned think_line;
@@ -52,7 +52,10 @@ static int oom(const struct ctx *c)
     return err_errno(c->e, -ENOMEM, c->on, "cannot parse scenario");
 }
 
-static bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
 
 struct word {
     const char *p;
@@ -148,10 +151,10 @@ static int check_method(const struct ctx *c, struct word m)
 {
     char q[QUOTE_MAX + 8];
     switch (scenario_method_check(m.p, m.n)) {
-    case SCENARIO_METHOD_OK:
-        return 0;
+    case SCENARIO_METHOD_OK: return 0;
     case SCENARIO_METHOD_LENGTH:
-        return fail(c, "method '%s' longer than %u bytes", err_quote(m.p, m.n, q, sizeof(q)), SCENARIO_METHOD_MAX);
+        return fail(c, "method '%s' longer than %u bytes", err_quote(m.p, m.n, q, sizeof(q)),
+                    SCENARIO_METHOD_MAX);
     case SCENARIO_METHOD_NOT_TOKEN:
         return fail(c, "invalid method '%s' (a method is a token: letters, digits, !#$%%&'*+-.^_`|~)",
                     err_quote(m.p, m.n, q, sizeof(q)));
@@ -173,7 +176,8 @@ static int parse_request(struct ctx *c, const char *p, const char *end)
         return fail(c, "%s, got 'request%s%s'", usage, m.n ? " " : "", err_quote(m.p, m.n, q, sizeof(q)));
     if (kw.n && (!word_is(kw, "weight") || !wv.n || extra.n)) {
         const char *rest = kw.p;
-        return fail(c, "%s, got '%s' after the URL", usage, err_quote(rest, (size_t)(end - rest), q, sizeof(q)));
+        return fail(c, "%s, got '%s' after the URL", usage,
+                    err_quote(rest, (size_t)(end - rest), q, sizeof(q)));
     }
     if (s->nrequests >= SCENARIO_REQUESTS_MAX)
         return fail(c, "more than %u requests", SCENARIO_REQUESTS_MAX);
@@ -225,14 +229,17 @@ static int parse_header(struct ctx *c, const char *p, const char *end)
         p++;
     const char *colon = memchr(p, ':', (size_t)(end - p));
     if (p == end || !colon)
-        return fail(c, "expected 'header NAME: VALUE', got 'header %s'", err_quote(p, (size_t)(end - p), q, sizeof(q)));
+        return fail(c, "expected 'header NAME: VALUE', got 'header %s'",
+                    err_quote(p, (size_t)(end - p), q, sizeof(q)));
     size_t nlen = (size_t)(colon - p);
     if (nlen == 0)
         return fail(c, "empty header name before ':'");
     for (size_t i = 0; i < nlen; i++)
         if (!text_is_tchar(p[i]))
-            return fail(c, "invalid header name '%s' (a token: letters, digits, !#$%%&'*+-.^_`|~; "
-                           "no space before ':')", err_quote(p, nlen, q, sizeof(q)));
+            return fail(c,
+                        "invalid header name '%s' (a token: letters, digits, !#$%%&'*+-.^_`|~; "
+                        "no space before ':')",
+                        err_quote(p, nlen, q, sizeof(q)));
     if ((nlen == 14 && strncasecmp(p, "Content-Length", 14) == 0) ||
         (nlen == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0))
         return fail(c, "header '%s' is set from the body, not by hand", err_quote(p, nlen, q, sizeof(q)));
@@ -310,8 +317,10 @@ static int parse_line(struct ctx *c, const char *p, const char *end)
     if (word_is(kw, "body"))
         return parse_body(c, p, end);
     if (!c->cur)
-        return fail(c, "expected 'request METHOD URL' or 'think ...', got '%s'", err_quote(kw.p, kw.n, q, sizeof(q)));
-    return fail(c, "expected 'request METHOD URL', 'header NAME: VALUE', 'body TEXT' or 'think ...', got '%s'",
+        return fail(c, "expected 'request METHOD URL' or 'think ...', got '%s'",
+                    err_quote(kw.p, kw.n, q, sizeof(q)));
+    return fail(c,
+                "expected 'request METHOD URL', 'header NAME: VALUE', 'body TEXT' or 'think ...', got '%s'",
                 err_quote(kw.p, kw.n, q, sizeof(q)));
 }
 
@@ -368,7 +377,8 @@ int scenario_parse(const char *buf, size_t len, const char *name, struct scenari
             unsigned char ch = (unsigned char)*q;
             if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
                 char t[16];
-                rc = fail(&c, "control byte '%s' at column %zu", err_quote(q, 1, t, sizeof(t)), (size_t)(q - p) + 1);
+                rc = fail(&c, "control byte '%s' at column %zu", err_quote(q, 1, t, sizeof(t)),
+                          (size_t)(q - p) + 1);
                 goto fail;
             }
         }
@@ -476,7 +486,8 @@ int scenario_load(const char *path, struct scenario *s, struct pk_err *e)
     size_t len;
     int rc = read_capped(path, SCENARIO_FILE_MAX, &buf, &len);
     if (rc == -EFBIG)
-        return err_set(e, PK_EPARSE, path, "cannot read scenario", "larger than %u MiB", SCENARIO_FILE_MAX >> 20);
+        return err_set(e, PK_EPARSE, path, "cannot read scenario", "larger than %u MiB",
+                       SCENARIO_FILE_MAX >> 20);
     if (rc)
         return err_errno(e, rc, path, "cannot read scenario");
     rc = scenario_parse(buf, len, path, s, e);

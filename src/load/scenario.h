@@ -36,41 +36,41 @@
 #include "core/url.h"
 #include "perfkit.h"
 
-#define SCENARIO_FILE_MAX     (4u << 20)   /* scenario text */
-#define SCENARIO_LINE_MAX     8192u        /* one line, line end excluded */
+#define SCENARIO_FILE_MAX     (4u << 20) /* scenario text */
+#define SCENARIO_LINE_MAX     8192u      /* one line, line end excluded */
 #define SCENARIO_REQUESTS_MAX 1000u
-#define SCENARIO_HEADERS_MAX  64u          /* per request */
-#define SCENARIO_BODY_MAX     (1u << 20)   /* a body read from a file */
+#define SCENARIO_HEADERS_MAX  64u        /* per request */
+#define SCENARIO_BODY_MAX     (1u << 20) /* a body read from a file */
 #define SCENARIO_METHOD_MAX   32u
 #define SCENARIO_WEIGHT_MAX   1000000u
 
 enum scenario_think {
-    SCENARIO_THINK_NONE,       /* the default: a user sends its next request at once */
-    SCENARIO_THINK_CONSTANT,   /* think_min == think_max */
-    SCENARIO_THINK_BETWEEN,    /* uniform in [think_min, think_max] */
+    SCENARIO_THINK_NONE,     /* the default: a user sends its next request at once */
+    SCENARIO_THINK_CONSTANT, /* think_min == think_max */
+    SCENARIO_THINK_BETWEEN,  /* uniform in [think_min, think_max] */
 };
 
 struct scenario_header {
-    char *name;    /* one allocation holds both: free(name) only */
-    char *value;   /* trimmed, may be empty */
+    char *name;  /* one allocation holds both: free(name) only */
+    char *value; /* trimmed, may be empty */
 };
 
 struct scenario_request {
     char method[SCENARIO_METHOD_MAX + 1];
-    struct url url;                     /* url.weight stays 1: the weight is below */
-    uint32_t weight;                    /* 1..SCENARIO_WEIGHT_MAX, default 1 */
-    unsigned line;                      /* of its 'request' line, for messages */
+    struct url url;  /* url.weight stays 1: the weight is below */
+    uint32_t weight; /* 1..SCENARIO_WEIGHT_MAX, default 1 */
+    unsigned line;   /* of its 'request' line, for messages */
     struct scenario_header *headers;
     size_t nheaders;
-    char *body;                         /* NULL: no body; NUL-terminated, body_len bytes */
+    char *body; /* NULL: no body; NUL-terminated, body_len bytes */
     size_t body_len;
-    char *body_file;                    /* `body @FILE` as written, else NULL */
-    unsigned body_line;                 /* of its 'body' line */
+    char *body_file;    /* `body @FILE` as written, else NULL */
+    unsigned body_line; /* of its 'body' line */
 };
 
 struct scenario {
     enum scenario_think think;
-    double think_min, think_max;        /* seconds */
+    double think_min, think_max; /* seconds */
     struct scenario_request *requests;
     size_t nrequests;
     uint64_t total_weight;
@@ -82,9 +82,9 @@ struct scenario {
  * line, an option). */
 enum scenario_method_fault {
     SCENARIO_METHOD_OK,
-    SCENARIO_METHOD_LENGTH,      /* empty, or longer than SCENARIO_METHOD_MAX */
-    SCENARIO_METHOD_NOT_TOKEN,   /* a byte other than letters, digits and !#$%&'*+-.^_`|~ */
-    SCENARIO_METHOD_LOWERCASE,   /* a token with lowercase letters */
+    SCENARIO_METHOD_LENGTH,    /* empty, or longer than SCENARIO_METHOD_MAX */
+    SCENARIO_METHOD_NOT_TOKEN, /* a byte other than letters, digits and !#$%&'*+-.^_`|~ */
+    SCENARIO_METHOD_LOWERCASE, /* a token with lowercase letters */
 };
 /* n bytes of m (need not be NUL-terminated). */
 enum scenario_method_fault scenario_method_check(const char *m, size_t n);

@@ -10,7 +10,6 @@
 #include "core/err.h"
 #include "core/units.h"
 
-
 /* Room for "--stage '" + the quoted text + "'". */
 #define ON_MAX (SCHEDULE_STAGE_TEXT_MAX * 4 + 16)
 
@@ -27,8 +26,8 @@ int schedule_plan_init(struct schedule_plan *p, uint64_t target, const char *on,
 }
 
 /* code: PK_EUSAGE for values from a program, PK_EPARSE for a --stage text. */
-static int append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target, int code,
-                  const char *on, struct pk_err *e)
+static int append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target, int code, const char *on,
+                  struct pk_err *e)
 {
     if (p->n >= SCHEDULE_MAX_STAGES)
         return err_set(e, code, on, "too many stages", "at most %d", SCHEDULE_MAX_STAGES);
@@ -38,8 +37,8 @@ static int append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target, int
         return err_set(e, code, on, "invalid stage", "target %ju is above the limit of %ju",
                        (uintmax_t)target, (uintmax_t)SCHEDULE_MAX_TARGET);
     if (dur_ns > SCHEDULE_MAX_NS - p->end_ns)
-        return err_set(e, code, on, "invalid stage",
-                       "the stages last longer than %ju s in all", (uintmax_t)(SCHEDULE_MAX_NS / NS_PER_S));
+        return err_set(e, code, on, "invalid stage", "the stages last longer than %ju s in all",
+                       (uintmax_t)(SCHEDULE_MAX_NS / NS_PER_S));
     struct schedule_stage *s = &p->stage[p->n];
     s->start_ns = p->end_ns;
     s->dur_ns = dur_ns;
@@ -53,8 +52,8 @@ static int append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target, int
     return 0;
 }
 
-int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target,
-                          const char *on, struct pk_err *e)
+int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target, const char *on,
+                          struct pk_err *e)
 {
     return append(p, dur_ns, target, PK_EUSAGE, on, e);
 }
@@ -62,9 +61,9 @@ int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t tar
 /* A --stage text taken apart: quoted for messages and cut at its colon. */
 struct stage_text {
     const char *text;
-    size_t len;                                 /* at most SCHEDULE_STAGE_TEXT_MAX + 1 */
-    char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4];   /* the text, quoted */
-    char on[ON_MAX];                            /* "--stage '<q>'" */
+    size_t len;                              /* at most SCHEDULE_STAGE_TEXT_MAX + 1 */
+    char q[SCHEDULE_STAGE_TEXT_MAX * 4 + 4]; /* the text, quoted */
+    char on[ON_MAX];                         /* "--stage '<q>'" */
     char dur[SCHEDULE_STAGE_TEXT_MAX + 1];
     char target[SCHEDULE_STAGE_TEXT_MAX + 1];
 };
@@ -95,8 +94,8 @@ static int stage_split(const char *text, struct stage_text *st)
 
 /* PK_EUSAGE with a formatted `what`: "<on>: <what>[: <why>]" is the text
  * perfkit load has always printed for these. */
-__attribute__((format(printf, 4, 5)))
-static int usage(struct pk_err *e, const char *on, const char *why, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int usage(struct pk_err *e, const char *on, const char *why,
+                                                       const char *fmt, ...)
 {
     char what[sizeof(e->what)];
     va_list ap;
@@ -167,8 +166,8 @@ uint64_t schedule_duration(const struct schedule_plan *p)
     return p->end_ns;
 }
 
-int schedule_run_end(const struct schedule_plan *p, uint64_t d_ns, uint64_t warmup_ns,
-                     uint64_t *end_ns, struct pk_err *e)
+int schedule_run_end(const struct schedule_plan *p, uint64_t d_ns, uint64_t warmup_ns, uint64_t *end_ns,
+                     struct pk_err *e)
 {
     uint64_t end;
     if (p->n > 0) {
@@ -191,7 +190,7 @@ static unsigned stage_of_time(const struct schedule_plan *p, uint64_t t)
 {
     if (t >= p->end_ns)
         return p->n;
-    unsigned lo = 0, hi = p->n - 1;  /* answer in [lo, hi] */
+    unsigned lo = 0, hi = p->n - 1; /* answer in [lo, hi] */
     while (lo < hi) {
         unsigned mid = lo + (hi - lo + 1) / 2;
         if (p->stage[mid].start_ns <= t)
@@ -246,7 +245,7 @@ int schedule_send_time(const struct schedule_plan *p, uint64_t k, uint64_t *t_ns
     }
     if (rate == 0)
         return -ERANGE;
-    schedule_u128 need = K - base;  /* > 0: base < K by the search */
+    schedule_u128 need = K - base; /* > 0: base < K by the search */
     schedule_u128 dt = (need + rate - 1) / rate;
     if (dt > UINT64_MAX - start)
         return -ERANGE;
@@ -278,8 +277,7 @@ int schedule_thread_seq(unsigned thread, unsigned nthreads, uint64_t j, uint64_t
     return 0;
 }
 
-uint64_t schedule_thread_due(const struct schedule_plan *p, unsigned thread, unsigned nthreads,
-                             uint64_t t_ns)
+uint64_t schedule_thread_due(const struct schedule_plan *p, unsigned thread, unsigned nthreads, uint64_t t_ns)
 {
     if (thread >= nthreads)
         return 0;

@@ -71,9 +71,9 @@
 
 #define SCHEDULE_MAX_STAGES 64
 /* Keep rate x duration far inside 128 bits, and a plan's length inside 63. */
-#define SCHEDULE_MAX_TARGET UINT64_C(1000000000000)   /* 10^12 per second */
-#define SCHEDULE_MAX_NS     (UINT64_C(1) << 62)       /* about 146 years */
-#define SCHEDULE_LATE_NS    UINT64_C(1000000)         /* 1 ms */
+#define SCHEDULE_MAX_TARGET UINT64_C(1000000000000) /* 10^12 per second */
+#define SCHEDULE_MAX_NS     (UINT64_C(1) << 62)     /* about 146 years */
+#define SCHEDULE_LATE_NS    UINT64_C(1000000)       /* 1 ms */
 /* Longest --stage text accepted. */
 #define SCHEDULE_STAGE_TEXT_MAX 128
 
@@ -83,14 +83,14 @@ struct schedule_stage {
     uint64_t start_ns;
     uint64_t dur_ns;
     uint64_t target;
-    schedule_u128 cum;  /* integral of the rate before this stage, request-ns x 1e9 */
+    schedule_u128 cum; /* integral of the rate before this stage, request-ns x 1e9 */
 };
 
 struct schedule_plan {
-    unsigned n;              /* stages; 0 = a constant target for ever */
-    uint64_t tail;           /* target after the last stage (0 when n > 0) */
-    uint64_t end_ns;         /* end of the last stage; 0 when n == 0 */
-    schedule_u128 end_cum;   /* integral at end_ns */
+    unsigned n;            /* stages; 0 = a constant target for ever */
+    uint64_t tail;         /* target after the last stage (0 when n > 0) */
+    uint64_t end_ns;       /* end of the last stage; 0 when n == 0 */
+    schedule_u128 end_cum; /* integral at end_ns */
     struct schedule_stage stage[SCHEDULE_MAX_STAGES];
 };
 
@@ -101,8 +101,8 @@ int schedule_plan_init(struct schedule_plan *p, uint64_t target, const char *on,
 /* Appends a stage of dur_ns at target (on names the source in messages);
  * the first stage replaces the constant target of schedule_plan_init(). On
  * error the plan is unchanged. */
-int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target,
-                          const char *on, struct pk_err *e);
+int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t target, const char *on,
+                          struct pk_err *e);
 
 /* perfkit load's `--stage DUR:TARGET`, appended to p: DUR by
  * units_parse_duration (above 0), TARGET by units_parse_count, connections
@@ -112,8 +112,7 @@ int schedule_stage_append(struct schedule_plan *p, uint64_t dur_ns, uint64_t tar
  * SCHEDULE_STAGE_TEXT_MAX or its duration is 0 or too long; PK_EPARSE (or
  * core/units' error) when a half does not parse or the stage does not fit
  * the plan. On error the plan is unchanged. */
-int schedule_stage_option(struct schedule_plan *p, const char *text, bool *rate,
-                          struct pk_err *e);
+int schedule_stage_option(struct schedule_plan *p, const char *text, bool *rate, struct pk_err *e);
 /* The plan of every --stage, in order (p is initialised here): all of them
  * connections or all rates, *rate says which (a mix is PK_EUSAGE); the
  * errors of schedule_stage_option() otherwise. On error p is not to be used. */
@@ -128,8 +127,8 @@ uint64_t schedule_duration(const struct schedule_plan *p);
  * end; -d with stages is PK_EUSAGE. Without either the run is unbounded
  * (*end_ns = 0; it ends on -n or Ctrl-C). A warmup not shorter than a bounded
  * run is PK_EUSAGE: nothing would be measured. */
-int schedule_run_end(const struct schedule_plan *p, uint64_t d_ns, uint64_t warmup_ns,
-                     uint64_t *end_ns, struct pk_err *e);
+int schedule_run_end(const struct schedule_plan *p, uint64_t d_ns, uint64_t warmup_ns, uint64_t *end_ns,
+                     struct pk_err *e);
 
 /* The target (rate, or connections for the closed model) in force at t. */
 uint64_t schedule_target_at(const struct schedule_plan *p, uint64_t t_ns);
@@ -156,10 +155,10 @@ uint64_t schedule_thread_due(const struct schedule_plan *p, unsigned thread, uns
 bool schedule_in_warmup(const struct schedule_plan *p, uint64_t warmup_ns, uint64_t k);
 
 struct schedule_sample {
-    uint64_t corrected_ns;    /* done - intended: what the user waited (coordinated omission corrected) */
-    uint64_t uncorrected_ns;  /* done - written: what the server took once asked */
-    uint64_t lateness_ns;     /* written - intended, 0 when on time or early */
-    bool late;                /* lateness_ns > SCHEDULE_LATE_NS */
+    uint64_t corrected_ns;   /* done - intended: what the user waited (coordinated omission corrected) */
+    uint64_t uncorrected_ns; /* done - written: what the server took once asked */
+    uint64_t lateness_ns;    /* written - intended, 0 when on time or early */
+    bool late;               /* lateness_ns > SCHEDULE_LATE_NS */
 };
 
 /* Latency pair and lateness of one request, from its intended send time, the

@@ -39,8 +39,14 @@ static int fail(const struct ctx *c, const char *why_fmt, ...)
     return err_set(c->e, PK_EPARSE, ON, what, "%s", why);
 }
 
-static bool is_blank(char ch) { return ch == ' ' || ch == '\t'; }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
 
 static void trim(const char **s, size_t *n)
 {
@@ -70,7 +76,8 @@ static int parse_percentile(const struct ctx *c, const char *s, size_t n, double
             good = false;
     }
     if (!good || dots > 1)
-        return fail(c, "invalid percentile '%s' (expected e.g. p99, p99.9, p(95))", err_quote(s, n, t, sizeof(t)));
+        return fail(c, "invalid percentile '%s' (expected e.g. p99, p99.9, p(95))",
+                    err_quote(s, n, t, sizeof(t)));
     memcpy(num, s, n);
     num[n] = '\0';
     double v;
@@ -196,7 +203,8 @@ int threshold_parse(const char *text, struct threshold *out, struct pk_err *e)
     size_t oplen = 1;
     if (op + 1 < c.text + c.len && op[1] == '=')
         oplen = 2;
-    t.op = op[0] == '<' ? (oplen == 2 ? THRESHOLD_LE : THRESHOLD_LT) : (oplen == 2 ? THRESHOLD_GE : THRESHOLD_GT);
+    t.op = op[0] == '<' ? (oplen == 2 ? THRESHOLD_LE : THRESHOLD_LT)
+                        : (oplen == 2 ? THRESHOLD_GE : THRESHOLD_GT);
 
     const char *m = c.text, *l = op + oplen;
     size_t mlen = (size_t)(op - c.text), llen = c.len - mlen - oplen;
@@ -219,14 +227,10 @@ bool threshold_pass(const struct threshold *t, double measured)
     if (isnan(measured))
         return false;
     switch (t->op) {
-    case THRESHOLD_LT:
-        return measured < t->limit;
-    case THRESHOLD_LE:
-        return measured <= t->limit;
-    case THRESHOLD_GT:
-        return measured > t->limit;
-    case THRESHOLD_GE:
-        return measured >= t->limit;
+    case THRESHOLD_LT: return measured < t->limit;
+    case THRESHOLD_LE: return measured <= t->limit;
+    case THRESHOLD_GT: return measured > t->limit;
+    case THRESHOLD_GE: return measured >= t->limit;
     }
     return false;
 }
@@ -234,14 +238,10 @@ bool threshold_pass(const struct threshold *t, double measured)
 const char *threshold_op_str(enum threshold_op op)
 {
     switch (op) {
-    case THRESHOLD_LT:
-        return "<";
-    case THRESHOLD_LE:
-        return "<=";
-    case THRESHOLD_GT:
-        return ">";
-    case THRESHOLD_GE:
-        return ">=";
+    case THRESHOLD_LT: return "<";
+    case THRESHOLD_LE: return "<=";
+    case THRESHOLD_GT: return ">";
+    case THRESHOLD_GE: return ">=";
     }
     return "?";
 }

@@ -31,7 +31,7 @@
 #define THRESHOLD_TEXT_MAX 127
 
 enum threshold_metric {
-    THRESHOLD_PERCENTILE,   /* latency at `percentile` */
+    THRESHOLD_PERCENTILE, /* latency at `percentile` */
     THRESHOLD_MEAN,
     THRESHOLD_MIN,
     THRESHOLD_MAX,
@@ -44,9 +44,9 @@ enum threshold_op { THRESHOLD_LT, THRESHOLD_LE, THRESHOLD_GT, THRESHOLD_GE };
 struct threshold {
     enum threshold_metric metric;
     enum threshold_op op;
-    double percentile;   /* 0 < p <= 100 for THRESHOLD_PERCENTILE, else 0 */
-    double limit;        /* seconds (latency), a fraction 0..1 (error_rate), requests/s (rps) */
-    char text[THRESHOLD_TEXT_MAX + 1];   /* as given, for the summary and the JSON */
+    double percentile;                 /* 0 < p <= 100 for THRESHOLD_PERCENTILE, else 0 */
+    double limit;                      /* seconds (latency), a fraction 0..1 (error_rate), requests/s (rps) */
+    char text[THRESHOLD_TEXT_MAX + 1]; /* as given, for the summary and the JSON */
 };
 
 int threshold_parse(const char *text, struct threshold *t, struct pk_err *e);

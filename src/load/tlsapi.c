@@ -5,7 +5,10 @@
 
 #include "core/dynlib.h"
 
-#define SYM(f) { #f, offsetof(struct tlsapi, f) }
+#define SYM(f)                         \
+    {                                  \
+#f, offsetof(struct tlsapi, f) \
+    }
 static const struct dynlib_sym syms[] = {
     SYM(TLS_client_method),
     SYM(SSL_CTX_new),

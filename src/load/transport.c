@@ -134,7 +134,8 @@ static int tls_start(struct worker *w, struct conn *c, struct transport_err *err
         return TRANSPORT_ERROR;
     }
     T->SSL_set_fd(c->ssl, c->fd);
-    T->SSL_ctrl(c->ssl, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER, NULL);
+    T->SSL_ctrl(c->ssl, SSL_CTRL_MODE, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER,
+                NULL);
     if (!o->url->ipv6 && inet_addr(o->url->host) == INADDR_NONE)
         T->SSL_ctrl(c->ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, (void *)o->url->host);
     if (!w->eng->cfg->insecure) {

@@ -32,10 +32,10 @@ struct worker;
 struct conn;
 
 enum {
-    TRANSPORT_AGAIN = -1,       /* would block: wait for what is registered already */
-    TRANSPORT_WANT_READ = -2,   /* wait until the socket is readable */
-    TRANSPORT_WANT_WRITE = -3,  /* wait until the socket is writable */
-    TRANSPORT_ERROR = -4,       /* the connection failed: see the name */
+    TRANSPORT_AGAIN = -1,      /* would block: wait for what is registered already */
+    TRANSPORT_WANT_READ = -2,  /* wait until the socket is readable */
+    TRANSPORT_WANT_WRITE = -3, /* wait until the socket is writable */
+    TRANSPORT_ERROR = -4,      /* the connection failed: see the name */
 };
 
 struct transport_err {
@@ -60,7 +60,7 @@ struct transport {
                       struct transport_err *err);
     void (*close)(struct worker *w, struct conn *c);
     void (*destroy)(struct worker *w, struct conn *c);
-    int iov_max;   /* buffers one writev() takes (TLS: one, as SSL_write takes) */
+    int iov_max; /* buffers one writev() takes (TLS: one, as SSL_write takes) */
 };
 
 extern const struct transport transport_plain;

@@ -322,7 +322,8 @@ static int flush_interval(struct worker *w)
     }
     pthread_mutex_unlock(&eng->mu);
     if (rc) {
-        w->rc = err_errno(&w->err, rc < 0 ? rc : -ENOMEM, "perfkit load", "cannot keep the per-second series");
+        w->rc =
+            err_errno(&w->err, rc < 0 ? rc : -ENOMEM, "perfkit load", "cannot keep the per-second series");
         return w->rc;
     }
     hist_reset(&w->ihist);

@@ -38,16 +38,16 @@
 #define IOV_BATCH  64
 /* A connection that failed to connect waits before it tries again, so a
  * refused port is counted, not spun on: 1 ms doubling to 100 ms. */
-#define BACKOFF_MIN_NS  UINT64_C(1000000)
-#define BACKOFF_MAX_NS  UINT64_C(100000000)
+#define BACKOFF_MIN_NS UINT64_C(1000000)
+#define BACKOFF_MAX_NS UINT64_C(100000000)
 
 struct origin {
     bool https;
-    const struct url *url;            /* of its first request: host, port */
+    const struct url *url; /* of its first request: host, port */
     struct sockaddr_storage addr;
     socklen_t addrlen;
-    uint64_t weight;                  /* sum of its requests' weights */
-    size_t *reqs;                     /* indexes into cfg->requests */
+    uint64_t weight; /* sum of its requests' weights */
+    size_t *reqs;    /* indexes into cfg->requests */
     size_t nreqs;
 };
 
@@ -61,31 +61,31 @@ struct engine {
     const struct load_config *cfg;
     struct origin *origins;
     size_t norigins;
-    const struct tlsapi *tls;   /* libssl, loaded when an origin is https */
+    const struct tlsapi *tls; /* libssl, loaded when an origin is https */
     SSL_CTX *ssl_ctx;
-    uint64_t t0;                      /* CLOCK_MONOTONIC of t = 0 */
-    uint64_t measure_start;           /* t0 + warmup */
-    uint64_t end_abs;                 /* t0 + end_ns, or UINT64_MAX */
-    uint64_t warmup_count;            /* open model: requests k <= this are warmup */
-    uint64_t k_limit;                 /* open model: last k sent (UINT64_MAX: none) */
-    int stopfd;                       /* eventfd: the collector wakes the workers */
+    uint64_t t0;            /* CLOCK_MONOTONIC of t = 0 */
+    uint64_t measure_start; /* t0 + warmup */
+    uint64_t end_abs;       /* t0 + end_ns, or UINT64_MAX */
+    uint64_t warmup_count;  /* open model: requests k <= this are warmup */
+    uint64_t k_limit;       /* open model: last k sent (UINT64_MAX: none) */
+    int stopfd;             /* eventfd: the collector wakes the workers */
     atomic_int stop;
-    pthread_mutex_t mu;               /* guards slots */
+    pthread_mutex_t mu; /* guards slots */
     struct slot *slots;
     size_t nslots;
-    size_t *all;                      /* 0 .. nrequests-1, for picking among all */
-    unsigned *req_origin;             /* origin of each request */
+    size_t *all;          /* 0 .. nrequests-1, for picking among all */
+    unsigned *req_origin; /* origin of each request */
 };
 
 struct inflight {
-    uint64_t intended;    /* open: schedule time; closed: when the connection took the request */
+    uint64_t intended; /* open: schedule time; closed: when the connection took the request */
     uint64_t written;
-    uint64_t k;           /* open model sequence number (0 in the closed model) */
+    uint64_t k; /* open model sequence number (0 in the closed model) */
     uint32_t req;
     bool measured;
 };
 
-struct pending {          /* open model: due, waiting for a free connection */
+struct pending { /* open model: due, waiting for a free connection */
     uint64_t intended;
     uint64_t k;
     uint32_t req;
@@ -101,24 +101,24 @@ enum conn_state { C_CLOSED, C_CONNECTING, C_TLS, C_OPEN };
 struct conn {
     int fd;
     uint8_t state;
-    bool active;              /* closed model: within the current connection target */
+    bool active; /* closed model: within the current connection target */
     bool in_heap;
-    bool want_send;           /* closed model: a request should go out when possible */
-    uint32_t events;          /* registered epoll mask (0: not registered) */
+    bool want_send;  /* closed model: a request should go out when possible */
+    uint32_t events; /* registered epoll mask (0: not registered) */
     unsigned origin;
-    unsigned idx;             /* in the worker's conns */
-    const struct transport *tr;   /* plain or TLS, by its origin's scheme */
+    unsigned idx;               /* in the worker's conns */
+    const struct transport *tr; /* plain or TLS, by its origin's scheme */
     SSL *ssl;
-    SSL_SESSION *session;     /* for resumption on reconnect */
+    SSL_SESSION *session; /* for resumption on reconnect */
     uint64_t connect_start;
-    uint64_t ready_since;     /* closed model: when the next request was wanted */
-    uint64_t wake;            /* heap key: think or backoff end */
+    uint64_t ready_since; /* closed model: when the next request was wanted */
+    uint64_t wake;        /* heap key: think or backoff end */
     uint64_t backoff;
     struct http1_parser parser;
-    struct inflight *q;       /* ring of cfg->pipeline entries */
-    unsigned qhead, qn;       /* in flight (written or being written), qn <= cfg->pipeline */
-    unsigned nw;              /* the last nw of them are not fully written: nw <= qn */
-    size_t woff;              /* bytes of the first unwritten one already sent */
+    struct inflight *q; /* ring of cfg->pipeline entries */
+    unsigned qhead, qn; /* in flight (written or being written), qn <= cfg->pipeline */
+    unsigned nw;        /* the last nw of them are not fully written: nw <= qn */
+    size_t woff;        /* bytes of the first unwritten one already sent */
     bool idle_listed;
 };
 
@@ -132,33 +132,33 @@ struct worker {
     unsigned nconns;
     struct inflight *ring_mem;
     char *rbuf;
-    struct rng rng;            /* per-thread, replayable from cfg->seed */
+    struct rng rng; /* per-thread, replayable from cfg->seed */
     /* request picking */
-    int64_t *wrr;             /* smooth weighted round-robin state per request */
+    int64_t *wrr; /* smooth weighted round-robin state per request */
     /* open model */
-    uint64_t next_j;          /* next sequence index of this thread */
-    uint64_t next_k, next_t;  /* its k and intended time; next_t UINT64_MAX when done */
-    struct pqueue *pend;      /* per origin */
-    unsigned **idle;          /* per origin: stack of idle connection indexes */
+    uint64_t next_j;         /* next sequence index of this thread */
+    uint64_t next_k, next_t; /* its k and intended time; next_t UINT64_MAX when done */
+    struct pqueue *pend;     /* per origin */
+    unsigned **idle;         /* per origin: stack of idle connection indexes */
     unsigned *nidle;
     /* closed model */
-    uint64_t quota;           /* measured requests this thread may issue (UINT64_MAX: no cap) */
+    uint64_t quota; /* measured requests this thread may issue (UINT64_MAX: no cap) */
     uint64_t issued;
     unsigned active_target;
-    uint64_t next_stage;      /* abs time of the next stage boundary, UINT64_MAX */
+    uint64_t next_stage; /* abs time of the next stage boundary, UINT64_MAX */
     /* timers */
     unsigned *heap;
     unsigned nheap;
     uint64_t next_scan;
     /* results */
-    struct load_result r;     /* totals of the measured phase (no series) */
+    struct load_result r; /* totals of the measured phase (no series) */
     uint64_t inflight_total;
     uint64_t last_done;
     /* the current second */
     struct hist ihist;
-    uint64_t isec;            /* index of the current second */
+    uint64_t isec; /* index of the current second */
     uint64_t ireq, ierr, iin, iout;
-    atomic_ullong reported;   /* seconds handed to the collector */
+    atomic_ullong reported; /* seconds handed to the collector */
     atomic_int finished;
     double cpu_frac;
     int rc;

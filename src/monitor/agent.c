@@ -41,23 +41,23 @@
  * never scraped and rendering is most of a sample's cost. */
 struct snapshot {
     atomic_int refs;
-    struct agent *owner;              /* gets the set back for a next sample; every snapshot is
+    struct agent *owner; /* gets the set back for a next sample; every snapshot is
                                          released before the agent is freed (http_stop ends the
                                          requests that hold one, agent_close drops the last) */
     int64_t ts_ms;
     struct metric_set set;
     struct collect_status status;
-    json_t *probes;                   /* rendered at publish: probe stats change later */
+    json_t *probes; /* rendered at publish: probe stats change later */
     size_t firing, pending;
-    char *alerts;                     /* rendered at publish */
+    char *alerts; /* rendered at publish */
     size_t alerts_len;
-    pthread_mutex_t mu;               /* guards the lazy texts */
+    pthread_mutex_t mu; /* guards the lazy texts */
     char *prom, *om, *status_text;
     size_t prom_len, om_len, status_len;
 };
 
 struct agent {
-    struct monitor_config cfg;        /* a copy of the strings the agent needs */
+    struct monitor_config cfg; /* a copy of the strings the agent needs */
     int64_t duration_ms;
     volatile sig_atomic_t *stop, *reload;
     void (*log)(void *arg, const char *line);
@@ -73,18 +73,18 @@ struct agent {
     struct http_server *http;
     int tfd;
 
-    pthread_mutex_t mu;               /* guards snap and spare */
+    pthread_mutex_t mu; /* guards snap and spare */
     struct snapshot *snap;
     /* The set of a released snapshot, cleared, for the next sample: a set
      * keeps its arrays and string blocks across metric_set_clear, so a sample
      * built into it allocates nothing. */
     struct metric_set spare;
     bool have_spare;
-    struct sysfile_kept statm;        /* /proc/self/statm, kept open (sampling thread) */
-    bool *want;                       /* per family of set: stored in the history (want_stored) */
+    struct sysfile_kept statm; /* /proc/self/statm, kept open (sampling thread) */
+    bool *want;                /* per family of set: stored in the history (want_stored) */
     size_t nwant, capwant;
-    atomic_bool stored;               /* a first sample is in the store (/ready) */
-    atomic_llong last_sample_ms;      /* wall time of the last sample (/health) */
+    atomic_bool stored;          /* a first sample is in the store (/ready) */
+    atomic_llong last_sample_ms; /* wall time of the last sample (/health) */
     int64_t started_ms;
     uint64_t samples;
     double last_duration_s;
@@ -262,8 +262,8 @@ static json_t *status_json(const struct snapshot *snap)
 
     put(root, "probes", json_incref(snap->probes));
 
-    put(root, "alerts", json_pack("{s:I, s:I}", "firing", (json_int_t)snap->firing, "pending",
-                                  (json_int_t)snap->pending));
+    put(root, "alerts",
+        json_pack("{s:I, s:I}", "firing", (json_int_t)snap->firing, "pending", (json_int_t)snap->pending));
     return root;
 }
 
@@ -374,8 +374,11 @@ static int p_health(void *arg, struct http_body *out, struct pk_err *e)
     /* stale: three intervals (at least 5 s) without a sample, the sampler is stuck */
     double limit = fmax(3.0 * (double)a->cfg.interval_ms / 1000.0, 5.0);
     bool fresh = last && age <= limit;
-    json_t *root = json_pack("{s:s, s:o, s:o}", "status", !last ? "starting" : fresh ? "alive" : "stale", "last_sample_age_s",
-                             last ? jsonio_real(age) : json_null(), "interval_s",
+    json_t *root = json_pack("{s:s, s:o, s:o}", "status",
+                             !last   ? "starting"
+                             : fresh ? "alive"
+                                     : "stale",
+                             "last_sample_age_s", last ? jsonio_real(age) : json_null(), "interval_s",
                              jsonio_real((double)a->cfg.interval_ms / 1000.0));
     return text_body(out, root, fresh || !last ? 200 : 503, e);
 }
@@ -401,9 +404,9 @@ static int p_history(void *arg, const struct query_history *q, struct http_body 
         return rc;
     json_t *arr = json_array();
     for (size_t i = 0; i < n; i++)
-        json_array_append_new(arr, json_pack("[I, o, o, o, I]", (json_int_t)pts[i].ts, jsonio_real(pts[i].min),
-                                             jsonio_real(pts[i].avg), jsonio_real(pts[i].max),
-                                             (json_int_t)pts[i].count));
+        json_array_append_new(arr, json_pack("[I, o, o, o, I]", (json_int_t)pts[i].ts,
+                                             jsonio_real(pts[i].min), jsonio_real(pts[i].avg),
+                                             jsonio_real(pts[i].max), (json_int_t)pts[i].count));
     free(pts);
     json_t *root = json_pack("{s:s, s:I, s:I, s:I, s:s, s:[s,s,s,s,s], s:o}", "metric", q->metric, "from_ms",
                              (json_int_t)info.from_ms, "to_ms", (json_int_t)q->to_ms, "step_ms",
@@ -485,8 +488,9 @@ static void self_metrics(struct agent *a)
     struct metric_set *s = &a->set;
     metric_add1(s, "perfkit_agent_samples_total", "Samples taken since the agent started.", METRIC_COUNTER,
                 (double)a->samples, NULL);
-    metric_add1(s, "perfkit_agent_sample_duration_seconds", "Time the previous sample took, store and rules included.",
-                METRIC_GAUGE, a->last_duration_s, NULL);
+    metric_add1(s, "perfkit_agent_sample_duration_seconds",
+                "Time the previous sample took, store and rules included.", METRIC_GAUGE, a->last_duration_s,
+                NULL);
     metric_add1(s, "perfkit_agent_start_time_seconds", "When the agent started, seconds since the epoch.",
                 METRIC_GAUGE, (double)a->started_ms / 1000.0, NULL);
     long rss = self_rss_bytes(a);
@@ -498,8 +502,9 @@ static void self_metrics(struct agent *a)
     struct http_stats hs = { 0 };
     http_stats(a->http, &hs);
     uint32_t fam;
-    if (metric_family_begin(s, "perfkit_http_requests_total", "Requests answered by the agent's HTTP server, by status class.",
-                            METRIC_COUNTER, &fam, NULL) == 0) {
+    if (metric_family_begin(s, "perfkit_http_requests_total",
+                            "Requests answered by the agent's HTTP server, by status class.", METRIC_COUNTER,
+                            &fam, NULL) == 0) {
         const char *cls[] = { "2xx", "4xx", "5xx" };
         uint64_t v[] = { hs.status_2xx, hs.status_4xx, hs.status_5xx };
         for (size_t i = 0; i < 3; i++) {
@@ -558,8 +563,9 @@ static void sample(struct agent *a)
     if (rc)
         logf_(a, "sample: %s: %s: %s", e.on, e.what, e.why);
     for (size_t i = 0; i < a->col.nissues; i++)
-        logf_(a, "collector %s unavailable: %s: %s: %s (left out until it works again)", a->col.issues[i].collector,
-              a->col.issues[i].err.on, a->col.issues[i].err.what, a->col.issues[i].err.why);
+        logf_(a, "collector %s unavailable: %s: %s: %s (left out until it works again)",
+              a->col.issues[i].collector, a->col.issues[i].err.on, a->col.issues[i].err.what,
+              a->col.issues[i].err.why);
     for (size_t i = 0; i < 32; i++)
         if (a->col.recovered & (1u << i))
             logf_(a, "collector %s works again", collect_name((enum collect_id)i));
@@ -733,7 +739,7 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     if (!a)
         return err_errno(e, -ENOMEM, "monitor", "cannot start");
     a->tfd = -1;
-    a->cfg = *cfg;                     /* the strings stay the caller's (see agent.h) */
+    a->cfg = *cfg; /* the strings stay the caller's (see agent.h) */
     a->duration_ms = o->duration_ms;
     a->stop = o->stop;
     a->reload = o->reload;
@@ -873,7 +879,7 @@ void agent_close(struct agent *a)
     rules_destroy(&a->rules);
     rules_events_destroy(&a->ev);
     metric_set_destroy(&a->set);
-    snap_unref(a->snap);   /* its set comes back as the spare */
+    snap_unref(a->snap); /* its set comes back as the spare */
     metric_set_destroy(&a->spare);
     sysfile_kept_destroy(&a->statm);
     free(a->want);

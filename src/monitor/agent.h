@@ -33,10 +33,10 @@
 struct agent;
 
 struct agent_opts {
-    const struct monitor_config *cfg;   /* not copied: must outlive the agent */
-    int64_t duration_ms;                /* stop after this long; 0: until *stop */
-    volatile sig_atomic_t *stop;        /* may be NULL */
-    volatile sig_atomic_t *reload;      /* may be NULL; cleared by the agent */
+    const struct monitor_config *cfg; /* not copied: must outlive the agent */
+    int64_t duration_ms;              /* stop after this long; 0: until *stop */
+    volatile sig_atomic_t *stop;      /* may be NULL */
+    volatile sig_atomic_t *reload;    /* may be NULL; cleared by the agent */
     void (*log)(void *arg, const char *line);
     void *log_arg;
 };

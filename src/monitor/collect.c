@@ -65,7 +65,8 @@ static const struct collector {
     [COLLECT_TCPSTAT] = { "tcpstat", collect_read_tcpstat, COLLECT_TCPSTAT_INTERVAL_MS, NULL },
     [COLLECT_PRESSURE] = { "pressure", collect_read_pressure, 0, NULL },
     [COLLECT_FILEFD] = { "filefd", collect_read_filefd, 0, NULL },
-    [COLLECT_PROCESSES] = { "processes", collect_read_processes, COLLECT_PROCESSES_INTERVAL_MS, carry_processes },
+    [COLLECT_PROCESSES] = { "processes", collect_read_processes, COLLECT_PROCESSES_INTERVAL_MS,
+                            carry_processes },
     [COLLECT_UNAME] = { "uname", collect_read_uname, COLLECT_UNAME_INTERVAL_MS, carry_uname },
     [COLLECT_TIME] = { "time", collect_read_time, 0, NULL },
 };
@@ -107,9 +108,9 @@ int collect_init(struct collect *c, const struct collect_opts *o, struct pk_err 
     procs_snap_init(&c->procs[1]);
     /* a quarter of the descriptors the agent may open, for the processes' stat files */
     struct rlimit nofile;
-    size_t keep = getrlimit(RLIMIT_NOFILE, &nofile) != 0        ? 256
-                  : nofile.rlim_cur == RLIM_INFINITY ? COLLECT_PROCS_FILES_MAX
-                                                     : (size_t)(nofile.rlim_cur / 4);
+    size_t keep = getrlimit(RLIMIT_NOFILE, &nofile) != 0 ? 256
+                  : nofile.rlim_cur == RLIM_INFINITY     ? COLLECT_PROCS_FILES_MAX
+                                                         : (size_t)(nofile.rlim_cur / 4);
     procs_keep_init(&c->procs_files, keep < COLLECT_PROCS_FILES_MAX ? keep : COLLECT_PROCS_FILES_MAX);
     mem_info_init(&c->mem);
     fs_watch_init(&c->mounts);

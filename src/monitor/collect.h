@@ -126,15 +126,15 @@ struct collect_opts {
 #define COLLECT_TCPSTAT_INTERVAL_MS 30000
 /* Processes whose stat file stays open between snapshots, at most (and a
  * quarter of RLIMIT_NOFILE): the rest are opened each time. */
-#define COLLECT_PROCS_FILES_MAX 4096
+#define COLLECT_PROCS_FILES_MAX       4096
 #define COLLECT_PROCESSES_INTERVAL_MS 5000
-#define COLLECT_UNAME_INTERVAL_MS 60000
+#define COLLECT_UNAME_INTERVAL_MS     60000
 
 /* The defaults above (every pointer NULL; interval_ms 0 but those three). */
 void collect_opts_init(struct collect_opts *o);
 
 struct collect_issue {
-    const char *collector;     /* collect_name() */
+    const char *collector; /* collect_name() */
     struct pk_err err;
 };
 
@@ -173,12 +173,12 @@ struct collect_memname;
 
 /* Private state but for the fields marked "after each collect_sample". */
 struct collect {
-    bool inited;               /* collect_init ran: collect_destroy on a zeroed struct does nothing */
+    bool inited; /* collect_init ran: collect_destroy on a zeroed struct does nothing */
     char *procfs, *sysfs, *rootfs, *mount_pid;
     unsigned collectors;
     int64_t growth_window_ms, growth_min_ms;
     int64_t interval_ms[COLLECT_NCOLLECTORS];
-    int64_t last_run_ms[COLLECT_NCOLLECTORS];   /* -1: never ran */
+    int64_t last_run_ms[COLLECT_NCOLLECTORS]; /* -1: never ran */
     double last_duration_s[COLLECT_NCOLLECTORS];
     struct metric_set cache[COLLECT_NCOLLECTORS]; /* what a collector with an interval last found */
     struct collect_status last_status;
@@ -186,26 +186,26 @@ struct collect {
     struct fs_table table;
     bool have_pool;
     struct fs_pool pool;
-    struct fs_watch mounts;    /* the mount table, parsed again only when it changes */
+    struct fs_watch mounts; /* the mount table, parsed again only when it changes */
 
     /* sources read every sample, kept open (sys/sysfile.h) */
     struct sysfile_kept f_stat, f_loadavg, f_meminfo, f_diskstats, f_netdev, f_filenr, f_uptime;
     struct sysfile_kept f_psi[PSI_NRES];
-    bool live;                 /* procfs is the kernel's (decided at init) */
-    unsigned psi_absent;       /* bit per resource: its pressure file is not in the kernel's procfs */
+    bool live;           /* procfs is the kernel's (decided at init) */
+    unsigned psi_absent; /* bit per resource: its pressure file is not in the kernel's procfs */
     /* tcpstat through sock_diag: tcp_diag open when procfs is the kernel's
      * and the socket works; tcp_text once sock_diag was refused */
     struct tcpdiag tcp;
     bool tcp_diag, tcp_text;
 
     /* previous successful reads, for rates */
-    struct cpu_stat cpu[2];    /* [cpu_cur] is the last read */
+    struct cpu_stat cpu[2]; /* [cpu_cur] is the last read */
     int cpu_cur;
     bool cpu_prev_ok;
-    struct cpu_util *util;     /* per-CPU utilisation scratch */
+    struct cpu_util *util; /* per-CPU utilisation scratch */
     size_t util_cap;
     struct disk_list disk_prev;
-    int64_t disk_prev_ms;      /* -1: none */
+    int64_t disk_prev_ms; /* -1: none */
     struct net_dev_list net_prev;
     int64_t net_prev_ms;
     struct procs_snap procs[2];
@@ -221,11 +221,11 @@ struct collect {
     /* after each collect_sample */
     struct collect_issue issues[COLLECT_NCOLLECTORS]; /* collectors that began to fail in it */
     size_t nissues;
-    unsigned failing;          /* COLLECT_* bits failing in it */
-    unsigned recovered;        /* bits that failed in the previous sample and work in this one */
+    unsigned failing;   /* COLLECT_* bits failing in it */
+    unsigned recovered; /* bits that failed in the previous sample and work in this one */
     struct collect_status status;
     double duration_s[COLLECT_NCOLLECTORS]; /* time each collector's last read took (0: never ran) */
-    unsigned ran;              /* COLLECT_* bits that read their source in this sample (the others
+    unsigned ran; /* COLLECT_* bits that read their source in this sample (the others
                                   are off or between two reads of their interval_ms) */
 };
 

@@ -29,30 +29,31 @@ int collect_read_filesystem(struct collect *c, struct out *o, int64_t now_ms, st
         return rc;
     const struct fs_mounts m = *mp;
     /* Families begun in node_exporter's order, so every sample lists them alike. */
-    uint32_t f_err = fam(o, "node_filesystem_device_error",
-                         "Whether an error occurred while getting statistics for the given device.",
-                         METRIC_GAUGE);
+    uint32_t f_err =
+        fam(o, "node_filesystem_device_error",
+            "Whether an error occurred while getting statistics for the given device.", METRIC_GAUGE);
     uint32_t f_ro = fam(o, "node_filesystem_readonly", "Filesystem read-only status.", METRIC_GAUGE);
     uint32_t f_size = fam(o, "node_filesystem_size_bytes", "Filesystem size in bytes.", METRIC_GAUGE);
     uint32_t f_free = fam(o, "node_filesystem_free_bytes", "Filesystem free space in bytes.", METRIC_GAUGE);
     uint32_t f_avail = fam(o, "node_filesystem_avail_bytes",
                            "Filesystem space available to non-root users in bytes.", METRIC_GAUGE);
     uint32_t f_files = fam(o, "node_filesystem_files", "Filesystem total file nodes.", METRIC_GAUGE);
-    uint32_t f_ffree = fam(o, "node_filesystem_files_free", "Filesystem total free file nodes.", METRIC_GAUGE);
+    uint32_t f_ffree =
+        fam(o, "node_filesystem_files_free", "Filesystem total free file nodes.", METRIC_GAUGE);
     uint32_t f_used = fam(o, "perfkit_filesystem_used_ratio",
                           "Share of the filesystem's space in use, as df's Use%: used / (used + available "
                           "to non-root users).",
                           METRIC_GAUGE);
-    uint32_t f_iused = fam(o, "perfkit_filesystem_inodes_used_ratio",
-                           "Share of the filesystem's inodes in use: (files - files_free) / files.",
-                           METRIC_GAUGE);
+    uint32_t f_iused =
+        fam(o, "perfkit_filesystem_inodes_used_ratio",
+            "Share of the filesystem's inodes in use: (files - files_free) / files.", METRIC_GAUGE);
     for (size_t i = 0; i < m.n; i++) {
         const struct fs_mount *mt = &m.v[i];
         if (mt->ignored || mt->dup)
             continue;
-        struct metric_label l[3] = {
-            { "device", mt->device }, { "fstype", mt->fstype }, { "mountpoint", mt->mountpoint }
-        };
+        struct metric_label l[3] = { { "device", mt->device },
+                                     { "fstype", mt->fstype },
+                                     { "mountpoint", mt->mountpoint } };
         /* A timed-out or failed statvfs is an error of this mount only, as in node_exporter. */
         add(o, f_err, l, 3, mt->usage_known ? 0 : 1);
         add(o, f_ro, l, 3, fs_mount_readonly(mt) ? 1 : 0);
@@ -81,6 +82,8 @@ struct disk_series {
     double (*value)(const struct disk_stats *d);
 };
 
+/* Laid out by hand: accessors by macro, one per field, and the table that names them. */
+/* clang-format off */
 #define D_PLAIN(f) static double d_##f(const struct disk_stats *d) { return (double)d->f; }
 #define D_SECS(f) static double d_##f(const struct disk_stats *d) { return disk_ms_to_seconds(d->f); }
 #define D_BYTES(f) static double d_##f(const struct disk_stats *d) { return disk_sectors_to_bytes(d->f); }
@@ -125,6 +128,7 @@ static const struct disk_series disk_series[] = {
     { "node_disk_flush_requests_time_seconds_total",
       "This is the total number of seconds spent by all flush requests.", METRIC_COUNTER, 17, d_flush_ms },
 };
+/* clang-format on */
 #define NDISK_SERIES (sizeof(disk_series) / sizeof(disk_series[0]))
 
 /* (after - before) / seconds, or -1 when the counter went back (the device was re-created). */
@@ -158,9 +162,9 @@ int collect_read_diskstats(struct collect *c, struct out *o, int64_t now_ms, str
     }
     double secs = c->disk_prev_ms >= 0 ? (double)(now_ms - c->disk_prev_ms) / 1000 : 0;
     if (secs > 0) {
-        uint32_t f_busy = fam(o, "perfkit_disk_busy_ratio",
-                              "Share of the last interval the device had I/O in flight (iostat's %util).",
-                              METRIC_GAUGE);
+        uint32_t f_busy =
+            fam(o, "perfkit_disk_busy_ratio",
+                "Share of the last interval the device had I/O in flight (iostat's %util).", METRIC_GAUGE);
         uint32_t f_rd = fam(o, "perfkit_disk_read_bytes_per_second",
                             "Bytes read per second over the last interval.", METRIC_GAUGE);
         uint32_t f_wr = fam(o, "perfkit_disk_written_bytes_per_second",
@@ -191,8 +195,10 @@ int collect_read_diskstats(struct collect *c, struct out *o, int64_t now_ms, str
 /* ---- netdev --------------------------------------------------------------------- */
 
 /* node_exporter's "node_network_<stat>_total", "Network device statistic <stat>." */
-#define NET_FIELD(stat, field)                                                                    \
-    { "node_network_" stat "_total", "Network device statistic " stat ".", offsetof(struct net_dev, field) }
+#define NET_FIELD(stat, field)                                                                               \
+    {                                                                                                        \
+        "node_network_" stat "_total", "Network device statistic " stat ".", offsetof(struct net_dev, field) \
+    }
 
 static const struct {
     const char *name, *help;
@@ -275,8 +281,8 @@ int collect_read_netdev(struct collect *c, struct out *o, int64_t now_ms, struct
 /* sock_diag errors that mean "not here" (no module, a sandbox's seccomp or LSM): read the files from now on. */
 static bool diag_refused(int rc)
 {
-    return rc == -EPROTONOSUPPORT || rc == -EAFNOSUPPORT || rc == -EACCES || rc == -EPERM ||
-           rc == -ENOENT || rc == -EOPNOTSUPP || rc == -EINVAL;
+    return rc == -EPROTONOSUPPORT || rc == -EAFNOSUPPORT || rc == -EACCES || rc == -EPERM || rc == -ENOENT ||
+           rc == -EOPNOTSUPP || rc == -EINVAL;
 }
 
 int collect_read_tcpstat(struct collect *c, struct out *o, int64_t now_ms, struct pk_err *ce)

@@ -144,7 +144,7 @@ int collect_read_loadavg(struct collect *c, struct out *o, int64_t now_ms, struc
 struct collect_memname {
     char key[MEM_KEY_MAX];
     bool has_unit;
-    bool skip;                 /* a name that cannot be made (never, with keys under MEM_KEY_MAX) */
+    bool skip; /* a name that cannot be made (never, with keys under MEM_KEY_MAX) */
     char name[MEM_KEY_MAX + 32], help[MEM_KEY_MAX + 40];
 };
 
@@ -209,8 +209,9 @@ int collect_read_meminfo(struct collect *c, struct out *o, int64_t now_ms, struc
                    "MemFree + Buffers + Cached (this kernel has no MemAvailable)."
                  : "Share of memory in use: (MemTotal - MemAvailable) / MemTotal.",
              METRIC_GAUGE, m->used_pct / 100);
-    add1(o, "perfkit_swap_used_ratio", "Share of swap in use: (SwapTotal - SwapFree) / SwapTotal; 0 without swap.",
-         METRIC_GAUGE, m->swap_used_pct / 100);
+    add1(o, "perfkit_swap_used_ratio",
+         "Share of swap in use: (SwapTotal - SwapFree) / SwapTotal; 0 without swap.", METRIC_GAUGE,
+         m->swap_used_pct / 100);
     return 0;
 }
 
@@ -222,7 +223,9 @@ int collect_read_pressure(struct collect *c, struct out *o, int64_t now_ms, stru
     struct psi_info p;
     memset(&p, 0, sizeof(p));
     static const char *const rels[PSI_NRES] = {
-        [PSI_CPU] = "pressure/cpu", [PSI_MEMORY] = "pressure/memory", [PSI_IO] = "pressure/io",
+        [PSI_CPU] = "pressure/cpu",
+        [PSI_MEMORY] = "pressure/memory",
+        [PSI_IO] = "pressure/io",
         [PSI_IRQ] = "pressure/irq",
     };
     for (int r = 0; r < PSI_NRES; r++) {
@@ -302,7 +305,8 @@ int collect_read_filefd(struct collect *c, struct out *o, int64_t now_ms, struct
     if (sysctl_parse_file_nr(buf, len, &f) != 0) {
         char path[512];
         snprintf(path, sizeof(path), "%s/%s", c->procfs, rel);
-        return err_set(ce, PK_EPARSE, path, "malformed value", "expected allocated, unused and maximum file handles");
+        return err_set(ce, PK_EPARSE, path, "malformed value",
+                       "expected allocated, unused and maximum file handles");
     }
     add1(o, "node_filefd_allocated", "File descriptor statistics: allocated.", METRIC_GAUGE,
          (double)f.allocated);

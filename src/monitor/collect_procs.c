@@ -65,9 +65,9 @@ static void growth_add(struct collect *c, int64_t now_ms, double procs, double t
 }
 
 static const char *const proc_state_label[PROCS_NSTATES] = {
-    [PROCS_RUNNING] = "running",  [PROCS_SLEEPING] = "sleeping", [PROCS_DISK_SLEEP] = "blocked",
-    [PROCS_ZOMBIE] = "zombie",    [PROCS_STOPPED] = "stopped",   [PROCS_TRACED] = "traced",
-    [PROCS_DEAD] = "dead",        [PROCS_IDLE] = "idle",         [PROCS_OTHER] = "other",
+    [PROCS_RUNNING] = "running", [PROCS_SLEEPING] = "sleeping", [PROCS_DISK_SLEEP] = "blocked",
+    [PROCS_ZOMBIE] = "zombie",   [PROCS_STOPPED] = "stopped",   [PROCS_TRACED] = "traced",
+    [PROCS_DEAD] = "dead",       [PROCS_IDLE] = "idle",         [PROCS_OTHER] = "other",
 };
 
 static void copy_proc(struct collect_proc *d, const struct procs_proc *p)
@@ -96,8 +96,8 @@ int collect_read_processes(struct collect *c, struct out *o, int64_t now_ms, str
     c->procs_cur = next;
     c->procs_prev_ok = true;
 
-    uint32_t f = fam(o, "perfkit_processes", "Processes by state (blocked: uninterruptible sleep, D).",
-                     METRIC_GAUGE);
+    uint32_t f =
+        fam(o, "perfkit_processes", "Processes by state (blocked: uninterruptible sleep, D).", METRIC_GAUGE);
     for (int st = 0; st < PROCS_NSTATES; st++) {
         struct metric_label l[1] = { { "state", proc_state_label[st] } };
         add(o, f, l, 1, (double)s->states[st]);
@@ -109,7 +109,7 @@ int collect_read_processes(struct collect *c, struct out *o, int64_t now_ms, str
      * kernel's letter, only those present, as it prints them. */
     static const char letters[PROCS_NSTATES] = {
         [PROCS_RUNNING] = 'R', [PROCS_SLEEPING] = 'S', [PROCS_DISK_SLEEP] = 'D', [PROCS_ZOMBIE] = 'Z',
-        [PROCS_STOPPED] = 'T', [PROCS_TRACED] = 't', [PROCS_DEAD] = 'X',      [PROCS_IDLE] = 'I',
+        [PROCS_STOPPED] = 'T', [PROCS_TRACED] = 't',   [PROCS_DEAD] = 'X',       [PROCS_IDLE] = 'I',
     };
     f = fam(o, "node_processes_state", "Number of processes in each state.", METRIC_GAUGE);
     for (int st = 0; st < PROCS_NSTATES; st++) {

@@ -137,7 +137,8 @@ static int add_probe(struct monitor_config *c, const char *value, const char *on
             rest++;
         if (strncmp(rest, "limit", 5) != 0 || (rest[5] != ' ' && rest[5] != '\t')) {
             char q[64];
-            return err_set(e, PK_EPARSE, on, "invalid probe", "expected 'limit DURATION' after the target, got '%s'",
+            return err_set(e, PK_EPARSE, on, "invalid probe",
+                           "expected 'limit DURATION' after the target, got '%s'",
                            err_quote(rest, strlen(rest), q, sizeof(q)));
         }
         rest += 5;
@@ -175,8 +176,9 @@ static int add_webhook(struct monitor_config *c, const char *value, const char *
 static int add_rule(struct monitor_config *c, const char *value, const char *on, struct pk_err *e)
 {
     if (!value || !*value)
-        return err_set(e, PK_EPARSE, on, "missing value",
-                       "'alert' needs a rule: NAME: EXPR for DUR [keep_firing_for DUR] [clear VALUE] [severity S]");
+        return err_set(
+            e, PK_EPARSE, on, "missing value",
+            "'alert' needs a rule: NAME: EXPR for DUR [keep_firing_for DUR] [clear VALUE] [severity S]");
     int rc = grow((void **)&c->rules, c->nrules, sizeof(*c->rules), on, "alert rules", e);
     if (rc)
         return rc;
@@ -190,8 +192,7 @@ static int add_rule(struct monitor_config *c, const char *value, const char *on,
     return 0;
 }
 
-int config_set(struct monitor_config *c, const char *key, const char *value, const char *on,
-               struct pk_err *e)
+int config_set(struct monitor_config *c, const char *key, const char *value, const char *on, struct pk_err *e)
 {
     if (!strcmp(key, "listen"))
         return set_str(&c->listen, value, on, key, e);
@@ -245,10 +246,12 @@ int config_set(struct monitor_config *c, const char *key, const char *value, con
                    err_quote(key, strlen(key), q, sizeof(q)));
 }
 
-static bool blank(char ch) { return ch == ' ' || ch == '\t'; }
+static bool blank(char ch)
+{
+    return ch == ' ' || ch == '\t';
+}
 
-int config_parse(struct monitor_config *c, const char *buf, size_t len, const char *name,
-                 struct pk_err *e)
+int config_parse(struct monitor_config *c, const char *buf, size_t len, const char *name, struct pk_err *e)
 {
     if (len > CONFIG_FILE_MAX)
         return err_set(e, PK_EPARSE, name, "configuration too large", "over %u bytes", CONFIG_FILE_MAX);

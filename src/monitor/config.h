@@ -29,31 +29,31 @@
 
 #include "perfkit.h"
 
-#define CONFIG_FILE_MAX   (1u << 20)
-#define CONFIG_LINE_MAX   4096u
-#define CONFIG_LIST_MAX   64u      /* probes, webhooks */
-#define CONFIG_RULES_MAX  256u
+#define CONFIG_FILE_MAX  (1u << 20)
+#define CONFIG_LINE_MAX  4096u
+#define CONFIG_LIST_MAX  64u /* probes, webhooks */
+#define CONFIG_RULES_MAX 256u
 
 enum config_probe_kind { CONFIG_PROBE_TCP, CONFIG_PROBE_HTTP };
 
 struct config_probe {
     enum config_probe_kind kind;
-    char *target;          /* as written: "tcp://host:port" or "http://..." */
-    int64_t limit_ms;      /* slower than this counts as over the limit; 0: none */
+    char *target;     /* as written: "tcp://host:port" or "http://..." */
+    int64_t limit_ms; /* slower than this counts as over the limit; 0: none */
 };
 
 struct config_rule {
-    char *text;            /* "CpuHigh: perfkit_... > 0.9 for 5m" */
-    char *on;              /* "monitor.conf:12" */
+    char *text; /* "CpuHigh: perfkit_... > 0.9 for 5m" */
+    char *on;   /* "monitor.conf:12" */
 };
 
 struct monitor_config {
-    char *listen;          /* default "127.0.0.1:9310" */
-    int64_t interval_ms;   /* default 1000 */
-    char *db;              /* default "perfkit-monitor.db" */
-    int64_t retention_raw_ms;   /* default 48 h */
-    int64_t retention_ms;       /* default 30 d */
-    char *procfs, *sysfs;  /* default "/proc", "/sys" */
+    char *listen;             /* default "127.0.0.1:9310" */
+    int64_t interval_ms;      /* default 1000 */
+    char *db;                 /* default "perfkit-monitor.db" */
+    int64_t retention_raw_ms; /* default 48 h */
+    int64_t retention_ms;     /* default 30 d */
+    char *procfs, *sysfs;     /* default "/proc", "/sys" */
     struct config_probe *probes;
     size_t nprobes;
     char **webhooks;
@@ -62,10 +62,10 @@ struct monitor_config {
     char *auth_token_file;
     bool no_auth;
     char *tls_cert, *tls_key;
-    bool default_rules;    /* default true */
+    bool default_rules; /* default true */
     struct config_rule *rules;
     size_t nrules;
-    char *path;            /* the --config file, for SIGHUP; NULL without one */
+    char *path; /* the --config file, for SIGHUP; NULL without one */
 };
 
 void config_init(struct monitor_config *c);
@@ -76,8 +76,7 @@ void config_destroy(struct monitor_config *c);
 int config_set(struct monitor_config *c, const char *key, const char *value, const char *on,
                struct pk_err *e);
 /* A whole file's text (need not be NUL-terminated); name is for messages. */
-int config_parse(struct monitor_config *c, const char *buf, size_t len, const char *name,
-                 struct pk_err *e);
+int config_parse(struct monitor_config *c, const char *buf, size_t len, const char *name, struct pk_err *e);
 /* Reads and parses path (capped at CONFIG_FILE_MAX); remembers it in c->path. */
 int config_load(struct monitor_config *c, const char *path, struct pk_err *e);
 /* Cross-checks once everything is set: retention-raw <= retention, a TLS key

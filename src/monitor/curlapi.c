@@ -7,7 +7,10 @@
 #include "core/dynlib.h"
 #include "core/err.h"
 
-#define SYM(f) { "curl_" #f, offsetof(struct curlapi, f) }
+#define SYM(f)                                  \
+    {                                           \
+        "curl_" #f, offsetof(struct curlapi, f) \
+    }
 static const struct dynlib_sym syms[] = {
     SYM(easy_init),     SYM(easy_setopt),  SYM(easy_perform),   SYM(easy_getinfo), SYM(easy_cleanup),
     SYM(easy_strerror), SYM(slist_append), SYM(slist_free_all), SYM(global_init),
@@ -31,7 +34,8 @@ static int global_init(void *table, struct pk_err *e)
 int curlapi_get(const struct curlapi **out, struct pk_err *e)
 {
     static const char *const sonames[] = { "libcurl.so.4", "libcurl-gnutls.so.4", NULL };
-    int rc = dynlib_get(&state, sonames, syms, sizeof(syms) / sizeof(syms[0]), &api, sizeof(api), global_init, e);
+    int rc =
+        dynlib_get(&state, sonames, syms, sizeof(syms) / sizeof(syms[0]), &api, sizeof(api), global_init, e);
     *out = rc ? NULL : &api;
     return rc;
 }

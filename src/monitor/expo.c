@@ -38,9 +38,24 @@ static void round_digits(double v, int ndig, uint64_t *mant, int *exp)
 }
 
 static const uint64_t pow10_u64[] = {
-    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
-    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
-    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull,
+    1ull,
+    10ull,
+    100ull,
+    1000ull,
+    10000ull,
+    100000ull,
+    1000000ull,
+    10000000ull,
+    100000000ull,
+    1000000000ull,
+    10000000000ull,
+    100000000000ull,
+    1000000000000ull,
+    10000000000000ull,
+    100000000000000ull,
+    1000000000000000ull,
+    10000000000000000ull,
+    100000000000000000ull,
 };
 
 /*
@@ -124,8 +139,7 @@ static size_t format_go(double v, char *buf, size_t cap)
             memcpy(out + o, dig + 1, (size_t)nd - 1);
             o += (size_t)nd - 1;
         }
-        o += (size_t)snprintf(out + o, sizeof(out) - o, "e%c%02d", exp < 0 ? '-' : '+',
-                              exp < 0 ? -exp : exp);
+        o += (size_t)snprintf(out + o, sizeof(out) - o, "e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
     } else if (exp < 0) {
         memcpy(out + o, "0.", 2);
         o += 2;
@@ -200,8 +214,8 @@ static void out_escaped(struct buf *b, const char *s, bool quote)
 /* ---- families ----------------------------------------------------------------- */
 
 static const char *const base_units[] = {
-    "seconds", "bytes", "ratio", "celsius", "joules", "volts", "amperes",
-    "meters", "metres", "grams", "kelvin", "hertz",
+    "seconds", "bytes",  "ratio",  "celsius", "joules", "volts",
+    "amperes", "meters", "metres", "grams",   "kelvin", "hertz",
 };
 
 /* Length of name without a "_total" suffix. */
@@ -227,12 +241,9 @@ const char *expo_unit(const char *name, enum metric_type type)
 static const char *type_word(enum metric_type t, enum expo_format f)
 {
     switch (t) {
-    case METRIC_COUNTER:
-        return "counter";
-    case METRIC_GAUGE:
-        return "gauge";
-    default:
-        return f == EXPO_OPENMETRICS ? "unknown" : "untyped";
+    case METRIC_COUNTER: return "counter";
+    case METRIC_GAUGE: return "gauge";
+    default: return f == EXPO_OPENMETRICS ? "unknown" : "untyped";
     }
 }
 
@@ -291,8 +302,8 @@ static void render_family(struct buf *b, const struct metric_set *s, const struc
 /* A first render's room: an exposition is tens of KiB, grown by doubling from here. */
 #define FIRST_CAP 4096
 
-int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t n,
-                    enum expo_format f, struct pk_err *e)
+int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t n, enum expo_format f,
+                    struct pk_err *e)
 {
     if (f != EXPO_TEXT && f != EXPO_OPENMETRICS)
         return err_set(e, -EINVAL, "exposition", "unknown format", "%d", (int)f);
@@ -316,8 +327,7 @@ int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t 
     return 0;
 }
 
-int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len,
-                struct pk_err *e)
+int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len, struct pk_err *e)
 {
     struct buf b = BUF_INIT;
     const struct metric_set *sets[1] = { s };

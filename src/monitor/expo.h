@@ -35,14 +35,13 @@
 #include "perfkit.h"
 
 /* The Content-Type of each format, as Prometheus and its client libraries send them. */
-#define EXPO_CONTENT_TYPE_TEXT "text/plain; version=0.0.4; charset=utf-8"
+#define EXPO_CONTENT_TYPE_TEXT        "text/plain; version=0.0.4; charset=utf-8"
 #define EXPO_CONTENT_TYPE_OPENMETRICS "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 enum expo_format { EXPO_TEXT, EXPO_OPENMETRICS };
 
 /* The set in format f into *out (malloc'd, NUL-terminated, caller frees) of *len bytes. */
-int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len,
-                struct pk_err *e);
+int expo_render(const struct metric_set *s, enum expo_format f, char **out, size_t *len, struct pk_err *e);
 
 /*
  * The sets sets[0..n) one after the other into b (its previous content is
@@ -52,8 +51,8 @@ int expo_render(const struct metric_set *s, enum expo_format f, char **out, size
  * A family name must not appear in two of the sets (neither format allows a
  * family twice); that is not checked.
  */
-int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t n,
-                    enum expo_format f, struct pk_err *e);
+int expo_render_buf(struct buf *b, const struct metric_set *const *sets, size_t n, enum expo_format f,
+                    struct pk_err *e);
 
 /* The Content-Type header for f. */
 const char *expo_content_type(enum expo_format f);

@@ -36,16 +36,16 @@
 /* Request line and headers of one connection, and MHD's working space for
  * the response head. Prometheus and browsers send well under 2 KiB; half
  * of MHD's default 32 KiB halves the worst-case memory of a full server. */
-#define CONN_MEMORY     (16u * 1024)
-#define LISTEN_BACKLOG  128
-#define LOG_MAX         256
-#define TOKEN_SHA_LEN   32      /* SHA-256 */
+#define CONN_MEMORY    (16u * 1024)
+#define LISTEN_BACKLOG 128
+#define LOG_MAX        256
+#define TOKEN_SHA_LEN  32 /* SHA-256 */
 
-#define CT_JSON      "application/json"
-#define CT_TEXT      "text/plain; version=0.0.4; charset=utf-8"
-#define CT_OM_100    "application/openmetrics-text; version=1.0.0; charset=utf-8"
-#define CT_OM_001    "application/openmetrics-text; version=0.0.1; charset=utf-8"
-#define CT_OCTETS    "application/octet-stream"
+#define CT_JSON   "application/json"
+#define CT_TEXT   "text/plain; version=0.0.4; charset=utf-8"
+#define CT_OM_100 "application/openmetrics-text; version=1.0.0; charset=utf-8"
+#define CT_OM_001 "application/openmetrics-text; version=0.0.1; charset=utf-8"
+#define CT_OCTETS "application/octet-stream"
 
 /* GnuTLS priorities: its defaults less TLS 1.0 and 1.1. */
 #define TLS_PRIORITIES "NORMAL:-VERS-TLS1.1:-VERS-TLS1.0"
@@ -53,15 +53,15 @@
 struct http_server {
     struct MHD_Daemon *mhd;
     struct http_provider prov;
-    struct sockaddr_storage addr;          /* bound address */
+    struct sockaddr_storage addr; /* bound address */
     socklen_t addrlen;
     uint16_t port;
     bool tls;
     bool has_token;
-    bool check_host;                       /* loopback without a token */
+    bool check_host; /* loopback without a token */
     unsigned char token_sha[TOKEN_SHA_LEN];
-    char listen_host[HTTP_HOST_MAX + 1];   /* the host part of --listen, also a fine Host */
-    char *cert_pem, *key_pem;              /* kept while MHD may read them */
+    char listen_host[HTTP_HOST_MAX + 1]; /* the host part of --listen, also a fine Host */
+    char *cert_pem, *key_pem;            /* kept while MHD may read them */
     /* Canned responses, built once and queued on any thread (MHD counts
      * references to a response under its own lock). */
     struct MHD_Response *r401, *r403, *r404, *r405;
@@ -69,7 +69,7 @@ struct http_server {
     pthread_mutex_t log_lock;
     bool starting;
     char log[LOG_MAX];
-    char seen_mark;                        /* its address marks a request past its first call */
+    char seen_mark; /* its address marks a request past its first call */
     _Atomic uint64_t n_requests, n_2xx, n_4xx, n_5xx, n_401;
 };
 
@@ -250,8 +250,8 @@ static enum MHD_Result call_simple(struct http_server *s, struct MHD_Connection 
 /* What the URI log callback keeps of a /api/history request: its raw query
  * (MHD splits and decodes the query in place afterwards, leniently). */
 struct raw_query {
-    bool seen;             /* the first call for the request is done */
-    size_t len;            /* > QUERY_MAX: too long, text not kept */
+    bool seen;  /* the first call for the request is done */
+    size_t len; /* > QUERY_MAX: too long, text not kept */
     char text[];
 };
 
@@ -287,7 +287,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                 return queue_canned(s, c, MHD_HTTP_UNAUTHORIZED, s->r401);
             }
         } else if (s->check_host &&
-                   !http_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST), s->listen_host)) {
+                   !http_host_ok(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST),
+                                 s->listen_host)) {
             return queue_canned(s, c, MHD_HTTP_FORBIDDEN, s->r403);
         }
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
@@ -313,8 +314,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         if (!p->metrics)
             return queue_canned(s, c, MHD_HTTP_NOT_FOUND, s->r404);
         const char *omv;
-        enum http_metrics_format fmt =
-            http_negotiate_metrics(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &omv);
+        enum http_metrics_format fmt = http_negotiate_metrics(
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &omv);
         struct http_body b = { .status = 200 };
         struct pk_err e;
         pk_err_clear(&e);
@@ -383,7 +384,8 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     return rq;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
     (void)c;
     (void)toe;
@@ -420,8 +422,8 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
 static bool b64token_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-           c == '_' || c == '~' || c == '+' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
 }
 
 static int check_token(const char *tok, unsigned char *sha, struct pk_err *e)
@@ -430,7 +432,8 @@ static int check_token(const char *tok, unsigned char *sha, struct pk_err *e)
     if (n >= 1 && tok[n - 1] == '\n') /* the file's final newline */
         n -= (n >= 2 && tok[n - 2] == '\r') ? 2 : 1;
     if (n > HTTP_TOKEN_MAX)
-        return err_set(e, PK_EUSAGE, "--auth-token-file", "invalid token", "longer than %u bytes", HTTP_TOKEN_MAX);
+        return err_set(e, PK_EUSAGE, "--auth-token-file", "invalid token", "longer than %u bytes",
+                       HTTP_TOKEN_MAX);
     if (n < HTTP_TOKEN_MIN)
         return err_set(e, PK_EUSAGE, "--auth-token-file", "invalid token",
                        "%zu bytes: at least %u are needed (e.g. `openssl rand -hex 32`)", n, HTTP_TOKEN_MIN);
@@ -495,8 +498,8 @@ out:
     return rc;
 }
 
-static int open_listener(const struct sockaddr_storage *addr, unsigned addrlen, const char *listen_text, int *out,
-                         struct pk_err *e)
+static int open_listener(const struct sockaddr_storage *addr, unsigned addrlen, const char *listen_text,
+                         int *out, struct pk_err *e)
 {
     int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -539,7 +542,8 @@ static void free_server(struct http_server *s)
 
 /* The options checked and taken in: the listen address, the token's digest,
  * the refusal of a public address without authentication, the TLS texts. */
-static int configure(struct http_server *s, const struct http_opts *o, const char *listen_text, struct pk_err *e)
+static int configure(struct http_server *s, const struct http_opts *o, const char *listen_text,
+                     struct pk_err *e)
 {
     int rc;
     if (o->conn_limit < 1 || o->timeout_s < 1 || o->threads < 1 || o->threads > HTTP_THREADS_MAX)
@@ -590,7 +594,8 @@ static int make_canned(struct http_server *s, struct pk_err *e)
                      "serve other names with --auth-token-file\"}",
                      NULL, NULL);
     s->r404 = canned("{\"error\":\"not found\"}", NULL, NULL);
-    s->r405 = canned("{\"error\":\"method not allowed: use GET or HEAD\"}", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+    s->r405 =
+        canned("{\"error\":\"method not allowed: use GET or HEAD\"}", MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
     if (!s->r401 || !s->r403 || !s->r404 || !s->r405)
         return err_errno(e, -ENOMEM, "http", "cannot start the server");
     return 0;
@@ -627,13 +632,10 @@ static int start_daemon(struct http_server *s, const struct http_opts *o, int fd
     if (s->tls)
         flags |= MHD_USE_TLS;
     s->starting = true;
-    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
-                              MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
-                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                              MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s,
-                              MHD_OPTION_ARRAY, opts,
-                              MHD_OPTION_END);
+    s->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
+                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, s, MHD_OPTION_NOTIFY_COMPLETED,
+                              on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s, MHD_OPTION_ARRAY,
+                              opts, MHD_OPTION_END);
     pthread_mutex_lock(&s->log_lock);
     s->starting = false;
     pthread_mutex_unlock(&s->log_lock);
@@ -669,7 +671,7 @@ int http_start(const struct http_opts *o, const struct http_provider *p, struct 
     socklen_t alen = sizeof(s->addr);
     getsockname(fd, (struct sockaddr *)&s->addr, &alen);
     s->port = ntohs(s->addr.ss_family == AF_INET ? ((struct sockaddr_in *)&s->addr)->sin_port
-                                                  : ((struct sockaddr_in6 *)&s->addr)->sin6_port);
+                                                 : ((struct sockaddr_in6 *)&s->addr)->sin6_port);
     if ((rc = start_daemon(s, o, fd, e)))
         goto fail;
     *out = s;

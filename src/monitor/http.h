@@ -73,27 +73,27 @@
 struct query_history;
 struct http_server;
 
-#define HTTP_LISTEN_DEFAULT      "127.0.0.1:9310"
-#define HTTP_CONN_LIMIT_DEFAULT  256u
-#define HTTP_PER_IP_DEFAULT      64u
-#define HTTP_TIMEOUT_DEFAULT_S   10u
-#define HTTP_THREADS_DEFAULT     2u
-#define HTTP_THREADS_MAX         64u
-#define HTTP_TOKEN_MIN           16u    /* bytes; shorter tokens are guessable */
-#define HTTP_TOKEN_MAX           4096u
+#define HTTP_LISTEN_DEFAULT     "127.0.0.1:9310"
+#define HTTP_CONN_LIMIT_DEFAULT 256u
+#define HTTP_PER_IP_DEFAULT     64u
+#define HTTP_TIMEOUT_DEFAULT_S  10u
+#define HTTP_THREADS_DEFAULT    2u
+#define HTTP_THREADS_MAX        64u
+#define HTTP_TOKEN_MIN          16u /* bytes; shorter tokens are guessable */
+#define HTTP_TOKEN_MAX          4096u
 
 struct http_opts {
-    const char *listen;        /* "127.0.0.1:9310", "[::1]:9310", "0.0.0.0:9310",
+    const char *listen;       /* "127.0.0.1:9310", "[::1]:9310", "0.0.0.0:9310",
                                   "localhost:9310"; port 0 picks a free one */
-    const char *auth_token;    /* bearer token text (one trailing newline is
+    const char *auth_token;   /* bearer token text (one trailing newline is
                                   dropped); NULL: no authentication */
-    bool no_auth;              /* serve a non-loopback address without a token */
-    const char *tls_cert_pem;  /* PEM texts of the certificate (chain) and its */
-    const char *tls_key_pem;   /* key; both or neither. NULL: plain HTTP */
-    unsigned conn_limit;       /* concurrent connections in all (>= 1) */
-    unsigned per_ip_limit;     /* concurrent connections from one address; 0: no limit */
-    unsigned timeout_s;        /* inactivity before a connection is dropped (>= 1) */
-    unsigned threads;          /* server threads, 1..HTTP_THREADS_MAX */
+    bool no_auth;             /* serve a non-loopback address without a token */
+    const char *tls_cert_pem; /* PEM texts of the certificate (chain) and its */
+    const char *tls_key_pem;  /* key; both or neither. NULL: plain HTTP */
+    unsigned conn_limit;      /* concurrent connections in all (>= 1) */
+    unsigned per_ip_limit;    /* concurrent connections from one address; 0: no limit */
+    unsigned timeout_s;       /* inactivity before a connection is dropped (>= 1) */
+    unsigned threads;         /* server threads, 1..HTTP_THREADS_MAX */
 };
 
 /* Fills in the defaults above (listen HTTP_LISTEN_DEFAULT, no token). */
@@ -110,10 +110,10 @@ void http_opts_init(struct http_opts *o);
 struct http_body {
     const void *data;
     size_t len;
-    const char *content_type;  /* a static string; NULL: the route's default
+    const char *content_type; /* a static string; NULL: the route's default
                                   (application/json; the negotiated type for
                                   /metrics; assets must set it) */
-    unsigned status;           /* 200 unless the provider says otherwise
+    unsigned status;          /* 200 unless the provider says otherwise
                                   (e.g. 503 from health or ready); 200..599 */
     void (*release)(void *cookie);
     void *cookie;
@@ -121,8 +121,8 @@ struct http_body {
 
 /* The /metrics format negotiated from the Accept header. */
 enum http_metrics_format {
-    HTTP_METRICS_TEXT,         /* text/plain; version=0.0.4 */
-    HTTP_METRICS_OPENMETRICS,  /* application/openmetrics-text; version=1.0.0 */
+    HTTP_METRICS_TEXT,        /* text/plain; version=0.0.4 */
+    HTTP_METRICS_OPENMETRICS, /* application/openmetrics-text; version=1.0.0 */
 };
 
 /*
@@ -144,9 +144,9 @@ struct http_provider {
 
 /* Counters since start, for the agent's self-metrics. */
 struct http_stats {
-    uint64_t requests;         /* requests answered */
+    uint64_t requests; /* requests answered */
     uint64_t status_2xx, status_4xx, status_5xx;
-    uint64_t unauthorized;     /* 401s (missing or wrong token) */
+    uint64_t unauthorized; /* 401s (missing or wrong token) */
 };
 
 int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,

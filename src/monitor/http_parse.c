@@ -256,10 +256,10 @@ bool http_host_ok(const char *host, const char *listen_host)
 #define ACCEPT_MAX_RANGES 32
 
 struct media {
-    const char *type, *sub, *version;   /* spans into a copy of the header */
+    const char *type, *sub, *version; /* spans into a copy of the header */
     size_t tlen, slen, vlen;
     double q;
-    int spec;                           /* 2 type/sub, 1 type/ *, 0 * / * */
+    int spec; /* 2 type/sub, 1 type/ *, 0 * / * */
     int order;
 };
 
@@ -308,7 +308,7 @@ static void parse_media(const char *s, size_t n, int order, struct media *m, boo
     const char *r = trim(s, &rlen);
     const char *slash = memchr(r, '/', rlen);
     if (!slash) {
-        if (!(rlen == 1 && r[0] == '*'))   /* a lone "*" is read as * / *, as goautoneg does */
+        if (!(rlen == 1 && r[0] == '*')) /* a lone "*" is read as * / *, as goautoneg does */
             return;
         m->type = m->sub = "*";
         m->tlen = m->slen = 1;
@@ -389,7 +389,8 @@ enum http_metrics_format http_negotiate_metrics(const char *accept, const char *
         if (span_ieq(m[i].type, m[i].tlen, "text") && span_ieq(m[i].sub, m[i].slen, "plain") &&
             (!m[i].version || (m[i].vlen == 5 && !memcmp(m[i].version, "0.0.4", 5))))
             return HTTP_METRICS_TEXT;
-        if (span_ieq(m[i].type, m[i].tlen, "application") && span_ieq(m[i].sub, m[i].slen, "openmetrics-text")) {
+        if (span_ieq(m[i].type, m[i].tlen, "application") &&
+            span_ieq(m[i].sub, m[i].slen, "openmetrics-text")) {
             if (!m[i].version || (m[i].vlen == 5 && !memcmp(m[i].version, "1.0.0", 5)))
                 return HTTP_METRICS_OPENMETRICS;
             if (m[i].vlen == 5 && !memcmp(m[i].version, "0.0.1", 5)) {

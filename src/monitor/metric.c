@@ -241,8 +241,7 @@ static uint32_t name_hash(const char *name)
  * A sample begins some 150 families, and a search of the ones begun before
  * (most share "node_" and more) was the largest cost of building a set.
  */
-static const struct metric_family *find_family(const struct metric_set *s, const char *name,
-                                               uint32_t *idx)
+static const struct metric_family *find_family(const struct metric_set *s, const char *name, uint32_t *idx)
 {
     if (!s->fhash_cap)
         return NULL;
@@ -312,8 +311,8 @@ static bool family_again(struct metric_set *s, const char *name, const char *hel
     return true;
 }
 
-int metric_family_begin(struct metric_set *s, const char *name, const char *help,
-                        enum metric_type type, uint32_t *fam_out, struct pk_err *e)
+int metric_family_begin(struct metric_set *s, const char *name, const char *help, enum metric_type type,
+                        uint32_t *fam_out, struct pk_err *e)
 {
     if (type != METRIC_GAUGE && type != METRIC_COUNTER && type != METRIC_UNTYPED)
         return err_set(e, -EINVAL, name ? name : "(null)", "invalid metric type", "%d", (int)type);
@@ -327,8 +326,8 @@ int metric_family_begin(struct metric_set *s, const char *name, const char *help
                        "a name matches [a-zA-Z_:][a-zA-Z0-9_:]*");
     if (f) {
         if (f->type != type)
-            return err_set(e, -EINVAL, name, "metric family begun twice with different types",
-                           "%s, then %s", type_name(f->type), type_name(type));
+            return err_set(e, -EINVAL, name, "metric family begun twice with different types", "%s, then %s",
+                           type_name(f->type), type_name(type));
         if (fam_out)
             *fam_out = idx;
         return 0;
@@ -362,8 +361,8 @@ int metric_family_begin(struct metric_set *s, const char *name, const char *help
 }
 
 /* The series at position nseries of the previous fill, if it is this one: its strings are kept. */
-static bool series_again(struct metric_set *s, uint32_t fam, const struct metric_label *labels, size_t nlabels,
-                         double value)
+static bool series_again(struct metric_set *s, uint32_t fam, const struct metric_label *labels,
+                         size_t nlabels, double value)
 {
     if (s->nseries >= s->prev_nseries || nlabels > METRIC_LABELS_MAX || (nlabels > 0 && !labels))
         return false;
@@ -390,17 +389,17 @@ int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *la
         return 0;
     struct metric_family *f = &s->fam[fam];
     if (nlabels > METRIC_LABELS_MAX || (nlabels > 0 && !labels))
-        return err_set(e, -EINVAL, f->name, "too many labels", "%zu, at most %d", nlabels,
-                       METRIC_LABELS_MAX);
+        return err_set(e, -EINVAL, f->name, "too many labels", "%zu, at most %d", nlabels, METRIC_LABELS_MAX);
     /* Series of a family mostly repeat their neighbour's label names and many
      * of its values (node_cpu_seconds_total: cpu="3" eight times): those are
      * shared, and a name the neighbour has was checked when it was added. */
     const struct metric_series *prev = f->n ? &s->series[f->idx[f->n - 1]] : NULL;
     const char *same[METRIC_LABELS_MAX];
     for (size_t i = 0; i < nlabels; i++) {
-        same[i] = prev && i < prev->nlabels && labels[i].name && strcmp(prev->labels[i].name, labels[i].name) == 0
-                      ? prev->labels[i].name
-                      : NULL;
+        same[i] =
+            prev && i < prev->nlabels && labels[i].name && strcmp(prev->labels[i].name, labels[i].name) == 0
+                ? prev->labels[i].name
+                : NULL;
         if (!same[i] && !metric_label_name_valid(labels[i].name))
             return err_set(e, -EINVAL, f->name, "invalid label name", "'%s'",
                            labels[i].name ? labels[i].name : "(null)");
@@ -433,7 +432,8 @@ int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *la
     m->value = value;
     for (size_t i = 0; i < nlabels; i++) {
         const char *ln = same[i], *lv = NULL;
-        if (prev && i < prev->nlabels && labels[i].value && strcmp(prev->labels[i].value, labels[i].value) == 0)
+        if (prev && i < prev->nlabels && labels[i].value &&
+            strcmp(prev->labels[i].value, labels[i].value) == 0)
             lv = prev->labels[i].value;
         if (!ln)
             ln = arena_str(s, labels[i].name);
@@ -449,8 +449,8 @@ int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *la
     return 0;
 }
 
-int metric_add1(struct metric_set *s, const char *name, const char *help, enum metric_type type,
-                double value, struct pk_err *e)
+int metric_add1(struct metric_set *s, const char *name, const char *help, enum metric_type type, double value,
+                struct pk_err *e)
 {
     uint32_t fam;
     int rc = metric_family_begin(s, name, help, type, &fam, e);

@@ -57,7 +57,7 @@ struct metric_label {
 };
 
 struct metric_series {
-    uint32_t family;                       /* index in set->fam */
+    uint32_t family; /* index in set->fam */
     uint8_t nlabels;
     struct metric_label labels[METRIC_LABELS_MAX];
     double value;
@@ -67,14 +67,14 @@ struct metric_family {
     const char *name;
     const char *help;
     enum metric_type type;
-    uint32_t hash;                         /* of name (private) */
+    uint32_t hash; /* of name (private) */
     /* series of this family, in the order added: set->series[idx[0..n)] */
     uint32_t *idx;
     size_t n, cap;
 };
 
 struct metric_set {
-    int64_t ts_ms;                         /* when the sample was taken (epoch ms) */
+    int64_t ts_ms; /* when the sample was taken (epoch ms) */
     struct metric_family *fam;
     size_t nfam, capfam;
     /* family index by name (private): open addressing, slot = family index + 1,
@@ -94,9 +94,9 @@ struct metric_set {
     /* what the set held before metric_set_clear (private): families and
      * series at these positions may be taken again as they are */
     size_t prev_nfam, prev_nseries;
-    size_t arena_total;                    /* bytes taken from blocks since the strings were last reset */
-    size_t arena_base;                     /* ... by the first sample built after that reset */
-    bool arena_fresh;                      /* no sample was measured since the reset */
+    size_t arena_total; /* bytes taken from blocks since the strings were last reset */
+    size_t arena_base;  /* ... by the first sample built after that reset */
+    bool arena_fresh;   /* no sample was measured since the reset */
 };
 
 void metric_set_init(struct metric_set *s);
@@ -105,15 +105,15 @@ void metric_set_destroy(struct metric_set *s);
 void metric_set_clear(struct metric_set *s);
 
 /* Starts (or continues) the family `name`; its index in *fam_out. */
-int metric_family_begin(struct metric_set *s, const char *name, const char *help,
-                        enum metric_type type, uint32_t *fam_out, struct pk_err *e);
+int metric_family_begin(struct metric_set *s, const char *name, const char *help, enum metric_type type,
+                        uint32_t *fam_out, struct pk_err *e);
 /* Adds a series to family fam: nlabels pairs in labels[] (names must be
  * valid, values any text). */
 int metric_add(struct metric_set *s, uint32_t fam, const struct metric_label *labels, size_t nlabels,
                double value, struct pk_err *e);
 /* Convenience: a family with one unlabelled series. */
-int metric_add1(struct metric_set *s, const char *name, const char *help, enum metric_type type,
-                double value, struct pk_err *e);
+int metric_add1(struct metric_set *s, const char *name, const char *help, enum metric_type type, double value,
+                struct pk_err *e);
 
 /* Lookup (a hash of family names, then linear in the series of the family). NULL if absent.
  * labels may be NULL/0 for the first series of the family. */

@@ -69,8 +69,8 @@ size_t notify_summary(const struct rules_event *ev, char *buf, size_t cap)
     char v[32], t[32], d[32];
     size_t off;
     if (ev->state == RULES_FIRING) {
-        off = text_append(buf, cap, 0, "%s %s %s %s", ev->key, value_str(ev->value, v, sizeof(v)), rules_op_str(r->op),
-                     rules_format_number(r->threshold, t, sizeof(t)));
+        off = text_append(buf, cap, 0, "%s %s %s %s", ev->key, value_str(ev->value, v, sizeof(v)),
+                          rules_op_str(r->op), rules_format_number(r->threshold, t, sizeof(t)));
         if (r->for_ms)
             off = text_append(buf, cap, off, " for %s", rules_format_duration(r->for_ms, d, sizeof(d)));
     } else {
@@ -79,7 +79,7 @@ size_t notify_summary(const struct rules_event *ev, char *buf, size_t cap)
         else
             off = text_append(buf, cap, 0, "%s gone (last %s)", ev->key, value_str(ev->value, v, sizeof(v)));
         off = text_append(buf, cap, off, ", active %s",
-                     span_str(ev->resolved_at_ms - ev->active_since_ms, d, sizeof(d)));
+                          span_str(ev->resolved_at_ms - ev->active_since_ms, d, sizeof(d)));
     }
     return finish(buf, cap, off);
 }
@@ -88,9 +88,9 @@ size_t notify_log_line(const struct rules_event *ev, char *buf, size_t cap)
 {
     char s[NOTIFY_LINE_MAX], t[32];
     notify_summary(ev, s, sizeof(s));
-    size_t off = text_append(buf, cap, 0, "alert %s %s: %s (since %s) severity=%s", ev->rule.name,
-                        rules_state_str(ev->state), s, rules_format_time(ev->active_since_ms, t, sizeof(t)),
-                        rules_severity_str(ev->rule.severity));
+    size_t off = text_append(
+        buf, cap, 0, "alert %s %s: %s (since %s) severity=%s", ev->rule.name, rules_state_str(ev->state), s,
+        rules_format_time(ev->active_since_ms, t, sizeof(t)), rules_severity_str(ev->rule.severity));
     return finish(buf, cap, off);
 }
 
@@ -149,29 +149,42 @@ int notify_export(struct notify *n, struct metric_set *set, struct pk_err *e)
     notify_stats(n, &s);
     uint32_t fam;
     int rc;
-    if ((rc = metric_family_begin(set, "perfkit_alert_webhook_messages_total",
-                                  "Alert webhook messages by outcome: sent (2xx), failed (all tries), dropped "
-                                  "(queue full or unsent at shutdown).",
-                                  METRIC_COUNTER, &fam, e)) != 0)
+    if ((rc =
+             metric_family_begin(set, "perfkit_alert_webhook_messages_total",
+                                 "Alert webhook messages by outcome: sent (2xx), failed (all tries), dropped "
+                                 "(queue full or unsent at shutdown).",
+                                 METRIC_COUNTER, &fam, e)) != 0)
         return rc;
-    const struct { const char *result; uint64_t v; } msg[] = {
-        { "sent", s.webhook_sent }, { "failed", s.webhook_failed }, { "dropped", s.webhook_dropped },
+    const struct {
+        const char *result;
+        uint64_t v;
+    } msg[] = {
+        { "sent", s.webhook_sent },
+        { "failed", s.webhook_failed },
+        { "dropped", s.webhook_dropped },
     };
     for (size_t i = 0; i < 3; i++) {
         struct metric_label l = { "result", msg[i].result };
         if ((rc = metric_add(set, fam, &l, 1, (double)msg[i].v, e)) != 0)
             return rc;
     }
-    if ((rc = metric_add1(set, "perfkit_alert_webhook_attempts_total", "HTTP tries of alert webhook messages.",
-                          METRIC_COUNTER, (double)s.webhook_attempts, e)) != 0)
+    if ((rc =
+             metric_add1(set, "perfkit_alert_webhook_attempts_total", "HTTP tries of alert webhook messages.",
+                         METRIC_COUNTER, (double)s.webhook_attempts, e)) != 0)
         return rc;
-    if ((rc = metric_family_begin(set, "perfkit_alert_commands_total",
-                                  "--on-alert commands by outcome: started, failed (start, exit status, signal, "
-                                  "time limit), dropped (too many running).",
-                                  METRIC_COUNTER, &fam, e)) != 0)
+    if ((rc = metric_family_begin(
+             set, "perfkit_alert_commands_total",
+             "--on-alert commands by outcome: started, failed (start, exit status, signal, "
+             "time limit), dropped (too many running).",
+             METRIC_COUNTER, &fam, e)) != 0)
         return rc;
-    const struct { const char *result; uint64_t v; } cmd[] = {
-        { "started", s.command_started }, { "failed", s.command_failed }, { "dropped", s.command_dropped },
+    const struct {
+        const char *result;
+        uint64_t v;
+    } cmd[] = {
+        { "started", s.command_started },
+        { "failed", s.command_failed },
+        { "dropped", s.command_dropped },
     };
     for (size_t i = 0; i < 3; i++) {
         struct metric_label l = { "result", cmd[i].result };
@@ -207,20 +220,22 @@ static int settings(struct notify *n, const struct notify_config *c, struct pk_e
     n->tries = c->tries ? c->tries : 5;
     n->backoff_ms = c->backoff_ms > 0 ? c->backoff_ms : 100;
     n->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
-    if (n->on_alert_max > NOTIFY_COMMANDS_MAX || n->queue_max > NOTIFY_QUEUE_MAX || n->tries > NOTIFY_TRIES_MAX ||
-        c->nlabels > METRIC_LABELS_MAX)
+    if (n->on_alert_max > NOTIFY_COMMANDS_MAX || n->queue_max > NOTIFY_QUEUE_MAX ||
+        n->tries > NOTIFY_TRIES_MAX || c->nlabels > METRIC_LABELS_MAX)
         return err_set(e, PK_EUSAGE, "notify", "invalid notification settings",
-                       "at most %u commands at once, %u queued messages, %u tries, %u labels", NOTIFY_COMMANDS_MAX,
-                       NOTIFY_QUEUE_MAX, NOTIFY_TRIES_MAX, METRIC_LABELS_MAX);
+                       "at most %u commands at once, %u queued messages, %u tries, %u labels",
+                       NOTIFY_COMMANDS_MAX, NOTIFY_QUEUE_MAX, NOTIFY_TRIES_MAX, METRIC_LABELS_MAX);
     if (c->nwebhooks > NOTIFY_WEBHOOKS_MAX)
         return err_set(e, PK_EUSAGE, "--webhook", "too many webhooks", "at most %u", NOTIFY_WEBHOOKS_MAX);
     for (size_t i = 0; i < c->nwebhooks; i++)
         if (!c->webhooks[i] || !url_ok(c->webhooks[i]))
             return err_set(e, PK_EUSAGE, "--webhook", "invalid webhook URL",
                            "expected http://HOST[:PORT]/PATH or https://..., got '%s'",
-                           c->webhooks[i] ? err_quote(c->webhooks[i], strlen(c->webhooks[i]), q, sizeof(q)) : "");
+                           c->webhooks[i] ? err_quote(c->webhooks[i], strlen(c->webhooks[i]), q, sizeof(q))
+                                          : "");
     if (c->on_alert && strnlen(c->on_alert, NOTIFY_COMMAND_MAX + 1) > NOTIFY_COMMAND_MAX)
-        return err_set(e, PK_EUSAGE, "--on-alert", "invalid command", "longer than %u bytes", NOTIFY_COMMAND_MAX);
+        return err_set(e, PK_EUSAGE, "--on-alert", "invalid command", "longer than %u bytes",
+                       NOTIFY_COMMAND_MAX);
     return 0;
 }
 
@@ -352,7 +367,10 @@ int notify_enqueue(struct notify *n, const struct rules_events *ev)
         return -ENOMEM;
     }
     struct notify_config c = {
-        .receiver = n->receiver, .external_url = n->external_url, .labels = n->labels, .nlabels = n->nlabels,
+        .receiver = n->receiver,
+        .external_url = n->external_url,
+        .labels = n->labels,
+        .nlabels = n->nlabels,
     };
     /* one message per alert name, as Alertmanager grouped by alertname sends */
     for (size_t i = 0; i < ev->n; i++) {

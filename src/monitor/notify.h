@@ -44,21 +44,21 @@
 #include "monitor/rules.h"
 #include "perfkit.h"
 
-#define NOTIFY_WEBHOOKS_MAX        16u
-#define NOTIFY_URL_MAX             2048u
-#define NOTIFY_COMMAND_MAX         4096u     /* bytes of --on-alert */
-#define NOTIFY_COMMANDS_MAX        64u       /* on_alert_max's ceiling */
-#define NOTIFY_QUEUE_MAX           65536u    /* queue_max's ceiling */
-#define NOTIFY_TRIES_MAX           20u
-#define NOTIFY_PAYLOAD_ALERTS_MAX  256u      /* alerts in one message; the rest count in truncatedAlerts */
-#define NOTIFY_LINE_MAX            1024u     /* notify_log_line's output fits */
+#define NOTIFY_WEBHOOKS_MAX       16u
+#define NOTIFY_URL_MAX            2048u
+#define NOTIFY_COMMAND_MAX        4096u  /* bytes of --on-alert */
+#define NOTIFY_COMMANDS_MAX       64u    /* on_alert_max's ceiling */
+#define NOTIFY_QUEUE_MAX          65536u /* queue_max's ceiling */
+#define NOTIFY_TRIES_MAX          20u
+#define NOTIFY_PAYLOAD_ALERTS_MAX 256u  /* alerts in one message; the rest count in truncatedAlerts */
+#define NOTIFY_LINE_MAX           1024u /* notify_log_line's output fits */
 
 /* Zero fields take the defaults in brackets. */
 struct notify_config {
-    const char *on_alert;              /* shell command; NULL or "" for none */
-    unsigned on_alert_max;             /* commands running at once [4] */
-    int64_t on_alert_timeout_ms;       /* a command is killed after [60 s] */
-    const char *const *webhooks;       /* URLs (http:// or https://) */
+    const char *on_alert;        /* shell command; NULL or "" for none */
+    unsigned on_alert_max;       /* commands running at once [4] */
+    int64_t on_alert_timeout_ms; /* a command is killed after [60 s] */
+    const char *const *webhooks; /* URLs (http:// or https://) */
     size_t nwebhooks;
     size_t queue_max;                  /* messages waiting per URL [256] */
     unsigned tries;                    /* tries per message [5] */
@@ -71,20 +71,20 @@ struct notify_config {
 };
 
 struct notify_stats {
-    uint64_t webhook_sent;        /* messages accepted by a receiver (2xx) */
-    uint64_t webhook_failed;      /* messages given up: every try failed, or a final status */
-    uint64_t webhook_dropped;     /* messages pushed out of a full queue, or unsent at shutdown */
-    uint64_t webhook_attempts;    /* HTTP tries, first ones included */
-    uint64_t webhook_queued;      /* messages waiting or being sent now */
+    uint64_t webhook_sent;     /* messages accepted by a receiver (2xx) */
+    uint64_t webhook_failed;   /* messages given up: every try failed, or a final status */
+    uint64_t webhook_dropped;  /* messages pushed out of a full queue, or unsent at shutdown */
+    uint64_t webhook_attempts; /* HTTP tries, first ones included */
+    uint64_t webhook_queued;   /* messages waiting or being sent now */
     uint64_t command_started;
-    uint64_t command_failed;      /* could not start, exited non-zero, killed by a signal or the time limit */
-    uint64_t command_dropped;     /* on_alert_max were already running */
+    uint64_t command_failed;  /* could not start, exited non-zero, killed by a signal or the time limit */
+    uint64_t command_dropped; /* on_alert_max were already running */
     uint64_t command_running;
-    char last_error[256];         /* the most recent delivery failure, "" if none */
+    char last_error[256]; /* the most recent delivery failure, "" if none */
 };
 
-struct notify_hook;   /* one webhook URL: its queue, thread and curl handle */
-struct notify_job;    /* one command to start */
+struct notify_hook; /* one webhook URL: its queue, thread and curl handle */
+struct notify_job;  /* one command to start */
 struct curlapi;
 
 struct notify {
@@ -101,17 +101,17 @@ struct notify {
     size_t nlabels;
     struct notify_hook *hooks;
     size_t nhooks;
-    const struct curlapi *curl;       /* loaded only when there are webhooks */
+    const struct curlapi *curl; /* loaded only when there are webhooks */
 
-    pthread_mutex_t mu;               /* the fields below and the stats */
-    pthread_cond_t cv;                /* wakes the command thread */
+    pthread_mutex_t mu; /* the fields below and the stats */
+    pthread_cond_t cv;  /* wakes the command thread */
     bool sync_inited;
     pthread_t cmd_thread;
     bool cmd_thread_started, stopping;
-    int64_t deadline_ns;              /* monotonic; set by notify_destroy */
-    struct notify_job **jobs;         /* waiting to start */
+    int64_t deadline_ns;      /* monotonic; set by notify_destroy */
+    struct notify_job **jobs; /* waiting to start */
     size_t njobs;
-    pid_t *pids;                      /* running */
+    pid_t *pids; /* running */
     int64_t *pid_started_ns;
     bool *pid_killed;
     size_t npids;

@@ -25,8 +25,7 @@
 
 extern char **environ;
 
-#define POLL_NS  (10 * (int64_t)NS_PER_MS)    /* reaper's poll period while a child runs */
-
+#define POLL_NS (10 * (int64_t)NS_PER_MS) /* reaper's poll period while a child runs */
 
 /* ---- commands ------------------------------------------------------------- */
 
@@ -54,9 +53,15 @@ static struct notify_job *job_new(const struct rules_event *ev)
         else
             rules_format_number(ev->value, v, sizeof(v));
         const char *vals[NOTIFY_ENV_VARS] = {
-            ev->rule.name, rules_state_str(ev->state), rules_severity_str(ev->rule.severity), v,
-            rules_format_number(ev->rule.threshold, t, sizeof(t)), labels,
-            rules_format_time(ev->active_since_ms, since, sizeof(since)), summary, ev->key,
+            ev->rule.name,
+            rules_state_str(ev->state),
+            rules_severity_str(ev->rule.severity),
+            v,
+            rules_format_number(ev->rule.threshold, t, sizeof(t)),
+            labels,
+            rules_format_time(ev->active_since_ms, since, sizeof(since)),
+            summary,
+            ev->key,
         };
         static const char *const names[NOTIFY_ENV_VARS] = {
             "NAME", "STATE", "SEVERITY", "VALUE", "THRESHOLD", "LABELS", "SINCE", "SUMMARY", "SERIES",
@@ -220,7 +225,8 @@ static void *cmd_main(void *arg)
         reap(n, false);
         int64_t now = (int64_t)clock_mono_ns();
         for (size_t i = 0; i < n->npids; i++)
-            if (!n->pid_killed[i] && now - n->pid_started_ns[i] >= n->on_alert_timeout_ms * (int64_t)NS_PER_MS) {
+            if (!n->pid_killed[i] &&
+                now - n->pid_started_ns[i] >= n->on_alert_timeout_ms * (int64_t)NS_PER_MS) {
                 kill(-n->pids[i], SIGKILL);
                 n->pid_killed[i] = true;
             }

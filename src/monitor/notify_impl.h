@@ -26,22 +26,22 @@
 #define NOTIFY_ENV_VARS 9
 
 struct notify_job {
-    char *env[NOTIFY_ENV_VARS];   /* "PERFKIT_ALERT_...=value" */
+    char *env[NOTIFY_ENV_VARS]; /* "PERFKIT_ALERT_...=value" */
 };
 
 struct notify_hook {
     struct notify *n;
     char *url;
-    char *shown;              /* url without its password, for messages */
+    char *shown; /* url without its password, for messages */
     CURL *curl;
     struct curl_slist *headers;
     char errbuf[CURL_ERROR_SIZE];
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool sync_inited, started, stop;
-    char **q;                 /* ring of message bodies: q[(qhead + i) % queue_max], i < qlen */
+    char **q; /* ring of message bodies: q[(qhead + i) % queue_max], i < qlen */
     size_t qhead, qlen;
-    bool busy;                /* a message is being sent */
+    bool busy; /* a message is being sent */
     _Atomic int64_t deadline_ns;
     pthread_t thread;
 };

@@ -38,7 +38,6 @@ static char *go_time(int64_t ms, char *buf, size_t cap)
     return buf;
 }
 
-
 /* ---- the webhook message -------------------------------------------------- */
 
 /* An alert's labels as Alertmanager sees them: the series' labels, the
@@ -128,8 +127,9 @@ static json_t *labels_object(const struct metric_label *l, size_t n)
 }
 
 #define NOTE_KEYS 4
-#define NOTE_MAX (NOTIFY_LINE_MAX + RULES_FORMAT_MAX)
-static const char *const note_keys[NOTE_KEYS] = { "description", "summary", "threshold", "value" }; /* sorted */
+#define NOTE_MAX  (NOTIFY_LINE_MAX + RULES_FORMAT_MAX)
+static const char *const note_keys[NOTE_KEYS] = { "description", "summary", "threshold",
+                                                  "value" }; /* sorted */
 
 typedef char notes_t[NOTE_KEYS][NOTE_MAX];
 
@@ -144,8 +144,8 @@ static void annotations(const struct rules_event *ev, notes_t out)
         rules_format_number(ev->value, out[3], NOTE_MAX);
 }
 
-static json_t *alert_object(const struct notify_config *c, const struct rules_event *x, const struct metric_label *l,
-                            size_t nl, notes_t notes)
+static json_t *alert_object(const struct notify_config *c, const struct rules_event *x,
+                            const struct metric_label *l, size_t nl, notes_t notes)
 {
     char fp[24], starts[40], ends[40];
     json_t *a = json_object(), *labels = labels_object(l, nl), *no = json_object();
@@ -163,9 +163,10 @@ static json_t *alert_object(const struct notify_config *c, const struct rules_ev
     /* Prometheus sends FiredAt as startsAt and ResolvedAt as endsAt; a
      * firing alert's endsAt is Go's zero time, as Alertmanager shows it */
     json_object_set_new(a, "startsAt", json_string(go_time(x->fired_at_ms, starts, sizeof(starts))));
-    json_object_set_new(a, "endsAt", json_string(x->state == RULES_RESOLVED
-                                                     ? go_time(x->resolved_at_ms, ends, sizeof(ends))
-                                                     : "0001-01-01T00:00:00Z"));
+    json_object_set_new(a, "endsAt",
+                        json_string(x->state == RULES_RESOLVED
+                                        ? go_time(x->resolved_at_ms, ends, sizeof(ends))
+                                        : "0001-01-01T00:00:00Z"));
     set_str(a, "generatorURL", c->external_url ? c->external_url : "");
     json_object_set_new(a, "fingerprint", json_string(fingerprint(l, nl, fp, sizeof(fp))));
     return a;

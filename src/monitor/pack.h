@@ -26,10 +26,10 @@
 
 #include "perfkit.h"
 
-#define PACK_FORMAT 1
+#define PACK_FORMAT      1
 #define PACK_FRAME_ENTRY 12
 #define PACK_CHUNK_ENTRY 10
-#define PACK_MINUTE_MS 60000
+#define PACK_MINUTE_MS   60000
 
 struct pack_value {
     uint32_t id;
@@ -37,7 +37,7 @@ struct pack_value {
 };
 
 struct pack_point {
-    int64_t ts;       /* absolute, milliseconds */
+    int64_t ts; /* absolute, milliseconds */
     double v;
 };
 

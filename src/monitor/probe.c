@@ -21,7 +21,7 @@
 
 struct window {
     struct probe_result r[PROBE_WINDOW];
-    size_t n, next;          /* filled entries, next slot */
+    size_t n, next; /* filled entries, next slot */
     uint64_t attempts;
 };
 
@@ -57,7 +57,9 @@ static void probe_tcp(const char *hostport, int64_t timeout_ms, struct probe_res
     }
     char port[8];
     snprintf(port, sizeof(port), "%u", u.port);
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
+    struct addrinfo hints = { .ai_family = AF_UNSPEC,
+                              .ai_socktype = SOCK_STREAM,
+                              .ai_flags = AI_NUMERICSERV };
     struct addrinfo *res = NULL;
     int rc = getaddrinfo(u.host, port, &hints, &res);
     if (rc != 0 || !res) {
@@ -292,7 +294,10 @@ void prober_free(struct prober *p)
     free(p);
 }
 
-size_t prober_count(const struct prober *p) { return p ? p->n : 0; }
+size_t prober_count(const struct prober *p)
+{
+    return p ? p->n : 0;
+}
 
 bool prober_stats(struct prober *p, size_t i, struct probe_stats *out)
 {
@@ -329,11 +334,20 @@ int probe_export(struct prober *p, struct metric_set *set, struct pk_err *e)
         const char *name, *help;
         enum metric_type type;
     } fam[] = {
-        { "perfkit_probe_success", "Whether the last attempt of the probe succeeded (1) or not (0).", METRIC_GAUGE },
-        { "perfkit_probe_duration_seconds", "Duration of the probe's last attempt: TCP connect, or HTTP request to the end of the response.", METRIC_GAUGE },
-        { "perfkit_probe_loss_ratio", "Failed attempts over the attempts in the probe's window.", METRIC_GAUGE },
-        { "perfkit_probe_jitter_seconds", "Mean absolute difference of consecutive successful durations in the probe's window.", METRIC_GAUGE },
-        { "perfkit_probe_over_limit", "1 when the last attempt failed or was slower than the probe's limit, else 0 (always 0 without a limit).", METRIC_GAUGE },
+        { "perfkit_probe_success", "Whether the last attempt of the probe succeeded (1) or not (0).",
+          METRIC_GAUGE },
+        { "perfkit_probe_duration_seconds",
+          "Duration of the probe's last attempt: TCP connect, or HTTP request to the end of the response.",
+          METRIC_GAUGE },
+        { "perfkit_probe_loss_ratio", "Failed attempts over the attempts in the probe's window.",
+          METRIC_GAUGE },
+        { "perfkit_probe_jitter_seconds",
+          "Mean absolute difference of consecutive successful durations in the probe's window.",
+          METRIC_GAUGE },
+        { "perfkit_probe_over_limit",
+          "1 when the last attempt failed or was slower than the probe's limit, else 0 (always 0 without a "
+          "limit).",
+          METRIC_GAUGE },
         { "perfkit_probe_attempts_total", "Attempts of the probe since the agent started.", METRIC_COUNTER },
     };
     uint32_t ids[6];
@@ -347,8 +361,8 @@ int probe_export(struct prober *p, struct metric_set *set, struct pk_err *e)
         if (!prober_stats(p, i, &st) || !st.have)
             continue;
         struct metric_label l = { "target", st.target };
-        double v[6] = { st.last.ok ? 1 : 0, st.last.seconds, st.loss_ratio, st.jitter_seconds,
-                        st.over_limit ? 1 : 0, (double)st.attempts };
+        double v[6] = { st.last.ok ? 1 : 0, st.last.seconds,       st.loss_ratio,
+                        st.jitter_seconds,  st.over_limit ? 1 : 0, (double)st.attempts };
         for (size_t f = 0; f < 6; f++) {
             if (isnan(v[f]))
                 continue;

@@ -40,18 +40,18 @@
 
 struct probe_result {
     bool ok;
-    double seconds;         /* duration of the attempt (also for a failure: until it failed) */
-    char error[96];         /* why it failed: "ECONNREFUSED", "timeout", "HTTP 503", ... */
+    double seconds; /* duration of the attempt (also for a failure: until it failed) */
+    char error[96]; /* why it failed: "ECONNREFUSED", "timeout", "HTTP 503", ... */
 };
 
 struct probe_stats {
     const char *target;
     int64_t limit_ms;
     uint64_t attempts;
-    bool have;              /* at least one attempt */
+    bool have; /* at least one attempt */
     struct probe_result last;
     double loss_ratio;
-    double jitter_seconds;  /* NaN with fewer than two successes */
+    double jitter_seconds; /* NaN with fewer than two successes */
     bool over_limit;
 };
 

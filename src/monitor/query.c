@@ -12,8 +12,8 @@
 #include "core/text.h"
 #include "core/units.h"
 
-#define KEY_MAX   32      /* decoded parameter names are short; longer ones are unknown anyway */
-#define QUOTE_MAX 80      /* untrusted text in a message */
+#define KEY_MAX   32 /* decoded parameter names are short; longer ones are unknown anyway */
+#define QUOTE_MAX 80 /* untrusted text in a message */
 
 enum param { P_METRIC, P_FROM, P_TO, P_STEP, P_POINTS, P_COUNT };
 static const char *const PARAM_NAMES[P_COUNT] = { "metric", "from", "to", "step", "points" };
@@ -60,8 +60,7 @@ static int decode(const char *s, size_t n, char *out, size_t cap, size_t *outlen
             d = c;
         }
         if (o + 1 >= cap)
-            return err_set(e, PK_EPARSE, on, "value too long",
-                           "more than %zu bytes after decoding", cap - 1);
+            return err_set(e, PK_EPARSE, on, "value too long", "more than %zu bytes after decoding", cap - 1);
         out[o++] = (char)d;
     }
     out[o] = '\0';
@@ -116,7 +115,10 @@ char *query_format_time(int64_t ms, char *buf, size_t cap)
     return buf;
 }
 
-static bool is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+static bool is_leap(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
 
 static unsigned month_days(int64_t y, unsigned m)
 {
@@ -162,7 +164,8 @@ static int tfail(const struct tctx *t, const char *why_fmt, ...)
     return err_set(t->e, PK_EPARSE, t->on, what, "%s", why);
 }
 
-#define RFC3339_FORM "expected RFC 3339 (2024-05-01T12:00:00Z), unix seconds (1714564800) or a time relative to now (-1h)"
+#define RFC3339_FORM \
+    "expected RFC 3339 (2024-05-01T12:00:00Z), unix seconds (1714564800) or a time relative to now (-1h)"
 
 static int range_check(const struct tctx *t, int64_t ms, int64_t *out)
 {
@@ -301,12 +304,21 @@ struct span {
 };
 
 struct label {
-    struct span name, value;   /* value: between the quotes, still escaped */
+    struct span name, value; /* value: between the quotes, still escaped */
 };
 
-static bool name_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
-static bool name_char(char c) { return name_start(c) || (c >= '0' && c <= '9'); }
-static bool blank(char c) { return c == ' ' || c == '\t'; }
+static bool name_start(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
+}
+static bool name_char(char c)
+{
+    return name_start(c) || (c >= '0' && c <= '9');
+}
+static bool blank(char c)
+{
+    return c == ' ' || c == '\t';
+}
 
 static int span_cmp(struct span a, struct span b)
 {
@@ -357,7 +369,8 @@ static int parse_label_value(const struct kctx *k, const char *s, size_t n, size
             break;
         if (s[p] == '\\') {
             if (p + 1 >= n)
-                return kfail(k, "unterminated value of label '%s'", quote(l->name.p, l->name.n, q, sizeof(q)));
+                return kfail(k, "unterminated value of label '%s'",
+                             quote(l->name.p, l->name.n, q, sizeof(q)));
             char c = s[p + 1];
             if (c != '\\' && c != '"' && c != 'n') {
                 char q2[QUOTE_MAX];
@@ -392,7 +405,8 @@ static int parse_label(const struct kctx *k, const char *s, size_t n, size_t *pp
     while (p < n && blank(s[p]))
         p++;
     if (p >= n || s[p] != '"')
-        return kfail(k, "expected '\"' to open the value of label '%s'", quote(l->name.p, l->name.n, q, sizeof(q)));
+        return kfail(k, "expected '\"' to open the value of label '%s'",
+                     quote(l->name.p, l->name.n, q, sizeof(q)));
     p++;
     int rc = parse_label_value(k, s, n, &p, l);
     if (rc)
@@ -438,7 +452,8 @@ static int parse_labels(const struct kctx *k, const char *s, size_t n, size_t *p
         }
         if (p >= n)
             return kfail(k, "missing '}'");
-        return kfail(k, "expected ',' or '}' after the value of label '%s'", quote(l.name.p, l.name.n, q, sizeof(q)));
+        return kfail(k, "expected ',' or '}' after the value of label '%s'",
+                     quote(l.name.p, l.name.n, q, sizeof(q)));
     }
     *pp = p;
     *nlabels = nl;
@@ -447,7 +462,8 @@ static int parse_labels(const struct kctx *k, const char *s, size_t n, size_t *p
 
 /* The canonical key: the name, then the labels sorted by name (insertion
  * sort: a handful), values escaped as written but for a raw newline. */
-static int emit_key(const struct kctx *k, struct span name, struct label *labels, size_t nl, char *out, size_t cap)
+static int emit_key(const struct kctx *k, struct span name, struct label *labels, size_t nl, char *out,
+                    size_t cap)
 {
     for (size_t i = 1; i < nl; i++) {
         struct label l = labels[i];
@@ -459,8 +475,8 @@ static int emit_key(const struct kctx *k, struct span name, struct label *labels
     size_t o = 0;
     bool fits = emit(out, cap, &o, name.p, name.n);
     for (size_t i = 0; i < nl && fits; i++) {
-        fits = emit(out, cap, &o, i ? "," : "{", 1) && emit(out, cap, &o, labels[i].name.p, labels[i].name.n) &&
-               emit(out, cap, &o, "=\"", 2);
+        fits = emit(out, cap, &o, i ? "," : "{", 1) &&
+               emit(out, cap, &o, labels[i].name.p, labels[i].name.n) && emit(out, cap, &o, "=\"", 2);
         const struct span *v = &labels[i].value;
         for (size_t j = 0; j < v->n && fits; j++) {
             char c = v->p[j];
@@ -538,7 +554,8 @@ static int param_name(const char *seg, size_t klen, size_t seglen, size_t pos, e
     int rc = decode(seg, klen, key, sizeof(key), &kdec, raw_on, &ke);
     if (rc) {
         if (strcmp(ke.what, "value too long") == 0) /* a long name is simply unknown */
-            return err_set(e, PK_EPARSE, raw_on, "unknown parameter", "expected metric, from, to, step or points");
+            return err_set(e, PK_EPARSE, raw_on, "unknown parameter",
+                           "expected metric, from, to, step or points");
         if (e)
             *e = ke;
         return rc;
@@ -563,35 +580,28 @@ static int param_value(struct qstate *st, enum param pi, const char *val, size_t
     char q[QUOTE_MAX];
     int rc = 0;
     switch (pi) {
-    case P_METRIC:
-        rc = parse_key(val, vdec, st->metric, sizeof(st->metric), e);
-        break;
-    case P_FROM:
-        rc = parse_time("from", val, vdec, now_ms, &st->from, e);
-        break;
-    case P_TO:
-        rc = parse_time("to", val, vdec, now_ms, &st->to, e);
-        break;
+    case P_METRIC: rc = parse_key(val, vdec, st->metric, sizeof(st->metric), e); break;
+    case P_FROM: rc = parse_time("from", val, vdec, now_ms, &st->from, e); break;
+    case P_TO: rc = parse_time("to", val, vdec, now_ms, &st->to, e); break;
     case P_STEP: {
         double sec;
         if ((rc = units_parse_duration(val, "step", &sec, e)))
             break;
         st->step = llround(sec * 1000.0);
         if (st->step < 1)
-            rc = err_set(e, PK_EPARSE, "step", "step too small", "'%s' is under 1ms", quote(val, vdec, q, sizeof(q)));
+            rc = err_set(e, PK_EPARSE, "step", "step too small", "'%s' is under 1ms",
+                         quote(val, vdec, q, sizeof(q)));
         break;
     }
-    case P_POINTS:
-        rc = units_parse_uint(val, "points", 1, QUERY_POINTS_MAX, &st->points, e);
-        break;
-    case P_COUNT:
-        break;
+    case P_POINTS: rc = units_parse_uint(val, "points", 1, QUERY_POINTS_MAX, &st->points, e); break;
+    case P_COUNT: break;
     }
     return rc;
 }
 
 /* One "name=value" parameter, seg[0..seglen) at offset pos, into st. */
-static int param(struct qstate *st, const char *seg, size_t seglen, size_t pos, int64_t now_ms, struct pk_err *e)
+static int param(struct qstate *st, const char *seg, size_t seglen, size_t pos, int64_t now_ms,
+                 struct pk_err *e)
 {
     if (seglen == 0) /* "&a=1", "a=1&&b=2", "a=1&" */
         return err_set(e, PK_EPARSE, "", "empty parameter", "a stray '&' at offset %zu", pos);

@@ -52,19 +52,19 @@
 
 #include "perfkit.h"
 
-#define QUERY_MAX               8192u   /* raw query string bytes */
-#define QUERY_METRIC_MAX        4095u   /* canonical series key bytes (the store's cap) */
-#define QUERY_LABELS_MAX        32u
-#define QUERY_POINTS_MAX        10000u
-#define QUERY_POINTS_DEFAULT    1000u
-#define QUERY_RANGE_DEFAULT_MS  (3600LL * 1000)
-#define QUERY_TIME_MAX_MS       253402300799999LL  /* 9999-12-31T23:59:59.999Z */
+#define QUERY_MAX              8192u /* raw query string bytes */
+#define QUERY_METRIC_MAX       4095u /* canonical series key bytes (the store's cap) */
+#define QUERY_LABELS_MAX       32u
+#define QUERY_POINTS_MAX       10000u
+#define QUERY_POINTS_DEFAULT   1000u
+#define QUERY_RANGE_DEFAULT_MS (3600LL * 1000)
+#define QUERY_TIME_MAX_MS      253402300799999LL /* 9999-12-31T23:59:59.999Z */
 
 struct query_history {
-    char metric[QUERY_METRIC_MAX + 1];   /* canonical series key */
-    int64_t from_ms, to_ms;              /* unix ms, 0 <= from_ms < to_ms */
-    int64_t step_ms;                     /* as given; 0 when not given */
-    size_t points;                       /* 1..QUERY_POINTS_MAX */
+    char metric[QUERY_METRIC_MAX + 1]; /* canonical series key */
+    int64_t from_ms, to_ms;            /* unix ms, 0 <= from_ms < to_ms */
+    int64_t step_ms;                   /* as given; 0 when not given */
+    size_t points;                     /* 1..QUERY_POINTS_MAX */
 };
 
 /* Parses len bytes of qs; relative times and defaults count from now_ms

@@ -22,15 +22,27 @@
 #include "core/text.h"
 #include "core/units.h"
 
-#define WHAT "invalid alert rule"
+#define WHAT        "invalid alert rule"
 #define TOKEN_QUOTE 40
 
 /* ---- small helpers -------------------------------------------------------- */
 
-static bool is_blank(char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; }
-static bool is_digit(char ch) { return ch >= '0' && ch <= '9'; }
-static bool is_alpha_(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_'; }
-static bool is_ident(char ch) { return is_alpha_(ch) || is_digit(ch); }
+static bool is_blank(char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+static bool is_digit(char ch)
+{
+    return ch >= '0' && ch <= '9';
+}
+static bool is_alpha_(char ch)
+{
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+}
+static bool is_ident(char ch)
+{
+    return is_alpha_(ch) || is_digit(ch);
+}
 
 const char *rules_op_str(enum rules_op op)
 {
@@ -99,7 +111,10 @@ char *rules_format_duration(int64_t ms, char *buf, size_t cap)
         snprintf(buf, cap, "0s");
         return buf;
     }
-    static const struct { const char *unit; int64_t ms; } parts[] = {
+    static const struct {
+        const char *unit;
+        int64_t ms;
+    } parts[] = {
         { "d", 86400000 }, { "h", 3600000 }, { "m", 60000 }, { "s", 1000 }, { "ms", 1 },
     };
     size_t off = 0;
@@ -160,8 +175,14 @@ static void skip_ws(struct cur *c)
         c->pos = c->n;
 }
 
-static bool at_end(const struct cur *c) { return c->pos >= c->n; }
-static char peek(const struct cur *c) { return c->pos < c->n ? c->s[c->pos] : '\0'; }
+static bool at_end(const struct cur *c)
+{
+    return c->pos >= c->n;
+}
+static char peek(const struct cur *c)
+{
+    return c->pos < c->n ? c->s[c->pos] : '\0';
+}
 
 static size_t word_len(const struct cur *c)
 {
@@ -181,7 +202,8 @@ static const char *got(const struct cur *c, char *buf, size_t cap)
     char q[TOKEN_QUOTE + 8];
     size_t n = word_len(c);
     bool cut = n > TOKEN_QUOTE;
-    snprintf(buf, cap, "'%s%s'", err_quote(c->s + c->pos, cut ? TOKEN_QUOTE : n, q, sizeof(q)), cut ? "..." : "");
+    snprintf(buf, cap, "'%s%s'", err_quote(c->s + c->pos, cut ? TOKEN_QUOTE : n, q, sizeof(q)),
+             cut ? "..." : "");
     return buf;
 }
 
@@ -283,8 +305,8 @@ static int parse_duration(struct cur *c, const char *kw, int64_t *out_ms)
     if (rc == -ENOMEM)
         return err_errno(c->e, rc, c->on, WHAT);
     if (rc)
-        return fail(c, "expected a duration after '%s' (e.g. 30s, 5m, 1h), got %s: %s", kw, got(c, g, sizeof(g)),
-                    ue.why);
+        return fail(c, "expected a duration after '%s' (e.g. 30s, 5m, 1h), got %s: %s", kw,
+                    got(c, g, sizeof(g)), ue.why);
     if (sec * 1000.0 > (double)RULES_DURATION_MAX_MS)
         return fail(c, "the duration %s after '%s' is longer than 366d", got(c, g, sizeof(g)), kw);
     c->pos += n;
@@ -336,11 +358,14 @@ static int parse_matchers(struct cur *c, struct rule *r)
             return fail(c, "expected a label name or '}' in the matchers of '%s', got %s", r->metric,
                         got(c, g, sizeof(g)));
         if (n > RULES_LABEL_MAX)
-            return fail(c, "the label name %s is longer than %u characters", got(c, g, sizeof(g)), RULES_LABEL_MAX);
+            return fail(c, "the label name %s is longer than %u characters", got(c, g, sizeof(g)),
+                        RULES_LABEL_MAX);
         if (n >= 2 && c->s[c->pos] == '_' && c->s[c->pos + 1] == '_') {
             char q[TOKEN_QUOTE + 8];
-            return fail(c, "the label name '%s' is reserved: names starting with '__' are Prometheus' own "
-                        "(write the metric name before '{')", err_quote(c->s + c->pos, n, q, sizeof(q)));
+            return fail(c,
+                        "the label name '%s' is reserved: names starting with '__' are Prometheus' own "
+                        "(write the metric name before '{')",
+                        err_quote(c->s + c->pos, n, q, sizeof(q)));
         }
         if (r->nmatch >= RULES_MATCHERS_MAX)
             return fail(c, "more than %u label matchers", RULES_MATCHERS_MAX);
@@ -350,13 +375,15 @@ static int parse_matchers(struct cur *c, struct rule *r)
         c->pos += n;
         skip_ws(c);
         if (take(c, "=~") || take(c, "!~"))
-            return fail(c, "regular expression matchers are not supported (use '=' or '!=' on '%s')", m->name);
+            return fail(c, "regular expression matchers are not supported (use '=' or '!=' on '%s')",
+                        m->name);
         if (take(c, "!="))
             m->op = RULES_MATCH_NE;
         else if (take(c, "="))
             m->op = RULES_MATCH_EQ;
         else
-            return fail(c, "expected '=' or '!=' after the label '%s', got %s", m->name, got(c, g, sizeof(g)));
+            return fail(c, "expected '=' or '!=' after the label '%s', got %s", m->name,
+                        got(c, g, sizeof(g)));
         skip_ws(c);
         int rc = parse_value(c, m->name, m->value);
         if (rc)
@@ -366,15 +393,19 @@ static int parse_matchers(struct cur *c, struct rule *r)
         if (take(c, "}"))
             return 0;
         if (!take(c, ","))
-            return fail(c, "expected ',' or '}' after the matcher on '%s', got %s", m->name, got(c, g, sizeof(g)));
+            return fail(c, "expected ',' or '}' after the matcher on '%s', got %s", m->name,
+                        got(c, g, sizeof(g)));
     }
 }
 
 static int parse_op(struct cur *c, enum rules_op *op)
 {
-    static const struct { const char *text; enum rules_op op; } ops[] = {
-        { ">=", RULES_GE }, { "<=", RULES_LE }, { "==", RULES_EQ }, { "!=", RULES_NE },
-        { ">", RULES_GT }, { "<", RULES_LT },
+    static const struct {
+        const char *text;
+        enum rules_op op;
+    } ops[] = {
+        { ">=", RULES_GE }, { "<=", RULES_LE }, { "==", RULES_EQ },
+        { "!=", RULES_NE }, { ">", RULES_GT },  { "<", RULES_LT },
     };
     for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
         if (take(c, ops[i].text)) {
@@ -394,18 +425,23 @@ static int check_clear(const struct cur *c, const struct rule *r)
     case RULES_GT:
     case RULES_GE:
         if (!(r->clear < r->threshold))
-            return fail(c, "'clear %s' must be below the threshold %s: with '%s' the alert clears when the value "
-                        "falls to the clear level", v, t, rules_op_str(r->op));
+            return fail(
+                c,
+                "'clear %s' must be below the threshold %s: with '%s' the alert clears when the value "
+                "falls to the clear level",
+                v, t, rules_op_str(r->op));
         return 0;
     case RULES_LT:
     case RULES_LE:
         if (!(r->clear > r->threshold))
-            return fail(c, "'clear %s' must be above the threshold %s: with '%s' the alert clears when the value "
-                        "rises to the clear level", v, t, rules_op_str(r->op));
+            return fail(
+                c,
+                "'clear %s' must be above the threshold %s: with '%s' the alert clears when the value "
+                "rises to the clear level",
+                v, t, rules_op_str(r->op));
         return 0;
     case RULES_EQ:
-    case RULES_NE:
-        break;
+    case RULES_NE: break;
     }
     return fail(c, "'clear' needs an ordering comparison (> >= < <=), not '%s'", rules_op_str(r->op));
 }
@@ -427,9 +463,11 @@ int rules_parse(const char *line, const char *on, struct rule *out, struct pk_er
         return fail(&c, "expected 'NAME: METRIC OP NUMBER for DURATION', got an empty rule");
     size_t n = ident_len(&c, false);
     if (n == 0)
-        return fail(&c, "expected an alert name ([a-zA-Z_][a-zA-Z0-9_]*) at the start, got %s", got(&c, g, sizeof(g)));
+        return fail(&c, "expected an alert name ([a-zA-Z_][a-zA-Z0-9_]*) at the start, got %s",
+                    got(&c, g, sizeof(g)));
     if (n > RULES_NAME_MAX)
-        return fail(&c, "the alert name %s is longer than %u characters", got(&c, g, sizeof(g)), RULES_NAME_MAX);
+        return fail(&c, "the alert name %s is longer than %u characters", got(&c, g, sizeof(g)),
+                    RULES_NAME_MAX);
     memcpy(r.name, c.s + c.pos, n);
     c.pos += n;
     skip_ws(&c);
@@ -441,7 +479,8 @@ int rules_parse(const char *line, const char *on, struct rule *out, struct pk_er
     if (n == 0)
         return fail(&c, "expected a metric name after '%s:', got %s", r.name, got(&c, g, sizeof(g)));
     if (n > RULES_METRIC_MAX)
-        return fail(&c, "the metric name %s is longer than %u characters", got(&c, g, sizeof(g)), RULES_METRIC_MAX);
+        return fail(&c, "the metric name %s is longer than %u characters", got(&c, g, sizeof(g)),
+                    RULES_METRIC_MAX);
     memcpy(r.metric, c.s + c.pos, n);
     c.pos += n;
     skip_ws(&c);
@@ -494,7 +533,8 @@ int rules_parse(const char *line, const char *on, struct rule *out, struct pk_er
             else if (take_word(&c, "info"))
                 r.severity = RULES_INFO;
             else
-                return fail(&c, "expected critical, warning or info after 'severity', got %s", got(&c, g, sizeof(g)));
+                return fail(&c, "expected critical, warning or info after 'severity', got %s",
+                            got(&c, g, sizeof(g)));
         } else {
             return fail(&c, "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity LEVEL', got %s",
                         got(&c, g, sizeof(g)));
@@ -514,16 +554,19 @@ size_t rules_format(const struct rule *r, char *buf, size_t cap)
         off = text_append(buf, cap, off, "{");
         for (size_t i = 0; i < r->nmatch; i++) {
             const struct rules_matcher *m = &r->match[i];
-            off = text_append(buf, cap, off, "%s%s%s\"", i ? "," : "", m->name, m->op == RULES_MATCH_NE ? "!=" : "=");
+            off = text_append(buf, cap, off, "%s%s%s\"", i ? "," : "", m->name,
+                              m->op == RULES_MATCH_NE ? "!=" : "=");
             off = metric_escape_value(buf, cap, off, m->value);
             off = text_append(buf, cap, off, "\"");
         }
         off = text_append(buf, cap, off, "}");
     }
-    off = text_append(buf, cap, off, " %s %s for %s", rules_op_str(r->op), rules_format_number(r->threshold, t, sizeof(t)),
-                 rules_format_duration(r->for_ms, d, sizeof(d)));
+    off = text_append(buf, cap, off, " %s %s for %s", rules_op_str(r->op),
+                      rules_format_number(r->threshold, t, sizeof(t)),
+                      rules_format_duration(r->for_ms, d, sizeof(d)));
     if (r->keep_firing_ms)
-        off = text_append(buf, cap, off, " keep_firing_for %s", rules_format_duration(r->keep_firing_ms, d, sizeof(d)));
+        off = text_append(buf, cap, off, " keep_firing_for %s",
+                          rules_format_duration(r->keep_firing_ms, d, sizeof(d)));
     if (r->has_clear)
         off = text_append(buf, cap, off, " clear %s", rules_format_number(r->clear, t, sizeof(t)));
     off = text_append(buf, cap, off, " severity %s", rules_severity_str(r->severity));

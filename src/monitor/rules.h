@@ -50,16 +50,16 @@
 #include "monitor/metric.h"
 #include "perfkit.h"
 
-#define RULES_MAX            256u    /* rules in a set */
-#define RULES_LINE_MAX       4096u   /* bytes of one rule line */
-#define RULES_NAME_MAX       63u     /* an alert name */
-#define RULES_METRIC_MAX     127u    /* a metric name */
-#define RULES_LABEL_MAX      63u     /* a label name in a matcher */
-#define RULES_VALUE_MAX      127u    /* a matcher's value, unescaped */
-#define RULES_MATCHERS_MAX   8u      /* matchers in one rule */
-#define RULES_ALERTS_MAX     4096u   /* active alerts; beyond, series are counted in `untracked` */
+#define RULES_MAX             256u  /* rules in a set */
+#define RULES_LINE_MAX        4096u /* bytes of one rule line */
+#define RULES_NAME_MAX        63u   /* an alert name */
+#define RULES_METRIC_MAX      127u  /* a metric name */
+#define RULES_LABEL_MAX       63u   /* a label name in a matcher */
+#define RULES_VALUE_MAX       127u  /* a matcher's value, unescaped */
+#define RULES_MATCHERS_MAX    8u    /* matchers in one rule */
+#define RULES_ALERTS_MAX      4096u /* active alerts; beyond, series are counted in `untracked` */
 #define RULES_DURATION_MAX_MS (366LL * 86400 * 1000)
-#define RULES_FORMAT_MAX     4096u   /* rules_format's output always fits */
+#define RULES_FORMAT_MAX      4096u /* rules_format's output always fits */
 
 enum rules_op { RULES_GT, RULES_GE, RULES_LT, RULES_LE, RULES_EQ, RULES_NE };
 enum rules_match { RULES_MATCH_EQ, RULES_MATCH_NE };
@@ -82,21 +82,21 @@ struct rule {
     bool has_clear;
     double clear;
     int64_t for_ms;
-    int64_t keep_firing_ms;        /* 0: none */
-    enum rules_severity severity;  /* default RULES_WARNING */
+    int64_t keep_firing_ms;       /* 0: none */
+    enum rules_severity severity; /* default RULES_WARNING */
 };
 
 /* One active alert (pending or firing). */
 struct rules_alert {
     const struct rule *rule;
-    const char *key;               /* metric_key() of the series */
-    uint8_t nlabels;               /* the series' labels (without alertname, severity) */
+    const char *key; /* metric_key() of the series */
+    uint8_t nlabels; /* the series' labels (without alertname, severity) */
     struct metric_label labels[METRIC_LABELS_MAX];
-    enum rules_state state;        /* RULES_PENDING or RULES_FIRING */
-    double value;                  /* last seen value */
-    int64_t active_since_ms;       /* when it became pending */
-    int64_t fired_at_ms;           /* when it started firing (state RULES_FIRING) */
-    int64_t false_since_ms;        /* firing under keep_firing_for: false since (when false_since_set_) */
+    enum rules_state state;  /* RULES_PENDING or RULES_FIRING */
+    double value;            /* last seen value */
+    int64_t active_since_ms; /* when it became pending */
+    int64_t fired_at_ms;     /* when it started firing (state RULES_FIRING) */
+    int64_t false_since_ms;  /* firing under keep_firing_for: false since (when false_since_set_) */
     /* private */
     size_t rule_idx_;
     uint64_t hash_;
@@ -106,15 +106,15 @@ struct rules_alert {
 
 /* A transition to report: a copy, so it outlives the alert and the rule. */
 struct rules_event {
-    enum rules_state state;        /* RULES_FIRING or RULES_RESOLVED */
+    enum rules_state state; /* RULES_FIRING or RULES_RESOLVED */
     struct rule rule;
     const char *key;
     uint8_t nlabels;
     struct metric_label labels[METRIC_LABELS_MAX];
-    double value;                  /* last value (NaN when the series vanished before it was seen) */
-    bool present;                  /* the series was in the sample of the transition */
+    double value; /* last value (NaN when the series vanished before it was seen) */
+    bool present; /* the series was in the sample of the transition */
     int64_t active_since_ms, fired_at_ms;
-    int64_t resolved_at_ms;        /* 0 for firing */
+    int64_t resolved_at_ms; /* 0 for firing */
     /* private */
     char *block_;
 };
@@ -129,7 +129,7 @@ struct rules {
     size_t nrules, caprules;
     struct rules_alert *alert;
     size_t nalerts, capalerts;
-    uint64_t untracked;            /* series that would have become alerts past RULES_ALERTS_MAX */
+    uint64_t untracked; /* series that would have become alerts past RULES_ALERTS_MAX */
 };
 
 void rules_init(struct rules *r);
@@ -183,7 +183,7 @@ json_t *rules_alerts_json(const struct rules *r);
 
 const char *rules_op_str(enum rules_op op);
 const char *rules_severity_str(enum rules_severity s);
-const char *rules_state_str(enum rules_state s);   /* "inactive", "pending", "firing", "resolved" */
+const char *rules_state_str(enum rules_state s); /* "inactive", "pending", "firing", "resolved" */
 /* "1h", "1m30s", "500ms", "0s": the duration form the parser reads. buf of 32 suffices. */
 char *rules_format_duration(int64_t ms, char *buf, size_t cap);
 /* The shortest decimal that reads back as v ("0.8", "1e-05"). buf of 32 suffices. */

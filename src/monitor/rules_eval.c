@@ -19,7 +19,6 @@
 #include "core/check.h"
 #include "core/err.h"
 
-
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 14695981039346656037ull;
@@ -32,9 +31,10 @@ static uint64_t fnv1a(const char *s)
 
 static bool rule_equal(const struct rule *a, const struct rule *b)
 {
-    if (strcmp(a->name, b->name) || strcmp(a->metric, b->metric) || a->nmatch != b->nmatch || a->op != b->op ||
-        a->threshold != b->threshold || a->has_clear != b->has_clear || (a->has_clear && a->clear != b->clear) ||
-        a->for_ms != b->for_ms || a->keep_firing_ms != b->keep_firing_ms || a->severity != b->severity)
+    if (strcmp(a->name, b->name) || strcmp(a->metric, b->metric) || a->nmatch != b->nmatch ||
+        a->op != b->op || a->threshold != b->threshold || a->has_clear != b->has_clear ||
+        (a->has_clear && a->clear != b->clear) || a->for_ms != b->for_ms ||
+        a->keep_firing_ms != b->keep_firing_ms || a->severity != b->severity)
         return false;
     for (size_t i = 0; i < a->nmatch; i++)
         if (a->match[i].op != b->match[i].op || strcmp(a->match[i].name, b->match[i].name) ||
@@ -79,7 +79,8 @@ static int push_rule(struct rules *r, const struct rule *rule, const char *on, s
         return err_set(e, PK_EUSAGE, on, "too many alert rules", "at most %u rules", RULES_MAX);
     for (size_t i = 0; i < r->nrules; i++)
         if (rule_equal(&r->rule[i], rule))
-            return err_set(e, PK_EPARSE, on, "invalid alert rule", "the same rule as an earlier one ('%s')", rule->name);
+            return err_set(e, PK_EPARSE, on, "invalid alert rule", "the same rule as an earlier one ('%s')",
+                           rule->name);
     if (r->nrules == r->caprules) {
         size_t cap = r->caprules ? r->caprules * 2 : 16;
         struct rule *v = realloc(r->rule, cap * sizeof(*v));
@@ -142,8 +143,8 @@ void rules_events_destroy(struct rules_events *ev)
 }
 
 /* key and labels copied into one block; *key_out and out[] point into it. */
-static char *copy_series(const char *key, size_t nlabels, const struct metric_label *labels, const char **key_out,
-                         struct metric_label *out)
+static char *copy_series(const char *key, size_t nlabels, const struct metric_label *labels,
+                         const char **key_out, struct metric_label *out)
 {
     size_t need = strlen(key) + 1;
     for (size_t i = 0; i < nlabels; i++)
@@ -168,7 +169,8 @@ static char *copy_series(const char *key, size_t nlabels, const struct metric_la
     return block;
 }
 
-static int push_event(struct rules_events *ev, const struct rules_alert *a, enum rules_state state, int64_t now_ms)
+static int push_event(struct rules_events *ev, const struct rules_alert *a, enum rules_state state,
+                      int64_t now_ms)
 {
     /* events are transitions: an alert tells when it fires and when it resolves */
     PK_ASSERT(state == RULES_FIRING || state == RULES_RESOLVED);
@@ -270,8 +272,8 @@ static struct rules_alert *new_alert(struct rules *r, size_t rule_idx, uint64_t 
 
 /* Looks at one series of a rule's family: updates its alert, or creates one
  * when the condition starts to hold. */
-static int eval_series(struct rules *r, size_t ri, const struct metric_set *set, const struct metric_series *m,
-                       int64_t now_ms)
+static int eval_series(struct rules *r, size_t ri, const struct metric_set *set,
+                       const struct metric_series *m, int64_t now_ms)
 {
     const struct rule *rule = &r->rule[ri];
     if (!series_matches(rule, m))
@@ -420,9 +422,10 @@ int rules_export(const struct rules *r, struct metric_set *set, struct pk_err *e
     int rc;
     if (r->nrules) {
         uint32_t fam;
-        if ((rc = metric_family_begin(set, "perfkit_alerts",
-                                      "Alerts of perfkit's rules by name and state (Prometheus' ALERTS, counted).",
-                                      METRIC_GAUGE, &fam, e)) != 0)
+        if ((rc = metric_family_begin(
+                 set, "perfkit_alerts",
+                 "Alerts of perfkit's rules by name and state (Prometheus' ALERTS, counted).", METRIC_GAUGE,
+                 &fam, e)) != 0)
             return rc;
         for (size_t i = 0; i < r->nrules; i++) {
             const char *name = r->rule[i].name;
@@ -503,7 +506,8 @@ json_t *rules_alerts_json(const struct rules *r)
         json_object_set_new(o, "clear", rule->has_clear ? json_real(rule->clear) : json_null());
         json_object_set_new(o, "for", json_string(rules_format_duration(rule->for_ms, d, sizeof(d))));
         json_object_set_new(o, "active_since", json_time(a->active_since_ms));
-        json_object_set_new(o, "fired_at", a->state == RULES_FIRING ? json_time(a->fired_at_ms) : json_null());
+        json_object_set_new(o, "fired_at",
+                            a->state == RULES_FIRING ? json_time(a->fired_at_ms) : json_null());
         json_object_set_new(o, "rule", json_string(buf));
     }
     return arr;

@@ -23,32 +23,21 @@ static int sqlite_code(int rc)
     switch (rc & 0xff) {
     case SQLITE_OK:
     case SQLITE_ROW:
-    case SQLITE_DONE:
-        return 0;
-    case SQLITE_FULL:
-        return -ENOSPC;
-    case SQLITE_READONLY:
-        return -EROFS;
+    case SQLITE_DONE: return 0;
+    case SQLITE_FULL: return -ENOSPC;
+    case SQLITE_READONLY: return -EROFS;
     case SQLITE_BUSY:
-    case SQLITE_LOCKED:
-        return -EBUSY;
-    case SQLITE_NOMEM:
-        return -ENOMEM;
+    case SQLITE_LOCKED: return -EBUSY;
+    case SQLITE_NOMEM: return -ENOMEM;
     case SQLITE_CORRUPT:
-    case SQLITE_NOTADB:
-        return -EBADMSG;
+    case SQLITE_NOTADB: return -EBADMSG;
     case SQLITE_PERM:
-    case SQLITE_AUTH:
-        return -EACCES;
-    case SQLITE_TOOBIG:
-        return -E2BIG;
+    case SQLITE_AUTH: return -EACCES;
+    case SQLITE_TOOBIG: return -E2BIG;
     case SQLITE_RANGE:
-    case SQLITE_MISUSE:
-        return -EINVAL;
-    case SQLITE_IOERR:
-        return rc == SQLITE_IOERR_NOMEM ? -ENOMEM : -EIO;
-    default:
-        return -EIO;
+    case SQLITE_MISUSE: return -EINVAL;
+    case SQLITE_IOERR: return rc == SQLITE_IOERR_NOMEM ? -ENOMEM : -EIO;
+    default: return -EIO;
     }
 }
 
@@ -61,8 +50,8 @@ int store_sql_err(struct pk_err *e, sqlite3 *db, int rc, const char *on, const c
         code = -EIO;
     const char *msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     int sys = db ? sqlite3_system_errno(db) : 0;
-    if (sys && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN ||
-                (rc & 0xff) == SQLITE_FULL || (rc & 0xff) == SQLITE_READONLY)) {
+    if (sys && ((rc & 0xff) == SQLITE_IOERR || (rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_FULL ||
+                (rc & 0xff) == SQLITE_READONLY)) {
         if ((rc & 0xff) == SQLITE_CANTOPEN)
             code = -sys;
         return err_set(e, code, on, what, "%s (%s)", msg, strerror(sys));
@@ -128,9 +117,9 @@ static int set_max_pages(struct store *s, int64_t max_bytes, struct pk_err *e)
 
 void store_writer_close(struct writer *w)
 {
-    sqlite3_stmt **sts[] = {&w->begin,      &w->commit,     &w->rollback,   &w->series_ins, &w->series_all,
-                            &w->frame_ins,  &w->frame_get,  &w->frames_old, &w->frames_del, &w->chunk_get,
-                            &w->chunk_put,  &w->rollup_put, &w->prune_raw,  &w->prune_roll};
+    sqlite3_stmt **sts[] = { &w->begin,     &w->commit,     &w->rollback,   &w->series_ins, &w->series_all,
+                             &w->frame_ins, &w->frame_get,  &w->frames_old, &w->frames_del, &w->chunk_get,
+                             &w->chunk_put, &w->rollup_put, &w->prune_raw,  &w->prune_roll };
     for (size_t i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
         sqlite3_finalize(*sts[i]);
         *sts[i] = NULL;
@@ -151,7 +140,7 @@ static void fix_sidecar_modes(const char *path)
     struct stat st;
     if (stat(path, &st) != 0 || access(path, W_OK) != 0)
         return;
-    static const char *const sfx[] = {"-wal", "-shm"};
+    static const char *const sfx[] = { "-wal", "-shm" };
     for (size_t i = 0; i < 2; i++) {
         char side[PATH_MAX];
         if ((size_t)snprintf(side, sizeof(side), "%s%s", path, sfx[i]) >= sizeof(side))
@@ -220,7 +209,8 @@ static int writer_setup(struct store *s, struct pk_err *e)
      * frames (a sample of 40 series is some 500 bytes), and once a minute a
      * page per series; smaller pages write fewer bytes. No effect on an
      * existing file. */
-    if ((ret = store_exec(w->db, "PRAGMA page_size = " PAGE_SIZE_STR, on, "cannot open the history database", e)) < 0)
+    if ((ret = store_exec(w->db, "PRAGMA page_size = " PAGE_SIZE_STR, on, "cannot open the history database",
+                          e)) < 0)
         return ret;
     /* WAL: readers never block the writer nor it them, and a commit is an
      * append to the log. synchronous=NORMAL: a commit does not wait for
@@ -235,8 +225,8 @@ static int writer_setup(struct store *s, struct pk_err *e)
         sqlite3_finalize(st);
         return store_sql_err(e, w->db, rc, on, "cannot open the history database");
     }
-    bool wal = !strcmp((const char *)sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "",
-                       "wal");
+    bool wal = !strcmp(
+        (const char *)sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "", "wal");
     sqlite3_finalize(st);
     if (!wal && !w->ro)
         return err_set(e, -EIO, on, "cannot open the history database",
@@ -272,8 +262,9 @@ static int writer_prepare(struct store *s, struct pk_err *e)
                           " VALUES(?1, ?2, ?3, ?4, ?5, ?6)" },
         /* At most ?3 chunks of the series (rows ?1 <= id < ?2): those before the cutoff
          * minute and the (?3+1)th oldest. */
-        { &w->prune_raw, "DELETE FROM chunks WHERE id >= ?1 AND id < coalesce("
-                         "(SELECT id FROM chunks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 1 OFFSET ?3), ?2)" },
+        { &w->prune_raw,
+          "DELETE FROM chunks WHERE id >= ?1 AND id < coalesce("
+          "(SELECT id FROM chunks WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 1 OFFSET ?3), ?2)" },
         { &w->prune_roll, "DELETE FROM rollups WHERE series = ?1 AND minute < coalesce("
                           "(SELECT minute FROM rollups WHERE series = ?1 AND minute < ?2 ORDER BY minute"
                           " LIMIT 1 OFFSET ?3), ?2)" },
@@ -336,8 +327,9 @@ fail:
 
 void store_reader_close(struct reader *r)
 {
-    sqlite3_stmt **sts[] = {&r->id,   &r->chunks,    &r->frames, &r->frames_desc, &r->chunk_last,   &r->roll,
-                            &r->roll_last, &r->keys, &r->latest_all, &r->raw_v1, &r->latest_one_v1};
+    sqlite3_stmt **sts[] = { &r->id,         &r->chunks, &r->frames,       &r->frames_desc,
+                             &r->chunk_last, &r->roll,   &r->roll_last,    &r->keys,
+                             &r->latest_all, &r->raw_v1, &r->latest_one_v1 };
     for (size_t i = 0; i < sizeof(sts) / sizeof(sts[0]); i++) {
         sqlite3_finalize(*sts[i]);
         *sts[i] = NULL;
@@ -363,31 +355,39 @@ int store_reader_open(struct store *s, struct reader *r, struct pk_err *e)
     if ((ret = store_exec(r->db, sql, on, "cannot open the history database for reading", e)) < 0)
         goto fail;
     /* the writer checked the version; a file it could not convert (read-only) is still version 1 */
-    r->version = pragma_int(r->db, "SELECT value FROM meta WHERE key = 'schema_version'", &r->version) == SQLITE_OK
-                     ? r->version
-                     : STORE_SCHEMA_VERSION;
+    r->version =
+        pragma_int(r->db, "SELECT value FROM meta WHERE key = 'schema_version'", &r->version) == SQLITE_OK
+            ? r->version
+            : STORE_SCHEMA_VERSION;
     if ((ret = store_prepare(r->db, "SELECT id FROM series WHERE key = ?1", &r->id, on, e)) < 0 ||
-        (ret = store_prepare(r->db, "SELECT minute, min, avg, max, n FROM rollups"
-                              " WHERE series = ?1 AND minute >= ?2 AND minute <= ?3 ORDER BY minute",
-                       &r->roll, on, e)) < 0 ||
-        (ret = store_prepare(r->db, "SELECT max(minute) FROM rollups WHERE series = ?1", &r->roll_last, on, e)) < 0 ||
-        (ret = store_prepare(r->db, "SELECT key FROM series WHERE key >= ?1 ORDER BY key", &r->keys, on, e)) < 0)
+        (ret = store_prepare(r->db,
+                             "SELECT minute, min, avg, max, n FROM rollups"
+                             " WHERE series = ?1 AND minute >= ?2 AND minute <= ?3 ORDER BY minute",
+                             &r->roll, on, e)) < 0 ||
+        (ret = store_prepare(r->db, "SELECT max(minute) FROM rollups WHERE series = ?1", &r->roll_last, on,
+                             e)) < 0 ||
+        (ret = store_prepare(r->db, "SELECT key FROM series WHERE key >= ?1 ORDER BY key", &r->keys, on, e)) <
+            0)
         goto fail;
     if (r->version < 2) {
-        if ((ret = store_prepare(r->db, "SELECT ts, value FROM samples WHERE series = ?1 AND ts >= ?2 AND ts <= ?3"
-                                  " ORDER BY ts",
-                           &r->raw_v1, on, e)) < 0 ||
-            (ret = store_prepare(r->db, "SELECT max(ts) FROM samples WHERE series = ?1", &r->latest_one_v1, on, e)) < 0)
+        if ((ret = store_prepare(r->db,
+                                 "SELECT ts, value FROM samples WHERE series = ?1 AND ts >= ?2 AND ts <= ?3"
+                                 " ORDER BY ts",
+                                 &r->raw_v1, on, e)) < 0 ||
+            (ret = store_prepare(r->db, "SELECT max(ts) FROM samples WHERE series = ?1", &r->latest_one_v1,
+                                 on, e)) < 0)
             goto fail;
         return 0;
     }
-    if ((ret = store_prepare(r->db, "SELECT id, data FROM chunks WHERE id >= ?1 AND id <= ?2 ORDER BY id", &r->chunks,
-                       on, e)) < 0 ||
-        (ret = store_prepare(r->db, "SELECT ts, data FROM frames WHERE ts >= ?1 AND ts <= ?2 ORDER BY ts", &r->frames, on,
-                       e)) < 0 ||
-        (ret = store_prepare(r->db, "SELECT ts, data FROM frames ORDER BY ts DESC", &r->frames_desc, on, e)) < 0 ||
-        (ret = store_prepare(r->db, "SELECT id, data FROM chunks WHERE id >= ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1",
-                       &r->chunk_last, on, e)) < 0)
+    if ((ret = store_prepare(r->db, "SELECT id, data FROM chunks WHERE id >= ?1 AND id <= ?2 ORDER BY id",
+                             &r->chunks, on, e)) < 0 ||
+        (ret = store_prepare(r->db, "SELECT ts, data FROM frames WHERE ts >= ?1 AND ts <= ?2 ORDER BY ts",
+                             &r->frames, on, e)) < 0 ||
+        (ret = store_prepare(r->db, "SELECT ts, data FROM frames ORDER BY ts DESC", &r->frames_desc, on, e)) <
+            0 ||
+        (ret = store_prepare(
+             r->db, "SELECT id, data FROM chunks WHERE id >= ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1",
+             &r->chunk_last, on, e)) < 0)
         goto fail;
     return 0;
 fail:
@@ -513,7 +513,7 @@ const char *store_last_error(const struct store *s, char *buf, size_t cap)
     buf[0] = '\0';
     if (!s)
         return buf;
-    struct store *m = (struct store *)s;   /* the mutex is not part of the value */
+    struct store *m = (struct store *)s; /* the mutex is not part of the value */
     pthread_mutex_lock(&m->errmu);
     snprintf(buf, cap, "%s", s->lasterr);
     pthread_mutex_unlock(&m->errmu);

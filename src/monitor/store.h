@@ -54,20 +54,20 @@ struct metric_set;
 struct metric_series;
 struct store;
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION           2
 #define STORE_RETENTION_RAW_DEFAULT_MS (48LL * 3600 * 1000)
 #define STORE_RETENTION_DEFAULT_MS     (30LL * 24 * 3600 * 1000)
 #define STORE_ROLLUP_MS                60000LL
 
 struct store_opts {
-    int64_t retention_raw_ms;  /* raw samples kept this long; 0: 48 h */
-    int64_t retention_ms;      /* one-minute rollups kept this long; 0: 30 d */
-    int busy_timeout_ms;       /* wait for another process' lock; 0: 1000 */
-    unsigned readers;          /* read connections in the pool; 0: 2 */
-    int64_t max_bytes;         /* cap on the database's size (SQLite's
+    int64_t retention_raw_ms; /* raw samples kept this long; 0: 48 h */
+    int64_t retention_ms;     /* one-minute rollups kept this long; 0: 30 d */
+    int busy_timeout_ms;      /* wait for another process' lock; 0: 1000 */
+    unsigned readers;         /* read connections in the pool; 0: 2 */
+    int64_t max_bytes;        /* cap on the database's size (SQLite's
                                   max_page_count); past it appends fail with
                                   -ENOSPC as on a full disk. 0: none */
-    const char *vfs;           /* SQLite VFS name; NULL: the default */
+    const char *vfs;          /* SQLite VFS name; NULL: the default */
 };
 
 /* Zeroes mean defaults; this fills them in explicitly. */
@@ -106,27 +106,27 @@ const char *store_last_error(const struct store *s, char *buf, size_t cap);
 int store_set_max_bytes(struct store *s, int64_t max_bytes, struct pk_err *e);
 
 enum store_source {
-    STORE_SOURCE_AUTO = 0,     /* input only: let the store choose */
-    STORE_SOURCE_RAW,          /* raw samples */
-    STORE_SOURCE_ROLLUP,       /* one-minute rollups (plus raw samples of
+    STORE_SOURCE_AUTO = 0, /* input only: let the store choose */
+    STORE_SOURCE_RAW,      /* raw samples */
+    STORE_SOURCE_ROLLUP,   /* one-minute rollups (plus raw samples of
                                   the minutes not rolled up yet) */
 };
-const char *store_source_name(enum store_source src);   /* "auto", "raw", "rollup" */
+const char *store_source_name(enum store_source src); /* "auto", "raw", "rollup" */
 
 /* One bucket of a history: the samples with ts in [ts, ts + step). */
 struct store_point {
-    int64_t ts;                /* start of the bucket (ms) */
+    int64_t ts; /* start of the bucket (ms) */
     double min, avg, max;
-    uint64_t count;            /* raw samples in the bucket */
+    uint64_t count; /* raw samples in the bucket */
 };
 
 /* Optional extra in and out of store_history: zeroed, it asks for nothing
  * special; `want` is never written, so one struct may serve many queries. */
 struct store_history_info {
-    enum store_source want;    /* in: AUTO (0), or force RAW or ROLLUP */
-    enum store_source source;  /* out: the source used (RAW or ROLLUP) */
-    int64_t from_ms;           /* out: the start of the first bucket */
-    int64_t step_ms;           /* out: the step used */
+    enum store_source want;   /* in: AUTO (0), or force RAW or ROLLUP */
+    enum store_source source; /* out: the source used (RAW or ROLLUP) */
+    int64_t from_ms;          /* out: the start of the first bucket */
+    int64_t step_ms;          /* out: the step used */
 };
 
 /*
@@ -146,16 +146,15 @@ struct store_history_info {
  * empty), -ENOENT (no series by that key), database errors as above.
  */
 int store_history(struct store *s, const char *key, int64_t from_ms, int64_t to_ms, int64_t step_ms,
-                  size_t max_points, struct store_point **out, size_t *n,
-                  struct store_history_info *info, struct pk_err *e);
+                  size_t max_points, struct store_point **out, size_t *n, struct store_history_info *info,
+                  struct pk_err *e);
 
 /*
  * The keys of the known series starting with prefix (NULL or "": all), in
  * byte order, at most max of them (0: no limit). *out is a malloc'd array of
  * *n malloc'd strings: free with store_keys_free().
  */
-int store_keys(struct store *s, const char *prefix, size_t max, char ***out, size_t *n,
-               struct pk_err *e);
+int store_keys(struct store *s, const char *prefix, size_t max, char ***out, size_t *n, struct pk_err *e);
 void store_keys_free(char **keys, size_t n);
 
 /* The time of the newest stored sample of series key (NULL: of any series),

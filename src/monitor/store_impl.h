@@ -33,40 +33,40 @@
 #define PRUNE_BATCH 10
 /* Rollups deleted per series in one pass (a minute adds one). */
 #define PRUNE_BATCH_ROLLUPS 600
-#define READERS_DEFAULT 2u
-#define READERS_MAX 16u
-#define BUSY_DEFAULT_MS 1000
+#define READERS_DEFAULT     2u
+#define READERS_MAX         16u
+#define BUSY_DEFAULT_MS     1000
 /* Page caches in KiB. The writer touches the newest frame page, and once a
  * minute one chunk and one rollup page per series; readers scan ranges once
  * and rely on the OS page cache; so small caches cost little and keep the
  * agent's resident memory flat (SQLite fills a cache before it reuses it). */
 #define WRITER_CACHE_KIB 256
 #define READER_CACHE_KIB 256
-#define WAL_SIZE_LIMIT (16 * 1024 * 1024)
+#define WAL_SIZE_LIMIT   (16 * 1024 * 1024)
 /* The log is synced when it is checkpointed: at this many pages, about a
  * minute of samples of 40 series (3 pages per sample, some 150 when a minute
  * ends), which bounds what a power loss can take (SQLite's default, 1000
  * pages, would be three minutes). */
 #define WAL_CHECKPOINT_PAGES 300
-#define PAGE_SIZE_STR "1024"
+#define PAGE_SIZE_STR        "1024"
 /* Times past 2^53 ms (the year 287,396) are not stored, and a query's end
  * is clamped to it, so step arithmetic never overflows. */
 #define TS_MAX (1LL << 53)
 /* A chunk's row id: series << 32 | minute (minutes since the epoch fit 32 bits until the year 10136). */
 #define CHUNK_SHIFT 32
-#define MINUTE_MAX 0xffffffffLL
+#define MINUTE_MAX  0xffffffffLL
 
 /* ---- series key -> id, open addressing ----------------------------------- */
 
 struct idslot {
     uint64_t hash;
-    char *key;             /* NULL: empty slot */
+    char *key; /* NULL: empty slot */
     int64_t id;
 };
 
 struct idmap {
     struct idslot *slot;
-    size_t cap, n;         /* cap a power of two */
+    size_t cap, n; /* cap a power of two */
 };
 
 /* ---- the store ----------------------------------------------------------- */
@@ -74,16 +74,16 @@ struct idmap {
 struct writer {
     pthread_mutex_t mu;
     sqlite3 *db;
-    bool ro;                       /* opened read-only: appends retry opening */
-    bool ro_at_open;               /* SQLite opened the file read-only (writer_open_once) */
-    int version;                   /* schema version of the file (1 only while read-only) */
+    bool ro;         /* opened read-only: appends retry opening */
+    bool ro_at_open; /* SQLite opened the file read-only (writer_open_once) */
+    int version;     /* schema version of the file (1 only while read-only) */
     sqlite3_stmt *begin, *commit, *rollback;
     sqlite3_stmt *series_ins, *series_all, *frame_ins, *frame_get, *frames_old, *frames_del;
     sqlite3_stmt *chunk_get, *chunk_put, *rollup_put, *prune_raw, *prune_roll;
     struct idmap ids;
-    bool ids_valid;                /* false after a rollback: reloaded before use */
-    int64_t last_ts;               /* the newest committed sample */
-    int64_t max_ts;                /* the latest time committed (last_ts unless time went back) */
+    bool ids_valid;  /* false after a rollback: reloaded before use */
+    int64_t last_ts; /* the newest committed sample */
+    int64_t max_ts;  /* the latest time committed (last_ts unless time went back) */
     bool have_last;
     int64_t last_prune_ts;
     bool have_prune;
@@ -100,7 +100,7 @@ struct writer {
 struct reader {
     pthread_mutex_t mu;
     sqlite3 *db;
-    int version;                   /* 1: a file left in the old layout (read-only) */
+    int version; /* 1: a file left in the old layout (read-only) */
     sqlite3_stmt *id, *chunks, *frames, *frames_desc, *chunk_last, *roll, *roll_last, *keys, *latest_all;
     sqlite3_stmt *raw_v1, *latest_one_v1;
 };
@@ -111,9 +111,9 @@ struct store {
     struct writer w;
     struct reader *r;
     unsigned nr;
-    unsigned rr;                   /* round robin over readers (atomic) */
-    bool immutable;                /* opened as file:PATH?immutable=1 (see open_conn) */
-    uint64_t errors;               /* atomic */
+    unsigned rr;     /* round robin over readers (atomic) */
+    bool immutable;  /* opened as file:PATH?immutable=1 (see open_conn) */
+    uint64_t errors; /* atomic */
     pthread_mutex_t errmu;
     char lasterr[sizeof(((struct pk_err *)0)->what) + sizeof(((struct pk_err *)0)->on) +
                  sizeof(((struct pk_err *)0)->why) + 8];

@@ -36,7 +36,8 @@ static int newest_v2(sqlite3 *db, int64_t *ts, bool *null)
     sqlite3_stmt *st;
     *null = true;
     int rc = sqlite3_prepare_v2(db, "SELECT max(ts) FROM frames", -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL) {
         *ts = sqlite3_column_int64(st, 0);
         *null = false;
     }
@@ -69,7 +70,8 @@ int store_newest_sample(sqlite3 *db, int version, int64_t *ts, bool *null)
     sqlite3_stmt *st;
     *null = true;
     int rc = sqlite3_prepare_v2(db, STORE_LATEST_ALL_V1_SQL, -1, &st, NULL);
-    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW &&
+        sqlite3_column_type(st, 0) != SQLITE_NULL) {
         *ts = sqlite3_column_int64(st, 0);
         *null = false;
     }
@@ -162,8 +164,11 @@ static int bucketer_emit(struct bucketer *k)
         k->pts = np;
         k->cap = ncap;
     }
-    k->pts[k->npts++] = (struct store_point){
-        .ts = k->from + k->b * k->step, .min = k->min, .avg = k->sum / (double)k->n, .max = k->max, .count = k->n};
+    k->pts[k->npts++] = (struct store_point){ .ts = k->from + k->b * k->step,
+                                              .min = k->min,
+                                              .avg = k->sum / (double)k->n,
+                                              .max = k->max,
+                                              .count = k->n };
     k->n = 0;
     return 0;
 }
@@ -193,8 +198,8 @@ static inline int bucketer_add(struct bucketer *k, int64_t ts, double min, doubl
 }
 
 /* Version 1 (a read-only file not converted yet): one row per sample. */
-static int scan_raw_v1(struct store *s, struct reader *r, int64_t id, int64_t from, int64_t to, struct bucketer *k,
-                       struct pk_err *e)
+static int scan_raw_v1(struct store *s, struct reader *r, int64_t id, int64_t from, int64_t to,
+                       struct bucketer *k, struct pk_err *e)
 {
     sqlite3_stmt *st = r->raw_v1;
     sqlite3_bind_int64(st, 1, id);
@@ -219,10 +224,10 @@ static int scan_raw_v1(struct store *s, struct reader *r, int64_t id, int64_t fr
 struct chunk_cursor {
     sqlite3_stmt *st;
     int64_t from, to;
-    const void *blob;          /* the current row's chunk (valid until the next step) */
+    const void *blob; /* the current row's chunk (valid until the next step) */
     int64_t minute;
     size_t n, i;
-    int rc;                    /* SQLITE_ROW while there may be more, else how it ended */
+    int rc; /* SQLITE_ROW while there may be more, else how it ended */
 };
 
 static bool chunk_next(struct chunk_cursor *c, struct pack_point *out)
@@ -264,7 +269,8 @@ static bool frame_next(struct frame_cursor *c, struct pack_point *out)
 {
     while (c->rc == SQLITE_ROW && (c->rc = sqlite3_step(c->st)) == SQLITE_ROW) {
         double v;
-        if (pack_frame_find(sqlite3_column_blob(c->st, 1), (size_t)sqlite3_column_bytes(c->st, 1), c->id, &v)) {
+        if (pack_frame_find(sqlite3_column_blob(c->st, 1), (size_t)sqlite3_column_bytes(c->st, 1), c->id,
+                            &v)) {
             *out = (struct pack_point){ sqlite3_column_int64(c->st, 0), v };
             return true;
         }
@@ -278,8 +284,8 @@ static bool frame_next(struct frame_cursor *c, struct pack_point *out)
  * come in time order and are merged (frames older than a chunk exist only
  * when the clock went back); at a time in both, the frame is the newer write.
  */
-static int scan_raw(struct store *s, struct reader *r, int64_t id, int64_t from, int64_t to, struct bucketer *k,
-                    struct pk_err *e)
+static int scan_raw(struct store *s, struct reader *r, int64_t id, int64_t from, int64_t to,
+                    struct bucketer *k, struct pk_err *e)
 {
     PK_ASSERT(pthread_mutex_trylock(&r->mu) == EBUSY);
     if (r->version < 2)
@@ -310,8 +316,9 @@ static int scan_raw(struct store *s, struct reader *r, int64_t id, int64_t from,
         if (bucketer_add(k, p.ts, p.v, p.v, p.v, 1) < 0)
             ret = err_errno(e, -ENOMEM, s->path, "cannot read the history");
     }
-    int rc = cc.rc != SQLITE_ROW && cc.rc != SQLITE_DONE ? cc.rc : fc.rc != SQLITE_ROW && fc.rc != SQLITE_DONE ? fc.rc
-                                                                                                              : SQLITE_OK;
+    int rc = cc.rc != SQLITE_ROW && cc.rc != SQLITE_DONE   ? cc.rc
+             : fc.rc != SQLITE_ROW && fc.rc != SQLITE_DONE ? fc.rc
+                                                           : SQLITE_OK;
     sqlite3_reset(r->chunks);
     sqlite3_reset(r->frames);
     if (!ret && rc != SQLITE_OK)
@@ -332,8 +339,8 @@ static int latest_of(struct reader *r, int64_t id, int64_t *ts, bool *null)
     /* the frames (the current minute, some tens of rows), newest first */
     while ((rc = sqlite3_step(r->frames_desc)) == SQLITE_ROW) {
         double v;
-        if (pack_frame_find(sqlite3_column_blob(r->frames_desc, 1), (size_t)sqlite3_column_bytes(r->frames_desc, 1),
-                            (uint32_t)id, &v)) {
+        if (pack_frame_find(sqlite3_column_blob(r->frames_desc, 1),
+                            (size_t)sqlite3_column_bytes(r->frames_desc, 1), (uint32_t)id, &v)) {
             *ts = sqlite3_column_int64(r->frames_desc, 0);
             *null = false;
             break;
@@ -385,10 +392,9 @@ static int scan_rollups(struct store *s, struct reader *r, int64_t id, int64_t f
 static int64_t round_step(int64_t min_step)
 {
     static const int64_t nice[] = {
-        1, 2, 5, 10, 20, 50, 100, 200, 500,
-        1000, 2000, 5000, 10000, 15000, 30000,
-        60000, 120000, 300000, 600000, 900000, 1800000,
-        3600000, 7200000, 10800000, 21600000, 43200000, 86400000,
+        1,      2,      5,       10,      20,      50,       100,      200,      500,
+        1000,   2000,   5000,    10000,   15000,   30000,    60000,    120000,   300000,
+        600000, 900000, 1800000, 3600000, 7200000, 10800000, 21600000, 43200000, 86400000,
     };
     for (size_t i = 0; i < sizeof(nice) / sizeof(nice[0]); i++)
         if (nice[i] >= min_step)
@@ -402,7 +408,7 @@ static int64_t round_step(int64_t min_step)
 static int64_t pick_step(int64_t from, int64_t to, int64_t want, size_t max_points, int64_t unit)
 {
     uint64_t span = (uint64_t)to - (uint64_t)from;
-    uint64_t need = span / max_points + 1;    /* floor(span / step) + 1 <= max_points */
+    uint64_t need = span / max_points + 1; /* floor(span / step) + 1 <= max_points */
     if (need > (uint64_t)INT64_MAX)
         need = (uint64_t)INT64_MAX;
     int64_t step;
@@ -452,7 +458,7 @@ int store_history(struct store *s, const char *key, int64_t from_ms, int64_t to_
     struct reader *r;
     int ret;
     int64_t id;
-    struct bucketer k = {0};
+    struct bucketer k = { 0 };
     if ((ret = reader_get(s, &r, e)) < 0)
         return ret;
     if ((ret = lookup_id(s, r, key, &id, e)) < 0)
@@ -488,7 +494,7 @@ int store_history(struct store *s, const char *key, int64_t from_ms, int64_t to_
             ret = store_sql_err(e, r->db, rc, s->path, "cannot read the history");
             goto out;
         }
-        int64_t tail = k.from;    /* raw samples from here: minutes not rolled up yet */
+        int64_t tail = k.from; /* raw samples from here: minutes not rolled up yet */
         if (!null) {
             ret = scan_rollups(s, r, id, k.from / STORE_ROLLUP_MS, floor_div(to_ms, STORE_ROLLUP_MS), &k, e);
             if (ret < 0)
@@ -522,12 +528,9 @@ out:
 const char *store_source_name(enum store_source src)
 {
     switch (src) {
-    case STORE_SOURCE_RAW:
-        return "raw";
-    case STORE_SOURCE_ROLLUP:
-        return "rollup";
-    default:
-        return "auto";
+    case STORE_SOURCE_RAW: return "raw";
+    case STORE_SOURCE_ROLLUP: return "rollup";
+    default: return "auto";
     }
 }
 
@@ -559,7 +562,7 @@ int store_keys(struct store *s, const char *prefix, size_t max, char ***out, siz
     while ((max == 0 || nk < max) && (rc = sqlite3_step(r->keys)) == SQLITE_ROW) {
         const char *k = (const char *)sqlite3_column_text(r->keys, 0);
         if (!k || strncmp(k, prefix, plen) != 0) {
-            rc = SQLITE_DONE;    /* sorted: past the keys with this prefix */
+            rc = SQLITE_DONE; /* sorted: past the keys with this prefix */
             break;
         }
         if (nk == cap) {

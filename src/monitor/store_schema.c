@@ -22,11 +22,10 @@
  * per minute, clustered by series (id = series << 32 | minute) for range
  * scans. Layout and reasons: docs/monitor-store.md.
  */
-static const char SCHEMA_TABLES_SQL[] =
-    "CREATE TABLE frames(ts INTEGER PRIMARY KEY, data BLOB NOT NULL);"
-    "CREATE TABLE chunks(id INTEGER PRIMARY KEY, data BLOB NOT NULL,"
-    " series INTEGER GENERATED ALWAYS AS (id >> 32) VIRTUAL,"
-    " minute INTEGER GENERATED ALWAYS AS (id & 4294967295) VIRTUAL);";
+static const char SCHEMA_TABLES_SQL[] = "CREATE TABLE frames(ts INTEGER PRIMARY KEY, data BLOB NOT NULL);"
+                                        "CREATE TABLE chunks(id INTEGER PRIMARY KEY, data BLOB NOT NULL,"
+                                        " series INTEGER GENERATED ALWAYS AS (id >> 32) VIRTUAL,"
+                                        " minute INTEGER GENERATED ALWAYS AS (id & 4294967295) VIRTUAL);";
 
 static const char SCHEMA_SQL[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
@@ -194,7 +193,7 @@ static int migrate_v1(struct store *s, sqlite3 *db, struct pk_err *e)
     if (ret < 0)
         return ret;
     sqlite3_stmt *latest = NULL, *all = NULL, *put = NULL, *frame = NULL;
-    struct mig m = {0};
+    struct mig m = { 0 };
     int rc = sqlite3_prepare_v2(db, STORE_LATEST_ALL_V1_SQL, -1, &latest, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(latest);
@@ -249,10 +248,11 @@ int store_schema_check(struct store *s, sqlite3 *db, bool ro, int *version, stru
     if (ret < 0)
         return ret;
     sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table'),"
-                                " (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta')",
-                                -1, &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(db,
+                           "SELECT (SELECT count(*) FROM sqlite_schema WHERE type = 'table'),"
+                           " (SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'meta')",
+                           -1, &st, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_step(st);
     if (rc != SQLITE_ROW) {
@@ -311,8 +311,8 @@ int store_schema_check(struct store *s, sqlite3 *db, bool ro, int *version, stru
         goto out;
     }
     if (v < 1) {
-        ret = err_set(e, PK_EPARSE, on, "not a perfkit history database", "schema version %lld",
-                      (long long)v);
+        ret =
+            err_set(e, PK_EPARSE, on, "not a perfkit history database", "schema version %lld", (long long)v);
         goto out;
     }
     sqlite3_finalize(st);

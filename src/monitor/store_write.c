@@ -20,7 +20,7 @@
 
 static uint64_t key_hash(const char *k, size_t len)
 {
-    uint64_t h = 1469598103934665603ULL;   /* FNV-1a */
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
     for (size_t i = 0; i < len; i++) {
         h ^= (unsigned char)k[i];
         h *= 1099511628211ULL;
@@ -91,7 +91,6 @@ static int idmap_put(struct idmap *m, const char *key, size_t len, int64_t id)
     return 0;
 }
 
-
 int store_load_ids(struct store *s, struct pk_err *e)
 {
     struct writer *w = &s->w;
@@ -115,7 +114,6 @@ int store_load_ids(struct store *s, struct pk_err *e)
     return 0;
 }
 
-
 /* ---- writing ------------------------------------------------------------- */
 
 /* The id of a series, from the cache or made in the current transaction. */
@@ -136,7 +134,8 @@ static int series_id(struct store *s, const char *key, size_t len, int64_t *id, 
     sqlite3_reset(w->series_ins);
     sqlite3_clear_bindings(w->series_ins);
     if (rc != SQLITE_ROW || (rc2 != SQLITE_DONE && rc2 != SQLITE_ROW))
-        return store_sql_err(e, w->db, rc != SQLITE_ROW ? rc : rc2, s->path, "cannot add a series to the history");
+        return store_sql_err(e, w->db, rc != SQLITE_ROW ? rc : rc2, s->path,
+                             "cannot add a series to the history");
     if (idmap_put(&w->ids, key, len, *id) < 0)
         return err_errno(e, -ENOMEM, s->path, "cannot add a series to the history");
     return 0;
@@ -312,7 +311,7 @@ static int close_series_minute(struct store *s, const struct sample *seq, size_t
 static int close_minutes(struct store *s, int64_t keep, struct pk_err *e)
 {
     struct writer *w = &s->w;
-    struct samples l = {0};
+    struct samples l = { 0 };
     int ret = 0, rc;
     sqlite3_bind_int64(w->frames_old, 1, keep * STORE_ROLLUP_MS);
     sqlite3_bind_int64(w->frames_old, 2, (keep + 1) * STORE_ROLLUP_MS);
@@ -403,7 +402,7 @@ static int reopen_all(struct store *s, struct pk_err *e)
     int ret = store_writer_open(s, e);
     for (unsigned i = 0; i < s->nr; i++) {
         if (ret == 0)
-            store_reader_open(s, &s->r[i], NULL);   /* or again when next used */
+            store_reader_open(s, &s->r[i], NULL); /* or again when next used */
         pthread_mutex_unlock(&s->r[i].mu);
     }
     return ret;

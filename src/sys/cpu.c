@@ -132,8 +132,7 @@ static const struct {
     { "intr", CPU_HAVE_INTR, true },
 };
 
-static int parse_line(const char *p, const char *end, size_t line, struct cpu_stat *st,
-                      struct pk_err *e)
+static int parse_line(const char *p, const char *end, size_t line, struct cpu_stat *st, struct pk_err *e)
 {
     const char *k = p;
     while (p < end && !sysfile_is_blank(*p))
@@ -177,7 +176,7 @@ static int parse_line(const char *p, const char *end, size_t line, struct cpu_st
         return 0;
     }
 
-    uint64_t *const fields[] = { &st->ctxt, &st->btime, &st->processes,
+    uint64_t *const fields[] = { &st->ctxt,          &st->btime,         &st->processes,
                                  &st->procs_running, &st->procs_blocked, &st->intr };
     _Static_assert(sizeof(fields) / sizeof(fields[0]) == sizeof(scalars) / sizeof(scalars[0]),
                    "one field per scalar key");
@@ -253,8 +252,8 @@ int cpu_util(const struct cpu_times *a, const struct cpu_times *b, struct cpu_ut
         return -ENODATA;
     for (int m = 0; m < CPU_NMODES; m++)
         u->pct[m] = 100.0 * (double)d[m] / (double)elapsed;
-    u->busy_pct = 100.0 * (double)(d[CPU_USER] + d[CPU_NICE] + d[CPU_SYSTEM] + d[CPU_IRQ] +
-                                   d[CPU_SOFTIRQ]) / (double)elapsed;
+    u->busy_pct = 100.0 * (double)(d[CPU_USER] + d[CPU_NICE] + d[CPU_SYSTEM] + d[CPU_IRQ] + d[CPU_SOFTIRQ]) /
+                  (double)elapsed;
     u->valid = true;
     return 0;
 }

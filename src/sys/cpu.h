@@ -44,8 +44,16 @@
 
 /* In /proc/stat's column order. */
 enum cpu_mode {
-    CPU_USER, CPU_NICE, CPU_SYSTEM, CPU_IDLE, CPU_IOWAIT,
-    CPU_IRQ, CPU_SOFTIRQ, CPU_STEAL, CPU_GUEST, CPU_GUEST_NICE,
+    CPU_USER,
+    CPU_NICE,
+    CPU_SYSTEM,
+    CPU_IDLE,
+    CPU_IOWAIT,
+    CPU_IRQ,
+    CPU_SOFTIRQ,
+    CPU_STEAL,
+    CPU_GUEST,
+    CPU_GUEST_NICE,
     CPU_NMODES
 };
 
@@ -58,37 +66,37 @@ enum cpu_mode {
 const char *cpu_mode_name(enum cpu_mode m);
 
 struct cpu_times {
-    int cpu;                       /* N of "cpuN"; -1 for the "cpu" total line */
-    int nmodes;                    /* fields the line had (4..10); the rest are 0 */
-    uint64_t ticks[CPU_NMODES];    /* as in the file, in 1/CPU_USER_HZ s; user and nice
+    int cpu;                    /* N of "cpuN"; -1 for the "cpu" total line */
+    int nmodes;                 /* fields the line had (4..10); the rest are 0 */
+    uint64_t ticks[CPU_NMODES]; /* as in the file, in 1/CPU_USER_HZ s; user and nice
                                       include guest and guest_nice (kernel accounting) */
 };
 
 /* Which scalar lines the file had (old kernels and odd containers lack some). */
 enum {
-    CPU_HAVE_TOTAL     = 1u << 0,
-    CPU_HAVE_CTXT      = 1u << 1,
-    CPU_HAVE_BTIME     = 1u << 2,
+    CPU_HAVE_TOTAL = 1u << 0,
+    CPU_HAVE_CTXT = 1u << 1,
+    CPU_HAVE_BTIME = 1u << 2,
     CPU_HAVE_PROCESSES = 1u << 3,
-    CPU_HAVE_RUNNING   = 1u << 4,
-    CPU_HAVE_BLOCKED   = 1u << 5,
-    CPU_HAVE_INTR      = 1u << 6,
+    CPU_HAVE_RUNNING = 1u << 4,
+    CPU_HAVE_BLOCKED = 1u << 5,
+    CPU_HAVE_INTR = 1u << 6,
 };
 
 struct cpu_stat {
-    long user_hz;              /* CPU_USER_HZ; divide ticks by it for seconds */
-    unsigned have;             /* CPU_HAVE_* */
-    struct cpu_times total;    /* "cpu" line */
-    struct cpu_times *cpus;    /* "cpuN" lines in file order (ascending N; offline CPUs
+    long user_hz;           /* CPU_USER_HZ; divide ticks by it for seconds */
+    unsigned have;          /* CPU_HAVE_* */
+    struct cpu_times total; /* "cpu" line */
+    struct cpu_times *cpus; /* "cpuN" lines in file order (ascending N; offline CPUs
                                   are absent); owned by the struct */
     size_t ncpus;
-    size_t cap;                /* allocated entries of cpus */
-    uint64_t ctxt;             /* context switches since boot */
-    uint64_t btime;            /* boot time, seconds since the epoch */
-    uint64_t processes;        /* forks since boot */
+    size_t cap;         /* allocated entries of cpus */
+    uint64_t ctxt;      /* context switches since boot */
+    uint64_t btime;     /* boot time, seconds since the epoch */
+    uint64_t processes; /* forks since boot */
     uint64_t procs_running;
     uint64_t procs_blocked;
-    uint64_t intr;             /* interrupts since boot (the first number of "intr") */
+    uint64_t intr; /* interrupts since boot (the first number of "intr") */
 };
 
 void cpu_stat_init(struct cpu_stat *st);
@@ -110,8 +118,8 @@ double cpu_seconds(const struct cpu_times *t, enum cpu_mode m);
  * went backwards (iowait can, per CPU, on some kernels) counts as 0.
  */
 struct cpu_util {
-    int cpu;                       /* as in struct cpu_times */
-    bool valid;                    /* false: no tick elapsed, or the CPU is new in b */
+    int cpu;    /* as in struct cpu_times */
+    bool valid; /* false: no tick elapsed, or the CPU is new in b */
     double busy_pct;
     double pct[CPU_NMODES];
 };

@@ -16,7 +16,7 @@
 #define SMALL_CAP 4096
 /* Counters of the 5.5+ format; more are ignored, fewer than the first 11 rejected. */
 #define NSTATS_KNOWN 17
-#define NSTATS_MIN 11
+#define NSTATS_MIN   11
 
 /* ---- names -------------------------------------------------------------- */
 

@@ -38,7 +38,7 @@
 struct disk_stats {
     char name[DISK_NAME_MAX];
     unsigned major, minor;
-    int nstats;                 /* counters on the line: 11, 15, 17 (or more, ignored) */
+    int nstats; /* counters on the line: 11, 15, 17 (or more, ignored) */
     uint64_t reads, reads_merged, read_sectors, read_ms;
     uint64_t writes, writes_merged, write_sectors, write_ms;
     uint64_t io_now, io_ms, weighted_io_ms;
@@ -46,7 +46,7 @@ struct disk_stats {
     uint64_t discards, discards_merged, discard_sectors, discard_ms;
     /* nstats >= 17 */
     uint64_t flushes, flush_ms;
-    bool ignored;               /* node_exporter's default device exclusion (disk_name_ignored) */
+    bool ignored; /* node_exporter's default device exclusion (disk_name_ignored) */
 };
 
 struct disk_list {
@@ -83,11 +83,11 @@ double disk_busy_pct(const struct disk_stats *before, const struct disk_stats *a
 
 struct disk_queue {
     bool partition;
-    char disk[DISK_NAME_MAX];   /* the device whose queue this is: dev, or a partition's disk */
-    char scheduler[32];         /* the active one: "mq-deadline", "none"; "" unknown */
-    char schedulers[160];       /* all offered, space-separated: "none mq-deadline kyber bfq" */
-    int rotational;             /* 1 spinning, 0 not, -1 unknown */
-    long read_ahead_kb;         /* -1 unknown */
+    char disk[DISK_NAME_MAX]; /* the device whose queue this is: dev, or a partition's disk */
+    char scheduler[32];       /* the active one: "mq-deadline", "none"; "" unknown */
+    char schedulers[160];     /* all offered, space-separated: "none mq-deadline kyber bfq" */
+    int rotational;           /* 1 spinning, 0 not, -1 unknown */
+    long read_ahead_kb;       /* -1 unknown */
 };
 
 /*

@@ -18,7 +18,7 @@
 
 /* A node with thousands of container mounts prints a few MiB of mountinfo. */
 #define MOUNTS_CAP (64u << 20)
-#define TABLE_CAP (4u << 20)
+#define TABLE_CAP  (4u << 20)
 
 /* ---- escapes and options ----------------------------------------------- */
 
@@ -74,10 +74,10 @@ bool fs_mount_readonly(const struct fs_mount *m)
 bool fs_fstype_ignored(const char *fstype)
 {
     static const char *const pseudo[] = {
-        "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
-        "devtmpfs", "fusectl", "hugetlbfs", "iso9660", "mqueue", "nsfs", "overlay", "proc",
-        "procfs", "pstore", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "erofs",
-        "sysfs", "tracefs",
+        "autofs",   "binfmt_misc", "bpf",     "cgroup",    "cgroup2",    "configfs",   "debugfs",
+        "devpts",   "devtmpfs",    "fusectl", "hugetlbfs", "iso9660",    "mqueue",     "nsfs",
+        "overlay",  "proc",        "procfs",  "pstore",    "rpc_pipefs", "securityfs", "selinuxfs",
+        "squashfs", "erofs",       "sysfs",   "tracefs",
     };
     for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
         if (strcmp(fstype, pseudo[i]) == 0)
@@ -218,8 +218,8 @@ static int mark_dups(struct fs_mounts *m)
         slot[i] = SIZE_MAX;
     for (size_t i = 0; i < m->n; i++) {
         struct fs_mount *a = &m->v[i];
-        uint64_t h = hash_str(hash_str(hash_str(1469598103934665603ull, a->device), a->mountpoint),
-                              a->fstype);
+        uint64_t h =
+            hash_str(hash_str(hash_str(1469598103934665603ull, a->device), a->mountpoint), a->fstype);
         for (size_t k = (size_t)h & (size - 1);; k = (k + 1) & (size - 1)) {
             if (slot[k] == SIZE_MAX) {
                 slot[k] = i;
@@ -283,7 +283,8 @@ static const char *mountinfo_line(const char *p, const char *end, struct arena *
         if (!next_token(&p, end, &tok[i], &tlen[i]))
             return "fewer than 10 fields";
     uint64_t id, major, minor;
-    if (!parse_uint_all(tok[0], tlen[0], UINT32_MAX, &id) || !parse_uint_all(tok[1], tlen[1], UINT32_MAX, &id))
+    if (!parse_uint_all(tok[0], tlen[0], UINT32_MAX, &id) ||
+        !parse_uint_all(tok[1], tlen[1], UINT32_MAX, &id))
         return "mount ids are not numbers";
     const char *colon = memchr(tok[2], ':', tlen[2]);
     if (!colon || !parse_uint_all(tok[2], (size_t)(colon - tok[2]), UINT32_MAX, &major) ||
@@ -362,7 +363,8 @@ static const char *mounts_line(const char *p, const char *end, struct arena *a, 
         if (flen[i] == 0)
             return "empty field";
     uint64_t v;
-    if (nf == 6 && (!parse_uint_all(f[4], flen[4], INT_MAX, &v) || !parse_uint_all(f[5], flen[5], INT_MAX, &v)))
+    if (nf == 6 &&
+        (!parse_uint_all(f[4], flen[4], INT_MAX, &v) || !parse_uint_all(f[5], flen[5], INT_MAX, &v)))
         return "dump and pass are not numbers";
     mt->device = arena_put(a, f[0], flen[0], true);
     mt->mountpoint = arena_put(a, f[1], flen[1], true);
@@ -491,7 +493,7 @@ int fs_parse_table(const char *buf, size_t len, struct fs_table *t, struct pk_er
         if (le > p && *p != '#') {
             PK_ASSERT(t->n < it.no); /* t->v has one row per line */
             const char *why = memchr(p, '\0', (size_t)(le - p)) ? "NUL byte in the line"
-                                                                 : table_line(p, le, &a, &t->v[t->n]);
+                                                                : table_line(p, le, &a, &t->v[t->n]);
             if (why) {
                 fs_table_destroy(t);
                 return reject(e, "statvfs.tsv", it.no, why);
@@ -570,8 +572,8 @@ static int open_table(const char *procfs, const struct table_tries *t, int *whic
     }
     close(procfd);
     if (fd < 0)
-        return err_errno(e, rc, procfs, is_missing(rc) ? "no mount table (mountinfo or mounts)"
-                                                        : "cannot read mount table");
+        return err_errno(e, rc, procfs,
+                         is_missing(rc) ? "no mount table (mountinfo or mounts)" : "cannot read mount table");
     return fd;
 }
 

@@ -50,7 +50,7 @@ struct fs_mount {
                                node_exporter reports those once */
     /* Filled by fs_read only, for mounts neither ignored nor dup: */
     bool usage_known;
-    int usage_err;          /* when !usage_known: see fs_pool_call, -ENOENT (not in the table),
+    int usage_err; /* when !usage_known: see fs_pool_call, -ENOENT (not in the table),
                                -ENOTSUP (fs_read given neither pool nor table), 0 (not asked) */
     struct fs_usage usage;
 };
@@ -122,11 +122,11 @@ int fs_table_read(const char *path, struct fs_table *t, struct pk_err *e);
 int fs_mounts_read(const char *procfs, const char *pid, struct fs_mounts *m, struct pk_err *e);
 
 struct fs_options {
-    const char *pid;           /* as fs_mounts_read */
-    const char *rootfs;        /* prefix of mount points for statvfs (the host's / seen from a
+    const char *pid;              /* as fs_mounts_read */
+    const char *rootfs;           /* prefix of mount points for statvfs (the host's / seen from a
                                   container, like node_exporter's --path.rootfs); NULL: none */
     const struct fs_table *table; /* usage from this table instead of statvfs (tests) */
-    struct fs_pool *pool;      /* statvfs through this pool */
+    struct fs_pool *pool;         /* statvfs through this pool */
 };
 
 /* Mounts with usage for those neither ignored nor dup. Never blocks longer than
@@ -152,15 +152,15 @@ int fs_read(const char *procfs, const struct fs_options *o, struct fs_mounts *m,
 #define FS_WATCH_REFRESH 60
 
 struct fs_watch {
-    bool fd_set;            /* fs_watch_init ran: fd is -1 or the kept file (a zeroed
+    bool fd_set;    /* fs_watch_init ran: fd is -1 or the kept file (a zeroed
                                watch has no file, though its fd reads 0) */
-    int fd;                 /* the kept table file; -1: none */
-    int which;              /* which table it is (pid's mountinfo, self's, mounts) */
-    bool valid;             /* m holds the table */
-    bool own_ns;            /* the table is this process' mount namespace */
-    unsigned reads;         /* reads since the table was parsed */
+    int fd;         /* the kept table file; -1: none */
+    int which;      /* which table it is (pid's mountinfo, self's, mounts) */
+    bool valid;     /* m holds the table */
+    bool own_ns;    /* the table is this process' mount namespace */
+    unsigned reads; /* reads since the table was parsed */
     struct fs_mounts m;
-    bool *inl;              /* per mount of m: fs_mount_statfs_inline (own_ns only); NULL: none */
+    bool *inl; /* per mount of m: fs_mount_statfs_inline (own_ns only); NULL: none */
 };
 
 void fs_watch_init(struct fs_watch *w);

@@ -20,20 +20,20 @@
  */
 struct fs_worker {
     pthread_mutex_t lock;
-    pthread_cond_t cond;     /* a job posted, a job done, quit: both sides wait on it */
+    pthread_cond_t cond; /* a job posted, a job done, quit: both sides wait on it */
     pthread_t thread;
-    int refs;                /* the pool's and the thread's */
-    bool quit;               /* leave once the job in hand is done (pool destroyed) */
-    bool busy;               /* a job is posted and not finished */
+    int refs;  /* the pool's and the thread's */
+    bool quit; /* leave once the job in hand is done (pool destroyed) */
+    bool busy; /* a job is posted and not finished */
     /* The job: paths[next..limit) are run in order. A caller that gives up
      * lowers limit, so the worker stops after the call it is stuck in. */
     fs_stat_fn fn;
     void *arg;
     size_t next, limit;
-    uint64_t started_ns;     /* CLOCK_MONOTONIC when paths[next] began */
-    char **paths;            /* into pathbuf */
+    uint64_t started_ns; /* CLOCK_MONOTONIC when paths[next] began */
+    char **paths;        /* into pathbuf */
     char *pathbuf;
-    size_t pathcap, slots;   /* bytes of pathbuf; entries of paths, rcs and outs */
+    size_t pathcap, slots; /* bytes of pathbuf; entries of paths, rcs and outs */
     int *rcs;
     struct fs_usage *outs;
 };
@@ -44,7 +44,7 @@ enum { SLOT_IDLE, SLOT_BUSY, SLOT_STUCK };
 struct fs_slot {
     struct fs_worker *w;
     int state;
-    const char *stuck_path;  /* SLOT_STUCK: the path its call hangs on (in w->pathbuf,
+    const char *stuck_path; /* SLOT_STUCK: the path its call hangs on (in w->pathbuf,
                                 which no job changes while the slot is stuck) */
 };
 
@@ -392,4 +392,3 @@ int fs_pool_statvfs_many(struct fs_pool *p, const char *const *paths, size_t n, 
 {
     return fs_pool_call_many(p, paths, n, fs_pool_statvfs_fn, NULL, outs, rcs);
 }
-

@@ -30,20 +30,20 @@
 /* What statvfs says, in its own units (blocks of bsize bytes). */
 struct fs_usage {
     uint64_t bsize, blocks, bfree, bavail, files, ffree;
-    bool rdonly;            /* statvfs' ST_RDONLY (the mount's or the superblock's "ro");
+    bool rdonly; /* statvfs' ST_RDONLY (the mount's or the superblock's "ro");
                                false from a recorded table */
 };
 
-#define FS_DEFAULT_TIMEOUT_MS 1000
+#define FS_DEFAULT_TIMEOUT_MS  1000
 #define FS_DEFAULT_MAX_THREADS 4
 
 struct fs_slot;
 struct fs_pool {
     pthread_mutex_t lock;
     int timeout_ms;
-    unsigned max_threads;   /* workers alive at once: idle + busy + stuck */
+    unsigned max_threads; /* workers alive at once: idle + busy + stuck */
     unsigned nworkers;
-    struct fs_slot *slots;  /* max_threads of them; private */
+    struct fs_slot *slots; /* max_threads of them; private */
 };
 
 /* timeout_ms <= 0 and max_threads == 0 take the defaults. 0 or -ENOMEM. */
@@ -75,8 +75,7 @@ int fs_pool_statvfs_many(struct fs_pool *p, const char *const *paths, size_t n, 
  * stay valid until fn returns, which may be after a timed-out call.
  */
 typedef int (*fs_stat_fn)(const char *path, struct fs_usage *out, void *arg);
-int fs_pool_call(struct fs_pool *p, const char *path, fs_stat_fn fn, void *arg,
-                 struct fs_usage *out);
+int fs_pool_call(struct fs_pool *p, const char *path, fs_stat_fn fn, void *arg, struct fs_usage *out);
 int fs_pool_call_many(struct fs_pool *p, const char *const *paths, size_t n, fs_stat_fn fn, void *arg,
                       struct fs_usage *outs, int *rcs);
 

@@ -141,9 +141,12 @@ int host_parse_cache_size(const char *buf, size_t len, long *bytes)
         return PK_EPARSE;
     if (p < end) {
         switch (*p) {
-        case 'K': case 'k': mul = 1ull << 10; break;
-        case 'M': case 'm': mul = 1ull << 20; break;
-        case 'G': case 'g': mul = 1ull << 30; break;
+        case 'K':
+        case 'k': mul = 1ull << 10; break;
+        case 'M':
+        case 'm': mul = 1ull << 20; break;
+        case 'G':
+        case 'g': mul = 1ull << 30; break;
         default: return PK_EPARSE;
         }
         p++;
@@ -234,8 +237,7 @@ static int read_governors(int sysfd, struct host_info *h)
             online[i] = true;
     }
 
-    read_line(sysfd, "devices/system/cpu/cpu0/cpufreq/scaling_governor", h->governor,
-              sizeof(h->governor));
+    read_line(sysfd, "devices/system/cpu/cpu0/cpufreq/scaling_governor", h->governor, sizeof(h->governor));
     for (size_t cpu = 1; cpu < ncpus; cpu++) {
         if (!online[cpu])
             continue;

@@ -18,23 +18,23 @@
 #define HOST_MAX_CACHES 8
 
 struct host_cache {
-    char type[16];     /* "Data", "Instruction", "Unified" */
+    char type[16]; /* "Data", "Instruction", "Unified" */
     int level;
-    long size;         /* bytes */
-    int num_sharing;   /* CPUs sharing it (from shared_cpu_list) */
+    long size;       /* bytes */
+    int num_sharing; /* CPUs sharing it (from shared_cpu_list) */
 };
 
 struct host_info {
-    char hostname[256];   /* procfs/sys/kernel/hostname */
-    char kernel[128];     /* procfs/sys/kernel/osrelease */
-    char cpu_model[256];  /* "model name" of the first processor in procfs/cpuinfo */
-    int cpus;             /* processor entries in procfs/cpuinfo */
-    double mhz;           /* "cpu MHz" of the first processor; 0 unknown */
-    char governor[32];    /* sysfs/devices/system/cpu/cpu0/cpufreq/scaling_governor (if cpu0 has
+    char hostname[256];  /* procfs/sys/kernel/hostname */
+    char kernel[128];    /* procfs/sys/kernel/osrelease */
+    char cpu_model[256]; /* "model name" of the first processor in procfs/cpuinfo */
+    int cpus;            /* processor entries in procfs/cpuinfo */
+    double mhz;          /* "cpu MHz" of the first processor; 0 unknown */
+    char governor[32];   /* sysfs/devices/system/cpu/cpu0/cpufreq/scaling_governor (if cpu0 has
                              none, the first online CPU's); "" unknown */
-    bool governor_mixed;  /* online CPUs (sysfs/devices/system/cpu/online) disagree */
+    bool governor_mixed; /* online CPUs (sysfs/devices/system/cpu/online) disagree */
     bool load_known;
-    double load[3];       /* procfs/loadavg */
+    double load[3]; /* procfs/loadavg */
     int ncaches;
     struct host_cache caches[HOST_MAX_CACHES]; /* sysfs/devices/system/cpu/cpu0/cache/index* */
 };

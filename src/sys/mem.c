@@ -40,8 +40,7 @@ uint64_t mem_get(const struct mem_info *m, const char *key, bool *found)
 
 static bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sysfile_is_digit(c) || c == '_' ||
-           c == ':';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || sysfile_is_digit(c) || c == '_' || c == ':';
 }
 
 size_t mem_metric_name(const char *key, char *dst, size_t cap)

@@ -32,26 +32,26 @@
 #define MEM_KEY_MAX 64
 /* meminfo has ~60 keys; this only bounds a runaway file. */
 #define MEM_MAX_ENTRIES 1024
-#define MEMINFO_CAP (256u << 10)
+#define MEMINFO_CAP     (256u << 10)
 
 struct mem_entry {
-    char key[MEM_KEY_MAX];   /* as in the file, without the colon: "Active(anon)" */
-    uint64_t value;          /* bytes when has_unit (kB * 1024), else as printed (HugePages_*) */
-    bool has_unit;           /* "kB" followed; node_exporter then appends "_bytes" */
+    char key[MEM_KEY_MAX]; /* as in the file, without the colon: "Active(anon)" */
+    uint64_t value;        /* bytes when has_unit (kB * 1024), else as printed (HugePages_*) */
+    bool has_unit;         /* "kB" followed; node_exporter then appends "_bytes" */
 };
 
 struct mem_info {
-    struct mem_entry *entries;   /* file order; owned by the struct */
+    struct mem_entry *entries; /* file order; owned by the struct */
     size_t n, cap;
 
     /* Derived; 0 when MemTotal is absent. */
-    uint64_t total;              /* MemTotal */
-    uint64_t free;               /* MemFree */
-    uint64_t available;          /* see the top of this file */
-    bool available_estimated;    /* no MemAvailable: MemFree + Buffers + Cached */
-    double used_pct;             /* 100 * (total - available) / total, in [0, 100] */
+    uint64_t total;           /* MemTotal */
+    uint64_t free;            /* MemFree */
+    uint64_t available;       /* see the top of this file */
+    bool available_estimated; /* no MemAvailable: MemFree + Buffers + Cached */
+    double used_pct;          /* 100 * (total - available) / total, in [0, 100] */
     uint64_t swap_total, swap_free, swap_used;
-    double swap_used_pct;        /* 0 without swap */
+    double swap_used_pct; /* 0 without swap */
 };
 
 void mem_info_init(struct mem_info *m);

@@ -13,7 +13,7 @@
 #include "core/text.h"
 
 /* A tcp6 line is about 180 bytes; a chunk holds a few hundred of them. */
-#define TCP_CHUNK (64u * 1024)
+#define TCP_CHUNK    (64u * 1024)
 #define DEV_COUNTERS 16
 
 /* ---- shared ------------------------------------------------------------- */
@@ -158,8 +158,8 @@ int net_read_dev(const char *procfs, struct net_dev_list *l, struct pk_err *e)
 const char *net_tcp_state_name(int state)
 {
     static const char *const names[NET_TCP_NSTATES] = {
-        NULL, "established", "syn_sent", "syn_recv", "fin_wait1", "fin_wait2", "time_wait",
-        "close", "close_wait", "last_ack", "listen", "closing",
+        NULL,        "established", "syn_sent",   "syn_recv", "fin_wait1", "fin_wait2",
+        "time_wait", "close",       "close_wait", "last_ack", "listen",    "closing",
     };
     return state > 0 && state < NET_TCP_NSTATES ? names[state] : "unknown";
 }

@@ -66,10 +66,10 @@ enum net_tcp_state {
 
 struct net_tcp {
     uint64_t states[NET_TCP_NSTATES];
-    uint64_t unknown;       /* sockets in a state past CLOSING (NEW_SYN_RECV is never listed) */
-    uint64_t tx_queued;     /* bytes, summed over sockets (node_exporter's tx_queued_bytes) */
+    uint64_t unknown;   /* sockets in a state past CLOSING (NEW_SYN_RECV is never listed) */
+    uint64_t tx_queued; /* bytes, summed over sockets (node_exporter's tx_queued_bytes) */
     uint64_t rx_queued;
-    bool have_tcp6;         /* net_read_tcp: whether net/tcp6 was there */
+    bool have_tcp6; /* net_read_tcp: whether net/tcp6 was there */
 };
 
 /* node_exporter's label for a state code: "established", "syn_sent", ...,

@@ -22,7 +22,7 @@
  * stat has 52 fields of at most 20 digits and a 64-byte comm: under 1.2 KiB.
  * limits is 17 fixed-width lines: about 1.4 KiB.
  */
-#define STAT_CAP 4096
+#define STAT_CAP   4096
 #define LIMITS_CAP 4096
 /*
  * status grows with Cpus_allowed_list on large machines (tens of KiB with
@@ -102,10 +102,16 @@ int procs_parse_stat(const char *buf, size_t len, struct procs_stat *st)
             return PK_EPARSE;
         uint64_t *dst = NULL, max = UINT64_MAX;
         switch (field) {
-        case 4:  dst = &v; max = INT_MAX; break;
+        case 4:
+            dst = &v;
+            max = INT_MAX;
+            break;
         case 14: dst = &s.utime; break;
         case 15: dst = &s.stime; break;
-        case 20: dst = &v; max = LONG_MAX; break;
+        case 20:
+            dst = &v;
+            max = LONG_MAX;
+            break;
         case 22: dst = &s.starttime; break;
         case 23: dst = &s.vsize; break;
         case 24: dst = &s.rss_pages; break;
@@ -219,8 +225,7 @@ int procs_parse_limit(const char *buf, size_t len, const char *name, struct proc
             size_t tlen;
             struct procs_limit l;
             if (!next_field(&q, eol, &tok, &tlen) || limit_value(tok, tlen, &l.soft) != 0 ||
-                !next_field(&q, eol, &tok, &tlen) || limit_value(tok, tlen, &l.hard) != 0 ||
-                q == end)
+                !next_field(&q, eol, &tok, &tlen) || limit_value(tok, tlen, &l.hard) != 0 || q == end)
                 return PK_EPARSE;
             /* The units column ("files") may follow, or nothing for "Max nice priority";
                q == end above is a hard limit cut at the end of the buffer. */
@@ -260,8 +265,8 @@ static int check_opts(const struct procs_opts *o, struct pk_err *e)
 {
     if (o->page_size <= 0 || o->user_hz <= 0 || o->max_procs == 0)
         return err_set(e, -EINVAL, NULL, "invalid process table options",
-                       "page size %ld, USER_HZ %ld and maximum processes %zu must be positive",
-                       o->page_size, o->user_hz, o->max_procs);
+                       "page size %ld, USER_HZ %ld and maximum processes %zu must be positive", o->page_size,
+                       o->user_hz, o->max_procs);
     return 0;
 }
 
@@ -615,8 +620,7 @@ static int grow(struct procs_snap *s, size_t *cap, size_t max)
     return 0;
 }
 
-int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_snap *s,
-                   struct pk_err *e)
+int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_snap *s, struct pk_err *e)
 {
     return procs_snapshot_keep(procfs, o, NULL, s, e);
 }
@@ -733,8 +737,8 @@ int procs_diff(const struct procs_snap *prev, struct procs_snap *cur, struct pro
         return err_set(e, -EINVAL, NULL, "cannot compare process tables",
                        "the later one was taken %.3f s after the earlier", elapsed);
     if (prev->user_hz != cur->user_hz || cur->user_hz <= 0)
-        return err_set(e, -EINVAL, NULL, "cannot compare process tables",
-                       "USER_HZ %ld and %ld differ", prev->user_hz, cur->user_hz);
+        return err_set(e, -EINVAL, NULL, "cannot compare process tables", "USER_HZ %ld and %ld differ",
+                       prev->user_hz, cur->user_hz);
     double hz = (double)cur->user_hz;
     /* starttime is floored to a tick; a process started after prev began at or after this tick. */
     double prev_tick = floor(prev->time * hz);

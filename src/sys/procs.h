@@ -48,9 +48,9 @@
 #define PROCS_UNLIMITED UINT64_MAX
 
 /* What a snapshot reads besides stat (procs_read_pid reads all of it). */
-#define PROCS_STATUS 1u  /* VmRSS, VmHWM */
-#define PROCS_LIMITS 2u  /* "Max open files" */
-#define PROCS_FDS    4u  /* entries of fd/ */
+#define PROCS_STATUS 1u /* VmRSS, VmHWM */
+#define PROCS_LIMITS 2u /* "Max open files" */
+#define PROCS_FDS    4u /* entries of fd/ */
 #define PROCS_ALL    (PROCS_STATUS | PROCS_LIMITS | PROCS_FDS)
 
 /* One per state letter the kernel prints in stat since 4.14 ('R', 'S', ...); older letters are OTHER. */
@@ -79,52 +79,52 @@ struct procs_limit {
 };
 
 struct procs_proc {
-    int pid;                /* the directory's number (what to open again, signal, pass to --pid) */
+    int pid; /* the directory's number (what to open again, signal, pass to --pid) */
     int ppid;
     char comm[PROCS_COMM_LEN];
-    char state;             /* stat's letter: see enum procs_state */
-    uint64_t utime, stime;  /* ticks (user_hz) */
-    uint64_t starttime;     /* ticks after boot: with pid, the identity of a process */
+    char state;            /* stat's letter: see enum procs_state */
+    uint64_t utime, stime; /* ticks (user_hz) */
+    uint64_t starttime;    /* ticks after boot: with pid, the identity of a process */
     long threads;
-    uint64_t vsize;         /* bytes */
-    uint64_t rss;           /* bytes, stat's pages * page_size: always read, but approximate
+    uint64_t vsize; /* bytes */
+    uint64_t rss;   /* bytes, stat's pages * page_size: always read, but approximate
                                (per-CPU counters not summed: 27-43 pages low in the fixtures) */
 
-    bool status_known;      /* PROCS_STATUS and status was read */
-    uint64_t vm_rss;        /* bytes, exact on recent kernels (6.18 here); 0 for a kernel thread or a zombie */
-    uint64_t vm_hwm;        /* bytes, peak RSS; 0 likewise */
+    bool status_known; /* PROCS_STATUS and status was read */
+    uint64_t vm_rss;   /* bytes, exact on recent kernels (6.18 here); 0 for a kernel thread or a zombie */
+    uint64_t vm_hwm;   /* bytes, peak RSS; 0 likewise */
 
-    bool nofile_known;      /* PROCS_LIMITS and limits was read */
+    bool nofile_known; /* PROCS_LIMITS and limits was read */
     struct procs_limit nofile;
 
-    long nfds;              /* open fds; -1 unknown (not read, EACCES, vanished) */
+    long nfds; /* open fds; -1 unknown (not read, EACCES, vanished) */
 
     /* Set by procs_diff on the later snapshot; -1 / false before. */
-    double cpu_pct;         /* % of one CPU over the interval (a process with 4 busy threads: 400) */
-    bool in_prev;           /* the same process (pid and starttime) is in the earlier snapshot */
-    double rss_per_min;     /* RSS growth in bytes per minute (vm_rss if both snapshots read status,
+    double cpu_pct;     /* % of one CPU over the interval (a process with 4 busy threads: 400) */
+    bool in_prev;       /* the same process (pid and starttime) is in the earlier snapshot */
+    double rss_per_min; /* RSS growth in bytes per minute (vm_rss if both snapshots read status,
                                else rss); valid if in_prev */
 };
 
 struct procs_snap {
     struct procs_proc *procs; /* n processes, ascending pid */
     size_t n;
-    bool truncated;           /* more than max_procs: procs holds the first max_procs listed */
-    size_t total;             /* processes counted, kept or not */
+    bool truncated; /* more than max_procs: procs holds the first max_procs listed */
+    size_t total;   /* processes counted, kept or not */
     size_t states[PROCS_NSTATES];
-    uint64_t threads;         /* sum of num_threads */
-    size_t unreadable;        /* numeric entries whose stat could not be read or parsed */
-    double time;              /* CLOCK_BOOTTIME seconds when the read began: starttime's clock */
-    long user_hz;             /* from the options, for procs_diff */
+    uint64_t threads;  /* sum of num_threads */
+    size_t unreadable; /* numeric entries whose stat could not be read or parsed */
+    double time;       /* CLOCK_BOOTTIME seconds when the read began: starttime's clock */
+    long user_hz;      /* from the options, for procs_diff */
 };
 
 /* Between two snapshots of the same procfs. */
 struct procs_change {
-    double elapsed;           /* seconds */
-    double procs_per_min;     /* growth of total (negative: shrinking) */
-    double threads_per_min;   /* growth of threads */
-    size_t started;           /* kept processes of the later snapshot not in the earlier */
-    size_t exited;            /* kept processes of the earlier snapshot gone (or pid reused) */
+    double elapsed;         /* seconds */
+    double procs_per_min;   /* growth of total (negative: shrinking) */
+    double threads_per_min; /* growth of threads */
+    size_t started;         /* kept processes of the later snapshot not in the earlier */
+    size_t exited;          /* kept processes of the earlier snapshot gone (or pid reused) */
 };
 
 void procs_opts_init(struct procs_opts *o); /* the defaults above, read = 0 (stat only) */
@@ -135,8 +135,7 @@ void procs_snap_destroy(struct procs_snap *s);
  * Every numeric directory of procfs into s (which is destroyed and refilled;
  * init it once first). o NULL: the defaults.
  */
-int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_snap *s,
-                   struct pk_err *e);
+int procs_snapshot(const char *procfs, const struct procs_opts *o, struct procs_snap *s, struct pk_err *e);
 
 /*
  * The stat files of one snapshot kept open for the next, for a caller that
@@ -156,9 +155,9 @@ struct procs_kept {
 };
 
 struct procs_keep {
-    struct procs_kept *v;     /* the last snapshot's, by ascending pid */
+    struct procs_kept *v; /* the last snapshot's, by ascending pid */
     size_t n, cap;
-    struct procs_kept *next;  /* being filled by the current snapshot */
+    struct procs_kept *next; /* being filled by the current snapshot */
     size_t nnext, capnext;
     size_t max;
 };
@@ -215,11 +214,11 @@ struct procs_stat { /* proc(5) fields 1-24 of /proc/<pid>/stat */
     uint64_t rss_pages;
 };
 
-struct procs_status { /* /proc/<pid>/status; kernel threads and zombies have no Vm* lines */
+struct procs_status {          /* /proc/<pid>/status; kernel threads and zombies have no Vm* lines */
     char name[PROCS_COMM_LEN]; /* as printed: the kernel escapes '\n' as "\n" and '\\' as "\\" */
     long threads;              /* -1 absent */
     bool has_rss, has_hwm;
-    uint64_t vm_rss, vm_hwm;   /* bytes */
+    uint64_t vm_rss, vm_hwm; /* bytes */
 };
 
 /*

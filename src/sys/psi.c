@@ -73,8 +73,8 @@ static const char *parse_fields(const char *p, const char *end, struct psi_line 
         if (have & bit)
             return "repeated field";
         have |= bit;
-        int r = avg ? sysfile_parse_decimal(&p, end, avg)
-                    : sysfile_parse_uint(&p, end, UINT64_MAX, &l->total_us);
+        int r =
+            avg ? sysfile_parse_decimal(&p, end, avg) : sysfile_parse_uint(&p, end, UINT64_MAX, &l->total_us);
         if (r != 0 || (p < end && !sysfile_is_blank(*p)))
             return avg ? "average is not a decimal" : "total is not an unsigned 64-bit decimal";
     }
@@ -84,8 +84,7 @@ static const char *parse_fields(const char *p, const char *end, struct psi_line 
     return NULL;
 }
 
-int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res *out,
-              struct pk_err *e)
+int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res *out, struct pk_err *e)
 {
     memset(out, 0, sizeof(*out));
     struct sysfile_lines it;
@@ -146,8 +145,8 @@ int psi_read(const char *procfs, struct psi_info *p, struct pk_err *e)
         snprintf(rel, sizeof(rel), "pressure/%s", res_names[i]);
         struct parse_arg a = { (enum psi_resource)i, &p->res[i] };
         /* No PSI here (old kernel, container, psi=0): unavailable, not broken. */
-        rc = sysfile_parse_file(procfs, rel, PSI_FILE_CAP, SYSFILE_OPTIONAL | SYSFILE_EXACT, parse_file,
-                                &a, e);
+        rc = sysfile_parse_file(procfs, rel, PSI_FILE_CAP, SYSFILE_OPTIONAL | SYSFILE_EXACT, parse_file, &a,
+                                e);
         if (rc > 0)
             rc = 0;
     }

@@ -39,13 +39,13 @@ enum psi_resource { PSI_CPU, PSI_MEMORY, PSI_IO, PSI_IRQ, PSI_NRES };
 const char *psi_resource_name(enum psi_resource r);
 
 struct psi_line {
-    bool known;              /* the line was in the file */
-    double avg10, avg60, avg300;   /* percent of wall time */
-    uint64_t total_us;       /* stall time since boot, microseconds */
+    bool known;                  /* the line was in the file */
+    double avg10, avg60, avg300; /* percent of wall time */
+    uint64_t total_us;           /* stall time since boot, microseconds */
 };
 
 struct psi_res {
-    bool available;          /* the file was there and readable */
+    bool available; /* the file was there and readable */
     struct psi_line some, full;
 };
 
@@ -64,7 +64,6 @@ double psi_seconds(const struct psi_line *l);
  * be NUL-terminated; nothing past buf + len is read) into *out, with
  * available = true on success; res only names the file in errors.
  */
-int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res *out,
-              struct pk_err *e);
+int psi_parse(const char *buf, size_t len, enum psi_resource res, struct psi_res *out, struct pk_err *e);
 
 #endif

@@ -113,8 +113,7 @@ int sysctl_parse_choice(const char *buf, size_t len, struct sysctl_choice *c)
         if (wlen == 0 || wlen >= SYSCTL_CHOICE_MAX || out.nchoices == SYSCTL_MAX_CHOICES)
             return PK_EPARSE;
         for (size_t i = 0; i < wlen; i++)
-            if (w[i] == '[' || w[i] == ']' || (unsigned char)w[i] < 0x21 ||
-                (unsigned char)w[i] > 0x7e)
+            if (w[i] == '[' || w[i] == ']' || (unsigned char)w[i] < 0x21 || (unsigned char)w[i] > 0x7e)
                 return PK_EPARSE;
         memcpy(out.choices[out.nchoices], w, wlen);
         if (br)
@@ -189,8 +188,8 @@ int sysctl_path(const char *name, char *dst, size_t cap)
 
 /* ---- files -------------------------------------------------------------- */
 
-static int read_sysctl(const char *procfs, const char *name, char *rel, size_t relcap,
-                       char *buf, size_t *len, struct pk_err *e)
+static int read_sysctl(const char *procfs, const char *name, char *rel, size_t relcap, char *buf, size_t *len,
+                       struct pk_err *e)
 {
     int r = sysctl_path(name, rel, relcap);
     if (r < 0)
@@ -210,8 +209,8 @@ static void quote(const char *buf, size_t len, char *dst, size_t cap)
     dst[n] = '\0';
 }
 
-static int malformed(struct pk_err *e, const char *root, const char *rel, const char *buf,
-                     size_t len, const char *expected)
+static int malformed(struct pk_err *e, const char *root, const char *rel, const char *buf, size_t len,
+                     const char *expected)
 {
     char path[4096], q[48];
     snprintf(path, sizeof(path), "%s/%s", root, rel);
@@ -219,8 +218,7 @@ static int malformed(struct pk_err *e, const char *root, const char *rel, const 
     return err_set(e, PK_EPARSE, path, "malformed value", "expected %s, got '%s'", expected, q);
 }
 
-int sysctl_read_string(const char *procfs, const char *name, char *dst, size_t cap,
-                       struct pk_err *e)
+int sysctl_read_string(const char *procfs, const char *name, char *dst, size_t cap, struct pk_err *e)
 {
     char rel[SYSCTL_NAME_MAX + 8], buf[SYSCTL_VALUE_CAP];
     size_t n = 0;
@@ -277,8 +275,7 @@ int sysctl_read_ints(const char *procfs, const char *name, int64_t *vals, size_t
     return r ? malformed(e, procfs, rel, buf, len, "integers") : 0;
 }
 
-int sysctl_read_choice(const char *root, const char *rel, struct sysctl_choice *c,
-                       struct pk_err *e)
+int sysctl_read_choice(const char *root, const char *rel, struct sysctl_choice *c, struct pk_err *e)
 {
     char buf[SYSCTL_VALUE_CAP];
     size_t n = 0;

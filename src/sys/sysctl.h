@@ -35,28 +35,27 @@
 /* The kernel formats sysctl values into at most a page. */
 #define SYSCTL_VALUE_CAP 4096
 /* Block schedulers' names are at most 16 bytes (ELV_NAME_MAX), THP's 13. */
-#define SYSCTL_CHOICE_MAX 32
+#define SYSCTL_CHOICE_MAX  32
 #define SYSCTL_MAX_CHOICES 16
 
 struct sysctl_choice {
-    char selected[SYSCTL_CHOICE_MAX];                  /* the bracketed one */
-    char choices[SYSCTL_MAX_CHOICES][SYSCTL_CHOICE_MAX];   /* all of them, in file order */
+    char selected[SYSCTL_CHOICE_MAX];                    /* the bracketed one */
+    char choices[SYSCTL_MAX_CHOICES][SYSCTL_CHOICE_MAX]; /* all of them, in file order */
     size_t nchoices;
 };
 
 /* fs/file-nr; max is LONG_MAX on kernels that no longer cap it. */
 struct sysctl_file_nr {
-    uint64_t allocated;   /* file handles in use (node_filefd_allocated) */
-    uint64_t unused;      /* always 0 since 2.6 */
-    uint64_t max;         /* fs.file-max (node_filefd_maximum) */
+    uint64_t allocated; /* file handles in use (node_filefd_allocated) */
+    uint64_t unused;    /* always 0 since 2.6 */
+    uint64_t max;       /* fs.file-max (node_filefd_maximum) */
 };
 
 /* "net.core.somaxconn" -> "sys/net/core/somaxconn" (relative to procfs); 0, -EINVAL or -ENAMETOOLONG. */
 int sysctl_path(const char *name, char *dst, size_t cap);
 
 /* The value without its trailing newline/blanks; -EOVERFLOW if it does not fit dst (cap > 0). */
-int sysctl_read_string(const char *procfs, const char *name, char *dst, size_t cap,
-                       struct pk_err *e);
+int sysctl_read_string(const char *procfs, const char *name, char *dst, size_t cap, struct pk_err *e);
 /* One signed integer (perf_event_paranoid can be -1). */
 int sysctl_read_int(const char *procfs, const char *name, int64_t *out, struct pk_err *e);
 /* One unsigned integer (kernel.shmmax is 18446744073692774399 by default). */
@@ -65,8 +64,7 @@ int sysctl_read_uint(const char *procfs, const char *name, uint64_t *out, struct
 int sysctl_read_ints(const char *procfs, const char *name, int64_t *vals, size_t cap, size_t *n,
                      struct pk_err *e);
 /* root/rel as a bracketed-choice file (sysctl_read_choice("/sys", "kernel/mm/transparent_hugepage/enabled", ...)). */
-int sysctl_read_choice(const char *root, const char *rel, struct sysctl_choice *c,
-                       struct pk_err *e);
+int sysctl_read_choice(const char *root, const char *rel, struct sysctl_choice *c, struct pk_err *e);
 /* <procfs>/sys/fs/file-nr. */
 int sysctl_read_file_nr(const char *procfs, struct sysctl_file_nr *f, struct pk_err *e);
 

@@ -46,8 +46,8 @@ int sysfile_parse_uint(const char **p, const char *end, uint64_t max, uint64_t *
  */
 int sysfile_parse_decimal(const char **p, const char *end, double *out)
 {
-    static const double pow10[] = { 1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
-                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
+    static const double pow10[] = { 1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18 };
     const char *s = *p;
     uint64_t mant = 0;
     int digits = 0, frac = 0;
@@ -176,7 +176,6 @@ out_close:
     return rc;
 }
 
-
 static int open_root(const char *root, struct pk_err *e)
 {
     if (!root)
@@ -192,8 +191,7 @@ static int read_failed(const char *root, const char *rel, int rc, struct pk_err 
     return err_errno(e, rc, path, "cannot read");
 }
 
-int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len,
-                 struct pk_err *e)
+int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len, struct pk_err *e)
 {
     *out = NULL;
     *len = 0;
@@ -334,8 +332,8 @@ static int kept_fill(struct sysfile_kept *k, int fd, size_t max, size_t *len)
     return 0;
 }
 
-int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel, size_t max,
-                      const char **out, size_t *len, struct pk_err *e)
+int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel, size_t max, const char **out,
+                      size_t *len, struct pk_err *e)
 {
     *out = NULL;
     *len = 0;

@@ -18,11 +18,11 @@
 #include "perfkit.h"
 
 /* Inline: the parsers call them once per byte of every file. */
-static inline bool sysfile_is_blank(char c)   /* ' ' or '\t' */
+static inline bool sysfile_is_blank(char c) /* ' ' or '\t' */
 {
     return c == ' ' || c == '\t';
 }
-static inline bool sysfile_is_space(char c)   /* blank, '\n' or '\r' */
+static inline bool sysfile_is_space(char c) /* blank, '\n' or '\r' */
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
@@ -46,7 +46,7 @@ int sysfile_parse_decimal(const char **p, const char *end, double *out);
  */
 struct sysfile_lines {
     const char *p, *end;
-    size_t no;       /* the number of the line last returned; 0 before the first */
+    size_t no; /* the number of the line last returned; 0 before the first */
 };
 
 static inline void sysfile_lines_init(struct sysfile_lines *it, const char *buf, size_t len)
@@ -84,8 +84,7 @@ int sysfile_read_alloc(int dirfd, const char *rel, size_t cap, char **out, size_
  * first; errors name the path: "<root>/<rel>: cannot read: <why>" (and
  * -EINVAL for a NULL root, "cannot open root" when root is not a directory).
  */
-int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len,
-                 struct pk_err *e);
+int sysfile_load(const char *root, const char *rel, size_t cap, char **out, size_t *len, struct pk_err *e);
 /* The same into the caller's buf (sysfile_read_small: -EFBIG past cap), for
  * one-value files of /proc/sys and /sys. */
 int sysfile_load_small(const char *root, const char *rel, char *buf, size_t cap, size_t *len,
@@ -138,9 +137,9 @@ bool sysfile_is_procfs(const char *path);
  * the descriptor stays on what it first opened.
  */
 struct sysfile_kept {
-    int fd;          /* -1: not open */
+    int fd; /* -1: not open */
     char *buf;
-    size_t cap;      /* allocated bytes of buf */
+    size_t cap; /* allocated bytes of buf */
 };
 
 void sysfile_kept_init(struct sysfile_kept *k);
@@ -152,7 +151,7 @@ void sysfile_kept_destroy(struct sysfile_kept *k);
  * or destroy, and NUL-terminated at (*out)[*len]. Errors name the path as
  * sysfile_load's do: -errno (-ENOENT: no such file), -ENOMEM.
  */
-int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel, size_t max,
-                      const char **out, size_t *len, struct pk_err *e);
+int sysfile_kept_read(struct sysfile_kept *k, const char *root, const char *rel, size_t max, const char **out,
+                      size_t *len, struct pk_err *e);
 
 #endif

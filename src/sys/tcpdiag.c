@@ -69,8 +69,7 @@ static void count_socket(const unsigned char *m, struct net_tcp *t)
         t->tx_queued += wq;
 }
 
-int tcpdiag_parse(const void *buf, size_t len, uint32_t seq, struct net_tcp *t, bool *done,
-                  struct pk_err *e)
+int tcpdiag_parse(const void *buf, size_t len, uint32_t seq, struct net_tcp *t, bool *done, struct pk_err *e)
 {
     const unsigned char *p = buf;
     size_t off = 0;
@@ -146,7 +145,9 @@ static int dump(struct tcpdiag *d, uint8_t family, struct net_tcp *t, struct pk_
     while (!done) {
         struct sockaddr_nl from;
         struct iovec iov = { d->buf, TCPDIAG_BUF };
-        struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1 };
+        struct msghdr mh = {
+            .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov, .msg_iovlen = 1
+        };
         ssize_t r = recvmsg(d->fd, &mh, 0);
         if (r < 0) {
             if (errno == EINTR)

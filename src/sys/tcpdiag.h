@@ -36,8 +36,8 @@
 #define TCPDIAG_BUF (64u * 1024)
 
 struct tcpdiag {
-    int fd;          /* -1: closed */
-    uint32_t seq;    /* of the last request */
+    int fd;       /* -1: closed */
+    uint32_t seq; /* of the last request */
     unsigned char *buf;
 };
 
@@ -57,7 +57,6 @@ int tcpdiag_count(struct tcpdiag *d, struct net_tcp *t, struct pk_err *e);
  * kernel's negative errno of an NLMSG_ERROR (or of NLMSG_DONE), or PK_EPARSE
  * (a truncated or inconsistent message; e->on "sock_diag").
  */
-int tcpdiag_parse(const void *buf, size_t len, uint32_t seq, struct net_tcp *t, bool *done,
-                  struct pk_err *e);
+int tcpdiag_parse(const void *buf, size_t len, uint32_t seq, struct net_tcp *t, bool *done, struct pk_err *e);
 
 #endif

@@ -87,17 +87,28 @@
 #include <unistd.h>
 
 enum mode {
-    M_OK, M_STATUS, M_CLOSE, M_RESET, M_CLOSE_MID, M_CLOSE_HEAD, M_SLOW_BODY,
-    M_HANG, M_BAD_CHUNK, M_GARBAGE, M_OVERSIZED, M_NO_ACCEPT, M_STALL,
+    M_OK,
+    M_STATUS,
+    M_CLOSE,
+    M_RESET,
+    M_CLOSE_MID,
+    M_CLOSE_HEAD,
+    M_SLOW_BODY,
+    M_HANG,
+    M_BAD_CHUNK,
+    M_GARBAGE,
+    M_OVERSIZED,
+    M_NO_ACCEPT,
+    M_STALL,
 };
 
 static const char *const mode_names[] = {
-    "ok", "status", "close", "reset", "close-mid", "close-head", "slow-body",
+    "ok",   "status",    "close",   "reset",     "close-mid", "close-head", "slow-body",
     "hang", "bad-chunk", "garbage", "oversized", "no-accept", "stall",
 };
 
-#define MAX_CONNS   4096
-#define HEADER_CAP  (64 * 1024)
+#define MAX_CONNS      4096
+#define HEADER_CAP     (64 * 1024)
 #define OVERSIZED_LINE (100 * 1024)
 
 static enum mode g_mode;
@@ -105,7 +116,7 @@ static volatile sig_atomic_t g_stop;
 static atomic_ulong g_requests;
 static atomic_ulong g_status_counter;
 static atomic_int g_active;
-static char *g_oversized;      /* the whole oversized response, built once */
+static char *g_oversized; /* the whole oversized response, built once */
 static size_t g_oversized_len;
 
 /* What a connection does after answering a request. */
@@ -178,7 +189,7 @@ static int content_length(const char *p, size_t n, unsigned long long *len)
     static const char name[] = "content-length:";
     const size_t nl = sizeof(name) - 1;
     *len = 0;
-    const char *line = memchr(p, '\n', n);  /* skip the request line */
+    const char *line = memchr(p, '\n', n); /* skip the request line */
     while (line && (size_t)(line + 1 - p) < n) {
         line++;
         size_t left = n - (size_t)(line - p);
@@ -226,8 +237,7 @@ static int out_add(char **buf, size_t *len, size_t *cap, const char *p, size_t n
 static enum next respond(int fd, int head, char **out, size_t *olen, size_t *ocap)
 {
     static const char ok_resp[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
-    static const char ok_close[] =
-        "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+    static const char ok_close[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
     static const char *const st[] = {
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n",
@@ -258,26 +268,19 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
         }
         /* fall through */
     case M_OK:
-        return out_add(out, olen, ocap, ok_resp, sizeof(ok_resp) - 1 - (head ? 2 : 0)) < 0
-                   ? N_CLOSE : N_CONTINUE;
+        return out_add(out, olen, ocap, ok_resp, sizeof(ok_resp) - 1 - (head ? 2 : 0)) < 0 ? N_CLOSE
+                                                                                           : N_CONTINUE;
     case M_STATUS: {
         const char *s = st[atomic_fetch_add(&g_status_counter, 1) % 3];
         return out_add(out, olen, ocap, s, strlen(s)) < 0 ? N_CLOSE : N_CONTINUE;
     }
     case M_OVERSIZED:
-        return out_add(out, olen, ocap, g_oversized, g_oversized_len - (head ? 2 : 0)) < 0
-                   ? N_CLOSE : N_CONTINUE;
-    case M_CLOSE:
-        send_all(fd, ok_close, sizeof(ok_close) - 1 - (head ? 2 : 0));
-        return N_CLOSE;
-    case M_RESET:
-        return N_RESET;
-    case M_CLOSE_MID:
-        send_all(fd, mid, sizeof(mid) - 1);
-        return N_CLOSE;
-    case M_CLOSE_HEAD:
-        send_all(fd, half, sizeof(half) - 1);
-        return N_CLOSE;
+        return out_add(out, olen, ocap, g_oversized, g_oversized_len - (head ? 2 : 0)) < 0 ? N_CLOSE
+                                                                                           : N_CONTINUE;
+    case M_CLOSE: send_all(fd, ok_close, sizeof(ok_close) - 1 - (head ? 2 : 0)); return N_CLOSE;
+    case M_RESET: return N_RESET;
+    case M_CLOSE_MID: send_all(fd, mid, sizeof(mid) - 1); return N_CLOSE;
+    case M_CLOSE_HEAD: send_all(fd, half, sizeof(half) - 1); return N_CLOSE;
     case M_SLOW_BODY:
         if (send_all(fd, slow, sizeof(slow) - 1) < 0)
             return N_CLOSE;
@@ -287,12 +290,10 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
                 return N_CLOSE;
         }
         return N_CONTINUE;
-    case M_BAD_CHUNK:
-        return send_all(fd, chunk, sizeof(chunk) - 1) < 0 ? N_CLOSE : N_CONTINUE;
+    case M_BAD_CHUNK: return send_all(fd, chunk, sizeof(chunk) - 1) < 0 ? N_CLOSE : N_CONTINUE;
     case M_HANG:
     case M_GARBAGE:
-    case M_NO_ACCEPT:
-        break;
+    case M_NO_ACCEPT: break;
     }
     return N_CONTINUE;
 }
@@ -340,7 +341,7 @@ static void *conn_main(void *arg)
             size_t h = header_end(in + pos, len - pos);
             if (h == 0) {
                 if (pos == 0 && len == HEADER_CAP)
-                    next = N_CLOSE;  /* header block over the cap */
+                    next = N_CLOSE; /* header block over the cap */
                 break;
             }
             atomic_fetch_add(&g_requests, 1);
@@ -412,7 +413,7 @@ static void build_oversized(void)
 {
     static const char head[] = "HTTP/1.1 200 OK\r\nX-Oversized: ";
     static const char tail[] = "\r\nContent-Length: 2\r\n\r\nok";
-    size_t line = OVERSIZED_LINE;  /* "X-Oversized: " plus padding */
+    size_t line = OVERSIZED_LINE; /* "X-Oversized: " plus padding */
     size_t pad = line - (sizeof("X-Oversized: ") - 1);
     g_oversized_len = (sizeof(head) - 1) + pad + (sizeof(tail) - 1);
     g_oversized = malloc(g_oversized_len);

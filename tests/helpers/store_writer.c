@@ -77,7 +77,7 @@ static int do_write(const char *db, long long nseries, long long retention_s)
     if (retention_s > 0)
         o.retention_raw_ms = retention_s * 1000;
     struct store *s;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     char buf[800];
     if (store_open(db, &o, &s, &e) < 0) {
         fprintf(stderr, "pk_store_writer: %s\n", pk_err_str(&e, buf, sizeof(buf)));
@@ -100,7 +100,7 @@ static int do_write(const char *db, long long nseries, long long retention_s)
         for (long long j = 0; j < nseries; j++) {
             char v[24];
             snprintf(v, sizeof(v), "%lld", j);
-            struct metric_label l = {"n", v};
+            struct metric_label l = { "n", v };
             if (metric_add(&set, fam, &l, 1, (double)i, &e) < 0)
                 return 1;
         }
@@ -130,19 +130,19 @@ static long long q1(sqlite3 *db, const char *sql)
     return v;
 }
 
-#define FAIL(...)                                  \
-    do {                                           \
-        printf("FAIL: " __VA_ARGS__);              \
-        printf("\n");                              \
-        free(ser);                                 \
-        sqlite3_finalize(st);                      \
-        sqlite3_close(db);                         \
-        return 1;                                  \
+#define FAIL(...)                     \
+    do {                              \
+        printf("FAIL: " __VA_ARGS__); \
+        printf("\n");                 \
+        free(ser);                    \
+        sqlite3_finalize(st);         \
+        sqlite3_close(db);            \
+        return 1;                     \
     } while (0)
 
 /* What the check gathers about one series from the file. */
 struct seen {
-    long long lo, hi, n;     /* oldest and newest sample, samples */
+    long long lo, hi, n; /* oldest and newest sample, samples */
 };
 
 static int see(struct seen *ser, long long nseries, long long id, long long ts)
@@ -291,7 +291,7 @@ static int fill_one(struct metric_set *set, long long i, long long nseries, stru
     for (long long j = 0; j < nseries; j++) {
         char v[24];
         snprintf(v, sizeof(v), "%lld", j);
-        struct metric_label l = {"n", v};
+        struct metric_label l = { "n", v };
         if (metric_add(set, fam, &l, 1, (double)i, e) < 0)
             return -1;
     }
@@ -301,7 +301,7 @@ static int fill_one(struct metric_set *set, long long i, long long nseries, stru
 static int do_diskfull(const char *path, const char *ballast, long long nseries)
 {
     struct store *s;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     char buf[800];
     if (store_open(path, NULL, &s, &e) < 0) {
         printf("FAIL: open: %s\n", pk_err_str(&e, buf, sizeof(buf)));
@@ -347,12 +347,13 @@ static int do_diskfull(const char *path, const char *ballast, long long nseries)
     }
     store_close(s);
     metric_set_destroy(&set);
-    printf("ok %lld: full after %lld samples (\"%s\"), 6 errors counted, 200 more stored once space returned\n",
-           i - 1, full_at - 1, buf);
+    printf(
+        "ok %lld: full after %lld samples (\"%s\"), 6 errors counted, 200 more stored once space returned\n",
+        i - 1, full_at - 1, buf);
     return 0;
 }
 
-#define FILL_T0 1700000000000LL   /* 2023-11-14T22:13:20Z */
+#define FILL_T0 1700000000000LL /* 2023-11-14T22:13:20Z */
 
 static double now_ms(void)
 {
@@ -379,7 +380,7 @@ static double rnd(void)
 static int do_fill(const char *path, long long nseries, long long seconds)
 {
     struct store *s;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     char buf[800];
     if (store_open(path, NULL, &s, &e) < 0) {
         fprintf(stderr, "pk_store_writer: %s\n", pk_err_str(&e, buf, sizeof(buf)));
@@ -404,13 +405,13 @@ static int do_fill(const char *path, long long nseries, long long seconds)
         for (long long j = 0; j < nseries; j++) {
             char v[24];
             snprintf(v, sizeof(v), "%lld", j / 2);
-            struct metric_label l = {"n", v};
+            struct metric_label l = { "n", v };
             if (j % 2) {
-                val[j] += rnd() * 2 - 1;    /* e.g. a utilisation in % */
+                val[j] += rnd() * 2 - 1; /* e.g. a utilisation in % */
                 if (val[j] < 0)
                     val[j] = 0;
             } else {
-                val[j] += (double)(long long)(rnd() * 100000);   /* e.g. bytes */
+                val[j] += (double)(long long)(rnd() * 100000); /* e.g. bytes */
             }
             if (metric_add(&set, j % 2 ? gauge : counter, &l, 1, val[j], &e) < 0)
                 return 1;
@@ -433,12 +434,13 @@ static int do_fill(const char *path, long long nseries, long long seconds)
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
         return 1;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT name, sum(pgsize), count(*) FROM dbstat GROUP BY name ORDER BY 2 DESC", -1,
-                           &st, NULL) == SQLITE_OK) {
+    if (sqlite3_prepare_v2(db, "SELECT name, sum(pgsize), count(*) FROM dbstat GROUP BY name ORDER BY 2 DESC",
+                           -1, &st, NULL) == SQLITE_OK) {
         while (sqlite3_step(st) == SQLITE_ROW)
             printf("table %-28s %12lld bytes %8lld pages  %10.0f bytes per series\n",
                    (const char *)sqlite3_column_text(st, 0), (long long)sqlite3_column_int64(st, 1),
-                   (long long)sqlite3_column_int64(st, 2), (double)sqlite3_column_int64(st, 1) / (double)nseries);
+                   (long long)sqlite3_column_int64(st, 2),
+                   (double)sqlite3_column_int64(st, 1) / (double)nseries);
         sqlite3_finalize(st);
     }
     long long pages = q1(db, "PRAGMA page_count"), psize = q1(db, "PRAGMA page_size");
@@ -465,7 +467,7 @@ static void report(const char *what, double *t, int n, size_t points, const char
 static int do_history(const char *path, const char *key, long long seconds, long long points, int repeat)
 {
     struct store *s;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     char buf[800];
     if (store_open(path, NULL, &s, &e) < 0) {
         fprintf(stderr, "pk_store_writer: %s\n", pk_err_str(&e, buf, sizeof(buf)));
@@ -475,10 +477,10 @@ static int do_history(const char *path, const char *key, long long seconds, long
     if (!t)
         return 1;
     int64_t from = FILL_T0, to = FILL_T0 + seconds * 1000 - 1;
-    static const enum store_source src[] = {STORE_SOURCE_AUTO, STORE_SOURCE_RAW, STORE_SOURCE_ROLLUP};
+    static const enum store_source src[] = { STORE_SOURCE_AUTO, STORE_SOURCE_RAW, STORE_SOURCE_ROLLUP };
     for (size_t k = 0; k < 3; k++) {
         size_t n = 0;
-        struct store_history_info info = {.want = src[k]};
+        struct store_history_info info = { .want = src[k] };
         for (int r = 0; r < repeat; r++) {
             struct store_point *p;
             double t0 = now_ms();

@@ -20,8 +20,13 @@ static void rfc4648_vectors(void **state)
     static const struct {
         const char *plain, *coded;
     } v[] = {
-        { "", "" },         { "f", "Zg==" },        { "fo", "Zm8=" },         { "foo", "Zm9v" },
-        { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+        { "", "" },
+        { "f", "Zg==" },
+        { "fo", "Zm8=" },
+        { "foo", "Zm9v" },
+        { "foob", "Zm9vYg==" },
+        { "fooba", "Zm9vYmE=" },
+        { "foobar", "Zm9vYmFy" },
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         size_t n = strlen(v[i].plain);
@@ -55,8 +60,8 @@ static void rfc4648_vectors(void **state)
 static void decoder_refuses(void **state)
 {
     (void)state;
-    static const char *const bad[] = { "Zg=", "Zg", "Z===", "=Zg=", "Zg=a", "Zm9v\n", "Zm-v",
-                                       "Zm_v", "Zg==Zg==", "Zm 9" };
+    static const char *const bad[] = { "Zg=",    "Zg",   "Z===", "=Zg=",     "Zg=a",
+                                       "Zm9v\n", "Zm-v", "Zm_v", "Zg==Zg==", "Zm 9" };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         uint8_t *out = (uint8_t *)"untouched";
         size_t len = 7;

@@ -14,7 +14,7 @@
 
 static const char *load_error(const char *file)
 {
-    static char msg[1024];   /* test-only convenience */
+    static char msg[1024]; /* test-only convenience */
     struct baseline b;
     struct pk_err e;
     pk_err_clear(&e);
@@ -71,8 +71,8 @@ static void real_hyperfine_export_loads(void **state)
         assert_int_equal(bench_cmd_add_run(&cur, &r), 0);
     }
     struct bench_comparison cmp;
-    assert_int_equal(baseline_compare(baseline_find(&b, "seq 1"), &cur, BASELINE_DEFAULT_THRESHOLD,
-                                      &cmp, &e), 0);
+    assert_int_equal(baseline_compare(baseline_find(&b, "seq 1"), &cur, BASELINE_DEFAULT_THRESHOLD, &cmp, &e),
+                     0);
     assert_int_equal(cmp.verdict, BENCH_SLOWER);
     assert_true(cmp.ratio_median > 1.2);
     assert_true(cmp.mwu.p < 1e-6);
@@ -163,8 +163,7 @@ static void minimal_and_empty_files(void **state)
     assert_int_equal(baseline_parse(text, strlen(text), "min.json", &b, &e), 0);
     assert_int_equal(b.n, 1);
     assert_int_equal(b.entries[0].ntimes, 3);
-    assert_true(b.entries[0].times[0] == 1.0 && b.entries[0].times[1] == 0.5 &&
-                b.entries[0].times[2] == 0.0);
+    assert_true(b.entries[0].times[0] == 1.0 && b.entries[0].times[1] == 0.5 && b.entries[0].times[2] == 0.0);
     baseline_destroy(&b);
     text = "{\"results\": []}";
     assert_int_equal(baseline_parse(text, strlen(text), "empty.json", &b, &e), 0);

@@ -82,8 +82,8 @@ static void cap_is_sticky(void **state)
     buf_init(&b, 10);
     assert_int_equal(buf_adds(&b, "0123456789"), 0); /* exactly max */
     assert_int_equal(buf_addc(&b, 'x'), -E2BIG);
-    assert_string_equal(buf_str(&b), "0123456789");  /* unchanged */
-    assert_int_equal(buf_adds(&b, ""), -E2BIG);       /* sticks */
+    assert_string_equal(buf_str(&b), "0123456789"); /* unchanged */
+    assert_int_equal(buf_adds(&b, ""), -E2BIG);     /* sticks */
     assert_int_equal(buf_printf(&b, "%d", 1), -E2BIG);
     assert_null(buf_take(&b, NULL));
     assert_int_equal(b.err, -E2BIG);
@@ -121,10 +121,8 @@ static void take_and_reset(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(zeroed_is_empty),
-        cmocka_unit_test(grows_like_an_array),
-        cmocka_unit_test(printf_appends),
-        cmocka_unit_test(cap_is_sticky),
+        cmocka_unit_test(zeroed_is_empty), cmocka_unit_test(grows_like_an_array),
+        cmocka_unit_test(printf_appends),  cmocka_unit_test(cap_is_sticky),
         cmocka_unit_test(take_and_reset),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

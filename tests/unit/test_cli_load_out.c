@@ -172,12 +172,13 @@ static void closed_model_summary(void **state)
     const char *lat = line_with(s, "latency");
     char want[256];
     /* mean of 1..1000 is 500.5, population sigma sqrt((1000^2 - 1) / 12) */
-    snprintf(want, sizeof(want), "mean %s, σ %s, min %s", us(500.5), us(sqrt((1000.0 * 1000 - 1) / 12)), us(1));
+    snprintf(want, sizeof(want), "mean %s, σ %s, min %s", us(500.5), us(sqrt((1000.0 * 1000 - 1) / 12)),
+             us(1));
     contains(lat, want);
     lacks(s, "corrected");
     contains(line_with(s, "p50"), "p50      p75      p90      p99      p99.9    p99.99   max");
-    snprintf(want, sizeof(want), "%-9s%-9s%-9s%-9s%-9s%-9s%s", us(500), us(750), us(900), us(990), us(999), us(1000),
-             us(1000));
+    snprintf(want, sizeof(want), "%-9s%-9s%-9s%-9s%-9s%-9s%s", us(500), us(750), us(900), us(990), us(999),
+             us(1000), us(1000));
     contains(line_with(s, us(500)), want);
     contains(line_with(s, "status"), "status     200 990 · 404 7 · 503 3");
     contains(line_with(s, "errors"),
@@ -283,7 +284,7 @@ static void open_model_summary(void **state)
     cap_close(&c);
 
     /* On schedule and a quiet generator: no warning. */
-    r.late_sends = 100;   /* exactly 1% */
+    r.late_sends = 100; /* exactly 1% */
     r.rate_achieved = 19800;
     r.generator_cpu = 0.89;
     load_out_selfcheck(&r, &w);
@@ -308,7 +309,8 @@ static void urls_from_the_result(void **state)
     struct capture c;
     cap_open(&c, 200, false);
     load_out_summary(&c.t, &r, NULL, NULL, 0, NULL);
-    contains(line_with(cap_text(&c), "perfkit load"), "perfkit load http://a:8080/x and 2 more URLs — closed");
+    contains(line_with(cap_text(&c), "perfkit load"),
+             "perfkit load http://a:8080/x and 2 more URLs — closed");
     cap_close(&c);
     r.urls = NULL;
     r.nurls = 0;
@@ -349,7 +351,9 @@ static void wraps_at_the_width(void **state)
     (void)state;
     struct load_result r;
     closed_result(&r);
-    const char *names[] = { "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED" };
+    const char *names[] = {
+        "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNABORTED"
+    };
     for (size_t i = 0; i < 6; i++)
         result_error_add(&r, LOAD_PHASE_READ, names[i], 1000 + i);
     r.generator_cpu = 0.95;
@@ -369,7 +373,7 @@ static void wraps_at_the_width(void **state)
             fail_msg("line of %zu columns at width 80: %.*s", cols, (int)(end - p), p);
         p = end + 1;
     }
-    contains(s, "\n             read ");   /* a continuation under the first item */
+    contains(s, "\n             read "); /* a continuation under the first item */
     /* Joined back, the wrapped warning is the self-check's text. */
     char joined[8192];
     size_t o = 0;
@@ -415,14 +419,20 @@ static void progress_line(void **state)
     struct load_progress p = { .elapsed_s = 1.0, .total_s = 11, .warmup = true, .target = 50 };
     assert_string_equal(load_out_progress_text(&p, false, buf, sizeof(buf)),
                         "warmup  1s/11s  0 requests  0 req/s  p99 -  0 errors  50 conn");
-    p = (struct load_progress){ .elapsed_s = 75.2, .total_s = 300, .requests = 1234567, .errors = 1,
-                                .rps = 20001.4, .p99_us = 2900, .target = 20000 };
-    snprintf(buf, sizeof(buf), "1m15s/5m00s  1,234,567 requests  20,001 req/s  p99 %s  1 error  target 20,000/s",
-             us(2900));
+    p = (struct load_progress){ .elapsed_s = 75.2,
+                                .total_s = 300,
+                                .requests = 1234567,
+                                .errors = 1,
+                                .rps = 20001.4,
+                                .p99_us = 2900,
+                                .target = 20000 };
+    snprintf(buf, sizeof(buf),
+             "1m15s/5m00s  1,234,567 requests  20,001 req/s  p99 %s  1 error  target 20,000/s", us(2900));
     char got[256];
     assert_string_equal(load_out_progress_text(&p, true, got, sizeof(got)), buf);
-    p = (struct load_progress){ .elapsed_s = 3, .requests = 500, .max_requests = 100000, .rps = 250, .p99_us = 10,
-                                .target = 8 };
+    p = (struct load_progress){
+        .elapsed_s = 3, .requests = 500, .max_requests = 100000, .rps = 250, .p99_us = 10, .target = 8
+    };
     contains(load_out_progress_text(&p, false, got, sizeof(got)), "3s  500/100,000 requests  250 req/s");
 
     /* Drawn in place on a terminal, erased at the end; nothing without one. */
@@ -471,14 +481,10 @@ static void spectrum_in_milliseconds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(closed_model_summary),
-        cmocka_unit_test(open_model_summary),
-        cmocka_unit_test(urls_from_the_result),
-        cmocka_unit_test(no_responses),
-        cmocka_unit_test(wraps_at_the_width),
-        cmocka_unit_test(colours_only_when_asked),
-        cmocka_unit_test(progress_line),
-        cmocka_unit_test(spectrum_in_milliseconds),
+        cmocka_unit_test(closed_model_summary), cmocka_unit_test(open_model_summary),
+        cmocka_unit_test(urls_from_the_result), cmocka_unit_test(no_responses),
+        cmocka_unit_test(wraps_at_the_width),   cmocka_unit_test(colours_only_when_asked),
+        cmocka_unit_test(progress_line),        cmocka_unit_test(spectrum_in_milliseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,9 +56,9 @@ static void knows_when_a_shell_is_needed(void **state)
     assert_false(cmdline_needs_shell("sleep 0.1"));
     assert_false(cmdline_needs_shell("grep -c 'a b' /etc/passwd"));
     assert_false(cmdline_needs_shell("./build/perfkit --version"));
-    const char *shelly[] = { "a | b", "a && b", "a; b", "a > f", "echo $HOME", "ls *.c", "x=1 cmd",
-                             "cd /tmp", "echo `date`", "(a)", "echo ~", "export A", "for i in 1; do :; done",
-                             "a\nb", "# comment",
+    const char *shelly[] = { "a | b", "a && b", "a; b", "a > f", "echo $HOME", "ls *.c", "x=1 cmd", "cd /tmp",
+                             "echo `date`", "(a)", "echo ~", "export A", "for i in 1; do :; done", "a\nb",
+                             "# comment",
                              /* builtins without an executable: not "command not found" */
                              ":", "command -v ls", "type ls", "hash", "getopts ab x", "times",
                              "shopt -s nullglob", "pushd /tmp", "declare -i x" };

@@ -214,9 +214,9 @@ static struct family *family_find(struct expo_text *x, const char *name)
  * not the fixture tree). Their values are checked on recorded trees below.
  */
 static const char *const not_in_e2e[] = {
-    "node_filesystem_device_error", "node_filesystem_readonly", "node_filesystem_size_bytes",
+    "node_filesystem_device_error", "node_filesystem_readonly",    "node_filesystem_size_bytes",
     "node_filesystem_free_bytes",   "node_filesystem_avail_bytes", "node_filesystem_files",
-    "node_filesystem_files_free",   "node_tcp_connection_states", "node_uname_info",
+    "node_filesystem_files_free",   "node_tcp_connection_states",  "node_uname_info",
 };
 
 /*
@@ -346,9 +346,12 @@ static void node_exporter_e2e(void **state)
     assert_true(metric_find(&set, "node_filesystem_device_error", root, 3)->value == 0);
     assert_true(metric_find(&set, "node_filesystem_size_bytes", root, 3)->value == 4096000);
     assert_true(metric_find(&set, "node_filesystem_avail_bytes", root, 3)->value == 2048000);
-    assert_float_equal(metric_find(&set, "perfkit_filesystem_used_ratio", root, 3)->value, 400.0 / 900, 1e-15);
+    assert_float_equal(metric_find(&set, "perfkit_filesystem_used_ratio", root, 3)->value, 400.0 / 900,
+                       1e-15);
     assert_float_equal(metric_find(&set, "perfkit_filesystem_inodes_used_ratio", root, 3)->value, 0.6, 1e-15);
-    struct metric_label boot[3] = { { "device", "/dev/sda3" }, { "fstype", "ext2" }, { "mountpoint", "/boot" } };
+    struct metric_label boot[3] = { { "device", "/dev/sda3" },
+                                    { "fstype", "ext2" },
+                                    { "mountpoint", "/boot" } };
     assert_true(metric_find(&set, "node_filesystem_device_error", boot, 3)->value == 1);
     assert_null(metric_find(&set, "node_filesystem_size_bytes", boot, 3));
 
@@ -449,8 +452,8 @@ static void vm_2cpu(void **state)
     struct metric_label d_state[1] = { { "state", "D" } };
     assert_null(metric_find(&s, "node_processes_state", d_state, 1)); /* only the states present */
     /* meminfo: MemTotal 24684084 kB, MemAvailable 24315784 kB, no swap */
-    assert_float_equal(value(&s, "perfkit_memory_used_ratio", NULL, NULL), (24684084.0 - 24315784.0) / 24684084.0,
-                       1e-12);
+    assert_float_equal(value(&s, "perfkit_memory_used_ratio", NULL, NULL),
+                       (24684084.0 - 24315784.0) / 24684084.0, 1e-12);
     assert_true(value(&s, "perfkit_swap_used_ratio", NULL, NULL) == 0);
     assert_true(value(&s, "node_memory_MemAvailable_bytes", NULL, NULL) == 24315784.0 * 1024);
     /* file-nr: 454 0 2466170 */
@@ -462,9 +465,12 @@ static void vm_2cpu(void **state)
     assert_non_null(metric_find_family(&s, "node_pressure_memory_stalled_seconds_total"));
 
     /* the first sample has no rates: absent, not 0 */
-    const char *rates[] = { "perfkit_cpu_utilization_ratio", "perfkit_cpu_core_utilization_ratio",
-                            "perfkit_cpu_mode_ratio", "perfkit_disk_busy_ratio",
-                            "perfkit_disk_read_bytes_per_second", "perfkit_network_receive_bytes_per_second",
+    const char *rates[] = { "perfkit_cpu_utilization_ratio",
+                            "perfkit_cpu_core_utilization_ratio",
+                            "perfkit_cpu_mode_ratio",
+                            "perfkit_disk_busy_ratio",
+                            "perfkit_disk_read_bytes_per_second",
+                            "perfkit_network_receive_bytes_per_second",
                             "perfkit_processes_growth_per_minute" };
     for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
         const struct metric_family *f = metric_find_family(&s, rates[i]);
@@ -511,53 +517,65 @@ static void put_proc(const char *root, int pid, const char *comm, char state, ui
 static void write_tree(const char *t, int round)
 {
     if (round == 0) {
-        tmptree_put(t, "proc/stat", "cpu  100 0 50 800 10 0 5 0 0 0\n"
-                                    "cpu0 50 0 25 400 5 0 3 0 0 0\n"
-                                    "cpu1 50 0 25 400 5 0 2 0 0 0\n"
-                                    "ctxt 1000\nbtime 1700000000\nprocesses 500\n"
-                                    "procs_running 2\nprocs_blocked 0\n");
-        tmptree_put(t, "proc/diskstats", "   8       0 sda 100 0 2000 50 200 0 4000 100 0 1000 150 0 0 0 0 0 0\n"
-                                         "   7       0 loop0 1 0 2 0 0 0 0 0 0 0 0\n");
+        tmptree_put(t, "proc/stat",
+                    "cpu  100 0 50 800 10 0 5 0 0 0\n"
+                    "cpu0 50 0 25 400 5 0 3 0 0 0\n"
+                    "cpu1 50 0 25 400 5 0 2 0 0 0\n"
+                    "ctxt 1000\nbtime 1700000000\nprocesses 500\n"
+                    "procs_running 2\nprocs_blocked 0\n");
+        tmptree_put(t, "proc/diskstats",
+                    "   8       0 sda 100 0 2000 50 200 0 4000 100 0 1000 150 0 0 0 0 0 0\n"
+                    "   7       0 loop0 1 0 2 0 0 0 0 0 0 0 0\n");
         char dev[1024];
-        snprintf(dev, sizeof(dev), "%s    lo: 9000 9 0 0 0 0 0 0 9000 9 0 0 0 0 0 0\n"
-                                   "  eth0: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0\n", netdev_head);
+        snprintf(dev, sizeof(dev),
+                 "%s    lo: 9000 9 0 0 0 0 0 0 9000 9 0 0 0 0 0 0\n"
+                 "  eth0: 1000 10 0 0 0 0 0 0 2000 20 0 0 0 0 0 0\n",
+                 netdev_head);
         tmptree_put(t, "proc/net/dev", dev);
         put_proc(t, 100, "busy", 'R', 100, 4, 1000);
         put_proc(t, 200, "idle", 'S', 10, 1, 50000);
     } else {
         /* 10 s later: the totals moved 200 ticks, 90 of them busy */
-        tmptree_put(t, "proc/stat", "cpu  160 0 70 900 20 0 15 0 0 0\n"
-                                    "cpu0 80 0 35 460 5 0 3 0 0 0\n"
-                                    "cpu1 80 0 35 440 15 0 12 0 0 0\n"
-                                    "ctxt 2000\nbtime 1700000000\nprocesses 510\n"
-                                    "procs_running 1\nprocs_blocked 1\n");
+        tmptree_put(t, "proc/stat",
+                    "cpu  160 0 70 900 20 0 15 0 0 0\n"
+                    "cpu0 80 0 35 460 5 0 3 0 0 0\n"
+                    "cpu1 80 0 35 440 15 0 12 0 0 0\n"
+                    "ctxt 2000\nbtime 1700000000\nprocesses 510\n"
+                    "procs_running 1\nprocs_blocked 1\n");
         /* sda: 20480 sectors read, 40960 written, 2500 ms busy */
-        tmptree_put(t, "proc/diskstats", "   8       0 sda 150 0 22480 60 300 0 44960 200 0 3500 250 0 0 0 0 0 0\n"
-                                         "   7       0 loop0 1 0 2 0 0 0 0 0 0 0 0\n");
+        tmptree_put(t, "proc/diskstats",
+                    "   8       0 sda 150 0 22480 60 300 0 44960 200 0 3500 250 0 0 0 0 0 0\n"
+                    "   7       0 loop0 1 0 2 0 0 0 0 0 0 0 0\n");
         char dev[1024];
         /* lo's counters went back (re-created): no rate for it */
-        snprintf(dev, sizeof(dev), "%s    lo: 10 1 0 0 0 0 0 0 10 1 0 0 0 0 0 0\n"
-                                   "  eth0: 51000 60 0 0 0 0 0 0 12000 40 0 0 0 0 0 0\n", netdev_head);
+        snprintf(dev, sizeof(dev),
+                 "%s    lo: 10 1 0 0 0 0 0 0 10 1 0 0 0 0 0 0\n"
+                 "  eth0: 51000 60 0 0 0 0 0 0 12000 40 0 0 0 0 0 0\n",
+                 netdev_head);
         tmptree_put(t, "proc/net/dev", dev);
         put_proc(t, 100, "busy", 'R', 600, 4, 1000);
         put_proc(t, 200, "idle", 'S', 20, 1, 50000);
     }
     tmptree_put(t, "proc/loadavg", "0.50 0.25 0.10 1/100 1234\n");
-    tmptree_put(t, "proc/meminfo", "MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 250 kB\n"
-                                   "SwapTotal: 400 kB\nSwapFree: 300 kB\nHugePages_Total: 0\n");
+    tmptree_put(t, "proc/meminfo",
+                "MemTotal: 1000 kB\nMemFree: 100 kB\nMemAvailable: 250 kB\n"
+                "SwapTotal: 400 kB\nSwapFree: 300 kB\nHugePages_Total: 0\n");
     tmptree_put(t, "proc/sys/fs/file-nr", "512\t0\t2048\n");
-    tmptree_put(t, "proc/pressure/cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n"
-                                        "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
+    tmptree_put(t, "proc/pressure/cpu",
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n"
+                "full avg10=0.00 avg60=0.00 avg300=0.00 total=0\n");
     tmptree_put(t, "proc/self/mountinfo",
                 "29 1 259:2 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n"
                 "30 29 0:5 / /proc rw - proc proc rw\n"
                 "31 29 8:3 / /mnt/a\\040b\\134c rw - xfs /dev/sdb1 ro\n");
-    tmptree_put(t, "statvfs.tsv", "/\t4096\t1000\t500\t400\t100\t90\n"
-                                  "/mnt/a\\040b\\134c\t4096\t10\t10\t10\t0\t0\n");
-    tmptree_put(t, "proc/net/tcp",
-                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-                "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 "
-                "0000000000000000 100 0 0 10 0\n");
+    tmptree_put(t, "statvfs.tsv",
+                "/\t4096\t1000\t500\t400\t100\t90\n"
+                "/mnt/a\\040b\\134c\t4096\t10\t10\t10\t0\t0\n");
+    tmptree_put(
+        t, "proc/net/tcp",
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 "
+        "0000000000000000 100 0 0 10 0\n");
     tmptree_put(t, "proc/sys/kernel/ostype", "Linux\n");
     tmptree_put(t, "proc/sys/kernel/osrelease", "6.1.0-test\n");
     tmptree_put(t, "proc/sys/kernel/version", "#1 SMP PREEMPT_DYNAMIC Debian\n");
@@ -623,7 +641,9 @@ static void rates_and_status(void **state)
     assert_null(metric_find_family(&s, "node_pressure_cpu_stalled_seconds_total"));
     assert_true(value(&s, "node_tcp_connection_states", "state", "listen") == 1);
     /* a mount point with a blank and a backslash, decoded; a read-only one */
-    struct metric_label odd[3] = { { "device", "/dev/sdb1" }, { "fstype", "xfs" }, { "mountpoint", "/mnt/a b\\c" } };
+    struct metric_label odd[3] = { { "device", "/dev/sdb1" },
+                                   { "fstype", "xfs" },
+                                   { "mountpoint", "/mnt/a b\\c" } };
     assert_true(metric_find(&s, "node_filesystem_readonly", odd, 3)->value == 1);
     assert_null(metric_find(&s, "perfkit_filesystem_inodes_used_ratio", odd, 3)); /* no inodes at all */
     assert_true(metric_find(&s, "perfkit_filesystem_used_ratio", odd, 3)->value == 0);
@@ -757,12 +777,13 @@ static void intervals(void **state)
     assert_true(value(&s, "node_tcp_connection_states", "state", "listen") == 1);
     double took = value(&s, "perfkit_collector_duration_seconds", "collector", "tcpstat");
     /* two listeners now, and a new process */
-    tmptree_put(t, "proc/net/tcp",
-                "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
-                "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 "
-                "0000000000000000 100 0 0 10 0\n"
-                "   1: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 2 1 "
-                "0000000000000000 100 0 0 10 0\n");
+    tmptree_put(
+        t, "proc/net/tcp",
+        "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        "   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 1 1 "
+        "0000000000000000 100 0 0 10 0\n"
+        "   1: 0100007F:1F91 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 2 1 "
+        "0000000000000000 100 0 0 10 0\n");
     put_proc(t, 300, "new", 'S', 0, 1, 10);
     assert_int_equal(collect_sample(&c, &s, 2000, &e), 0);
     assert_false(c.ran & (1u << COLLECT_TCPSTAT));
@@ -1069,8 +1090,10 @@ static int dump(int argc, char **argv)
     }
     if (rc == 0) {
         fwrite(out, 1, len, stdout);
-        fprintf(stderr, "sample+render: first %.3f ms (every collector), second %.3f ms (tcpstat between "
-                        "reads), %zu series, %zu bytes\n", took[0], took[1], s.nseries, len);
+        fprintf(stderr,
+                "sample+render: first %.3f ms (every collector), second %.3f ms (tcpstat between "
+                "reads), %zu series, %zu bytes\n",
+                took[0], took[1], s.nseries, len);
     } else {
         fprintf(stderr, "collect_sample: %s: %s: %s\n", e.on, e.what, e.why);
     }

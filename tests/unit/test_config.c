@@ -70,7 +70,8 @@ static void test_file(void **state)
     assert_string_equal(c.on_alert, "logger -t perfkit");
     assert_false(c.default_rules);
     assert_int_equal(c.nrules, 1);
-    assert_string_equal(c.rules[0].text, "CpuBusy: perfkit_cpu_utilization_ratio > 0.9 for 5m severity critical");
+    assert_string_equal(c.rules[0].text,
+                        "CpuBusy: perfkit_cpu_utilization_ratio > 0.9 for 5m severity critical");
     assert_string_equal(c.rules[0].on, "m.conf:13");
     assert_true(c.no_auth);
     assert_int_equal(config_check(&c, &e), 0);
@@ -107,7 +108,9 @@ static void test_errors(void **state)
     bad("default-rules maybe\n", "m.conf:1", "'default-rules' is 'on' or 'off'");
     bad("no-auth yes\n", "m.conf:1", "'no-auth' takes no value");
     bad("\n\nalert\n", "m.conf:3", "'alert' needs a rule");
-    bad("db a\x01" "b\n", "m.conf:1", "control byte 0x01 at column 5");
+    bad("db a\x01"
+        "b\n",
+        "m.conf:1", "control byte 0x01 at column 5");
 }
 
 static void test_check(void **state)
@@ -146,11 +149,8 @@ static void test_destroy_zeroed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_file),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_check),
-        cmocka_unit_test(test_destroy_zeroed),
+        cmocka_unit_test(test_defaults), cmocka_unit_test(test_file),           cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_check),    cmocka_unit_test(test_destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -34,8 +34,8 @@
 #include "core/hist.h"
 #include "load/worker.h"
 
-#define DEADLINE_MS 20000   /* the server thread's and the run's bound */
-#define MAXC 16
+#define DEADLINE_MS 20000 /* the server thread's and the run's bound */
+#define MAXC        16
 
 /* ---- the server */
 
@@ -48,14 +48,14 @@ static const char RESP_GARBAGE[] = "HTTP/1.1 2x0 OK\r\n\r\n";
 #define LEN(s) (sizeof(s) - 1)
 
 enum mode {
-    M_LENGTH,     /* RESP_LENGTH to each request */
-    M_CHUNKED,    /* RESP_CHUNKED to each request */
-    M_PIPELINE,   /* answers once `batch` requests wait, all in one write, LENGTH and CHUNKED in turn */
-    M_CLOSE,      /* RESP_CLOSE, then closes */
-    M_RESET,      /* reads a request, resets the connection */
-    M_TRUNCATED,  /* RESP_TRUNCATED (90 body bytes short), then closes */
-    M_EOF,        /* reads a request, closes without a byte */
-    M_GARBAGE,    /* RESP_GARBAGE */
+    M_LENGTH,    /* RESP_LENGTH to each request */
+    M_CHUNKED,   /* RESP_CHUNKED to each request */
+    M_PIPELINE,  /* answers once `batch` requests wait, all in one write, LENGTH and CHUNKED in turn */
+    M_CLOSE,     /* RESP_CLOSE, then closes */
+    M_RESET,     /* reads a request, resets the connection */
+    M_TRUNCATED, /* RESP_TRUNCATED (90 body bytes short), then closes */
+    M_EOF,       /* reads a request, closes without a byte */
+    M_GARBAGE,   /* RESP_GARBAGE */
 };
 
 struct server {
@@ -66,14 +66,14 @@ struct server {
     pthread_t tid;
     atomic_int stop;
     atomic_uint accepted, requests;
-    atomic_uint max_batch;   /* most responses written at once */
+    atomic_uint max_batch; /* most responses written at once */
 };
 
 struct sconn {
     int fd;
     char buf[4096];
     size_t n;
-    unsigned pending;        /* M_PIPELINE: requests not answered yet */
+    unsigned pending; /* M_PIPELINE: requests not answered yet */
     unsigned answered;
 };
 
@@ -113,29 +113,21 @@ static bool on_request(struct server *s, struct sconn *c)
 {
     atomic_fetch_add(&s->requests, 1);
     switch (s->mode) {
-    case M_LENGTH:
-        return send_all(c->fd, RESP_LENGTH, LEN(RESP_LENGTH));
-    case M_CHUNKED:
-        return send_all(c->fd, RESP_CHUNKED, LEN(RESP_CHUNKED));
+    case M_LENGTH: return send_all(c->fd, RESP_LENGTH, LEN(RESP_LENGTH));
+    case M_CHUNKED: return send_all(c->fd, RESP_CHUNKED, LEN(RESP_CHUNKED));
     case M_PIPELINE:
         if (++c->pending < s->batch)
             return true;
         return answer_pending(s, c);
-    case M_CLOSE:
-        send_all(c->fd, RESP_CLOSE, LEN(RESP_CLOSE));
-        return false;
+    case M_CLOSE: send_all(c->fd, RESP_CLOSE, LEN(RESP_CLOSE)); return false;
     case M_RESET: {
         struct linger l = { 1, 0 };
         setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
         return false;
     }
-    case M_TRUNCATED:
-        send_all(c->fd, RESP_TRUNCATED, LEN(RESP_TRUNCATED));
-        return false;
-    case M_EOF:
-        return false;
-    case M_GARBAGE:
-        return send_all(c->fd, RESP_GARBAGE, LEN(RESP_GARBAGE));
+    case M_TRUNCATED: send_all(c->fd, RESP_TRUNCATED, LEN(RESP_TRUNCATED)); return false;
+    case M_EOF: return false;
+    case M_GARBAGE: return send_all(c->fd, RESP_GARBAGE, LEN(RESP_GARBAGE));
     }
     return false;
 }
@@ -243,7 +235,7 @@ struct rig {
 
 struct plan {
     unsigned connections, pipeline;
-    uint64_t n;                /* -n: measured requests */
+    uint64_t n; /* -n: measured requests */
 };
 
 static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)

@@ -25,8 +25,7 @@ static void assert_actionable(const struct pk_err *e)
 {
     assert_int_equal(e->code, PK_ENOTSUP);
     assert_true(e->why[0] != '\0');
-    assert_true(strstr(e->why, "perf_event_paranoid") || strstr(e->why, "PMU") ||
-                strstr(e->why, "seccomp"));
+    assert_true(strstr(e->why, "perf_event_paranoid") || strstr(e->why, "PMU") || strstr(e->why, "seccomp"));
 }
 
 /* Opens in mode, or skips the test where the kernel refuses (after checking the reason). */
@@ -91,8 +90,7 @@ static void children_counts_fold_in_at_reap(void **state)
     struct counters c;
     open_or_skip(&c, COUNTERS_CHILDREN);
     const char *true_argv[] = { "/bin/true", NULL };
-    const char *loop_argv[] = { "/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
-                                NULL };
+    const char *loop_argv[] = { "/bin/sh", "-c", "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done", NULL };
     struct counters_values v0, v1, v2, d_true, d_loop;
     counters_read(&c, &v0);
     spawn_and_reap(true_argv);

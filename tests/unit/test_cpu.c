@@ -19,7 +19,7 @@
 
 #include "sys/cpu.h"
 
-#define NE_DIR PK_FIXTURES "/node_exporter"
+#define NE_DIR  PK_FIXTURES "/node_exporter"
 #define VM_PROC PK_FIXTURES "/sys/vm-2cpu/proc"
 
 /* ---- node_exporter's expected output ------------------------------------ */
@@ -30,7 +30,7 @@
  */
 struct sample {
     char name[256];
-    char labels[2048];  /* between the braces, "" without */
+    char labels[2048]; /* between the braces, "" without */
     double value;
 };
 
@@ -177,8 +177,7 @@ static void node_exporter_values(void **state)
             assert_true(st.have & scalars[k].flag);
             /* integers: exact */
             if ((double)v != x->value)
-                fail_msg("%s: got %llu, node_exporter %.17g", x->name, (unsigned long long)v,
-                         x->value);
+                fail_msg("%s: got %llu, node_exporter %.17g", x->name, (unsigned long long)v, x->value);
             nscalar++;
         }
     }
@@ -208,28 +207,24 @@ static void vm_2cpu(void **state)
     assert_int_equal(st.total.nmodes, 10);
     assert_memory_equal(st.total.ticks, total, sizeof(total));
     assert_int_equal(st.ncpus, 2);
-    assert_int_equal(st.cpus[0].cpu, 0);   /* "cpu0 49211 0 15261 207093 84 0 89 43 0 0" */
+    assert_int_equal(st.cpus[0].cpu, 0); /* "cpu0 49211 0 15261 207093 84 0 89 43 0 0" */
     assert_memory_equal(st.cpus[0].ticks, cpu0, sizeof(cpu0));
-    assert_int_equal(st.cpus[1].cpu, 1);   /* "cpu1 90345 0 15672 164974 752 0 126 42 0 0" */
+    assert_int_equal(st.cpus[1].cpu, 1); /* "cpu1 90345 0 15672 164974 752 0 126 42 0 0" */
     assert_memory_equal(st.cpus[1].ticks, cpu1, sizeof(cpu1));
     assert_true(cpu_seconds(&st.total, CPU_USER) == 1395.56);
     assert_true(cpu_seconds(&st.cpus[1], CPU_STEAL) == 0.42);
     assert_int_equal(st.have, CPU_HAVE_TOTAL | CPU_HAVE_CTXT | CPU_HAVE_BTIME | CPU_HAVE_PROCESSES |
-                              CPU_HAVE_RUNNING | CPU_HAVE_BLOCKED | CPU_HAVE_INTR);
-    assert_int_equal(st.intr, 1135848);         /* "intr 1135848 0 0 ..." */
-    assert_int_equal(st.ctxt, 5033423);         /* "ctxt 5033423" */
-    assert_int_equal(st.btime, 1795485324);     /* "btime 1795485324" */
-    assert_int_equal(st.processes, 589365);     /* "processes 589365" */
-    assert_int_equal(st.procs_running, 1);      /* "procs_running 1" */
-    assert_int_equal(st.procs_blocked, 0);      /* "procs_blocked 0" */
+                                  CPU_HAVE_RUNNING | CPU_HAVE_BLOCKED | CPU_HAVE_INTR);
+    assert_int_equal(st.intr, 1135848);     /* "intr 1135848 0 0 ..." */
+    assert_int_equal(st.ctxt, 5033423);     /* "ctxt 5033423" */
+    assert_int_equal(st.btime, 1795485324); /* "btime 1795485324" */
+    assert_int_equal(st.processes, 589365); /* "processes 589365" */
+    assert_int_equal(st.procs_running, 1);  /* "procs_running 1" */
+    assert_int_equal(st.procs_blocked, 0);  /* "procs_blocked 0" */
     cpu_stat_destroy(&st);
 }
 
 /* ---- files that are missing or malformed -------------------------------- */
-
-
-
-
 
 static void reader_errors(void **state)
 {
@@ -240,7 +235,7 @@ static void reader_errors(void **state)
     cpu_stat_init(&st);
 
     pk_err_clear(&e);
-    assert_int_equal(cpu_read(root, &st, &e), -ENOENT);   /* no stat in the tree */
+    assert_int_equal(cpu_read(root, &st, &e), -ENOENT); /* no stat in the tree */
     snprintf(want, sizeof(want), "%s/stat", root);
     assert_string_equal(e.on, want);
 
@@ -315,16 +310,16 @@ static void parser_edges(void **state)
         const char *text;
         const char *on;
     } bad[] = {
-        { "cpu0 1 2 3\n", "stat:1" },                       /* truncated */
-        { "cpu 1 2 3 4\ncpu0 1 2", "stat:2" },              /* truncated, no newline */
-        { "cpu 1 2 x 4\n", "stat:1" },                      /* garbage */
+        { "cpu0 1 2 3\n", "stat:1" },          /* truncated */
+        { "cpu 1 2 3 4\ncpu0 1 2", "stat:2" }, /* truncated, no newline */
+        { "cpu 1 2 x 4\n", "stat:1" },         /* garbage */
         { "cpu 1 2 3 4x\n", "stat:1" },
         { "cpu 1 2 3 -4\n", "stat:1" },
-        { "cpu 18446744073709551616 0 0 0\n", "stat:1" },   /* past 64 bits */
-        { "cpu65536 1 2 3 4\n", "stat:1" },                 /* past CPU_MAX_CPUS */
+        { "cpu 18446744073709551616 0 0 0\n", "stat:1" }, /* past 64 bits */
+        { "cpu65536 1 2 3 4\n", "stat:1" },               /* past CPU_MAX_CPUS */
         { "cpu99999999999999999999999 1 2 3 4\n", "stat:1" },
-        { "cpu1 1 2 3 4\ncpu0 1 2 3 4\n", "stat:2" },       /* out of order */
-        { "cpu0 1 2 3 4\ncpu0 1 2 3 4\n", "stat:2" },       /* repeated */
+        { "cpu1 1 2 3 4\ncpu0 1 2 3 4\n", "stat:2" }, /* out of order */
+        { "cpu0 1 2 3 4\ncpu0 1 2 3 4\n", "stat:2" }, /* repeated */
         { "cpu 1 2 3 4\ncpu 1 2 3 4\n", "stat:2" },
         { "ctxt\n", "stat:1" },
         { "ctxt 1 2\n", "stat:1" },
@@ -335,7 +330,7 @@ static void parser_edges(void **state)
         { "intr x 1\n", "stat:1" },
         { "procs_running 99999999999999999999\n", "stat:1" },
         { "cpu\n", "stat:1" },
-        { "cpu 1 2 3 4\0\n", NULL },                        /* NUL: see below */
+        { "cpu 1 2 3 4\0\n", NULL }, /* NUL: see below */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]) - 1; i++) {
         pk_err_clear(&e);
@@ -401,9 +396,9 @@ static void util_known_deltas(void **state)
                          "cpu0 600 10 300 4000 100 5 30 15 200 5\n"
                          "cpu2 400 0 200 4000 100 0 20 15 200 0\n";
     const char *b_text = "cpu  1300 10 600 8500 250 15 70 50 500 5\n"
-                         "cpu0 800 10 350 4250 50 10 40 15 260 5\n"   /* iowait went backwards */
-                         "cpu1 10 0 0 0 0 0 0 0 0 0\n"                 /* came online */
-                         "cpu2 400 0 200 4000 100 0 20 15 200 0\n";    /* no tick: idle VM CPU */
+                         "cpu0 800 10 350 4250 50 10 40 15 260 5\n" /* iowait went backwards */
+                         "cpu1 10 0 0 0 0 0 0 0 0 0\n"              /* came online */
+                         "cpu2 400 0 200 4000 100 0 20 15 200 0\n"; /* no tick: idle VM CPU */
     struct cpu_stat a, b;
     cpu_stat_init(&a);
     cpu_stat_init(&b);
@@ -469,12 +464,12 @@ static void util_known_deltas(void **state)
 static void mode_names(void **state)
 {
     (void)state;
-    static const char *const want[CPU_NMODES] = { "user", "nice", "system", "idle", "iowait",
-                                                  "irq", "softirq", "steal", "guest", "guest_nice" };
+    static const char *const want[CPU_NMODES] = { "user", "nice",    "system", "idle",  "iowait",
+                                                  "irq",  "softirq", "steal",  "guest", "guest_nice" };
     for (int m = 0; m < CPU_NMODES; m++)
         assert_string_equal(cpu_mode_name(m), want[m]);
     assert_null(cpu_mode_name(CPU_NMODES));
-    assert_null(cpu_mode_name((enum cpu_mode)-1));
+    assert_null(cpu_mode_name((enum cpu_mode) - 1));
 }
 
 int main(void)

@@ -31,6 +31,8 @@ struct series {
     double (*value)(const struct disk_stats *d);
 };
 
+/* Laid out by hand: accessors by macro, one per field, and the table that names them. */
+/* clang-format off */
 #define PLAIN(f) static double v_##f(const struct disk_stats *d) { return (double)d->f; }
 #define SECS(f) static double v_##f(const struct disk_stats *d) { return disk_ms_to_seconds(d->f); }
 #define BYTES(f) static double v_##f(const struct disk_stats *d) { return disk_sectors_to_bytes(d->f); }
@@ -59,6 +61,7 @@ static const struct series diskstats_series[] = {
     { "node_disk_flush_requests_total", 17, v_flushes },
     { "node_disk_flush_requests_time_seconds_total", 17, v_flush_ms },
 };
+/* clang-format on */
 #define NSERIES (sizeof(diskstats_series) / sizeof(diskstats_series[0]))
 
 static char *slurp(const char *path)
@@ -93,7 +96,7 @@ static void node_exporter_e2e(void **state)
     assert_int_equal(l.n, 51); /* proc/diskstats: 51 lines */
 
     /* seen[device][series] */
-    bool (*seen)[NSERIES] = calloc(l.n, sizeof(*seen));
+    bool(*seen)[NSERIES] = calloc(l.n, sizeof(*seen));
     assert_non_null(seen);
     char *text = slurp(NE "/e2e-output.txt");
     size_t matched = 0;
@@ -128,8 +131,8 @@ static void node_exporter_e2e(void **state)
         assert_true(d->nstats >= diskstats_series[s].min_stats);
         double got = diskstats_series[s].value(d);
         if (got != want)
-            fail_msg("%s{device=\"%s\"}: %.17g, node_exporter %.17g", diskstats_series[s].name, dev,
-                     got, want);
+            fail_msg("%s{device=\"%s\"}: %.17g, node_exporter %.17g", diskstats_series[s].name, dev, got,
+                     want);
         seen[d - l.v][s] = true;
         matched++;
     }
@@ -245,10 +248,6 @@ static void unavailable(void **state)
 
 /* ---- sysfs trees written at run time ------------------------------------- */
 
-
-
-
-
 static void partitions_and_odd_files(void **state)
 {
     const char *sys = *state;
@@ -342,9 +341,12 @@ static void diskstats_parser(void **state)
     assert_true(disk_ms_to_seconds(UINT64_MAX) > 1.8e16);
     disk_list_destroy(&l);
 
-    static const struct { const char *in; const char *on; } bad[] = {
-        { "8 0 sda 1 2 3 4 5 6 7 8 9 10\n", "diskstats:1" },             /* 10 counters */
-        { "8 0 sda1 1 2 3 4\n", "diskstats:1" },                         /* 2.6 partition format */
+    static const struct {
+        const char *in;
+        const char *on;
+    } bad[] = {
+        { "8 0 sda 1 2 3 4 5 6 7 8 9 10\n", "diskstats:1" },                /* 10 counters */
+        { "8 0 sda1 1 2 3 4\n", "diskstats:1" },                            /* 2.6 partition format */
         { "8 0 sda 1 2 3 4 5 6 7 8 9 10 11\n8 1 sda1 1 2", "diskstats:2" }, /* truncated */
         { "8 0 sda 1 2 3 4 5 6 7 8 9 10 18446744073709551616\n", "diskstats:1" },
         { "8 0 sda 1 2 3 4 5 6 7 8 9 10 -11\n", "diskstats:1" },
@@ -382,7 +384,9 @@ static void scheduler_parser(void **state)
 {
     (void)state;
     char act[16], all[64];
-    static const struct { const char *in, *act, *all; } good[] = {
+    static const struct {
+        const char *in, *act, *all;
+    } good[] = {
         { "none [mq-deadline] kyber bfq\n", "mq-deadline", "none mq-deadline kyber bfq" },
         { "[none] mq-deadline", "none", "none mq-deadline" },
         { "none\n", "none", "none" },
@@ -390,13 +394,24 @@ static void scheduler_parser(void **state)
         { "  noop deadline [cfq] \n", "cfq", "noop deadline cfq" },
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
-        assert_int_equal(disk_parse_scheduler(good[i].in, strlen(good[i].in), act, sizeof(act), all, sizeof(all)), 0);
+        assert_int_equal(
+            disk_parse_scheduler(good[i].in, strlen(good[i].in), act, sizeof(act), all, sizeof(all)), 0);
         assert_string_equal(act, good[i].act);
         assert_string_equal(all, good[i].all);
     }
     static const char *const bad[] = {
-        "", "\n", "none mq-deadline", "[none] [bfq]", "[none", "none]", "[]", "[a]b", "[a[b]",
-        "x[a]", "[verylongschedulername]", "[no\x01ne]",
+        "",
+        "\n",
+        "none mq-deadline",
+        "[none] [bfq]",
+        "[none",
+        "none]",
+        "[]",
+        "[a]b",
+        "[a[b]",
+        "x[a]",
+        "[verylongschedulername]",
+        "[no\x01ne]",
         "\x00\xff\xff\xff`\n", /* found by fuzz_disk: a NUL made an empty active name */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -408,7 +423,8 @@ static void scheduler_parser(void **state)
     }
     /* The list keeps whole names only. */
     char small[12];
-    assert_int_equal(disk_parse_scheduler("none [mq-deadline] kyber", 24, act, sizeof(act), small, sizeof(small)), 0);
+    assert_int_equal(
+        disk_parse_scheduler("none [mq-deadline] kyber", 24, act, sizeof(act), small, sizeof(small)), 0);
     assert_string_equal(small, "none kyber");
     assert_string_equal(act, "mq-deadline");
 }
@@ -417,13 +433,13 @@ static void name_filter(void **state)
 {
     (void)state;
     static const char *const ignored[] = {
-        "ram0", "ram15", "zram0", "loop0", "loop127", "fd0", "sda1", "sdz15", "hda1", "vda1",
-        "xvda1", "nvme0n1p1", "nvme12n3p45",
+        "ram0",  "ram15", "zram0", "loop0", "loop127",   "fd0",         "sda1",
+        "sdz15", "hda1",  "vda1",  "xvda1", "nvme0n1p1", "nvme12n3p45",
     };
     static const char *const kept[] = {
-        "sda", "vda", "xvda", "sdaa1", "nvme0n1", "nvme0n1p", "nvmen1p1", "nvme0np1", "mmcblk0",
-        "mmcblk0p1", "dm-0", "md0", "sr0", "ram", "loop", "zram", "fd", "rama0", "sd1", "sdA1",
-        "loop0a", "", "nbd0", "xvd1",
+        "sda",     "vda",       "xvda", "sdaa1", "nvme0n1", "nvme0n1p", "nvmen1p1", "nvme0np1",
+        "mmcblk0", "mmcblk0p1", "dm-0", "md0",   "sr0",     "ram",      "loop",     "zram",
+        "fd",      "rama0",     "sd1",  "sdA1",  "loop0a",  "",         "nbd0",     "xvd1",
     };
     for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
         if (!disk_name_ignored(ignored[i]))

@@ -13,7 +13,7 @@
 
 #include "doctor/doctor.h"
 
-#define VM PK_FIXTURES "/sys/vm-2cpu"
+#define VM   PK_FIXTURES "/sys/vm-2cpu"
 #define NODE PK_FIXTURES "/node_exporter"
 
 static const struct finding *find(const struct finding_report *r, const char *id)
@@ -50,48 +50,48 @@ static void vm_tree(void **state)
     (void)state;
     struct finding_report r;
     run_checks(VM "/proc", VM "/sys", &r);
-    const struct finding *f = find(&r, "vm.swappiness");          /* proc/sys/vm/swappiness: 60 */
+    const struct finding *f = find(&r, "vm.swappiness"); /* proc/sys/vm/swappiness: 60 */
     assert_int_equal(f->status, FINDING_WARN);
     assert_string_equal(f->observed, "60");
     assert_string_equal(f->fix, "sysctl -w vm.swappiness=10");
     assert_string_equal(f->persist, "vm.swappiness = 10");
     assert_string_equal(f->persist_file, "/etc/sysctl.d/90-perfkit.conf");
-    f = find(&r, "fd.nofile.soft");                               /* proc/self/limits: 20000 */
+    f = find(&r, "fd.nofile.soft"); /* proc/self/limits: 20000 */
     assert_int_equal(f->status, FINDING_WARN);
     assert_string_equal(f->observed, "20000");
-    f = find(&r, "net.core.somaxconn");                           /* 4096 */
+    f = find(&r, "net.core.somaxconn"); /* 4096 */
     assert_int_equal(f->status, FINDING_OK);
-    f = find(&r, "net.ipv4.tcp_tw_reuse");                        /* 2 */
+    f = find(&r, "net.ipv4.tcp_tw_reuse"); /* 2 */
     assert_int_equal(f->status, FINDING_WARN);
-    f = find(&r, "net.ipv4.ip_local_port_range");                 /* 32768 60999 */
+    f = find(&r, "net.ipv4.ip_local_port_range"); /* 32768 60999 */
     assert_string_equal(f->observed, "32768-60999 (28232 ports)");
     assert_int_equal(f->status, FINDING_WARN);
-    f = find(&r, "fs.file-nr");                                   /* 454 0 2466170 */
+    f = find(&r, "fs.file-nr"); /* 454 0 2466170 */
     assert_int_equal(f->status, FINDING_OK);
     assert_non_null(strstr(f->observed, "454 of 2466170"));
-    f = find(&r, "mm.thp.enabled");                               /* always [madvise] never */
+    f = find(&r, "mm.thp.enabled"); /* always [madvise] never */
     assert_string_equal(f->observed, "madvise");
     assert_int_equal(f->status, FINDING_OK);
-    f = find(&r, "mem.swap.used");                                /* SwapTotal: 0 kB */
+    f = find(&r, "mem.swap.used"); /* SwapTotal: 0 kB */
     assert_string_equal(f->observed, "no swap");
-    f = find(&r, "vm.min_free_kbytes");                           /* 67584 with MemTotal 24684084 kB */
+    f = find(&r, "vm.min_free_kbytes"); /* 67584 with MemTotal 24684084 kB */
     assert_int_equal(f->status, FINDING_OK);
-    f = find(&r, "cpu.clocksource");                              /* current_clocksource: tsc */
+    f = find(&r, "cpu.clocksource"); /* current_clocksource: tsc */
     assert_int_equal(f->status, FINDING_OK);
     assert_non_null(strstr(f->observed, "tsc"));
-    f = find(&r, "cpu.governor");                                 /* no cpufreq on this VM */
+    f = find(&r, "cpu.governor"); /* no cpufreq on this VM */
     assert_int_equal(f->status, FINDING_SKIPPED);
     assert_non_null(strstr(f->skip_reason, "no cpufreq governor"));
-    f = find(&r, "kernel.numa_balancing");                        /* one node0 */
+    f = find(&r, "kernel.numa_balancing"); /* one node0 */
     assert_int_equal(f->status, FINDING_SKIPPED);
     assert_non_null(strstr(f->skip_reason, "one NUMA node"));
-    f = find(&r, "disk.scheduler.vda");                 /* sys/block/vda/queue: [mq-deadline], rotational 1 */
-    assert_int_equal(f->status, FINDING_OK);            /* a virtio disk: mq-deadline is fine */
+    f = find(&r, "disk.scheduler.vda");      /* sys/block/vda/queue: [mq-deadline], rotational 1 */
+    assert_int_equal(f->status, FINDING_OK); /* a virtio disk: mq-deadline is fine */
     assert_non_null(strstr(f->observed, "mq-deadline (rotational 1"));
-    f = find(&r, "disk.read_ahead.vda");                /* read_ahead_kb: 8192 */
+    f = find(&r, "disk.read_ahead.vda"); /* read_ahead_kb: 8192 */
     assert_string_equal(f->observed, "8192 KiB");
     assert_int_equal(f->status, FINDING_OK);
-    f = find(&r, "fs.atime./");                         /* proc/self/mountinfo: / ext4 rw,relatime */
+    f = find(&r, "fs.atime./"); /* proc/self/mountinfo: / ext4 rw,relatime */
     assert_int_equal(f->status, FINDING_WARN);
     assert_string_equal(f->fix, "mount -o remount,noatime '/'");
     finding_report_destroy(&r);
@@ -104,7 +104,7 @@ static void node_exporter_tree(void **state)
     (void)state;
     struct finding_report r;
     run_checks(NODE "/proc", NODE "/sys-not-recorded", &r);
-    const struct finding *f = find(&r, "fs.file-nr");             /* proc/sys/fs/file-nr: 1024 0 1631329 */
+    const struct finding *f = find(&r, "fs.file-nr"); /* proc/sys/fs/file-nr: 1024 0 1631329 */
     assert_int_equal(f->status, FINDING_OK);
     assert_non_null(strstr(f->observed, "1024 of 1631329"));
     f = find(&r, "vm.swappiness");
@@ -164,7 +164,7 @@ static void container_tree(void **state)
     o.sysfs = sysfs;
     o.sample_s = 0.01;
     finding_report_init(&r);
-    assert_int_equal(doctor_diagnose(&o, &r, &e), -ENOENT);      /* nothing to sample, said so */
+    assert_int_equal(doctor_diagnose(&o, &r, &e), -ENOENT); /* nothing to sample, said so */
     assert_non_null(strstr(e.what, "nothing to sample"));
     finding_report_destroy(&r);
     char cmd[128];
@@ -184,7 +184,7 @@ static void overloaded_tree(void **state)
     put("proc/cpuinfo", "processor\t: 0\nmodel name\t: test\n\nprocessor\t: 1\nmodel name\t: test\n");
     put("proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n");
     put("proc/sys/net/core/somaxconn", "128\n");
-    put("proc/sys/kernel/pid_max", "10\n");                         /* 9 processes below: 90 % */
+    put("proc/sys/kernel/pid_max", "10\n"); /* 9 processes below: 90 % */
     for (int pid = 100; pid < 109; pid++) {
         char rel[64];
         snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
@@ -192,8 +192,9 @@ static void overloaded_tree(void **state)
                  "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
     }
     put("proc/sys/vm/overcommit_memory", "2\n");
-    put("proc/self/limits", "Limit                     Soft Limit           Hard Limit           Units     \n"
-                            "Max open files            1024                 4096                 files     \n");
+    put("proc/self/limits",
+        "Limit                     Soft Limit           Hard Limit           Units     \n"
+        "Max open files            1024                 4096                 files     \n");
     put("sys/kernel/mm/transparent_hugepage/enabled", "[always] madvise never\n");
     put("sys/devices/system/clocksource/clocksource0/current_clocksource", "hpet\n");
     put("sys/devices/system/clocksource/clocksource0/available_clocksource", "tsc hpet acpi_pm\n");
@@ -210,21 +211,23 @@ static void overloaded_tree(void **state)
     snprintf(sysfs, sizeof(sysfs), "%s/sys", tmp_root);
     struct finding_report r;
     run_checks(procfs, sysfs, &r);
-    assert_int_equal(find(&r, "net.core.somaxconn")->status, FINDING_CRIT);       /* 128 < 256 */
+    assert_int_equal(find(&r, "net.core.somaxconn")->status, FINDING_CRIT); /* 128 < 256 */
     assert_int_equal(find(&r, "vm.overcommit_memory")->status, FINDING_WARN);
-    assert_int_equal(find(&r, "fd.nofile.soft")->status, FINDING_CRIT);           /* 1024 < 4096 */
+    assert_int_equal(find(&r, "fd.nofile.soft")->status, FINDING_CRIT); /* 1024 < 4096 */
     assert_int_equal(find(&r, "fd.nofile.hard")->status, FINDING_WARN);
     assert_int_equal(find(&r, "mm.thp.enabled")->status, FINDING_WARN);
     assert_string_equal(find(&r, "mm.thp.enabled")->fix,
                         "echo madvise > /sys/kernel/mm/transparent_hugepage/enabled");
-    assert_int_equal(find(&r, "mem.swap.used")->status, FINDING_CRIT);            /* 70 % */
+    assert_int_equal(find(&r, "mem.swap.used")->status, FINDING_CRIT); /* 70 % */
     const struct finding *cs = find(&r, "cpu.clocksource");
     assert_int_equal(cs->status, FINDING_CRIT);
-    assert_string_equal(cs->fix, "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource");
+    assert_string_equal(cs->fix,
+                        "echo tsc > /sys/devices/system/clocksource/clocksource0/current_clocksource");
     const struct finding *sd = find(&r, "disk.scheduler.sda");
     assert_int_equal(sd->status, FINDING_WARN);
     assert_string_equal(sd->fix, "echo mq-deadline > /sys/block/'sda'/queue/scheduler");
-    assert_string_equal(sd->persist, "ACTION==\"add|change\", KERNEL==\"sda\", ATTR{queue/scheduler}=\"mq-deadline\"");
+    assert_string_equal(sd->persist,
+                        "ACTION==\"add|change\", KERNEL==\"sda\", ATTR{queue/scheduler}=\"mq-deadline\"");
     assert_int_equal(find(&r, "disk.read_ahead.sda")->status, FINDING_WARN);
     assert_int_equal(find(&r, "fs.atime./data")->status, FINDING_CRIT);
     assert_int_equal(finding_worst(&r, NULL), FINDING_CRIT);
@@ -236,20 +239,20 @@ static void overloaded_tree(void **state)
     o.sysfs = sysfs;
     o.sample_s = 0.01;
     assert_int_equal(doctor_diagnose(&o, &r, &e), 0);
-    const struct bottleneck *b = find_b(&r, "mem.used");                          /* 95 % used */
+    const struct bottleneck *b = find_b(&r, "mem.used"); /* 95 % used */
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_WARN);
     assert_true(b->value > 94.9 && b->value < 95.1);
     assert_non_null(strstr(b->advice, "below 80%"));
-    b = find_b(&r, "load");                                                       /* 9.5 on 2 CPUs */
+    b = find_b(&r, "load"); /* 9.5 on 2 CPUs */
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_CRIT);
-    assert_null(find_b(&r, "cpu.busy"));  /* a static tree: no tick elapsed, no CPU verdict */
-    b = find_b(&r, "procs.count");                                                /* 9 of pid_max 10 */
+    assert_null(find_b(&r, "cpu.busy")); /* a static tree: no tick elapsed, no CPU verdict */
+    b = find_b(&r, "procs.count");       /* 9 of pid_max 10 */
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_WARN);
     assert_true(b->value > 89.9 && b->value < 90.1);
-    b = find_b(&r, "fs.used./data");                                              /* 90 % of blocks used */
+    b = find_b(&r, "fs.used./data"); /* 90 % of blocks used */
     assert_non_null(b);
     assert_int_equal(b->status, FINDING_WARN);
     assert_true(b->value > 89.9 && b->value < 90.1);

@@ -119,8 +119,8 @@ static void get_remembers_failure(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(loads_real_functions), cmocka_unit_test(missing_library),
-        cmocka_unit_test(missing_function),     cmocka_unit_test(get_loads_once),
+        cmocka_unit_test(loads_real_functions),  cmocka_unit_test(missing_library),
+        cmocka_unit_test(missing_function),      cmocka_unit_test(get_loads_once),
         cmocka_unit_test(get_remembers_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

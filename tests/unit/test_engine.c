@@ -38,8 +38,8 @@ static void count_origins(void **state)
     const char *one[] = { "http://a/x", "http://a:80/y", "http://a/z@3" };
     requests(r, one, 3);
     assert_int_equal(load_count_origins(r, 3), 1);
-    const char *several[] = { "http://a/", "http://a:81/", "https://a:80/", "http://b/", "http://a:81/q",
-                              "https://a:80/r" };
+    const char *several[] = { "http://a/", "http://a:81/",  "https://a:80/",
+                              "http://b/", "http://a:81/q", "https://a:80/r" };
     requests(r, several, 6);
     assert_int_equal(load_count_origins(r, 6), 4);
     assert_int_equal(load_count_origins(r, 1), 1);

@@ -53,8 +53,9 @@ static void quotes_untrusted_text(void **state)
     char buf[16];
     assert_string_equal(err_quote("abc", 3, buf, sizeof(buf)), "abc");
     assert_string_equal(err_quote("a\x1b[2Jb", 6, buf, sizeof(buf)), "a\\x1b[2Jb");
-    assert_string_equal(err_quote("x\0y", 3, buf, sizeof(buf)), "x\\x00y");   /* length, not NUL, ends it */
-    assert_string_equal(err_quote("0123456789abcdefghij", 20, buf, sizeof(buf)), "0123456789ab...");  /* 12 + "..." + NUL = 16 */
+    assert_string_equal(err_quote("x\0y", 3, buf, sizeof(buf)), "x\\x00y"); /* length, not NUL, ends it */
+    assert_string_equal(err_quote("0123456789abcdefghij", 20, buf, sizeof(buf)),
+                        "0123456789ab..."); /* 12 + "..." + NUL = 16 */
     assert_true(strlen(err_quote("\xff\xff\xff\xff\xff", 5, buf, sizeof(buf))) < sizeof(buf));
 }
 

@@ -15,7 +15,7 @@
 #include "monitor/metric.h"
 
 #define NE_PROC PK_FIXTURES "/node_exporter/proc"
-#define VM PK_FIXTURES "/sys/vm-2cpu"
+#define VM      PK_FIXTURES "/sys/vm-2cpu"
 
 /* ---- a small set with every case the formats treat apart ------------------------- */
 
@@ -46,50 +46,48 @@ static void small_set(struct metric_set *s)
     assert_int_equal(metric_add1(s, "perfkit_memory_used_ratio", "ratio", METRIC_GAUGE, 0.25, &e), 0);
 }
 
-static const char want_text[] =
-    "# HELP http_requests_total Requests \\\\ \"quoted\"\\nsecond line\n"
-    "# TYPE http_requests_total counter\n"
-    "http_requests_total{method=\"GET\",path=\"/a\\\"b\\\\c\\nd\"} 1027\n"
-    "http_requests_total{method=\"POST\",path=\"/\"} 3\n"
-    "# TYPE temp_celsius gauge\n"
-    "temp_celsius{sensor=\"a\"} NaN\n"
-    "temp_celsius{sensor=\"b\"} +Inf\n"
-    "temp_celsius{sensor=\"c\"} -Inf\n"
-    "temp_celsius{sensor=\"d\"} 0\n"
-    "temp_celsius{sensor=\"e\"} 21.5\n"
-    "# HELP legacy_thing old\n"
-    "# TYPE legacy_thing untyped\n"
-    "legacy_thing 1e-05\n"
-    "# HELP odd_counter no suffix\n"
-    "# TYPE odd_counter counter\n"
-    "odd_counter 2\n"
-    "# HELP perfkit_memory_used_ratio ratio\n"
-    "# TYPE perfkit_memory_used_ratio gauge\n"
-    "perfkit_memory_used_ratio 0.25\n";
+static const char want_text[] = "# HELP http_requests_total Requests \\\\ \"quoted\"\\nsecond line\n"
+                                "# TYPE http_requests_total counter\n"
+                                "http_requests_total{method=\"GET\",path=\"/a\\\"b\\\\c\\nd\"} 1027\n"
+                                "http_requests_total{method=\"POST\",path=\"/\"} 3\n"
+                                "# TYPE temp_celsius gauge\n"
+                                "temp_celsius{sensor=\"a\"} NaN\n"
+                                "temp_celsius{sensor=\"b\"} +Inf\n"
+                                "temp_celsius{sensor=\"c\"} -Inf\n"
+                                "temp_celsius{sensor=\"d\"} 0\n"
+                                "temp_celsius{sensor=\"e\"} 21.5\n"
+                                "# HELP legacy_thing old\n"
+                                "# TYPE legacy_thing untyped\n"
+                                "legacy_thing 1e-05\n"
+                                "# HELP odd_counter no suffix\n"
+                                "# TYPE odd_counter counter\n"
+                                "odd_counter 2\n"
+                                "# HELP perfkit_memory_used_ratio ratio\n"
+                                "# TYPE perfkit_memory_used_ratio gauge\n"
+                                "perfkit_memory_used_ratio 0.25\n";
 
-static const char want_om[] =
-    "# HELP http_requests Requests \\\\ \\\"quoted\\\"\\nsecond line\n"
-    "# TYPE http_requests counter\n"
-    "http_requests_total{method=\"GET\",path=\"/a\\\"b\\\\c\\nd\"} 1027\n"
-    "http_requests_total{method=\"POST\",path=\"/\"} 3\n"
-    "# TYPE temp_celsius gauge\n"
-    "# UNIT temp_celsius celsius\n"
-    "temp_celsius{sensor=\"a\"} NaN\n"
-    "temp_celsius{sensor=\"b\"} +Inf\n"
-    "temp_celsius{sensor=\"c\"} -Inf\n"
-    "temp_celsius{sensor=\"d\"} 0\n"
-    "temp_celsius{sensor=\"e\"} 21.5\n"
-    "# HELP legacy_thing old\n"
-    "# TYPE legacy_thing unknown\n"
-    "legacy_thing 1e-05\n"
-    "# HELP odd_counter no suffix\n"
-    "# TYPE odd_counter counter\n"
-    "odd_counter_total 2\n"
-    "# HELP perfkit_memory_used_ratio ratio\n"
-    "# TYPE perfkit_memory_used_ratio gauge\n"
-    "# UNIT perfkit_memory_used_ratio ratio\n"
-    "perfkit_memory_used_ratio 0.25\n"
-    "# EOF\n";
+static const char want_om[] = "# HELP http_requests Requests \\\\ \\\"quoted\\\"\\nsecond line\n"
+                              "# TYPE http_requests counter\n"
+                              "http_requests_total{method=\"GET\",path=\"/a\\\"b\\\\c\\nd\"} 1027\n"
+                              "http_requests_total{method=\"POST\",path=\"/\"} 3\n"
+                              "# TYPE temp_celsius gauge\n"
+                              "# UNIT temp_celsius celsius\n"
+                              "temp_celsius{sensor=\"a\"} NaN\n"
+                              "temp_celsius{sensor=\"b\"} +Inf\n"
+                              "temp_celsius{sensor=\"c\"} -Inf\n"
+                              "temp_celsius{sensor=\"d\"} 0\n"
+                              "temp_celsius{sensor=\"e\"} 21.5\n"
+                              "# HELP legacy_thing old\n"
+                              "# TYPE legacy_thing unknown\n"
+                              "legacy_thing 1e-05\n"
+                              "# HELP odd_counter no suffix\n"
+                              "# TYPE odd_counter counter\n"
+                              "odd_counter_total 2\n"
+                              "# HELP perfkit_memory_used_ratio ratio\n"
+                              "# TYPE perfkit_memory_used_ratio gauge\n"
+                              "# UNIT perfkit_memory_used_ratio ratio\n"
+                              "perfkit_memory_used_ratio 0.25\n"
+                              "# EOF\n";
 
 static void text_format(void **state)
 {
@@ -142,24 +140,25 @@ static void empty_and_several_sets(void **state)
 
     /* the collector's set and the agent's own, rendered as one: one "# EOF" */
     assert_int_equal(metric_add1(&a, "node_load1", "1m load average.", METRIC_GAUGE, 0.21, &e), 0);
-    assert_int_equal(metric_add1(&b, "perfkit_agent_samples_total", "Samples taken.", METRIC_COUNTER, 7, &e), 0);
+    assert_int_equal(metric_add1(&b, "perfkit_agent_samples_total", "Samples taken.", METRIC_COUNTER, 7, &e),
+                     0);
     const struct metric_set *sets[] = { &a, NULL, &b };
     struct buf buf = BUF_INIT;
     assert_int_equal(expo_render_buf(&buf, sets, 3, EXPO_OPENMETRICS, &e), 0);
     assert_string_equal(buf.p, "# HELP node_load1 1m load average.\n"
-                                  "# TYPE node_load1 gauge\n"
-                                  "node_load1 0.21\n"
-                                  "# HELP perfkit_agent_samples Samples taken.\n"
-                                  "# TYPE perfkit_agent_samples counter\n"
-                                  "perfkit_agent_samples_total 7\n"
-                                  "# EOF\n");
+                               "# TYPE node_load1 gauge\n"
+                               "node_load1 0.21\n"
+                               "# HELP perfkit_agent_samples Samples taken.\n"
+                               "# TYPE perfkit_agent_samples counter\n"
+                               "perfkit_agent_samples_total 7\n"
+                               "# EOF\n");
     /* reused: the old content is replaced, the memory kept */
     char *mem = buf.p;
     assert_int_equal(expo_render_buf(&buf, sets, 1, EXPO_TEXT, &e), 0);
     assert_ptr_equal(buf.p, mem);
     assert_string_equal(buf.p, "# HELP node_load1 1m load average.\n"
-                                  "# TYPE node_load1 gauge\n"
-                                  "node_load1 0.21\n");
+                               "# TYPE node_load1 gauge\n"
+                               "node_load1 0.21\n");
     assert_int_equal(buf.len, strlen(buf.p));
     buf_destroy(&buf);
     metric_set_destroy(&a);
@@ -302,7 +301,7 @@ static void units(void **state)
     assert_null(expo_unit("node_filesystem_files", METRIC_GAUGE));
     assert_null(expo_unit("node_forks_total", METRIC_COUNTER));
     assert_null(expo_unit("perfkit_network_receive_bytes_per_second", METRIC_GAUGE));
-    assert_null(expo_unit("bytes", METRIC_GAUGE)); /* a unit needs a name before it */
+    assert_null(expo_unit("bytes", METRIC_GAUGE));           /* a unit needs a name before it */
     assert_null(expo_unit("x_seconds_total", METRIC_GAUGE)); /* only a counter drops "_total" */
 }
 

@@ -16,8 +16,8 @@
 #include "bench/export.h"
 #include "core/jsonio.h"
 
-static void add_cmd(struct bench_set *s, const char *name, const char *command,
-                    const char *pname, const char *pvalue, const double *wall, size_t n)
+static void add_cmd(struct bench_set *s, const char *name, const char *command, const char *pname,
+                    const char *pvalue, const double *wall, size_t n)
 {
     struct bench_param p = { (char *)pname, (char *)pvalue };
     int idx = bench_set_add(s, name, command, pname ? &p : NULL, pname ? 1 : 0);
@@ -127,8 +127,7 @@ static void json_has_hyperfine_keys(void **state)
     assert_numbers(json_object_get(r, "times"), (const double[]){ 0.25, 0.75, 0.5 }, 3);
     /* A signal is 128 + its number, as hyperfine writes it. */
     assert_numbers(json_object_get(r, "exit_codes"), (const double[]){ 0, 0, 137 }, 3);
-    assert_numbers(json_object_get(r, "memory_usage_byte"),
-                   (const double[]){ 1000, 2000, 3000 }, 3);
+    assert_numbers(json_object_get(r, "memory_usage_byte"), (const double[]){ 1000, 2000, 3000 }, 3);
     const json_t *params = json_object_get(r, "parameters");
     assert_int_equal(json_object_size(params), 1);
     assert_string_equal(str(params, "t"), "0.001");
@@ -145,8 +144,7 @@ static void json_has_hyperfine_keys(void **state)
     const json_t *ctr = json_object_get(r, "counters");
     assert_int_equal(json_object_size(ctr), COUNTERS_N);
     assert_numbers(json_object_get(ctr, "cycles"), (const double[]){ 1000000, 1000001, 1000002 }, 3);
-    assert_numbers(json_object_get(ctr, "instructions"),
-                   (const double[]){ 2000000, 2000001, 2000002 }, 3);
+    assert_numbers(json_object_get(ctr, "instructions"), (const double[]){ 2000000, 2000001, 2000002 }, 3);
     assert_numbers(json_object_get(ctr, "branch-misses"), (const double[]){ NAN, NAN, NAN }, 3);
 
     const json_t *st = json_object_get(r, "statistics");
@@ -275,11 +273,10 @@ static void csv_quotes_and_parameters(void **state)
     pk_err_clear(&e);
     char *csv = export_csv(&s, &e);
     assert_non_null(csv);
-    assert_string_equal(csv,
-        "command,mean,stddev,median,user,system,min,max,parameter_x\n"
-        "\"echo \"\"a,b\"\"\",2,1,2,0.5,0.25,1,3,\"1,2\"\n"
-        "plain,1,0,1,0,0,1,1,3\n"
-        "\"multi\nline\",2,1.4142135623730951,2,0,0,1,3,\n");
+    assert_string_equal(csv, "command,mean,stddev,median,user,system,min,max,parameter_x\n"
+                             "\"echo \"\"a,b\"\"\",2,1,2,0.5,0.25,1,3,\"1,2\"\n"
+                             "plain,1,0,1,0,0,1,1,3\n"
+                             "\"multi\nline\",2,1.4142135623730951,2,0,0,1,3,\n");
     free(csv);
     bench_set_destroy(&s);
 }
@@ -320,14 +317,14 @@ static void markdown_table(void **state)
     pk_err_clear(&e);
     char *md = export_markdown(&s, SIZE_MAX, &e);
     assert_non_null(md);
-    assert_string_equal(md,
-        "| Command | Mean [ms] | Min [ms] | Max [ms] | Relative |\n"
-        "|:---|---:|---:|---:|---:|\n"
-        "| `echo a\\|b` | 18.5 \xc2\xb1 0.5 | 18.0 | 19.0 | 1.84 (1.80\xe2\x80\x93" "1.90) |\n"
-        "| `true` | 10.0 \xc2\xb1 0.0 | 10.0 | 10.0 | 1.00 |\n"
-        "\n"
-        "Relative: ratio of medians to `true` (the fastest), with its 95 % bootstrap "
-        "confidence interval.\n");
+    assert_string_equal(md, "| Command | Mean [ms] | Min [ms] | Max [ms] | Relative |\n"
+                            "|:---|---:|---:|---:|---:|\n"
+                            "| `echo a\\|b` | 18.5 \xc2\xb1 0.5 | 18.0 | 19.0 | 1.84 (1.80\xe2\x80\x93"
+                            "1.90) |\n"
+                            "| `true` | 10.0 \xc2\xb1 0.0 | 10.0 | 10.0 | 1.00 |\n"
+                            "\n"
+                            "Relative: ratio of medians to `true` (the fastest), with its 95 % bootstrap "
+                            "confidence interval.\n");
     free(md);
 
     md = export_markdown(&s, 0, &e);
@@ -365,7 +362,8 @@ static void markdown_units(void **state)
     assert_non_null(strstr(md, "| Mean [\xc2\xb5s] |"));
     assert_non_null(strstr(md, "| `fast` | 500.0 | 500.0 | 500.0 | 1.00 |\n"));
     assert_non_null(strstr(md, "| `slow` | 1500000.0 \xc2\xb1 0.0 | 1500000.0 | 1500000.0 | "
-                               "3000.00 (3000.00\xe2\x80\x93" "3000.00) |\n"));
+                               "3000.00 (3000.00\xe2\x80\x93"
+                               "3000.00) |\n"));
     free(md);
     bench_set_destroy(&s);
 }

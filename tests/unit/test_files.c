@@ -241,7 +241,8 @@ static void check_writable_accepts_and_rejects(void **state)
     const char *missing = join(f, "nodir/x.json");
     pk_err_clear(&e);
     assert_int_equal(files_check_writable(missing, &e), -ENOENT);
-    snprintf(want, sizeof(want), "%s: cannot write file: directory '%s/nodir' does not exist", missing, f->dir);
+    snprintf(want, sizeof(want), "%s: cannot write file: directory '%s/nodir' does not exist", missing,
+             f->dir);
     assert_string_equal(msg(&e), want);
 
     pk_err_clear(&e);

@@ -91,10 +91,11 @@ static void fix_script_is_valid_shell(void **state)
     assert_non_null(s);
     assert_non_null(strstr(s, "sysctl -w net.core.somaxconn=4096\n"));
     assert_non_null(strstr(s, "ulimit -n 65536\n"));
-    assert_null(strstr(s, "vm.swappiness"));           /* ok findings have nothing to fix */
+    assert_null(strstr(s, "vm.swappiness")); /* ok findings have nothing to fix */
     assert_non_null(strstr(s, "# why: accept queue; it's short second line\n"));
     /* The quote in the file name must survive as one shell word. */
-    assert_non_null(strstr(s, "persist '/etc/sysctl.d/90-it'\\''s perfkit.conf' 'net.core.somaxconn = 4096'"));
+    assert_non_null(
+        strstr(s, "persist '/etc/sysctl.d/90-it'\\''s perfkit.conf' 'net.core.somaxconn = 4096'"));
     char path[] = "/tmp/perfkit-fix.XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
@@ -140,10 +141,8 @@ static void quotes_for_the_shell(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sorts_worst_first_and_counts),
-        cmocka_unit_test(json_has_every_field),
-        cmocka_unit_test(fix_script_is_valid_shell),
-        cmocka_unit_test(empty_report),
+        cmocka_unit_test(sorts_worst_first_and_counts), cmocka_unit_test(json_has_every_field),
+        cmocka_unit_test(fix_script_is_valid_shell),    cmocka_unit_test(empty_report),
         cmocka_unit_test(quotes_for_the_shell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

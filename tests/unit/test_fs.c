@@ -129,7 +129,8 @@ static void node_exporter_tree(void **state)
     assert_int_equal(m.n, 32);
     /* line 30: "...mounts/[vsanDatastore]\040bafb9e5a-...vmdk rw,relatime shared:31 - ext4 /dev/sda rw,data=ordered" */
     const char *sp = "/var/lib/kubelet/plugins/kubernetes.io/vsphere-volume/mounts/[vsanDatastore] "
-                     "bafb9e5a-8856-7e6c-699c-801844e77a4a/kubernetes-dynamic-pvc-3eba5bba-48a3-11e8-89ab-005056b92113.vmdk";
+                     "bafb9e5a-8856-7e6c-699c-801844e77a4a/"
+                     "kubernetes-dynamic-pvc-3eba5bba-48a3-11e8-89ab-005056b92113.vmdk";
     const struct fs_mount *a = find_mount(&m, sp, 0);
     assert_non_null(a);
     assert_string_equal(a->fstype, "ext4");
@@ -137,7 +138,8 @@ static void node_exporter_tree(void **state)
     assert_int_equal(a->major, 260);
     /* line 31: the same with \011, a tab */
     const char *tab = "/var/lib/kubelet/plugins/kubernetes.io/vsphere-volume/mounts/[vsanDatastore]\t"
-                      "bafb9e5a-8856-7e6c-699c-801844e77a4a/kubernetes-dynamic-pvc-3eba5bba-48a3-11e8-89ab-005056b92113.vmdk";
+                      "bafb9e5a-8856-7e6c-699c-801844e77a4a/"
+                      "kubernetes-dynamic-pvc-3eba5bba-48a3-11e8-89ab-005056b92113.vmdk";
     assert_non_null(find_mount(&m, tab, 0));
     /* line 29: "3147 3002 0:81 / /run/user/1000/gvfs ... - fuse.gvfsd-fuse gvfsd-fuse rw,user_id=1000,group_id=1000" */
     const struct fs_mount *g = find_mount(&m, "/run/user/1000/gvfs", 0);
@@ -168,8 +170,8 @@ static void node_exporter_tree(void **state)
     assert_false(find_mount(&m, "/proc/sys/fs/binfmt_misc", 1)->dup);
 
     /* What node_exporter's default filters keep of that table */
-    static const char *const kept[] = { "/", "/run", "/run/lock", "/boot", "/run/user/1000",
-                                        "/run/user/1000/gvfs" };
+    static const char *const kept[] = { "/",     "/run",           "/run/lock",
+                                        "/boot", "/run/user/1000", "/run/user/1000/gvfs" };
     size_t nkept = 0;
     for (size_t i = 0; i < m.n; i++) {
         if (m.v[i].ignored)
@@ -210,10 +212,6 @@ static void node_exporter_tree(void **state)
 
 /* ---- trees written at run time ------------------------------------------ */
 
-
-
-
-
 static void fallbacks(void **state)
 {
     const char *proc = *state;
@@ -237,14 +235,16 @@ static void fallbacks(void **state)
     assert_string_equal(m.v[0].super_opts, "rw");
     fs_mounts_destroy(&m);
 
-    tmptree_put(proc, "1/mountinfo", "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw - xfs /dev/sda3 rw\n");
+    tmptree_put(proc, "1/mountinfo",
+                "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw - xfs /dev/sda3 rw\n");
     assert_int_equal(fs_mounts_read(proc, "1", &m, &e), 0);
     assert_int_equal(m.n, 2);
     assert_string_equal(m.v[1].mountpoint, "/host/b");
     fs_mounts_destroy(&m);
 
     /* A malformed line names the file and the line. */
-    tmptree_put(proc, "1/mountinfo", "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw xfs /dev/sda3 rw\n");
+    tmptree_put(proc, "1/mountinfo",
+                "1 0 8:2 / /host rw - xfs /dev/sda2 rw\n2 1 8:3 / /host/b rw xfs /dev/sda3 rw\n");
     assert_int_equal(fs_mounts_read(proc, "1", &m, &e), PK_EPARSE);
     char want[256];
     snprintf(want, sizeof(want), "%s/1/mountinfo:2", proc);
@@ -262,7 +262,8 @@ static void fallbacks(void **state)
     assert_int_equal(fs_table_read("/nonexistent/statvfs.tsv", &t, &e), -ENOENT);
 
     /* fs_read: a mount point missing from the table is -ENOENT; rootfs is only for statvfs */
-    tmptree_put(proc, "self/mountinfo", "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 8:2 / /data rw - ext4 /dev/sda2 rw\n");
+    tmptree_put(proc, "self/mountinfo",
+                "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n2 1 8:2 / /data rw - ext4 /dev/sda2 rw\n");
     const char *tsv = "/\t4096\t100\t50\t40\t10\t5\n";
     assert_int_equal(fs_parse_table(tsv, strlen(tsv), &t, &e), 0);
     struct fs_options o = { .table = &t, .rootfs = "/nonexistent-root/" };
@@ -299,11 +300,13 @@ static void fallbacks(void **state)
 static void unescape(void **state)
 {
     (void)state;
-    static const struct { const char *in, *out; } cases[] = {
-        { "/a\\040b", "/a b" },   { "\\011", "\t" },      { "\\012x", "\nx" },  { "\\134", "\\" },
-        { "\\0401", " 1" },       { "\\12", "\\12" },     { "\\", "\\" },       { "a\\", "a\\" },
-        { "\\000", "\\000" },     { "\\400", "\\400" },   { "\\08a", "\\08a" }, { "", "" },
-        { "\\377", "\377" },      { "\\040\\040", "  " },
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        { "/a\\040b", "/a b" }, { "\\011", "\t" },      { "\\012x", "\nx" },  { "\\134", "\\" },
+        { "\\0401", " 1" },     { "\\12", "\\12" },     { "\\", "\\" },       { "a\\", "a\\" },
+        { "\\000", "\\000" },   { "\\400", "\\400" },   { "\\08a", "\\08a" }, { "", "" },
+        { "\\377", "\377" },    { "\\040\\040", "  " },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char out[32];
@@ -332,9 +335,10 @@ static void mountinfo_parser(void **state)
     fs_mounts_destroy(&m);
 
     /* no trailing newline, several optional fields, an empty source, CRLF */
-    const char *t = "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\r\n"
-                    "40 1 0:50 / /mnt/e\\040f rw - tmpfs  rw,size=4k\n"
-                    "41 1 0:51 / /x rw - fuse.sshfs a\\040b rw";
+    const char *t =
+        "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 shared:2 - ext3 /dev/root rw,errors=continue\r\n"
+        "40 1 0:50 / /mnt/e\\040f rw - tmpfs  rw,size=4k\n"
+        "41 1 0:51 / /x rw - fuse.sshfs a\\040b rw";
     assert_int_equal(fs_parse_mountinfo(t, strlen(t), &m, &e), 0);
     assert_int_equal(m.n, 3);
     assert_string_equal(m.v[0].root, "/mnt1");
@@ -355,15 +359,18 @@ static void mountinfo_parser(void **state)
     assert_int_equal(m.v[0].major, 4294967295u);
     fs_mounts_destroy(&m);
 
-    static const struct { const char *in; const char *on; } bad[] = {
-        { "36 35 98:0 /mnt1 /mnt2", "mountinfo:1" },                            /* truncated */
+    static const struct {
+        const char *in;
+        const char *on;
+    } bad[] = {
+        { "36 35 98:0 /mnt1 /mnt2", "mountinfo:1" }, /* truncated */
         { "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n36 35 98:0 /mnt1 /mnt2 rw - ext3", "mountinfo:2" },
-        { "36 35 98:0 / / rw master:1 ext3 /dev/root rw\n", "mountinfo:1" },   /* no separator */
+        { "36 35 98:0 / / rw master:1 ext3 /dev/root rw\n", "mountinfo:1" }, /* no separator */
         { "36 35 98:0 / / rw -\n", "mountinfo:1" },
         { "36 35 98:0 / / rw - ext3\n", "mountinfo:1" },
         { "36 35 98:0 / / rw - ext3 /dev/root\n", "mountinfo:1" },
         { "36 35 98:0 / / rw - ext3 /dev/root rw extra\n", "mountinfo:1" },
-        { "36 35 98:0 / / rw -  ext3 /dev/root rw\n", "mountinfo:1" },         /* empty fstype */
+        { "36 35 98:0 / / rw -  ext3 /dev/root rw\n", "mountinfo:1" }, /* empty fstype */
         { "36 35 98-0 / / rw - ext3 /dev/root rw\n", "mountinfo:1" },
         { "36 35 :0 / / rw - ext3 /dev/root rw\n", "mountinfo:1" },
         { "36 35 98: / / rw - ext3 /dev/root rw\n", "mountinfo:1" },
@@ -416,7 +423,8 @@ static void mounts_parser(void **state)
     (void)state;
     struct fs_mounts m;
     struct pk_err e;
-    const char *t = "sysfs /sys sysfs rw,nosuid 0 0\n /mnt/empty\\040src tmpfs rw 0 0\n/dev/sdb1 /data xfs ro";
+    const char *t =
+        "sysfs /sys sysfs rw,nosuid 0 0\n /mnt/empty\\040src tmpfs rw 0 0\n/dev/sdb1 /data xfs ro";
     assert_int_equal(fs_parse_mounts(t, strlen(t), &m, &e), 0);
     assert_int_equal(m.n, 3);
     assert_true(m.v[0].ignored);
@@ -428,7 +436,7 @@ static void mounts_parser(void **state)
     fs_mounts_destroy(&m);
 
     static const char *const bad[] = {
-        "sysfs /sys sysfs\n", "sysfs /sys sysfs rw 0\n", "sysfs /sys sysfs rw 0 0 extra\n",
+        "sysfs /sys sysfs\n",         "sysfs /sys sysfs rw 0\n",   "sysfs /sys sysfs rw 0 0 extra\n",
         "sysfs  /sys sysfs rw 0 0\n", "sysfs /sys sysfs rw x 0\n", "a b c d\nsysfs /sys\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -455,9 +463,14 @@ static void table_parser(void **state)
     fs_table_destroy(&t);
 
     static const char *const bad[] = {
-        "/\t4096\t1\t2\t3\t4\n", "/\t4096\t1\t2\t3\t4\t5\t6\n", "/ 4096 1 2 3 4 5\n",
-        "\t4096\t1\t2\t3\t4\t5\n", "/\t4096\t1\t2\t3\t4\t18446744073709551616\n", "/\t-1\t1\t2\t3\t4\t5\n",
-        "/\t4096\t1\t2\t3\t4\t5 \n", "/\t\t1\t2\t3\t4\t5\n",
+        "/\t4096\t1\t2\t3\t4\n",
+        "/\t4096\t1\t2\t3\t4\t5\t6\n",
+        "/ 4096 1 2 3 4 5\n",
+        "\t4096\t1\t2\t3\t4\t5\n",
+        "/\t4096\t1\t2\t3\t4\t18446744073709551616\n",
+        "/\t-1\t1\t2\t3\t4\t5\n",
+        "/\t4096\t1\t2\t3\t4\t5 \n",
+        "/\t\t1\t2\t3\t4\t5\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         pk_err_clear(&e);
@@ -473,29 +486,47 @@ static void filters_and_options(void **state)
 {
     (void)state;
     static const char *const ignored[] = {
-        "/dev", "/dev/", "/dev/shm", "/proc", "/proc/sys/fs/binfmt_misc", "/sys", "/sys/fs/cgroup",
-        "/run/credentials/x.service", "/var/lib/docker/overlay2/abc/merged",
+        "/dev",
+        "/dev/",
+        "/dev/shm",
+        "/proc",
+        "/proc/sys/fs/binfmt_misc",
+        "/sys",
+        "/sys/fs/cgroup",
+        "/run/credentials/x.service",
+        "/var/lib/docker/overlay2/abc/merged",
         "/var/lib/containers/storage/overlay",
     };
     static const char *const kept[] = {
-        "/", "/devices", "/dev2", "/system", "/procfs", "/run", "/run/credentials", "/run/credentials/",
-        "/var/lib/docker", "/var/lib/docker/", "/var/lib/containers/storage/", "/var/lib/containers",
-        "/home/dev", "",
+        "/",
+        "/devices",
+        "/dev2",
+        "/system",
+        "/procfs",
+        "/run",
+        "/run/credentials",
+        "/run/credentials/",
+        "/var/lib/docker",
+        "/var/lib/docker/",
+        "/var/lib/containers/storage/",
+        "/var/lib/containers",
+        "/home/dev",
+        "",
     };
     for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
         assert_true(fs_mountpoint_ignored(ignored[i]));
     for (size_t i = 0; i < sizeof(kept) / sizeof(kept[0]); i++)
         assert_false(fs_mountpoint_ignored(kept[i]));
     static const char *const pseudo[] = {
-        "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devpts",
-        "devtmpfs", "fusectl", "hugetlbfs", "iso9660", "mqueue", "nsfs", "overlay", "proc",
-        "procfs", "pstore", "rpc_pipefs", "securityfs", "selinuxfs", "squashfs", "erofs",
-        "sysfs", "tracefs",
+        "autofs",   "binfmt_misc", "bpf",     "cgroup",    "cgroup2",    "configfs",   "debugfs",
+        "devpts",   "devtmpfs",    "fusectl", "hugetlbfs", "iso9660",    "mqueue",     "nsfs",
+        "overlay",  "proc",        "procfs",  "pstore",    "rpc_pipefs", "securityfs", "selinuxfs",
+        "squashfs", "erofs",       "sysfs",   "tracefs",
     };
     for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
         assert_true(fs_fstype_ignored(pseudo[i]));
-    static const char *const real[] = { "ext4", "xfs", "btrfs", "tmpfs", "nfs4", "fuse.sshfs", "cgroup3",
-                                        "overlayfs", "" };
+    static const char *const real[] = { "ext4",       "xfs",     "btrfs",     "tmpfs", "nfs4",
+                                        "fuse.sshfs", "cgroup3", "overlayfs", "" };
     for (size_t i = 0; i < sizeof(real) / sizeof(real[0]); i++)
         assert_false(fs_fstype_ignored(real[i]));
 
@@ -740,18 +771,17 @@ static void pool_hung_fuse(void **state)
 static void statfs_inline(void **state)
 {
     (void)state;
-    static const char tab[] =
-        "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
-        "2 1 0:5 / /run rw - tmpfs tmpfs rw\n"
-        "3 1 0:40 / /mnt/nfs rw - nfs srv:/x rw\n"
-        "4 3 8:2 / /mnt/nfs/sub rw - ext4 /dev/sda2 rw\n"
-        "5 1 8:3 / /data rw - xfs /dev/sda3 rw\n"
-        "6 1 8:4 / /q rw - ext4 /dev/sda4 rw,prjquota\n"
-        "7 1 8:5 / /home rw - btrfs /dev/sda5 rw\n"
-        "8 1 0:41 / /auto rw - autofs systemd-1 rw\n"
-        "9 8 8:6 / /auto/x rw - ext4 /dev/sda6 rw\n"
-        "10 1 0:42 / /mnt/nfsish rw - tmpfs tmpfs rw\n"
-        "11 1 0:43 / /fuse rw - fuse.sshfs host: rw\n";
+    static const char tab[] = "1 0 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                              "2 1 0:5 / /run rw - tmpfs tmpfs rw\n"
+                              "3 1 0:40 / /mnt/nfs rw - nfs srv:/x rw\n"
+                              "4 3 8:2 / /mnt/nfs/sub rw - ext4 /dev/sda2 rw\n"
+                              "5 1 8:3 / /data rw - xfs /dev/sda3 rw\n"
+                              "6 1 8:4 / /q rw - ext4 /dev/sda4 rw,prjquota\n"
+                              "7 1 8:5 / /home rw - btrfs /dev/sda5 rw\n"
+                              "8 1 0:41 / /auto rw - autofs systemd-1 rw\n"
+                              "9 8 8:6 / /auto/x rw - ext4 /dev/sda6 rw\n"
+                              "10 1 0:42 / /mnt/nfsish rw - tmpfs tmpfs rw\n"
+                              "11 1 0:43 / /fuse rw - fuse.sshfs host: rw\n";
     struct fs_mounts m;
     struct pk_err e;
     assert_int_equal(fs_parse_mountinfo(tab, sizeof(tab) - 1, &m, &e), 0);
@@ -759,8 +789,8 @@ static void statfs_inline(void **state)
         const char *mp;
         bool inl;
     } want[] = {
-        { "/", true },        { "/run", true },      { "/mnt/nfs", false }, { "/mnt/nfs/sub", false },
-        { "/data", true },    { "/q", false },       { "/home", false },    { "/auto", false },
+        { "/", true },        { "/run", true },        { "/mnt/nfs", false }, { "/mnt/nfs/sub", false },
+        { "/data", true },    { "/q", false },         { "/home", false },    { "/auto", false },
         { "/auto/x", false }, { "/mnt/nfsish", true }, /* "/mnt/nfs" is not a directory above it */
         { "/fuse", false },
     };

@@ -80,7 +80,8 @@ static uint64_t loop_calls;
 static void counting_loop(struct pk_state *st)
 {
     loop_calls++;
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         loop_body_count++;
         pk_clobber_memory();
     }
@@ -102,9 +103,9 @@ static void fixed_iterations_are_exact(void **state)
 
     loop_body_count = loop_calls = 0;
     expect_ok(pk_bench_run_loop(b, "loop", counting_loop, 0, 7, &r, &e), &e);
-    assert_int_equal(loop_calls, 3);             /* no calibration run, no warm-up */
+    assert_int_equal(loop_calls, 3); /* no calibration run, no warm-up */
     assert_int_equal(loop_body_count, 3 * 7);
-    assert_int_equal(r->nsamples, 3 * 7);        /* fewer iterations than batches: one each */
+    assert_int_equal(r->nsamples, 3 * 7); /* fewer iterations than batches: one each */
 
     loop_body_count = 0;
     expect_ok(pk_bench_run_loop(b, "loop1", counting_loop, 0, 1, &r, &e), &e);
@@ -125,7 +126,7 @@ static void growth_rule_matches_google_benchmark(void **state)
     assert_int_equal(harness_next_iters(100, 0.05, 0.5), 1000); /* exactly 0.1: still 10x */
     assert_int_equal(harness_next_iters(5, 0.0, 0.5), 50);
     /* Significant: aim at 1.4 x min_time, rounded. */
-    assert_int_equal(harness_next_iters(10, 0.06, 0.5), 117);   /* 10 * 0.7 / 0.06 = 116.67 */
+    assert_int_equal(harness_next_iters(10, 0.06, 0.5), 117); /* 10 * 0.7 / 0.06 = 116.67 */
     assert_int_equal(harness_next_iters(1000, 0.4, 0.5), 1750);
     assert_int_equal(harness_next_iters(3, 0.2, 1.0), 21);
     /* Always at least one more. */
@@ -143,14 +144,15 @@ static void growth_rule_matches_google_benchmark(void **state)
 struct calib_log {
     int n;
     uint64_t iters[MAX_CALLS];
-    double elapsed[MAX_CALLS];  /* as the benchmark itself saw it */
+    double elapsed[MAX_CALLS]; /* as the benchmark itself saw it */
 };
 static struct calib_log calib;
 
 static void spin_logged(struct pk_state *st)
 {
     uint64_t t0 = clock_mono_ns();
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         for (volatile int i = 0; i < 50; i++) {
         }
     }
@@ -223,7 +225,8 @@ static void three_mallocs(void *arg)
 #ifndef PK_SANITIZED
 static void allocs_in_pause(struct pk_state *st)
 {
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         pk_state_pause(st);
         void *hidden = malloc(1000); /* set-up: not counted */
         pk_do_not_optimize(hidden);
@@ -301,7 +304,8 @@ static void sleeping_is_real_time_not_cpu(void **state)
 /* Paused time is left out: 2 ms of sleep per iteration while paused. */
 static void sleep_paused(struct pk_state *st)
 {
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         pk_state_pause(st);
         sleep_1ms(NULL);
         sleep_1ms(NULL);
@@ -331,7 +335,8 @@ static void no_loop(struct pk_state *st)
 static void breaks_out(struct pk_state *st)
 {
     uint64_t i = 0;
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         if (++i == 3)
             break;
     }
@@ -340,17 +345,16 @@ static void breaks_out(struct pk_state *st)
 static void skips(struct pk_state *st)
 {
     pk_state_skip(st, "no fixture");
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         fail_msg("the loop of a skipped benchmark ran");
     }
 }
 
 static void double_loop(struct pk_state *st)
 {
-    PK_LOOP(st) {
-    }
-    PK_LOOP(st) {
-    }
+    PK_LOOP(st) {}
+    PK_LOOP(st) {}
 }
 
 static void misuse_is_reported(void **state)
@@ -438,7 +442,8 @@ static void analysis_rule(void **state)
 static void tiny_loop(struct pk_state *st)
 {
     int64_t n = pk_state_arg(st);
-    PK_LOOP(st) {
+    PK_LOOP(st)
+    {
         for (int64_t i = 0; i < n; i++)
             pk_do_not_optimize(i);
     }
@@ -446,9 +451,10 @@ static void tiny_loop(struct pk_state *st)
 
 static void check_entry_keys(json_t *o, bool aggregate)
 {
-    static const char *const keys[] = { "name", "family_index", "per_family_instance_index", "run_name",
-                                        "run_type", "repetitions", "threads", "iterations",
-                                        "real_time", "cpu_time", "time_unit" };
+    static const char *const keys[] = { "name",     "family_index", "per_family_instance_index",
+                                        "run_name", "run_type",     "repetitions",
+                                        "threads",  "iterations",   "real_time",
+                                        "cpu_time", "time_unit" };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (!json_object_get(o, keys[i]))
             fail_msg("benchmark entry without \"%s\"", keys[i]);
@@ -490,9 +496,9 @@ static void json_has_google_benchmark_schema(void **state)
     unlink(path);
 
     json_t *ctx = json_object_get(root, "context");
-    static const char *const ckeys[] = { "date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
-                                         "cpu_scaling_enabled", "caches", "load_avg",
-                                         "library_build_type" };
+    static const char *const ckeys[] = { "date",     "host_name",   "executable",
+                                         "num_cpus", "mhz_per_cpu", "cpu_scaling_enabled",
+                                         "caches",   "load_avg",    "library_build_type" };
     for (size_t i = 0; i < sizeof(ckeys) / sizeof(ckeys[0]); i++)
         if (!json_object_get(ctx, ckeys[i]))
             fail_msg("context without \"%s\"", ckeys[i]);
@@ -512,7 +518,8 @@ static void json_has_google_benchmark_schema(void **state)
             check_entry_keys(o, i >= 3);
             assert_string_equal(json_string_value(json_object_get(o, "run_name")), r[k]->name);
             assert_int_equal(json_integer_value(json_object_get(o, "family_index")), family[k]);
-            assert_int_equal(json_integer_value(json_object_get(o, "per_family_instance_index")), instance[k]);
+            assert_int_equal(json_integer_value(json_object_get(o, "per_family_instance_index")),
+                             instance[k]);
             assert_int_equal(json_integer_value(json_object_get(o, "repetitions")), 3);
             assert_int_equal(json_integer_value(json_object_get(o, "threads")), 1);
             if (i < 3) {
@@ -572,15 +579,13 @@ static void json_has_google_benchmark_schema(void **state)
 
 static void reg_plain(struct pk_state *st)
 {
-    PK_LOOP(st) {
-    }
+    PK_LOOP(st) {}
 }
 PK_BENCHMARK(reg_plain);
 
 static void reg_args(struct pk_state *st)
 {
-    PK_LOOP(st) {
-    }
+    PK_LOOP(st) {}
 }
 PK_BENCHMARK_ARGS(reg_args, 1, 64, 4096);
 

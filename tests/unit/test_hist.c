@@ -78,9 +78,8 @@ static json_t *case_named(void **state, const char *name)
 {
     json_t *c;
     size_t i;
-    json_array_foreach(cases(state), i, c)
-        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
-            return c;
+    json_array_foreach(cases(state), i,
+                       c) if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0) return c;
     fail_msg("no case %s", name);
     return NULL;
 }
@@ -137,8 +136,8 @@ static void assert_bytes(const uint8_t *got, size_t got_len, const char *want_he
         while (i < got_len && i < want_len && got[i] == want[i])
             i++;
         free(want);
-        fail_msg("%s: %zu bytes, HdrHistogram's are %zu; first difference at byte %zu", what,
-                 got_len, want_len, i);
+        fail_msg("%s: %zu bytes, HdrHistogram's are %zu; first difference at byte %zu", what, got_len,
+                 want_len, i);
     }
     free(want);
 }
@@ -158,8 +157,8 @@ static void assert_text(const char *got, const char *want, const char *what)
 /* The case's histogram, recorded value by value (record_n only for huge counts). */
 static void build(json_t *c, struct hist *h)
 {
-    assert_int_equal(hist_init(h, int_of(c, "lowest"), int_of(c, "highest"),
-                               (int)int_of(c, "sigfigs"), NULL), 0);
+    assert_int_equal(hist_init(h, int_of(c, "lowest"), int_of(c, "highest"), (int)int_of(c, "sigfigs"), NULL),
+                     0);
     json_t *range = json_object_get(c, "range");
     if (range) {
         int64_t lo = json_integer_value(json_array_get(range, 0));
@@ -170,7 +169,8 @@ static void build(json_t *c, struct hist *h)
     }
     json_t *pair;
     size_t i;
-    json_array_foreach(json_object_get(c, "values"), i, pair) {
+    json_array_foreach(json_object_get(c, "values"), i, pair)
+    {
         int64_t v = json_integer_value(json_array_get(pair, 0));
         int64_t n = json_integer_value(json_array_get(pair, 1));
         if (n > 100000) {
@@ -201,8 +201,8 @@ static void layout_of_one_microsecond_to_one_hour(void **state)
     (void)state;
     struct hist h;
     assert_int_equal(hist_init(&h, 1, 3600LL * 1000 * 1000, 3, NULL), 0);
-    assert_int_equal(h.sub_bucket_count, 2048);      /* 2^ceil(log2(2000)) */
-    assert_int_equal(h.bucket_count, 22);            /* 2048 * 2^21 > 3.6e9 */
+    assert_int_equal(h.sub_bucket_count, 2048); /* 2^ceil(log2(2000)) */
+    assert_int_equal(h.bucket_count, 22);       /* 2048 * 2^21 > 3.6e9 */
     assert_int_equal(h.counts_len, 23 * 1024);
     assert_int_equal(h.unit_magnitude, 0);
     hist_destroy(&h);
@@ -214,7 +214,7 @@ static void layout_of_one_microsecond_to_one_hour(void **state)
         hist_destroy(&h);
     }
     assert_int_equal(hist_init(&h, 1000, 100000000, 2, NULL), 0);
-    assert_int_equal(h.unit_magnitude, 9);           /* 1000 rounds down to 512 */
+    assert_int_equal(h.unit_magnitude, 9); /* 1000 rounds down to 512 */
     hist_destroy(&h);
 }
 
@@ -222,10 +222,11 @@ static void layout_matches_hdrhistogram(void **state)
 {
     json_t *c;
     size_t i;
-    json_array_foreach(cases(state), i, c) {
+    json_array_foreach(cases(state), i, c)
+    {
         struct hist h;
-        assert_int_equal(hist_init(&h, int_of(c, "lowest"), int_of(c, "highest"),
-                                   (int)int_of(c, "sigfigs"), NULL), 0);
+        assert_int_equal(
+            hist_init(&h, int_of(c, "lowest"), int_of(c, "highest"), (int)int_of(c, "sigfigs"), NULL), 0);
         json_t *l = json_object_get(c, "layout");
         assert_int_equal(h.bucket_count, int_of(l, "bucket_count"));
         assert_int_equal(h.sub_bucket_count, int_of(l, "sub_bucket_count"));
@@ -244,8 +245,13 @@ static void init_rejects_bad_layouts(void **state)
         int64_t lo, hi;
         int d;
     } bad[] = {
-        { 0, 100, 3 },  { -1, 100, 3 }, { 1, 100, 0 },          { 1, 100, 6 },
-        { 10, 19, 3 },  { 1, 1, 3 },    { INT64_MAX / 2 + 1, INT64_MAX, 3 },
+        { 0, 100, 3 },
+        { -1, 100, 3 },
+        { 1, 100, 0 },
+        { 1, 100, 6 },
+        { 10, 19, 3 },
+        { 1, 1, 3 },
+        { INT64_MAX / 2 + 1, INT64_MAX, 3 },
         { INT64_C(1) << 45, INT64_MAX, 5 },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -254,7 +260,7 @@ static void init_rejects_bad_layouts(void **state)
         assert_int_equal(e.code, -EINVAL);
         assert_true(e.why[0] != '\0');
         assert_null(h.counts);
-        hist_destroy(&h);   /* harmless on a failed init */
+        hist_destroy(&h); /* harmless on a failed init */
     }
     assert_int_equal(hist_init(&h, INT64_C(1) << 44, INT64_MAX, 5, NULL), 0);
     hist_destroy(&h);
@@ -267,7 +273,8 @@ static void statistics_match_hdrhistogram(void **state)
 {
     json_t *c;
     size_t i;
-    json_array_foreach(cases(state), i, c) {
+    json_array_foreach(cases(state), i, c)
+    {
         const char *name = str_of(c, "name");
         struct hist h;
         build(c, &h);
@@ -277,18 +284,20 @@ static void statistics_match_hdrhistogram(void **state)
         double mean = json_number_value(json_object_get(c, "mean"));
         double sd = json_number_value(json_object_get(c, "stddev"));
         if (hist_mean(&h) != mean || hist_stddev(&h) != sd)
-            fail_msg("%s: mean %.17g sd %.17g, want %.17g %.17g", name, hist_mean(&h),
-                     hist_stddev(&h), mean, sd);
+            fail_msg("%s: mean %.17g sd %.17g, want %.17g %.17g", name, hist_mean(&h), hist_stddev(&h), mean,
+                     sd);
         json_t *pv;
         size_t k;
-        json_array_foreach(json_object_get(c, "percentiles"), k, pv) {
+        json_array_foreach(json_object_get(c, "percentiles"), k, pv)
+        {
             double p = json_number_value(json_array_get(pv, 0));
             int64_t want = json_integer_value(json_array_get(pv, 1));
             if (hist_value_at_percentile(&h, p) != want)
-                fail_msg("%s: p%g = %lld, want %lld", name, p,
-                         (long long)hist_value_at_percentile(&h, p), (long long)want);
+                fail_msg("%s: p%g = %lld, want %lld", name, p, (long long)hist_value_at_percentile(&h, p),
+                         (long long)want);
         }
-        json_array_foreach(json_object_get(c, "equivalents"), k, pv) {
+        json_array_foreach(json_object_get(c, "equivalents"), k, pv)
+        {
             int64_t v = json_integer_value(json_array_get(pv, 0));
             assert_int_equal(hist_lowest_equivalent(&h, v), json_integer_value(json_array_get(pv, 1)));
             assert_int_equal(hist_highest_equivalent(&h, v), json_integer_value(json_array_get(pv, 2)));
@@ -303,9 +312,9 @@ static int64_t expected_percentile(json_t *c, double p)
 {
     json_t *pv;
     size_t i;
-    json_array_foreach(json_object_get(c, "percentiles"), i, pv)
-        if (json_number_value(json_array_get(pv, 0)) == p)
-            return json_integer_value(json_array_get(pv, 1));
+    json_array_foreach(json_object_get(c, "percentiles"), i,
+                       pv) if (json_number_value(json_array_get(pv, 0)) ==
+                               p) return json_integer_value(json_array_get(pv, 1));
     fail_msg("no p%g in the fixture", p);
     return -1;
 }
@@ -336,7 +345,8 @@ static void recorded_iteration_matches(void **state)
 {
     json_t *c;
     size_t i;
-    json_array_foreach(cases(state), i, c) {
+    json_array_foreach(cases(state), i, c)
+    {
         struct hist h;
         build(c, &h);
         json_t *r = json_object_get(c, "recorded");
@@ -378,7 +388,8 @@ static void merge_equals_recording_in_one(void **state)
     json_t *pair;
     size_t i;
     int t = 0;
-    json_array_foreach(json_object_get(c, "values"), i, pair) {
+    json_array_foreach(json_object_get(c, "values"), i, pair)
+    {
         int64_t v = json_integer_value(json_array_get(pair, 0));
         int64_t n = json_integer_value(json_array_get(pair, 1));
         for (int64_t k = 0; k < n; k++) {
@@ -510,13 +521,15 @@ static void spectrum_is_hdrhistograms_text(void **state)
     json_t *c;
     size_t i;
     int n = 0;
-    json_array_foreach(cases(state), i, c) {
+    json_array_foreach(cases(state), i, c)
+    {
         const char *name = str_of(c, "name");
         struct hist h;
         build(c, &h);
         json_t *s, *js = json_object_get(java_case(state, name), "spectra");
         size_t k;
-        json_array_foreach(json_object_get(c, "spectra"), k, s) {
+        json_array_foreach(json_object_get(c, "spectra"), k, s)
+        {
             int ticks = (int)int_of(s, "ticks");
             double ratio = json_number_value(json_object_get(s, "ratio"));
             char *text;
@@ -555,7 +568,8 @@ static void java_number_formatting(void **state)
 {
     json_t *row;
     size_t i;
-    json_array_foreach(json_object_get(((struct fixtures *)*state)->java, "format"), i, row) {
+    json_array_foreach(json_object_get(((struct fixtures *)*state)->java, "format"), i, row)
+    {
         double v = json_number_value(json_array_get(row, 0));
         const char *want = json_string_value(json_array_get(row, 1));
         char got[1400] = "", one[400];
@@ -615,11 +629,12 @@ static void encoding_is_hdrhistograms_bytes(void **state)
 {
     bool zsame = same_zlib(state);
     if (!zsame)
-        print_message("zlib %s, fixtures made with %s: compressed bytes compared by content\n",
-                      zlibVersion(), str_of(((struct fixtures *)*state)->java, "zlib"));
+        print_message("zlib %s, fixtures made with %s: compressed bytes compared by content\n", zlibVersion(),
+                      str_of(((struct fixtures *)*state)->java, "zlib"));
     json_t *c;
     size_t i;
-    json_array_foreach(cases(state), i, c) {
+    json_array_foreach(cases(state), i, c)
+    {
         const char *name = str_of(c, "name");
         json_t *j = java_case(state, name);
         struct hist h;
@@ -661,7 +676,8 @@ static void encode_decode_round_trip(void **state)
 {
     json_t *c;
     size_t i;
-    json_array_foreach(cases(state), i, c) {
+    json_array_foreach(cases(state), i, c)
+    {
         struct hist h, back;
         build(c, &h);
         uint8_t *p;
@@ -687,8 +703,8 @@ static void encode_decode_round_trip(void **state)
 
 /* ---- decoder errors: every length and field is checked */
 
-static uint8_t *v2_of(int64_t lowest, int64_t highest, int digits, const int64_t *values,
-                      size_t n, size_t *len)
+static uint8_t *v2_of(int64_t lowest, int64_t highest, int digits, const int64_t *values, size_t n,
+                      size_t *len)
 {
     struct hist h;
     assert_int_equal(hist_init(&h, lowest, highest, digits, NULL), 0);
@@ -743,8 +759,7 @@ static void expect_z_error(const uint8_t *p, size_t len, const char *why)
 }
 
 /* Hand-made V2 bytes: a header and the given payload bytes. */
-static size_t hand_v2(uint8_t *p, int64_t lowest, int64_t highest, int digits, const uint8_t *pay,
-                      size_t n)
+static size_t hand_v2(uint8_t *p, int64_t lowest, int64_t highest, int digits, const uint8_t *pay, size_t n)
 {
     memset(p, 0, 40);
     put_be32(p, 0x1c849313);
@@ -786,7 +801,7 @@ static void v2_decoder_errors(void **state)
     expect_v2_error(buf, len, "V0/V1");
     put_be32(buf, 0x1c849314);
     expect_v2_error(buf, len, "compressed histogram where");
-    put_be32(buf, 0x1c849303);   /* the word-size nibble is not checked */
+    put_be32(buf, 0x1c849303); /* the word-size nibble is not checked */
     assert_int_equal(hdrlog_decode(buf, len, &ok, NULL), 0);
     hist_destroy(&ok);
 
@@ -832,7 +847,7 @@ static void v2_decoder_errors(void **state)
     assert_int_equal(hist_init(&small, 1, 1000, 1, NULL), 0);
     uint8_t many[600];
     assert_true((size_t)small.counts_len + 1 <= sizeof(many));
-    memset(many, 0x02, sizeof(many));   /* zigzag 1, one count each */
+    memset(many, 0x02, sizeof(many)); /* zigzag 1, one count each */
     n = hand_v2(buf, 1, 1000, 1, many, (size_t)small.counts_len + 1);
     expect_v2_error(buf, n, "more counts than");
     n = hand_v2(buf, 1, 1000, 1, many, (size_t)small.counts_len);
@@ -847,7 +862,7 @@ static void v2_decoder_errors(void **state)
     n = hand_v2(buf, 1, 1000, 1, run, 3);
     expect_v2_error(buf, n, "zero counts goes past");
     static const uint8_t minrun[] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-    n = hand_v2(buf, 1, 1000, 1, minrun, sizeof(minrun));   /* INT64_MIN */
+    n = hand_v2(buf, 1, 1000, 1, minrun, sizeof(minrun)); /* INT64_MIN */
     expect_v2_error(buf, n, "zero counts goes past");
     hist_destroy(&small);
 
@@ -918,7 +933,7 @@ static void compressed_decoder_errors(void **state)
     memset(buf + 8, 0x55, zlen - 8);
     expect_z_error(buf, zlen, "zlib");
     memcpy(buf, z, zlen);
-    buf[zlen - 1] ^= 0xff;      /* the adler32 check */
+    buf[zlen - 1] ^= 0xff; /* the adler32 check */
     expect_z_error(buf, zlen, "zlib");
 
     /* a stream that ends too early: inside the header, inside the payload */
@@ -970,13 +985,15 @@ static void log_is_hdrhistograms_text(void **state)
     const char *want = java_log(state, &log);
     char *text, *all = NULL;
     size_t len, all_len = 0;
-    assert_int_equal(hdrlog_header(int_of(log, "start_ms"), int_of(log, "base_ms"),
-                                   str_of(log, "comment"), &text, &len, NULL), 0);
+    assert_int_equal(hdrlog_header(int_of(log, "start_ms"), int_of(log, "base_ms"), str_of(log, "comment"),
+                                   &text, &len, NULL),
+                     0);
     all = text;
     all_len = len;
     json_t *iv;
     size_t i;
-    json_array_foreach(json_object_get(log, "intervals"), i, iv) {
+    json_array_foreach(json_object_get(log, "intervals"), i, iv)
+    {
         struct hist h;
         build(case_named(state, str_of(iv, "case")), &h);
         json_t *tag = json_object_get(iv, "tag");
@@ -1018,7 +1035,7 @@ static void log_read_sums_intervals_like_hdrhistogram(void **state)
     assert_true(s.start_time_s == 1700000000.123);
     assert_true(s.base_time_s == 1700000000.123);
     assert_true(s.first_start_s == 0.0);
-    assert_true(fabs(s.last_end_s - 3.002) < 1e-9);   /* "2.001,1.001": Java rounds half up */
+    assert_true(fabs(s.last_end_s - 3.002) < 1e-9); /* "2.001,1.001": Java rounds half up */
 
     /* The three intervals are the latency case split in three: lossless. */
     struct hist whole;
@@ -1135,11 +1152,11 @@ static void log_lines_parse_and_fail_cleanly(void **state)
         "1.0,--1,2.0,HISTFAAAAB",
         "1.0,1.0,1e,HISTFAAAAB",
         "1.0,1.0,1.0,",
-        "1.0,1.0,1.0,HISTFAAAAB",      /* not a multiple of 4 */
+        "1.0,1.0,1.0,HISTFAAAAB", /* not a multiple of 4 */
         "1.0,1.0,1.0,HIST====",
         "1.0,1.0,1.0,H=ST",
         "1.0,1.0,1.0,HIS@",
-        "1.0,1.0,1.0,AAAAAAAA",         /* base64 of zeros: not a histogram */
+        "1.0,1.0,1.0,AAAAAAAA", /* base64 of zeros: not a histogram */
         "Tag=,1.0,1.0,1.0,AAAA",
         "Tag=a b,1.0,1.0,1.0,AAAA",
         ".,1.0,1.0,AAAA",

@@ -36,21 +36,21 @@ static void vm_2cpu(void **state)
     (void)state;
     struct host_info h;
     read_shape("vm-2cpu", &h);
-    assert_string_equal(h.hostname, "vm");                /* proc/sys/kernel/hostname */
-    assert_string_equal(h.kernel, "6.18.44-fc-v669");     /* proc/sys/kernel/osrelease */
-    assert_string_equal(h.cpu_model, "AMD EPYC");         /* proc/cpuinfo, "model name" of processor 0 */
-    assert_int_equal(h.cpus, 2);                          /* proc/cpuinfo, processors 0 and 1 */
-    assert_true(h.mhz == 2596.122);                       /* proc/cpuinfo, "cpu MHz" of processor 0 */
-    assert_string_equal(h.governor, "");                  /* no sys/devices/system/cpu/cpuN/cpufreq */
+    assert_string_equal(h.hostname, "vm");            /* proc/sys/kernel/hostname */
+    assert_string_equal(h.kernel, "6.18.44-fc-v669"); /* proc/sys/kernel/osrelease */
+    assert_string_equal(h.cpu_model, "AMD EPYC");     /* proc/cpuinfo, "model name" of processor 0 */
+    assert_int_equal(h.cpus, 2);                      /* proc/cpuinfo, processors 0 and 1 */
+    assert_true(h.mhz == 2596.122);                   /* proc/cpuinfo, "cpu MHz" of processor 0 */
+    assert_string_equal(h.governor, "");              /* no sys/devices/system/cpu/cpuN/cpufreq */
     assert_false(h.governor_mixed);
-    assert_true(h.load_known);                            /* proc/loadavg: "0.01 0.06 0.03 1/89 6342" */
+    assert_true(h.load_known); /* proc/loadavg: "0.01 0.06 0.03 1/89 6342" */
     assert_true(h.load[0] == 0.01);
     assert_true(h.load[1] == 0.06);
     assert_true(h.load[2] == 0.03);
 
     /* sys/devices/system/cpu/cpu0/cache/index{0,1,2,3}/{type,level,size,shared_cpu_list} */
     assert_int_equal(h.ncaches, 4);
-    assert_string_equal(h.caches[0].type, "Data");        /* index0: Data 1 48K "0" */
+    assert_string_equal(h.caches[0].type, "Data"); /* index0: Data 1 48K "0" */
     assert_int_equal(h.caches[0].level, 1);
     assert_int_equal(h.caches[0].size, 48 * 1024);
     assert_int_equal(h.caches[0].num_sharing, 1);
@@ -58,11 +58,11 @@ static void vm_2cpu(void **state)
     assert_int_equal(h.caches[1].level, 1);
     assert_int_equal(h.caches[1].size, 32 * 1024);
     assert_int_equal(h.caches[1].num_sharing, 1);
-    assert_string_equal(h.caches[2].type, "Unified");     /* index2: Unified 2 1024K "0" */
+    assert_string_equal(h.caches[2].type, "Unified"); /* index2: Unified 2 1024K "0" */
     assert_int_equal(h.caches[2].level, 2);
     assert_int_equal(h.caches[2].size, 1024 * 1024);
     assert_int_equal(h.caches[2].num_sharing, 1);
-    assert_string_equal(h.caches[3].type, "Unified");     /* index3: Unified 3 32768K "0-1" */
+    assert_string_equal(h.caches[3].type, "Unified"); /* index3: Unified 3 32768K "0-1" */
     assert_int_equal(h.caches[3].level, 3);
     assert_int_equal(h.caches[3].size, 32768L * 1024);
     assert_int_equal(h.caches[3].num_sharing, 2);
@@ -132,10 +132,6 @@ static void procfs_root_is_the_only_error(void **state)
 }
 
 /* ---- governors and caches: small trees written at run time --------------- */
-
-
-
-
 
 #define GOV(n) "devices/system/cpu/cpu" #n "/cpufreq/scaling_governor"
 
@@ -240,23 +236,24 @@ static void cpuinfo_parser(void **state)
     assert_string_equal(h.cpu_model, "Foo  Bar");
     assert_true(h.mhz == 12.0);
 
-    t = "processor\t: 0\nmodel na";  /* cut inside a key */
+    t = "processor\t: 0\nmodel na"; /* cut inside a key */
     host_parse_cpuinfo(t, strlen(t), &h);
     assert_int_equal(h.cpus, 1);
     assert_string_equal(h.cpu_model, "");
     assert_true(h.mhz == 0);
 
     /* Only the first processor's block counts; a key before any processor line is its. */
-    t = "model name : First\nprocessor : 0\ncpu MHz : bad\nprocessor : 1\nmodel name : Second\ncpu MHz : 2000.5\n";
+    t = "model name : First\nprocessor : 0\ncpu MHz : bad\nprocessor : 1\nmodel name : Second\ncpu MHz : "
+        "2000.5\n";
     host_parse_cpuinfo(t, strlen(t), &h);
     assert_int_equal(h.cpus, 2);
     assert_string_equal(h.cpu_model, "First");
     assert_true(h.mhz == 0);
 
-    t = "processor : 0\ncpu MHz : 99999999999999999999.5\n";   /* huge */
+    t = "processor : 0\ncpu MHz : 99999999999999999999.5\n"; /* huge */
     host_parse_cpuinfo(t, strlen(t), &h);
     assert_true(h.mhz == 0);
-    t = "processor : 0\ncpu MHz : 3.4GHz\n";                  /* trailing garbage */
+    t = "processor : 0\ncpu MHz : 3.4GHz\n"; /* trailing garbage */
     host_parse_cpuinfo(t, strlen(t), &h);
     assert_true(h.mhz == 0);
     t = "processor : 0\ncpu MHz : 3400.000  \n";
@@ -264,7 +261,8 @@ static void cpuinfo_parser(void **state)
     assert_true(h.mhz == 3400.0);
 
     /* Control and non-ASCII bytes in the model, and a NUL inside the buffer. */
-    static const char bin[] = "processor : 0\nmodel name : A\tB\xc3\xa9\x01" "C\nprocessor\0: 1\nprocessor : 2\n";
+    static const char bin[] = "processor : 0\nmodel name : A\tB\xc3\xa9\x01"
+                              "C\nprocessor\0: 1\nprocessor : 2\n";
     host_parse_cpuinfo(bin, sizeof(bin) - 1, &h);
     assert_string_equal(h.cpu_model, "A?B???C");
     assert_int_equal(h.cpus, 2); /* "processor\0" is not "processor" */
@@ -303,8 +301,17 @@ static void loadavg_parser(void **state)
     assert_true(l[0] == 123456789.99);
 
     static const char *const bad[] = {
-        "", "\n", "0.21 0.37", "0.21 0.37 ", "0.21 0.37 0.39x", "0.21,0.37 0.39", "abc",
-        ". . .", "-1.0 0 0", "99999999999999999999.00 0.1 0.2", "0.1 0.2 0.3.4",
+        "",
+        "\n",
+        "0.21 0.37",
+        "0.21 0.37 ",
+        "0.21 0.37 0.39x",
+        "0.21,0.37 0.39",
+        "abc",
+        ". . .",
+        "-1.0 0 0",
+        "99999999999999999999.00 0.1 0.2",
+        "0.1 0.2 0.3.4",
     };
     l[0] = l[1] = l[2] = 7;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -340,8 +347,12 @@ static void cpulist_parser(void **state)
     assert_true(small[1]);
 
     static const char *const bad[] = {
-        "65536", "0-65536", "99999999999999999999", "3-1", "0-1,1", "4,2", "0,", ",0", "0--1",
-        "a", "0-", "-1", "0 1", "0-1\n2", "1-2:1/2", "0,,1",
+        "65536", "0-65536", "99999999999999999999",
+        "3-1",   "0-1,1",   "4,2",
+        "0,",    ",0",      "0--1",
+        "a",     "0-",      "-1",
+        "0 1",   "0-1\n2",  "1-2:1/2",
+        "0,,1",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(host_parse_cpulist(bad[i], strlen(bad[i]), NULL, 0), PK_EPARSE);
@@ -350,9 +361,12 @@ static void cpulist_parser(void **state)
 static void cache_size_parser(void **state)
 {
     (void)state;
-    static const struct { const char *in; long want; } good[] = {
+    static const struct {
+        const char *in;
+        long want;
+    } good[] = {
         { "32K\n", 32768 }, { "1024K", 1048576 }, { "16M\n", 16777216 }, { "1G", 1073741824 },
-        { "512", 512 }, { "0K", 0 }, { "48k \n", 49152 },
+        { "512", 512 },     { "0K", 0 },          { "48k \n", 49152 },
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         long v = -2;
@@ -360,8 +374,19 @@ static void cache_size_parser(void **state)
         assert_int_equal(v, good[i].want);
     }
     static const char *const bad[] = {
-        "", "\n", "K", "32KB", "32 K", "-1K", "0x20", "99999999999999999999K", "9223372036854775807K",
-        "8589934592G", "3.5M", "K32", "1T",
+        "",
+        "\n",
+        "K",
+        "32KB",
+        "32 K",
+        "-1K",
+        "0x20",
+        "99999999999999999999K",
+        "9223372036854775807K",
+        "8589934592G",
+        "3.5M",
+        "K32",
+        "1T",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         long v = -2;

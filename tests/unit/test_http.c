@@ -91,8 +91,9 @@ static int p_history(void *arg, const struct query_history *q, struct http_body 
         return err_set(e, -ENOENT, "metric", "no such series", "'missing' was never stored");
     if (!strcmp(q->metric, "boom"))
         return err_set(e, -EIO, "store", "cannot read the history", "disk I/O error");
-    json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "metric", q->metric, "from", (json_int_t)q->from_ms, "to",
-                          (json_int_t)q->to_ms, "step", (json_int_t)q->step_ms, "points", (json_int_t)q->points);
+    json_t *o =
+        json_pack("{s:s, s:I, s:I, s:I, s:I}", "metric", q->metric, "from", (json_int_t)q->from_ms, "to",
+                  (json_int_t)q->to_ms, "step", (json_int_t)q->step_ms, "points", (json_int_t)q->points);
     char *text = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     out->data = text;
@@ -148,8 +149,14 @@ static int p_asset(void *arg, const char *path, struct http_body *out, struct pk
 }
 
 static const struct http_provider PROV = {
-    .arg = NULL, .metrics = p_metrics, .status = p_status, .history = p_history, .alerts = p_alerts,
-    .health = p_health, .ready = p_ready, .asset = p_asset,
+    .arg = NULL,
+    .metrics = p_metrics,
+    .status = p_status,
+    .history = p_history,
+    .alerts = p_alerts,
+    .health = p_health,
+    .ready = p_ready,
+    .asset = p_asset,
 };
 
 /* ---- the client --------------------------------------------------------- */
@@ -192,7 +199,8 @@ static const char *header(const struct resp *r, const char *name)
 {
     static char val[1024];
     size_t nl = strlen(name);
-    for (const char *line = r->head; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+    for (const char *line = r->head; line && *line;
+         line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (strncasecmp(line, name, nl) == 0 && line[nl] == ':') {
             const char *v = line + nl + 1;
             while (*v == ' ')
@@ -207,10 +215,10 @@ static const char *header(const struct resp *r, const char *name)
 }
 
 struct req {
-    const char *method;        /* NULL: GET */
+    const char *method; /* NULL: GET */
     const char *headers[4];
-    const char *post;          /* a request body */
-    const char *cafile;        /* TLS: trust this certificate */
+    const char *post;   /* a request body */
+    const char *cafile; /* TLS: trust this certificate */
     long timeout_ms;
 };
 
@@ -292,7 +300,8 @@ static void url_of(const struct http_server *s, const char *path, char *buf, siz
     snprintf(buf, cap, "%s%s", base, path);
 }
 
-static void expect_json_error(const struct resp *r, long status, const char *error, const char *param, bool with_param)
+static void expect_json_error(const struct resp *r, long status, const char *error, const char *param,
+                              bool with_param)
 {
     assert_int_equal(r->status, status);
     assert_string_equal(header(r, "Content-Type"), "application/json");
@@ -348,7 +357,12 @@ static void test_routes(void **state)
         resp_free(&r);
     }
     /* 404s: unknown paths, exact matching, an unknown asset */
-    const char *missing[] = { "/nope", "/metrics/", "/metric%73", "/api/status/x", "/API/STATUS", "/dashboard.css",
+    const char *missing[] = { "/nope",
+                              "/metrics/",
+                              "/metric%73",
+                              "/api/status/x",
+                              "/API/STATUS",
+                              "/dashboard.css",
                               "/api/history/../status" };
     for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
         url_of(s, missing[i], url, sizeof(url));
@@ -425,13 +439,17 @@ static void test_history(void **state)
     struct http_server *s = start_default();
     char url[QUERY_MAX + 512];
 
-    url_of(s, "/api/history?metric=a%7By%3D%221%22%2Cx%3D%222%22%7D&from=1714561200&to=2024-05-01T12:00:00Z&step=30s&points=50",
+    url_of(s,
+           "/api/"
+           "history?metric=a%7By%3D%221%22%2Cx%3D%222%22%7D&from=1714561200&to=2024-05-01T12:00:00Z&step=30s&"
+           "points=50",
            url, sizeof(url));
     struct resp r = fetch(url);
     assert_int_equal(r.status, 200);
     assert_string_equal(header(&r, "Content-Type"), "application/json");
-    assert_string_equal(r.body, "{\"metric\":\"a{x=\\\"2\\\",y=\\\"1\\\"}\",\"from\":1714561200000,\"to\":1714564800000,"
-                                "\"step\":30000,\"points\":50}");
+    assert_string_equal(
+        r.body, "{\"metric\":\"a{x=\\\"2\\\",y=\\\"1\\\"}\",\"from\":1714561200000,\"to\":1714564800000,"
+                "\"step\":30000,\"points\":50}");
     resp_free(&r);
 
     /* defaults: the last hour up to now */
@@ -453,13 +471,17 @@ static void test_history(void **state)
         { "", "metric: missing parameter: metric is required (e.g. metric=node_load1)", "metric" },
         { "?", "metric: missing parameter: metric is required (e.g. metric=node_load1)", "metric" },
         { "?metric=x&from=yesterday",
-          "from: invalid time 'yesterday': expected RFC 3339 (2024-05-01T12:00:00Z), unix seconds (1714564800) or a "
+          "from: invalid time 'yesterday': expected RFC 3339 (2024-05-01T12:00:00Z), unix seconds "
+          "(1714564800) or a "
           "time relative to now (-1h)",
           "from" },
-        { "?metric=x&bogus=1", "bogus: unknown parameter: expected metric, from, to, step or points", "bogus" },
+        { "?metric=x&bogus=1", "bogus: unknown parameter: expected metric, from, to, step or points",
+          "bogus" },
         { "?metric=x&metric=y", "metric: repeated parameter: given more than once", "metric" },
-        { "?metric=x&points=0", "points: invalid number '0': out of range (must be between 1 and 10000)", "points" },
-        { "?metric=a%zz", "metric: invalid percent-encoding: '%' at offset 1 of 'a%zz' is not followed by two hex digits",
+        { "?metric=x&points=0", "points: invalid number '0': out of range (must be between 1 and 10000)",
+          "points" },
+        { "?metric=a%zz",
+          "metric: invalid percent-encoding: '%' at offset 1 of 'a%zz' is not followed by two hex digits",
           "metric" },
         { "?metric=x&", "empty parameter: a stray '&' at offset 8", NULL },
     };
@@ -516,7 +538,8 @@ static void test_negotiation(void **state)
           "text/plain;version=0.0.4;q=0.5,*/*;q=0.1",
           HTTP_METRICS_OPENMETRICS, "1.0.0" },
         /* Prometheus with scrape_protocols preferring text */
-        { "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5", HTTP_METRICS_TEXT, "1.0.0" },
+        { "text/plain;version=0.0.4;q=0.9,application/openmetrics-text;version=1.0.0;q=0.5",
+          HTTP_METRICS_TEXT, "1.0.0" },
         /* q-values order, not position */
         { "text/plain;q=0.2, application/openmetrics-text;q=0.8", HTTP_METRICS_OPENMETRICS, "1.0.0" },
         { "application/openmetrics-text;q=0.2, text/plain;q=0.8", HTTP_METRICS_TEXT, "1.0.0" },
@@ -566,17 +589,20 @@ static void test_negotiation(void **state)
     struct http_server *s = start_default();
     char url[256];
     url_of(s, "/metrics", url, sizeof(url));
-    struct req q = { .headers = { "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
-                                  "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1" } };
+    struct req q = { .headers = {
+                         "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;"
+                         "version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1" } };
     struct resp r = fetch_req(url, &q);
     assert_int_equal(r.status, 200);
-    assert_string_equal(header(&r, "Content-Type"), "application/openmetrics-text; version=1.0.0; charset=utf-8");
+    assert_string_equal(header(&r, "Content-Type"),
+                        "application/openmetrics-text; version=1.0.0; charset=utf-8");
     assert_string_equal(header(&r, "Vary"), "Accept");
     assert_string_equal(r.body, "# TYPE x gauge\nx 1\n# EOF\n");
     resp_free(&r);
     struct req q2 = { .headers = { "Accept: application/openmetrics-text;version=0.0.1" } };
     r = fetch_req(url, &q2);
-    assert_string_equal(header(&r, "Content-Type"), "application/openmetrics-text; version=0.0.1; charset=utf-8");
+    assert_string_equal(header(&r, "Content-Type"),
+                        "application/openmetrics-text; version=0.0.1; charset=utf-8");
     resp_free(&r);
     struct req q3 = { .headers = { "Accept: text/plain" } };
     r = fetch_req(url, &q3);
@@ -651,7 +677,9 @@ static void test_host_check(void **state)
     url_of(s, "/api/status", url, sizeof(url));
     snprintf(h1, sizeof(h1), "Host: localhost:%u", http_port(s));
     snprintf(h2, sizeof(h2), "Host: 127.0.0.2:%u", http_port(s));
-    const char *good[] = { h1, h2, "Host: [::1]:80", "Host: LOCALHOST", "Host: localhost.", "Host: 127.0.0.1" };
+    const char *good[] = {
+        h1, h2, "Host: [::1]:80", "Host: LOCALHOST", "Host: localhost.", "Host: 127.0.0.1"
+    };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         struct req q = { .headers = { good[i] } };
         struct resp r = fetch_req(url, &q);
@@ -659,8 +687,8 @@ static void test_host_check(void **state)
             fail_msg("%s: %ld", good[i], r.status);
         resp_free(&r);
     }
-    const char *evil[] = { "Host: evil.example", "Host: evil.example:9310", "Host: 10.0.0.1", "Host: [::2]:80",
-                           "Host: localhost.evil.example", "Host: 127.0.0.1.nip.io" };
+    const char *evil[] = { "Host: evil.example", "Host: evil.example:9310",      "Host: 10.0.0.1",
+                           "Host: [::2]:80",     "Host: localhost.evil.example", "Host: 127.0.0.1.nip.io" };
     for (size_t i = 0; i < sizeof(evil) / sizeof(evil[0]); i++) {
         struct req q = { .headers = { evil[i] } };
         struct resp r = fetch_req(url, &q);
@@ -744,9 +772,15 @@ static void test_refusals(void **state)
     struct {
         const char *text;
         bool loop;
-    } lp[] = { { "127.0.0.1:1", true },     { "127.255.0.9:1", true }, { "[::1]:1", true },
-               { "[::ffff:127.0.0.1]:1", true }, { "localhost:1", true },   { "0.0.0.0:1", false },
-               { "[::]:1", false },         { "10.1.2.3:1", false },   { "[::ffff:10.0.0.1]:1", false },
+    } lp[] = { { "127.0.0.1:1", true },
+               { "127.255.0.9:1", true },
+               { "[::1]:1", true },
+               { "[::ffff:127.0.0.1]:1", true },
+               { "localhost:1", true },
+               { "0.0.0.0:1", false },
+               { "[::]:1", false },
+               { "10.1.2.3:1", false },
+               { "[::ffff:10.0.0.1]:1", false },
                { "128.0.0.1:1", false } };
     for (size_t i = 0; i < sizeof(lp) / sizeof(lp[0]); i++) {
         struct sockaddr_storage ss;
@@ -763,27 +797,33 @@ static void test_refusals(void **state)
     http_opts_init(&o);
     o.listen = "127.0.0.1:0";
     o.auth_token = "short";
-    bad_start(&o, PK_EUSAGE, "--auth-token-file",
-              "--auth-token-file: invalid token: 5 bytes: at least 16 are needed (e.g. `openssl rand -hex 32`)");
+    bad_start(
+        &o, PK_EUSAGE, "--auth-token-file",
+        "--auth-token-file: invalid token: 5 bytes: at least 16 are needed (e.g. `openssl rand -hex 32`)");
     o.auth_token = "";
-    bad_start(&o, PK_EUSAGE, "--auth-token-file",
-              "--auth-token-file: invalid token: 0 bytes: at least 16 are needed (e.g. `openssl rand -hex 32`)");
+    bad_start(
+        &o, PK_EUSAGE, "--auth-token-file",
+        "--auth-token-file: invalid token: 0 bytes: at least 16 are needed (e.g. `openssl rand -hex 32`)");
     o.auth_token = "0123456789abcdef 0123";
     bad_start(&o, PK_EUSAGE, "--auth-token-file",
-              "--auth-token-file: invalid token: byte 16 (0x20) cannot be in a bearer token (letters, digits, - . _ "
+              "--auth-token-file: invalid token: byte 16 (0x20) cannot be in a bearer token (letters, "
+              "digits, - . _ "
               "~ + / and a trailing =)");
     o.auth_token = "0123456789abcdef==x";
     bad_start(&o, PK_EUSAGE, "--auth-token-file",
-              "--auth-token-file: invalid token: byte 18 (0x78) cannot be in a bearer token (letters, digits, - . _ "
+              "--auth-token-file: invalid token: byte 18 (0x78) cannot be in a bearer token (letters, "
+              "digits, - . _ "
               "~ + / and a trailing =)");
     o.auth_token = NULL;
     o.threads = 0;
-    bad_start(&o, PK_EUSAGE, "http",
-              "http: invalid server options: connection limit, timeout and threads must be at least 1 (threads at "
-              "most 64)");
+    bad_start(
+        &o, PK_EUSAGE, "http",
+        "http: invalid server options: connection limit, timeout and threads must be at least 1 (threads at "
+        "most 64)");
     o.threads = 2;
     o.tls_cert_pem = "x";
-    bad_start(&o, PK_EUSAGE, "--tls-key", "--tls-key: incomplete TLS settings: --tls-cert and --tls-key go together");
+    bad_start(&o, PK_EUSAGE, "--tls-key",
+              "--tls-key: incomplete TLS settings: --tls-cert and --tls-key go together");
     o.tls_cert_pem = NULL;
 
     /* the port in use */
@@ -874,9 +914,25 @@ static void make_cert(const char *name, const char *cn)
     snprintf(key, sizeof(key), "%s/%s.key", tmpdir, name);
     snprintf(crt, sizeof(crt), "%s/%s.crt", tmpdir, name);
     snprintf(subj, sizeof(subj), "/CN=%s", cn);
-    char *argv[] = { "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                     "-keyout", key, "-out", crt, "-days", "2", "-subj", subj,
-                     "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", NULL };
+    char *argv[] = { "openssl",
+                     "req",
+                     "-x509",
+                     "-newkey",
+                     "ec",
+                     "-pkeyopt",
+                     "ec_paramgen_curve:P-256",
+                     "-nodes",
+                     "-keyout",
+                     key,
+                     "-out",
+                     crt,
+                     "-days",
+                     "2",
+                     "-subj",
+                     subj,
+                     "-addext",
+                     "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                     NULL };
     assert_int_equal(run(argv), 0);
 }
 
@@ -1101,8 +1157,9 @@ static void *hammer(void *arg)
     for (int i = 0; i < 300; i++) {
         r.len = 0;
         long st = 0, nc = 0;
-        if (curl_easy_perform(c) == CURLE_OK && curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK &&
-            st == 200 && r.len == strlen(status_json))
+        if (curl_easy_perform(c) == CURLE_OK &&
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st) == CURLE_OK && st == 200 &&
+            r.len == strlen(status_json))
             ok++;
         curl_easy_getinfo(c, CURLINFO_NUM_CONNECTS, &nc);
         connects += nc;
@@ -1150,8 +1207,9 @@ static void test_null_provider(void **state)
     http_opts_init(&o);
     o.listen = "127.0.0.1:0";
     struct http_server *s = start(&o, &none);
-    const char *paths[] = { "/metrics", "/api/status", "/api/history?metric=x", "/api/alerts", "/health", "/ready",
-                            "/" };
+    const char *paths[] = {
+        "/metrics", "/api/status", "/api/history?metric=x", "/api/alerts", "/health", "/ready", "/"
+    };
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         char url[256];
         url_of(s, paths[i], url, sizeof(url));
@@ -1168,10 +1226,11 @@ static int setup(void **state)
     (void)state;
     /* a ~3 KB JSON document, as /api/status is */
     size_t o = 0;
-    o += (size_t)snprintf(status_json + o, sizeof(status_json) - o, "{\"cpu\":{\"utilization\":0.25},\"top\":[");
+    o += (size_t)snprintf(status_json + o, sizeof(status_json) - o,
+                          "{\"cpu\":{\"utilization\":0.25},\"top\":[");
     for (int i = 0; o < 2900; i++)
-        o += (size_t)snprintf(status_json + o, sizeof(status_json) - o, "%s{\"pid\":%d,\"name\":\"proc%d\",\"cpu\":0.01}",
-                              i ? "," : "", 1000 + i, i);
+        o += (size_t)snprintf(status_json + o, sizeof(status_json) - o,
+                              "%s{\"pid\":%d,\"name\":\"proc%d\",\"cpu\":0.01}", i ? "," : "", 1000 + i, i);
     snprintf(status_json + o, sizeof(status_json) - o, "]}");
     return curl_global_init(CURL_GLOBAL_ALL) == CURLE_OK ? 0 : -1;
 }
@@ -1218,12 +1277,18 @@ int main(int argc, char **argv)
     if (argc >= 4 && !strcmp(argv[1], "--serve"))
         return serve(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_routes),          cmocka_unit_test(test_head_and_methods),
-        cmocka_unit_test(test_history),         cmocka_unit_test(test_negotiation),
-        cmocka_unit_test(test_auth),            cmocka_unit_test(test_host_check),
-        cmocka_unit_test(test_refusals),        cmocka_unit_test(test_loopback_names),
-        cmocka_unit_test(test_tls),             cmocka_unit_test(test_slow_clients),
-        cmocka_unit_test(test_connection_limits), cmocka_unit_test(test_concurrent_and_released),
+        cmocka_unit_test(test_routes),
+        cmocka_unit_test(test_head_and_methods),
+        cmocka_unit_test(test_history),
+        cmocka_unit_test(test_negotiation),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_host_check),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_loopback_names),
+        cmocka_unit_test(test_tls),
+        cmocka_unit_test(test_slow_clients),
+        cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_concurrent_and_released),
         cmocka_unit_test(test_null_provider),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

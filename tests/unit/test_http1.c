@@ -22,26 +22,26 @@
 
 #include "load/http1.h"
 
-#define FIX PK_FIXTURES "/http1/"
+#define FIX     PK_FIXTURES "/http1/"
 #define MAXRESP 16
 
 struct opts {
-    const struct http1_limits *lim;   /* NULL: defaults */
-    const unsigned *flags;            /* per response, in order; past nflags: 0 */
+    const struct http1_limits *lim; /* NULL: defaults */
+    const unsigned *flags;          /* per response, in order; past nflags: 0 */
     size_t nflags;
 };
 
 struct transcript {
     size_t n;
     struct http1_response r[MAXRESP];
-    int end;                  /* last return: 0 clean EOF, 1 EOF ended a response, PK_EPARSE */
+    int end; /* last return: 0 clean EOF, 1 EOF ended a response, PK_EPARSE */
     enum http1_error err;
-    uint64_t err_pos;         /* offset in the stream of the failing byte (len at EOF) */
-    uint64_t err_off;         /* http1_error_offset(): from the response's first byte */
+    uint64_t err_pos; /* offset in the stream of the failing byte (len at EOF) */
+    uint64_t err_off; /* http1_error_offset(): from the response's first byte */
 };
 
-static void run(const char *buf, size_t len, const size_t *pieces, size_t npieces,
-                const struct opts *o, struct transcript *t)
+static void run(const char *buf, size_t len, const size_t *pieces, size_t npieces, const struct opts *o,
+                struct transcript *t)
 {
     struct http1_parser p;
     http1_init(&p, o->lim);
@@ -275,7 +275,8 @@ static void content_length(void **state)
     /* names that only start like a framing field are plain fields */
     check("HTTP/1.1 200 OK\r\nContent-Lengthy: 9\r\nContent-Type: a\r\nConnectio: close\r\n"
           "Transfer-Encodings: chunked\r\nContent-Lxngth: 7\r\nCxntent-Length: 7\r\n"
-          "Connectiom: close\r\nTransfer-Encodinx: chunked\r\nContent-Length: 1\r\n\r\nz", NULL, &t);
+          "Connectiom: close\r\nTransfer-Encodinx: chunked\r\nContent-Length: 1\r\n\r\nz",
+          NULL, &t);
     assert_int_equal(t.n, 1);
     assert_int_equal(t.r[0].body, HTTP1_BODY_LENGTH);
     assert_int_equal(t.r[0].body_bytes, 1);
@@ -317,9 +318,11 @@ static void chunked(void **state)
 
     /* no trailers, hex case, a coding before chunked, a list across fields */
     check("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: ,Chunked ,\r\n\r\n"
-          "aB\r\n" "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "aB\r\n"
           "0123456789012345678901234567890123456789012345678901234567890123456789"
-          "0123456789012345678901234567890\r\n0\r\n\r\n", NULL, &t);
+          "0123456789012345678901234567890123456789012345678901234567890123456789"
+          "0123456789012345678901234567890\r\n0\r\n\r\n",
+          NULL, &t);
     assert_int_equal(t.n, 1);
     assert_int_equal(t.r[0].body, HTTP1_BODY_CHUNKED);
     assert_int_equal(t.r[0].body_bytes, 0xab);
@@ -330,7 +333,8 @@ static void chunked(void **state)
     assert_int_equal(t.r[0].body, HTTP1_BODY_CHUNKED);
     assert_int_equal(t.r[0].body_bytes, 1);
     check("HTTP/1.1 200 OK\r\nTransfer-Encoding: x;q=\"a\\\"b,c\", gzip;level=1,chunked\r\n\r\n"
-          "1;e\na\r\n0\r\n\r\n", NULL, &t);
+          "1;e\na\r\n0\r\n\r\n",
+          NULL, &t);
     assert_int_equal(t.n, 1);
     assert_int_equal(t.r[0].body, HTTP1_BODY_CHUNKED);
     assert_int_equal(t.r[0].body_bytes, 1);
@@ -371,11 +375,9 @@ static void connection(void **state)
     assert_int_equal(t.end, 0);
     check("HTTP/1.1 200 OK\r\nConnection: Upgrade, CLOSE\r\nContent-Length: 0\r\n\r\n", NULL, &t);
     assert_true(t.r[0].close);
-    check("HTTP/1.1 200 OK\r\nConnection: closed, x-close, \"close\"\r\nContent-Length: 0\r\n\r\n",
-          NULL, &t);
+    check("HTTP/1.1 200 OK\r\nConnection: closed, x-close, \"close\"\r\nContent-Length: 0\r\n\r\n", NULL, &t);
     assert_false(t.r[0].close);
-    check("HTTP/1.1 200 OK\r\nConnection:\r\nConnection: a b, close \r\nContent-Length: 0\r\n\r\n",
-          NULL, &t);
+    check("HTTP/1.1 200 OK\r\nConnection:\r\nConnection: a b, close \r\nContent-Length: 0\r\n\r\n", NULL, &t);
     assert_true(t.r[0].close);
 
     /* HTTP/1.0: close unless keep-alive */
@@ -383,7 +385,8 @@ static void connection(void **state)
     assert_int_equal(t.r[0].version, 10);
     assert_true(t.r[0].close);
     check("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 2\r\n\r\nok"
-          "HTTP/1.0 204 No Content\r\nconnection: keep-alive\r\n\r\n", NULL, &t);
+          "HTTP/1.0 204 No Content\r\nconnection: keep-alive\r\n\r\n",
+          NULL, &t);
     assert_int_equal(t.n, 2);
     assert_false(t.r[0].close);
     assert_false(t.r[1].close);
@@ -424,7 +427,8 @@ static void head(void **state)
 
     /* framing fields of a body-less response are not framing (RFC 9112 6.3 rule 1) */
     check("HTTP/1.1 200 OK\r\nContent-Length: x\r\nContent-Length: 1, 2\r\n"
-          "Transfer-Encoding: chunked\r\n\r\n", &o, &t);
+          "Transfer-Encoding: chunked\r\n\r\n",
+          &o, &t);
     assert_int_equal(t.n, 1);
 }
 
@@ -495,13 +499,14 @@ static void pipelined(void **state)
     struct transcript t;
     const unsigned flags[] = { 0, 0, HTTP1_HEAD, 0, 0, 0, 0 };
     struct opts o = { NULL, flags, 7 };
-    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
-                    "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\ntwo\r\n0\r\nT: 1\r\n\r\n"
-                    "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
-                    "HTTP/1.1 304 Not Modified\r\n\r\n"
-                    "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nthree"
-                    "HTTP/1.1 204 No Content\r\n\r\n"
-                    "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 4\r\n\r\nfour";
+    const char *s =
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
+        "HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\ntwo\r\n0\r\nT: 1\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n"
+        "HTTP/1.1 304 Not Modified\r\n\r\n"
+        "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nthree"
+        "HTTP/1.1 204 No Content\r\n\r\n"
+        "HTTP/1.1 500 Internal Server Error\r\nConnection: close\r\nContent-Length: 4\r\n\r\nfour";
     check(s, &o, &t);
     assert_int_equal(t.n, 7);
     assert_int_equal(t.end, 0);
@@ -522,14 +527,16 @@ static void lenient_but_valid(void **state)
     struct transcript t;
     /* lone LF line ends everywhere (RFC 9112 2.2) */
     check("HTTP/1.1 200 OK\nContent-Length: 2\n\nok"
-          "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nok\n0\nA: b\n\n", NULL, &t);
+          "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nok\n0\nA: b\n\n",
+          NULL, &t);
     assert_int_equal(t.n, 2);
     assert_int_equal(t.r[1].body_bytes, 2);
     /* no reason phrase, an empty one, obs-text in it and in a value, HTTP/1.2 */
     check("HTTP/1.1 200\nContent-Length: 0\r\n\r\n"
           "HTTP/1.1 200\r\nContent-Length: 0\r\n\r\n"
           "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"
-          "HTTP/1.2 599 Caf\xc3\xa9\t!\r\nX: caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n", NULL, &t);
+          "HTTP/1.2 599 Caf\xc3\xa9\t!\r\nX: caf\xc3\xa9\r\nContent-Length: 0\r\n\r\n",
+          NULL, &t);
     assert_int_equal(t.n, 4);
     assert_int_equal(t.r[3].status, 599);
     assert_int_equal(t.r[3].version, 11);
@@ -582,9 +589,9 @@ static void caps(void **state)
 
     const char *ck = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                      "0001;ext=1\r\nx\r\n0\r\nTrailer: yes\r\n\r\n";
-    lim.chunk_line = 5;   /* "0001;" */
-    lim.chunk_ext = 8;    /* ";ext=1\r\n" */
-    lim.trailers = 16;    /* "Trailer: yes\r\n\r\n" */
+    lim.chunk_line = 5; /* "0001;" */
+    lim.chunk_ext = 8;  /* ";ext=1\r\n" */
+    lim.trailers = 16;  /* "Trailer: yes\r\n\r\n" */
     check(ck, &o, &t);
     assert_int_equal(t.n, 1);
     lim.chunk_line = 4;
@@ -700,7 +707,9 @@ static void framing_errors(void **state)
     (void)state;
     /* framing errors are found at the end of the header section */
     const char *tail = "\r\n\r\n";
-    const char *bad_length[] = { "abc", "-1", "+1", "", " ", "1 2", "5,", ",5", "1.0", "0x10", "1;", "5, ,5" };
+    const char *bad_length[] = {
+        "abc", "-1", "+1", "", " ", "1 2", "5,", ",5", "1.0", "0x10", "1;", "5, ,5"
+    };
     for (size_t k = 0; k < sizeof(bad_length) / sizeof(*bad_length); k++) {
         char s[128];
         snprintf(s, sizeof(s), "HTTP/1.1 200 OK\r\nContent-Length: %s%s", bad_length[k], tail);
@@ -715,15 +724,21 @@ static void framing_errors(void **state)
     check_framing("HTTP/1.1 200 OK\r\nContent-Length: x\r\nContent-Length: 5, 6\r\n\r\n", NULL,
                   HTTP1_E_BAD_CONTENT_LENGTH);
 
-    const char *bad_te[] = { "", " ,, ", "chunked, chunked", "chunked\"x\"", "(chunked)",
-                             "chunked, gzip, chunked", "chunked;x=\"open", "gzip chunked" };
+    const char *bad_te[] = { "",
+                             " ,, ",
+                             "chunked, chunked",
+                             "chunked\"x\"",
+                             "(chunked)",
+                             "chunked, gzip, chunked",
+                             "chunked;x=\"open",
+                             "gzip chunked" };
     for (size_t k = 0; k < sizeof(bad_te) / sizeof(*bad_te); k++) {
         char s[128];
         snprintf(s, sizeof(s), "HTTP/1.1 200 OK\r\nTransfer-Encoding: %s%s", bad_te[k], tail);
         check_framing(s, NULL, HTTP1_E_BAD_TRANSFER_ENCODING);
     }
-    check_framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-                  NULL, HTTP1_E_BAD_TRANSFER_ENCODING);
+    check_framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", NULL,
+                  HTTP1_E_BAD_TRANSFER_ENCODING);
     check_framing("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", NULL,
                   HTTP1_E_TE_WITH_LENGTH);
     check_framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n", NULL,
@@ -774,8 +789,12 @@ static void truncation(void **state)
     check("", NULL, &t);
     assert_int_equal(t.n, 0);
     assert_int_equal(t.end, 0);
-    const char *head_cuts[] = { "H", "HTTP/1.1 200", "HTTP/1.1 200 OK\r", "HTTP/1.1 200 OK\r\nX: y",
-                                "HTTP/1.1 200 OK\r\nX: y\r\n", "HTTP/1.1 100 Continue\r\n\r\n",
+    const char *head_cuts[] = { "H",
+                                "HTTP/1.1 200",
+                                "HTTP/1.1 200 OK\r",
+                                "HTTP/1.1 200 OK\r\nX: y",
+                                "HTTP/1.1 200 OK\r\nX: y\r\n",
+                                "HTTP/1.1 100 Continue\r\n\r\n",
                                 "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 2" };
     for (size_t k = 0; k < sizeof(head_cuts) / sizeof(*head_cuts); k++) {
         check(head_cuts[k], NULL, &t);
@@ -989,9 +1008,9 @@ static void nginx_pipelined(void **state)
     assert_int_equal(t->n, 9);
     assert_int_equal(t->end, 0);
     const uint16_t status[] = { 200, 200, 204, 200, 304, 200, 201, 304, 404 };
-    const uint8_t body[] = { HTTP1_BODY_LENGTH, HTTP1_BODY_NONE, HTTP1_BODY_NONE, HTTP1_BODY_CHUNKED,
-                             HTTP1_BODY_NONE, HTTP1_BODY_CHUNKED, HTTP1_BODY_LENGTH, HTTP1_BODY_NONE,
-                             HTTP1_BODY_LENGTH };
+    const uint8_t body[] = { HTTP1_BODY_LENGTH,  HTTP1_BODY_NONE, HTTP1_BODY_NONE,
+                             HTTP1_BODY_CHUNKED, HTTP1_BODY_NONE, HTTP1_BODY_CHUNKED,
+                             HTTP1_BODY_LENGTH,  HTTP1_BODY_NONE, HTTP1_BODY_LENGTH };
     uint64_t at = 0;
     for (int k = 0; k < 9; k++) {
         const struct http1_response *r = &t->r[k];

@@ -97,7 +97,8 @@ static void round_trip(void **state)
     json_t *val;
     const char *order[] = { "zeta", "alpha", "tenth", "third", "name", "empty" };
     size_t i = 0;
-    json_object_foreach(back, key, val) {
+    json_object_foreach(back, key, val)
+    {
         (void)val;
         assert_string_equal(key, order[i++]);
     }

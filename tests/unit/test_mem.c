@@ -19,7 +19,7 @@
 
 #include "sys/mem.h"
 
-#define NE_DIR PK_FIXTURES "/node_exporter"
+#define NE_DIR  PK_FIXTURES "/node_exporter"
 #define VM_PROC PK_FIXTURES "/sys/vm-2cpu/proc"
 
 /* ---- node_exporter's expected output ------------------------------------ */
@@ -86,7 +86,7 @@ static void node_exporter_values(void **state)
     mem_info_init(&m);
     pk_err_clear(&e);
     assert_int_equal(mem_read(NE_DIR "/proc", &m, &e), 0);
-    assert_int_equal(m.n, 42);   /* proc/meminfo has 42 lines */
+    assert_int_equal(m.n, 42); /* proc/meminfo has 42 lines */
 
     size_t n;
     struct sample *s = load_e2e(&n);
@@ -108,8 +108,8 @@ static void node_exporter_values(void **state)
             fail_msg("%s: no meminfo key gives this name", s[i].name);
         /* integers: exact */
         if ((double)m.entries[k].value != s[i].value)
-            fail_msg("%s: got %llu, node_exporter %.17g", s[i].name,
-                     (unsigned long long)m.entries[k].value, s[i].value);
+            fail_msg("%s: got %llu, node_exporter %.17g", s[i].name, (unsigned long long)m.entries[k].value,
+                     s[i].value);
         assert_false(seen[k]);
         seen[k] = true;
         matched++;
@@ -147,9 +147,9 @@ static void vm_2cpu(void **state)
     assert_int_equal(m.n, 54);
     assert_string_equal(m.entries[0].key, "MemTotal");
     assert_int_equal(m.total, 24684084ull * 1024);
-    assert_int_equal(m.free, 24260108ull * 1024);        /* "MemFree:        24260108 kB" */
+    assert_int_equal(m.free, 24260108ull * 1024); /* "MemFree:        24260108 kB" */
     assert_false(m.available_estimated);
-    assert_int_equal(m.available, 24315784ull * 1024);   /* "MemAvailable:   24315784 kB" */
+    assert_int_equal(m.available, 24315784ull * 1024); /* "MemAvailable:   24315784 kB" */
     assert_true(fabs(m.used_pct - 100.0 * (24684084.0 - 24315784.0) / 24684084.0) < 1e-9);
     /* "SwapTotal: 0 kB", "SwapFree: 0 kB": no swap */
     assert_int_equal(m.swap_total, 0);
@@ -157,10 +157,10 @@ static void vm_2cpu(void **state)
     assert_true(m.swap_used_pct == 0);
 
     bool found;
-    assert_int_equal(mem_get(&m, "Active(anon)", &found), 1536ull * 1024);   /* "Active(anon): 1536 kB" */
+    assert_int_equal(mem_get(&m, "Active(anon)", &found), 1536ull * 1024); /* "Active(anon): 1536 kB" */
     assert_true(found);
     assert_int_equal(mem_get(&m, "VmallocTotal", NULL), 34359738367ull * 1024);
-    assert_int_equal(mem_get(&m, "DirectMap1G", NULL), 25165824ull * 1024);  /* last line */
+    assert_int_equal(mem_get(&m, "DirectMap1G", NULL), 25165824ull * 1024); /* last line */
     const struct mem_entry *hp = mem_find(&m, "HugePages_Total");           /* "HugePages_Total: 0" */
     assert_non_null(hp);
     assert_false(hp->has_unit);
@@ -172,10 +172,6 @@ static void vm_2cpu(void **state)
 }
 
 /* ---- files that are missing or malformed -------------------------------- */
-
-
-
-
 
 static void reader_errors(void **state)
 {
@@ -229,7 +225,8 @@ static void parser_edges(void **state)
     assert_true(m.used_pct == 0);
 
     /* no trailing newline, tabs, no blank after the colon, blank lines, CRLF */
-    assert_int_equal(parse("\nMemTotal:\t1000 kB\r\n  \nHugePages_Free:7\nMemAvailable: 250 kB", &m, NULL), 0);
+    assert_int_equal(parse("\nMemTotal:\t1000 kB\r\n  \nHugePages_Free:7\nMemAvailable: 250 kB", &m, NULL),
+                     0);
     assert_int_equal(m.n, 3);
     assert_int_equal(m.total, 1024000);
     assert_int_equal(mem_get(&m, "HugePages_Free", NULL), 7);
@@ -247,7 +244,8 @@ static void parser_edges(void **state)
     assert_int_equal(m.total, 1024);
 
     /* available above total (a racy read) is 0 % used, not negative */
-    assert_int_equal(parse("MemTotal: 10 kB\nMemAvailable: 11 kB\nSwapTotal: 4 kB\nSwapFree: 1 kB\n", &m, NULL), 0);
+    assert_int_equal(
+        parse("MemTotal: 10 kB\nMemAvailable: 11 kB\nSwapTotal: 4 kB\nSwapFree: 1 kB\n", &m, NULL), 0);
     assert_true(m.used_pct == 0);
     assert_int_equal(m.swap_used, 3 * 1024);
     assert_true(m.swap_used_pct == 75.0);
@@ -257,18 +255,18 @@ static void parser_edges(void **state)
     assert_int_equal(m.available, UINT64_MAX);
 
     static const char *const bad[] = {
-        "MemTotal:\n",                        /* truncated */
-        "MemTotal: 1 k",                      /* truncated unit, no newline */
-        "MemTotal 1 kB\n",                    /* no colon */
-        ": 1 kB\n",                           /* empty key */
-        "Mem Total: 1 kB\n",                  /* blank in key */
-        "MemTotal: 1 MB\n",                   /* unknown unit */
+        "MemTotal:\n",       /* truncated */
+        "MemTotal: 1 k",     /* truncated unit, no newline */
+        "MemTotal 1 kB\n",   /* no colon */
+        ": 1 kB\n",          /* empty key */
+        "Mem Total: 1 kB\n", /* blank in key */
+        "MemTotal: 1 MB\n",  /* unknown unit */
         "MemTotal: 1 kB extra\n",
         "MemTotal: 1kB\n",
         "MemTotal: -1 kB\n",
         "MemTotal: 0x10\n",
-        "MemTotal: 18014398509481984 kB\n",   /* bytes past 64 bits */
-        "MemTotal: 18446744073709551616\n",   /* past 64 bits */
+        "MemTotal: 18014398509481984 kB\n", /* bytes past 64 bits */
+        "MemTotal: 18446744073709551616\n", /* past 64 bits */
         "\x01\x02\x03\n",
         "Key\x7f: 1\n",
     };
@@ -334,10 +332,15 @@ static void metric_names(void **state)
     static const struct {
         const char *key, *name;
     } cases[] = {
-        { "Active(anon)", "Active_anon" }, { "Inactive(file)", "Inactive_file" },
-        { "NFS_Unstable", "NFS_Unstable" }, { "DirectMap4k", "DirectMap4k" },
-        { "Committed_AS", "Committed_AS" }, { "a.b-c", "a_b_c" }, { "", "" },
-        { "x(y)z", "x_yz" }, { "\xc3\xa9", "__" },
+        { "Active(anon)", "Active_anon" },
+        { "Inactive(file)", "Inactive_file" },
+        { "NFS_Unstable", "NFS_Unstable" },
+        { "DirectMap4k", "DirectMap4k" },
+        { "Committed_AS", "Committed_AS" },
+        { "a.b-c", "a_b_c" },
+        { "", "" },
+        { "x(y)z", "x_yz" },
+        { "\xc3\xa9", "__" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char dst[64];

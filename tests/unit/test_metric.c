@@ -51,12 +51,14 @@ static void families_and_series(void **state)
     assert_int_equal(cpu, 0);
     assert_int_equal(load, 1);
     /* begin on an existing name continues it, whatever help it is given */
-    assert_int_equal(metric_family_begin(&s, "node_cpu_seconds_total", "other", METRIC_COUNTER, &again, &e), 0);
+    assert_int_equal(metric_family_begin(&s, "node_cpu_seconds_total", "other", METRIC_COUNTER, &again, &e),
+                     0);
     assert_int_equal(again, cpu);
     assert_int_equal(s.nfam, 2);
     assert_string_equal(s.fam[cpu].help, "Seconds the CPUs spent in each mode.");
     /* ... but not with another type */
-    assert_int_equal(metric_family_begin(&s, "node_cpu_seconds_total", "x", METRIC_GAUGE, &again, &e), -EINVAL);
+    assert_int_equal(metric_family_begin(&s, "node_cpu_seconds_total", "x", METRIC_GAUGE, &again, &e),
+                     -EINVAL);
     assert_string_equal(e.on, "node_cpu_seconds_total");
 
     char buf[8];
@@ -153,11 +155,14 @@ static void utf8(void **state)
         { "plain", "plain" },
         { "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80" },
         { "latin1 caf\xe9", "latin1 caf\xef\xbf\xbd" },
-        { "\xc3", "\xef\xbf\xbd" },                               /* cut sequence */
-        { "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },               /* overlong '/' */
-        { "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* a surrogate */
+        { "\xc3", "\xef\xbf\xbd" },                                                 /* cut sequence */
+        { "\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd" },                                 /* overlong '/' */
+        { "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" },                 /* a surrogate */
         { "\xf4\x90\x80\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* past U+10FFFF */
-        { "\xff" "a", "\xef\xbf\xbd" "a" },
+        { "\xff"
+          "a",
+          "\xef\xbf\xbd"
+          "a" },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         struct metric_label l[1] = { { "mountpoint", cases[i].in } };
@@ -176,9 +181,9 @@ static void key(void **state)
     metric_set_init(&s);
     uint32_t f;
     assert_int_equal(metric_family_begin(&s, "node_filesystem_avail_bytes", "x", METRIC_GAUGE, &f, &e), 0);
-    struct metric_label l[3] = {
-        { "mountpoint", "/mnt/a \"b\"\\c\nd" }, { "device", "/dev/sda1" }, { "fstype", "ext4" }
-    };
+    struct metric_label l[3] = { { "mountpoint", "/mnt/a \"b\"\\c\nd" },
+                                 { "device", "/dev/sda1" },
+                                 { "fstype", "ext4" } };
     assert_int_equal(metric_add(&s, f, l, 3, 1, &e), 0);
     assert_int_equal(metric_add1(&s, "node_load1", "x", METRIC_GAUGE, 1, &e), 0);
 

@@ -128,11 +128,8 @@ static void node_exporter_tree(void **state)
 
 /* ---- trees written at run time ------------------------------------------ */
 
-
-
-
-
-#define TCP_HEADER "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+#define TCP_HEADER \
+    "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 
 /* A big net/tcp, read in many chunks: each line straddling a chunk is counted once. */
 static void tcp_in_chunks(void **state)
@@ -143,10 +140,11 @@ static void tcp_in_chunks(void **state)
     assert_non_null(buf);
     len += (size_t)snprintf(buf, cap, TCP_HEADER);
     for (size_t i = 0; i < n; i++)
-        len += (size_t)snprintf(buf + len, cap - len,
-                                "%5zu: 0100007F:%04zX 0100007F:0050 %02X 0000000%zX:00000002 00:00000000 00000000  1000 "
-                                "       0 %zu 1 0000000000000000 20 4 30 10 -1\n",
-                                i, i % 65536, (unsigned)(i % 12) + 1, i % 2, 100000 + i);
+        len += (size_t)snprintf(
+            buf + len, cap - len,
+            "%5zu: 0100007F:%04zX 0100007F:0050 %02X 0000000%zX:00000002 00:00000000 00000000  1000 "
+            "       0 %zu 1 0000000000000000 20 4 30 10 -1\n",
+            i, i % 65536, (unsigned)(i % 12) + 1, i % 2, 100000 + i);
     tmptree_put_n(proc, "net/tcp", buf, len);
     struct net_tcp t;
     struct pk_err e;
@@ -201,9 +199,10 @@ static void tcp_in_chunks(void **state)
 
 /* ---- parsers ------------------------------------------------------------ */
 
-#define DEV_HEADER                                                                                   \
-    "Inter-|   Receive                                                |  Transmit\n"                \
-    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n"
+#define DEV_HEADER                                                                                       \
+    "Inter-|   Receive                                                |  Transmit\n"                     \
+    " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo " \
+    "colls carrier compressed\n"
 
 static void dev_parser(void **state)
 {
@@ -218,12 +217,11 @@ static void dev_parser(void **state)
     net_dev_list_destroy(&l);
 
     /* an old kernel's "eth0:123" with no blank, the 64-bit maximum, a 17th field, no newline */
-    t = DEV_HEADER
-        "eth0:18446744073709551615 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"
-        "\n"
-        "  wlp0s20f3: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\r\n"
-        "eth1: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\r\n"
-        "veth1234567890a:\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0";
+    t = DEV_HEADER "eth0:18446744073709551615 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"
+                   "\n"
+                   "  wlp0s20f3: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17\r\n"
+                   "eth1: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\r\n"
+                   "veth1234567890a:\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0\t0";
     assert_int_equal(net_parse_dev(t, strlen(t), &l, &e), 0);
     assert_int_equal(l.n, 4);
     assert_true(l.v[0].rx_bytes == UINT64_MAX);
@@ -248,7 +246,10 @@ static void dev_parser(void **state)
     assert_string_equal(l.v[3].name, "veth1234567890a");
     net_dev_list_destroy(&l);
 
-    static const struct { const char *in; const char *on; } bad[] = {
+    static const struct {
+        const char *in;
+        const char *on;
+    } bad[] = {
         { "", "dev:1" },
         { "Inter-|   Receive\n", "dev:2" },
         { "garbage\n face |bytes\n", "dev:1" },
@@ -293,7 +294,8 @@ static void tcp_parser(void **state)
     assert_int_equal(line, 0);
 
     /* fed in two pieces; an upper-case and a lower-case state, tcp6 addresses */
-    const char *a = TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n";
+    const char *a =
+        TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0A 00000000:00000000 00:00000000 00000000 0 0 1 1\n";
     const char *b = "   1: 00000000000000000000000001000000:ED65 00000000000000000000000001000000:BB8C 0a "
                     "0000000A:000000ff\n\n   2: 0100007F:1 0100007F:2 1 FFFFFFFFFFFFFFFF:0";
     assert_int_equal(net_parse_tcp(a, strlen(a), &line, &t, &e), 0);
@@ -313,10 +315,13 @@ static void tcp_parser(void **state)
     assert_int_equal(t.unknown, 3);
     assert_int_equal(t.states[NET_TCP_CLOSING], 1);
 
-    static const struct { const char *in; const char *on; } bad[] = {
+    static const struct {
+        const char *in;
+        const char *on;
+    } bad[] = {
         { "garbage\n", "tcp:1" },
         { "slx local\n", "tcp:1" },
-        { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0A\n", "tcp:2" },               /* truncated */
+        { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0A\n", "tcp:2" }, /* truncated */
         { TCP_HEADER "   0 0100007F:0CEA 00000000:0000 0A 0:0\n", "tcp:2" },
         { TCP_HEADER "   x: 0100007F:0CEA 00000000:0000 0A 0:0\n", "tcp:2" },
         { TCP_HEADER "   0: 0100007F 00000000:0000 0A 0:0\n", "tcp:2" },
@@ -324,7 +329,7 @@ static void tcp_parser(void **state)
         { TCP_HEADER "   0: 0100007F: 00000000:0000 0A 0:0\n", "tcp:2" },
         { TCP_HEADER "   0: :0CEA 00000000:0000 0A 0:0\n", "tcp:2" },
         { TCP_HEADER "   0: 0100007G:0CEA 00000000:0000 0A 0:0\n", "tcp:2" },
-        { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 100 0:0\n", "tcp:2" },          /* state > 0xff */
+        { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 100 0:0\n", "tcp:2" }, /* state > 0xff */
         { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0G 0:0\n", "tcp:2" },
         { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0A 0:\n", "tcp:2" },
         { TCP_HEADER "   0: 0100007F:0CEA 00000000:0000 0A 00000000000000000:0\n", "tcp:2" }, /* 17 digits */
@@ -339,9 +344,9 @@ static void tcp_parser(void **state)
         assert_string_equal(e.on, bad[i].on);
     }
 
-    static const char *const names[] = { "unknown", "established", "syn_sent", "syn_recv", "fin_wait1",
-                                         "fin_wait2", "time_wait", "close", "close_wait", "last_ack",
-                                         "listen", "closing", "unknown" };
+    static const char *const names[] = { "unknown",   "established", "syn_sent", "syn_recv",   "fin_wait1",
+                                         "fin_wait2", "time_wait",   "close",    "close_wait", "last_ack",
+                                         "listen",    "closing",     "unknown" };
     for (int s = 0; s <= NET_TCP_NSTATES; s++)
         assert_string_equal(net_tcp_state_name(s), names[s]);
     assert_string_equal(net_tcp_state_name(-1), "unknown");

@@ -42,7 +42,10 @@ static const char *msg(const struct pk_err *e)
     return pk_err_str(e, buf, sizeof(buf));
 }
 
-static double now_s(void) { return (double)clock_mono_ns() / 1e9; }
+static double now_s(void)
+{
+    return (double)clock_mono_ns() / 1e9;
+}
 
 /* ---- events from real rule evaluations ---- */
 
@@ -133,8 +136,9 @@ static void log_lines(void **state)
     assert_int_equal(rules_eval(&s.r, &s.set, T0 + 460000, &s.ev), 0);
     assert_int_equal(rules_eval(&s.r, NULL, T0 + 470000, &s.ev), 0);
     notify_log_line(&s.ev.v[0], line, sizeof(line));
-    assert_string_equal(line, "alert CpuHigh resolved: perfkit_cpu_utilization_ratio gone (last 0.99), active 1m10s "
-                              "(since 2026-11-24T05:06:40Z) severity=warning");
+    assert_string_equal(
+        line, "alert CpuHigh resolved: perfkit_cpu_utilization_ratio gone (last 0.99), active 1m10s "
+              "(since 2026-11-24T05:06:40Z) severity=warning");
     char small[20];
     assert_true(notify_log_line(&s.ev.v[0], small, sizeof(small)) > sizeof(small));
     assert_string_equal(small, "alert CpuHigh resol");
@@ -193,7 +197,10 @@ static void object_is(json_t *o, const char *const *kv)
 
 static const struct metric_label instance = { "instance", "web1:9310" };
 static const struct notify_config fs_cfg = {
-    .receiver = "team-disk", .external_url = "http://web1:9310", .labels = &instance, .nlabels = 1,
+    .receiver = "team-disk",
+    .external_url = "http://web1:9310",
+    .labels = &instance,
+    .nlabels = 1,
 };
 
 static void payload_is_alertmanager_v4(void **state)
@@ -204,9 +211,17 @@ static void payload_is_alertmanager_v4(void **state)
     const struct rules_event *ev[2] = { &s.ev.v[0], &s.ev.v[1] };
     json_t *m = notify_payload(&fs_cfg, ev, 2);
     assert_non_null(m);
-    static const char *const top[] = { "receiver", "status", "alerts", "groupLabels", "commonLabels",
-                                       "commonAnnotations", "externalURL", "version", "groupKey",
-                                       "truncatedAlerts", NULL };
+    static const char *const top[] = { "receiver",
+                                       "status",
+                                       "alerts",
+                                       "groupLabels",
+                                       "commonLabels",
+                                       "commonAnnotations",
+                                       "externalURL",
+                                       "version",
+                                       "groupKey",
+                                       "truncatedAlerts",
+                                       NULL };
     keys_are(m, top);
     assert_string_equal(str(m, "version"), "4");
     assert_string_equal(str(m, "receiver"), "team-disk");
@@ -217,20 +232,23 @@ static void payload_is_alertmanager_v4(void **state)
     assert_int_equal(json_integer_value(json_object_get(m, "truncatedAlerts")), 0);
     static const char *const group[] = { "alertname", "FilesystemFull", NULL };
     object_is(json_object_get(m, "groupLabels"), group);
-    static const char *const common[] = { "alertname", "FilesystemFull", "fstype", "ext4", "instance", "web1:9310",
-                                          "severity", "warning", NULL };
+    static const char *const common[] = { "alertname", "FilesystemFull", "fstype",  "ext4", "instance",
+                                          "web1:9310", "severity",       "warning", NULL };
     object_is(json_object_get(m, "commonLabels"), common);
     static const char *const common_notes[] = {
-        "description", "FilesystemFull: perfkit_filesystem_used_ratio > 0.8 for 5m clear 0.78 severity warning",
-        "threshold", "0.8", NULL,
+        "description",
+        "FilesystemFull: perfkit_filesystem_used_ratio > 0.8 for 5m clear 0.78 severity warning",
+        "threshold",
+        "0.8",
+        NULL,
     };
     object_is(json_object_get(m, "commonAnnotations"), common_notes);
 
     json_t *alerts = json_object_get(m, "alerts");
     assert_true(json_is_array(alerts));
     assert_int_equal(json_array_size(alerts), 2);
-    static const char *const alert_keys[] = { "status", "labels", "annotations", "startsAt", "endsAt",
-                                              "generatorURL", "fingerprint", NULL };
+    static const char *const alert_keys[] = { "status", "labels",       "annotations", "startsAt",
+                                              "endsAt", "generatorURL", "fingerprint", NULL };
     const char *dev[2] = { "/dev/sda1", "/dev/sda2" }, *mnt[2] = { "/", "/home" };
     const char *val[2] = { "0.91", "0.87" };
     /* prometheus/common's LabelSet.Fingerprint of these label sets (FNV-1a
@@ -241,15 +259,17 @@ static void payload_is_alertmanager_v4(void **state)
         json_t *a = json_array_get(alerts, i);
         keys_are(a, alert_keys);
         assert_string_equal(str(a, "status"), "firing");
-        const char *labels[] = { "alertname", "FilesystemFull", "device", dev[i], "fstype", "ext4", "instance",
-                                 "web1:9310", "mountpoint", mnt[i], "severity", "warning", NULL };
+        const char *labels[] = { "alertname", "FilesystemFull", "device",    dev[i],       "fstype",
+                                 "ext4",      "instance",       "web1:9310", "mountpoint", mnt[i],
+                                 "severity",  "warning",        NULL };
         object_is(json_object_get(a, "labels"), labels);
         char summary[200];
-        snprintf(summary, sizeof(summary),
-                 "perfkit_filesystem_used_ratio{device=\"%s\",fstype=\"ext4\",mountpoint=\"%s\"} %s > 0.8 for 5m",
-                 dev[i], mnt[i], val[i]);
-        const char *notes[] = { "description", common_notes[1], "summary", summary, "threshold", "0.8", "value",
-                                val[i], NULL };
+        snprintf(
+            summary, sizeof(summary),
+            "perfkit_filesystem_used_ratio{device=\"%s\",fstype=\"ext4\",mountpoint=\"%s\"} %s > 0.8 for 5m",
+            dev[i], mnt[i], val[i]);
+        const char *notes[] = { "description", common_notes[1], "summary", summary, "threshold",
+                                "0.8",         "value",         val[i],    NULL };
         object_is(json_object_get(a, "annotations"), notes);
         assert_string_equal(str(a, "startsAt"), "2026-11-24T05:05:00Z");
         assert_string_equal(str(a, "endsAt"), "0001-01-01T00:00:00Z");
@@ -326,7 +346,8 @@ static void payload_truncates(void **state)
         ev[i] = &s.ev.v[i];
     json_t *m = notify_payload(&fs_cfg, ev, 300);
     assert_int_equal(json_array_size(json_object_get(m, "alerts")), NOTIFY_PAYLOAD_ALERTS_MAX);
-    assert_int_equal(json_integer_value(json_object_get(m, "truncatedAlerts")), 300 - NOTIFY_PAYLOAD_ALERTS_MAX);
+    assert_int_equal(json_integer_value(json_object_get(m, "truncatedAlerts")),
+                     300 - NOTIFY_PAYLOAD_ALERTS_MAX);
     json_decref(m);
     assert_null(notify_payload(&fs_cfg, ev, 0));
     src_destroy(&s);
@@ -467,14 +488,22 @@ static bool wait_for(struct notify *n, stats_pred pred, double timeout_s, struct
     return false;
 }
 
-static bool one_sent(const struct notify_stats *s) { return s->webhook_sent >= 1; }
-static bool one_failed(const struct notify_stats *s) { return s->webhook_failed >= 1; }
+static bool one_sent(const struct notify_stats *s)
+{
+    return s->webhook_sent >= 1;
+}
+static bool one_failed(const struct notify_stats *s)
+{
+    return s->webhook_failed >= 1;
+}
 
 static int unset_proxies(void **state)
 {
     (void)state;
     /* the receivers are local: no proxy from the environment in between */
-    const char *vars[] = { "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+    const char *vars[] = {
+        "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"
+    };
     for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
         unsetenv(vars[i]);
     return 0;
@@ -486,8 +515,12 @@ static void webhook_retries_with_backoff(void **state)
     struct receiver rv;
     receiver_start(&rv, 2, 500);
     const char *urls[] = { rv.url };
-    struct notify_config c = { .webhooks = urls, .nwebhooks = 1, .timeout_ms = 5000, .receiver = "r",
-                               .labels = &instance, .nlabels = 1 };
+    struct notify_config c = { .webhooks = urls,
+                               .nwebhooks = 1,
+                               .timeout_ms = 5000,
+                               .receiver = "r",
+                               .labels = &instance,
+                               .nlabels = 1 };
     struct notify n;
     struct pk_err e;
     assert_int_equal(notify_init(&n, &c, &e), 0);
@@ -683,8 +716,9 @@ static void refuses_bad_settings(void **state)
     const char *urls[] = { "gopher://h/" };
     struct notify_config c = { .webhooks = urls, .nwebhooks = 1 };
     assert_int_equal(notify_init(&n, &c, &e), PK_EUSAGE);
-    assert_string_equal(msg(&e), "--webhook: invalid webhook URL: expected http://HOST[:PORT]/PATH or https://..., "
-                                 "got 'gopher://h/'");
+    assert_string_equal(msg(&e),
+                        "--webhook: invalid webhook URL: expected http://HOST[:PORT]/PATH or https://..., "
+                        "got 'gopher://h/'");
     struct notify_config c2 = { .tries = 100 };
     assert_int_equal(notify_init(&n, &c2, &e), PK_EUSAGE);
     /* nothing configured: enqueue is a no-op */
@@ -721,7 +755,10 @@ static char *slurp(const char *path)
     return buf;
 }
 
-static bool cmd_done(const struct notify_stats *s) { return s->command_started >= 1 && s->command_running == 0; }
+static bool cmd_done(const struct notify_stats *s)
+{
+    return s->command_started >= 1 && s->command_running == 0;
+}
 
 static void on_alert_environment(void **state)
 {
@@ -730,8 +767,8 @@ static void on_alert_environment(void **state)
     assert_non_null(mkdtemp(dir));
     snprintf(out, sizeof(out), "%s/env", dir);
     snprintf(cmd, sizeof(cmd),
-             "env | grep '^PERFKIT_ALERT_' | LC_ALL=C sort > '%s.tmp' && test ! -t 0 && mv '%s.tmp' '%s'", out, out,
-             out);
+             "env | grep '^PERFKIT_ALERT_' | LC_ALL=C sort > '%s.tmp' && test ! -t 0 && mv '%s.tmp' '%s'",
+             out, out, out);
     setenv("PERFKIT_ALERT_NAME", "stale", 1); /* the agent's own environment must not leak in */
     struct notify_config c = { .on_alert = cmd };
     struct notify n;
@@ -749,18 +786,18 @@ static void on_alert_environment(void **state)
     assert_int_equal(st.command_failed, 0);
     assert_true(file_exists(out));
     char *text = slurp(out);
-    assert_string_equal(text,
-                        "PERFKIT_ALERT_LABELS=device=\"/dev/sda1\",fstype=\"ext4\",mountpoint=\"/\"\n"
-                        "PERFKIT_ALERT_NAME=FilesystemFull\n"
-                        "PERFKIT_ALERT_SERIES=perfkit_filesystem_used_ratio{device=\"/dev/sda1\",fstype=\"ext4\","
-                        "mountpoint=\"/\"}\n"
-                        "PERFKIT_ALERT_SEVERITY=warning\n"
-                        "PERFKIT_ALERT_SINCE=2026-11-24T05:00:00Z\n"
-                        "PERFKIT_ALERT_STATE=firing\n"
-                        "PERFKIT_ALERT_SUMMARY=perfkit_filesystem_used_ratio{device=\"/dev/sda1\",fstype=\"ext4\","
-                        "mountpoint=\"/\"} 0.93 > 0.8\n"
-                        "PERFKIT_ALERT_THRESHOLD=0.8\n"
-                        "PERFKIT_ALERT_VALUE=0.93\n");
+    assert_string_equal(
+        text, "PERFKIT_ALERT_LABELS=device=\"/dev/sda1\",fstype=\"ext4\",mountpoint=\"/\"\n"
+              "PERFKIT_ALERT_NAME=FilesystemFull\n"
+              "PERFKIT_ALERT_SERIES=perfkit_filesystem_used_ratio{device=\"/dev/sda1\",fstype=\"ext4\","
+              "mountpoint=\"/\"}\n"
+              "PERFKIT_ALERT_SEVERITY=warning\n"
+              "PERFKIT_ALERT_SINCE=2026-11-24T05:00:00Z\n"
+              "PERFKIT_ALERT_STATE=firing\n"
+              "PERFKIT_ALERT_SUMMARY=perfkit_filesystem_used_ratio{device=\"/dev/sda1\",fstype=\"ext4\","
+              "mountpoint=\"/\"} 0.93 > 0.8\n"
+              "PERFKIT_ALERT_THRESHOLD=0.8\n"
+              "PERFKIT_ALERT_VALUE=0.93\n");
     free(text);
     unlink(out);
 
@@ -783,7 +820,10 @@ static void on_alert_environment(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
-static bool started_one(const struct notify_stats *s) { return s->command_started >= 1; }
+static bool started_one(const struct notify_stats *s)
+{
+    return s->command_started >= 1;
+}
 
 static void on_alert_is_bounded(void **state)
 {
@@ -811,7 +851,10 @@ static void on_alert_is_bounded(void **state)
     src_destroy(&s);
 }
 
-static bool one_cmd_failed(const struct notify_stats *s) { return s->command_failed >= 1; }
+static bool one_cmd_failed(const struct notify_stats *s)
+{
+    return s->command_failed >= 1;
+}
 
 static void on_alert_failures_are_counted(void **state)
 {

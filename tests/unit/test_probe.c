@@ -83,10 +83,12 @@ static void test_http(void **state)
     (void)state;
     int port;
     int fd = listen_lo(&port);
-    struct server s = { fd, 3,
-                        { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-                          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-                          NULL } };
+    struct server s = {
+        fd,
+        3,
+        { "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+          "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", NULL }
+    };
     pthread_t tid;
     pthread_create(&tid, NULL, serve, &s);
     char t[64];
@@ -111,7 +113,8 @@ static void test_window(void **state)
 {
     (void)state;
     struct probe_result r[5] = {
-        { true, 0.010, "" }, { true, 0.014, "" }, { false, 1.0, "timeout" }, { true, 0.011, "" }, { true, 0.011, "" },
+        { true, 0.010, "" }, { true, 0.014, "" }, { false, 1.0, "timeout" },
+        { true, 0.011, "" }, { true, 0.011, "" },
     };
     double loss, jitter;
     probe_window_stats(r, 5, &loss, &jitter);

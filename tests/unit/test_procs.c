@@ -24,8 +24,8 @@
 
 #define VM_PROC PK_FIXTURES "/sys/vm-2cpu/proc"
 #define NE_PROC PK_FIXTURES "/node_exporter/proc"
-#define KB 1024ull
-#define PAGE 4096ull
+#define KB      1024ull
+#define PAGE    4096ull
 
 static void read_pid_ok(const char *procfs, int pid, struct procs_proc *p)
 {
@@ -101,7 +101,7 @@ static void vm_user_processes(void **state)
     assert_int_equal(p.vm_hwm, 4068 * KB);  /* status: "VmHWM:	    4068 kB" */
     assert_int_equal(p.nofile.soft, 20000); /* limits: "Max open files  20000  20000  files" */
     assert_int_equal(p.nofile.hard, 20000);
-    assert_int_equal(p.nfds, 9);            /* fd/: 0 1 2 10 11 12 13 250 255 */
+    assert_int_equal(p.nfds, 9); /* fd/: 0 1 2 10 11 12 13 250 255 */
 
     /* 6268: pk-threads, 3 threads besides main, 64 MiB touched.
      * stat: "6268 (pk-threads) S 6267 ... 0 3 0 0 20 0 4 0 275949 94826496 16666" */
@@ -127,9 +127,9 @@ static void vm_user_processes(void **state)
     assert_int_equal(p.vsize, 2990080);
     assert_int_equal(p.rss, 421 * PAGE);
     assert_int_equal(p.vm_rss, 1792 * KB);
-    assert_int_equal(p.nofile.soft, 1000);  /* limits: "Max open files  1000  20000  files" */
+    assert_int_equal(p.nofile.soft, 1000); /* limits: "Max open files  1000  20000  files" */
     assert_int_equal(p.nofile.hard, 20000);
-    assert_int_equal(p.nfds, 5);            /* fd/: 0 1 2 10 251 */
+    assert_int_equal(p.nfds, 5); /* fd/: 0 1 2 10 251 */
 
     /* 6270: sleep copied to "x) Z 1 2 3 4 5 6 7", kept to 15 bytes by the kernel (trailing
      * blank included), then SIGSTOPped. stat: "6270 (x) Z 1 2 3 4 5 ) T 6267 ..." */
@@ -374,7 +374,9 @@ static void parse_stat_comm(void **state)
 
     /* A name made to look like the fields that follow it. */
     assert_int_equal(parse_stat_str("7 (x) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14) S 3 0 0 0 -1 0 0 0 0 0 "
-                                    "5 6 0 0 20 0 2 0 100 200 3\n", &st), 0);
+                                    "5 6 0 0 20 0 2 0 100 200 3\n",
+                                    &st),
+                     0);
     assert_string_equal(st.comm, "x) R 1 2 3 4 5 6 7 8 9 10 11 12 13 14");
     assert_int_equal(st.state, 'S');
     assert_int_equal(st.ppid, 3);
@@ -429,7 +431,9 @@ static void parse_stat_truncated(void **state)
     /* node_exporter's 10/stat, which has no trailing newline */
     assert_int_equal(parse_stat_str("17 (khungtaskd) S 2 0 0 0 -1 2129984 0 0 0 0 14 0 0 0 20 0 1 0 24 0 0 "
                                     "18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 0 0 0 0 0 0 "
-                                    "0 0 0 0 0 0 0", &st), 0);
+                                    "0 0 0 0 0 0 0",
+                                    &st),
+                     0);
     assert_int_equal(st.pid, 17);
     assert_int_equal(st.utime, 14);
 }
@@ -442,23 +446,23 @@ static void parse_stat_bad(void **state)
         "",
         "\n",
         "garbage",
-        "(x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",              /* no pid */
-        "-1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",           /* negative pid */
-        "1 x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",             /* no '(' */
-        "1  (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",           /* two blanks before '(' */
-        "1 (x S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",             /* no ')' */
-        "1 (x)S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",             /* no blank after ')' */
-        "1 (x) SS 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",           /* a two-letter state */
-        "1 (x) S -1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",           /* negative ppid */
-        "1 (x) S 1 0 0 0 0 0 0 0 0 0 -5 0 0 0 0 0 1 0 0 0 0",           /* negative utime */
-        "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0x10",         /* hex rss */
-        "1 (x) S 1 0 0 0 0 0 0 0 0 0 1.5 0 0 0 0 0 1 0 0 0 0",          /* a fraction */
-        "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0",              /* 23 fields */
-        "1 (x) S",                                                      /* state only */
-        "2147483648 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",   /* pid past INT_MAX */
-        "1 (x) S 2147483648 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",   /* ppid past INT_MAX */
-        "1 (x) S 1 0 0 0 0 0 0 0 0 0 18446744073709551616 0 0 0 0 0 1 0 0 0 0", /* utime past 2^64-1 */
-        "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 99999999999999999999 0 0 0 0", /* threads */
+        "(x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                         /* no pid */
+        "-1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                      /* negative pid */
+        "1 x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                        /* no '(' */
+        "1  (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                      /* two blanks before '(' */
+        "1 (x S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                        /* no ')' */
+        "1 (x)S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                        /* no blank after ')' */
+        "1 (x) SS 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                      /* a two-letter state */
+        "1 (x) S -1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",                      /* negative ppid */
+        "1 (x) S 1 0 0 0 0 0 0 0 0 0 -5 0 0 0 0 0 1 0 0 0 0",                      /* negative utime */
+        "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0x10",                    /* hex rss */
+        "1 (x) S 1 0 0 0 0 0 0 0 0 0 1.5 0 0 0 0 0 1 0 0 0 0",                     /* a fraction */
+        "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0",                         /* 23 fields */
+        "1 (x) S",                                                                 /* state only */
+        "2147483648 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",              /* pid past INT_MAX */
+        "1 (x) S 2147483648 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 0",              /* ppid past INT_MAX */
+        "1 (x) S 1 0 0 0 0 0 0 0 0 0 18446744073709551616 0 0 0 0 0 1 0 0 0 0",    /* utime past 2^64-1 */
+        "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 99999999999999999999 0 0 0 0",    /* threads */
         "1 (x) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 99999999999999999999999", /* rss */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -471,7 +475,9 @@ static void parse_stat_bad(void **state)
     assert_int_equal(parse_stat_str("2147483647 (x) S 2147483647 -1 -1 -1 -1 0 0 0 0 0 "
                                     "18446744073709551615 18446744073709551615 -5 -5 -100 -20 "
                                     "9223372036854775807 0 18446744073709551615 18446744073709551615 "
-                                    "18446744073709551615\n", &st), 0);
+                                    "18446744073709551615\n",
+                                    &st),
+                     0);
     assert_int_equal(st.pid, INT_MAX);
     assert_int_equal(st.ppid, INT_MAX);
     assert_true(st.utime == UINT64_MAX);
@@ -514,8 +520,9 @@ static void odd_entries(void **state)
     put(dir, "6/stat", "6 (wide) S 1 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 1 0 0 0 3\n");
     char *status = malloc(40000);
     assert_non_null(status);
-    int n = snprintf(status, 40000, "Name:\twide\nVmHWM:\t  20 kB\nVmRSS:\t  12 kB\nThreads:\t1\n"
-                                    "Cpus_allowed_list:\t0");
+    int n = snprintf(status, 40000,
+                     "Name:\twide\nVmHWM:\t  20 kB\nVmRSS:\t  12 kB\nThreads:\t1\n"
+                     "Cpus_allowed_list:\t0");
     for (int cpu = 2; n < 39000; cpu += 2)
         n += snprintf(status + n, (size_t)(40000 - n), ",%d", cpu);
     snprintf(status + n, (size_t)(40000 - n), "\nvoluntary_ctxt_switches:\t1\n");
@@ -595,7 +602,8 @@ static void parse_status(void **state)
     assert_string_equal(st.name, "nl\\n(x) y");
 
     /* 2/status, a kernel thread: no Vm* lines */
-    static const char kthread[] = "Name:\tkthreadd\nUmask:\t0000\nState:\tS (sleeping)\nKthread:\t1\nThreads:\t1\n";
+    static const char kthread[] =
+        "Name:\tkthreadd\nUmask:\t0000\nState:\tS (sleeping)\nKthread:\t1\nThreads:\t1\n";
     assert_int_equal(procs_parse_status(kthread, sizeof(kthread) - 1, &st), 0);
     assert_false(st.has_rss || st.has_hwm);
     assert_int_equal(st.vm_rss, 0);
@@ -610,13 +618,13 @@ static void parse_status(void **state)
     static const char *bad[] = {
         "",
         "garbage",
-        "Threads:\t1\n",                                 /* no Name */
+        "Threads:\t1\n", /* no Name */
         "Name:\tx\nThreads:\tmany\n",
         "Name:\tx\nThreads:\t-1\n",
         "Name:\tx\nVmRSS:\t 12 MB\n",
         "Name:\tx\nVmRSS:\t 12\n",
         "Name:\tx\nVmRSS:\t kB\n",
-        "Name:\tx\nVmHWM:\t 18014398509481984 kB\n",       /* 2^54 kB overflows bytes */
+        "Name:\tx\nVmHWM:\t 18014398509481984 kB\n", /* 2^54 kB overflows bytes */
         "Name:\tx\nVmRSS:\t 12 kB extra\n",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -730,8 +738,12 @@ static void diff_cpu_and_growth(void **state)
         mk(50, "busy", 100100, 380, PAGE),       /* started in the interval, 4 threads busy: 190 % */
         mk(60, "missed", 900, 9999, PAGE),       /* started before prev but not in it: unknown */
     };
-    struct procs_snap prev = { .procs = a, .n = 4, .total = 100, .threads = 400, .time = 1000.0, .user_hz = 100 };
-    struct procs_snap cur = { .procs = b, .n = 5, .total = 110, .threads = 380, .time = 1002.0, .user_hz = 100 };
+    struct procs_snap prev = {
+        .procs = a, .n = 4, .total = 100, .threads = 400, .time = 1000.0, .user_hz = 100
+    };
+    struct procs_snap cur = {
+        .procs = b, .n = 5, .total = 110, .threads = 380, .time = 1002.0, .user_hz = 100
+    };
     struct procs_change c;
     struct pk_err e;
     pk_err_clear(&e);
@@ -830,8 +842,8 @@ static void state_letters(void **state)
 
 /* ---- live: children this test controls, read through /proc -------------- */
 
-#define LIVE_NAME "pk live) t 1"
-#define LIVE_FDS 7
+#define LIVE_NAME   "pk live) t 1"
+#define LIVE_FDS    7
 #define LIVE_NOFILE 123
 
 /* Waits until the child's state letter is `want`, up to 5 s. */
@@ -1133,24 +1145,15 @@ static void live_kept_files(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vm_kernel_threads),
-        cmocka_unit_test(vm_user_processes),
-        cmocka_unit_test(vm_snapshot),
-        cmocka_unit_test(vm_snapshot_truncated),
-        cmocka_unit_test(node_exporter_tree),
-        cmocka_unit_test(read_pid_errors),
-        cmocka_unit_test(parse_stat_comm),
-        cmocka_unit_test(parse_stat_truncated),
-        cmocka_unit_test(parse_stat_bad),
-        cmocka_unit_test(odd_entries),
-        cmocka_unit_test(parse_status),
-        cmocka_unit_test(parse_limits),
-        cmocka_unit_test(diff_cpu_and_growth),
-        cmocka_unit_test(top_ties_and_bounds),
-        cmocka_unit_test(state_letters),
-        cmocka_unit_test(live_child),
-        cmocka_unit_test(live_cpu_percent),
-        cmocka_unit_test(live_fd_eacces),
+        cmocka_unit_test(vm_kernel_threads),   cmocka_unit_test(vm_user_processes),
+        cmocka_unit_test(vm_snapshot),         cmocka_unit_test(vm_snapshot_truncated),
+        cmocka_unit_test(node_exporter_tree),  cmocka_unit_test(read_pid_errors),
+        cmocka_unit_test(parse_stat_comm),     cmocka_unit_test(parse_stat_truncated),
+        cmocka_unit_test(parse_stat_bad),      cmocka_unit_test(odd_entries),
+        cmocka_unit_test(parse_status),        cmocka_unit_test(parse_limits),
+        cmocka_unit_test(diff_cpu_and_growth), cmocka_unit_test(top_ties_and_bounds),
+        cmocka_unit_test(state_letters),       cmocka_unit_test(live_child),
+        cmocka_unit_test(live_cpu_percent),    cmocka_unit_test(live_fd_eacces),
         cmocka_unit_test(live_kept_files),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

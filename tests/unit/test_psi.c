@@ -19,7 +19,7 @@
 
 #include "sys/psi.h"
 
-#define NE_DIR PK_FIXTURES "/node_exporter"
+#define NE_DIR  PK_FIXTURES "/node_exporter"
 #define VM_PROC PK_FIXTURES "/sys/vm-2cpu/proc"
 
 /* ---- node_exporter's expected output ------------------------------------ */
@@ -158,10 +158,6 @@ static void vm_2cpu(void **state)
 
 /* ---- files that are missing or malformed -------------------------------- */
 
-
-
-
-
 static void missing_and_malformed(void **state)
 {
     const char *root = *state;
@@ -195,7 +191,8 @@ static void missing_and_malformed(void **state)
     assert_false(p.res[PSI_IO].available);
 
     /* a malformed file: the error names it and the line */
-    tmptree_put(root, "pressure/io", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.00 total=1\n");
+    tmptree_put(root, "pressure/io",
+                "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.00 total=1\n");
     pk_err_clear(&e);
     assert_int_equal(psi_read(root, &p, &e), PK_EPARSE);
     snprintf(want, sizeof(want), "%s/pressure/io:2", root);
@@ -232,9 +229,11 @@ static void parser_edges(void **state)
     assert_false(r.some.known || r.full.known);
 
     /* fields in another order, an unknown field, other lines, tabs, no trailing newline */
-    assert_int_equal(parse("note nothing here\nfull total=18446744073709551615 avg300=300.00\tavg60=60.5 avg10=10.25 extra=x\n"
+    assert_int_equal(parse("note nothing here\nfull total=18446744073709551615 avg300=300.00\tavg60=60.5 "
+                           "avg10=10.25 extra=x\n"
                            "some avg10=0.01 avg60=0.02 avg300=0.03 total=4",
-                           &r, NULL), 0);
+                           &r, NULL),
+                     0);
     assert_true(r.full.known && r.some.known);
     assert_int_equal(r.full.total_us, UINT64_MAX);
     assert_true(r.full.avg10 == 10.25 && r.full.avg60 == 60.5 && r.full.avg300 == 300.0);
@@ -244,19 +243,20 @@ static void parser_edges(void **state)
     static const struct {
         const char *text, *on;
     } bad[] = {
-        { "some avg10=0.00 avg60=0.00 avg300=0.00\n", "pressure/io:1" },          /* truncated */
+        { "some avg10=0.00 avg60=0.00 avg300=0.00\n", "pressure/io:1" }, /* truncated */
         { "some avg10=0.00 avg60=0.00 avg300=0.00 total=", "pressure/io:1" },
         { "some avg10=0.00 avg60=0.00 avg", "pressure/io:1" },
         { "some\n", "pressure/io:1" },
-        { "some avg10=x avg60=0.00 avg300=0.00 total=1\n", "pressure/io:1" },     /* garbage */
+        { "some avg10=x avg60=0.00 avg300=0.00 total=1\n", "pressure/io:1" }, /* garbage */
         { "some avg10=0.00avg60=0.00 avg300=0.00 total=1\n", "pressure/io:1" },
         { "some avg10=0.00 avg60=0.00 avg300=0.00 total=-1\n", "pressure/io:1" },
         { "some avg10=0.00 avg60=0.00 avg300=0.00 total=1x\n", "pressure/io:1" },
         { "some avg10=0.00 avg60=0.00 avg300=0.00 total=18446744073709551616\n", "pressure/io:1" },
         { "some avg10=1234567890123456789.0 avg60=0 avg300=0 total=1\n", "pressure/io:1" },
-        { "some avg10=0 avg10=0 avg60=0 avg300=0 total=1\n", "pressure/io:1" },   /* repeated field */
+        { "some avg10=0 avg10=0 avg60=0 avg300=0 total=1\n", "pressure/io:1" }, /* repeated field */
         { "some avg10 avg60=0 avg300=0 total=1\n", "pressure/io:1" },
-        { "\nfull avg10=0 avg60=0 avg300=0 total=1\nfull avg10=0 avg60=0 avg300=0 total=1\n", "pressure/io:3" },
+        { "\nfull avg10=0 avg60=0 avg300=0 total=1\nfull avg10=0 avg60=0 avg300=0 total=1\n",
+          "pressure/io:3" },
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         pk_err_clear(&e);

@@ -98,13 +98,14 @@ static void test_times(void **state)
     (void)state;
     ok("metric=x&from=2024-05-01T11:00:00Z&to=2024-05-01T12:00:00Z", "x", NOW - H, NOW, 0, 1000);
     ok("metric=x&from=2024-05-01t11:00:00z", "x", NOW - H, NOW, 0, 1000);
-    ok("metric=x&from=2024-05-01+11:00:00Z", "x", NOW - H, NOW, 0, 1000);   /* RFC 3339's space */
+    ok("metric=x&from=2024-05-01+11:00:00Z", "x", NOW - H, NOW, 0, 1000); /* RFC 3339's space */
     ok("metric=x&from=2024-05-01T13:00:00%2B02:00", "x", NOW - H, NOW, 0, 1000);
     ok("metric=x&from=2024-05-01T06:30:00-04:30", "x", NOW - H, NOW, 0, 1000);
     ok("metric=x&from=2024-05-01T11:00:00.250Z", "x", NOW - H + 250, NOW, 0, 1000);
     ok("metric=x&from=2024-05-01T11:00:00.5Z", "x", NOW - H + 500, NOW, 0, 1000);
     ok("metric=x&from=2024-05-01T11:00:00.123999Z", "x", NOW - H + 123, NOW, 0, 1000);
-    ok("metric=x&from=2024-02-29T00:00:00Z&to=2024-03-01T00:00:00Z", "x", 1709164800000LL, 1709251200000LL, 0, 1000);
+    ok("metric=x&from=2024-02-29T00:00:00Z&to=2024-03-01T00:00:00Z", "x", 1709164800000LL, 1709251200000LL, 0,
+       1000);
     ok("metric=x&from=1970-01-01T00:00:00Z&to=1970-01-01T00:00:01Z", "x", 0, 1000, 0, 1000);
     ok("metric=x&from=2016-12-31T23:59:60Z&to=2017-01-01T00:00:01Z", "x", 1483228800000LL, 1483228801000LL, 0,
        1000);
@@ -145,10 +146,13 @@ static void test_structure_errors(void **state)
     bad("&metric=x", "", "empty parameter: a stray '&' at offset 0");
     bad("metric=x&&to=now", "", "empty parameter: a stray '&' at offset 9");
     bad("metric=x&foo=1", "foo", "foo: unknown parameter: expected metric, from, to, step or points");
-    bad("metric=x&Metric=y", "Metric", "Metric: unknown parameter: expected metric, from, to, step or points");
-    bad("metric=x&a%0Ab=1", "a\\x0ab", "a\\x0ab: unknown parameter: expected metric, from, to, step or points");
+    bad("metric=x&Metric=y", "Metric",
+        "Metric: unknown parameter: expected metric, from, to, step or points");
+    bad("metric=x&a%0Ab=1", "a\\x0ab",
+        "a\\x0ab: unknown parameter: expected metric, from, to, step or points");
     bad("metric=x&aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa=1", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: unknown parameter: expected metric, from, to, step or points");
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa: unknown parameter: expected metric, from, to, step or "
+        "points");
     bad("metric=x&metric=y", "metric", "metric: repeated parameter: given more than once");
     bad("from=1&metric=x&from=2", "from", "from: repeated parameter: given more than once");
     bad("metric", "metric", "metric: missing value: write metric=VALUE");
@@ -166,23 +170,29 @@ static void test_structure_errors(void **state)
 static void test_encoding_errors(void **state)
 {
     (void)state;
-    bad("metric=a%2", "metric", "metric: invalid percent-encoding: '%' at offset 1 of 'a%2' is not followed by two hex digits");
+    bad("metric=a%2", "metric",
+        "metric: invalid percent-encoding: '%' at offset 1 of 'a%2' is not followed by two hex digits");
     bad("metric=a%zz", "metric",
         "metric: invalid percent-encoding: '%' at offset 1 of 'a%zz' is not followed by two hex digits");
     bad("metric=a%00", "metric", "metric: invalid percent-encoding: %00 (a NUL byte) at offset 1 of 'a%00'");
     bad("metric=a b", "metric",
-        "metric: invalid character: raw byte 0x20 at offset 1 of 'a b' (a space, control or non-ASCII byte must be "
+        "metric: invalid character: raw byte 0x20 at offset 1 of 'a b' (a space, control or non-ASCII byte "
+        "must be "
         "percent-encoded)");
     bad("metric=a\xc3\xa9", "metric",
-        "metric: invalid character: raw byte 0xc3 at offset 1 of 'a\\xc3\\xa9' (a space, control or non-ASCII byte "
+        "metric: invalid character: raw byte 0xc3 at offset 1 of 'a\\xc3\\xa9' (a space, control or "
+        "non-ASCII byte "
         "must be percent-encoded)");
     bad("metric=a%C3", "metric", "metric: invalid text: 'a%C3' does not decode to valid UTF-8");
-    bad("metric=%C0%80", "metric", "metric: invalid text: '%C0%80' does not decode to valid UTF-8");      /* overlong */
-    bad("metric=%ED%A0%80", "metric", "metric: invalid text: '%ED%A0%80' does not decode to valid UTF-8"); /* surrogate */
+    bad("metric=%C0%80", "metric",
+        "metric: invalid text: '%C0%80' does not decode to valid UTF-8"); /* overlong */
+    bad("metric=%ED%A0%80", "metric",
+        "metric: invalid text: '%ED%A0%80' does not decode to valid UTF-8"); /* surrogate */
     bad("metric=%F4%90%80%80", "metric",
         "metric: invalid text: '%F4%90%80%80' does not decode to valid UTF-8"); /* > U+10FFFF */
     bad("m%zzetric=x", "m%zzetric",
-        "m%zzetric: invalid percent-encoding: '%' at offset 1 of 'm%zzetric' is not followed by two hex digits");
+        "m%zzetric: invalid percent-encoding: '%' at offset 1 of 'm%zzetric' is not followed by two hex "
+        "digits");
 }
 
 static void test_key_errors(void **state)
@@ -195,18 +205,24 @@ static void test_key_errors(void **state)
     bad("metric=a{x}", "metric", "metric: invalid series key 'a{x}': expected '=' after label name 'x'");
     bad("metric=a{x=1}", "metric",
         "metric: invalid series key 'a{x=1}': expected '\"' to open the value of label 'x'");
-    bad("metric=a{x=\"1}", "metric", "metric: invalid series key 'a{x=\"1}': unterminated value of label 'x'");
+    bad("metric=a{x=\"1}", "metric",
+        "metric: invalid series key 'a{x=\"1}': unterminated value of label 'x'");
     bad("metric=a{x=\"\\t\"}", "metric",
-        "metric: invalid series key 'a{x=\"\\t\"}': unknown escape '\\t' in the value of label 'x' (use \\\\, \\\" or "
+        "metric: invalid series key 'a{x=\"\\t\"}': unknown escape '\\t' in the value of label 'x' (use "
+        "\\\\, \\\" or "
         "\\n)");
-    bad("metric=a{x=\"1\",x=\"2\"}", "metric", "metric: invalid series key 'a{x=\"1\",x=\"2\"}': label 'x' given twice");
+    bad("metric=a{x=\"1\",x=\"2\"}", "metric",
+        "metric: invalid series key 'a{x=\"1\",x=\"2\"}': label 'x' given twice");
     bad("metric=a{x=\"1\"+y=\"2\"}", "metric",
         "metric: invalid series key 'a{x=\"1\" y=\"2\"}': expected ',' or '}' after the value of label 'x'");
     bad("metric=a{1=\"2\"}", "metric",
-        "metric: invalid series key 'a{1=\"2\"}': expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at offset 2");
-    bad("metric=a{x=\"1\"}b", "metric", "metric: invalid series key 'a{x=\"1\"}b': unexpected 'b' at offset 8");
+        "metric: invalid series key 'a{1=\"2\"}': expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at "
+        "offset 2");
+    bad("metric=a{x=\"1\"}b", "metric",
+        "metric: invalid series key 'a{x=\"1\"}b': unexpected 'b' at offset 8");
     bad("metric=a{:x=\"1\"}", "metric",
-        "metric: invalid series key 'a{:x=\"1\"}': expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at offset 2");
+        "metric: invalid series key 'a{:x=\"1\"}': expected a label name ([a-zA-Z_][a-zA-Z0-9_]*) or '}' at "
+        "offset 2");
 
     /* too many labels, and a key over the store's cap */
     char qs[4096] = "metric=a{";
@@ -240,7 +256,8 @@ static void test_key_errors(void **state)
 static void test_time_errors(void **state)
 {
     (void)state;
-    const char *form = "expected RFC 3339 (2024-05-01T12:00:00Z), unix seconds (1714564800) or a time relative to now (-1h)";
+    const char *form =
+        "expected RFC 3339 (2024-05-01T12:00:00Z), unix seconds (1714564800) or a time relative to now (-1h)";
     char want[512];
     snprintf(want, sizeof(want), "from: invalid time 'yesterday': %s", form);
     bad("metric=x&from=yesterday", "from", want);
@@ -248,49 +265,64 @@ static void test_time_errors(void **state)
     bad("metric=x&to=2024/05/01", "to", want);
     bad("metric=x&from=2024-05-01", "from",
         "from: invalid time '2024-05-01': a date without a time: write e.g. 2024-05-01T00:00:00Z");
-    bad("metric=x&from=2024-13-01T00:00:00Z", "from", "from: invalid time '2024-13-01T00:00:00Z': month 13 out of range (1..12)");
+    bad("metric=x&from=2024-13-01T00:00:00Z", "from",
+        "from: invalid time '2024-13-01T00:00:00Z': month 13 out of range (1..12)");
     bad("metric=x&from=2023-02-29T00:00:00Z", "from",
         "from: invalid time '2023-02-29T00:00:00Z': day 29 out of range for 2023-02 (1..28)");
     bad("metric=x&from=2024-04-31T00:00:00Z", "from",
         "from: invalid time '2024-04-31T00:00:00Z': day 31 out of range for 2024-04 (1..30)");
-    bad("metric=x&from=2024-05-01T24:00:00Z", "from", "from: invalid time '2024-05-01T24:00:00Z': hour 24 out of range (0..23)");
-    bad("metric=x&from=2024-05-01T12:60:00Z", "from", "from: invalid time '2024-05-01T12:60:00Z': minute 60 out of range (0..59)");
-    bad("metric=x&from=2024-05-01T12:00:61Z", "from", "from: invalid time '2024-05-01T12:00:61Z': second 61 out of range (0..60)");
+    bad("metric=x&from=2024-05-01T24:00:00Z", "from",
+        "from: invalid time '2024-05-01T24:00:00Z': hour 24 out of range (0..23)");
+    bad("metric=x&from=2024-05-01T12:60:00Z", "from",
+        "from: invalid time '2024-05-01T12:60:00Z': minute 60 out of range (0..59)");
+    bad("metric=x&from=2024-05-01T12:00:61Z", "from",
+        "from: invalid time '2024-05-01T12:00:61Z': second 61 out of range (0..60)");
     bad("metric=x&from=2024-05-01T12:00:00", "from",
-        "from: invalid time '2024-05-01T12:00:00': no time zone offset: end with Z or an offset such as %2B02:00 (+02:00)");
+        "from: invalid time '2024-05-01T12:00:00': no time zone offset: end with Z or an offset such as "
+        "%2B02:00 (+02:00)");
     bad("metric=x&from=2024-05-01T12:00:00+02:00", "from",
-        "from: invalid time '2024-05-01T12:00:00 02:00': a space where the offset's sign should be: '+' in a URL "
+        "from: invalid time '2024-05-01T12:00:00 02:00': a space where the offset's sign should be: '+' in a "
+        "URL "
         "means a space, write it as %2B");
     bad("metric=x&from=2024-05-01T12:00:00%2B2:00", "from",
         "from: invalid time '2024-05-01T12:00:00+2:00': the time zone offset must be Z, +HH:MM or -HH:MM");
     bad("metric=x&from=2024-05-01T12:00:00%2B24:00", "from",
         "from: invalid time '2024-05-01T12:00:00+24:00': time zone offset out of range (at most 23:59)");
-    bad("metric=x&from=2024-05-01T12:00:00.Z", "from", "from: invalid time '2024-05-01T12:00:00.Z': no digits after the decimal point");
-    bad("metric=x&from=2024-05-01T12:00:00ZZ", "from", "from: invalid time '2024-05-01T12:00:00ZZ': unexpected text after the time zone");
-    bad("metric=x&from=1969-12-31T23:59:59Z", "from", "from: invalid time '1969-12-31T23:59:59Z': before 1970-01-01T00:00:00Z");
+    bad("metric=x&from=2024-05-01T12:00:00.Z", "from",
+        "from: invalid time '2024-05-01T12:00:00.Z': no digits after the decimal point");
+    bad("metric=x&from=2024-05-01T12:00:00ZZ", "from",
+        "from: invalid time '2024-05-01T12:00:00ZZ': unexpected text after the time zone");
+    bad("metric=x&from=1969-12-31T23:59:59Z", "from",
+        "from: invalid time '1969-12-31T23:59:59Z': before 1970-01-01T00:00:00Z");
     bad("metric=x&from=1970-01-01T00:00:00%2B01:00", "from",
         "from: invalid time '1970-01-01T00:00:00+01:00': before 1970-01-01T00:00:00Z");
-    bad("metric=x&from=253402300800", "from", "from: invalid time '253402300800': after 9999-12-31T23:59:59.999Z");
+    bad("metric=x&from=253402300800", "from",
+        "from: invalid time '253402300800': after 9999-12-31T23:59:59.999Z");
     bad("metric=x&from=99999999999999999999999", "from",
         "from: invalid time '99999999999999999999999': after 9999-12-31T23:59:59.999Z");
-    bad("metric=x&from=1714561200.", "from", "from: invalid time '1714561200.': no digits after the decimal point");
+    bad("metric=x&from=1714561200.", "from",
+        "from: invalid time '1714561200.': no digits after the decimal point");
     snprintf(want, sizeof(want), "from: invalid time '1.2.3': %s", form);
     bad("metric=x&from=1.2.3", "from", want);
     bad("metric=x&from=-", "from", "from: invalid time '-': after '-', a duration such as 1h, 30m or 1h30m");
     bad("metric=x&from=-1x", "from",
-        "from: invalid time '-1x': after '-', a duration such as 1h, 30m or 1h30m: unknown unit 'x' (use ns, us, ms, s, "
+        "from: invalid time '-1x': after '-', a duration such as 1h, 30m or 1h30m: unknown unit 'x' (use ns, "
+        "us, ms, s, "
         "m, h, d)");
-    bad("metric=x&from=--1h", "from", "from: invalid time '--1h': after '-', a duration such as 1h, 30m or 1h30m: negative "
-                                      "values are not allowed");
-    bad("metric=x&from=-100000000h", "from", "from: invalid time '-100000000h': after '-', a duration such as 1h, 30m or "
-                                             "1h30m: out of range (at most 100000d)");
+    bad("metric=x&from=--1h", "from",
+        "from: invalid time '--1h': after '-', a duration such as 1h, 30m or 1h30m: negative "
+        "values are not allowed");
+    bad("metric=x&from=-100000000h", "from",
+        "from: invalid time '-100000000h': after '-', a duration such as 1h, 30m or "
+        "1h30m: out of range (at most 100000d)");
     bad("metric=x&from=-60000d", "from", "from: invalid time '-60000d': before 1970-01-01T00:00:00Z");
     /* windows */
     bad("metric=x&from=-1h&to=-2h", "from",
         "from: empty window: from (2024-05-01T11:00:00Z) must be before to (2024-05-01T10:00:00Z)");
     bad("metric=x&from=now&to=now", "from",
         "from: empty window: from (2024-05-01T12:00:00Z) must be before to (2024-05-01T12:00:00Z)");
-    bad("metric=x&to=0", "to", "to: empty window: from (1970-01-01T00:00:00Z) must be before to (1970-01-01T00:00:00Z)");
+    bad("metric=x&to=0", "to",
+        "to: empty window: from (1970-01-01T00:00:00Z) must be before to (1970-01-01T00:00:00Z)");
     bad("metric=x&from=2024-05-01T12:00:00.500Z", "from",
         "from: empty window: from (2024-05-01T12:00:00.500Z) must be before to (2024-05-01T12:00:00Z)");
 }
@@ -300,10 +332,13 @@ static void test_step_points_errors(void **state)
     (void)state;
     bad("metric=x&step=0", "step", "step: step too small: '0' is under 1ms");
     bad("metric=x&step=100us", "step", "step: step too small: '100us' is under 1ms");
-    bad("metric=x&step=5x", "step", "step: invalid duration '5x': unknown unit 'x' (use ns, us, ms, s, m, h, d)");
+    bad("metric=x&step=5x", "step",
+        "step: invalid duration '5x': unknown unit 'x' (use ns, us, ms, s, m, h, d)");
     bad("metric=x&step=-1s", "step", "step: invalid duration '-1s': negative values are not allowed");
-    bad("metric=x&points=0", "points", "points: invalid number '0': out of range (must be between 1 and 10000)");
-    bad("metric=x&points=10001", "points", "points: invalid number '10001': out of range (must be between 1 and 10000)");
+    bad("metric=x&points=0", "points",
+        "points: invalid number '0': out of range (must be between 1 and 10000)");
+    bad("metric=x&points=10001", "points",
+        "points: invalid number '10001': out of range (must be between 1 and 10000)");
     bad("metric=x&points=1k", "points", "points: invalid number '1k': expected a whole number (digits only)");
     bad("metric=x&points=-5", "points", "points: invalid number '-5': negative values are not allowed");
 }
@@ -344,11 +379,16 @@ static void test_length_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),          cmocka_unit_test(test_series_keys),
-        cmocka_unit_test(test_times),             cmocka_unit_test(test_step_points_order),
-        cmocka_unit_test(test_structure_errors),  cmocka_unit_test(test_encoding_errors),
-        cmocka_unit_test(test_key_errors),        cmocka_unit_test(test_time_errors),
-        cmocka_unit_test(test_step_points_errors), cmocka_unit_test(test_format_time),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_series_keys),
+        cmocka_unit_test(test_times),
+        cmocka_unit_test(test_step_points_order),
+        cmocka_unit_test(test_structure_errors),
+        cmocka_unit_test(test_encoding_errors),
+        cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_time_errors),
+        cmocka_unit_test(test_step_points_errors),
+        cmocka_unit_test(test_format_time),
         cmocka_unit_test(test_length_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,6 @@
 #include "core/err.h"
 #include "load/request.h"
 
-
 static struct url parse(const char *text)
 {
     struct url u;
@@ -53,8 +52,7 @@ static void test_get(void **state)
            "GET /a?b=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\n\r\n");
     expect("GET", "https://example.com/", NULL, 0, NULL, false,
            "GET / HTTP/1.1\r\nHost: example.com\r\nConnection: close\r\n\r\n");
-    expect("HEAD", "http://[::1]:81@3", NULL, 0, NULL, true,
-           "HEAD / HTTP/1.1\r\nHost: [::1]:81\r\n\r\n");
+    expect("HEAD", "http://[::1]:81@3", NULL, 0, NULL, true, "HEAD / HTTP/1.1\r\nHost: [::1]:81\r\n\r\n");
 }
 
 static void test_body_and_headers(void **state)
@@ -71,8 +69,7 @@ static void test_body_and_headers(void **state)
     struct load_header ua = { "user-agent", "x/1" };
     expect("GET", "http://h/", &ua, 1, NULL, true, "GET / HTTP/1.1\r\nHost: h\r\nuser-agent: x/1\r\n\r\n");
     /* a GET may carry a body */
-    expect("GET", "http://h/", NULL, 0, "q", true,
-           "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nq");
+    expect("GET", "http://h/", NULL, 0, "q", true, "GET / HTTP/1.1\r\nHost: h\r\nContent-Length: 1\r\n\r\nq");
 }
 
 static void refuse(const char *method, const char *name, const char *value, int code, const char *why)
@@ -82,7 +79,8 @@ static void refuse(const char *method, const char *name, const char *value, int 
     struct load_request r;
     struct pk_err e;
     pk_err_clear(&e);
-    assert_int_equal(request_build(&r, method, &u, name ? &h : NULL, name ? 1 : 0, NULL, 0, true, "-H", &e), code);
+    assert_int_equal(request_build(&r, method, &u, name ? &h : NULL, name ? 1 : 0, NULL, 0, true, "-H", &e),
+                     code);
     assert_string_equal(e.on, "-H");
     if (!strstr(e.why, why))
         fail_msg("'%s' not in '%s'", why, e.why);
@@ -154,10 +152,8 @@ static void test_size_cap(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_get),
-        cmocka_unit_test(test_body_and_headers),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_split_header),
+        cmocka_unit_test(test_get),      cmocka_unit_test(test_body_and_headers),
+        cmocka_unit_test(test_refusals), cmocka_unit_test(test_split_header),
         cmocka_unit_test(test_size_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -37,7 +37,7 @@
 #include "tmptree.h"
 
 #define EXAMPLE PK_FIXTURES "/load-result/example.json"
-#define T0 INT64_C(1795494600123)   /* 2026-11-24T04:30:00.123Z */
+#define T0      INT64_C(1795494600123) /* 2026-11-24T04:30:00.123Z */
 
 static const char *msg(const struct pk_err *e)
 {
@@ -81,8 +81,7 @@ static char *path_in(const char *dir, const char *name)
     return p;
 }
 
-static const struct result_error *find_err(const struct load_result *r, enum load_phase p,
-                                           const char *name)
+static const struct result_error *find_err(const struct load_result *r, enum load_phase p, const char *name)
 {
     for (size_t i = 0; i < r->nerrs; i++)
         if (r->errs[i].phase == p && strcmp(r->errs[i].name, name) == 0)
@@ -125,12 +124,12 @@ static void assert_same_second(const struct result_second *a, const struct resul
 {
     if (a->requests != b->requests || a->errors != b->errors || a->bytes_in != b->bytes_in ||
         a->bytes_out != b->bytes_out)
-        fail_msg("series[%zu]: counters differ (%llu/%llu requests)", i,
-                 (unsigned long long)a->requests, (unsigned long long)b->requests);
+        fail_msg("series[%zu]: counters differ (%llu/%llu requests)", i, (unsigned long long)a->requests,
+                 (unsigned long long)b->requests);
     if (a->p50_us != b->p50_us || a->p99_us != b->p99_us || a->max_us != b->max_us)
         fail_msg("series[%zu]: p50 %lld/%lld p99 %lld/%lld max %lld/%lld", i, (long long)a->p50_us,
-                 (long long)b->p50_us, (long long)a->p99_us, (long long)b->p99_us,
-                 (long long)a->max_us, (long long)b->max_us);
+                 (long long)b->p50_us, (long long)a->p99_us, (long long)b->p99_us, (long long)a->max_us,
+                 (long long)b->max_us);
     if (!same_double(a->cpu_pct, b->cpu_pct) || !same_double(a->mem_used_pct, b->mem_used_pct) ||
         !same_double(a->net_rx_bps, b->net_rx_bps) || !same_double(a->net_tx_bps, b->net_tx_bps))
         fail_msg("series[%zu]: host metrics differ", i);
@@ -222,7 +221,7 @@ static void build_run(struct load_result *r, bool open, int part, size_t seconds
             if (i == per - 1)
                 v = 2500000;
             if (i == per - 2 && s == 0)
-                v = INT64_C(5000000000);   /* past 1 h: clamped */
+                v = INT64_C(5000000000); /* past 1 h: clamped */
             rec(&h, v, 1);
             rec(&r->latency_uncorrected, v > 60 ? v - 60 : v, 1);
             n++;
@@ -298,7 +297,7 @@ static void counters_and_rates(void **state)
 
     result_error_add(&r, LOAD_PHASE_CONNECT, "ECONNREFUSED", 2);
     result_error_add(&r, LOAD_PHASE_CONNECT, "ECONNREFUSED", 3);
-    result_error_add(&r, LOAD_PHASE_WRITE, "ECONNREFUSED", 1);   /* another phase, another counter */
+    result_error_add(&r, LOAD_PHASE_WRITE, "ECONNREFUSED", 1); /* another phase, another counter */
     result_error_add(&r, LOAD_PHASE_TLS, "certificate verify failed", 1);
     result_error_add(&r, LOAD_PHASE_READ, NULL, 1);
     result_error_add(&r, LOAD_PHASE_READ, "bad\x01name", 1);
@@ -308,7 +307,7 @@ static void counters_and_rates(void **state)
     assert_int_equal(err_count(&r, LOAD_PHASE_READ, "unknown"), 1);
     assert_int_equal(err_count(&r, LOAD_PHASE_READ, "bad?name"), 1);
     assert_int_equal(result_transport_errors(&r), 9);
-    assert_int_equal(r.errors, 0);   /* result_error_add leaves it alone */
+    assert_int_equal(r.errors, 0); /* result_error_add leaves it alone */
 
     r.requests = 91;
     r.status_errors = 10;
@@ -348,7 +347,7 @@ static void counters_and_rates(void **state)
     result_error_add(&r, LOAD_PHASE_CONNECT, "ECONNREFUSED", 1);
     assert_int_equal(err_count(&r, LOAD_PHASE_CONNECT, "ECONNREFUSED"), 6);
     result_destroy(&r);
-    result_destroy(&r);   /* a destroyed result is zeroed */
+    result_destroy(&r); /* a destroyed result is zeroed */
 }
 
 static void series_push_and_hist(void **state)
@@ -492,8 +491,8 @@ static void thresholds_in_json(void **state)
     r.requests = 10000;
     r.status_errors = 50;
     r.errors = 50;
-    struct threshold ts[] = { th("p99<10ms"), th("p99.9 < 9ms"), th("error_rate<1%"),
-                              th("rps>1500"), th("rps>=500") };
+    struct threshold ts[] = { th("p99<10ms"), th("p99.9 < 9ms"), th("error_rate<1%"), th("rps>1500"),
+                              th("rps>=500") };
     const char *warn[] = { "generator CPU 97%: latencies may include the generator's own delay" };
     char *text;
     ok(result_json_text(&r, ts, 5, warn, 1, &text, &e), &e);
@@ -580,7 +579,7 @@ static void json_round_trip(void **state)
         a.series[0].mem_used_pct = 40.25;
         a.series[0].net_rx_bps = 1e6;
         a.series[0].net_tx_bps = 2.5e5;
-        a.series[2].cpu_pct = 99.75;   /* the rest stay NaN: null */
+        a.series[2].cpu_pct = 99.75; /* the rest stay NaN: null */
         /* A second without responses, and a huge but valid count. */
         struct result_second *s;
         struct pk_err e;
@@ -790,18 +789,17 @@ static void reader_refuses_bad_input(void **state)
     assert_int_equal(result_read_json("/nonexistent/a.json", &r, &e), -ENOENT);
     result_destroy(&r);
 
-#define MUT(stmt, want) \
-    do { \
+#define MUT(stmt, want)    \
+    do {                   \
         d = example_doc(); \
-        stmt; \
-        refuse(d, want); \
-        json_decref(d); \
+        stmt;              \
+        refuse(d, want);   \
+        json_decref(d);    \
     } while (0)
-#define GET(k) json_object_get(d, k)
+#define GET(k)    json_object_get(d, k)
 #define SERIES(i) json_array_get(GET("series"), i)
 
-    MUT(json_object_del(d, "perfkit_load"),
-        "a.json: key 'perfkit_load': missing: not a perfkit load result");
+    MUT(json_object_del(d, "perfkit_load"), "a.json: key 'perfkit_load': missing: not a perfkit load result");
     MUT(json_object_set_new(d, "perfkit_load", json_integer(2)),
         "a.json: key 'perfkit_load': format version 2, this perfkit reads 1");
     MUT(json_object_set_new(d, "perfkit_load", json_string("1")),
@@ -812,8 +810,7 @@ static void reader_refuses_bad_input(void **state)
         "a.json: key 'start_ms': -5 is out of range 0..253402300799999");
     MUT(json_object_set_new(d, "duration_s", json_string("3")),
         "a.json: key 'duration_s': expected a number");
-    MUT(json_object_set_new(d, "threads", json_real(2.0)),
-        "a.json: key 'threads': expected an integer");
+    MUT(json_object_set_new(d, "threads", json_real(2.0)), "a.json: key 'threads': expected an integer");
     MUT(json_object_set_new(d, "connections", json_integer(INT64_C(1) << 40)),
         "a.json: key 'connections': 1099511627776 is out of range 0..4294967295");
     MUT(json_object_set_new(d, "sources", json_integer(0)),
@@ -851,14 +848,12 @@ static void reader_refuses_bad_input(void **state)
         "a.json: key 'latency_us.count': 6, but the histogram holds 5");
     MUT(json_object_set_new(GET("latency_us"), "clamped", json_integer(6)),
         "a.json: key 'latency_us.clamped': 6, more than the count");
-    MUT(json_object_del(d, "latency_uncorrected_us"),
-        "a.json: key 'latency_uncorrected_us': missing");
+    MUT(json_object_del(d, "latency_uncorrected_us"), "a.json: key 'latency_uncorrected_us': missing");
     MUT(json_object_set_new(GET("rate"), "target", json_string("fast")),
         "a.json: key 'rate.target': expected a number or null");
     MUT(json_object_set_new(GET("self_check"), "generator_cpu", json_real(-0.5)),
         "a.json: key 'self_check.generator_cpu': -0.5 is out of range 0..1e+06");
-    MUT(json_object_set_new(d, "thresholds", json_object()),
-        "a.json: key 'thresholds': expected an array");
+    MUT(json_object_set_new(d, "thresholds", json_object()), "a.json: key 'thresholds': expected an array");
     MUT(json_object_set_new(d, "host_metrics", json_integer(1)),
         "a.json: key 'host_metrics': expected true or false");
     MUT(json_object_set_new(SERIES(1), "t", json_integer(2)),
@@ -866,8 +861,7 @@ static void reader_refuses_bad_input(void **state)
     MUT(json_object_del(SERIES(2), "cpu_pct"), "a.json: key 'series[2].cpu_pct': missing");
     MUT(json_object_set_new(SERIES(2), "p99_us", json_integer(-1)),
         "a.json: key 'series[2].p99_us': -1 is out of range 0..7200000000");
-    MUT(json_array_append_new(GET("series"), json_integer(3)),
-        "a.json: key 'series[3]': expected an object");
+    MUT(json_array_append_new(GET("series"), json_integer(3)), "a.json: key 'series[3]': expected an object");
     MUT(json_object_set_new(SERIES(0), "hist", json_string("AAAAAAAA====")),
         "a.json: key 'series[0].hist': not base64");
 
@@ -944,7 +938,7 @@ static void merge_is_lossless(void **state)
         write_read(&b, path_in(dir, "b.json"), &rb);
         rinit(&m);
         ok(result_merge(&m, &ra, &e), &e);
-        assert_same_result(&ra, &m);   /* into an empty result: a copy */
+        assert_same_result(&ra, &m); /* into an empty result: a copy */
         ok(result_merge(&m, &rb, &e), &e);
 
         /* What differs from one run by construction. */
@@ -1083,7 +1077,7 @@ static void merge_settings_and_refusals(void **state)
     a.host_metrics = b.host_metrics = true;
     a.series[0].cpu_pct = 30;
     b.series[0].cpu_pct = 80;
-    a.series[1].cpu_pct = 50;   /* b's NaN: not sampled */
+    a.series[1].cpu_pct = 50; /* b's NaN: not sampled */
     b.series[2].mem_used_pct = 20;
     a.pipeline = 4;
     a.warmup_s = 3;
@@ -1098,7 +1092,7 @@ static void merge_settings_and_refusals(void **state)
     assert_true(m.series[2].mem_used_pct == 20);
     assert_int_equal(m.pipeline, 4);
     assert_true(m.warmup_s == 3);
-    assert_true(m.rate_target == 500);   /* NaN: not measured, not added */
+    assert_true(m.rate_target == 500); /* NaN: not measured, not added */
     assert_true(m.rate_achieved == 999);
     assert_true(m.generator_cpu == 0.97);
     assert_int_equal(m.lateness_max_us, 1200);
@@ -1182,7 +1176,7 @@ static void hdrlog_both_ways(void **state)
     struct hist sum;
     memset(&sum, 0, sizeof(sum));
     ok(hdrlog_read(text, len, "a.hlog", NULL, &sum, NULL, &e), &e);
-    a.latency.clamped = 0;   /* not part of HdrHistogram's format */
+    a.latency.clamped = 0; /* not part of HdrHistogram's format */
     assert_same_hist(&a.latency, &sum, "log sum");
     hist_destroy(&sum);
     free(text);

@@ -46,7 +46,7 @@ static void set_copies_strings_and_params(void **state)
     bench_set_destroy(&s);
     assert_int_equal(s.ncmds, 0);
     assert_null(s.cmds);
-    bench_set_destroy(&s);   /* twice is harmless */
+    bench_set_destroy(&s); /* twice is harmless */
 }
 
 static void runs_grow_and_keep_values(void **state)
@@ -63,7 +63,7 @@ static void runs_grow_and_keep_values(void **state)
     }
     assert_int_equal(c->nruns, 10000);
     assert_true(c->cap >= c->nruns);
-    assert_true(c->cap < 2 * c->nruns + 16);   /* doubling, not one by one */
+    assert_true(c->cap < 2 * c->nruns + 16); /* doubling, not one by one */
     for (int i = 0; i < 10000; i++) {
         assert_true(c->runs[i].wall_s == i * 0.5);
         assert_int_equal(c->runs[i].exit_code, i % 7);
@@ -81,7 +81,7 @@ static void times_of_a_command_without_runs(void **state)
     struct bench_cmd c;
     memset(&c, 0, sizeof(c));
     double *t = bench_cmd_times(&c);
-    assert_non_null(t);   /* NULL is reserved for out of memory */
+    assert_non_null(t); /* NULL is reserved for out of memory */
     free(t);
     struct bench_stats st;
     assert_int_equal(bench_cmd_stats(&c, &st), -EINVAL);
@@ -100,7 +100,7 @@ static void stats_of_one_to_ten(void **state)
         struct bench_run r = run_of(order[i]);
         r.user_s = 0.25 * order[i];
         r.sys_s = 0.125;
-        r.max_rss_bytes = (uint64_t)order[i] * 1000 + 1;   /* 1001 .. 10001 */
+        r.max_rss_bytes = (uint64_t)order[i] * 1000 + 1; /* 1001 .. 10001 */
         if (order[i] == 3)
             r.exit_code = 2;
         if (order[i] == 8) {
@@ -118,17 +118,17 @@ static void stats_of_one_to_ten(void **state)
     assert_true(fabs(st.wall.stddev - 3.0276503540974917) < 1e-15);
     assert_true(st.wall.min == 1.0);
     assert_true(st.wall.max == 10.0);
-    assert_true(fabs(st.wall.q1 - 3.25) < 1e-12);   /* linear: 1 + 0.25 * 9 = 3.25th value */
+    assert_true(fabs(st.wall.q1 - 3.25) < 1e-12); /* linear: 1 + 0.25 * 9 = 3.25th value */
     assert_true(fabs(st.wall.q3 - 7.75) < 1e-12);
-    assert_true(st.wall.mad == 2.5);                /* |x - 5.5|: 0.5 0.5 1.5 1.5 2.5 | 2.5 ... */
+    assert_true(st.wall.mad == 2.5); /* |x - 5.5|: 0.5 0.5 1.5 1.5 2.5 | 2.5 ... */
     assert_true(fabs(st.user_mean - 1.375) < 1e-15);
     assert_true(st.sys_mean == 0.125);
     assert_int_equal(st.rss_max, 10001);
-    assert_int_equal(st.rss_median, 5501);          /* (5001 + 6001) / 2 */
+    assert_int_equal(st.rss_median, 5501); /* (5001 + 6001) / 2 */
     assert_int_equal(st.failed_runs, 2);
     assert_int_equal(st.outliers.zscore, 0);
-    assert_int_equal(st.outliers.high_severe + st.outliers.high_mild + st.outliers.low_mild +
-                     st.outliers.low_severe, 0);
+    assert_int_equal(
+        st.outliers.high_severe + st.outliers.high_mild + st.outliers.low_mild + st.outliers.low_severe, 0);
 
     /* The CIs are the documented bootstrap, reproducible bit for bit. */
     double t[10];
@@ -136,9 +136,11 @@ static void stats_of_one_to_ten(void **state)
         t[i] = order[i];
     struct stats_ci mean_ci, median_ci;
     assert_int_equal(stats_bootstrap_ci(t, 10, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, 0.95,
-                                        BENCH_BOOTSTRAP_SEED, &mean_ci), 0);
+                                        BENCH_BOOTSTRAP_SEED, &mean_ci),
+                     0);
     assert_int_equal(stats_bootstrap_ci(t, 10, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, 0.95,
-                                        BENCH_BOOTSTRAP_SEED, &median_ci), 0);
+                                        BENCH_BOOTSTRAP_SEED, &median_ci),
+                     0);
     assert_true(st.mean_ci.lo == mean_ci.lo && st.mean_ci.hi == mean_ci.hi);
     assert_true(st.median_ci.lo == median_ci.lo && st.median_ci.hi == median_ci.hi);
     assert_true(st.mean_ci.lo > 1.0 && st.mean_ci.lo < 5.5);
@@ -177,7 +179,7 @@ static void stats_of_one_run(void **state)
     struct bench_cmd c;
     memset(&c, 0, sizeof(c));
     struct bench_run r = run_of(0.25);
-    r.max_rss_bytes = UINT64_MAX;   /* no overflow in the median */
+    r.max_rss_bytes = UINT64_MAX; /* no overflow in the median */
     assert_int_equal(bench_cmd_add_run(&c, &r), 0);
     struct bench_stats st;
     assert_int_equal(bench_cmd_stats(&c, &st), 0);

@@ -156,7 +156,8 @@ static void one_event(struct world *w, enum rules_state st)
 static void parses_fields(void **state)
 {
     (void)state;
-    struct rule r = ok("CpuHigh: perfkit_cpu_utilization_ratio{cpu=\"\"} > 0.8 for 1m clear 0.7 severity warning");
+    struct rule r =
+        ok("CpuHigh: perfkit_cpu_utilization_ratio{cpu=\"\"} > 0.8 for 1m clear 0.7 severity warning");
     assert_string_equal(r.name, "CpuHigh");
     assert_string_equal(r.metric, "perfkit_cpu_utilization_ratio");
     assert_int_equal(r.nmatch, 1);
@@ -206,8 +207,10 @@ static void formats_canonically(void **state)
     canon("CpuHigh: perfkit_cpu_utilization_ratio{cpu=\"\"} > 0.8 for 1m clear 0.7 severity warning",
           "CpuHigh: perfkit_cpu_utilization_ratio{cpu=\"\"} > 0.8 for 1m clear 0.7 severity warning");
     canon("A:m>1 for 90s", "A: m > 1 for 1m30s severity warning");
-    canon("A:m{b!=\"q\\\"\\\\\\n\" ,a=\"1\",}<-2.5e-7 for 1d2h3m4s5ms severity info keep_firing_for 0.5s clear 1",
-          "A: m{b!=\"q\\\"\\\\\\n\",a=\"1\"} < -2.5e-07 for 1d2h3m4s5ms keep_firing_for 500ms clear 1 severity info");
+    canon("A:m{b!=\"q\\\"\\\\\\n\" ,a=\"1\",}<-2.5e-7 for 1d2h3m4s5ms severity info keep_firing_for 0.5s "
+          "clear 1",
+          "A: m{b!=\"q\\\"\\\\\\n\",a=\"1\"} < -2.5e-07 for 1d2h3m4s5ms keep_firing_for 500ms clear 1 "
+          "severity info");
     canon("A: m > 0.1 for 0s", "A: m > 0.1 for 0s severity warning");
     canon("A: m > 1e300 for 1h", "A: m > 1e+300 for 1h severity warning");
 }
@@ -216,7 +219,8 @@ static void refuses_with_exact_messages(void **state)
 {
     (void)state;
 #define P "monitor.conf:7: invalid alert rule: "
-    bad("CpuHigh: perfkit_cpu_utilization_ratio > 0.8 fr 1m", P "expected 'for DURATION' after the expression, got 'fr'");
+    bad("CpuHigh: perfkit_cpu_utilization_ratio > 0.8 fr 1m",
+        P "expected 'for DURATION' after the expression, got 'fr'");
     bad("A: m > 1", P "expected 'for DURATION' after the expression, got the end of the line");
     bad("A: m > 1 forever", P "expected 'for DURATION' after the expression, got 'forever'");
     bad("", P "expected 'NAME: METRIC OP NUMBER for DURATION', got an empty rule");
@@ -227,13 +231,16 @@ static void refuses_with_exact_messages(void **state)
     bad("A: > 1 for 1m", P "expected a metric name after 'A:', got '>'");
     bad("A: 1m > 1 for 1m", P "expected a metric name after 'A:', got '1m'");
     bad("A: m{cpu=1} > 1 for 1m", P "expected a quoted value after 'cpu=', got '1}'");
-    bad("A: m{cpu=~\"1\"} > 1 for 1m", P "regular expression matchers are not supported (use '=' or '!=' on 'cpu')");
-    bad("A: m{cpu!~\"1\"} > 1 for 1m", P "regular expression matchers are not supported (use '=' or '!=' on 'cpu')");
+    bad("A: m{cpu=~\"1\"} > 1 for 1m",
+        P "regular expression matchers are not supported (use '=' or '!=' on 'cpu')");
+    bad("A: m{cpu!~\"1\"} > 1 for 1m",
+        P "regular expression matchers are not supported (use '=' or '!=' on 'cpu')");
     bad("A: m{cpu==\"1\"} > 1 for 1m", P "expected a quoted value after 'cpu=', got '=\"1\"}'");
     bad("A: m{cpu<\"1\"} > 1 for 1m", P "expected '=' or '!=' after the label 'cpu', got '<\"1\"}'");
     bad("A: m{cpu=\"1\" > 1 for 1m", P "expected ',' or '}' after the matcher on 'cpu', got '>'");
     bad("A: m{cpu=\"1} > 1 for 1m", P "the value of 'cpu' has no closing '\"'");
-    bad("A: m{cpu=\"\\q\"} > 1 for 1m", P "unknown escape '\\q' in the value of 'cpu' (use \\\\, \\\" or \\n)");
+    bad("A: m{cpu=\"\\q\"} > 1 for 1m",
+        P "unknown escape '\\q' in the value of 'cpu' (use \\\\, \\\" or \\n)");
     bad("A: m{\"x\"} > 1 for 1m", P "expected a label name or '}' in the matchers of 'm', got '\"x\"}'");
     bad("A: m{a=\"1\",,} > 1 for 1m", P "expected a label name or '}' in the matchers of 'm', got ',}'");
     bad("A: m{a=\"1\"", P "expected ',' or '}' after the matcher on 'a', got the end of the line");
@@ -251,32 +258,41 @@ static void refuses_with_exact_messages(void **state)
     bad("A: m > 1 for", P "expected a duration after 'for' (e.g. 30s, 5m, 1h), got the end of the line");
     bad("A: m > 1 for 5x", P "expected a duration after 'for' (e.g. 30s, 5m, 1h), got '5x': unknown unit 'x' "
                              "(use ns, us, ms, s, m, h, d)");
-    bad("A: m > 1 for -1m", P "expected a duration after 'for' (e.g. 30s, 5m, 1h), got '-1m': negative values "
-                              "are not allowed");
+    bad("A: m > 1 for -1m",
+        P "expected a duration after 'for' (e.g. 30s, 5m, 1h), got '-1m': negative values "
+          "are not allowed");
     bad("A: m > 1 for 400d", P "the duration '400d' after 'for' is longer than 366d");
-    bad("A: m > 1 for 1m keep_firing_for", P "expected a duration after 'keep_firing_for' (e.g. 30s, 5m, 1h), got "
-                                            "the end of the line");
+    bad("A: m > 1 for 1m keep_firing_for",
+        P "expected a duration after 'keep_firing_for' (e.g. 30s, 5m, 1h), got "
+          "the end of the line");
     bad("A: m > 1 for 1m severity high", P "expected critical, warning or info after 'severity', got 'high'");
-    bad("A: m > 1 for 1m severity", P "expected critical, warning or info after 'severity', got the end of the line");
+    bad("A: m > 1 for 1m severity",
+        P "expected critical, warning or info after 'severity', got the end of the line");
     bad("A: m > 1 for 1m severity info severity info", P "'severity' given twice");
     bad("A: m > 1 for 1m clear 0 clear 0", P "'clear' given twice");
     bad("A: m > 1 for 1m keep_firing_for 1s keep_firing_for 1s", P "'keep_firing_for' given twice");
     bad("A: m > 1 for 1m clear x", P "expected a number after 'clear', got 'x'");
-    bad("A: m > 1 for 1m bogus", P "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity LEVEL', got "
-                                   "'bogus'");
-    bad("A: m > 1 for 1m keep_firing_for1s", P "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity "
-                                               "LEVEL', got 'keep_firing_for1s'");
-    bad("A: m > 0.8 for 1m clear 0.9", P "'clear 0.9' must be below the threshold 0.8: with '>' the alert clears "
-                                         "when the value falls to the clear level");
-    bad("A: m >= 0.8 for 1m clear 0.8", P "'clear 0.8' must be below the threshold 0.8: with '>=' the alert clears "
-                                          "when the value falls to the clear level");
-    bad("A: m < 10 for 1m clear 5", P "'clear 5' must be above the threshold 10: with '<' the alert clears when "
-                                      "the value rises to the clear level");
+    bad("A: m > 1 for 1m bogus",
+        P "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity LEVEL', got "
+          "'bogus'");
+    bad("A: m > 1 for 1m keep_firing_for1s",
+        P "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity "
+          "LEVEL', got 'keep_firing_for1s'");
+    bad("A: m > 0.8 for 1m clear 0.9",
+        P "'clear 0.9' must be below the threshold 0.8: with '>' the alert clears "
+          "when the value falls to the clear level");
+    bad("A: m >= 0.8 for 1m clear 0.8",
+        P "'clear 0.8' must be below the threshold 0.8: with '>=' the alert clears "
+          "when the value falls to the clear level");
+    bad("A: m < 10 for 1m clear 5",
+        P "'clear 5' must be above the threshold 10: with '<' the alert clears when "
+          "the value rises to the clear level");
     bad("A: m == 1 for 1m clear 0", P "'clear' needs an ordering comparison (> >= < <=), not '=='");
     bad("A: m != 1 for 1m clear 0", P "'clear' needs an ordering comparison (> >= < <=), not '!='");
     bad("A: m{a=\"1\",b=\"1\",c=\"1\",d=\"1\",e=\"1\",f=\"1\",g=\"1\",h=\"1\",i=\"1\"} > 1 for 1m",
         P "more than 8 label matchers");
-    bad("A:m>1 for 1m#x", P "expected a duration after 'for' (e.g. 30s, 5m, 1h), got '1m#x': unknown unit 'm#x' (use ns, us, ms, s, m, h, d)");
+    bad("A:m>1 for 1m#x", P "expected a duration after 'for' (e.g. 30s, 5m, 1h), got '1m#x': unknown unit "
+                            "'m#x' (use ns, us, ms, s, m, h, d)");
 
     char long_name[80], line[300];
     memset(long_name, 'a', 64);
@@ -293,8 +309,9 @@ static void refuses_with_exact_messages(void **state)
     huge[RULES_LINE_MAX + 1] = '\0';
     bad(huge, P "the rule is longer than 4096 bytes");
     free(huge);
-    bad("A: m > 1 for 1m \x01", P "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity LEVEL', got "
-                                  "'\\x01'");
+    bad("A: m > 1 for 1m \x01",
+        P "expected 'keep_firing_for DURATION', 'clear VALUE' or 'severity LEVEL', got "
+          "'\\x01'");
 #undef P
 }
 
@@ -332,7 +349,8 @@ static void default_rules_parse(void **state)
     assert_int_equal(rules_add_defaults(&w->r, &e), 0);
     assert_int_equal(w->r.nrules, 6);
     assert_true(w->r.rule[0].threshold == 0.95); /* the user's CpuHigh replaced the default one */
-    const char *names[] = { "CpuHigh", "MemoryHigh", "FilesystemFull", "ProcessLeak", "ProbeFailing", "ProbeSlow" };
+    const char *names[] = { "CpuHigh",     "MemoryHigh",   "FilesystemFull",
+                            "ProcessLeak", "ProbeFailing", "ProbeSlow" };
     for (size_t i = 0; i < 6; i++)
         assert_string_equal(w->r.rule[i].name, names[i]);
     /* again: nothing new */
@@ -545,14 +563,14 @@ static void fs_sample(struct world *w, int64_t t, double root, double home, doub
 {
     metric_set_clear(&w->set);
     if (!isnan(root))
-        put(&w->set, "perfkit_filesystem_used_ratio", root, "device", "/dev/sda1", "mountpoint", "/", "fstype",
-            "ext4", NULL);
+        put(&w->set, "perfkit_filesystem_used_ratio", root, "device", "/dev/sda1", "mountpoint", "/",
+            "fstype", "ext4", NULL);
     if (!isnan(home))
-        put(&w->set, "perfkit_filesystem_used_ratio", home, "device", "/dev/sda2", "mountpoint", "/home", "fstype",
-            "xfs", NULL);
+        put(&w->set, "perfkit_filesystem_used_ratio", home, "device", "/dev/sda2", "mountpoint", "/home",
+            "fstype", "xfs", NULL);
     if (!isnan(boot))
-        put(&w->set, "perfkit_filesystem_used_ratio", boot, "device", "/dev/sda3", "mountpoint", "/boot", "fstype",
-            "vfat", NULL);
+        put(&w->set, "perfkit_filesystem_used_ratio", boot, "device", "/dev/sda3", "mountpoint", "/boot",
+            "fstype", "vfat", NULL);
     put(&w->set, "other", 1, NULL);
     assert_int_equal(rules_eval(&w->r, &w->set, t, &w->ev), 0);
 }
@@ -565,8 +583,8 @@ static void one_alert_per_series(void **state)
     size_t n;
     const struct rules_alert *a = rules_alerts(&w->r, &n);
     assert_int_equal(n, 1);
-    assert_string_equal(a[0].key,
-                        "perfkit_filesystem_used_ratio{device=\"/dev/sda1\",fstype=\"ext4\",mountpoint=\"/\"}");
+    assert_string_equal(
+        a[0].key, "perfkit_filesystem_used_ratio{device=\"/dev/sda1\",fstype=\"ext4\",mountpoint=\"/\"}");
     assert_int_equal(a[0].nlabels, 3);
     assert_string_equal(a[0].labels[0].name, "device");
     assert_string_equal(a[0].labels[1].value, "/");
@@ -743,12 +761,12 @@ static void alerts_as_json(void **state)
     json_t *j = rules_alerts_json(&w->r);
     assert_non_null(j);
     char *text = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    assert_string_equal(text,
-                        "[{\"alertname\":\"CpuHigh\",\"state\":\"pending\",\"severity\":\"warning\","
-                        "\"series\":\"perfkit_cpu_utilization_ratio\",\"labels\":{},\"value\":0.93,\"op\":\">\","
-                        "\"threshold\":0.8,\"clear\":0.7,\"for\":\"1m\",\"active_since\":\"2026-11-24T05:00:00Z\","
-                        "\"fired_at\":null,\"rule\":\"CpuHigh: perfkit_cpu_utilization_ratio{cpu=\\\"\\\"} > 0.8 "
-                        "for 1m clear 0.7 severity warning\"}]");
+    assert_string_equal(
+        text, "[{\"alertname\":\"CpuHigh\",\"state\":\"pending\",\"severity\":\"warning\","
+              "\"series\":\"perfkit_cpu_utilization_ratio\",\"labels\":{},\"value\":0.93,\"op\":\">\","
+              "\"threshold\":0.8,\"clear\":0.7,\"for\":\"1m\",\"active_since\":\"2026-11-24T05:00:00Z\","
+              "\"fired_at\":null,\"rule\":\"CpuHigh: perfkit_cpu_utilization_ratio{cpu=\\\"\\\"} > 0.8 "
+              "for 1m clear 0.7 severity warning\"}]");
     free(text);
     json_decref(j);
 }

@@ -141,7 +141,7 @@ static void example_from_buffer_and_file(void **state)
 static void bad_fixtures(void **state)
 {
     (void)state;
-    static const char *names[] = { "bad_keyword", "bad_url", "bad_think", "bad_header",
+    static const char *names[] = { "bad_keyword",   "bad_url",    "bad_think", "bad_header",
                                    "bad_body_file", "bad_method", "bad_empty" };
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         char path[512], errpath[512], want[1400], expanded[1200];
@@ -189,7 +189,8 @@ static void directives(void **state)
     scenario_destroy(&s);
 
     parse_ok("  think constant 250ms  \r\n\trequest  DELETE\thttp://h:81/x  weight\t1000000\r\n"
-             "header X-Empty:\nheader X-Tab:\tv\t\n# comment\n   # indented comment\n\n", &s);
+             "header X-Empty:\nheader X-Tab:\tv\t\n# comment\n   # indented comment\n\n",
+             &s);
     assert_int_equal(s.think, SCENARIO_THINK_CONSTANT);
     assert_true(s.think_min == 0.25 && s.think_max == 0.25);
     assert_string_equal(s.requests[0].method, "DELETE");
@@ -238,36 +239,38 @@ static void errors(void **state)
     bad("", "t.scn: no requests (expected at least one 'request METHOD URL' line)");
     bad("# only\n", "t.scn: no requests (expected at least one 'request METHOD URL' line)");
     bad("requets GET http://h/", "t.scn:1: expected 'request METHOD URL' or 'think ...', got 'requets'");
-    bad("request GET http://h/\nheaders A: b",
-        "t.scn:2: expected 'request METHOD URL', 'header NAME: VALUE', 'body TEXT' or 'think ...', got 'headers'");
+    bad("request GET http://h/\nheaders A: b", "t.scn:2: expected 'request METHOD URL', 'header NAME: "
+                                               "VALUE', 'body TEXT' or 'think ...', got 'headers'");
     bad("header A: b\nrequest GET http://h/", "t.scn:1: 'header' before any 'request METHOD URL' line");
     bad("body x\nrequest GET http://h/", "t.scn:1: 'body' before any 'request METHOD URL' line");
     /* think */
     bad("think\nrequest GET http://h/", "t.scn:1: expected 'think between MIN MAX', "
-        "'think constant DURATION' or 'think none', got 'think'");
+                                        "'think constant DURATION' or 'think none', got 'think'");
     bad("think sometimes 1s", "t.scn:1: expected 'think between MIN MAX', "
-        "'think constant DURATION' or 'think none', got 'think sometimes 1s'");
+                              "'think constant DURATION' or 'think none', got 'think sometimes 1s'");
     bad("think between 1s", "t.scn:1: expected 'think between MIN MAX', "
-        "'think constant DURATION' or 'think none', got 'think between 1s'");
+                            "'think constant DURATION' or 'think none', got 'think between 1s'");
     bad("think between 1s 2s 3s", "t.scn:1: expected 'think between MIN MAX', "
-        "'think constant DURATION' or 'think none', got 'think between 1s 2s 3s'");
+                                  "'think constant DURATION' or 'think none', got 'think between 1s 2s 3s'");
     bad("think constant", "t.scn:1: expected 'think between MIN MAX', "
-        "'think constant DURATION' or 'think none', got 'think constant'");
+                          "'think constant DURATION' or 'think none', got 'think constant'");
     bad("think none 1s", "t.scn:1: expected 'think between MIN MAX', "
-        "'think constant DURATION' or 'think none', got 'think none 1s'");
+                         "'think constant DURATION' or 'think none', got 'think none 1s'");
     bad("think constant 2x", "t.scn:1: invalid duration '2x': unknown unit 'x' (use ns, us, ms, s, m, h, d)");
     bad("think between 1s -2s", "t.scn:1: invalid duration '-2s': negative values are not allowed");
     bad("think between 3s 1s", "t.scn:1: think between '3s' and a smaller '1s' (write the minimum first)");
     bad("think none\n\nthink none", "t.scn:3: 'think' given twice (first on line 1)");
     /* request */
     bad("request", "t.scn:1: expected 'request METHOD URL' or 'request METHOD URL weight N', got 'request'");
-    bad("request GET", "t.scn:1: expected 'request METHOD URL' or 'request METHOD URL weight N', got 'request GET'");
+    bad("request GET",
+        "t.scn:1: expected 'request METHOD URL' or 'request METHOD URL weight N', got 'request GET'");
     bad("request GET http://h/ x", "t.scn:1: expected 'request METHOD URL' or 'request METHOD URL weight N', "
-        "got 'x' after the URL");
-    bad("request GET http://h/ weight", "t.scn:1: expected 'request METHOD URL' or 'request METHOD URL weight N', "
+                                   "got 'x' after the URL");
+    bad("request GET http://h/ weight",
+        "t.scn:1: expected 'request METHOD URL' or 'request METHOD URL weight N', "
         "got 'weight' after the URL");
     bad("request GET http://h/ weight 2 x", "t.scn:1: expected 'request METHOD URL' or "
-        "'request METHOD URL weight N', got 'weight 2 x' after the URL");
+                                            "'request METHOD URL weight N', got 'weight 2 x' after the URL");
     bad("request GET http://h/ weight 0",
         "t.scn:1: invalid number '0': out of range (must be between 1 and 1000000)");
     bad("request GET http://h/ weight 1.5",
@@ -282,16 +285,21 @@ static void errors(void **state)
         "t.scn:1: invalid method 'G\\xc3\\xa9T' (a method is a token: letters, digits, !#$%&'*+-.^_`|~)");
     bad("request AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA http://h/",
         "t.scn:1: method 'AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' longer than 32 bytes");
-    bad("request GET http://h:70000/", "t.scn:1: invalid URL 'http://h:70000/': port 70000 out of range (1-65535)");
-    bad("request GET http://u:p@h/", "t.scn:1: invalid URL 'http://u:p@h/': userinfo before '@' is not supported "
+    bad("request GET http://h:70000/",
+        "t.scn:1: invalid URL 'http://h:70000/': port 70000 out of range (1-65535)");
+    bad("request GET http://u:p@h/",
+        "t.scn:1: invalid URL 'http://u:p@h/': userinfo before '@' is not supported "
         "(credentials belong in a header: -H 'Authorization: ...')");
-    bad("request GET /relative", "t.scn:1: invalid URL '/relative': missing scheme (expected http:// or https://)");
+    bad("request GET /relative",
+        "t.scn:1: invalid URL '/relative': missing scheme (expected http:// or https://)");
     /* header */
     bad("request GET http://h/\nheader", "t.scn:2: expected 'header NAME: VALUE', got 'header '");
     bad("request GET http://h/\nheader : v", "t.scn:2: empty header name before ':'");
-    bad("request GET http://h/\nheader A b: v", "t.scn:2: invalid header name 'A b' "
+    bad("request GET http://h/\nheader A b: v",
+        "t.scn:2: invalid header name 'A b' "
         "(a token: letters, digits, !#$%&'*+-.^_`|~; no space before ':')");
-    bad("request GET http://h/\nheader A : v", "t.scn:2: invalid header name 'A ' "
+    bad("request GET http://h/\nheader A : v",
+        "t.scn:2: invalid header name 'A ' "
         "(a token: letters, digits, !#$%&'*+-.^_`|~; no space before ':')");
     bad("request GET http://h/\nheader content-length: 5",
         "t.scn:2: header 'content-length' is set from the body, not by hand");
@@ -431,7 +439,7 @@ static void method_check(void **state)
     (void)state;
     assert_int_equal(scenario_method_check("GET", 3), SCENARIO_METHOD_OK);
     assert_int_equal(scenario_method_check("X_1!~", 5), SCENARIO_METHOD_OK);
-    assert_int_equal(scenario_method_check("GETX", 3), SCENARIO_METHOD_OK);   /* n bytes only */
+    assert_int_equal(scenario_method_check("GETX", 3), SCENARIO_METHOD_OK); /* n bytes only */
     assert_int_equal(scenario_method_check("", 0), SCENARIO_METHOD_LENGTH);
     char longest[SCENARIO_METHOD_MAX + 2];
     memset(longest, 'A', sizeof(longest));

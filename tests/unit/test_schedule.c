@@ -204,8 +204,8 @@ static void staged_large_k(void **state)
     (void)state;
     struct schedule_plan p;
     constant(&p, 0);
-    stage(&p, "1000000s:1000");   /* 10^9 requests, up to 10^6 s */
-    stage(&p, "1000000s:7");      /* then 7/s */
+    stage(&p, "1000000s:1000"); /* 10^9 requests, up to 10^6 s */
+    stage(&p, "1000000s:7");    /* then 7/s */
     assert_int_equal(send_time(&p, UINT64_C(1000000000)), UINT64_C(1000000) * S);
     assert_int_equal(send_time(&p, UINT64_C(1000000001)), UINT64_C(1000000) * S + 142857143);
     assert_int_equal(send_time(&p, UINT64_C(1000000007)), UINT64_C(1000001) * S);
@@ -235,7 +235,8 @@ static void inverse_random(void **state)
         uint64_t last = schedule_due(&p, UINT64_MAX);
         uint64_t prev_t = 0, prev_k = 0;
         for (int i = 0; i < 300; i++) {
-            uint64_t k = last ? 1 + rng_next(&seed) % (last < UINT64_C(1) << 40 ? last : UINT64_C(1) << 40) : 1;
+            uint64_t k =
+                last ? 1 + rng_next(&seed) % (last < UINT64_C(1) << 40 ? last : UINT64_C(1) << 40) : 1;
             uint64_t t;
             int rc = schedule_send_time(&p, k, &t);
             if (rc) {
@@ -349,8 +350,7 @@ static void stepped_targets(void **state)
 
 /* ---- perfkit load's --stage (schedule_stage_option, schedule_plan_stages) */
 
-static void option_ok(struct schedule_plan *p, const char *text, uint64_t dur_ns, uint64_t target,
-                      bool rate)
+static void option_ok(struct schedule_plan *p, const char *text, uint64_t dur_ns, uint64_t target, bool rate)
 {
     struct pk_err e;
     pk_err_clear(&e);
@@ -394,7 +394,7 @@ static void stage_option(void **state)
     option_ok(&p, "1m30s:1.5k/s", 90 * S, 1500, true);
     option_ok(&p, "500ms:0", 500 * MS, 0, false);
     option_ok(&p, "1ns:0/s", 1, 0, true);
-    option_ok(&p, "1.5ns:2M", 2, 2000000, false);   /* rounded to the nearest ns */
+    option_ok(&p, "1.5ns:2M", 2, 2000000, false); /* rounded to the nearest ns */
     assert_int_equal(p.n, 5);
     assert_int_equal(schedule_duration(&p), 120 * S + 500 * MS + 3);
 
@@ -416,15 +416,17 @@ static void stage_option(void **state)
     /* The halves: core/units' messages after the option and the text. */
     option_bad("5x:100", PK_EPARSE,
                "--stage '5x:100': invalid duration '5x': unknown unit 'x' (use ns, us, ms, s, m, h, d)");
-    option_bad("10s:abc", PK_EPARSE, "--stage '10s:abc': invalid count 'abc': expected a number before 'abc'");
+    option_bad("10s:abc", PK_EPARSE,
+               "--stage '10s:abc': invalid count 'abc': expected a number before 'abc'");
     option_bad("10s:1.5/s", PK_EPARSE, "--stage '10s:1.5/s': invalid count '1.5': not a whole number");
     option_bad("1s:/s", PK_EPARSE,
                "--stage '1s:/s': invalid count '': empty value (expected e.g. 10, 1.5k, 2M)");
     option_bad("1s:5/S", PK_EPARSE,
                "--stage '1s:5/S': invalid count '5/S': unknown suffix '/S' (use k, M, G)");
     /* The plan's limits. */
-    option_bad("1s:2000G/s", PK_EPARSE,
-               "--stage '1s:2000G/s': invalid stage: target 2000000000000 is above the limit of 1000000000000");
+    option_bad(
+        "1s:2000G/s", PK_EPARSE,
+        "--stage '1s:2000G/s': invalid stage: target 2000000000000 is above the limit of 1000000000000");
 
     /* Too long: the text is quoted whole up to the limit, and cut (not the
      * message) when its escapes would not fit. */
@@ -532,7 +534,8 @@ static void run_end(void **state)
     assert_int_equal(end, 30 * S);
     pk_err_clear(&e);
     assert_int_equal(schedule_run_end(&p, 5 * S, 0, &end, &e), PK_EUSAGE);
-    assert_string_equal(msg(&e), "-d: conflicts with --stage: the stages define the duration; give one or the other");
+    assert_string_equal(msg(&e),
+                        "-d: conflicts with --stage: the stages define the duration; give one or the other");
 }
 
 static void warmup(void **state)
@@ -636,8 +639,8 @@ static void live_accuracy(void **state)
     uint64_t p50 = late[N / 2], p99 = late[(N * 99) / 100 - 1], max = late[N - 1];
     print_message("live: target %d/s, achieved %.2f/s (%+.3f%%) over %.6f s; lateness p50 %.1f us, "
                   "p99 %.1f us, max %.1f us; late sends (> 1 ms) %u of %d\n",
-                  RATE, achieved, (achieved / RATE - 1) * 100, elapsed, (double)p50 / 1e3,
-                  (double)p99 / 1e3, (double)max / 1e3, nlate, N);
+                  RATE, achieved, (achieved / RATE - 1) * 100, elapsed, (double)p50 / 1e3, (double)p99 / 1e3,
+                  (double)max / 1e3, nlate, N);
     free(late);
     if (achieved < RATE * 0.98 || achieved > RATE * 1.02)
         fail_msg("achieved %.2f/s, not within 2%% of %d/s", achieved, RATE);

@@ -17,7 +17,7 @@
 /* Expected values come from tests/fixtures/stats/gen.py (numpy, scipy and a
  * Python replay of the generator). Deterministic results must agree to
  * rounding; scipy's p values go through a different erfc, hence 1e-9. */
-#define REL 1e-12
+#define REL   1e-12
 #define REL_P 1e-9
 
 static void check_close(double got, double want, double rel, const char *what, const char *on)
@@ -116,7 +116,8 @@ static void summary_matches_numpy(void **state)
 {
     json_t *all = section(state, "summary"), *c;
     size_t i;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         const char *name = str_of(c, "sample");
         size_t n;
         double *x = sample(state, name, &n);
@@ -151,7 +152,8 @@ static void summary_matches_numpy(void **state)
         json_t *pcts = json_object_get(c, "percentiles"), *pv;
         size_t j;
         assert_int_equal(json_array_size(pcts), 11);
-        json_array_foreach(pcts, j, pv) {
+        json_array_foreach(pcts, j, pv)
+        {
             double p = json_number_value(json_array_get(pv, 0));
             double want = json_number_value(json_array_get(pv, 1));
             char what[64];
@@ -171,7 +173,8 @@ static void outliers_match_definitions(void **state)
 {
     json_t *all = section(state, "summary"), *c;
     size_t i, flagged = 0;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         const char *name = str_of(c, "sample");
         size_t n;
         double *x = sample(state, name, &n);
@@ -179,13 +182,12 @@ static void outliers_match_definitions(void **state)
         assert_int_equal(stats_outliers(x, n, &o), 0);
         json_t *w = json_object_get(c, "outliers");
         assert_non_null(w);
-        if ((long long)o.zscore != int_of(w, "zscore") ||
-            (long long)o.low_mild != int_of(w, "low_mild") ||
+        if ((long long)o.zscore != int_of(w, "zscore") || (long long)o.low_mild != int_of(w, "low_mild") ||
             (long long)o.high_mild != int_of(w, "high_mild") ||
             (long long)o.low_severe != int_of(w, "low_severe") ||
             (long long)o.high_severe != int_of(w, "high_severe"))
-            fail_msg("outliers of %s: got z=%zu mild=%zu/%zu severe=%zu/%zu", name, o.zscore,
-                     o.low_mild, o.high_mild, o.low_severe, o.high_severe);
+            fail_msg("outliers of %s: got z=%zu mild=%zu/%zu severe=%zu/%zu", name, o.zscore, o.low_mild,
+                     o.high_mild, o.low_severe, o.high_severe);
         flagged += o.zscore + o.low_mild + o.high_mild + o.low_severe + o.high_severe;
         free(x);
     }
@@ -196,24 +198,28 @@ static void rng_matches_reference(void **state)
 {
     json_t *all = section(state, "rng"), *c;
     size_t i;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         uint64_t seed = (uint64_t)int_of(c, "seed");
         struct rng r;
         rng_seed(&r, seed);
         json_t *next = json_object_get(c, "next"), *v;
         size_t j;
         assert_true(json_array_size(next) > 0);
-        json_array_foreach(next, j, v) {
+        json_array_foreach(next, j, v)
+        {
             char got[24];
             snprintf(got, sizeof(got), "0x%016" PRIx64, rng_next(&r));
             assert_string_equal(got, json_string_value(v));
         }
         const char *bound_s;
         json_t *vals;
-        json_object_foreach(json_object_get(c, "index"), bound_s, vals) {
+        json_object_foreach(json_object_get(c, "index"), bound_s, vals)
+        {
             size_t bound = strtoull(bound_s, NULL, 10);
             rng_seed(&r, seed);
-            json_array_foreach(vals, j, v) {
+            json_array_foreach(vals, j, v)
+            {
                 size_t got = rng_index(&r, bound);
                 assert_true(got < bound);
                 assert_int_equal(got, json_integer_value(v));
@@ -226,7 +232,8 @@ static void bootstrap_matches_replay(void **state)
 {
     json_t *all = section(state, "bootstrap"), *c;
     size_t i;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         const char *name = str_of(c, "sample");
         size_t n;
         double *x = sample(state, name, &n);
@@ -244,7 +251,8 @@ static void ratio_matches_replay(void **state)
 {
     json_t *all = section(state, "ratio"), *c;
     size_t i;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         const char *an = str_of(c, "a"), *bn = str_of(c, "b");
         size_t na, nb;
         double *a = sample(state, an, &na), *b = sample(state, bn, &nb);
@@ -265,7 +273,8 @@ static void mann_whitney_matches_scipy(void **state)
 {
     json_t *all = section(state, "mann_whitney"), *c;
     size_t i, exact = 0;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         const char *an = str_of(c, "a"), *bn = str_of(c, "b");
         size_t na, nb;
         double *a = sample(state, an, &na), *b = sample(state, bn, &nb);
@@ -290,7 +299,8 @@ static void hodges_lehmann_matches_numpy(void **state)
 {
     json_t *all = section(state, "hodges_lehmann"), *c;
     size_t i;
-    json_array_foreach(all, i, c) {
+    json_array_foreach(all, i, c)
+    {
         const char *an = str_of(c, "a"), *bn = str_of(c, "b");
         size_t na, nb;
         double *a = sample(state, an, &na), *b = sample(state, bn, &nb);
@@ -456,18 +466,12 @@ static void mann_whitney_is_symmetric(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(summary_matches_numpy),
-        cmocka_unit_test(outliers_match_definitions),
-        cmocka_unit_test(rng_matches_reference),
-        cmocka_unit_test(bootstrap_matches_replay),
-        cmocka_unit_test(ratio_matches_replay),
-        cmocka_unit_test(mann_whitney_matches_scipy),
-        cmocka_unit_test(hodges_lehmann_matches_numpy),
-        cmocka_unit_test(empty_and_invalid_inputs),
-        cmocka_unit_test(ratio_of_zero_baseline_is_edom),
-        cmocka_unit_test(hodges_lehmann_caps_pairs),
-        cmocka_unit_test(bootstrap_is_reproducible),
-        cmocka_unit_test(selection_agrees_with_sort),
+        cmocka_unit_test(summary_matches_numpy),          cmocka_unit_test(outliers_match_definitions),
+        cmocka_unit_test(rng_matches_reference),          cmocka_unit_test(bootstrap_matches_replay),
+        cmocka_unit_test(ratio_matches_replay),           cmocka_unit_test(mann_whitney_matches_scipy),
+        cmocka_unit_test(hodges_lehmann_matches_numpy),   cmocka_unit_test(empty_and_invalid_inputs),
+        cmocka_unit_test(ratio_of_zero_baseline_is_edom), cmocka_unit_test(hodges_lehmann_caps_pairs),
+        cmocka_unit_test(bootstrap_is_reproducible),      cmocka_unit_test(selection_agrees_with_sort),
         cmocka_unit_test(mann_whitney_is_symmetric),
     };
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);

@@ -77,7 +77,7 @@ static void fill(struct metric_set *set, int64_t ts, double v)
     for (int c = 0; c < NCPU; c++) {
         char cpu[8];
         snprintf(cpu, sizeof(cpu), "%d", c);
-        struct metric_label l[2] = {{"mode", "idle"}, {"cpu", cpu}};
+        struct metric_label l[2] = { { "mode", "idle" }, { "cpu", cpu } };
         assert_int_equal(metric_add(set, fam, l, 2, v * 10 + c, &e), 0);
     }
     assert_int_equal(metric_add1(set, "perfkit_test_nan", "nan", METRIC_GAUGE, NAN, &e), 0);
@@ -89,7 +89,7 @@ static const char *K_CPU1 = "node_cpu_seconds_total{cpu=\"1\",mode=\"idle\"}";
 static struct store *open_store(const char *path, const struct store_opts *o)
 {
     struct store *s = NULL;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     int rc = store_open(path, o, &s, &e);
     if (rc != 0) {
         char buf[800];
@@ -102,7 +102,7 @@ static struct store *open_store(const char *path, const struct store_opts *o)
 
 static void append_ok(struct store *s, struct metric_set *set)
 {
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     int rc = store_append(s, set, NULL, NULL, &e);
     if (rc != 0) {
         char buf[800];
@@ -164,7 +164,7 @@ static void test_append_read_back(void **state)
     struct store *s = open_store(f->db, NULL);
     struct metric_set set;
     metric_set_init(&set);
-    const double vals[] = {0.5, 1.25, -3.0, 1e300, 0.1};
+    const double vals[] = { 0.5, 1.25, -3.0, 1e300, 0.1 };
     for (int i = 0; i < 5; i++) {
         fill(&set, 1700000000000LL + i * 1000, vals[i]);
         append_ok(s, &set);
@@ -172,8 +172,9 @@ static void test_append_read_back(void **state)
     struct store_point *p = NULL;
     size_t n = 0;
     struct pk_err e;
-    struct store_history_info info = {0};
-    assert_int_equal(store_history(s, K_LOAD, 1700000000000LL, 1700000004000LL, 1000, 100, &p, &n, &info, &e), 0);
+    struct store_history_info info = { 0 };
+    assert_int_equal(store_history(s, K_LOAD, 1700000000000LL, 1700000004000LL, 1000, 100, &p, &n, &info, &e),
+                     0);
     assert_int_equal(info.source, STORE_SOURCE_RAW);
     assert_int_equal(info.step_ms, 1000);
     assert_int_equal(n, 5);
@@ -184,17 +185,20 @@ static void test_append_read_back(void **state)
     }
     free(p);
     /* a labelled series, by its canonical key (labels sorted) */
-    assert_int_equal(store_history(s, K_CPU1, 1700000000000LL, 1700000004000LL, 1000, 100, &p, &n, NULL, &e), 0);
+    assert_int_equal(store_history(s, K_CPU1, 1700000000000LL, 1700000004000LL, 1000, 100, &p, &n, NULL, &e),
+                     0);
     assert_int_equal(n, 5);
     for (int i = 0; i < 5; i++)
         assert_true(p[i].avg == vals[i] * 10 + 1);
     free(p);
     /* NaN values are not stored: the series was never created */
-    assert_int_equal(store_history(s, "perfkit_test_nan", 0, 1700000004000LL, 0, 100, &p, &n, NULL, &e), -ENOENT);
+    assert_int_equal(store_history(s, "perfkit_test_nan", 0, 1700000004000LL, 0, 100, &p, &n, NULL, &e),
+                     -ENOENT);
     assert_null(p);
     assert_non_null(strstr(e.what, "no such series"));
     /* a sub-range */
-    assert_int_equal(store_history(s, K_LOAD, 1700000001000LL, 1700000002500LL, 1, 10000, &p, &n, NULL, &e), 0);
+    assert_int_equal(store_history(s, K_LOAD, 1700000001000LL, 1700000002500LL, 1, 10000, &p, &n, NULL, &e),
+                     0);
     assert_int_equal(n, 2);
     assert_true(p[0].avg == 1.25 && p[1].avg == -3.0);
     free(p);
@@ -272,7 +276,7 @@ static void test_downsampling(void **state)
     struct store_point *p;
     size_t n;
     struct pk_err e;
-    struct store_history_info info = {0};
+    struct store_history_info info = { 0 };
     assert_int_equal(store_history(s, K_LOAD, from, to, step, 1000, &p, &n, &info, &e), 0);
     assert_int_equal(info.source, STORE_SOURCE_RAW);
     assert_int_equal(info.step_ms, step);
@@ -339,7 +343,7 @@ static void test_rollup_minutes(void **state)
     struct store *s = open_store(f->db, NULL);
     struct metric_set set;
     metric_set_init(&set);
-    const int64_t m0 = 28333333LL * 60000;   /* a minute boundary */
+    const int64_t m0 = 28333333LL * 60000; /* a minute boundary */
     /* minute m0: 0, 10, ..., 50 s; then 60 s (the next minute) */
     for (int i = 0; i < 6; i++) {
         fill(&set, m0 + i * 10000, i + 1);
@@ -358,8 +362,9 @@ static void test_rollup_minutes(void **state)
              "SELECT r.min * 1000000 + r.max * 1000 + r.n FROM rollups r JOIN series s ON s.id = r.series"
              " WHERE s.key = 'node_load1'");
     assert_int_equal(sql_int(f->db, sql), 1 * 1000000 + 6 * 1000 + 6);
-    snprintf(sql, sizeof(sql),
-             "SELECT r.avg * 1000 FROM rollups r JOIN series s ON s.id = r.series WHERE s.key = 'node_load1'");
+    snprintf(
+        sql, sizeof(sql),
+        "SELECT r.avg * 1000 FROM rollups r JOIN series s ON s.id = r.series WHERE s.key = 'node_load1'");
     assert_int_equal(sql_int(f->db, sql), 3500);
 
     /* the rollup path: the rolled-up minute and the raw tail of the current one */
@@ -368,7 +373,7 @@ static void test_rollup_minutes(void **state)
     struct store_point *p;
     size_t n;
     struct pk_err e;
-    struct store_history_info info = {.want = STORE_SOURCE_ROLLUP};
+    struct store_history_info info = { .want = STORE_SOURCE_ROLLUP };
     assert_int_equal(store_history(s, K_LOAD, m0 + 5000, m0 + 119999, 0, 100, &p, &n, &info, &e), 0);
     assert_int_equal(info.source, STORE_SOURCE_ROLLUP);
     assert_int_equal(info.from_ms, m0);
@@ -422,14 +427,14 @@ static void test_auto_source_past_raw_retention(void **state)
     struct metric_set set;
     metric_set_init(&set);
     const int64_t t0 = 1000LL * 60000;
-    for (int i = 0; i < 30 * 6; i++) {   /* 30 minutes, every 10 s */
+    for (int i = 0; i < 30 * 6; i++) { /* 30 minutes, every 10 s */
         fill(&set, t0 + i * 10000, i);
         append_ok(s, &set);
     }
     struct store_point *p;
     size_t n;
     struct pk_err e;
-    struct store_history_info info = {0};
+    struct store_history_info info = { 0 };
     /* the last 5 minutes at 10 s steps: raw */
     int64_t last = t0 + (30 * 6 - 1) * 10000;
     assert_int_equal(store_history(s, K_LOAD, last - 300000, last, 0, 100, &p, &n, &info, &e), 0);
@@ -492,7 +497,7 @@ static void test_retention_pruning(void **state)
     int64_t full = sql_int(f->db, "SELECT count(*) FROM chunks WHERE series = 1");
     o.retention_raw_ms = 2 * 60000;
     s = open_store(f->db, &o);
-    t = ((t / 60000) + 1) * 60000;   /* next minute: its frames become a chunk, then one pass */
+    t = ((t / 60000) + 1) * 60000; /* next minute: its frames become a chunk, then one pass */
     fill(&set, t, 1);
     append_ok(s, &set);
     assert_int_equal(sql_int(f->db, "SELECT count(*) FROM chunks WHERE series = 1"), full + 1 - 10);
@@ -549,9 +554,10 @@ static void test_schema_version(void **state)
     struct fx *f = *state;
     struct store *s = open_store(f->db, NULL);
     store_close(s);
-    assert_int_equal(sql_int(f->db, "SELECT value FROM meta WHERE key = 'schema_version'"), STORE_SCHEMA_VERSION);
+    assert_int_equal(sql_int(f->db, "SELECT value FROM meta WHERE key = 'schema_version'"),
+                     STORE_SCHEMA_VERSION);
     sql_exec(f->db, "UPDATE meta SET value = 99 WHERE key = 'schema_version'");
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     assert_int_equal(store_open(f->db, NULL, &s, &e), PK_ENOTSUP);
     assert_null(s);
     assert_string_equal(e.on, f->db);
@@ -597,7 +603,7 @@ static void test_history_validation(void **state)
     append_ok(s, &set);
     struct store_point *p = (void *)1;
     size_t n = 7;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     assert_int_equal(store_history(s, K_LOAD, 2000, 1000, 0, 10, &p, &n, NULL, &e), -EINVAL);
     assert_null(p);
     assert_int_equal(n, 0);
@@ -609,7 +615,7 @@ static void test_history_validation(void **state)
     assert_int_equal(store_history(s, K_LOAD, -1, 1000, 0, 10, &p, &n, NULL, &e), -EINVAL);
     assert_int_equal(store_history(s, NULL, 0, 1000, 0, 10, &p, &n, NULL, &e), -EINVAL);
     assert_int_equal(store_history(s, "", 0, 1000, 0, 10, &p, &n, NULL, &e), -EINVAL);
-    struct store_history_info info = {.want = 42};
+    struct store_history_info info = { .want = 42 };
     assert_int_equal(store_history(s, K_LOAD, 0, 1000, 0, 10, &p, &n, &info, &e), -EINVAL);
     assert_int_equal(store_history(s, "nope", 0, 1000, 0, 10, &p, &n, NULL, &e), -ENOENT);
     /* extremes do not overflow */
@@ -637,7 +643,8 @@ static void check_whole_samples(const char *db)
                                  " max(length(data)) b FROM chunks GROUP BY minute"
                                  " HAVING c != (SELECT count(*) FROM series) OR a != b)"),
                      0);
-    assert_int_equal(sql_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
+    assert_int_equal(sql_int(db, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check != 'ok'"),
+                     0);
 }
 
 /* SQLITE_FULL through max_page_count: the code path of a full disk. */
@@ -650,7 +657,7 @@ static void test_full_database(void **state)
     struct store *s = open_store(f->db, &o);
     struct metric_set set;
     metric_set_init(&set);
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     int64_t t = 1000LL * 60000;
     int rc = 0, ok = 0;
     for (int i = 0; i < 100000 && rc == 0; i++, t += 1000) {
@@ -668,7 +675,7 @@ static void test_full_database(void **state)
     /* still full: each try fails cleanly and is counted */
     t -= 1000;
     for (int i = 0; i < 3; i++) {
-        fill(&set, t, ok);   /* the very sample that did not fit */
+        fill(&set, t, ok); /* the very sample that did not fit */
         assert_int_equal(store_append(s, &set, NULL, NULL, &e), -ENOSPC);
     }
     assert_int_equal(store_errors(s), 4);
@@ -696,17 +703,17 @@ static void test_full_database(void **state)
  * bind root, so as root the scenario runs in a child as nobody. */
 static int readonly_scenario(const char *dir)
 {
-#define CHECK(c)                                                                  \
-    do {                                                                          \
-        if (!(c)) {                                                               \
+#define CHECK(c)                                                                       \
+    do {                                                                               \
+        if (!(c)) {                                                                    \
             fprintf(stderr, "readonly scenario: %s:%d: %s\n", __FILE__, __LINE__, #c); \
-            return __LINE__;                                                      \
-        }                                                                         \
+            return __LINE__;                                                           \
+        }                                                                              \
     } while (0)
     char db[160];
     snprintf(db, sizeof(db), "%s/ro.db", dir);
     struct store *s = NULL;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     struct metric_set set;
     metric_set_init(&set);
     CHECK(store_open(db, NULL, &s, &e) == 0);
@@ -773,7 +780,8 @@ static int readonly_scenario(const char *dir)
     CHECK(chmod(sub, 0755) == 0 && chmod(db2, 0644) == 0);
     rc = store_append(s, &set, NULL, NULL, &e);
     if (rc != 0)
-        fprintf(stderr, "append once the directory is writable: %d %s\n", rc, pk_err_str(&e, buf, sizeof(buf)));
+        fprintf(stderr, "append once the directory is writable: %d %s\n", rc,
+                pk_err_str(&e, buf, sizeof(buf)));
     CHECK(rc == 0);
     CHECK(store_history(s, K_LOAD, 0, t + 1000, 0, 10, &p, &n, NULL, &e) == 0);
     CHECK(n == 1 && p[0].count == 7);
@@ -816,24 +824,25 @@ static void test_read_only_database(void **state)
 static void make_v1(const char *path, int64_t m0)
 {
     char sql[2048];
-    snprintf(sql, sizeof(sql),
-             "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
-             "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
-             "CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL);"
-             "CREATE TABLE samples(series INTEGER, ts INTEGER, value REAL, PRIMARY KEY(series, ts)) WITHOUT ROWID;"
-             "CREATE TABLE rollups(series INTEGER, minute INTEGER, min REAL, avg REAL, max REAL, n INTEGER,"
-             " PRIMARY KEY(series, minute)) WITHOUT ROWID;"
-             "INSERT INTO meta VALUES('application', 'perfkit monitor'), ('schema_version', 1);"
-             "INSERT INTO series VALUES(1, 'node_load1'), (2, '%s');"
-             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 5)"
-             " INSERT INTO samples SELECT 1, %lld + n * 10000, n + 1.0 FROM i"
-             " UNION ALL SELECT 2, %lld + n * 10000, (n + 1) * 10.0 FROM i;"
-             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 2)"
-             " INSERT INTO samples SELECT 1, %lld + 60000 + n * 10000, 101.0 + n FROM i"
-             " UNION ALL SELECT 2, %lld + 60000 + n * 10000, 1010.0 + n * 10 FROM i;"
-             "INSERT INTO rollups VALUES(1, %lld, 1, 3.5, 6, 6), (2, %lld, 10, 35, 60, 6);",
-             K_CPU1, (long long)m0, (long long)m0, (long long)m0, (long long)m0, (long long)(m0 / 60000),
-             (long long)(m0 / 60000));
+    snprintf(
+        sql, sizeof(sql),
+        "PRAGMA page_size = 1024; PRAGMA journal_mode = WAL;"
+        "CREATE TABLE meta(key TEXT PRIMARY KEY, value);"
+        "CREATE TABLE series(id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL);"
+        "CREATE TABLE samples(series INTEGER, ts INTEGER, value REAL, PRIMARY KEY(series, ts)) WITHOUT ROWID;"
+        "CREATE TABLE rollups(series INTEGER, minute INTEGER, min REAL, avg REAL, max REAL, n INTEGER,"
+        " PRIMARY KEY(series, minute)) WITHOUT ROWID;"
+        "INSERT INTO meta VALUES('application', 'perfkit monitor'), ('schema_version', 1);"
+        "INSERT INTO series VALUES(1, 'node_load1'), (2, '%s');"
+        "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 5)"
+        " INSERT INTO samples SELECT 1, %lld + n * 10000, n + 1.0 FROM i"
+        " UNION ALL SELECT 2, %lld + n * 10000, (n + 1) * 10.0 FROM i;"
+        "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n < 2)"
+        " INSERT INTO samples SELECT 1, %lld + 60000 + n * 10000, 101.0 + n FROM i"
+        " UNION ALL SELECT 2, %lld + 60000 + n * 10000, 1010.0 + n * 10 FROM i;"
+        "INSERT INTO rollups VALUES(1, %lld, 1, 3.5, 6, 6), (2, %lld, 10, 35, 60, 6);",
+        K_CPU1, (long long)m0, (long long)m0, (long long)m0, (long long)m0, (long long)(m0 / 60000),
+        (long long)(m0 / 60000));
     sql_exec(path, sql);
 }
 
@@ -844,7 +853,7 @@ static int v1_data_readable(struct store *s, int64_t m0, int64_t latest)
     struct store_point *p = NULL;
     size_t n = 0;
     struct pk_err e;
-    struct store_history_info info = {.want = STORE_SOURCE_RAW};
+    struct store_history_info info = { .want = STORE_SOURCE_RAW };
     if (store_history(s, K_LOAD, m0, m0 + 119999, 10000, 100, &p, &n, &info, &e) != 0 || n != 9)
         return __LINE__;
     for (size_t i = 0; i < 9; i++) {
@@ -889,8 +898,9 @@ static void test_upgrade_v1(void **state)
     metric_set_init(&set);
     fill(&set, m0 + 120000, 7);
     append_ok(s, &set);
-    assert_int_equal(sql_int(f->db, "SELECT n * 1000 + min FROM rollups WHERE series = 1 AND minute = 29000001"),
-                     3 * 1000 + 101);
+    assert_int_equal(
+        sql_int(f->db, "SELECT n * 1000 + min FROM rollups WHERE series = 1 AND minute = 29000001"),
+        3 * 1000 + 101);
     assert_int_equal(sql_int(f->db, "SELECT count(*) FROM series"), 1 + NCPU);
     store_close(s);
     s = open_store(f->db, NULL);
@@ -909,7 +919,7 @@ static int v1_readonly_scenario(const char *dir)
     if (chmod(db, 0444) != 0)
         return __LINE__;
     struct store *s = NULL;
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     if (store_open(db, NULL, &s, &e) != 0) {
         char buf[800];
         fprintf(stderr, "store_open: %s\n", pk_err_str(&e, buf, sizeof(buf)));
@@ -969,8 +979,14 @@ struct ffile {
 };
 
 #define REAL(f) (((struct ffile *)(f))->real)
-static int f_close(sqlite3_file *f) { return REAL(f)->pMethods->xClose(REAL(f)); }
-static int f_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o) { return REAL(f)->pMethods->xRead(REAL(f), b, n, o); }
+static int f_close(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xClose(REAL(f));
+}
+static int f_read(sqlite3_file *f, void *b, int n, sqlite3_int64 o)
+{
+    return REAL(f)->pMethods->xRead(REAL(f), b, n, o);
+}
 static int f_write(sqlite3_file *f, const void *b, int n, sqlite3_int64 o)
 {
     return fail_io ? SQLITE_IOERR_WRITE : REAL(f)->pMethods->xWrite(REAL(f), b, n, o);
@@ -979,27 +995,67 @@ static int f_truncate(sqlite3_file *f, sqlite3_int64 sz)
 {
     return fail_io ? SQLITE_IOERR_TRUNCATE : REAL(f)->pMethods->xTruncate(REAL(f), sz);
 }
-static int f_sync(sqlite3_file *f, int fl) { return fail_io ? SQLITE_IOERR_FSYNC : REAL(f)->pMethods->xSync(REAL(f), fl); }
-static int f_size(sqlite3_file *f, sqlite3_int64 *sz) { return REAL(f)->pMethods->xFileSize(REAL(f), sz); }
-static int f_lock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xLock(REAL(f), l); }
-static int f_unlock(sqlite3_file *f, int l) { return REAL(f)->pMethods->xUnlock(REAL(f), l); }
-static int f_reserved(sqlite3_file *f, int *r) { return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r); }
-static int f_fcntl(sqlite3_file *f, int op, void *a) { return REAL(f)->pMethods->xFileControl(REAL(f), op, a); }
-static int f_sector(sqlite3_file *f) { return REAL(f)->pMethods->xSectorSize(REAL(f)); }
-static int f_devchar(sqlite3_file *f) { return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f)); }
+static int f_sync(sqlite3_file *f, int fl)
+{
+    return fail_io ? SQLITE_IOERR_FSYNC : REAL(f)->pMethods->xSync(REAL(f), fl);
+}
+static int f_size(sqlite3_file *f, sqlite3_int64 *sz)
+{
+    return REAL(f)->pMethods->xFileSize(REAL(f), sz);
+}
+static int f_lock(sqlite3_file *f, int l)
+{
+    return REAL(f)->pMethods->xLock(REAL(f), l);
+}
+static int f_unlock(sqlite3_file *f, int l)
+{
+    return REAL(f)->pMethods->xUnlock(REAL(f), l);
+}
+static int f_reserved(sqlite3_file *f, int *r)
+{
+    return REAL(f)->pMethods->xCheckReservedLock(REAL(f), r);
+}
+static int f_fcntl(sqlite3_file *f, int op, void *a)
+{
+    return REAL(f)->pMethods->xFileControl(REAL(f), op, a);
+}
+static int f_sector(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xSectorSize(REAL(f));
+}
+static int f_devchar(sqlite3_file *f)
+{
+    return REAL(f)->pMethods->xDeviceCharacteristics(REAL(f));
+}
 static int f_shmmap(sqlite3_file *f, int pg, int sz, int ext, void volatile **pp)
 {
     return REAL(f)->pMethods->xShmMap(REAL(f), pg, sz, ext, pp);
 }
-static int f_shmlock(sqlite3_file *f, int o, int n, int fl) { return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl); }
-static void f_shmbarrier(sqlite3_file *f) { REAL(f)->pMethods->xShmBarrier(REAL(f)); }
-static int f_shmunmap(sqlite3_file *f, int del) { return REAL(f)->pMethods->xShmUnmap(REAL(f), del); }
-static int f_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp) { return REAL(f)->pMethods->xFetch(REAL(f), o, n, pp); }
-static int f_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p) { return REAL(f)->pMethods->xUnfetch(REAL(f), o, p); }
+static int f_shmlock(sqlite3_file *f, int o, int n, int fl)
+{
+    return REAL(f)->pMethods->xShmLock(REAL(f), o, n, fl);
+}
+static void f_shmbarrier(sqlite3_file *f)
+{
+    REAL(f)->pMethods->xShmBarrier(REAL(f));
+}
+static int f_shmunmap(sqlite3_file *f, int del)
+{
+    return REAL(f)->pMethods->xShmUnmap(REAL(f), del);
+}
+static int f_fetch(sqlite3_file *f, sqlite3_int64 o, int n, void **pp)
+{
+    return REAL(f)->pMethods->xFetch(REAL(f), o, n, pp);
+}
+static int f_unfetch(sqlite3_file *f, sqlite3_int64 o, void *p)
+{
+    return REAL(f)->pMethods->xUnfetch(REAL(f), o, p);
+}
 
 static const sqlite3_io_methods faulty_io = {
-    3, f_close, f_read, f_write, f_truncate, f_sync, f_size, f_lock, f_unlock, f_reserved, f_fcntl,
-    f_sector, f_devchar, f_shmmap, f_shmlock, f_shmbarrier, f_shmunmap, f_fetch, f_unfetch,
+    3,         f_close,      f_read,     f_write, f_truncate, f_sync,    f_size,
+    f_lock,    f_unlock,     f_reserved, f_fcntl, f_sector,   f_devchar, f_shmmap,
+    f_shmlock, f_shmbarrier, f_shmunmap, f_fetch, f_unfetch,
 };
 
 static int f_open(sqlite3_vfs *v, sqlite3_filename name, sqlite3_file *f, int flags, int *out)
@@ -1038,7 +1094,7 @@ static void test_io_errors(void **state)
     struct store *s = open_store(f->db, &o);
     struct metric_set set;
     metric_set_init(&set);
-    struct pk_err e = {0};
+    struct pk_err e = { 0 };
     int64_t t = 3000LL * 60000;
     int ok = 0;
     for (int i = 0; i < 150; i++, t += 1000) {
@@ -1047,7 +1103,7 @@ static void test_io_errors(void **state)
         ok++;
     }
     fail_io = 1;
-    for (int i = 0; i < 100; i++, t += 1000) {   /* across a minute boundary too */
+    for (int i = 0; i < 100; i++, t += 1000) { /* across a minute boundary too */
         fill(&set, t, i);
         assert_int_equal(store_append(s, &set, NULL, NULL, &e), -EIO);
     }
@@ -1120,7 +1176,7 @@ static void test_concurrent_readers(void **state)
 {
     struct fx *f = *state;
     struct store *s = open_store(f->db, NULL);
-    struct rd_arg a[3] = {{.s = s}, {.s = s}, {.s = s}};
+    struct rd_arg a[3] = { { .s = s }, { .s = s }, { .s = s } };
     pthread_t th[3];
     for (int i = 0; i < 3; i++)
         assert_int_equal(pthread_create(&th[i], NULL, reader_thread, &a[i]), 0);

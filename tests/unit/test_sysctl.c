@@ -10,9 +10,9 @@
 
 #include "sys/sysctl.h"
 
-#define NE_DIR PK_FIXTURES "/node_exporter"
+#define NE_DIR  PK_FIXTURES "/node_exporter"
 #define VM_PROC PK_FIXTURES "/sys/vm-2cpu/proc"
-#define VM_SYS PK_FIXTURES "/sys/vm-2cpu/sys"
+#define VM_SYS  PK_FIXTURES "/sys/vm-2cpu/sys"
 
 /* ---- node_exporter's expected output ------------------------------------ */
 
@@ -50,7 +50,7 @@ static void node_exporter_filefd(void **state)
     /* integers: exact */
     assert_true((double)f.allocated == e2e_value("node_filefd_allocated"));
     assert_true((double)f.max == e2e_value("node_filefd_maximum"));
-    assert_int_equal(f.unused, 0);   /* proc/sys/fs/file-nr: "1024\t0\t1631329" */
+    assert_int_equal(f.unused, 0); /* proc/sys/fs/file-nr: "1024\t0\t1631329" */
 }
 
 /* ---- the recorded VM ---------------------------------------------------- */
@@ -102,8 +102,8 @@ static void vm_2cpu(void **state)
     assert_int_equal(sysctl_read_string(VM_PROC, "net.ipv4.tcp_congestion_control", s, sizeof(s), NULL), 0);
     assert_string_equal(s, "bbr");
     /* proc/sys/net/ipv4/tcp_available_congestion_control: "reno bbr cubic" */
-    assert_int_equal(sysctl_read_string(VM_PROC, "net.ipv4.tcp_available_congestion_control", s,
-                                        sizeof(s), NULL), 0);
+    assert_int_equal(
+        sysctl_read_string(VM_PROC, "net.ipv4.tcp_available_congestion_control", s, sizeof(s), NULL), 0);
     assert_string_equal(s, "reno bbr cubic");
 
     /* proc/sys/fs/file-nr: "454\t0\t2466170" */
@@ -206,7 +206,7 @@ static void names(void **state)
         { "net.ipv4.conf.eth0/100.rp_filter", "sys/net/ipv4/conf/eth0.100/rp_filter" },
         { "net/ipv4/conf/eth0.100/rp_filter", "sys/net/ipv4/conf/eth0.100/rp_filter" },
         { "kernel", "sys/kernel" },
-        { "a/b...c", "sys/a/b...c" },   /* path form: dots are literal, "b...c" is a name */
+        { "a/b...c", "sys/a/b...c" }, /* path form: dots are literal, "b...c" is a name */
     };
     char dst[SYSCTL_NAME_MAX + 8];
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -214,8 +214,24 @@ static void names(void **state)
         assert_string_equal(dst, good[i].path);
     }
     static const char *const bad[] = {
-        "", ".", "..", ".a", "a.", "a..b", "a//b", "/a", "a/", "../etc/passwd", "a/../b", "a/./b",
-        "a/..", "a...b/c", "net.core.some maxconn", "net.core.\x01", "net.core.\xc3\xa9", "a\tb",
+        "",
+        ".",
+        "..",
+        ".a",
+        "a.",
+        "a..b",
+        "a//b",
+        "/a",
+        "a/",
+        "../etc/passwd",
+        "a/../b",
+        "a/./b",
+        "a/..",
+        "a...b/c",
+        "net.core.some maxconn",
+        "net.core.\x01",
+        "net.core.\xc3\xa9",
+        "a\tb",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (sysctl_path(bad[i], dst, sizeof(dst)) != -EINVAL)
@@ -232,9 +248,9 @@ static void names(void **state)
     longname[SYSCTL_NAME_MAX] = '\0';
     assert_int_equal(sysctl_path(longname, dst, sizeof(dst)), -ENAMETOOLONG);
     char small[10];
-    assert_int_equal(sysctl_path("vm.swappi", small, sizeof(small)), -ENAMETOOLONG);   /* needs 14 */
-    assert_int_equal(sysctl_path("vm.swap", small, sizeof(small)), -ENAMETOOLONG);     /* needs 12 */
-    assert_int_equal(sysctl_path("vm.sw", small, sizeof(small)), 0);                    /* exactly 10 */
+    assert_int_equal(sysctl_path("vm.swappi", small, sizeof(small)), -ENAMETOOLONG); /* needs 14 */
+    assert_int_equal(sysctl_path("vm.swap", small, sizeof(small)), -ENAMETOOLONG);   /* needs 12 */
+    assert_int_equal(sysctl_path("vm.sw", small, sizeof(small)), 0);                 /* exactly 10 */
     assert_string_equal(small, "sys/vm/sw");
 }
 
@@ -247,9 +263,14 @@ static void int_parsers(void **state)
         const char *in;
         int64_t want;
     } good[] = {
-        { "60\n", 60 }, { "0", 0 }, { "-1\n", -1 }, { "  42 \t\n", 42 },
-        { "9223372036854775807\n", INT64_MAX }, { "-9223372036854775808", INT64_MIN },
-        { "007", 7 }, { "-0", 0 },
+        { "60\n", 60 },
+        { "0", 0 },
+        { "-1\n", -1 },
+        { "  42 \t\n", 42 },
+        { "9223372036854775807\n", INT64_MAX },
+        { "-9223372036854775808", INT64_MIN },
+        { "007", 7 },
+        { "-0", 0 },
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
         int64_t v = 99;
@@ -257,8 +278,21 @@ static void int_parsers(void **state)
         assert_true(v == good[i].want);
     }
     static const char *const bad[] = {
-        "", "\n", "-", "--1", "+1", "1 2", "1\t2\n", "0x10", "1.5", "abc", "9223372036854775808",
-        "-9223372036854775809", "99999999999999999999999", "1-", "- 1",
+        "",
+        "\n",
+        "-",
+        "--1",
+        "+1",
+        "1 2",
+        "1\t2\n",
+        "0x10",
+        "1.5",
+        "abc",
+        "9223372036854775808",
+        "-9223372036854775809",
+        "99999999999999999999999",
+        "1-",
+        "- 1",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         int64_t v = 99;
@@ -269,7 +303,7 @@ static void int_parsers(void **state)
     static const char nul[] = "1\0";
     int64_t v = 99;
     assert_int_equal(sysctl_parse_int(nul, 2, &v), PK_EPARSE);
-    assert_int_equal(sysctl_parse_int("123", 2, &v), 0);   /* len respected */
+    assert_int_equal(sysctl_parse_int("123", 2, &v), 0); /* len respected */
     assert_true(v == 12);
 
     uint64_t u = 5;
@@ -287,11 +321,11 @@ static void list_parser(void **state)
     (void)state;
     int64_t v[4] = { 9, 9, 9, 9 };
     size_t n = 0;
-    const char *t = "4096\t131072\t6291456\n";   /* net.ipv4.tcp_rmem's shape */
+    const char *t = "4096\t131072\t6291456\n"; /* net.ipv4.tcp_rmem's shape */
     assert_int_equal(sysctl_parse_ints(t, strlen(t), v, 4, &n), 0);
     assert_int_equal(n, 3);
     assert_true(v[0] == 4096 && v[1] == 131072 && v[2] == 6291456 && v[3] == 9);
-    t = "-1 0\n7";   /* no trailing newline, a line break between */
+    t = "-1 0\n7"; /* no trailing newline, a line break between */
     assert_int_equal(sysctl_parse_ints(t, strlen(t), v, 4, &n), 0);
     assert_int_equal(n, 3);
     assert_true(v[0] == -1 && v[2] == 7);
@@ -323,13 +357,13 @@ static void choice_parser(void **state)
     assert_int_equal(c.nchoices, 4);
     assert_string_equal(c.choices[0], "mq-deadline");
     assert_string_equal(c.choices[3], "none");
-    t = "none [mq-deadline] kyber bfq \n";   /* queue/scheduler as the kernel prints it, blank at the end */
+    t = "none [mq-deadline] kyber bfq \n"; /* queue/scheduler as the kernel prints it, blank at the end */
     assert_int_equal(sysctl_parse_choice(t, strlen(t), &c), 0);
     assert_string_equal(c.selected, "mq-deadline");
     assert_int_equal(c.nchoices, 4);
     assert_string_equal(c.choices[0], "none");
     assert_string_equal(c.choices[3], "bfq");
-    t = "[none]";   /* a queue without schedulers; no trailing newline */
+    t = "[none]"; /* a queue without schedulers; no trailing newline */
     assert_int_equal(sysctl_parse_choice(t, strlen(t), &c), 0);
     assert_string_equal(c.selected, "none");
     assert_int_equal(c.nchoices, 1);
@@ -359,15 +393,15 @@ static void choice_parser(void **state)
     assert_int_equal(sysctl_parse_choice(buf, strlen(buf), &c), PK_EPARSE);
 
     static const char *const bad[] = {
-        "", "\n", "always madvise never\n", "[always] [never]", "[]", "a [] b", "a[b]", "[a",
-        "a]", "[[a]]", "[a]b", "always [mad\x01vise]", "[\xc3\xa9]", "[a b]",
+        "",      "\n",   "always madvise never\n", "[always] [never]", "[]",    "a [] b", "a[b]", "[a", "a]",
+        "[[a]]", "[a]b", "always [mad\x01vise]",   "[\xc3\xa9]",       "[a b]",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         if (sysctl_parse_choice(bad[i], strlen(bad[i]), &c) != PK_EPARSE)
             fail_msg("accepted choices: '%s'", bad[i]);
-    assert_memory_equal(&c, &before, sizeof(c));   /* untouched on failure */
+    assert_memory_equal(&c, &before, sizeof(c)); /* untouched on failure */
 
-    t = "[a] b";   /* len respected: "[a" */
+    t = "[a] b"; /* len respected: "[a" */
     assert_int_equal(sysctl_parse_choice(t, 2, &c), PK_EPARSE);
 }
 
@@ -375,13 +409,14 @@ static void file_nr_and_string_parsers(void **state)
 {
     (void)state;
     struct sysctl_file_nr f = { 1, 2, 3 };
-    const char *t = "1024\t0\t9223372036854775807";   /* max = LONG_MAX, no trailing newline */
+    const char *t = "1024\t0\t9223372036854775807"; /* max = LONG_MAX, no trailing newline */
     assert_int_equal(sysctl_parse_file_nr(t, strlen(t), &f), 0);
     assert_int_equal(f.allocated, 1024);
     assert_true(f.max == INT64_MAX);
     static const char *const bad[] = {
-        "", "\n", "1 2", "1 2\n", "1 2 3 4", "1 2 3x", "1\t\t", "a b c", "-1 0 5",
-        "1 0 18446744073709551616", "1 0\n5",
+        "",       "\n",    "1 2",   "1 2\n",  "1 2 3 4",
+        "1 2 3x", "1\t\t", "a b c", "-1 0 5", "1 0 18446744073709551616",
+        "1 0\n5",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         f = (struct sysctl_file_nr){ 1, 2, 3 };
@@ -391,7 +426,7 @@ static void file_nr_and_string_parsers(void **state)
     }
 
     char s[9];
-    t = "  reno bbr\n";   /* 8 bytes and the NUL: exactly fits */
+    t = "  reno bbr\n"; /* 8 bytes and the NUL: exactly fits */
     assert_int_equal(sysctl_parse_string(t, strlen(t), s, sizeof(s)), 0);
     assert_string_equal(s, "reno bbr");
     memcpy(s, "keep", 5);
@@ -407,14 +442,10 @@ static void file_nr_and_string_parsers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(node_exporter_filefd),
-        cmocka_unit_test(vm_2cpu),
-        cmocka_unit_test(reader_errors),
-        cmocka_unit_test(names),
-        cmocka_unit_test(int_parsers),
-        cmocka_unit_test(list_parser),
-        cmocka_unit_test(choice_parser),
-        cmocka_unit_test(file_nr_and_string_parsers),
+        cmocka_unit_test(node_exporter_filefd), cmocka_unit_test(vm_2cpu),
+        cmocka_unit_test(reader_errors),        cmocka_unit_test(names),
+        cmocka_unit_test(int_parsers),          cmocka_unit_test(list_parser),
+        cmocka_unit_test(choice_parser),        cmocka_unit_test(file_nr_and_string_parsers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,7 +26,7 @@ static void uint_bounds(void **state)
     uint64_t v;
     assert_int_equal(parse("1", 1, &v), 0);
     assert_int_equal(v, 1);
-    assert_int_equal(parse("2", 1, &v), PK_EPARSE);   /* a digit above a small max */
+    assert_int_equal(parse("2", 1, &v), PK_EPARSE); /* a digit above a small max */
     assert_int_equal(parse("9", 8, &v), PK_EPARSE);
     assert_int_equal(parse("10", 9, &v), PK_EPARSE);
     assert_int_equal(parse("18446744073709551615", UINT64_MAX, &v), 0);
@@ -298,14 +298,10 @@ static void kept_destroy_zeroed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(uint_bounds),
-        cmocka_unit_test(decimal),
-        cmocka_unit_test(kept_procfs),
-        cmocka_unit_test(kept_regular),
-        cmocka_unit_test(lines),
-        cmocka_unit_test(name_err),
-        cmocka_unit_test(parse_file),
-        cmocka_unit_test(kept_destroy_zeroed),
+        cmocka_unit_test(uint_bounds), cmocka_unit_test(decimal),
+        cmocka_unit_test(kept_procfs), cmocka_unit_test(kept_regular),
+        cmocka_unit_test(lines),       cmocka_unit_test(name_err),
+        cmocka_unit_test(parse_file),  cmocka_unit_test(kept_destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

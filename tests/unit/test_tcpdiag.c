@@ -72,8 +72,9 @@ static void recorded(void **state)
     assert_int_equal(nl.states[NET_TCP_FIN_WAIT2], 2);
     assert_int_equal(nl.states[NET_TCP_CLOSE_WAIT], 2);
     assert_int_equal(nl.states[NET_TCP_TIME_WAIT], 2);
-    assert_int_equal(nl.states[NET_TCP_SYN_SENT] + nl.states[NET_TCP_SYN_RECV] + nl.states[NET_TCP_FIN_WAIT1] +
-                         nl.states[NET_TCP_CLOSE] + nl.states[NET_TCP_LAST_ACK] + nl.states[NET_TCP_CLOSING],
+    assert_int_equal(nl.states[NET_TCP_SYN_SENT] + nl.states[NET_TCP_SYN_RECV] +
+                         nl.states[NET_TCP_FIN_WAIT1] + nl.states[NET_TCP_CLOSE] +
+                         nl.states[NET_TCP_LAST_ACK] + nl.states[NET_TCP_CLOSING],
                      0);
     assert_int_equal(nl.unknown, 0);
     assert_int_equal(nl.rx_queued, 65675);
@@ -263,8 +264,9 @@ static int live_child(void)
         nl.rx_queued != txt.rx_queued || nl.tx_queued != txt.tx_queued)
         return __LINE__;
     /* exactly the sockets made above, twice */
-    if (nl.states[NET_TCP_LISTEN] != 2 || nl.states[NET_TCP_ESTABLISHED] != 8 || nl.states[NET_TCP_FIN_WAIT2] != 2 ||
-        nl.states[NET_TCP_CLOSE_WAIT] != 2 || nl.states[NET_TCP_TIME_WAIT] != 2)
+    if (nl.states[NET_TCP_LISTEN] != 2 || nl.states[NET_TCP_ESTABLISHED] != 8 ||
+        nl.states[NET_TCP_FIN_WAIT2] != 2 || nl.states[NET_TCP_CLOSE_WAIT] != 2 ||
+        nl.states[NET_TCP_TIME_WAIT] != 2)
         return __LINE__;
     /* 10 unread bytes on each family's first pair, and the FIN counted by each CLOSE_WAIT */
     if (nl.rx_queued != 2 * (10 + 1))
@@ -330,11 +332,8 @@ static void close_zeroed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(recorded),
-        cmocka_unit_test(close_zeroed),
-        cmocka_unit_test(handmade),
-        cmocka_unit_test(live_namespace),
-        cmocka_unit_test(live_here),
+        cmocka_unit_test(recorded),       cmocka_unit_test(close_zeroed), cmocka_unit_test(handmade),
+        cmocka_unit_test(live_namespace), cmocka_unit_test(live_here),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

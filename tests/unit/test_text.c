@@ -20,14 +20,30 @@ static void utf8_sequences(void **state)
         const char *b;
         size_t len, want;
     } v[] = {
-        { "\x00", 1, 1 },            { "A", 1, 1 },                 { "\x7f", 1, 1 },
-        { "\xc2\x80", 2, 2 },        { "\xdf\xbf", 2, 2 },          { "\xc0\x80", 2, 0 }, /* overlong NUL */
-        { "\xc1\xbf", 2, 0 },        { "\xe0\x9f\xbf", 3, 0 },      { "\xe0\xa0\x80", 3, 3 },
-        { "\xed\x9f\xbf", 3, 3 },    { "\xed\xa0\x80", 3, 0 },      { "\xed\xbf\xbf", 3, 0 }, /* surrogates */
-        { "\xee\x80\x80", 3, 3 },    { "\xf0\x8f\xbf\xbf", 4, 0 }, { "\xf0\x90\x80\x80", 4, 4 },
-        { "\xf4\x8f\xbf\xbf", 4, 4 }, { "\xf4\x90\x80\x80", 4, 0 }, { "\xf5\x80\x80\x80", 4, 0 },
-        { "\x80", 1, 0 },            { "\xbf", 1, 0 },              { "\xe2\x82", 2, 0 }, /* cut short */
-        { "\xe2\x28\xa1", 3, 0 },    { "\xe2\x82\xac", 3, 3 },      { "\xff", 1, 0 },
+        { "\x00", 1, 1 },
+        { "A", 1, 1 },
+        { "\x7f", 1, 1 },
+        { "\xc2\x80", 2, 2 },
+        { "\xdf\xbf", 2, 2 },
+        { "\xc0\x80", 2, 0 }, /* overlong NUL */
+        { "\xc1\xbf", 2, 0 },
+        { "\xe0\x9f\xbf", 3, 0 },
+        { "\xe0\xa0\x80", 3, 3 },
+        { "\xed\x9f\xbf", 3, 3 },
+        { "\xed\xa0\x80", 3, 0 },
+        { "\xed\xbf\xbf", 3, 0 }, /* surrogates */
+        { "\xee\x80\x80", 3, 3 },
+        { "\xf0\x8f\xbf\xbf", 4, 0 },
+        { "\xf0\x90\x80\x80", 4, 4 },
+        { "\xf4\x8f\xbf\xbf", 4, 4 },
+        { "\xf4\x90\x80\x80", 4, 0 },
+        { "\xf5\x80\x80\x80", 4, 0 },
+        { "\x80", 1, 0 },
+        { "\xbf", 1, 0 },
+        { "\xe2\x82", 2, 0 }, /* cut short */
+        { "\xe2\x28\xa1", 3, 0 },
+        { "\xe2\x82\xac", 3, 3 },
+        { "\xff", 1, 0 },
     };
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         assert_int_equal(text_utf8_seq((const unsigned char *)v[i].b, v[i].len), v[i].want);

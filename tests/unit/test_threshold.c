@@ -32,7 +32,8 @@ static struct threshold ok(const char *text, enum threshold_metric metric, doubl
     assert_int_equal(t.metric, metric);
     assert_int_equal(t.op, op);
     if (t.percentile != pct || fabs(t.limit - limit) > 1e-12 * fabs(limit))
-        fail_msg("'%s': p=%.17g limit=%.17g, want p=%.17g limit=%.17g", text, t.percentile, t.limit, pct, limit);
+        fail_msg("'%s': p=%.17g limit=%.17g, want p=%.17g limit=%.17g", text, t.percentile, t.limit, pct,
+                 limit);
     assert_string_equal(t.text, text);
     return t;
 }
@@ -110,11 +111,13 @@ static void refuses_bad_text(void **state)
 {
     (void)state;
     bad("", "--threshold: invalid threshold '': empty (expected e.g. p99<200ms, error_rate<1%, rps>5000)");
-    bad("p99", "--threshold: invalid threshold 'p99': missing operator (expected e.g. p99<200ms, error_rate<1%, rps>5000)");
+    bad("p99", "--threshold: invalid threshold 'p99': missing operator (expected e.g. p99<200ms, "
+               "error_rate<1%, rps>5000)");
     bad("p99=200ms", "--threshold: invalid threshold 'p99=200ms': unsupported operator (use <, <=, > or >=)");
     bad("p99<<200ms", "--threshold: invalid threshold 'p99<<200ms': more than one operator");
     bad("p99<=>1s", "--threshold: invalid threshold 'p99<=>1s': more than one operator");
-    bad("<200ms", "--threshold: invalid threshold '<200ms': missing metric before the operator (expected e.g. p99<200ms)");
+    bad("<200ms", "--threshold: invalid threshold '<200ms': missing metric before the operator (expected "
+                  "e.g. p99<200ms)");
     bad("p99<", "--threshold: invalid threshold 'p99<': missing limit after the operator");
     bad("p99< ", "--threshold: invalid threshold 'p99< ': missing limit after the operator");
     bad("latency<1s", "--threshold: invalid threshold 'latency<1s': unknown metric 'latency' "
@@ -123,21 +126,29 @@ static void refuses_bad_text(void **state)
                   "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
     bad("p<1s", "--threshold: invalid threshold 'p<1s': unknown metric 'p' "
                 "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
-    bad("p99.<1s", "--threshold: invalid threshold 'p99.<1s': invalid percentile '99.' (expected e.g. p99, p99.9, p(95))");
-    bad("p9.9.9<1s", "--threshold: invalid threshold 'p9.9.9<1s': invalid percentile '9.9.9' (expected e.g. p99, p99.9, p(95))");
-    bad("p99x<1s", "--threshold: invalid threshold 'p99x<1s': invalid percentile '99x' (expected e.g. p99, p99.9, p(95))");
+    bad("p99.<1s", "--threshold: invalid threshold 'p99.<1s': invalid percentile '99.' (expected e.g. p99, "
+                   "p99.9, p(95))");
+    bad("p9.9.9<1s", "--threshold: invalid threshold 'p9.9.9<1s': invalid percentile '9.9.9' (expected e.g. "
+                     "p99, p99.9, p(95))");
+    bad("p99x<1s", "--threshold: invalid threshold 'p99x<1s': invalid percentile '99x' (expected e.g. p99, "
+                   "p99.9, p(95))");
     bad("p()<1s", "--threshold: invalid threshold 'p()<1s': unknown metric 'p()' "
                   "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
-    bad("p(x)<1s", "--threshold: invalid threshold 'p(x)<1s': invalid percentile 'x' (expected e.g. p99, p99.9, p(95))");
+    bad("p(x)<1s",
+        "--threshold: invalid threshold 'p(x)<1s': invalid percentile 'x' (expected e.g. p99, p99.9, p(95))");
     bad("p0<1s", "--threshold: invalid threshold 'p0<1s': percentile 0 out of range (0 < p <= 100)");
-    bad("p100.1<1s", "--threshold: invalid threshold 'p100.1<1s': percentile 100.1 out of range (0 < p <= 100)");
-    bad("p99<200", "--threshold: invalid threshold 'p99<200': latency limit '200' needs a unit (e.g. 200ms or 200s)");
+    bad("p100.1<1s",
+        "--threshold: invalid threshold 'p100.1<1s': percentile 100.1 out of range (0 < p <= 100)");
+    bad("p99<200",
+        "--threshold: invalid threshold 'p99<200': latency limit '200' needs a unit (e.g. 200ms or 200s)");
     bad("mean<5x", "--threshold: invalid threshold 'mean<5x': invalid duration '5x': "
                    "unknown unit 'x' (use ns, us, ms, s, m, h, d)");
-    bad("max<-1s", "--threshold: invalid threshold 'max<-1s': invalid duration '-1s': negative values are not allowed");
+    bad("max<-1s",
+        "--threshold: invalid threshold 'max<-1s': invalid duration '-1s': negative values are not allowed");
     bad("error_rate<1x", "--threshold: invalid threshold 'error_rate<1x': invalid number '1x': "
                          "unexpected 'x' after the number (expected a plain number, e.g. 10, 2.5)");
-    bad("error_rate<%", "--threshold: invalid threshold 'error_rate<%': invalid number '': empty value (expected e.g. 10, 2.5)");
+    bad("error_rate<%", "--threshold: invalid threshold 'error_rate<%': invalid number '': empty value "
+                        "(expected e.g. 10, 2.5)");
     bad("error_rate<101%", "--threshold: invalid threshold 'error_rate<101%': "
                            "error rate '101%' out of range (0%..100%, or a fraction 0..1)");
     bad("error_rate<1.5", "--threshold: invalid threshold 'error_rate<1.5': "

@@ -184,11 +184,14 @@ static void duration_rejects_with_named_input(void **state)
     dur_bad("1sec", "--t: invalid duration '1sec': unknown unit 'sec' (use ns, us, ms, s, m, h, d)");
     dur_bad("1S", "--t: invalid duration '1S': unknown unit 'S' (use ns, us, ms, s, m, h, d)");
     dur_bad("1,5s", "--t: invalid duration '1,5s': unknown unit ',' (use ns, us, ms, s, m, h, d)");
-    dur_bad("30s1m",
-            "--t: invalid duration '30s1m': 'm' after 's': write the units from largest to smallest, each once");
-    dur_bad("1s1s",
-            "--t: invalid duration '1s1s': 's' after 's': write the units from largest to smallest, each once");
-    dur_bad("99999999999999999999d", "--t: invalid duration '99999999999999999999d': out of range (at most 100000d)");
+    dur_bad(
+        "30s1m",
+        "--t: invalid duration '30s1m': 'm' after 's': write the units from largest to smallest, each once");
+    dur_bad(
+        "1s1s",
+        "--t: invalid duration '1s1s': 's' after 's': write the units from largest to smallest, each once");
+    dur_bad("99999999999999999999d",
+            "--t: invalid duration '99999999999999999999d': out of range (at most 100000d)");
     dur_bad("100001d", "--t: invalid duration '100001d': out of range (at most 100000d)");
     dur_bad("99999d99999h", "--t: invalid duration '99999d99999h': out of range (at most 100000d)");
 }
@@ -264,11 +267,14 @@ static void size_rejects(void **state)
     size_bad("", "--s: invalid size '': empty value (expected e.g. 512, 64KiB, 1.5MB)");
     size_bad("1.5", "--s: invalid size '1.5': not a whole number of bytes");
     size_bad("1.5B", "--s: invalid size '1.5B': not a whole number of bytes");
-    size_bad("18446744073709551616", "--s: invalid size '18446744073709551616': out of range (at most 18446744073709551615)");
+    size_bad("18446744073709551616",
+             "--s: invalid size '18446744073709551616': out of range (at most 18446744073709551615)");
     size_bad("16777216TiB", "--s: invalid size '16777216TiB': out of range (at most 18446744073709551615)");
-    size_bad("18446744073709551615.5", "--s: invalid size '18446744073709551615.5': too many digits (at most 19 significant)");
+    size_bad("18446744073709551615.5",
+             "--s: invalid size '18446744073709551615.5': too many digits (at most 19 significant)");
     size_bad("-1", "--s: invalid size '-1': negative values are not allowed");
-    size_bad("1 KiB", "--s: invalid size '1 KiB': contains whitespace (write it as one word, e.g. 512, 64KiB, 1.5MB)");
+    size_bad("1 KiB",
+             "--s: invalid size '1 KiB': contains whitespace (write it as one word, e.g. 512, 64KiB, 1.5MB)");
     size_bad("KiB", "--s: invalid size 'KiB': expected a number before 'KiB'");
     size_bad("1.2.3k", "--s: invalid size '1.2.3k': malformed number '1.2.3'");
     snprintf(want, sizeof(want), "--s: invalid size '1kb': unknown unit 'kb' %s", units);
@@ -301,8 +307,10 @@ static void count_accepts_and_rejects(void **state)
     count_bad("10x", "--c: invalid count '10x': unknown suffix 'x' (use k, M, G)");
     count_bad("1kB", "--c: invalid count '1kB': unknown suffix 'kB' (use k, M, G)");
     count_bad("-5", "--c: invalid count '-5': negative values are not allowed");
-    count_bad("18446744073709551616", "--c: invalid count '18446744073709551616': out of range (at most 18446744073709551615)");
-    count_bad("18446744073709552k", "--c: invalid count '18446744073709552k': out of range (at most 18446744073709551615)");
+    count_bad("18446744073709551616",
+              "--c: invalid count '18446744073709551616': out of range (at most 18446744073709551615)");
+    count_bad("18446744073709552k",
+              "--c: invalid count '18446744073709552k': out of range (at most 18446744073709551615)");
     count_bad("k", "--c: invalid count 'k': expected a number before 'k'");
 }
 
@@ -321,12 +329,15 @@ static void plain_numbers(void **state)
     assert_true(d == 0.1);
 
     const char *bad[][2] = {
-        { "1e3", "-P: invalid number '1e3': unexpected 'e3' after the number (expected a plain number, e.g. 10, 2.5)" },
+        { "1e3", "-P: invalid number '1e3': unexpected 'e3' after the number (expected a plain number, e.g. "
+                 "10, 2.5)" },
         { "inf", "-P: invalid number 'inf': expected a number before 'inf'" },
         { "nan", "-P: invalid number 'nan': expected a number before 'nan'" },
         { "-1", "-P: invalid number '-1': negative values are not allowed" },
-        { "0x10", "-P: invalid number '0x10': unexpected 'x10' after the number (expected a plain number, e.g. 10, 2.5)" },
-        { "1,5", "-P: invalid number '1,5': unexpected ',5' after the number (expected a plain number, e.g. 10, 2.5)" },
+        { "0x10", "-P: invalid number '0x10': unexpected 'x10' after the number (expected a plain number, "
+                  "e.g. 10, 2.5)" },
+        { "1,5", "-P: invalid number '1,5': unexpected ',5' after the number (expected a plain number, e.g. "
+                 "10, 2.5)" },
         { " 1", "-P: invalid number ' 1': contains whitespace (write it as one word, e.g. 10, 2.5)" },
         { "", "-P: invalid number '': empty value (expected e.g. 10, 2.5)" },
         { "1..2", "-P: invalid number '1..2': malformed number '1..2'" },
@@ -362,7 +373,8 @@ static void unsigned_integers(void **state)
         { "11", 0, 10, "--runs: invalid number '11': out of range (must be at most 10)" },
         { "1", 2, UINT64_MAX, "--runs: invalid number '1': out of range (must be at least 2)" },
         { "18446744073709551616", 0, UINT64_MAX,
-          "--runs: invalid number '18446744073709551616': out of range (must be at most 18446744073709551615)" },
+          "--runs: invalid number '18446744073709551616': out of range (must be at most "
+          "18446744073709551615)" },
         { "99999999999999999999999", 1, 100,
           "--runs: invalid number '99999999999999999999999': out of range (must be between 1 and 100)" },
         { "-1", 0, 10, "--runs: invalid number '-1': negative values are not allowed" },
@@ -451,11 +463,12 @@ static void formats_sizes_and_counts(void **state)
 static void formats_fit_32_bytes(void **state)
 {
     (void)state;
-    const double vals[] = { DBL_MAX, -DBL_MAX, DBL_MIN, -DBL_MIN, 5e-324, 1e300, 1e-300, 1e15, 123456789012.0,
-                            -0.0, 999.999999, 1023.999999, 0.999999999 };
+    const double vals[] = { DBL_MAX, -DBL_MAX,       DBL_MIN, -DBL_MIN,   5e-324,      1e300,      1e-300,
+                            1e15,    123456789012.0, -0.0,    999.999999, 1023.999999, 0.999999999 };
     for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
         char big[256], small[32];
-        char *(*fns[])(double, char *, size_t) = { units_format_duration, units_format_size, units_format_count };
+        char *(*fns[])(double, char *, size_t) = { units_format_duration, units_format_size,
+                                                   units_format_count };
         for (size_t f = 0; f < 3; f++) {
             memset(big, 0, sizeof(big));
             fns[f](vals[i], big, sizeof(big));

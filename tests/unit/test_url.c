@@ -72,7 +72,8 @@ static void bad(const char *text, const char *want)
 static void accepts_plain_urls(void **state)
 {
     (void)state;
-    ok("http://127.0.0.1:8080/api/status", false, false, "127.0.0.1", 8080, "127.0.0.1:8080", "/api/status", 1);
+    ok("http://127.0.0.1:8080/api/status", false, false, "127.0.0.1", 8080, "127.0.0.1:8080", "/api/status",
+       1);
     ok("http://example.com", false, false, "example.com", 80, "example.com", "/", 1);
     ok("https://example.com", false, true, "example.com", 443, "example.com", "/", 1);
     ok("HTTPS://Example.COM:443/x", false, true, "Example.COM", 443, "Example.COM", "/x", 1);
@@ -114,7 +115,8 @@ static void refuses_bad_urls(void **state)
     bad("", "--url: invalid URL '': empty URL");
     bad("ftp://h/", "--url: invalid URL 'ftp://h/': unsupported scheme 'ftp' (use http:// or https://)");
     bad("ws://h/", "--url: invalid URL 'ws://h/': unsupported scheme 'ws' (use http:// or https://)");
-    bad("localhost:8080", "--url: invalid URL 'localhost:8080': missing scheme (expected http:// or https://)");
+    bad("localhost:8080",
+        "--url: invalid URL 'localhost:8080': missing scheme (expected http:// or https://)");
     bad("/path", "--url: invalid URL '/path': missing scheme (expected http:// or https://)");
     bad("h", "--url: invalid URL 'h': missing scheme (expected http:// or https://)");
     bad("http:/h", "--url: invalid URL 'http:/h': expected '//' after 'http:'");
@@ -125,18 +127,17 @@ static void refuses_bad_urls(void **state)
     bad("http://[]/", "--url: invalid URL 'http://[]/': empty host");
     bad("http://h:70000/", "--url: invalid URL 'http://h:70000/': port 70000 out of range (1-65535)");
     bad("http://h:0/", "--url: invalid URL 'http://h:0/': port 0 out of range (1-65535)");
-    bad("http://h:99999999999999999999/",
-        "--url: invalid URL 'http://h:99999999999999999999/': port 99999999999999999999 out of range (1-65535)");
+    bad("http://h:99999999999999999999/", "--url: invalid URL 'http://h:99999999999999999999/': port "
+                                          "99999999999999999999 out of range (1-65535)");
     bad("http://h:/", "--url: invalid URL 'http://h:/': empty port after ':'");
     bad("http://h:8a/", "--url: invalid URL 'http://h:8a/': invalid port '8a' (expected a number 1-65535)");
     bad("http://h:-1/", "--url: invalid URL 'http://h:-1/': invalid port '-1' (expected a number 1-65535)");
-    bad("http://h:1:2/", "--url: invalid URL 'http://h:1:2/': invalid port '1:2' (expected a number 1-65535)");
-    bad("http://user:pw@h/",
-        "--url: invalid URL 'http://user:pw@h/': userinfo before '@' is not supported "
-        "(credentials belong in a header: -H 'Authorization: ...')");
-    bad("http://@h/",
-        "--url: invalid URL 'http://@h/': userinfo before '@' is not supported "
-        "(credentials belong in a header: -H 'Authorization: ...')");
+    bad("http://h:1:2/",
+        "--url: invalid URL 'http://h:1:2/': invalid port '1:2' (expected a number 1-65535)");
+    bad("http://user:pw@h/", "--url: invalid URL 'http://user:pw@h/': userinfo before '@' is not supported "
+                             "(credentials belong in a header: -H 'Authorization: ...')");
+    bad("http://@h/", "--url: invalid URL 'http://@h/': userinfo before '@' is not supported "
+                      "(credentials belong in a header: -H 'Authorization: ...')");
     bad("http://h h/", "--url: invalid URL 'http://h h/': invalid character ' ' in host");
     bad("http://h\x01/", "--url: invalid URL 'http://h\\x01/': invalid character '\\x01' in host");
     bad("http://.h/", "--url: invalid URL 'http://.h/': host must not start with '.'");
@@ -165,23 +166,30 @@ static void refuses_bad_urls(void **state)
     bad("http://::1/", "--url: invalid URL 'http://::1/': empty host");
     bad("http://h/a b", "--url: invalid URL 'http://h/a b': space in the path or query (write it as %20)");
     bad("http://h/a\tb", "--url: invalid URL 'http://h/a\\x09b': control byte '\\x09' in the path or query");
-    bad("http://h/\xc3\xa9",
-        "--url: invalid URL 'http://h/\\xc3\\xa9': non-ASCII byte '\\xc3' in the path or query (percent-encode it)");
-    bad("http://h/%4", "--url: invalid URL 'http://h/%4': '%' not followed by two hex digits in the path or query");
-    bad("http://h/%zz?", "--url: invalid URL 'http://h/%zz?': '%' not followed by two hex digits in the path or query");
+    bad("http://h/\xc3\xa9", "--url: invalid URL 'http://h/\\xc3\\xa9': non-ASCII byte '\\xc3' in the path "
+                             "or query (percent-encode it)");
+    bad("http://h/%4",
+        "--url: invalid URL 'http://h/%4': '%' not followed by two hex digits in the path or query");
+    bad("http://h/%zz?",
+        "--url: invalid URL 'http://h/%zz?': '%' not followed by two hex digits in the path or query");
 }
 
 static void refuses_bad_weights(void **state)
 {
     (void)state;
-    bad_as("http://h/@0", true, "--url: invalid URL 'http://h/@0': weight '0' is not a whole number 1-1000000");
-    bad_as("http://h/@1.5", true, "--url: invalid URL 'http://h/@1.5': weight '1.5' is not a whole number 1-1000000");
-    bad_as("http://h/@-2", true, "--url: invalid URL 'http://h/@-2': weight '-2' is not a whole number 1-1000000");
+    bad_as("http://h/@0", true,
+           "--url: invalid URL 'http://h/@0': weight '0' is not a whole number 1-1000000");
+    bad_as("http://h/@1.5", true,
+           "--url: invalid URL 'http://h/@1.5': weight '1.5' is not a whole number 1-1000000");
+    bad_as("http://h/@-2", true,
+           "--url: invalid URL 'http://h/@-2': weight '-2' is not a whole number 1-1000000");
     bad_as("http://h/@1000001", true,
            "--url: invalid URL 'http://h/@1000001': weight '1000001' is not a whole number 1-1000000");
-    bad_as("http://h/@11111111111111111111111111111111", true,
-           "--url: invalid URL 'http://h/@11111111111111111111111111111111': weight longer than 31 characters");
-    bad_as("ftp://h/@2", true, "--url: invalid URL 'ftp://h/@2': unsupported scheme 'ftp' (use http:// or https://)");
+    bad_as(
+        "http://h/@11111111111111111111111111111111", true,
+        "--url: invalid URL 'http://h/@11111111111111111111111111111111': weight longer than 31 characters");
+    bad_as("ftp://h/@2", true,
+           "--url: invalid URL 'ftp://h/@2': unsupported scheme 'ftp' (use http:// or https://)");
     bad_as("http://u@h@2", true,
            "--url: invalid URL 'http://u@h@2': userinfo before '@' is not supported "
            "(credentials belong in a header: -H 'Authorization: ...')");
@@ -224,10 +232,8 @@ static void caps_length_and_quotes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(accepts_plain_urls),
-        cmocka_unit_test(accepts_weights),
-        cmocka_unit_test(refuses_bad_urls),
-        cmocka_unit_test(refuses_bad_weights),
+        cmocka_unit_test(accepts_plain_urls),     cmocka_unit_test(accepts_weights),
+        cmocka_unit_test(refuses_bad_urls),       cmocka_unit_test(refuses_bad_weights),
         cmocka_unit_test(caps_length_and_quotes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
