@@ -388,7 +388,7 @@ static uint64_t next_wake(const struct worker *w, uint64_t now)
 }
 
 /* After the loop: the last second, what is left unfinished, the CPU share. */
-static void worker_end(struct worker *w, uint64_t start, const struct timespec *cpu0)
+static void worker_end(struct worker *w, uint64_t start, uint64_t cpu0)
 {
     struct engine *eng = w->eng;
     uint64_t now = clock_mono_ns();
@@ -411,9 +411,7 @@ static void worker_end(struct worker *w, uint64_t start, const struct timespec *
         for (size_t j = 0; j < w->pend[o].n; j++)
             if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
                 w->r.unfinished++;
-    struct timespec cpu1;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    double cpu = (double)(cpu1.tv_sec - cpu0->tv_sec) + (double)(cpu1.tv_nsec - cpu0->tv_nsec) * 1e-9;
+    double cpu = (double)(clock_thread_cpu_ns() - cpu0) * 1e-9;
     double wall = (double)(clock_mono_ns() - start) * 1e-9;
     w->cpu_frac = wall > 0 ? cpu / wall : 0;
     atomic_store(&w->reported, UINT64_MAX);
@@ -427,8 +425,7 @@ void *worker_main(void *arg)
     const struct load_config *cfg = eng->cfg;
     struct epoll_event evs[MAX_EVENTS];
     uint64_t start = clock_mono_ns();
-    struct timespec cpu0;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+    uint64_t cpu0 = clock_thread_cpu_ns();
     if (cfg->open_model)
         prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
 
@@ -500,7 +497,7 @@ void *worker_main(void *arg)
         }
     }
 
-    worker_end(w, start, &cpu0);
+    worker_end(w, start, cpu0);
     return NULL;
 }
 
