@@ -100,6 +100,21 @@ struct hdrlog_line {
  * holds anything to free. */
 int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e);
 
+/*
+ * A log, line by line: hdrlog_next() parses the next line into *line and
+ * returns 1, 0 past the last line, or the line's error. hdrlog_where() puts
+ * "<name>:<line number>" of the line last returned before e->on, for that
+ * error and for the caller's own about the line.
+ */
+struct hdrlog_cursor {
+    const char *text, *name;
+    size_t len, at;
+    unsigned lineno;
+};
+void hdrlog_cursor_init(struct hdrlog_cursor *c, const char *text, size_t len, const char *name);
+int hdrlog_next(struct hdrlog_cursor *c, struct hdrlog_line *line, struct pk_err *e);
+void hdrlog_where(const struct hdrlog_cursor *c, struct pk_err *e);
+
 struct hdrlog_summary {
     size_t intervals; /* interval lines added to the sum */
     size_t skipped;   /* interval lines of another tag */

@@ -205,6 +205,54 @@ int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, str
     return 0;
 }
 
+void hdrlog_cursor_init(struct hdrlog_cursor *c, const char *text, size_t len, const char *name)
+{
+    c->text = text;
+    c->len = len;
+    c->name = name ? name : "histogram log";
+    c->at = 0;
+    c->lineno = 0;
+}
+
+int hdrlog_next(struct hdrlog_cursor *c, struct hdrlog_line *line, struct pk_err *e)
+{
+    if (c->at >= c->len)
+        return 0;
+    const char *p = c->text + c->at;
+    const char *nl = memchr(p, '\n', c->len - c->at);
+    size_t n = nl ? (size_t)(nl - p) : c->len - c->at;
+    c->lineno++;
+    c->at += n + 1;
+    int rc = hdrlog_parse_line(p, n, line, e);
+    return rc < 0 ? rc : 1;
+}
+
+void hdrlog_where(const struct hdrlog_cursor *c, struct pk_err *e)
+{
+    /* "<name>:<line>", before what the line's error named, if anything */
+    char where[300];
+    snprintf(where, sizeof(where), e && e->on[0] ? "%s:%u: " : "%s:%u", c->name, c->lineno);
+    err_prefix_on(e, where);
+}
+
+/* An interval of the summed tag into sum and s. */
+static int add_interval(const struct hdrlog_line *line, struct hist *sum, struct hdrlog_summary *s,
+                        struct pk_err *e)
+{
+    int rc = 0;
+    if (!sum->counts)
+        rc = hist_init(sum, line->hist.lowest, line->hist.highest, line->hist.sigfigs, e);
+    if (rc == 0)
+        rc = hist_merge(sum, &line->hist, e);
+    if (rc == 0) {
+        if (s->intervals == 0)
+            s->first_start_s = line->start_s;
+        s->last_end_s = line->start_s + line->length_s;
+        s->intervals++;
+    }
+    return rc;
+}
+
 int hdrlog_read(const char *text, size_t len, const char *name, const char *tag, struct hist *sum,
                 struct hdrlog_summary *s, struct pk_err *e)
 {
@@ -212,47 +260,30 @@ int hdrlog_read(const char *text, size_t len, const char *name, const char *tag,
     if (!s)
         s = &local;
     memset(s, 0, sizeof(*s));
-    if (!name)
-        name = "histogram log";
-    size_t at = 0;
-    unsigned lineno = 0;
-    while (at < len) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        lineno++;
-        struct hdrlog_line line;
-        int rc = hdrlog_parse_line(text + at, end - at, &line, e);
-        at = end + 1;
-        if (rc == 0 && line.kind == HDRLOG_INTERVAL) {
+    struct hdrlog_cursor c;
+    hdrlog_cursor_init(&c, text, len, name);
+    struct hdrlog_line line;
+    int rc;
+    while ((rc = hdrlog_next(&c, &line, e)) > 0) {
+        rc = 0;
+        if (line.kind == HDRLOG_INTERVAL) {
             bool wanted = tag ? strcmp(tag, line.tag) == 0 : line.tag[0] == '\0';
-            if (!wanted) {
+            if (wanted)
+                rc = add_interval(&line, sum, s, e);
+            else
                 s->skipped++;
-            } else {
-                if (!sum->counts)
-                    rc = hist_init(sum, line.hist.lowest, line.hist.highest, line.hist.sigfigs, e);
-                if (rc == 0)
-                    rc = hist_merge(sum, &line.hist, e);
-                if (rc == 0) {
-                    if (s->intervals == 0)
-                        s->first_start_s = line.start_s;
-                    s->last_end_s = line.start_s + line.length_s;
-                    s->intervals++;
-                }
-            }
             hist_destroy(&line.hist);
-        } else if (rc == 0 && line.kind == HDRLOG_START_TIME) {
+        } else if (line.kind == HDRLOG_START_TIME) {
             s->has_start_time = true;
             s->start_time_s = line.time_s;
-        } else if (rc == 0 && line.kind == HDRLOG_BASE_TIME) {
+        } else if (line.kind == HDRLOG_BASE_TIME) {
             s->has_base_time = true;
             s->base_time_s = line.time_s;
         }
-        if (rc < 0) {
-            char where[300];
-            snprintf(where, sizeof(where), "%s:%u: ", name, lineno);
-            err_prefix_on(e, where);
-            return rc;
-        }
+        if (rc < 0)
+            break;
     }
-    return 0;
+    if (rc < 0)
+        hdrlog_where(&c, e);
+    return rc < 0 ? rc : 0;
 }

@@ -443,33 +443,29 @@ static int log_to_result(const char *text, size_t len, const char *path, bool op
     g.per_second = true;
     r->open_model = open_model;
     r->sources = 1;
-    size_t at = 0;
-    unsigned lineno = 0;
-    while (at < len) {
-        const char *nl = memchr(text + at, '\n', len - at);
-        size_t end = nl ? (size_t)(nl - text) : len;
-        lineno++;
-        struct hdrlog_line line;
-        int rc = hdrlog_parse_line(text + at, end - at, &line, e);
-        at = end + 1;
-        if (rc == 0 && line.kind == HDRLOG_INTERVAL) {
+    struct hdrlog_cursor c;
+    hdrlog_cursor_init(&c, text, len, path);
+    struct hdrlog_line line;
+    int rc;
+    while ((rc = hdrlog_next(&c, &line, e)) > 0) {
+        rc = 0;
+        if (line.kind == HDRLOG_INTERVAL) {
             if (line.tag[0] == '\0')
                 rc = log_interval(&g, &line, e);
             hist_destroy(&line.hist);
-        } else if (rc == 0 && line.kind == HDRLOG_START_TIME && !g.based) {
+        } else if (line.kind == HDRLOG_START_TIME && !g.based) {
             g.have_start = true;
             g.start_time_s = line.time_s;
-        } else if (rc == 0 && line.kind == HDRLOG_BASE_TIME && !g.based) {
+        } else if (line.kind == HDRLOG_BASE_TIME && !g.based) {
             g.have_base = true;
             g.base_time_s = line.time_s;
         }
-        if (rc < 0) {
-            /* "<path>:<line>", before what the line parser named, if anything. */
-            char where[300];
-            snprintf(where, sizeof(where), e && e->on[0] ? "%s:%u: " : "%s:%u", path, lineno);
-            err_prefix_on(e, where);
-            return rc;
-        }
+        if (rc < 0)
+            break;
+    }
+    if (rc < 0) {
+        hdrlog_where(&c, e);
+        return rc;
     }
     if (!g.based)
         return err_set(e, PK_EPARSE, path, "no untagged interval", "nothing to merge");
