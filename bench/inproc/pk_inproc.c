@@ -11,7 +11,7 @@ PK_BENCHMARK(BM_empty);
 
 static void BM_memcpy_4k(struct pk_state *st)
 {
-    static unsigned char src[INPROC_COPY_LEN], dst[INPROC_COPY_LEN];
+    static unsigned char src[INPROC_COPY_LEN] INPROC_ALIGNED, dst[INPROC_COPY_LEN] INPROC_ALIGNED;
     inproc_fill(src, sizeof(src), 1);
     PK_LOOP(st)
     {
@@ -22,7 +22,7 @@ PK_BENCHMARK(BM_memcpy_4k);
 
 static void BM_qsort_1000(struct pk_state *st)
 {
-    static int input[INPROC_QSORT_N], work[INPROC_QSORT_N];
+    static int input[INPROC_QSORT_N] INPROC_ALIGNED, work[INPROC_QSORT_N] INPROC_ALIGNED;
     inproc_qsort_input(input);
     PK_LOOP(st)
     {
@@ -33,7 +33,7 @@ PK_BENCHMARK(BM_qsort_1000);
 
 static void BM_hash_64(struct pk_state *st)
 {
-    static unsigned char buf[INPROC_HASH_LEN];
+    static unsigned char buf[INPROC_HASH_LEN] INPROC_ALIGNED;
     inproc_fill(buf, sizeof(buf), 2);
     PK_LOOP(st)
     {
