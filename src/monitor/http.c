@@ -255,6 +255,28 @@ struct raw_query {
     char text[];
 };
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/* RFC 9112 3.2: an HTTP/1.1 request without Host, and any request with more
+ * than one, is a 400. HTTP/1.0 clients need not send one. */
+static const char *host_fault(struct MHD_Connection *c, const char *version)
+{
+    unsigned n = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    if (n > 1)
+        return "bad request: more than one Host header";
+    if (n == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+        return "bad request: an HTTP/1.1 request needs a Host header";
+    return NULL;
+}
+
 static bool has_body(struct MHD_Connection *c)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -275,12 +297,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls)
 {
     struct http_server *s = cls;
-    (void)version;
     (void)upload_data;
     struct raw_query *rq = *con_cls == &s->seen_mark ? NULL : *con_cls;
     bool first = rq ? !rq->seen : *con_cls == NULL;
 
     if (first) {
+        const char *fault = host_fault(c, version);
+        if (fault)
+            return queue_error(s, c, MHD_HTTP_BAD_REQUEST, fault, false, NULL);
         if (s->has_token) {
             if (!auth_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
                 atomic_fetch_add_explicit(&s->n_401, 1, memory_order_relaxed);

@@ -14,7 +14,8 @@
  *   /health        provider->health         /ready       provider->ready
  *   anything else  provider->asset(path) ("/" is the dashboard page);
  *                  -ENOENT from it, or no asset callback, is 404
- * A NULL callback makes its route 404. GET and HEAD only (anything else is
+ * A NULL callback makes its route 404. An HTTP/1.1 request without a Host
+ * header, or any request with two, is 400 (RFC 9112). GET and HEAD only (anything else is
  * 405 with Allow: GET, HEAD); HEAD runs the same callback and sends the
  * headers alone, Content-Length included. Paths are matched as sent (not
  * percent-decoded) and exactly; a query string is ignored except on
@@ -174,7 +175,8 @@ enum http_metrics_format http_negotiate_metrics(const char *accept, const char *
 /*
  * Parses a --listen address: "HOST:PORT" (an IPv4 literal or a name) or
  * "[IPV6]:PORT", port 0..65535. A name is resolved; it binds its first IPv4
- * address, else its first IPv6 one. *loopback says whether every address
+ * address, else its first IPv6 one. An IPv4-mapped IPv6 address
+ * ("[::ffff:127.0.0.1]:9310") is given as the IPv4 address it maps. *loopback says whether every address
  * it names is a loopback one (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104).
  * Errors (e->on = "--listen"): PK_EPARSE, or -ENOENT for a name that does
  * not resolve.
