@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "monitor/agent.h"
+#include "monitor/agent_impl.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -608,69 +609,6 @@ static void sample(struct agent *a)
 
 /* ------------------------------------------------------------------ setup */
 
-static int load_rules(const struct monitor_config *cfg, struct rules *r, struct pk_err *e)
-{
-    rules_init(r);
-    for (size_t i = 0; i < cfg->nrules; i++) {
-        int rc = rules_add(r, cfg->rules[i].text, cfg->rules[i].on, e);
-        if (rc)
-            return rc;
-    }
-    if (cfg->default_rules)
-        return rules_add_defaults(r, e);
-    return 0;
-}
-
-int agent_check_rules(const struct monitor_config *cfg, size_t *n, struct pk_err *e)
-{
-    struct rules r;
-    int rc = load_rules(cfg, &r, e);
-    if (!rc && n)
-        *n = r.nrules;
-    rules_destroy(&r);
-    return rc;
-}
-
-/*
- * What --auth-token-file, --tls-cert and --tls-key hold, read while the
- * server starts (http_start keeps a digest of the token and its own copy of
- * the key): the token and the key are wiped before they are freed, whether
- * the start succeeded or not.
- */
-struct secrets {
-    char *token, *cert, *key;
-    size_t token_len, key_len;
-};
-
-static void secrets_wipe(struct secrets *s)
-{
-    if (s->token) {
-        explicit_bzero(s->token, s->token_len);
-        free(s->token);
-    }
-    free(s->cert);
-    if (s->key) {
-        explicit_bzero(s->key, s->key_len);
-        free(s->key);
-    }
-    memset(s, 0, sizeof(*s));
-}
-
-static int read_secrets(const struct monitor_config *cfg, struct secrets *s, struct pk_err *e)
-{
-    int rc;
-    if (cfg->auth_token_file &&
-        (rc = files_read_all(cfg->auth_token_file, 8192, &s->token, &s->token_len, e)) != 0) {
-        err_prefix_on(e, "--auth-token-file: ");
-        return rc;
-    }
-    size_t len;
-    if (cfg->tls_cert && ((rc = files_read_all(cfg->tls_cert, 1u << 20, &s->cert, &len, e)) != 0 ||
-                          (rc = files_read_all(cfg->tls_key, 1u << 20, &s->key, &s->key_len, e)) != 0))
-        return rc;
-    return 0;
-}
-
 /* The collector, the store and the probes (not started yet). */
 static int open_sources(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
 {
@@ -685,29 +623,15 @@ static int open_sources(struct agent *a, const struct monitor_config *cfg, struc
     store_opts_init(&so);
     so.retention_raw_ms = cfg->retention_raw_ms;
     so.retention_ms = cfg->retention_ms;
-    if ((rc = store_open(cfg->db ? cfg->db : "perfkit-monitor.db", &so, &a->store, e)) != 0)
+    if ((rc = store_open(cfg->db ? cfg->db : AGENT_DB_DEFAULT, &so, &a->store, e)) != 0)
         return rc;
     return prober_new(cfg->probes, cfg->nprobes, cfg->interval_ms, &a->prober, e);
 }
 
-static int start_http(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
+static int start_http(struct agent *a, const struct http_opts *ho, struct pk_err *e)
 {
-    struct secrets sec = { 0 };
-    int rc = read_secrets(cfg, &sec, e);
-    if (rc == 0) {
-        struct http_opts ho;
-        http_opts_init(&ho);
-        if (cfg->listen)
-            ho.listen = cfg->listen;
-        ho.no_auth = cfg->no_auth;
-        ho.auth_token = sec.token;
-        ho.tls_cert_pem = sec.cert;
-        ho.tls_key_pem = sec.key;
-        struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
-        rc = http_start(&ho, &p, &a->http, e);
-    }
-    secrets_wipe(&sec);
-    return rc;
+    struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
+    return http_start(ho, &p, &a->http, e);
 }
 
 static int start_notify(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
@@ -718,11 +642,8 @@ static int start_notify(struct agent *a, const struct monitor_config *cfg, struc
     gethostname(host, sizeof(host) - 1);
     snprintf(instance, sizeof(instance), "%s:%u", host[0] ? host : "localhost", http_port(a->http));
     struct metric_label inst = { "instance", instance };
-    struct notify_config nc = { 0 };
-    nc.on_alert = cfg->on_alert;
-    nc.webhooks = (const char *const *)cfg->webhooks;
-    nc.nwebhooks = cfg->nwebhooks;
-    nc.receiver = "perfkit";
+    struct notify_config nc;
+    agent_notify_config(cfg, &nc);
     nc.external_url = url;
     nc.labels = &inst;
     nc.nlabels = 1;
@@ -732,12 +653,15 @@ static int start_notify(struct agent *a, const struct monitor_config *cfg, struc
 int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
 {
     const struct monitor_config *cfg = o->cfg;
-    int rc = config_check(cfg, e);
+    struct agent_setup su;
+    int rc = agent_setup_init(&su, cfg, e);
     if (rc)
         return rc;
     struct agent *a = calloc(1, sizeof(*a));
-    if (!a)
+    if (!a) {
+        agent_setup_destroy(&su);
         return err_errno(e, -ENOMEM, "monitor", "cannot start");
+    }
     a->tfd = -1;
     a->cfg = *cfg; /* the strings stay the caller's (see agent.h) */
     a->duration_ms = o->duration_ms;
@@ -760,9 +684,13 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     sigset_t all, caller;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &caller);
-    if ((rc = load_rules(cfg, &a->rules, e)) != 0 || (rc = open_sources(a, cfg, e)) != 0 ||
-        (rc = start_http(a, cfg, e)) != 0 || (rc = start_notify(a, cfg, e)) != 0 ||
-        (rc = prober_start(a->prober, e)) != 0)
+    a->rules = su.rules; /* moved: the setup keeps none */
+    rules_init(&su.rules);
+    rc = open_sources(a, cfg, e);
+    if (rc == 0)
+        rc = start_http(a, &su.http, e);
+    agent_setup_destroy(&su); /* the secrets are wiped once the server has what it keeps */
+    if (rc || (rc = start_notify(a, cfg, e)) != 0 || (rc = prober_start(a->prober, e)) != 0)
         goto fail;
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     if (a->tfd < 0) {
@@ -797,7 +725,7 @@ static void do_reload(struct agent *a)
     rules_init(&next);
     int rc = config_load(&c, a->cfg.path, &e);
     if (!rc)
-        rc = load_rules(&c, &next, &e);
+        rc = agent_load_rules(&c, &next, &e);
     if (rc) {
         logf_(a, "reload refused, the running rules are kept: %s: %s: %s", e.on, e.what, e.why);
     } else {

@@ -678,6 +678,17 @@ static int start_daemon(struct http_server *s, const struct http_opts *o, int fd
     return 0;
 }
 
+int http_check(const struct http_opts *o, struct pk_err *e)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_errno(e, -ENOMEM, "http", "cannot check the server's settings");
+    pthread_mutex_init(&s->log_lock, NULL);
+    int rc = configure(s, o, o->listen ? o->listen : HTTP_LISTEN_DEFAULT, e);
+    free_server(s);
+    return rc;
+}
+
 int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,
                struct pk_err *e)
 {

@@ -153,6 +153,10 @@ struct http_stats {
 int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,
                struct pk_err *e);
 void http_stop(struct http_server *s);
+/* Every check http_start() makes of o (the listen address, resolved; the
+ * token; the refusal of a public address without authentication; the TLS
+ * certificate and key) short of binding: the same errors, nothing started. */
+int http_check(const struct http_opts *o, struct pk_err *e);
 
 /* The port bound (useful with port 0). */
 uint16_t http_port(const struct http_server *s);

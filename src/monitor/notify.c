@@ -271,6 +271,19 @@ static int copy_strings(struct notify *n, const struct notify_config *c, struct 
     return 0;
 }
 
+int notify_check(const struct notify_config *c, struct pk_err *e)
+{
+    struct notify scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    int rc = settings(&scratch, c, e);
+    if (rc == 0 && c->nwebhooks) {
+        const struct curlapi *cu;
+        if ((rc = curlapi_get(&cu, e)) != 0)
+            err_prefix_on(e, "--webhook: ");
+    }
+    return rc;
+}
+
 int notify_init(struct notify *n, const struct notify_config *c, struct pk_err *e)
 {
     memset(n, 0, sizeof(*n));

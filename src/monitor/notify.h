@@ -119,6 +119,9 @@ struct notify {
 };
 
 int notify_init(struct notify *n, const struct notify_config *c, struct pk_err *e);
+/* The checks of notify_init() (the settings, libcurl for webhooks) with
+ * nothing started: the same errors. */
+int notify_check(const struct notify_config *c, struct pk_err *e);
 /* Waits up to flush_ms for queued messages and running commands, then
  * drops and kills the rest. Safe on a zeroed or failed-init struct. */
 void notify_destroy(struct notify *n, int64_t flush_ms);

@@ -840,6 +840,50 @@ static void test_refusals(void **state)
     http_stop(a);
 }
 
+/* http_check makes http_start's checks, with the same verdict, binding nothing. */
+static void test_check_without_binding(void **state)
+{
+    (void)state;
+    struct http_server *busy = start_default();
+    char taken[64];
+    snprintf(taken, sizeof(taken), "127.0.0.1:%u", http_port(busy));
+    struct {
+        const char *listen, *token;
+        bool no_auth;
+        int code; /* of http_check; 0: accepted */
+    } cases[] = {
+        { "127.0.0.1:0", NULL, false, 0 },
+        { taken, NULL, false, 0 }, /* a port in use is the start's to find: binding */
+        { "0.0.0.0:9310", NULL, false, PK_EUSAGE },
+        { "0.0.0.0:9310", NULL, true, 0 },
+        { "0.0.0.0:9310", TOKEN, false, 0 },
+        { "127.0.0.1:99999", NULL, false, PK_EPARSE },
+        { "garbage", NULL, false, PK_EPARSE },
+        { "127.0.0.1:0", "short", false, PK_EUSAGE },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct http_opts o;
+        http_opts_init(&o);
+        o.listen = cases[i].listen;
+        o.auth_token = cases[i].token;
+        o.no_auth = cases[i].no_auth;
+        struct pk_err ec, es;
+        pk_err_clear(&ec);
+        pk_err_clear(&es);
+        int rc = http_check(&o, &ec);
+        if (rc != cases[i].code)
+            fail_msg("http_check(%s): %d %s", cases[i].listen, rc, msg(&ec));
+        if (rc == 0)
+            continue;
+        struct http_server *s = NULL;
+        assert_int_equal(http_start(&o, &PROV, &s, &es), rc);
+        char a[800];
+        snprintf(a, sizeof(a), "%s", msg(&ec));
+        assert_string_equal(a, msg(&es));
+    }
+    http_stop(busy);
+}
+
 static void test_loopback_names(void **state)
 {
     (void)state;
@@ -1377,6 +1421,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_auth),
         cmocka_unit_test(test_host_check),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_check_without_binding),
         cmocka_unit_test(test_loopback_names),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_slow_clients),

@@ -735,6 +735,38 @@ static void refuses_bad_settings(void **state)
     src_destroy(&s);
 }
 
+/* notify_check: notify_init's verdict on the settings, nothing started. */
+static void check_matches_init(void **state)
+{
+    (void)state;
+    const char *good[] = { "http://127.0.0.1:9/hook" }, *bad[] = { "gopher://h/" };
+    char long_cmd[NOTIFY_COMMAND_MAX + 2];
+    memset(long_cmd, 'x', sizeof(long_cmd) - 1);
+    long_cmd[sizeof(long_cmd) - 1] = '\0';
+    struct notify_config cases[] = {
+        { 0 },
+        { .webhooks = good, .nwebhooks = 1 },
+        { .webhooks = bad, .nwebhooks = 1 },
+        { .on_alert = long_cmd },
+        { .tries = 100 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pk_err ec, ei;
+        pk_err_clear(&ec);
+        pk_err_clear(&ei);
+        struct notify n;
+        int rc = notify_check(&cases[i], &ec);
+        assert_int_equal(notify_init(&n, &cases[i], &ei), rc);
+        notify_destroy(&n, 0);
+        if (rc) {
+            char a[800];
+            snprintf(a, sizeof(a), "%s", msg(&ec));
+            assert_string_equal(a, msg(&ei));
+        }
+        assert_int_equal(rc, i == 0 || i == 1 ? 0 : PK_EUSAGE);
+    }
+}
+
 /* ---- --on-alert ---- */
 
 static bool file_exists(const char *path)
@@ -935,6 +967,7 @@ int main(void)
         cmocka_unit_test(payload_label_precedence),
         cmocka_unit_test(payload_truncates),
         cmocka_unit_test(refuses_bad_settings),
+        cmocka_unit_test(check_matches_init),
         cmocka_unit_test(webhook_retries_with_backoff),
         cmocka_unit_test(webhook_dead_receiver),
         cmocka_unit_test(webhook_enqueue_never_blocks),
