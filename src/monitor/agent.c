@@ -85,6 +85,7 @@ struct agent {
     bool *want;                /* per family of set: stored in the history (want_stored) */
     size_t nwant, capwant;
     atomic_bool stored;          /* a first sample is in the store (/ready) */
+    atomic_bool notify_ready;    /* notify is set up: the server starts before it */
     atomic_llong last_sample_ms; /* wall time of the last sample (/health) */
     int64_t started_ms;
     uint64_t samples;
@@ -375,12 +376,19 @@ static int p_health(void *arg, struct http_body *out, struct pk_err *e)
     /* stale: three intervals (at least 5 s) without a sample, the sampler is stuck */
     double limit = fmax(3.0 * (double)a->cfg.interval_ms / 1000.0, 5.0);
     bool fresh = last && age <= limit;
-    json_t *root = json_pack("{s:s, s:o, s:o}", "status",
+    /* a receiver that fails says nothing of the agent's health: listed, not a 503 */
+    const char *failing[NOTIFY_WEBHOOKS_MAX];
+    size_t nfailing =
+        atomic_load(&a->notify_ready) ? notify_failing_webhooks(&a->notify, failing, NOTIFY_WEBHOOKS_MAX) : 0;
+    json_t *hooks = json_array();
+    for (size_t i = 0; hooks && i < nfailing; i++)
+        json_array_append_new(hooks, json_string(failing[i]));
+    json_t *root = json_pack("{s:s, s:o, s:o, s:o*}", "status",
                              !last   ? "starting"
                              : fresh ? "alive"
                                      : "stale",
                              "last_sample_age_s", last ? jsonio_real(age) : json_null(), "interval_s",
-                             jsonio_real((double)a->cfg.interval_ms / 1000.0));
+                             jsonio_real((double)a->cfg.interval_ms / 1000.0), "failing_webhooks", hooks);
     return text_body(out, root, fresh || !last ? 200 : 503, e);
 }
 
@@ -573,6 +581,7 @@ static void sample(struct agent *a)
     probe_export(a->prober, &a->set, NULL);
     self_metrics(a);
     notify_export(&a->notify, &a->set, NULL);
+    notify_report(&a->notify, clock_mono_ms(), a->log, a->log_arg);
 
     rules_eval(&a->rules, &a->set, now, &a->ev);
     for (size_t i = 0; i < a->ev.n; i++) {
@@ -690,7 +699,10 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     if (rc == 0)
         rc = start_http(a, &su.http, e);
     agent_setup_destroy(&su); /* the secrets are wiped once the server has what it keeps */
-    if (rc || (rc = start_notify(a, cfg, e)) != 0 || (rc = prober_start(a->prober, e)) != 0)
+    if (rc || (rc = start_notify(a, cfg, e)) != 0)
+        goto fail;
+    atomic_store(&a->notify_ready, true);
+    if ((rc = prober_start(a->prober, e)) != 0)
         goto fail;
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     if (a->tfd < 0) {

@@ -172,6 +172,19 @@ int notify_export(struct notify *n, struct metric_set *set, struct pk_err *e)
              metric_add1(set, "perfkit_alert_webhook_attempts_total", "HTTP tries of alert webhook messages.",
                          METRIC_COUNTER, (double)s.webhook_attempts, e)) != 0)
         return rc;
+    if (n->nhooks && (rc = metric_family_begin(set, "perfkit_alert_webhook_failures_total",
+                                               "Alert webhook messages not delivered (every try failed, or "
+                                               "a final status), by receiver.",
+                                               METRIC_COUNTER, &fam, e)) != 0)
+        return rc;
+    for (size_t i = 0; i < n->nhooks; i++) {
+        pthread_mutex_lock(&n->mu);
+        uint64_t failed = n->hooks[i].failed;
+        pthread_mutex_unlock(&n->mu);
+        struct metric_label l = { "receiver", n->hooks[i].shown };
+        if ((rc = metric_add(set, fam, &l, 1, (double)failed, e)) != 0)
+            return rc;
+    }
     if ((rc = metric_family_begin(
              set, "perfkit_alert_commands_total",
              "--on-alert commands by outcome: started, failed (start, exit status, signal, "
