@@ -91,6 +91,7 @@ struct agent {
     uint64_t samples;
     double last_duration_s;
     uint64_t store_failures_logged;
+    char csp[DASHBOARD_CSP_MAX]; /* the dashboard's Content-Security-Policy; "" if none */
 };
 
 static void logf_(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -249,6 +250,9 @@ static json_t *status_json(const struct snapshot *snap)
     json_t *net = json_object();
     put(net, "receive_bytes_per_second", family_json(s, "perfkit_network_receive_bytes_per_second"));
     put(net, "transmit_bytes_per_second", family_json(s, "perfkit_network_transmit_bytes_per_second"));
+    /* what each interface moved since boot: which is the busiest when none moves now */
+    put(net, "receive_bytes_total", family_json(s, "node_network_receive_bytes_total"));
+    put(net, "transmit_bytes_total", family_json(s, "node_network_transmit_bytes_total"));
     put(net, "tcp_connection_states", family_json(s, "node_tcp_connection_states"));
     put(root, "network", net);
 
@@ -426,14 +430,23 @@ static int p_history(void *arg, const struct query_history *q, struct http_body 
 
 static int p_asset(void *arg, const char *path, struct http_body *out, struct pk_err *e)
 {
-    (void)arg;
+    struct agent *a = arg;
     const struct dashboard_asset *d = dashboard_find(path);
     if (!d)
         return err_set(e, -ENOENT, path, "not found", "no such page");
     out->data = d->data;
     out->len = d->len;
     out->content_type = d->content_type;
+    out->csp = a->csp[0] ? a->csp : NULL;
     return 0;
+}
+
+/* The dashboard's assets hold no data: a browser opens them without the
+ * token, and their script asks the API with it (docs/monitor-http.md). */
+static bool p_asset_public(void *arg, const char *path)
+{
+    (void)arg;
+    return dashboard_find(path) != NULL;
 }
 
 /* ------------------------------------------------------------------ one sample */
@@ -639,7 +652,8 @@ static int open_sources(struct agent *a, const struct monitor_config *cfg, struc
 
 static int start_http(struct agent *a, const struct http_opts *ho, struct pk_err *e)
 {
-    struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
+    struct http_provider p = { a,        p_metrics, p_status, p_history,     p_alerts,
+                               p_health, p_ready,   p_asset,  p_asset_public };
     return http_start(ho, &p, &a->http, e);
 }
 
@@ -679,6 +693,8 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     a->log = o->log;
     a->log_arg = o->log_arg;
     a->started_ms = clock_real_ms();
+    if (dashboard_csp(a->csp, sizeof(a->csp)) != 0)
+        a->csp[0] = '\0'; /* the page still works, without the policy's protection */
     pthread_mutex_init(&a->mu, NULL);
     metric_set_init(&a->set);
     metric_set_init(&a->spare);

@@ -188,7 +188,8 @@ static enum MHD_Result queue_body(struct http_server *s, struct MHD_Connection *
     unsigned status = b->status >= 200 && b->status <= 599 ? b->status : MHD_HTTP_INTERNAL_SERVER_ERROR;
     enum MHD_Result ret = MHD_NO;
     if (add_common(r, b->content_type ? b->content_type : default_type) &&
-        (!vary_accept || MHD_add_response_header(r, "Vary", "Accept") == MHD_YES)) {
+        (!vary_accept || MHD_add_response_header(r, "Vary", "Accept") == MHD_YES) &&
+        (!b->csp || MHD_add_response_header(r, "Content-Security-Policy", b->csp) == MHD_YES)) {
         count(s, status);
         ret = MHD_queue_response(c, status, r);
     }
@@ -284,6 +285,20 @@ static bool has_body(struct MHD_Connection *c)
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
 }
 
+/* An asset the provider serves without the token (the dashboard's page),
+ * never one of the routes. */
+static bool open_page(const struct http_server *s, const char *url)
+{
+    static const char *const routes[] = { "/metrics",    "/api/status", "/api/history",
+                                          "/api/alerts", "/health",     "/ready" };
+    if (!s->prov.asset || !s->prov.asset_public || url[0] != '/')
+        return false;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (!strcmp(url, routes[i]))
+            return false;
+    return s->prov.asset_public(s->prov.arg, url);
+}
+
 /*
  * libmicrohttpd calls this at least twice per request: once the headers are
  * in, then once the request is complete. A response queued in the first
@@ -305,7 +320,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         const char *fault = host_fault(c, version);
         if (fault)
             return queue_error(s, c, MHD_HTTP_BAD_REQUEST, fault, false, NULL);
-        if (s->has_token) {
+        if (s->has_token && !open_page(s, url)) {
             if (!auth_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
                 atomic_fetch_add_explicit(&s->n_401, 1, memory_order_relaxed);
                 return queue_canned(s, c, MHD_HTTP_UNAUTHORIZED, s->r401);

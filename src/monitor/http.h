@@ -25,7 +25,8 @@
  * Authentication: with a token, every route (/health and /ready included)
  * needs "Authorization: Bearer <token>", compared in constant time (SHA-256
  * digests of both sides, CRYPTO_memcmp); otherwise 401 with
- * WWW-Authenticate: Bearer. Without a token, on a loopback address, the Host
+ * WWW-Authenticate: Bearer. The only exception is an asset the provider's
+ * asset_public() names: the dashboard's page, which holds no data. Without a token, on a loopback address, the Host
  * header (when sent) must name a loopback host (localhost, 127.x.x.x,
  * [::1]), else 403: a web page cannot reach the agent through DNS
  * rebinding. http_start() refuses a non-loopback listen address without a
@@ -116,6 +117,8 @@ struct http_body {
                                   /metrics; assets must set it) */
     unsigned status;          /* 200 unless the provider says otherwise
                                   (e.g. 503 from health or ready); 200..599 */
+    const char *csp;          /* a page's Content-Security-Policy header
+                                  (valid while the server runs); NULL: none */
     void (*release)(void *cookie);
     void *cookie;
 };
@@ -141,6 +144,11 @@ struct http_provider {
     int (*ready)(void *arg, struct http_body *out, struct pk_err *e);
     /* path as sent, starting with '/' ("/" for the dashboard page) */
     int (*asset)(void *arg, const char *path, struct http_body *out, struct pk_err *e);
+    /* Whether the asset at path is served without the token: a page that
+     * holds no data and gets it from the API with the token (a browser
+     * cannot send a bearer header when it opens a URL). NULL: none is.
+     * Never asked about the routes above, which always need the token. */
+    bool (*asset_public)(void *arg, const char *path);
 };
 
 /* Counters since start, for the agent's self-metrics. */

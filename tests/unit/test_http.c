@@ -669,6 +669,68 @@ static void test_auth(void **state)
     http_stop(s);
 }
 
+static bool public_root(void *arg, const char *path)
+{
+    (void)arg;
+    return !strcmp(path, "/");
+}
+
+static bool public_all(void *arg, const char *path)
+{
+    (void)arg, (void)path;
+    return true;
+}
+
+static int p_asset_csp(void *arg, const char *path, struct http_body *out, struct pk_err *e)
+{
+    int rc = p_asset(arg, path, out, e);
+    out->csp = "default-src 'none'";
+    return rc;
+}
+
+/* With a token, the pages the provider names (holding no data) are served
+ * without it; the routes never are, whatever the provider says. */
+static void test_public_page(void **state)
+{
+    (void)state;
+    struct http_opts o;
+    http_opts_init(&o);
+    o.listen = "127.0.0.1:0";
+    o.auth_token = TOKEN;
+    struct http_provider p = PROV;
+    p.asset = p_asset_csp;
+    p.asset_public = public_root;
+    struct http_server *s = start(&o, &p);
+    char url[256];
+    url_of(s, "/", url, sizeof(url));
+    struct resp r = fetch(url);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "<!doctype html><title>perfkit</title>");
+    assert_string_equal(header(&r, "Content-Security-Policy"), "default-src 'none'");
+    resp_free(&r);
+    url_of(s, "/dashboard.js", url, sizeof(url));
+    r = fetch(url);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http_stop(s);
+
+    p.asset_public = public_all;
+    s = start(&o, &p);
+    const char *routes[] = { "/metrics", "/api/status", "/api/history", "/api/alerts", "/health", "/ready" };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        url_of(s, routes[i], url, sizeof(url));
+        r = fetch(url);
+        if (r.status != 401)
+            fail_msg("%s without the token: %ld", routes[i], r.status);
+        resp_free(&r);
+    }
+    url_of(s, "/dashboard.js", url, sizeof(url));
+    r = fetch(url);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http_stop(s);
+}
+
 static void test_host_check(void **state)
 {
     (void)state;
@@ -1419,6 +1481,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_negotiation),
         cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_public_page),
         cmocka_unit_test(test_host_check),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_check_without_binding),
