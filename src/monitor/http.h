@@ -24,7 +24,7 @@
  *
  * Authentication: with a token, every route (/health and /ready included)
  * needs "Authorization: Bearer <token>", compared in constant time (SHA-256
- * digests of both sides, CRYPTO_memcmp); otherwise 401 with
+ * digests of both sides, compared byte by byte); otherwise 401 with
  * WWW-Authenticate: Bearer. The only exception is an asset the provider's
  * asset_public() names: the dashboard's page, which holds no data. Without a token, on a loopback address, the Host
  * header (when sent) must name a loopback host (localhost, 127.x.x.x,
