@@ -37,6 +37,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (size_t i = 0; i < c.nrules; i++)
             CHECK(c.rules[i].text[0] && strncmp(c.rules[i].on, "f.conf:", 7) == 0);
         CHECK(c.interval_ms >= 100);
+        for (int k = 0; k < CONFIG_NKEYS; k++) {
+            const char *w = config_where(&c, (enum config_key)k);
+            CHECK(strncmp(w, "--", 2) == 0 || strncmp(w, "f.conf:", 7) == 0);
+        }
         (void)config_check(&c, &e);
     }
     config_destroy(&c);

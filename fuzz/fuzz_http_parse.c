@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include "core/err.h"
@@ -66,6 +67,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             CHECK(addr.ss_family == AF_INET || addr.ss_family == AF_INET6);
             CHECK(addrlen > 0 && addrlen <= sizeof(addr));
             CHECK(strlen(host) <= HTTP_HOST_MAX);
+            /* an IPv4-mapped address is bound as the IPv4 one */
+            CHECK(addr.ss_family != AF_INET6 ||
+                  !IN6_IS_ADDR_V4MAPPED(&((const struct sockaddr_in6 *)&addr)->sin6_addr));
         } else {
             CHECK(rc == PK_EPARSE && e.code == rc && e.what[0] && e.why[0]);
         }

@@ -39,7 +39,9 @@ void cmd_monitor_help(void)
           "\n"
           "Options (each also a line `key value` of the --config file):\n"
           "      --config FILE         settings and alert rules (docs/monitor.md)\n"
-          "      --check-config        validate the settings and rules, then exit\n"
+          "      --check-config        run every check of the start (settings, rules, files,\n"
+          "                            listen address, TLS, token) short of binding and\n"
+          "                            writing, then exit\n"
           "      --listen ADDR:PORT    HTTP address (default 127.0.0.1:9310)\n"
           "      --interval DUR        sampling interval (default 1s)\n"
           "      --db FILE             history database (default perfkit-monitor.db)\n"
@@ -47,9 +49,11 @@ void cmd_monitor_help(void)
           "      --retention DUR       one-minute rollups kept (default 30d)\n"
           "      --probe TARGET        tcp://HOST:PORT or http(s)://URL, optionally\n"
           "                            followed by ' limit DUR'; repeatable\n"
-          "      --webhook URL         Alertmanager-style webhook receiver; repeatable\n"
+          "      --webhook URL         a receiver of Alertmanager's webhook JSON (v4), e.g.\n"
+          "                            a chat bridge (not Alertmanager itself); repeatable\n"
           "      --on-alert CMD        run CMD (sh -c) on each alert, details in PERFKIT_ALERT_*\n"
-          "      --auth-token-file F   require 'Authorization: Bearer <token in F>'\n"
+          "      --auth-token-file F   require 'Authorization: Bearer <token in F>' (the\n"
+          "                            dashboard: open it as /#token=<token>)\n"
           "      --no-auth             allow a non-loopback --listen without a token\n"
           "      --tls-cert FILE       serve HTTPS with this certificate (PEM)...\n"
           "      --tls-key FILE        ...and this key\n"
@@ -162,8 +166,10 @@ int cmd_monitor(int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
+    /* what --check-config approves the start accepts: the same checks, and the
+     * same exit status (2) for what they refuse */
     size_t nrules = 0;
-    if (config_check(&cfg, &e) != 0 || agent_check_rules(&cfg, &nrules, &e) != 0) {
+    if (agent_check(&cfg, &nrules, &e) != 0) {
         rc = cli_usage_err("monitor", &e);
         goto out;
     }
@@ -193,7 +199,7 @@ int cmd_monitor(int argc, char **argv)
     char url[256];
     agent_url(a, url, sizeof(url));
     fprintf(stderr, "perfkit monitor: dashboard %s  metrics %smetrics  history in %s\n", url, url,
-            cfg.db ? cfg.db : "perfkit-monitor.db");
+            cfg.db ? cfg.db : AGENT_DB_DEFAULT);
     if (agent_run(a, &e) != 0) {
         char buf[1024];
         fprintf(stderr, "perfkit monitor: %s\n", pk_err_str(&e, buf, sizeof(buf)));

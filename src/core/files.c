@@ -9,6 +9,9 @@
  * and the file it points to is replaced; a target that exists but is not a
  * regular file (a terminal, a pipe: "--export-json /dev/stdout") cannot be
  * replaced by rename() at all, so it is written in place.
+ *
+ * Reads open with O_NONBLOCK, so that a FIFO without a writer cannot hold
+ * the open; such files are then waited on with poll() under one deadline.
  */
 #define _GNU_SOURCE
 #include "core/files.h"
@@ -16,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/err.h"
 
 /* Keeps the temporary name (".<name>." and mkstemp's six characters) under NAME_MAX. */
@@ -272,13 +277,51 @@ out:
     return rc;
 }
 
+/* What a file that is not a regular one is called in messages. */
+static const char *kind_of(mode_t mode)
+{
+    return S_ISFIFO(mode) ? "a FIFO or pipe" : S_ISCHR(mode) ? "a character device" : "not a regular file";
+}
+
+/*
+ * Waits until fd (not a regular file) may have something to read, at most
+ * until deadline_ms (clock_mono_ms's clock). A FIFO that no writer has
+ * opened yet reports nothing to poll(), so this is where such a read waits.
+ */
+static int wait_readable(int fd, int64_t deadline_ms, mode_t mode, int wait_ms, const char *path,
+                         struct pk_err *e)
+{
+    for (;;) {
+        int64_t left = deadline_ms - clock_mono_ms();
+        if (left <= 0)
+            return err_set(e, -ETIMEDOUT, path, "cannot read file",
+                           "%s that gave no end of data within %g s (is anything writing to it?)",
+                           kind_of(mode), (double)wait_ms / 1000.0);
+        struct pollfd pfd = { fd, POLLIN, 0 };
+        int n = poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left);
+        if (n > 0)
+            return 0;
+        if (n < 0 && errno != EINTR)
+            return err_errno(e, -errno, path, "cannot read file");
+    }
+}
+
 int files_read_all(const char *path, size_t cap, char **out, size_t *len, struct pk_err *e)
+{
+    return files_read_all_within(path, cap, FILES_READ_WAIT_MS, out, len, e);
+}
+
+int files_read_all_within(const char *path, size_t cap, int wait_ms, char **out, size_t *len,
+                          struct pk_err *e)
 {
     if (!path || !path[0])
         return err_set(e, -EINVAL, NULL, "cannot read file", "empty path");
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    /* O_NONBLOCK: opening a FIFO for reading would otherwise wait, without
+     * a bound, for a writer to open it too */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return err_errno(e, -errno, path, "cannot read file");
+    int64_t deadline = clock_mono_ms() + (wait_ms > 0 ? wait_ms : 0);
     char *buf = NULL;
     int rc;
     struct stat st;
@@ -290,18 +333,22 @@ int files_read_all(const char *path, size_t cap, char **out, size_t *len, struct
         rc = err_set(e, -EISDIR, path, "cannot read file", "it is a directory");
         goto fail;
     }
+    bool regular = S_ISREG(st.st_mode);
     /* limit + 1 bytes must fit with the NUL, to tell "exactly cap" from "more". */
     size_t limit = cap < SIZE_MAX - 2 ? cap : SIZE_MAX - 2;
-    if (S_ISREG(st.st_mode) && (uintmax_t)st.st_size > limit)
+    if (regular && (uintmax_t)st.st_size > limit)
         goto too_big;
     /* st_size is a hint only: /proc files say 0, and files grow. */
-    size_t want = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size : 4094;
+    size_t want = regular && st.st_size > 0 ? (size_t)st.st_size : 4094;
     size_t bufcap = (want < limit ? want : limit) + 2, used = 0;
     buf = malloc(bufcap);
     if (!buf) {
         rc = err_errno(e, -ENOMEM, path, "cannot read file");
         goto fail;
     }
+    /* set once poll() said there is something: an end of data read then is
+     * the real end (a device such as /dev/null, or a writer that left) */
+    bool ready = false;
     for (;;) {
         if (used + 1 >= bufcap) {
             size_t ncap = bufcap > (limit + 2) / 2 ? limit + 2 : bufcap * 2;
@@ -314,17 +361,25 @@ int files_read_all(const char *path, size_t cap, char **out, size_t *len, struct
             bufcap = ncap;
         }
         ssize_t n = read(fd, buf + used, bufcap - 1 - used);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && errno != EAGAIN) {
             rc = err_errno(e, -errno, path, "cannot read file");
             goto fail;
         }
-        if (n == 0)
+        if (n > 0) {
+            used += (size_t)n;
+            if (used > limit)
+                goto too_big;
+            continue;
+        }
+        /* A FIFO that no writer has opened reads as empty: that is the end
+         * only once data came or poll() reported the writer gone. */
+        if (n == 0 && (regular || used > 0 || ready))
             break;
-        used += (size_t)n;
-        if (used > limit)
-            goto too_big;
+        if ((rc = wait_readable(fd, deadline, st.st_mode, wait_ms, path, e)) != 0)
+            goto fail;
+        ready = true;
     }
     close(fd);
     buf[used] = '\0';

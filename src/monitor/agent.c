@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "monitor/agent.h"
+#include "monitor/agent_impl.h"
 
 #include <errno.h>
 #include <jansson.h>
@@ -84,11 +85,13 @@ struct agent {
     bool *want;                /* per family of set: stored in the history (want_stored) */
     size_t nwant, capwant;
     atomic_bool stored;          /* a first sample is in the store (/ready) */
+    atomic_bool notify_ready;    /* notify is set up: the server starts before it */
     atomic_llong last_sample_ms; /* wall time of the last sample (/health) */
     int64_t started_ms;
     uint64_t samples;
     double last_duration_s;
     uint64_t store_failures_logged;
+    char csp[DASHBOARD_CSP_MAX]; /* the dashboard's Content-Security-Policy; "" if none */
 };
 
 static void logf_(struct agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -247,6 +250,9 @@ static json_t *status_json(const struct snapshot *snap)
     json_t *net = json_object();
     put(net, "receive_bytes_per_second", family_json(s, "perfkit_network_receive_bytes_per_second"));
     put(net, "transmit_bytes_per_second", family_json(s, "perfkit_network_transmit_bytes_per_second"));
+    /* what each interface moved since boot: which is the busiest when none moves now */
+    put(net, "receive_bytes_total", family_json(s, "node_network_receive_bytes_total"));
+    put(net, "transmit_bytes_total", family_json(s, "node_network_transmit_bytes_total"));
     put(net, "tcp_connection_states", family_json(s, "node_tcp_connection_states"));
     put(root, "network", net);
 
@@ -374,12 +380,19 @@ static int p_health(void *arg, struct http_body *out, struct pk_err *e)
     /* stale: three intervals (at least 5 s) without a sample, the sampler is stuck */
     double limit = fmax(3.0 * (double)a->cfg.interval_ms / 1000.0, 5.0);
     bool fresh = last && age <= limit;
-    json_t *root = json_pack("{s:s, s:o, s:o}", "status",
+    /* a receiver that fails says nothing of the agent's health: listed, not a 503 */
+    const char *failing[NOTIFY_WEBHOOKS_MAX];
+    size_t nfailing =
+        atomic_load(&a->notify_ready) ? notify_failing_webhooks(&a->notify, failing, NOTIFY_WEBHOOKS_MAX) : 0;
+    json_t *hooks = json_array();
+    for (size_t i = 0; hooks && i < nfailing; i++)
+        json_array_append_new(hooks, json_string(failing[i]));
+    json_t *root = json_pack("{s:s, s:o, s:o, s:o*}", "status",
                              !last   ? "starting"
                              : fresh ? "alive"
                                      : "stale",
                              "last_sample_age_s", last ? jsonio_real(age) : json_null(), "interval_s",
-                             jsonio_real((double)a->cfg.interval_ms / 1000.0));
+                             jsonio_real((double)a->cfg.interval_ms / 1000.0), "failing_webhooks", hooks);
     return text_body(out, root, fresh || !last ? 200 : 503, e);
 }
 
@@ -417,14 +430,23 @@ static int p_history(void *arg, const struct query_history *q, struct http_body 
 
 static int p_asset(void *arg, const char *path, struct http_body *out, struct pk_err *e)
 {
-    (void)arg;
+    struct agent *a = arg;
     const struct dashboard_asset *d = dashboard_find(path);
     if (!d)
         return err_set(e, -ENOENT, path, "not found", "no such page");
     out->data = d->data;
     out->len = d->len;
     out->content_type = d->content_type;
+    out->csp = a->csp[0] ? a->csp : NULL;
     return 0;
+}
+
+/* The dashboard's assets hold no data: a browser opens them without the
+ * token, and their script asks the API with it (docs/monitor-http.md). */
+static bool p_asset_public(void *arg, const char *path)
+{
+    (void)arg;
+    return dashboard_find(path) != NULL;
 }
 
 /* ------------------------------------------------------------------ one sample */
@@ -572,6 +594,7 @@ static void sample(struct agent *a)
     probe_export(a->prober, &a->set, NULL);
     self_metrics(a);
     notify_export(&a->notify, &a->set, NULL);
+    notify_report(&a->notify, clock_mono_ms(), a->log, a->log_arg);
 
     rules_eval(&a->rules, &a->set, now, &a->ev);
     for (size_t i = 0; i < a->ev.n; i++) {
@@ -608,69 +631,6 @@ static void sample(struct agent *a)
 
 /* ------------------------------------------------------------------ setup */
 
-static int load_rules(const struct monitor_config *cfg, struct rules *r, struct pk_err *e)
-{
-    rules_init(r);
-    for (size_t i = 0; i < cfg->nrules; i++) {
-        int rc = rules_add(r, cfg->rules[i].text, cfg->rules[i].on, e);
-        if (rc)
-            return rc;
-    }
-    if (cfg->default_rules)
-        return rules_add_defaults(r, e);
-    return 0;
-}
-
-int agent_check_rules(const struct monitor_config *cfg, size_t *n, struct pk_err *e)
-{
-    struct rules r;
-    int rc = load_rules(cfg, &r, e);
-    if (!rc && n)
-        *n = r.nrules;
-    rules_destroy(&r);
-    return rc;
-}
-
-/*
- * What --auth-token-file, --tls-cert and --tls-key hold, read while the
- * server starts (http_start keeps a digest of the token and its own copy of
- * the key): the token and the key are wiped before they are freed, whether
- * the start succeeded or not.
- */
-struct secrets {
-    char *token, *cert, *key;
-    size_t token_len, key_len;
-};
-
-static void secrets_wipe(struct secrets *s)
-{
-    if (s->token) {
-        explicit_bzero(s->token, s->token_len);
-        free(s->token);
-    }
-    free(s->cert);
-    if (s->key) {
-        explicit_bzero(s->key, s->key_len);
-        free(s->key);
-    }
-    memset(s, 0, sizeof(*s));
-}
-
-static int read_secrets(const struct monitor_config *cfg, struct secrets *s, struct pk_err *e)
-{
-    int rc;
-    if (cfg->auth_token_file &&
-        (rc = files_read_all(cfg->auth_token_file, 8192, &s->token, &s->token_len, e)) != 0) {
-        err_prefix_on(e, "--auth-token-file: ");
-        return rc;
-    }
-    size_t len;
-    if (cfg->tls_cert && ((rc = files_read_all(cfg->tls_cert, 1u << 20, &s->cert, &len, e)) != 0 ||
-                          (rc = files_read_all(cfg->tls_key, 1u << 20, &s->key, &s->key_len, e)) != 0))
-        return rc;
-    return 0;
-}
-
 /* The collector, the store and the probes (not started yet). */
 static int open_sources(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
 {
@@ -685,29 +645,16 @@ static int open_sources(struct agent *a, const struct monitor_config *cfg, struc
     store_opts_init(&so);
     so.retention_raw_ms = cfg->retention_raw_ms;
     so.retention_ms = cfg->retention_ms;
-    if ((rc = store_open(cfg->db ? cfg->db : "perfkit-monitor.db", &so, &a->store, e)) != 0)
+    if ((rc = store_open(cfg->db ? cfg->db : AGENT_DB_DEFAULT, &so, &a->store, e)) != 0)
         return rc;
     return prober_new(cfg->probes, cfg->nprobes, cfg->interval_ms, &a->prober, e);
 }
 
-static int start_http(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
+static int start_http(struct agent *a, const struct http_opts *ho, struct pk_err *e)
 {
-    struct secrets sec = { 0 };
-    int rc = read_secrets(cfg, &sec, e);
-    if (rc == 0) {
-        struct http_opts ho;
-        http_opts_init(&ho);
-        if (cfg->listen)
-            ho.listen = cfg->listen;
-        ho.no_auth = cfg->no_auth;
-        ho.auth_token = sec.token;
-        ho.tls_cert_pem = sec.cert;
-        ho.tls_key_pem = sec.key;
-        struct http_provider p = { a, p_metrics, p_status, p_history, p_alerts, p_health, p_ready, p_asset };
-        rc = http_start(&ho, &p, &a->http, e);
-    }
-    secrets_wipe(&sec);
-    return rc;
+    struct http_provider p = { a,        p_metrics, p_status, p_history,     p_alerts,
+                               p_health, p_ready,   p_asset,  p_asset_public };
+    return http_start(ho, &p, &a->http, e);
 }
 
 static int start_notify(struct agent *a, const struct monitor_config *cfg, struct pk_err *e)
@@ -718,11 +665,8 @@ static int start_notify(struct agent *a, const struct monitor_config *cfg, struc
     gethostname(host, sizeof(host) - 1);
     snprintf(instance, sizeof(instance), "%s:%u", host[0] ? host : "localhost", http_port(a->http));
     struct metric_label inst = { "instance", instance };
-    struct notify_config nc = { 0 };
-    nc.on_alert = cfg->on_alert;
-    nc.webhooks = (const char *const *)cfg->webhooks;
-    nc.nwebhooks = cfg->nwebhooks;
-    nc.receiver = "perfkit";
+    struct notify_config nc;
+    agent_notify_config(cfg, &nc);
     nc.external_url = url;
     nc.labels = &inst;
     nc.nlabels = 1;
@@ -732,12 +676,15 @@ static int start_notify(struct agent *a, const struct monitor_config *cfg, struc
 int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
 {
     const struct monitor_config *cfg = o->cfg;
-    int rc = config_check(cfg, e);
+    struct agent_setup su;
+    int rc = agent_setup_init(&su, cfg, e);
     if (rc)
         return rc;
     struct agent *a = calloc(1, sizeof(*a));
-    if (!a)
+    if (!a) {
+        agent_setup_destroy(&su);
         return err_errno(e, -ENOMEM, "monitor", "cannot start");
+    }
     a->tfd = -1;
     a->cfg = *cfg; /* the strings stay the caller's (see agent.h) */
     a->duration_ms = o->duration_ms;
@@ -746,6 +693,8 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     a->log = o->log;
     a->log_arg = o->log_arg;
     a->started_ms = clock_real_ms();
+    if (dashboard_csp(a->csp, sizeof(a->csp)) != 0)
+        a->csp[0] = '\0'; /* the page still works, without the policy's protection */
     pthread_mutex_init(&a->mu, NULL);
     metric_set_init(&a->set);
     metric_set_init(&a->spare);
@@ -760,9 +709,16 @@ int agent_open(const struct agent_opts *o, struct agent **out, struct pk_err *e)
     sigset_t all, caller;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &caller);
-    if ((rc = load_rules(cfg, &a->rules, e)) != 0 || (rc = open_sources(a, cfg, e)) != 0 ||
-        (rc = start_http(a, cfg, e)) != 0 || (rc = start_notify(a, cfg, e)) != 0 ||
-        (rc = prober_start(a->prober, e)) != 0)
+    a->rules = su.rules; /* moved: the setup keeps none */
+    rules_init(&su.rules);
+    rc = open_sources(a, cfg, e);
+    if (rc == 0)
+        rc = start_http(a, &su.http, e);
+    agent_setup_destroy(&su); /* the secrets are wiped once the server has what it keeps */
+    if (rc || (rc = start_notify(a, cfg, e)) != 0)
+        goto fail;
+    atomic_store(&a->notify_ready, true);
+    if ((rc = prober_start(a->prober, e)) != 0)
         goto fail;
     a->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
     if (a->tfd < 0) {
@@ -797,7 +753,7 @@ static void do_reload(struct agent *a)
     rules_init(&next);
     int rc = config_load(&c, a->cfg.path, &e);
     if (!rc)
-        rc = load_rules(&c, &next, &e);
+        rc = agent_load_rules(&c, &next, &e);
     if (rc) {
         logf_(a, "reload refused, the running rules are kept: %s: %s: %s", e.on, e.what, e.why);
     } else {

@@ -6,9 +6,9 @@
  * by the HTTP server without copying, and the history from the store.
  *
  * Contract:
- * - agent_open() validates and opens everything (store, rules, notifier,
- *   probes, HTTP server) before any sample, so a bad setting is an error
- *   with nothing half-started; agent_run() samples on the caller's thread
+ * - agent_open() validates (agent_check) and opens everything (store,
+ *   rules, notifier, probes, HTTP server) before any sample, so a bad
+ *   setting is an error with nothing half-started; agent_run() samples on the caller's thread
  *   until *stop is set (SIGTERM/SIGINT in the CLI), or for `duration_ms`
  *   when not 0; *reload (SIGHUP) re-reads the config file's rules.
  * - Failures while running never stop the agent: a collector that fails is
@@ -47,8 +47,18 @@ const char *agent_url(const struct agent *a, char *buf, size_t cap);
 int agent_run(struct agent *a, struct pk_err *e);
 void agent_close(struct agent *a);
 
-/* Rules of a config (defaults unless disabled, then the user's), parsed as
- * agent_open and --check-config do; the count in *n. */
-int agent_check_rules(const struct monitor_config *cfg, size_t *n, struct pk_err *e);
+/* The history database without --db. */
+#define AGENT_DB_DEFAULT "perfkit-monitor.db"
+
+/*
+ * Every check agent_open() makes of cfg short of binding the port, opening
+ * (or creating) the history and starting threads: the same function, so
+ * what this approves the start accepts but for the port being taken, the
+ * database's content or a thread. It reads the token and TLS files and
+ * resolves the listen address, and writes nothing. The number of alert
+ * rules in *nrules (may be NULL). Errors name the setting, and the config
+ * file's line when it came from one.
+ */
+int agent_check(const struct monitor_config *cfg, size_t *nrules, struct pk_err *e);
 
 #endif

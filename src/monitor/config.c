@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 #include "monitor/config.h"
 
 #include <errno.h>
@@ -46,7 +47,78 @@ void config_destroy(struct monitor_config *c)
     }
     free(c->rules);
     free(c->path);
+    for (size_t i = 0; i < CONFIG_NKEYS; i++)
+        free(c->where[i]);
     memset(c, 0, sizeof(*c));
+}
+
+/* The keys of enum config_key, in its order: flags are "--" and the key. */
+static const char *const key_names[CONFIG_NKEYS] = {
+    [CONFIG_LISTEN] = "listen",
+    [CONFIG_DB] = "db",
+    [CONFIG_RETENTION_RAW] = "retention-raw",
+    [CONFIG_RETENTION] = "retention",
+    [CONFIG_PROCFS] = "procfs",
+    [CONFIG_SYSFS] = "sysfs",
+    [CONFIG_ON_ALERT] = "on-alert",
+    [CONFIG_AUTH_TOKEN_FILE] = "auth-token-file",
+    [CONFIG_NO_AUTH] = "no-auth",
+    [CONFIG_TLS_CERT] = "tls-cert",
+    [CONFIG_TLS_KEY] = "tls-key",
+};
+
+static const char *const flag_names[CONFIG_NKEYS] = {
+    [CONFIG_LISTEN] = "--listen",
+    [CONFIG_DB] = "--db",
+    [CONFIG_RETENTION_RAW] = "--retention-raw",
+    [CONFIG_RETENTION] = "--retention",
+    [CONFIG_PROCFS] = "--procfs",
+    [CONFIG_SYSFS] = "--sysfs",
+    [CONFIG_ON_ALERT] = "--on-alert",
+    [CONFIG_AUTH_TOKEN_FILE] = "--auth-token-file",
+    [CONFIG_NO_AUTH] = "--no-auth",
+    [CONFIG_TLS_CERT] = "--tls-cert",
+    [CONFIG_TLS_KEY] = "--tls-key",
+};
+
+const char *config_where(const struct monitor_config *c, enum config_key k)
+{
+    return c->where[k] ? c->where[k] : flag_names[k];
+}
+
+/* Remembers where key was set: on itself for a flag, "FILE:LINE: key" for a line. */
+static int note_where(struct monitor_config *c, const char *key, const char *on, struct pk_err *e)
+{
+    for (size_t k = 0; k < CONFIG_NKEYS; k++) {
+        if (strcmp(key, key_names[k]) != 0)
+            continue;
+        char *w = NULL;
+        if (on[0] == '-' && on[1] == '-')
+            w = strdup(on);
+        else if (asprintf(&w, "%s: %s", on, key) < 0)
+            w = NULL;
+        if (!w)
+            return err_errno(e, -ENOMEM, on, "cannot read the configuration");
+        free(c->where[k]);
+        c->where[k] = w;
+        return 0;
+    }
+    return 0;
+}
+
+void config_blame(const struct monitor_config *c, struct pk_err *e)
+{
+    if (!e)
+        return;
+    for (size_t k = 0; k < CONFIG_NKEYS; k++) {
+        size_t n = strlen(flag_names[k]);
+        if (!c->where[k] || strncmp(e->on, flag_names[k], n) != 0 || (e->on[n] != '\0' && e->on[n] != ':'))
+            continue;
+        char rest[sizeof(e->on)];
+        snprintf(rest, sizeof(rest), "%s", e->on + n);
+        snprintf(e->on, sizeof(e->on), "%s%s", c->where[k], rest);
+        return;
+    }
 }
 
 static int set_str(char **dst, const char *value, const char *on, const char *key, struct pk_err *e)
@@ -192,7 +264,17 @@ static int add_rule(struct monitor_config *c, const char *value, const char *on,
     return 0;
 }
 
+static int set_key(struct monitor_config *c, const char *key, const char *value, const char *on,
+                   struct pk_err *e);
+
 int config_set(struct monitor_config *c, const char *key, const char *value, const char *on, struct pk_err *e)
+{
+    int rc = set_key(c, key, value, on, e);
+    return rc ? rc : note_where(c, key, on, e);
+}
+
+static int set_key(struct monitor_config *c, const char *key, const char *value, const char *on,
+                   struct pk_err *e)
 {
     if (!strcmp(key, "listen"))
         return set_str(&c->listen, value, on, key, e);
@@ -320,13 +402,18 @@ int config_load(struct monitor_config *c, const char *path, struct pk_err *e)
 int config_check(const struct monitor_config *c, struct pk_err *e)
 {
     if (c->retention_raw_ms > c->retention_ms)
-        return err_set(e, PK_EUSAGE, "--retention-raw", "inconsistent retention",
+        return err_set(e, PK_EUSAGE, config_where(c, CONFIG_RETENTION_RAW), "inconsistent retention",
                        "raw samples cannot be kept longer than the rollups (--retention)");
-    if (!!c->tls_cert != !!c->tls_key)
-        return err_set(e, PK_EUSAGE, c->tls_cert ? "--tls-key" : "--tls-cert", "incomplete TLS setting",
-                       "give both --tls-cert and --tls-key");
+    if (!!c->tls_cert != !!c->tls_key) {
+        /* the one given, where a file gave it; else the flag that is missing */
+        enum config_key given = c->tls_cert ? CONFIG_TLS_CERT : CONFIG_TLS_KEY;
+        const char *on = c->where[given] && strncmp(c->where[given], "--", 2) != 0 ? c->where[given]
+                         : c->tls_cert                                             ? "--tls-key"
+                                                                                   : "--tls-cert";
+        return err_set(e, PK_EUSAGE, on, "incomplete TLS setting", "give both --tls-cert and --tls-key");
+    }
     if (c->no_auth && c->auth_token_file)
-        return err_set(e, PK_EUSAGE, "--no-auth", "contradictory settings",
+        return err_set(e, PK_EUSAGE, config_where(c, CONFIG_NO_AUTH), "contradictory settings",
                        "--no-auth and --auth-token-file together");
     return 0;
 }

@@ -47,6 +47,22 @@ struct config_rule {
     char *on;   /* "monitor.conf:12" */
 };
 
+/* The single-valued settings whose origin messages name (config_where). */
+enum config_key {
+    CONFIG_LISTEN,
+    CONFIG_DB,
+    CONFIG_RETENTION_RAW,
+    CONFIG_RETENTION,
+    CONFIG_PROCFS,
+    CONFIG_SYSFS,
+    CONFIG_ON_ALERT,
+    CONFIG_AUTH_TOKEN_FILE,
+    CONFIG_NO_AUTH,
+    CONFIG_TLS_CERT,
+    CONFIG_TLS_KEY,
+    CONFIG_NKEYS
+};
+
 struct monitor_config {
     char *listen;             /* default "127.0.0.1:9310" */
     int64_t interval_ms;      /* default 1000 */
@@ -66,6 +82,9 @@ struct monitor_config {
     struct config_rule *rules;
     size_t nrules;
     char *path; /* the --config file, for SIGHUP; NULL without one */
+    /* where each of enum config_key was last set: its flag ("--listen") or
+     * the file's line and the key ("monitor.conf:3: listen"); NULL: default */
+    char *where[CONFIG_NKEYS];
 };
 
 void config_init(struct monitor_config *c);
@@ -80,7 +99,20 @@ int config_parse(struct monitor_config *c, const char *buf, size_t len, const ch
 /* Reads and parses path (capped at CONFIG_FILE_MAX); remembers it in c->path. */
 int config_load(struct monitor_config *c, const char *path, struct pk_err *e);
 /* Cross-checks once everything is set: retention-raw <= retention, a TLS key
- * without its certificate, no-auth together with auth-token-file. */
+ * without its certificate, no-auth together with auth-token-file. Errors
+ * name the setting as config_where does. */
 int config_check(const struct monitor_config *c, struct pk_err *e);
+
+/* Where setting k was set, for messages: "--listen" (also while it has its
+ * default) or "monitor.conf:3: listen". */
+const char *config_where(const struct monitor_config *c, enum config_key k);
+/*
+ * The modules that check a setting (http, store, notify) name it by its
+ * flag, as e->on = "--listen" or "--auth-token-file: PATH"; this renames
+ * that leading flag to where the setting was set ("monitor.conf:3: listen",
+ * "monitor.conf:4: auth-token-file: PATH"). Other messages are left as
+ * they are.
+ */
+void config_blame(const struct monitor_config *c, struct pk_err *e);
 
 #endif

@@ -6,7 +6,14 @@
  * the file into a byte array at build time.
  *
  * dashboard_find() maps a request path to an asset, NULL when there is none;
- * assets are static and immutable: safe from any thread.
+ * assets are static and immutable: safe from any thread. The assets hold no
+ * data (the page fetches everything from the API, with the token when the
+ * agent has one), so the agent serves them without the token.
+ *
+ * dashboard_csp() writes the page's Content-Security-Policy into buf: its
+ * one inline script and style allowed by their SHA-256, nothing else run or
+ * loaded, requests to the agent only, no framing. 0, or -1 when cap is too
+ * small (DASHBOARD_CSP_MAX suffices).
  */
 #ifndef PK_MONITOR_DASHBOARD_H
 #define PK_MONITOR_DASHBOARD_H
@@ -20,6 +27,9 @@ struct dashboard_asset {
     size_t len;
 };
 
+#define DASHBOARD_CSP_MAX 320
+
 const struct dashboard_asset *dashboard_find(const char *path);
+int dashboard_csp(char *buf, size_t cap);
 
 #endif

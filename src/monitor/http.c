@@ -188,7 +188,8 @@ static enum MHD_Result queue_body(struct http_server *s, struct MHD_Connection *
     unsigned status = b->status >= 200 && b->status <= 599 ? b->status : MHD_HTTP_INTERNAL_SERVER_ERROR;
     enum MHD_Result ret = MHD_NO;
     if (add_common(r, b->content_type ? b->content_type : default_type) &&
-        (!vary_accept || MHD_add_response_header(r, "Vary", "Accept") == MHD_YES)) {
+        (!vary_accept || MHD_add_response_header(r, "Vary", "Accept") == MHD_YES) &&
+        (!b->csp || MHD_add_response_header(r, "Content-Security-Policy", b->csp) == MHD_YES)) {
         count(s, status);
         ret = MHD_queue_response(c, status, r);
     }
@@ -255,11 +256,47 @@ struct raw_query {
     char text[];
 };
 
+static enum MHD_Result count_host(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    if (strcasecmp(key, MHD_HTTP_HEADER_HOST) == 0)
+        (*(unsigned *)cls)++;
+    return MHD_YES;
+}
+
+/* RFC 9112 3.2: an HTTP/1.1 request without Host, and any request with more
+ * than one, is a 400. HTTP/1.0 clients need not send one. */
+static const char *host_fault(struct MHD_Connection *c, const char *version)
+{
+    unsigned n = 0;
+    MHD_get_connection_values(c, MHD_HEADER_KIND, count_host, &n);
+    if (n > 1)
+        return "bad request: more than one Host header";
+    if (n == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+        return "bad request: an HTTP/1.1 request needs a Host header";
+    return NULL;
+}
+
 static bool has_body(struct MHD_Connection *c)
 {
     const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     return (cl && strcmp(cl, "0") != 0) ||
            MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+}
+
+/* An asset the provider serves without the token (the dashboard's page),
+ * never one of the routes. */
+static bool open_page(const struct http_server *s, const char *url)
+{
+    static const char *const routes[] = { "/metrics",    "/api/status", "/api/history",
+                                          "/api/alerts", "/health",     "/ready" };
+    if (!s->prov.asset || !s->prov.asset_public || url[0] != '/')
+        return false;
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (!strcmp(url, routes[i]))
+            return false;
+    return s->prov.asset_public(s->prov.arg, url);
 }
 
 /*
@@ -275,13 +312,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls)
 {
     struct http_server *s = cls;
-    (void)version;
     (void)upload_data;
     struct raw_query *rq = *con_cls == &s->seen_mark ? NULL : *con_cls;
     bool first = rq ? !rq->seen : *con_cls == NULL;
 
     if (first) {
-        if (s->has_token) {
+        const char *fault = host_fault(c, version);
+        if (fault)
+            return queue_error(s, c, MHD_HTTP_BAD_REQUEST, fault, false, NULL);
+        if (s->has_token && !open_page(s, url)) {
             if (!auth_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION))) {
                 atomic_fetch_add_explicit(&s->n_401, 1, memory_order_relaxed);
                 return queue_canned(s, c, MHD_HTTP_UNAUTHORIZED, s->r401);
@@ -652,6 +691,17 @@ static int start_daemon(struct http_server *s, const struct http_opts *o, int fd
     if (witness >= 0)
         close(witness);
     return 0;
+}
+
+int http_check(const struct http_opts *o, struct pk_err *e)
+{
+    struct http_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_errno(e, -ENOMEM, "http", "cannot check the server's settings");
+    pthread_mutex_init(&s->log_lock, NULL);
+    int rc = configure(s, o, o->listen ? o->listen : HTTP_LISTEN_DEFAULT, e);
+    free_server(s);
+    return rc;
 }
 
 int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,

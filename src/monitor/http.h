@@ -14,7 +14,8 @@
  *   /health        provider->health         /ready       provider->ready
  *   anything else  provider->asset(path) ("/" is the dashboard page);
  *                  -ENOENT from it, or no asset callback, is 404
- * A NULL callback makes its route 404. GET and HEAD only (anything else is
+ * A NULL callback makes its route 404. An HTTP/1.1 request without a Host
+ * header, or any request with two, is 400 (RFC 9112). GET and HEAD only (anything else is
  * 405 with Allow: GET, HEAD); HEAD runs the same callback and sends the
  * headers alone, Content-Length included. Paths are matched as sent (not
  * percent-decoded) and exactly; a query string is ignored except on
@@ -23,8 +24,9 @@
  *
  * Authentication: with a token, every route (/health and /ready included)
  * needs "Authorization: Bearer <token>", compared in constant time (SHA-256
- * digests of both sides, CRYPTO_memcmp); otherwise 401 with
- * WWW-Authenticate: Bearer. Without a token, on a loopback address, the Host
+ * digests of both sides, compared byte by byte); otherwise 401 with
+ * WWW-Authenticate: Bearer. The only exception is an asset the provider's
+ * asset_public() names: the dashboard's page, which holds no data. Without a token, on a loopback address, the Host
  * header (when sent) must name a loopback host (localhost, 127.x.x.x,
  * [::1]), else 403: a web page cannot reach the agent through DNS
  * rebinding. http_start() refuses a non-loopback listen address without a
@@ -115,6 +117,8 @@ struct http_body {
                                   /metrics; assets must set it) */
     unsigned status;          /* 200 unless the provider says otherwise
                                   (e.g. 503 from health or ready); 200..599 */
+    const char *csp;          /* a page's Content-Security-Policy header
+                                  (valid while the server runs); NULL: none */
     void (*release)(void *cookie);
     void *cookie;
 };
@@ -140,6 +144,11 @@ struct http_provider {
     int (*ready)(void *arg, struct http_body *out, struct pk_err *e);
     /* path as sent, starting with '/' ("/" for the dashboard page) */
     int (*asset)(void *arg, const char *path, struct http_body *out, struct pk_err *e);
+    /* Whether the asset at path is served without the token: a page that
+     * holds no data and gets it from the API with the token (a browser
+     * cannot send a bearer header when it opens a URL). NULL: none is.
+     * Never asked about the routes above, which always need the token. */
+    bool (*asset_public)(void *arg, const char *path);
 };
 
 /* Counters since start, for the agent's self-metrics. */
@@ -152,6 +161,10 @@ struct http_stats {
 int http_start(const struct http_opts *o, const struct http_provider *p, struct http_server **out,
                struct pk_err *e);
 void http_stop(struct http_server *s);
+/* Every check http_start() makes of o (the listen address, resolved; the
+ * token; the refusal of a public address without authentication; the TLS
+ * certificate and key) short of binding: the same errors, nothing started. */
+int http_check(const struct http_opts *o, struct pk_err *e);
 
 /* The port bound (useful with port 0). */
 uint16_t http_port(const struct http_server *s);
@@ -174,7 +187,8 @@ enum http_metrics_format http_negotiate_metrics(const char *accept, const char *
 /*
  * Parses a --listen address: "HOST:PORT" (an IPv4 literal or a name) or
  * "[IPV6]:PORT", port 0..65535. A name is resolved; it binds its first IPv4
- * address, else its first IPv6 one. *loopback says whether every address
+ * address, else its first IPv6 one. An IPv4-mapped IPv6 address
+ * ("[::ffff:127.0.0.1]:9310") is given as the IPv4 address it maps. *loopback says whether every address
  * it names is a loopback one (127.0.0.0/8, ::1, ::ffff:127.0.0.0/104).
  * Errors (e->on = "--listen"): PK_EPARSE, or -ENOENT for a name that does
  * not resolve.

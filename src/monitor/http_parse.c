@@ -154,9 +154,19 @@ int http_listen_parse(const char *text, struct sockaddr_storage *addr, unsigned 
         struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)addr;
         if (inet_pton(AF_INET6, host, &in6->sin6_addr) != 1)
             return listen_fail(e, PK_EPARSE, text, "'%s' is not an IPv6 address", host);
-        in6->sin6_family = AF_INET6;
-        in6->sin6_port = htons(port);
-        *addrlen = sizeof(*in6);
+        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+            /* an IPv4 address written as IPv6: bound as the IPv4 address
+             * itself, which an IPv6-only socket could not */
+            struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+            memcpy(&in.sin_addr, &in6->sin6_addr.s6_addr[12], sizeof(in.sin_addr));
+            memset(addr, 0, sizeof(*addr));
+            memcpy(addr, &in, sizeof(in));
+            *addrlen = sizeof(in);
+        } else {
+            in6->sin6_family = AF_INET6;
+            in6->sin6_port = htons(port);
+            *addrlen = sizeof(*in6);
+        }
         *loopback = is_loopback(addr);
         return 0;
     }

@@ -172,6 +172,19 @@ int notify_export(struct notify *n, struct metric_set *set, struct pk_err *e)
              metric_add1(set, "perfkit_alert_webhook_attempts_total", "HTTP tries of alert webhook messages.",
                          METRIC_COUNTER, (double)s.webhook_attempts, e)) != 0)
         return rc;
+    if (n->nhooks && (rc = metric_family_begin(set, "perfkit_alert_webhook_failures_total",
+                                               "Alert webhook messages not delivered (every try failed, or "
+                                               "a final status), by receiver.",
+                                               METRIC_COUNTER, &fam, e)) != 0)
+        return rc;
+    for (size_t i = 0; i < n->nhooks; i++) {
+        pthread_mutex_lock(&n->mu);
+        uint64_t failed = n->hooks[i].failed;
+        pthread_mutex_unlock(&n->mu);
+        struct metric_label l = { "receiver", n->hooks[i].shown };
+        if ((rc = metric_add(set, fam, &l, 1, (double)failed, e)) != 0)
+            return rc;
+    }
     if ((rc = metric_family_begin(
              set, "perfkit_alert_commands_total",
              "--on-alert commands by outcome: started, failed (start, exit status, signal, "
@@ -269,6 +282,19 @@ static int copy_strings(struct notify *n, const struct notify_config *c, struct 
     }
     n->nlabels = c->nlabels;
     return 0;
+}
+
+int notify_check(const struct notify_config *c, struct pk_err *e)
+{
+    struct notify scratch;
+    memset(&scratch, 0, sizeof(scratch));
+    int rc = settings(&scratch, c, e);
+    if (rc == 0 && c->nwebhooks) {
+        const struct curlapi *cu;
+        if ((rc = curlapi_get(&cu, e)) != 0)
+            err_prefix_on(e, "--webhook: ");
+    }
+    return rc;
 }
 
 int notify_init(struct notify *n, const struct notify_config *c, struct pk_err *e)

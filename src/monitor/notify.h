@@ -27,7 +27,8 @@
  *
  * Errors: notify_init returns PK_EUSAGE for an invalid URL or setting (on =
  * "--webhook"), -ENOMEM, or a pthread error; delivery failures are never
- * returned, they are counted in struct notify_stats with the last reason.
+ * returned: they are counted in struct notify_stats with the last reason,
+ * per receiver in notify_export's counters, and told by notify_report.
  */
 #ifndef PK_MONITOR_NOTIFY_H
 #define PK_MONITOR_NOTIFY_H
@@ -119,6 +120,9 @@ struct notify {
 };
 
 int notify_init(struct notify *n, const struct notify_config *c, struct pk_err *e);
+/* The checks of notify_init() (the settings, libcurl for webhooks) with
+ * nothing started: the same errors. */
+int notify_check(const struct notify_config *c, struct pk_err *e);
 /* Waits up to flush_ms for queued messages and running commands, then
  * drops and kills the rest. Safe on a zeroed or failed-init struct. */
 void notify_destroy(struct notify *n, int64_t flush_ms);
@@ -130,8 +134,26 @@ int notify_enqueue(struct notify *n, const struct rules_events *ev);
 
 void notify_stats(struct notify *n, struct notify_stats *out);
 /* Adds the counters as perfkit_alert_webhook_messages_total{result},
- * perfkit_alert_webhook_attempts_total and perfkit_alert_commands_total{result}. */
+ * perfkit_alert_webhook_attempts_total, perfkit_alert_commands_total{result}
+ * and, per webhook, perfkit_alert_webhook_failures_total{receiver}: the
+ * messages it was not given, the URL with its password as "***". */
 int notify_export(struct notify *n, struct metric_set *set, struct pk_err *e);
+
+#define NOTIFY_REPORT_PERIOD_MS 60000 /* a failing receiver's log lines, at most one per */
+
+/*
+ * Log lines about webhooks that fail, rate-limited per receiver: the first
+ * message a receiver was not given is reported at once (its URL, password
+ * hidden, and why), further ones at most once per NOTIFY_REPORT_PERIOD_MS
+ * with their count, and a delivery after a reported failure once. Calls
+ * log(arg, line) for each, on the caller's thread; call it from one thread
+ * (the agent's sampler), with now_ms from clock_mono_ms().
+ */
+void notify_report(struct notify *n, int64_t now_ms, void (*log)(void *arg, const char *line), void *arg);
+/* The URLs (password hidden; valid until notify_destroy) of the webhooks
+ * whose last message was given up without a delivery since, at most cap of
+ * them in out; returns how many. Any thread. */
+size_t notify_failing_webhooks(struct notify *n, const char **out, size_t cap);
 
 /* "alert CpuHigh firing: perfkit_cpu_utilization_ratio 0.93 > 0.8 for 5m
  * (since 2026-11-24T05:00:00Z) severity=warning". Returns the length

@@ -44,6 +44,14 @@ struct notify_hook {
     bool busy; /* a message is being sent */
     _Atomic int64_t deadline_ns;
     pthread_t thread;
+    /* under n->mu, as the stats: this receiver's outcomes */
+    uint64_t sent, failed; /* messages delivered; given up (every try, or a final status) */
+    bool failing;          /* the last message given up was not followed by a delivery */
+    char last_error[256];  /* why its last try failed */
+    /* notify_report's own (its caller's thread only): what the log said last */
+    uint64_t reported_failed, reported_sent;
+    int64_t reported_ns; /* monotonic; 0: never */
+    bool announced;      /* a failure line was written and no recovery line since */
 };
 
 /* An absolute CLOCK_MONOTONIC time for pthread_cond_timedwait on a

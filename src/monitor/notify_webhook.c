@@ -294,13 +294,15 @@ static enum try_result post(struct notify_hook *h, const char *body)
         return TRY_OK;
     pthread_mutex_lock(&n->mu);
     if (cc != CURLE_OK) {
-        notify_note_error(n, "webhook %s: %s", h->shown, h->errbuf[0] ? h->errbuf : cu->easy_strerror(cc));
+        snprintf(h->last_error, sizeof(h->last_error), "%s",
+                 h->errbuf[0] ? h->errbuf : cu->easy_strerror(cc));
         r = TRY_RETRY;
     } else {
-        notify_note_error(n, "webhook %s: HTTP status %ld", h->shown, status);
+        snprintf(h->last_error, sizeof(h->last_error), "HTTP status %ld", status);
         /* as Alertmanager: 5xx may pass, other refusals will not */
         r = status >= 500 || status == 408 || status == 429 ? TRY_RETRY : TRY_FINAL;
     }
+    notify_note_error(n, "webhook %s: %s", h->shown, h->last_error);
     pthread_mutex_unlock(&n->mu);
     return r;
 }
@@ -323,12 +325,18 @@ static void deliver(struct notify_hook *h, const char *body)
         }
         count(n, &n->stats.webhook_attempts);
         enum try_result r = post(h, body);
-        if (r == TRY_OK) {
-            count(n, &n->stats.webhook_sent);
-            return;
-        }
-        if (r == TRY_FINAL || t >= n->tries) {
-            count(n, &n->stats.webhook_failed);
+        if (r == TRY_OK || r == TRY_FINAL || t >= n->tries) {
+            pthread_mutex_lock(&n->mu);
+            if (r == TRY_OK) {
+                n->stats.webhook_sent++;
+                h->sent++;
+                h->failing = false;
+            } else {
+                n->stats.webhook_failed++;
+                h->failed++;
+                h->failing = true;
+            }
+            pthread_mutex_unlock(&n->mu);
             return;
         }
         /* backoff: waits of 1, 2, 4, ... times backoff_ms, cut short only by the deadline */
@@ -401,6 +409,62 @@ int notify_hook_enqueue(struct notify *n, struct notify_hook *h, const char *bod
     if (dropped)
         count(n, &n->stats.webhook_dropped);
     return 0;
+}
+
+size_t notify_failing_webhooks(struct notify *n, const char **out, size_t cap)
+{
+    size_t k = 0;
+    if (!n->sync_inited)
+        return 0;
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < n->nhooks && k < cap; i++)
+        if (n->hooks[i].failing)
+            out[k++] = n->hooks[i].shown;
+    pthread_mutex_unlock(&n->mu);
+    return k;
+}
+
+/* One receiver's lines for notify_report (see notify.h for the rule). */
+static void report_hook(struct notify *n, struct notify_hook *h, int64_t now_ms,
+                        void (*log)(void *arg, const char *line), void *arg)
+{
+    char why[sizeof(h->last_error)], line[NOTIFY_URL_MAX + 512];
+    pthread_mutex_lock(&n->mu);
+    uint64_t failed = h->failed, sent = h->sent;
+    snprintf(why, sizeof(why), "%s", h->last_error);
+    pthread_mutex_unlock(&n->mu);
+    if (failed > h->reported_failed) {
+        if (h->reported_ns && now_ms - h->reported_ns < NOTIFY_REPORT_PERIOD_MS)
+            return;
+        uint64_t k = failed - h->reported_failed;
+        if (!h->announced)
+            snprintf(line, sizeof(line),
+                     "webhook %s: %llu message%s not delivered: %s (while it fails, logged at most once a "
+                     "minute; counted in perfkit_alert_webhook_failures_total)",
+                     h->shown, (unsigned long long)k, k == 1 ? "" : "s", why);
+        else
+            snprintf(line, sizeof(line), "webhook %s: %llu more message%s not delivered in %llds: %s",
+                     h->shown, (unsigned long long)k, k == 1 ? "" : "s",
+                     (long long)((now_ms - h->reported_ns) / 1000), why);
+        log(arg, line);
+        h->reported_failed = failed;
+        h->reported_sent = sent;
+        h->reported_ns = now_ms;
+        h->announced = true;
+    } else if (h->announced && sent > h->reported_sent) {
+        snprintf(line, sizeof(line), "webhook %s: delivering again (%llu message%s not delivered in all)",
+                 h->shown, (unsigned long long)failed, failed == 1 ? "" : "s");
+        log(arg, line);
+        h->announced = false;
+    }
+}
+
+void notify_report(struct notify *n, int64_t now_ms, void (*log)(void *arg, const char *line), void *arg)
+{
+    if (!n->sync_inited || !log)
+        return;
+    for (size_t i = 0; i < n->nhooks; i++)
+        report_hook(n, &n->hooks[i], now_ms, log, arg);
 }
 
 /* http://user:secret@host/ -> http://user:***@host/: errors end up in logs. */

@@ -214,8 +214,7 @@ static void *prober_main(void *arg)
     return NULL;
 }
 
-int prober_new(const struct config_probe *probes, size_t n, int64_t interval_ms, struct prober **out,
-               struct pk_err *e)
+int prober_check(const struct config_probe *probes, size_t n, struct pk_err *e)
 {
     for (size_t i = 0; i < n; i++) {
         const struct curlapi *cu;
@@ -225,6 +224,15 @@ int prober_new(const struct config_probe *probes, size_t n, int64_t interval_ms,
             return rc;
         }
     }
+    return 0;
+}
+
+int prober_new(const struct config_probe *probes, size_t n, int64_t interval_ms, struct prober **out,
+               struct pk_err *e)
+{
+    int rc = prober_check(probes, n, e);
+    if (rc)
+        return rc;
     struct prober *p = calloc(1, sizeof(*p));
     if (!p)
         return err_errno(e, -ENOMEM, "probes", "cannot set up the probes");

@@ -57,6 +57,8 @@ struct probe_stats {
 
 struct prober;
 
+/* What prober_new() checks (libcurl for http probes), nothing started. */
+int prober_check(const struct config_probe *probes, size_t n, struct pk_err *e);
 /* probes are copied; timeout_ms bounds each attempt. */
 int prober_new(const struct config_probe *probes, size_t n, int64_t interval_ms, struct prober **out,
                struct pk_err *e);

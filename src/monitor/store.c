@@ -6,6 +6,7 @@
 #include "monitor/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -402,6 +403,65 @@ void store_opts_init(struct store_opts *o)
     o->retention_ms = STORE_RETENTION_DEFAULT_MS;
     o->busy_timeout_ms = BUSY_DEFAULT_MS;
     o->readers = READERS_DEFAULT;
+}
+
+/* The directory part of path, "." for a bare name, in dir[PATH_MAX]. */
+static void dir_of(const char *path, char *dir)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, PATH_MAX, ".");
+    else if (slash == path)
+        snprintf(dir, PATH_MAX, "/");
+    else
+        snprintf(dir, PATH_MAX, "%.*s", (int)(slash - path), path);
+}
+
+int store_check_path(const char *path, struct pk_err *e)
+{
+    static const char what[] = "unusable history database";
+    if (!path || !*path)
+        return err_set(e, -EINVAL, "--db", what, "the path is empty");
+    char q[PATH_MAX / 4];
+    err_quote(path, strlen(path), q, sizeof(q));
+    struct stat st;
+    if (stat(path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return err_set(e, -EISDIR, "--db", what, "'%s' is a directory (give a file in it)", q);
+        if (!S_ISREG(st.st_mode))
+            return err_set(e, -EINVAL, "--db", what, "'%s' is not a regular file", q);
+        if (st.st_size == 0)
+            return 0; /* SQLite makes an empty file a new database */
+        /* "SQLite format 3" and a NUL: the header of every SQLite 3 database */
+        static const char magic[16] = "SQLite format 3";
+        char head[16];
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
+            return err_set(e, -errno, "--db", what, "cannot read '%s': %s", q, strerror(errno));
+        ssize_t n = read(fd, head, sizeof(head));
+        int err = errno;
+        close(fd);
+        if (n < 0)
+            return err_set(e, -err, "--db", what, "cannot read '%s': %s", q, strerror(err));
+        if (n < (ssize_t)sizeof(head) || memcmp(head, magic, sizeof(magic)) != 0)
+            return err_set(e, -EBADMSG, "--db", what, "'%s' is not an SQLite database", q);
+        return 0;
+    }
+    if (errno != ENOENT && errno != ENOTDIR)
+        return err_set(e, -errno, "--db", what, "'%s': %s", q, strerror(errno));
+    /* created at the start: its directory must take a new file */
+    char dir[PATH_MAX], qd[PATH_MAX / 4];
+    dir_of(path, dir);
+    err_quote(dir, strlen(dir), qd, sizeof(qd));
+    if (stat(dir, &st) != 0)
+        return err_set(e, -errno, "--db", what, "cannot create '%s': directory '%s': %s", q, qd,
+                       strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return err_set(e, -ENOTDIR, "--db", what, "cannot create '%s': '%s' is not a directory", q, qd);
+    if (access(dir, W_OK | X_OK) != 0)
+        return err_set(e, -errno, "--db", what, "cannot create '%s' in directory '%s': %s", q, qd,
+                       strerror(errno));
+    return 0;
 }
 
 int store_open(const char *path, const struct store_opts *o, struct store **out, struct pk_err *e)

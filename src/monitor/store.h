@@ -82,6 +82,15 @@ void store_opts_init(struct store_opts *o);
  * is an error naming the file.
  */
 int store_open(const char *path, const struct store_opts *o, struct store **out, struct pk_err *e);
+/*
+ * What store_open() would find at path, checked without opening the
+ * database or writing anything (--check-config runs it, as the start does):
+ * path is a regular file or does not exist yet; its directory exists and,
+ * for a file still to be created, is writable; an existing file that is not
+ * empty begins as an SQLite database does (the schema is checked by
+ * store_open). Errors name the setting, e->on = "--db".
+ */
+int store_check_path(const char *path, struct pk_err *e);
 /* Closes the connections (checkpointing the WAL) and frees s; NULL is ignored. */
 void store_close(struct store *s);
 

@@ -135,6 +135,48 @@ static void test_check(void **state)
     config_destroy(&c);
 }
 
+/* Where each setting came from, for the messages of the checks made later. */
+static void test_where(void **state)
+{
+    (void)state;
+    struct monitor_config c;
+    struct pk_err e;
+    pk_err_clear(&e);
+    config_init(&c);
+    assert_string_equal(config_where(&c, CONFIG_LISTEN), "--listen");
+    static const char text[] = "# c\nlisten 0.0.0.0:9310\n\ntls-cert c.pem\nauth-token-file t\n";
+    assert_int_equal(config_parse(&c, text, sizeof(text) - 1, "m.conf", &e), 0);
+    assert_int_equal(config_set(&c, "db", "x.db", "--db", &e), 0);
+    assert_string_equal(config_where(&c, CONFIG_LISTEN), "m.conf:2: listen");
+    assert_string_equal(config_where(&c, CONFIG_TLS_CERT), "m.conf:4: tls-cert");
+    assert_string_equal(config_where(&c, CONFIG_DB), "--db");
+    assert_string_equal(config_where(&c, CONFIG_RETENTION), "--retention");
+
+    /* the checks of other modules name the flag; blame names the line */
+    const struct {
+        const char *on, *want;
+    } cases[] = {
+        { "--listen", "m.conf:2: listen" },
+        { "--auth-token-file: t", "m.conf:5: auth-token-file: t" },
+        { "--db", "--db" },             /* set by its flag */
+        { "--listen-x", "--listen-x" }, /* not a setting's name */
+        { "m.conf:9", "m.conf:9" },     /* already a place */
+        { "--tls-key", "--tls-key" },   /* never set */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        err_set(&e, PK_EUSAGE, cases[i].on, "w", "y");
+        config_blame(&c, &e);
+        assert_string_equal(e.on, cases[i].want);
+    }
+    /* config_check names the file's line of the one TLS setting given */
+    assert_int_equal(config_check(&c, &e), PK_EUSAGE);
+    assert_string_equal(e.on, "m.conf:4: tls-cert");
+    /* a flag given later wins, and is named */
+    assert_int_equal(config_set(&c, "listen", "127.0.0.1:1", "--listen", &e), 0);
+    assert_string_equal(config_where(&c, CONFIG_LISTEN), "--listen");
+    config_destroy(&c);
+}
+
 /* config_destroy on a zeroed struct, twice, and on NULL. */
 static void test_destroy_zeroed(void **state)
 {
@@ -149,8 +191,8 @@ static void test_destroy_zeroed(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults), cmocka_unit_test(test_file),           cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_check),    cmocka_unit_test(test_destroy_zeroed),
+        cmocka_unit_test(test_defaults), cmocka_unit_test(test_file),  cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_check),    cmocka_unit_test(test_where), cmocka_unit_test(test_destroy_zeroed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -333,6 +335,74 @@ static void read_all_respects_the_cap(void **state)
     assert_string_equal(e.on, f->dir);
 }
 
+/* Writes its pieces into the FIFO once a reader has it open, then closes it. */
+static void *fifo_writer(void *arg)
+{
+    const char *path = arg;
+    int fd = open(path, O_WRONLY | O_CLOEXEC); /* waits for the reader */
+    if (fd < 0)
+        return NULL;
+    const char *pieces[] = { "interval ", "2s\n" };
+    for (int i = 0; i < 2; i++) {
+        if (write(fd, pieces[i], strlen(pieces[i])) < 0)
+            break;
+        /* the reader finds the FIFO open and empty between the pieces */
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    close(fd);
+    return NULL;
+}
+
+static void read_all_waits_for_fifos_with_a_bound(void **state)
+{
+    struct fixture *f = *state;
+    struct pk_err e;
+    char want[512], *out = NULL;
+    size_t len = 0;
+    const char *fifo = join(f, "fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+
+    /* nobody writes: an error naming it after the wait, not a hang */
+    pk_err_clear(&e);
+    assert_int_equal(files_read_all_within(fifo, 100, 200, &out, &len, &e), -ETIMEDOUT);
+    assert_null(out);
+    snprintf(want, sizeof(want),
+             "%s: cannot read file: a FIFO or pipe that gave no end of data within 0.2 s (is anything "
+             "writing to it?)",
+             fifo);
+    assert_string_equal(msg(&e), want);
+
+    /* a writer that comes, writes in two pieces and closes: all of it */
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, fifo_writer, (void *)fifo), 0);
+    assert_int_equal(files_read_all_within(fifo, 100, 5000, &out, &len, &e), 0);
+    pthread_join(t, NULL);
+    assert_string_equal(out, "interval 2s\n");
+    assert_int_equal(len, 12);
+    free(out);
+
+    /* a pipe whose writer is already gone, as bash's <(...) hands one over */
+    int p[2];
+    assert_int_equal(pipe(p), 0);
+    assert_int_equal(write(p[1], "abc", 3), 3);
+    close(p[1]);
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", p[0]);
+    assert_int_equal(files_read_all_within(path, 100, 5000, &out, &len, &e), 0);
+    close(p[0]);
+    assert_string_equal(out, "abc");
+    free(out);
+
+    /* devices: /dev/null is empty, /dev/zero is over any cap */
+    assert_int_equal(files_read_all_within("/dev/null", 100, 5000, &out, &len, &e), 0);
+    assert_int_equal(len, 0);
+    free(out);
+    out = NULL;
+    assert_int_equal(files_read_all_within("/dev/zero", 100, 5000, &out, &len, &e), -EFBIG);
+    assert_null(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -341,6 +411,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(atomic_write_failures_leave_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(check_writable_accepts_and_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(read_all_respects_the_cap, setup, teardown),
+        cmocka_unit_test_setup_teardown(read_all_waits_for_fifos_with_a_bound, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

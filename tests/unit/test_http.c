@@ -669,6 +669,68 @@ static void test_auth(void **state)
     http_stop(s);
 }
 
+static bool public_root(void *arg, const char *path)
+{
+    (void)arg;
+    return !strcmp(path, "/");
+}
+
+static bool public_all(void *arg, const char *path)
+{
+    (void)arg, (void)path;
+    return true;
+}
+
+static int p_asset_csp(void *arg, const char *path, struct http_body *out, struct pk_err *e)
+{
+    int rc = p_asset(arg, path, out, e);
+    out->csp = "default-src 'none'";
+    return rc;
+}
+
+/* With a token, the pages the provider names (holding no data) are served
+ * without it; the routes never are, whatever the provider says. */
+static void test_public_page(void **state)
+{
+    (void)state;
+    struct http_opts o;
+    http_opts_init(&o);
+    o.listen = "127.0.0.1:0";
+    o.auth_token = TOKEN;
+    struct http_provider p = PROV;
+    p.asset = p_asset_csp;
+    p.asset_public = public_root;
+    struct http_server *s = start(&o, &p);
+    char url[256];
+    url_of(s, "/", url, sizeof(url));
+    struct resp r = fetch(url);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "<!doctype html><title>perfkit</title>");
+    assert_string_equal(header(&r, "Content-Security-Policy"), "default-src 'none'");
+    resp_free(&r);
+    url_of(s, "/dashboard.js", url, sizeof(url));
+    r = fetch(url);
+    assert_int_equal(r.status, 401);
+    resp_free(&r);
+    http_stop(s);
+
+    p.asset_public = public_all;
+    s = start(&o, &p);
+    const char *routes[] = { "/metrics", "/api/status", "/api/history", "/api/alerts", "/health", "/ready" };
+    for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        url_of(s, routes[i], url, sizeof(url));
+        r = fetch(url);
+        if (r.status != 401)
+            fail_msg("%s without the token: %ld", routes[i], r.status);
+        resp_free(&r);
+    }
+    url_of(s, "/dashboard.js", url, sizeof(url));
+    r = fetch(url);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http_stop(s);
+}
+
 static void test_host_check(void **state)
 {
     (void)state;
@@ -838,6 +900,50 @@ static void test_refusals(void **state)
     snprintf(want, sizeof(want), "--listen: cannot listen on %s: Address already in use", listen);
     assert_string_equal(msg(&e), want);
     http_stop(a);
+}
+
+/* http_check makes http_start's checks, with the same verdict, binding nothing. */
+static void test_check_without_binding(void **state)
+{
+    (void)state;
+    struct http_server *busy = start_default();
+    char taken[64];
+    snprintf(taken, sizeof(taken), "127.0.0.1:%u", http_port(busy));
+    struct {
+        const char *listen, *token;
+        bool no_auth;
+        int code; /* of http_check; 0: accepted */
+    } cases[] = {
+        { "127.0.0.1:0", NULL, false, 0 },
+        { taken, NULL, false, 0 }, /* a port in use is the start's to find: binding */
+        { "0.0.0.0:9310", NULL, false, PK_EUSAGE },
+        { "0.0.0.0:9310", NULL, true, 0 },
+        { "0.0.0.0:9310", TOKEN, false, 0 },
+        { "127.0.0.1:99999", NULL, false, PK_EPARSE },
+        { "garbage", NULL, false, PK_EPARSE },
+        { "127.0.0.1:0", "short", false, PK_EUSAGE },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct http_opts o;
+        http_opts_init(&o);
+        o.listen = cases[i].listen;
+        o.auth_token = cases[i].token;
+        o.no_auth = cases[i].no_auth;
+        struct pk_err ec, es;
+        pk_err_clear(&ec);
+        pk_err_clear(&es);
+        int rc = http_check(&o, &ec);
+        if (rc != cases[i].code)
+            fail_msg("http_check(%s): %d %s", cases[i].listen, rc, msg(&ec));
+        if (rc == 0)
+            continue;
+        struct http_server *s = NULL;
+        assert_int_equal(http_start(&o, &PROV, &s, &es), rc);
+        char a[800];
+        snprintf(a, sizeof(a), "%s", msg(&ec));
+        assert_string_equal(a, msg(&es));
+    }
+    http_stop(busy);
 }
 
 static void test_loopback_names(void **state)
@@ -1172,6 +1278,99 @@ static void *hammer(void *arg)
     return (void *)ok;
 }
 
+/* The whole answer to one raw request on a new connection (the server
+ * closes it after a refusal; a keep-alive answer is read to its length). */
+static void raw_request(uint16_t port, const char *req, char *out, size_t cap)
+{
+    int fd = connect_to(port);
+    assert_int_equal(send(fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    size_t n = 0;
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+    while (n + 1 < cap && poll(&p, 1, 5000) > 0) {
+        ssize_t k = recv(fd, out + n, cap - 1 - n, 0);
+        if (k <= 0)
+            break;
+        n += (size_t)k;
+        out[n] = '\0';
+        const char *body = strstr(out, "\r\n\r\n"), *cl = strstr(out, "Content-Length:");
+        if (body && cl && (size_t)(out + n - (body + 4)) >= strtoul(cl + 15, NULL, 10))
+            break;
+    }
+    out[n] = '\0';
+    close(fd);
+}
+
+static void test_host_header(void **state)
+{
+    (void)state;
+    struct http_opts o;
+    http_opts_init(&o);
+    o.listen = "127.0.0.1:0";
+    for (int with_token = 0; with_token < 2; with_token++) {
+        o.auth_token = with_token ? TOKEN : NULL;
+        struct http_server *s = start(&o, &PROV);
+        char got[2048], req[512];
+        const char *auth = with_token ? "Authorization: Bearer " TOKEN "\r\n" : "";
+        /* RFC 9112 3.2: HTTP/1.1 without Host, or two Hosts, is a 400 (before authentication) */
+        snprintf(req, sizeof(req), "GET /health HTTP/1.1\r\n%s\r\n", auth);
+        raw_request(http_port(s), req, got, sizeof(got));
+        if (!strstr(got, "HTTP/1.1 400 ") ||
+            !strstr(got, "{\"error\":\"bad request: an HTTP/1.1 request needs a Host header\"}"))
+            fail_msg("no Host: %s", got);
+        raw_request(http_port(s), "GET /health HTTP/1.1\r\n\r\n", got, sizeof(got));
+        assert_non_null(strstr(got, "HTTP/1.1 400 "));
+        snprintf(req, sizeof(req), "GET /health HTTP/1.1\r\nHost: localhost\r\n%shost: localhost\r\n\r\n",
+                 auth);
+        raw_request(http_port(s), req, got, sizeof(got));
+        if (!strstr(got, "HTTP/1.1 400 ") ||
+            !strstr(got, "{\"error\":\"bad request: more than one Host header\"}"))
+            fail_msg("two Hosts: %s", got);
+        /* one Host, or HTTP/1.0 without one: served */
+        snprintf(req, sizeof(req), "GET /health HTTP/1.1\r\nHost: localhost\r\n%s\r\n", auth);
+        raw_request(http_port(s), req, got, sizeof(got));
+        if (!strstr(got, " 200 ") || !strstr(got, "{\"status\":\"ok\"}"))
+            fail_msg("one Host: %s", got);
+        snprintf(req, sizeof(req), "GET /health HTTP/1.0\r\n%s\r\n", auth);
+        raw_request(http_port(s), req, got, sizeof(got));
+        if (!strstr(got, " 200 ") || !strstr(got, "{\"status\":\"ok\"}"))
+            fail_msg("HTTP/1.0 without Host: %s", got);
+        struct http_stats st;
+        http_stats(s, &st);
+        assert_int_equal(st.status_4xx, 3);
+        assert_int_equal(st.status_2xx, 2);
+        http_stop(s);
+    }
+}
+
+static void test_v4_mapped_listen(void **state)
+{
+    (void)state;
+    struct http_opts o;
+    http_opts_init(&o);
+    o.listen = "[::ffff:127.0.0.1]:0";
+    struct http_server *s = start(&o, &PROV);
+    char url[256];
+    url_of(s, "/health", url, sizeof(url));
+    assert_non_null(strstr(url, "http://127.0.0.1:"));
+    struct resp r = fetch(url);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    /* as an IPv6 client writes it: the Host check takes the mapped loopback */
+    char h[64];
+    snprintf(h, sizeof(h), "Host: [::ffff:127.0.0.1]:%u", http_port(s));
+    struct req q = { .headers = { h } };
+    r = fetch_req(url, &q);
+    assert_int_equal(r.status, 200);
+    resp_free(&r);
+    http_stop(s);
+    /* still loopback only: a mapped public address needs authentication */
+    o.listen = "[::ffff:192.0.2.1]:9310";
+    bad_start(&o, PK_EUSAGE, "--listen",
+              "--listen: refusing to serve [::ffff:192.0.2.1]:9310 without authentication: it is not a "
+              "loopback address: add --auth-token-file FILE (a bearer token) or --no-auth to serve it to "
+              "anyone who can connect");
+}
+
 static void test_concurrent_and_released(void **state)
 {
     (void)state;
@@ -1282,12 +1481,16 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_history),
         cmocka_unit_test(test_negotiation),
         cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_public_page),
         cmocka_unit_test(test_host_check),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_check_without_binding),
         cmocka_unit_test(test_loopback_names),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_slow_clients),
         cmocka_unit_test(test_connection_limits),
+        cmocka_unit_test(test_host_header),
+        cmocka_unit_test(test_v4_mapped_listen),
         cmocka_unit_test(test_concurrent_and_released),
         cmocka_unit_test(test_null_provider),
     };

@@ -608,6 +608,130 @@ static void webhook_dead_receiver(void **state)
     src_destroy(&s);
 }
 
+/* Lines notify_report wrote, for the test to read. */
+static char report_lines[8][1024];
+static size_t nreport;
+
+static void collect_line(void *arg, const char *line)
+{
+    (void)arg;
+    assert_true(nreport < 8);
+    snprintf(report_lines[nreport++], sizeof(report_lines[0]), "%s", line);
+}
+
+static size_t report_at(struct notify *n, int64_t now_ms)
+{
+    nreport = 0;
+    notify_report(n, now_ms, collect_line, NULL);
+    return nreport;
+}
+
+/* The line of report_lines naming url, or NULL. */
+static const char *line_of(const char *url)
+{
+    char pre[128];
+    snprintf(pre, sizeof(pre), "webhook %s: ", url);
+    for (size_t i = 0; i < nreport; i++)
+        if (!strncmp(report_lines[i], pre, strlen(pre)))
+            return report_lines[i] + strlen(pre);
+    return NULL;
+}
+
+static double failures_of(struct notify *n, const char *receiver)
+{
+    struct metric_set set;
+    metric_set_init(&set);
+    struct pk_err e;
+    assert_int_equal(notify_export(n, &set, &e), 0);
+    const struct metric_family *f = metric_find_family(&set, "perfkit_alert_webhook_failures_total");
+    assert_non_null(f);
+    assert_int_equal(f->type, METRIC_COUNTER);
+    double v = -1;
+    for (size_t i = 0; i < f->n; i++) {
+        const struct metric_series *m = &set.series[f->idx[i]];
+        assert_int_equal(m->nlabels, 1);
+        assert_string_equal(m->labels[0].name, "receiver");
+        if (!strcmp(m->labels[0].value, receiver))
+            v = m->value;
+    }
+    metric_set_destroy(&set);
+    return v;
+}
+
+static bool two_failed(const struct notify_stats *s)
+{
+    return s->webhook_failed >= 2;
+}
+static bool three_failed_one_sent(const struct notify_stats *s)
+{
+    return s->webhook_failed >= 3 && s->webhook_sent >= 1;
+}
+
+/* A receiver that is down and one that refuses once: logged at once, then
+ * at most once a minute each, a recovery once; counted per receiver. */
+static void webhook_failures_reported(void **state)
+{
+    (void)state;
+    char dead[80], dead_shown[80];
+    int port = dead_port();
+    snprintf(dead, sizeof(dead), "http://alert:s3cret@127.0.0.1:%d/", port);
+    snprintf(dead_shown, sizeof(dead_shown), "http://alert:***@127.0.0.1:%d/", port);
+    struct receiver rv;
+    receiver_start(&rv, 1, 400); /* refuses the first message, takes the next */
+    const char *urls[] = { dead, rv.url };
+    struct notify_config c = { .webhooks = urls, .nwebhooks = 2, .timeout_ms = 2000, .backoff_ms = 10 };
+    struct notify n;
+    struct pk_err e;
+    assert_int_equal(notify_init(&n, &c, &e), 0);
+    assert_int_equal(failures_of(&n, dead_shown), 0); /* present from the start */
+    assert_int_equal(failures_of(&n, rv.url), 0);
+    assert_int_equal(report_at(&n, 1000), 0);
+    struct src s;
+    cpu_firing(&s);
+    assert_int_equal(notify_enqueue(&n, &s.ev), 0);
+    struct notify_stats st;
+    assert_true(wait_for(&n, two_failed, 10, &st));
+
+    /* the first failure of each, at once, with why; the password hidden */
+    assert_int_equal(report_at(&n, 1000), 2);
+    const char *l = line_of(dead_shown);
+    assert_non_null(l);
+    if (strncmp(l, "1 message not delivered: ", 25) != 0 || !strstr(l, "127.0.0.1") ||
+        !strstr(l, "(while it fails, logged at most once a minute; counted in "
+                   "perfkit_alert_webhook_failures_total)"))
+        fail_msg("%s", l);
+    l = line_of(rv.url);
+    assert_non_null(l);
+    assert_non_null(strstr(l, "1 message not delivered: HTTP status 400 ("));
+    for (size_t i = 0; i < nreport; i++)
+        assert_null(strstr(report_lines[i], "s3cret"));
+    assert_int_equal(failures_of(&n, dead_shown), 1);
+    assert_int_equal(failures_of(&n, rv.url), 1);
+    const char *failing[4];
+    assert_int_equal(notify_failing_webhooks(&n, failing, 4), 2);
+    assert_int_equal(report_at(&n, 2000), 0); /* nothing new */
+
+    /* the next message: the dead one fails again, the other takes it */
+    assert_int_equal(notify_enqueue(&n, &s.ev), 0);
+    assert_true(wait_for(&n, three_failed_one_sent, 10, &st));
+    assert_int_equal(report_at(&n, 3000), 1); /* the recovery; the failure waits its minute */
+    l = line_of(rv.url);
+    assert_non_null(l);
+    assert_string_equal(l, "delivering again (1 message not delivered in all)");
+    assert_int_equal(notify_failing_webhooks(&n, failing, 4), 1);
+    assert_string_equal(failing[0], dead_shown);
+    assert_int_equal(failures_of(&n, dead_shown), 2);
+    assert_int_equal(report_at(&n, 1000 + NOTIFY_REPORT_PERIOD_MS - 1), 0);
+    assert_int_equal(report_at(&n, 1000 + NOTIFY_REPORT_PERIOD_MS), 1);
+    l = line_of(dead_shown);
+    assert_non_null(l);
+    assert_non_null(strstr(l, "1 more message not delivered in 60s: "));
+    assert_int_equal(report_at(&n, 1000 + 2 * NOTIFY_REPORT_PERIOD_MS), 0);
+    notify_destroy(&n, 0);
+    src_destroy(&s);
+    receiver_stop(&rv);
+}
+
 static void webhook_enqueue_never_blocks(void **state)
 {
     (void)state;
@@ -733,6 +857,38 @@ static void refuses_bad_settings(void **state)
     notify_destroy(&n, 0);
     notify_destroy(&n, 0); /* twice is harmless */
     src_destroy(&s);
+}
+
+/* notify_check: notify_init's verdict on the settings, nothing started. */
+static void check_matches_init(void **state)
+{
+    (void)state;
+    const char *good[] = { "http://127.0.0.1:9/hook" }, *bad[] = { "gopher://h/" };
+    char long_cmd[NOTIFY_COMMAND_MAX + 2];
+    memset(long_cmd, 'x', sizeof(long_cmd) - 1);
+    long_cmd[sizeof(long_cmd) - 1] = '\0';
+    struct notify_config cases[] = {
+        { 0 },
+        { .webhooks = good, .nwebhooks = 1 },
+        { .webhooks = bad, .nwebhooks = 1 },
+        { .on_alert = long_cmd },
+        { .tries = 100 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct pk_err ec, ei;
+        pk_err_clear(&ec);
+        pk_err_clear(&ei);
+        struct notify n;
+        int rc = notify_check(&cases[i], &ec);
+        assert_int_equal(notify_init(&n, &cases[i], &ei), rc);
+        notify_destroy(&n, 0);
+        if (rc) {
+            char a[800];
+            snprintf(a, sizeof(a), "%s", msg(&ec));
+            assert_string_equal(a, msg(&ei));
+        }
+        assert_int_equal(rc, i == 0 || i == 1 ? 0 : PK_EUSAGE);
+    }
 }
 
 /* ---- --on-alert ---- */
@@ -935,8 +1091,10 @@ int main(void)
         cmocka_unit_test(payload_label_precedence),
         cmocka_unit_test(payload_truncates),
         cmocka_unit_test(refuses_bad_settings),
+        cmocka_unit_test(check_matches_init),
         cmocka_unit_test(webhook_retries_with_backoff),
         cmocka_unit_test(webhook_dead_receiver),
+        cmocka_unit_test(webhook_failures_reported),
         cmocka_unit_test(webhook_enqueue_never_blocks),
         cmocka_unit_test(webhook_flushes_at_destroy),
         cmocka_unit_test(webhook_final_status_not_retried),

@@ -1172,6 +1172,76 @@ static bool every_reader_queried(struct rd_arg *a, int n)
     return true;
 }
 
+/* store_check_path: what store_open would find, without opening or writing anything. */
+static void check_path(const char *path, int want_rc, const char *want_why)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    int rc = store_check_path(path, &e);
+    if (rc != want_rc)
+        fail_msg("%s: %d (%s), wanted %d", path, rc, e.why, want_rc);
+    if (want_why) {
+        assert_string_equal(e.on, "--db");
+        assert_string_equal(e.what, "unusable history database");
+        assert_string_equal(e.why, want_why);
+    }
+}
+
+static void test_check_path(void **state)
+{
+    struct fx *f = *state;
+    char p[256], why[1024];
+    check_path(f->db, 0, NULL); /* to be created, in a writable directory */
+    assert_int_not_equal(access(f->db, F_OK), 0);
+
+    snprintf(why, sizeof(why), "'%s' is a directory (give a file in it)", f->dir);
+    check_path(f->dir, -EISDIR, why);
+    snprintf(p, sizeof(p), "%s/no-such-dir/m.db", f->dir);
+    snprintf(why, sizeof(why), "cannot create '%s': directory '%s/no-such-dir': No such file or directory", p,
+             f->dir);
+    check_path(p, -ENOENT, why);
+    snprintf(p, sizeof(p), "%s/plain", f->dir);
+    FILE *fp = fopen(p, "w");
+    assert_non_null(fp);
+    fputs("not a database, but some text\n", fp);
+    fclose(fp);
+    snprintf(why, sizeof(why), "'%s' is not an SQLite database", p);
+    check_path(p, -EBADMSG, why);
+    char below[300];
+    snprintf(below, sizeof(below), "%s/m.db", p);
+    snprintf(why, sizeof(why), "cannot create '%s': '%s' is not a directory", below, p);
+    check_path(below, -ENOTDIR, why);
+    snprintf(p, sizeof(p), "%s/fifo", f->dir);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    snprintf(why, sizeof(why), "'%s' is not a regular file", p);
+    check_path(p, -EINVAL, why);
+    check_path("", -EINVAL, "the path is empty");
+
+    snprintf(p, sizeof(p), "%s/empty.db", f->dir);
+    fp = fopen(p, "w");
+    assert_non_null(fp);
+    fclose(fp);
+    check_path(p, 0, NULL); /* SQLite makes an empty file a new database */
+
+    /* a real store passes */
+    struct store *s = NULL;
+    struct pk_err e;
+    assert_int_equal(store_open(f->db, NULL, &s, &e), 0);
+    store_close(s);
+    check_path(f->db, 0, NULL);
+
+    /* a directory that cannot take a new file (root may write anywhere) */
+    if (geteuid() != 0) {
+        char ro[128];
+        snprintf(ro, sizeof(ro), "%s/ro", f->dir);
+        assert_int_equal(mkdir(ro, 0555), 0);
+        snprintf(p, sizeof(p), "%s/m.db", ro);
+        snprintf(why, sizeof(why), "cannot create '%s' in directory '%s': Permission denied", p, ro);
+        check_path(p, -EACCES, why);
+        rmdir(ro);
+    }
+}
+
 static void test_concurrent_readers(void **state)
 {
     struct fx *f = *state;
@@ -1217,6 +1287,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_upgrade_v1, setup, teardown),
         cmocka_unit_test_setup_teardown(test_upgrade_v1_read_only, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_check_path, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
