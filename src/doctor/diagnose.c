@@ -31,6 +31,10 @@ struct snap {
     struct net_dev_list net;
     struct disk_list disks;
     bool cpu_ok, procs_ok, psi_ok, net_ok, disks_ok;
+    /* the later snapshot only: procs_diff against the earlier, which gives
+     * each process its cpu_pct (the culprits of cpu.busy) and in_prev */
+    struct procs_change change;
+    bool change_ok;
 };
 
 static void snap_take(const struct doctor_opts *o, struct snap *s)
@@ -168,7 +172,7 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
     if (!a->cpu_ok || !b->cpu_ok || cpu_util(&a->cpu.total, &b->cpu.total, &u) != 0)
         return 0;
     const struct procs_proc *top[TOP];
-    size_t ntop = b->procs_ok ? procs_top_cpu(&b->procs, TOP, top) : 0;
+    size_t ntop = b->change_ok ? procs_top_cpu(&b->procs, TOP, top) : 0;
     struct bottleneck *x;
     int rc = add(r, "cpu.busy", "cpu", grade(u.busy_pct, 80, 95), u.busy_pct, 80, "%", &x);
     if (rc)
@@ -326,14 +330,11 @@ static int diagnose_caps(const struct doctor_opts *o, struct finding_report *r, 
     return 0;
 }
 
-static int diagnose_procs(struct finding_report *r, const struct snap *a, struct snap *b)
+static int diagnose_procs(struct finding_report *r, const struct snap *a, const struct snap *b)
 {
-    if (!a->procs_ok || !b->procs_ok)
+    if (!b->change_ok)
         return 0;
-    struct procs_change ch;
-    struct pk_err e;
-    if (procs_diff(&a->procs, &b->procs, &ch, &e) != 0)
-        return 0;
+    const struct procs_change ch = b->change;
     double grew = (double)b->procs.total - (double)a->procs.total;
     double pct = a->procs.total ? 100.0 * grew / (double)a->procs.total : 0;
     enum finding_status st = (grew > 50 || pct > 5) ? FINDING_WARN : FINDING_OK;
@@ -439,6 +440,11 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
     snap_take(o, &a);
     wait_window(o);
     snap_take(o, &b);
+    /* before any verdict: the CPU verdict names processes by the cpu_pct this sets */
+    if (a.procs_ok && b.procs_ok) {
+        struct pk_err de;
+        b.change_ok = procs_diff(&a.procs, &b.procs, &b.change, &de) == 0;
+    }
     if (!a.cpu_ok && (!a.procs_ok || a.procs.total == 0)) {
         rc = err_set(e, -ENOENT, o->procfs, "nothing to sample", "neither stat nor processes can be read");
         goto out;
