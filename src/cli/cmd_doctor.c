@@ -36,7 +36,7 @@ void cmd_doctor_help(void)
           "Options:\n"
           "      --sample DUR        diagnosis window (default 3s; 0 skips the diagnosis)\n"
           "      --pid PID           add the checks of one process (fds against its limit,\n"
-          "                          threads, RSS growth)\n"
+          "                          threads, RSS growth; with --sample 0 its limit only)\n"
           "      --process NAME      the same, for the process with this name\n"
           "      --json FILE         the report as JSON ('-' for stdout)\n"
           "      --fix-script FILE   write the fixes as a shell script to review and run\n"
@@ -59,6 +59,21 @@ static const char *status_style(const struct term *t, enum finding_status s)
     case FINDING_OK: return term_style(t, TERM_GREEN);
     default: return term_style(t, TERM_DIM);
     }
+}
+
+/* A persistent setting may be several lines (a drop-in with its section): one under the other. */
+static void print_persist(FILE *fp, const struct finding *f)
+{
+    fputs("          persist: ", fp);
+    for (const char *p = f->persist; *p; p++) {
+        if (*p == '\n')
+            fputs("\n                   ", fp);
+        else
+            fputc(*p, fp);
+    }
+    if (f->persist_file[0])
+        fprintf(fp, "  (in %s)", f->persist_file);
+    fputc('\n', fp);
 }
 
 static void print_report(FILE *fp, const struct finding_report *r)
@@ -99,7 +114,7 @@ static void print_report(FILE *fp, const struct finding_report *r)
                 if (f->fix[0])
                     fprintf(fp, "          fix:     %s\n", f->fix);
                 if (f->persist[0])
-                    fprintf(fp, "          persist: %s  (in %s)\n", f->persist, f->persist_file);
+                    print_persist(fp, f);
             } else {
                 fprintf(fp, "\n");
             }
@@ -208,6 +223,8 @@ int cmd_doctor(int argc, char **argv)
     struct finding_report r;
     finding_report_init(&r);
     int rc = doctor_checks(&o, &r, &e);
+    if (rc == 0 && o.sample_s == 0)
+        rc = doctor_process(&o, &r, &e);
     if (rc == 0 && o.sample_s > 0) {
         struct term t;
         term_init(&t, stderr);

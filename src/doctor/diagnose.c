@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "doctor/process.h"
 #include "doctor/storage.h"
 #include "sys/cpu.h"
 #include "sys/disk.h"
@@ -351,80 +352,6 @@ static int diagnose_procs(struct finding_report *r, const struct snap *a, const 
     return 0;
 }
 
-/* --pid / --process: the process's descriptors against its limit, its
- * threads, and its RSS growth over the window, as findings. */
-static int process_findings(const struct doctor_opts *o, struct finding_report *r, const struct snap *b,
-                            struct pk_err *e)
-{
-    const struct procs_proc *p = NULL;
-    if (o->pid) {
-        p = procs_find_pid(&b->procs, (int)o->pid);
-        if (!p)
-            return err_set(e, -ESRCH, "--pid", "no such process", "%d", (int)o->pid);
-    } else if (o->process) {
-        const struct procs_proc *m[2];
-        size_t n = procs_find_name(&b->procs, o->process, m, 2);
-        if (n == 0)
-            return err_set(e, -ESRCH, "--process", "no process of that name", "'%s'", o->process);
-        p = m[0];
-    } else {
-        return 0;
-    }
-    struct procs_opts po;
-    struct procs_proc full;
-    procs_opts_init(&po);
-    if (procs_read_pid(o->procfs, p->pid, &po, &full, e) != 0)
-        return e ? e->code : -ESRCH;
-
-    char id[48];
-    snprintf(id, sizeof(id), "process.nofile.%d", full.pid);
-    struct finding *f = finding_add(r, id, "process");
-    if (!f)
-        return -ENOMEM;
-    finding_set(f->why, sizeof(f->why),
-                "At its open-files limit, the process's accept() and "
-                "open() fail with EMFILE: new connections are refused.");
-    finding_set(f->source, sizeof(f->source), "the guide's ulimit -n 65536");
-    finding_set(f->recommended, sizeof(f->recommended), "open fds <= 80%% of the soft limit, limit >= 65536");
-    if (!full.nofile_known || full.nfds < 0) {
-        finding_skip(f, "%s (pid %d): limits or fd/ not readable", full.comm, full.pid);
-    } else {
-        double pct = full.nofile.soft && full.nofile.soft != PROCS_UNLIMITED
-                         ? 100.0 * (double)full.nfds / (double)full.nofile.soft
-                         : 0;
-        finding_set(f->observed, sizeof(f->observed), "%s (pid %d): %ld fds open, soft limit %llu (%.0f%%)",
-                    full.comm, full.pid, full.nfds, (unsigned long long)full.nofile.soft, pct);
-        f->status = grade(pct, 80, 95);
-        if (f->status == FINDING_OK && full.nofile.soft < 65536)
-            f->status = FINDING_WARN;
-        if (f->status != FINDING_OK) {
-            finding_set(f->fix, sizeof(f->fix), "prlimit --pid %d --nofile=65536:65536", full.pid);
-            finding_set(f->persist, sizeof(f->persist),
-                        "LimitNOFILE=65536  # in the [Service] section of its unit");
-        }
-    }
-    const struct procs_proc *bp = procs_find_pid(&b->procs, full.pid);
-    snprintf(id, sizeof(id), "process.rss_growth.%d", full.pid);
-    f = finding_add(r, id, "process");
-    if (!f)
-        return -ENOMEM;
-    finding_set(f->why, sizeof(f->why),
-                "Memory that grows steadily under a steady load is a leak "
-                "that ends in swapping or the OOM killer.");
-    finding_set(f->recommended, sizeof(f->recommended), "no steady growth (sample longer to be sure)");
-    finding_set(f->source, sizeof(f->source), "the guide: watch memory; 80 %% limit");
-    if (!bp || !bp->in_prev) {
-        finding_skip(f, "the process was not in both snapshots of the window");
-    } else {
-        finding_set(f->observed, sizeof(f->observed), "RSS %llu MiB, %+.1f MiB/min, %ld threads",
-                    (unsigned long long)((bp->status_known ? bp->vm_rss : bp->rss) >> 20),
-                    bp->rss_per_min / 1048576.0, bp->threads);
-        double rss = (double)(bp->status_known ? bp->vm_rss : bp->rss);
-        f->status = rss > 0 && bp->rss_per_min > 0.10 * rss ? FINDING_WARN : FINDING_OK;
-    }
-    return 0;
-}
-
 int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e)
 {
     struct snap a, b;
@@ -455,7 +382,7 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
         err_errno(e, rc, NULL, "diagnosis failed");
         goto out;
     }
-    rc = process_findings(o, r, &b, e);
+    rc = process_findings(o, r, &b.procs, b.change_ok, e);
 out:
     snap_destroy(&a);
     snap_destroy(&b);

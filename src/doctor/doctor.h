@@ -28,5 +28,12 @@ struct doctor_opts {
 void doctor_opts_default(struct doctor_opts *o);
 int doctor_checks(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
 int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
+/*
+ * Without a window (sample_s 0), what doctor_diagnose adds for --pid or
+ * --process: the process's open files against its limit, its RSS growth
+ * skipped for want of a window. Nothing when neither is set; -ESRCH when the
+ * process is not there.
+ */
+int doctor_process(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
 
 #endif

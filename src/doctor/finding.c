@@ -268,10 +268,12 @@ char *finding_fix_script(const struct finding_report *r)
                    "# With PERSIST=1 the settings are also written where they survive a reboot.\n"
                    "set -u\n"
                    "PERSIST=${PERSIST:-0}\n\n"
-                   "persist() { # persist FILE LINE: append LINE to FILE unless it is there\n"
+                   "persist() { # persist FILE LINES: append each of LINES to FILE unless it is there\n"
                    "    [ \"$PERSIST\" = 1 ] || return 0\n"
-                   "    mkdir -p \"$(dirname \"$1\")\" && { grep -qxF \"$2\" \"$1\" 2>/dev/null || printf "
-                   "'%%s\\n' \"$2\" >> \"$1\"; }\n"
+                   "    mkdir -p \"$(dirname \"$1\")\" || return 1\n"
+                   "    printf '%%s\\n' \"$2\" | while IFS= read -r l; do\n"
+                   "        grep -qxF -e \"$l\" \"$1\" 2>/dev/null || printf '%%s\\n' \"$l\" >> \"$1\"\n"
+                   "    done\n"
                    "}\n\n");
     size_t n = 0;
     for (size_t i = 0; i < r->nfindings; i++) {
@@ -293,6 +295,8 @@ char *finding_fix_script(const struct finding_report *r)
             buf_addc(&b, ' ');
             put_quoted(&b, f->persist);
             buf_addc(&b, '\n');
+        } else if (f->persist[0]) {
+            put_comment(&b, "persist (by hand): ", f->persist);
         }
         buf_addc(&b, '\n');
     }

@@ -38,6 +38,14 @@ wait_for 5 comm_is "$child" sleep
 expect_exit 4 "--pid: a process near its open-files limit is critical" "$PERFKIT" doctor --sample 0.5s --pid $child
 contains "--pid finding names the process" "$OUT" "sleep (pid $child)"
 contains "--pid finding gives the fix" "$OUT" "prlimit --pid $child --nofile=65536:65536"
+if printf '%s' "$OUT" | grep -qF "(in )"; then fail "no persistent fix without its file" "$(grep -F "(in )" <<<"$OUT")"; else ok "no persistent fix without its file"; fi
+# --sample 0: no window, but the process's limit is still checked
+"$PERFKIT" doctor --sample 0 --pid $child --json "$TMP/p0.json" >"$TMP/p0.txt" 2>&1
+rc=$?
+case $rc in 3|4) ok "--sample 0 --pid exits 3 or 4 (got $rc)" ;; *) fail "--sample 0 --pid exit" "$rc" "$(tail -n 5 "$TMP/p0.txt")" ;; esac
+contains "--sample 0 keeps --pid's checks" "$(cat "$TMP/p0.txt")" "sleep (pid $child)"
+jcheck "--sample 0: the limit checked, its persistent file named, the growth skipped for want of a window" "$TMP/p0.json" \
+    "c = {x['id']: x for x in j['checks']}; c['process.nofile.$child']['status'] in ('warn', 'crit') and c['process.nofile.$child']['persist_file'].startswith('/etc/') and c['process.rss_growth.$child']['status'] == 'skipped' and '--sample 0' in c['process.rss_growth.$child']['skip_reason']"
 stop_bg "$child"
 
 # --process: by name, on a program with a name of its own
