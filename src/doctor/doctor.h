@@ -12,6 +12,7 @@
 #define PK_DOCTOR_DOCTOR_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "doctor/finding.h"
@@ -35,5 +36,17 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
  * process is not there.
  */
 int doctor_process(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
+
+/*
+ * Before a run: -ENOENT (with the message) when o->procfs cannot be opened or
+ * is no proc filesystem, recorded or live (neither stat nor meminfo in it).
+ */
+int doctor_roots(const struct doctor_opts *o, struct pk_err *e);
+/*
+ * After a run: true, with the reason in r->incomplete, when it read too
+ * little to be a verdict on the host: more than half of its checks skipped,
+ * or o->sysfs without devices/system/cpu (every sysfs has it).
+ */
+bool doctor_coverage(const struct doctor_opts *o, struct finding_report *r);
 
 #endif

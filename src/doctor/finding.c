@@ -225,7 +225,8 @@ json_t *finding_report_json(const struct finding_report *r)
                set(sum, "crit", json_integer((json_int_t)c[FINDING_CRIT])) |
                set(sum, "skipped", json_integer((json_int_t)c[FINDING_SKIPPED])) |
                set(sum, "bottlenecks", json_integer((json_int_t)r->nbottlenecks)) |
-               set(sum, "sample_seconds", jsonio_real(r->sample_s));
+               set(sum, "sample_seconds", jsonio_real(r->sample_s)) |
+               set(sum, "incomplete", str_or_null(r->incomplete));
     if (bad || json_object_set_new(root, "checks", checks) ||
         json_object_set_new(root, "bottlenecks", bots) || json_object_set_new(root, "summary", sum)) {
         json_decref(root);

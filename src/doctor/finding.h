@@ -54,6 +54,8 @@ struct finding_report {
     struct bottleneck *bottlenecks;
     size_t nbottlenecks, cap_bottlenecks;
     double sample_s; /* the diagnosis window */
+    /* Why the run read too little to be a verdict on the host (doctor_coverage); "" when it did not. */
+    char incomplete[256];
 };
 
 void finding_report_init(struct finding_report *r);

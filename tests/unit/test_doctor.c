@@ -366,12 +366,69 @@ static void process_checks(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Whether a run read enough for a verdict: the recorded VM yes; node_exporter's
+ * tree (most sysctls not recorded, no sysfs) and an empty tree no; a directory
+ * with neither stat nor meminfo is no procfs at all. */
+static void coverage(void **state)
+{
+    (void)state;
+    struct doctor_opts o;
+    struct finding_report r;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = VM "/proc";
+    o.sysfs = VM "/sys";
+    assert_int_equal(doctor_roots(&o, &e), 0);
+    run_checks(o.procfs, o.sysfs, &r);
+    assert_false(doctor_coverage(&o, &r));
+    assert_string_equal(r.incomplete, "");
+    json_t *j = finding_report_json(&r);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "summary"), "incomplete")));
+    json_decref(j);
+    finding_report_destroy(&r);
+
+    o.procfs = NODE "/proc";
+    o.sysfs = NODE "/sys-not-recorded";
+    assert_int_equal(doctor_roots(&o, &e), 0); /* a procfs, if a poor one */
+    run_checks(o.procfs, o.sysfs, &r);
+    assert_true(doctor_coverage(&o, &r));
+    size_t c[4];
+    finding_worst(&r, c);
+    char want[200];
+    snprintf(want, sizeof(want), "%zu of %zu checks skipped, and --sysfs %s holds no devices/system/cpu",
+             c[FINDING_SKIPPED], r.nfindings, o.sysfs);
+    assert_string_equal(r.incomplete, want);
+    j = finding_report_json(&r);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "summary"), "incomplete")),
+                        want);
+    json_decref(j);
+    finding_report_destroy(&r);
+
+    /* the right procfs with a wrong sysfs: few checks skipped, but sysfs named */
+    o.procfs = VM "/proc";
+    o.sysfs = NODE;
+    run_checks(o.procfs, o.sysfs, &r);
+    assert_true(doctor_coverage(&o, &r));
+    snprintf(want, sizeof(want), "--sysfs %s holds no devices/system/cpu", NODE);
+    assert_string_equal(r.incomplete, want);
+    finding_report_destroy(&r);
+
+    /* a directory that is no procfs (the fixtures' root), and one that does not exist */
+    o.procfs = PK_FIXTURES;
+    assert_int_equal(doctor_roots(&o, &e), -ENOENT);
+    assert_string_equal(e.on, PK_FIXTURES);
+    assert_string_equal(e.what, "not a proc filesystem");
+    o.procfs = PK_FIXTURES "/no-such-dir";
+    assert_int_equal(doctor_roots(&o, &e), -ENOENT);
+    assert_string_equal(e.what, "cannot open the procfs root");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(vm_tree),        cmocka_unit_test(node_exporter_tree),
         cmocka_unit_test(container_tree), cmocka_unit_test(overloaded_tree),
-        cmocka_unit_test(process_checks),
+        cmocka_unit_test(process_checks), cmocka_unit_test(coverage),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
