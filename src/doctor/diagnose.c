@@ -129,6 +129,13 @@ static enum finding_status grade(double v, double warn, double crit)
     return v > crit ? FINDING_CRIT : v > warn ? FINDING_WARN : FINDING_OK;
 }
 
+/* A process's name for a message: comm is the kernel's raw bytes (anything but NUL). */
+#define COMM_QUOTED (PROCS_COMM_LEN * 4)
+static const char *comm_of(const struct procs_proc *p, char dst[COMM_QUOTED])
+{
+    return err_quote(p->comm, strlen(p->comm), dst, COMM_QUOTED);
+}
+
 /* "name (pid 12) 93%, other (pid 7) 41%" from a top list. */
 static void list_top(char *dst, size_t cap, const struct procs_proc **top, size_t n, bool cpu)
 {
@@ -136,12 +143,13 @@ static void list_top(char *dst, size_t cap, const struct procs_proc **top, size_
     dst[0] = '\0';
     for (size_t i = 0; i < n && off < cap; i++) {
         int w;
+        char comm[COMM_QUOTED];
+        comm_of(top[i], comm);
         if (cpu)
-            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %.0f%%", i ? ", " : "", top[i]->comm,
-                         top[i]->pid, top[i]->cpu_pct);
+            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %.0f%%", i ? ", " : "", comm, top[i]->pid,
+                         top[i]->cpu_pct);
         else
-            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %llu MiB", i ? ", " : "", top[i]->comm,
-                         top[i]->pid,
+            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %llu MiB", i ? ", " : "", comm, top[i]->pid,
                          (unsigned long long)((top[i]->status_known ? top[i]->vm_rss : top[i]->rss) >> 20));
         if (w < 0)
             break;
@@ -174,6 +182,7 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
         return 0;
     const struct procs_proc *top[TOP];
     size_t ntop = b->change_ok ? procs_top_cpu(&b->procs, TOP, top) : 0;
+    char comm[COMM_QUOTED];
     struct bottleneck *x;
     int rc = add(r, "cpu.busy", "cpu", grade(u.busy_pct, 80, 95), u.busy_pct, 80, "%", &x);
     if (rc)
@@ -184,7 +193,7 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
         snprintf(x->advice, sizeof(x->advice),
                  "Profile %s first (perf top -p PID); then spread the work (more workers, or more "
                  "CPUs) or cut it (caching, cheaper algorithms). Keep CPU below 80%%.",
-                 ntop ? top[0]->comm : "the busiest process");
+                 ntop ? comm_of(top[0], comm) : "the busiest process");
     }
     static const struct {
         enum cpu_mode m;
@@ -245,6 +254,7 @@ static int diagnose_memory(const struct doctor_opts *o, struct finding_report *r
         if (rc == 0 && x) {
             const struct procs_proc *top[TOP];
             size_t ntop = b->procs_ok ? procs_top_rss(&b->procs, TOP, top) : 0;
+            char comm[COMM_QUOTED];
             snprintf(x->observed, sizeof(x->observed), "memory %.1f%% used (%llu of %llu MiB available)",
                      m.used_pct, (unsigned long long)(m.available >> 20),
                      (unsigned long long)(m.total >> 20));
@@ -253,7 +263,7 @@ static int diagnose_memory(const struct doctor_opts *o, struct finding_report *r
                      "Check %s for growth (perfkit doctor --process NAME --sample 60s); cap caches and "
                      "pools, use streaming instead of loading whole data sets, or add memory. Keep "
                      "memory below 80%%.",
-                     ntop ? top[0]->comm : "the largest process");
+                     ntop ? comm_of(top[0], comm) : "the largest process");
         }
     }
     mem_info_destroy(&m);

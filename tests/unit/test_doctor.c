@@ -423,12 +423,49 @@ static void coverage(void **state)
     assert_string_equal(e.what, "cannot open the procfs root");
 }
 
+/* A process's name is the kernel's raw bytes: a culprit shows them escaped,
+ * never as terminal control sequences. */
+static void culprit_names_escaped(void **state)
+{
+    (void)state;
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/perfkit-doctor.XXXXXX");
+    assert_non_null(mkdtemp(tmp_root));
+    put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 20000 kB\nMemAvailable: 30000 kB\n");
+    put("proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n");
+    put("proc/300/stat", "300 (x\x1b[2Jy) S 1 300 300 0 -1 4194304 0 0 0 0 1 1 0 0 20 0 1 0 50 1000000 "
+                         "100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+    char procfs[128];
+    snprintf(procfs, sizeof(procfs), "%s/proc", tmp_root);
+    struct doctor_opts o;
+    struct finding_report r;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = procfs;
+    o.sysfs = tmp_root;
+    o.sample_s = 0.01;
+    finding_report_init(&r);
+    assert_int_equal(doctor_diagnose(&o, &r, &e), 0);
+    const struct bottleneck *b = find_b(&r, "mem.used"); /* 97 % */
+    assert_non_null(b);
+    assert_string_equal(b->culprit, "x\\x1b[2Jy (pid 300) 0 MiB");
+    assert_non_null(strstr(b->advice, "Check x\\x1b[2Jy for growth"));
+    assert_null(strchr(b->advice, '\x1b'));
+    finding_report_destroy(&r);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(vm_tree),        cmocka_unit_test(node_exporter_tree),
-        cmocka_unit_test(container_tree), cmocka_unit_test(overloaded_tree),
-        cmocka_unit_test(process_checks), cmocka_unit_test(coverage),
+        cmocka_unit_test(vm_tree),
+        cmocka_unit_test(node_exporter_tree),
+        cmocka_unit_test(container_tree),
+        cmocka_unit_test(overloaded_tree),
+        cmocka_unit_test(process_checks),
+        cmocka_unit_test(coverage),
+        cmocka_unit_test(culprit_names_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
