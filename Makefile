@@ -35,7 +35,8 @@ test: deps-test
 	@$(MAKE) --no-print-directory build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
-# The main job on its embedded default: the host agent, perfkit monitor, on loopback.
+# The main job on its embedded default: the host agent, perfkit monitor, on loopback
+# (PK_RUN_LISTEN=ADDR:PORT for another address; scripts/run-main.sh).
 run: deps-run
 	@$(MAKE) --no-print-directory build
 	@sh scripts/run-main.sh $(BUILD)

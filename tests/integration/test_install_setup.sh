@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The set-up behind the README's commands: which Debian packages each make
 # target installs (scripts/install-deps.sh run|test|bench), that installing
-# them never touches a service.
+# them never touches a service, and the address `make run` serves on.
 #
 # The package manager itself cannot run in a test (it would change this
 # machine), so the install path runs against stand-ins for dpkg-query,
@@ -87,4 +87,18 @@ else
     ok "the script names no service manager"
 fi
 
+# ---- make run's address: PK_RUN_LISTEN
+port=$(free_port)
+start_bg env PK_RUN_LISTEN="127.0.0.1:$port" PK_RUN_DB="$TMP/run.db" PK_RUN_DURATION=60s \
+    sh "$PK_SRC/scripts/run-main.sh" "$PK_BUILD" >"$TMP/run.log" 2>&1
+runpid=$BG_PID
+if wait_for 20 http_ok "http://127.0.0.1:$port/metrics"; then
+    ok "PK_RUN_LISTEN=127.0.0.1:$port: make run's agent serves there"
+else
+    fail "PK_RUN_LISTEN=127.0.0.1:$port: make run's agent serves there" "$(tail -n 5 "$TMP/run.log")"
+fi
+contains "it names its address" "$(cat "$TMP/run.log")" "127.0.0.1:$port"
+stop_bg "$runpid" 10 INT
+rc=$?
+[ "$rc" -eq 0 ] && ok "Ctrl-C stops it cleanly (exit 0)" || fail "Ctrl-C stops it cleanly (exit 0)" "exit $rc" "$(tail -n 5 "$TMP/run.log")"
 finish
