@@ -9,12 +9,20 @@ CMAKE_ARGS := -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX     ?= /usr/local
 
-.PHONY: all build deps test run bench fuzz install clean
+.PHONY: all build deps deps-run deps-test deps-bench test run bench fuzz install clean
 
 all: build
 
+# The Debian packages, by what they are for (scripts/install-deps.sh says which):
+# each target installs only its own set; `make deps` installs all three.
 deps:
-	@sh scripts/install-deps.sh
+	@sh scripts/install-deps.sh run test bench
+deps-run:
+	@sh scripts/install-deps.sh run
+deps-test:
+	@sh scripts/install-deps.sh test
+deps-bench:
+	@sh scripts/install-deps.sh bench
 
 $(BUILD)/CMakeCache.txt:
 	cmake -S . -B $(BUILD) -G "$(GENERATOR)" $(CMAKE_ARGS)
@@ -23,16 +31,17 @@ build: $(BUILD)/CMakeCache.txt
 	cmake $(BUILD) $(CMAKE_ARGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 600
 
-# The main job on its embedded default: the host agent, perfkit monitor, on loopback.
-run: deps
+# The main job on its embedded default: the host agent, perfkit monitor, on loopback
+# (PK_RUN_LISTEN=ADDR:PORT for another address; scripts/run-main.sh).
+run: deps-run
 	@$(MAKE) --no-print-directory build
 	@sh scripts/run-main.sh $(BUILD)
 
-bench: deps
+bench: deps-bench
 	@$(MAKE) --no-print-directory build
 	sh bench/run-all.sh $(BUILD)
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/term.h"
@@ -14,6 +15,10 @@
 #include "core/jsonio.h"
 #include "core/units.h"
 #include "doctor/doctor.h"
+
+/* Beside cli.h's codes: the run read too little of the host to be a verdict on it
+ * (doctor_coverage); above 4, so that a script testing for 3 or 4 does not take it for one. */
+#define EXIT_DOCTOR_INCOMPLETE 5
 
 static volatile sig_atomic_t stop_flag;
 
@@ -36,7 +41,7 @@ void cmd_doctor_help(void)
           "Options:\n"
           "      --sample DUR        diagnosis window (default 3s; 0 skips the diagnosis)\n"
           "      --pid PID           add the checks of one process (fds against its limit,\n"
-          "                          threads, RSS growth)\n"
+          "                          threads, RSS growth; with --sample 0 its limit only)\n"
           "      --process NAME      the same, for the process with this name\n"
           "      --json FILE         the report as JSON ('-' for stdout)\n"
           "      --fix-script FILE   write the fixes as a shell script to review and run\n"
@@ -44,8 +49,10 @@ void cmd_doctor_help(void)
           "      --sysfs DIR         read /sys from DIR (default /sys)\n"
           "  -h, --help\n"
           "\n"
-          "Exit status: 0 all ok; 1 runtime failure; 2 usage error; 3 warnings;\n"
-          "4 a critical finding or bottleneck. See docs/doctor.md.\n",
+          "Exit status: 0 all ok; 1 runtime failure; 2 usage error (also a --procfs\n"
+          "that is no proc filesystem); 3 warnings; 4 a critical finding or bottleneck;\n"
+          "5 incomplete: more than half of the checks skipped, or a --sysfs without\n"
+          "devices/system/cpu. See docs/doctor.md.\n",
           stdout);
 }
 
@@ -59,6 +66,21 @@ static const char *status_style(const struct term *t, enum finding_status s)
     case FINDING_OK: return term_style(t, TERM_GREEN);
     default: return term_style(t, TERM_DIM);
     }
+}
+
+/* A persistent setting may be several lines (a drop-in with its section): one under the other. */
+static void print_persist(FILE *fp, const struct finding *f)
+{
+    fputs("          persist: ", fp);
+    for (const char *p = f->persist; *p; p++) {
+        if (*p == '\n')
+            fputs("\n                   ", fp);
+        else
+            fputc(*p, fp);
+    }
+    if (f->persist_file[0])
+        fprintf(fp, "  (in %s)", f->persist_file);
+    fputc('\n', fp);
 }
 
 static void print_report(FILE *fp, const struct finding_report *r)
@@ -99,7 +121,7 @@ static void print_report(FILE *fp, const struct finding_report *r)
                 if (f->fix[0])
                     fprintf(fp, "          fix:     %s\n", f->fix);
                 if (f->persist[0])
-                    fprintf(fp, "          persist: %s  (in %s)\n", f->persist, f->persist_file);
+                    print_persist(fp, f);
             } else {
                 fprintf(fp, "\n");
             }
@@ -112,6 +134,9 @@ static void print_report(FILE *fp, const struct finding_report *r)
     fprintf(fp, "%s%zu ok, %zu warn, %zu crit, %zu skipped; %zu bottleneck%s%s — worst: %s%s%s\n", B,
             c[FINDING_OK], c[FINDING_WARN], c[FINDING_CRIT], c[FINDING_SKIPPED], r->nbottlenecks,
             r->nbottlenecks == 1 ? "" : "s", R, status_style(&t, worst), finding_status_name(worst), R);
+    if (r->incomplete[0])
+        fprintf(fp, "%sincomplete%s: %s: too little was read for a verdict on this host\n",
+                term_style(&t, TERM_RED), R, r->incomplete);
 }
 
 static int write_text(const char *path, const char *text, const char *opt)
@@ -144,11 +169,15 @@ static const struct option longopts[] = {
     { NULL, 0, NULL, 0 },
 };
 
-int cmd_doctor(int argc, char **argv)
-{
+/* The command line, parsed. */
+struct doctor_args {
     struct doctor_opts o;
-    doctor_opts_default(&o);
-    const char *json_path = NULL, *fix_path = NULL;
+    const char *json_path, *fix_path; /* NULL: not asked for; "-": stdout */
+};
+
+/* -1 to go on, or the exit code (help, a usage error). */
+static int parse_args(int argc, char **argv, struct doctor_args *a)
+{
     struct pk_err e;
     char buf[800];
     uint64_t u;
@@ -159,7 +188,7 @@ int cmd_doctor(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_SAMPLE:
-            if (units_parse_duration(optarg, "--sample", &o.sample_s, &e) || o.sample_s > 3600) {
+            if (units_parse_duration(optarg, "--sample", &a->o.sample_s, &e) || a->o.sample_s > 3600) {
                 if (!e.what[0])
                     err_set(&e, -EINVAL, "--sample", "window too long", "at most 1h");
                 fprintf(stderr, "perfkit doctor: %s\n", pk_err_str(&e, buf, sizeof(buf)));
@@ -171,13 +200,13 @@ int cmd_doctor(int argc, char **argv)
                 fprintf(stderr, "perfkit doctor: %s\n", pk_err_str(&e, buf, sizeof(buf)));
                 return EXIT_USAGE;
             }
-            o.pid = (pid_t)u;
+            a->o.pid = (pid_t)u;
             break;
-        case OPT_PROCESS: o.process = optarg; break;
-        case OPT_JSON: json_path = optarg; break;
-        case OPT_FIX: fix_path = optarg; break;
-        case OPT_PROCFS: o.procfs = optarg; break;
-        case OPT_SYSFS: o.sysfs = optarg; break;
+        case OPT_PROCESS: a->o.process = optarg; break;
+        case OPT_JSON: a->json_path = optarg; break;
+        case OPT_FIX: a->fix_path = optarg; break;
+        case OPT_PROCFS: a->o.procfs = optarg; break;
+        case OPT_SYSFS: a->o.sysfs = optarg; break;
         case 'h': cmd_doctor_help(); return EXIT_OK;
         case ':': return cli_usage("doctor", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage("doctor", "unknown option '%s'", argv[optind - 1]);
@@ -185,9 +214,27 @@ int cmd_doctor(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage("doctor", "unexpected argument '%s'", argv[optind]);
-    if (o.pid && o.process)
+    if (a->o.pid && a->o.process)
         return cli_usage("doctor", "--pid and --process exclude each other");
-    const char *paths[] = { json_path, fix_path };
+    return -1;
+}
+
+static bool same_file(const char *x, const char *y)
+{
+    struct stat sx, sy;
+    if (!strcmp(x, y))
+        return true;
+    return stat(x, &sx) == 0 && stat(y, &sy) == 0 && sx.st_dev == sy.st_dev && sx.st_ino == sy.st_ino;
+}
+
+/* Every output path and the roots checked before the first reading, so that
+ * a bad one is said at once, not after the window: -1 to go on, or EXIT_USAGE. */
+static int check_before_run(const struct doctor_args *a)
+{
+    struct pk_err e;
+    char buf[800];
+    pk_err_clear(&e);
+    const char *paths[] = { a->json_path, a->fix_path };
     const char *names[] = { "--json", "--fix-script" };
     for (int i = 0; i < 2; i++) {
         if (paths[i] && strcmp(paths[i], "-") && files_check_writable(paths[i], &e)) {
@@ -195,53 +242,94 @@ int cmd_doctor(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
-    if (json_path && fix_path && !strcmp(json_path, "-") && !strcmp(fix_path, "-"))
+    if (a->json_path && a->fix_path && !strcmp(a->json_path, "-") && !strcmp(a->fix_path, "-"))
         return cli_usage("doctor", "only one of --json and --fix-script can go to stdout");
+    if (a->json_path && a->fix_path && same_file(a->json_path, a->fix_path))
+        return cli_usage("doctor", "--json and --fix-script name the same file '%s'", a->fix_path);
+    if (doctor_roots(&a->o, &e)) {
+        fprintf(stderr, "perfkit doctor: --procfs: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+        return EXIT_USAGE;
+    }
+    return -1;
+}
+
+/* The checks, then the window (or, without one, the process's checks alone); 0 or an exit code. */
+static int run(const struct doctor_opts *o, struct finding_report *r)
+{
+    struct pk_err e;
+    char buf[800];
+    pk_err_clear(&e);
+    int rc = doctor_checks(o, r, &e);
+    if (rc == 0 && o->sample_s == 0)
+        rc = doctor_process(o, r, &e);
+    if (rc == 0 && o->sample_s > 0) {
+        struct term t;
+        term_init(&t, stderr);
+        if (t.tty)
+            fprintf(stderr, "sampling for %.1f s…\r", o->sample_s);
+        rc = doctor_diagnose(o, r, &e);
+        if (t.tty)
+            fprintf(stderr, "\x1b[2K\r");
+    }
+    if (rc == 0)
+        return 0;
+    fprintf(stderr, "perfkit doctor: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+    return rc == -ESRCH || rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+static int write_outputs(const struct doctor_args *a, const struct finding_report *r)
+{
+    int out = EXIT_OK;
+    if (a->json_path) {
+        json_t *j = finding_report_json(r);
+        char *text = j ? jsonio_dumps(j) : NULL;
+        out = text ? write_text(a->json_path, text, "--json") : EXIT_RUNTIME;
+        free(text);
+        json_decref(j);
+    }
+    if (a->fix_path && out == EXIT_OK) {
+        char *text = finding_fix_script(r);
+        out = text ? write_text(a->fix_path, text, "--fix-script") : EXIT_RUNTIME;
+        free(text);
+    }
+    return out;
+}
+
+int cmd_doctor(int argc, char **argv)
+{
+    struct doctor_args a;
+    memset(&a, 0, sizeof(a));
+    doctor_opts_default(&a.o);
+    int rc = parse_args(argc, argv, &a);
+    if (rc < 0)
+        rc = check_before_run(&a);
+    if (rc >= 0)
+        return rc;
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_signal;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
-    o.stop = &stop_flag;
+    a.o.stop = &stop_flag;
 
     struct finding_report r;
     finding_report_init(&r);
-    int rc = doctor_checks(&o, &r, &e);
-    if (rc == 0 && o.sample_s > 0) {
-        struct term t;
-        term_init(&t, stderr);
-        if (t.tty)
-            fprintf(stderr, "sampling for %.1f s…\r", o.sample_s);
-        rc = doctor_diagnose(&o, &r, &e);
-        if (t.tty)
-            fprintf(stderr, "\x1b[2K\r");
-    }
-    if (rc) {
-        fprintf(stderr, "perfkit doctor: %s\n", pk_err_str(&e, buf, sizeof(buf)));
+    if ((rc = run(&a.o, &r))) {
         finding_report_destroy(&r);
-        return rc == -ESRCH || rc == -ENOENT ? EXIT_USAGE : EXIT_RUNTIME;
+        return rc;
     }
+    bool incomplete = doctor_coverage(&a.o, &r);
     finding_sort(&r);
-    bool stdout_taken = (json_path && !strcmp(json_path, "-")) || (fix_path && !strcmp(fix_path, "-"));
+    bool stdout_taken =
+        (a.json_path && !strcmp(a.json_path, "-")) || (a.fix_path && !strcmp(a.fix_path, "-"));
     print_report(stdout_taken ? stderr : stdout, &r);
-
-    int out = EXIT_OK;
-    if (json_path) {
-        json_t *j = finding_report_json(&r);
-        char *text = j ? jsonio_dumps(j) : NULL;
-        out = text ? write_text(json_path, text, "--json") : EXIT_RUNTIME;
-        free(text);
-        json_decref(j);
-    }
-    if (fix_path && out == EXIT_OK) {
-        char *text = finding_fix_script(&r);
-        out = text ? write_text(fix_path, text, "--fix-script") : EXIT_RUNTIME;
-        free(text);
-    }
+    int out = write_outputs(&a, &r);
     enum finding_status worst = finding_worst(&r, NULL);
     finding_report_destroy(&r);
     if (out != EXIT_OK)
         return out;
+    if (incomplete)
+        return EXIT_DOCTOR_INCOMPLETE;
     return worst == FINDING_CRIT ? EXIT_DOCTOR_CRIT : worst == FINDING_WARN ? EXIT_DOCTOR_WARN : EXIT_OK;
 }

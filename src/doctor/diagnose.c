@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/err.h"
+#include "doctor/process.h"
 #include "doctor/storage.h"
 #include "sys/cpu.h"
 #include "sys/disk.h"
@@ -31,6 +32,10 @@ struct snap {
     struct net_dev_list net;
     struct disk_list disks;
     bool cpu_ok, procs_ok, psi_ok, net_ok, disks_ok;
+    /* the later snapshot only: procs_diff against the earlier, which gives
+     * each process its cpu_pct (the culprits of cpu.busy) and in_prev */
+    struct procs_change change;
+    bool change_ok;
 };
 
 static void snap_take(const struct doctor_opts *o, struct snap *s)
@@ -124,6 +129,13 @@ static enum finding_status grade(double v, double warn, double crit)
     return v > crit ? FINDING_CRIT : v > warn ? FINDING_WARN : FINDING_OK;
 }
 
+/* A process's name for a message: comm is the kernel's raw bytes (anything but NUL). */
+#define COMM_QUOTED (PROCS_COMM_LEN * 4)
+static const char *comm_of(const struct procs_proc *p, char dst[COMM_QUOTED])
+{
+    return err_quote(p->comm, strlen(p->comm), dst, COMM_QUOTED);
+}
+
 /* "name (pid 12) 93%, other (pid 7) 41%" from a top list. */
 static void list_top(char *dst, size_t cap, const struct procs_proc **top, size_t n, bool cpu)
 {
@@ -131,12 +143,13 @@ static void list_top(char *dst, size_t cap, const struct procs_proc **top, size_
     dst[0] = '\0';
     for (size_t i = 0; i < n && off < cap; i++) {
         int w;
+        char comm[COMM_QUOTED];
+        comm_of(top[i], comm);
         if (cpu)
-            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %.0f%%", i ? ", " : "", top[i]->comm,
-                         top[i]->pid, top[i]->cpu_pct);
+            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %.0f%%", i ? ", " : "", comm, top[i]->pid,
+                         top[i]->cpu_pct);
         else
-            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %llu MiB", i ? ", " : "", top[i]->comm,
-                         top[i]->pid,
+            w = snprintf(dst + off, cap - off, "%s%s (pid %d) %llu MiB", i ? ", " : "", comm, top[i]->pid,
                          (unsigned long long)((top[i]->status_known ? top[i]->vm_rss : top[i]->rss) >> 20));
         if (w < 0)
             break;
@@ -168,7 +181,8 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
     if (!a->cpu_ok || !b->cpu_ok || cpu_util(&a->cpu.total, &b->cpu.total, &u) != 0)
         return 0;
     const struct procs_proc *top[TOP];
-    size_t ntop = b->procs_ok ? procs_top_cpu(&b->procs, TOP, top) : 0;
+    size_t ntop = b->change_ok ? procs_top_cpu(&b->procs, TOP, top) : 0;
+    char comm[COMM_QUOTED];
     struct bottleneck *x;
     int rc = add(r, "cpu.busy", "cpu", grade(u.busy_pct, 80, 95), u.busy_pct, 80, "%", &x);
     if (rc)
@@ -179,7 +193,7 @@ static int diagnose_cpu(const struct doctor_opts *o, struct finding_report *r, c
         snprintf(x->advice, sizeof(x->advice),
                  "Profile %s first (perf top -p PID); then spread the work (more workers, or more "
                  "CPUs) or cut it (caching, cheaper algorithms). Keep CPU below 80%%.",
-                 ntop ? top[0]->comm : "the busiest process");
+                 ntop ? comm_of(top[0], comm) : "the busiest process");
     }
     static const struct {
         enum cpu_mode m;
@@ -240,6 +254,7 @@ static int diagnose_memory(const struct doctor_opts *o, struct finding_report *r
         if (rc == 0 && x) {
             const struct procs_proc *top[TOP];
             size_t ntop = b->procs_ok ? procs_top_rss(&b->procs, TOP, top) : 0;
+            char comm[COMM_QUOTED];
             snprintf(x->observed, sizeof(x->observed), "memory %.1f%% used (%llu of %llu MiB available)",
                      m.used_pct, (unsigned long long)(m.available >> 20),
                      (unsigned long long)(m.total >> 20));
@@ -248,7 +263,7 @@ static int diagnose_memory(const struct doctor_opts *o, struct finding_report *r
                      "Check %s for growth (perfkit doctor --process NAME --sample 60s); cap caches and "
                      "pools, use streaming instead of loading whole data sets, or add memory. Keep "
                      "memory below 80%%.",
-                     ntop ? top[0]->comm : "the largest process");
+                     ntop ? comm_of(top[0], comm) : "the largest process");
         }
     }
     mem_info_destroy(&m);
@@ -326,14 +341,11 @@ static int diagnose_caps(const struct doctor_opts *o, struct finding_report *r, 
     return 0;
 }
 
-static int diagnose_procs(struct finding_report *r, const struct snap *a, struct snap *b)
+static int diagnose_procs(struct finding_report *r, const struct snap *a, const struct snap *b)
 {
-    if (!a->procs_ok || !b->procs_ok)
+    if (!b->change_ok)
         return 0;
-    struct procs_change ch;
-    struct pk_err e;
-    if (procs_diff(&a->procs, &b->procs, &ch, &e) != 0)
-        return 0;
+    const struct procs_change ch = b->change;
     double grew = (double)b->procs.total - (double)a->procs.total;
     double pct = a->procs.total ? 100.0 * grew / (double)a->procs.total : 0;
     enum finding_status st = (grew > 50 || pct > 5) ? FINDING_WARN : FINDING_OK;
@@ -347,80 +359,6 @@ static int diagnose_procs(struct finding_report *r, const struct snap *a, struct
     snprintf(x->advice, sizeof(x->advice),
              "A count that keeps growing is a leak: find the parent "
              "spawning them (ps --ppid) and make sure children are reaped and pools bounded.");
-    return 0;
-}
-
-/* --pid / --process: the process's descriptors against its limit, its
- * threads, and its RSS growth over the window, as findings. */
-static int process_findings(const struct doctor_opts *o, struct finding_report *r, const struct snap *b,
-                            struct pk_err *e)
-{
-    const struct procs_proc *p = NULL;
-    if (o->pid) {
-        p = procs_find_pid(&b->procs, (int)o->pid);
-        if (!p)
-            return err_set(e, -ESRCH, "--pid", "no such process", "%d", (int)o->pid);
-    } else if (o->process) {
-        const struct procs_proc *m[2];
-        size_t n = procs_find_name(&b->procs, o->process, m, 2);
-        if (n == 0)
-            return err_set(e, -ESRCH, "--process", "no process of that name", "'%s'", o->process);
-        p = m[0];
-    } else {
-        return 0;
-    }
-    struct procs_opts po;
-    struct procs_proc full;
-    procs_opts_init(&po);
-    if (procs_read_pid(o->procfs, p->pid, &po, &full, e) != 0)
-        return e ? e->code : -ESRCH;
-
-    char id[48];
-    snprintf(id, sizeof(id), "process.nofile.%d", full.pid);
-    struct finding *f = finding_add(r, id, "process");
-    if (!f)
-        return -ENOMEM;
-    finding_set(f->why, sizeof(f->why),
-                "At its open-files limit, the process's accept() and "
-                "open() fail with EMFILE: new connections are refused.");
-    finding_set(f->source, sizeof(f->source), "the guide's ulimit -n 65536");
-    finding_set(f->recommended, sizeof(f->recommended), "open fds <= 80%% of the soft limit, limit >= 65536");
-    if (!full.nofile_known || full.nfds < 0) {
-        finding_skip(f, "%s (pid %d): limits or fd/ not readable", full.comm, full.pid);
-    } else {
-        double pct = full.nofile.soft && full.nofile.soft != PROCS_UNLIMITED
-                         ? 100.0 * (double)full.nfds / (double)full.nofile.soft
-                         : 0;
-        finding_set(f->observed, sizeof(f->observed), "%s (pid %d): %ld fds open, soft limit %llu (%.0f%%)",
-                    full.comm, full.pid, full.nfds, (unsigned long long)full.nofile.soft, pct);
-        f->status = grade(pct, 80, 95);
-        if (f->status == FINDING_OK && full.nofile.soft < 65536)
-            f->status = FINDING_WARN;
-        if (f->status != FINDING_OK) {
-            finding_set(f->fix, sizeof(f->fix), "prlimit --pid %d --nofile=65536:65536", full.pid);
-            finding_set(f->persist, sizeof(f->persist),
-                        "LimitNOFILE=65536  # in the [Service] section of its unit");
-        }
-    }
-    const struct procs_proc *bp = procs_find_pid(&b->procs, full.pid);
-    snprintf(id, sizeof(id), "process.rss_growth.%d", full.pid);
-    f = finding_add(r, id, "process");
-    if (!f)
-        return -ENOMEM;
-    finding_set(f->why, sizeof(f->why),
-                "Memory that grows steadily under a steady load is a leak "
-                "that ends in swapping or the OOM killer.");
-    finding_set(f->recommended, sizeof(f->recommended), "no steady growth (sample longer to be sure)");
-    finding_set(f->source, sizeof(f->source), "the guide: watch memory; 80 %% limit");
-    if (!bp || !bp->in_prev) {
-        finding_skip(f, "the process was not in both snapshots of the window");
-    } else {
-        finding_set(f->observed, sizeof(f->observed), "RSS %llu MiB, %+.1f MiB/min, %ld threads",
-                    (unsigned long long)((bp->status_known ? bp->vm_rss : bp->rss) >> 20),
-                    bp->rss_per_min / 1048576.0, bp->threads);
-        double rss = (double)(bp->status_known ? bp->vm_rss : bp->rss);
-        f->status = rss > 0 && bp->rss_per_min > 0.10 * rss ? FINDING_WARN : FINDING_OK;
-    }
     return 0;
 }
 
@@ -439,6 +377,11 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
     snap_take(o, &a);
     wait_window(o);
     snap_take(o, &b);
+    /* before any verdict: the CPU verdict names processes by the cpu_pct this sets */
+    if (a.procs_ok && b.procs_ok) {
+        struct pk_err de;
+        b.change_ok = procs_diff(&a.procs, &b.procs, &b.change, &de) == 0;
+    }
     if (!a.cpu_ok && (!a.procs_ok || a.procs.total == 0)) {
         rc = err_set(e, -ENOENT, o->procfs, "nothing to sample", "neither stat nor processes can be read");
         goto out;
@@ -449,7 +392,7 @@ int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struc
         err_errno(e, rc, NULL, "diagnosis failed");
         goto out;
     }
-    rc = process_findings(o, r, &b, e);
+    rc = process_findings(o, r, &b.procs, b.change_ok, e);
 out:
     snap_destroy(&a);
     snap_destroy(&b);

@@ -12,6 +12,7 @@
 #define PK_DOCTOR_DOCTOR_H
 
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "doctor/finding.h"
@@ -28,5 +29,24 @@ struct doctor_opts {
 void doctor_opts_default(struct doctor_opts *o);
 int doctor_checks(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
 int doctor_diagnose(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
+/*
+ * Without a window (sample_s 0), what doctor_diagnose adds for --pid or
+ * --process: the process's open files against its limit, its RSS growth
+ * skipped for want of a window. Nothing when neither is set; -ESRCH when the
+ * process is not there.
+ */
+int doctor_process(const struct doctor_opts *o, struct finding_report *r, struct pk_err *e);
+
+/*
+ * Before a run: -ENOENT (with the message) when o->procfs cannot be opened or
+ * is no proc filesystem, recorded or live (neither stat nor meminfo in it).
+ */
+int doctor_roots(const struct doctor_opts *o, struct pk_err *e);
+/*
+ * After a run: true, with the reason in r->incomplete, when it read too
+ * little to be a verdict on the host: more than half of its checks skipped,
+ * or o->sysfs without devices/system/cpu (every sysfs has it).
+ */
+bool doctor_coverage(const struct doctor_opts *o, struct finding_report *r);
 
 #endif

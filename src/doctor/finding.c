@@ -225,7 +225,8 @@ json_t *finding_report_json(const struct finding_report *r)
                set(sum, "crit", json_integer((json_int_t)c[FINDING_CRIT])) |
                set(sum, "skipped", json_integer((json_int_t)c[FINDING_SKIPPED])) |
                set(sum, "bottlenecks", json_integer((json_int_t)r->nbottlenecks)) |
-               set(sum, "sample_seconds", jsonio_real(r->sample_s));
+               set(sum, "sample_seconds", jsonio_real(r->sample_s)) |
+               set(sum, "incomplete", str_or_null(r->incomplete));
     if (bad || json_object_set_new(root, "checks", checks) ||
         json_object_set_new(root, "bottlenecks", bots) || json_object_set_new(root, "summary", sum)) {
         json_decref(root);
@@ -268,10 +269,12 @@ char *finding_fix_script(const struct finding_report *r)
                    "# With PERSIST=1 the settings are also written where they survive a reboot.\n"
                    "set -u\n"
                    "PERSIST=${PERSIST:-0}\n\n"
-                   "persist() { # persist FILE LINE: append LINE to FILE unless it is there\n"
+                   "persist() { # persist FILE LINES: append each of LINES to FILE unless it is there\n"
                    "    [ \"$PERSIST\" = 1 ] || return 0\n"
-                   "    mkdir -p \"$(dirname \"$1\")\" && { grep -qxF \"$2\" \"$1\" 2>/dev/null || printf "
-                   "'%%s\\n' \"$2\" >> \"$1\"; }\n"
+                   "    mkdir -p \"$(dirname \"$1\")\" || return 1\n"
+                   "    printf '%%s\\n' \"$2\" | while IFS= read -r l; do\n"
+                   "        grep -qxF -e \"$l\" \"$1\" 2>/dev/null || printf '%%s\\n' \"$l\" >> \"$1\"\n"
+                   "    done\n"
                    "}\n\n");
     size_t n = 0;
     for (size_t i = 0; i < r->nfindings; i++) {
@@ -293,6 +296,8 @@ char *finding_fix_script(const struct finding_report *r)
             buf_addc(&b, ' ');
             put_quoted(&b, f->persist);
             buf_addc(&b, '\n');
+        } else if (f->persist[0]) {
+            put_comment(&b, "persist (by hand): ", f->persist);
         }
         buf_addc(&b, '\n');
     }

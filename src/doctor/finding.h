@@ -28,12 +28,13 @@ struct finding {
     enum finding_status status;
     char observed[160];
     char recommended[160];
-    char why[240];          /* one sentence */
-    char fix[320];          /* command that fixes it now; "" when nothing to run */
-    char persist[320];      /* line that makes it persistent; "" when none */
-    char persist_file[128]; /* where that line goes, e.g. /etc/sysctl.d/90-perfkit.conf */
-    char skip_reason[200];  /* when FINDING_SKIPPED */
-    char source[160];       /* where the threshold comes from (docs/doctor.md) */
+    char why[240];     /* one sentence */
+    char fix[320];     /* command that fixes it now; "" when nothing to run */
+    char persist[320]; /* line(s) that make it persistent, one per \n; "" when none */
+    char persist_file
+        [304]; /* where they go, e.g. /etc/sysctl.d/90-perfkit.conf (a unit's drop-in: 297 bytes) */
+    char skip_reason[200]; /* when FINDING_SKIPPED */
+    char source[160];      /* where the threshold comes from (docs/doctor.md) */
 };
 
 struct bottleneck {
@@ -53,6 +54,8 @@ struct finding_report {
     struct bottleneck *bottlenecks;
     size_t nbottlenecks, cap_bottlenecks;
     double sample_s; /* the diagnosis window */
+    /* Why the run read too little to be a verdict on the host (doctor_coverage); "" when it did not. */
+    char incomplete[256];
 };
 
 void finding_report_init(struct finding_report *r);
@@ -78,8 +81,9 @@ enum finding_status finding_worst(const struct finding_report *r, size_t counts[
 /* {"checks": [...], "bottlenecks": [...], "summary": {...}}; caller json_decref()s. */
 json_t *finding_report_json(const struct finding_report *r);
 /* A POSIX shell script applying every fix of a warn/crit finding, each with a
- * comment (id, observed, why) and its persistent line as a commented
- * instruction; malloc'd, caller frees. */
+ * comment (id, observed, why), and appending its persistent lines to their
+ * file when run with PERSIST=1 (each line once; a persist without a file
+ * stays a comment); malloc'd, caller frees. */
 char *finding_fix_script(const struct finding_report *r);
 
 #endif

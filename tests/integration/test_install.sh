@@ -15,6 +15,35 @@ if [ -e "$LIBDIR/libperfkit_main.a" ]; then ok "installed libperfkit_main.a"; el
 expect_exit 0 "installed perfkit runs" "$P/bin/perfkit" --version
 contains "version printed" "$OUT" "perfkit "
 
+# ---- the systemd unit starts the binary of this install, wherever --prefix put it
+unit_exec() { sed -n 's/^ExecStart=\([^ ]*\) .*/\1/p' "$1"; }
+UNIT="$P/lib/systemd/system/perfkit-monitor.service"
+[ "$(unit_exec "$UNIT")" = "$P/bin/perfkit" ] && ok "the unit's ExecStart is the installed binary" ||
+    fail "the unit's ExecStart is the installed binary" "ExecStart: $(unit_exec "$UNIT")" "installed: $P/bin/perfkit"
+P2="$TMP/prefix2"
+check "cmake --install into a second prefix" cmake --install "$PK_BUILD" --prefix "$P2"
+[ "$(unit_exec "$P2/lib/systemd/system/perfkit-monitor.service")" = "$P2/bin/perfkit" ] &&
+    ok "a second prefix: its unit starts its own binary" ||
+    fail "a second prefix: its unit starts its own binary" "$(unit_exec "$P2/lib/systemd/system/perfkit-monitor.service")"
+# DESTDIR stages a package: files under it, ExecStart the path they will have once installed
+check "cmake --install with DESTDIR" env DESTDIR="$TMP/stage" cmake --install "$PK_BUILD" --prefix /opt/perfkit
+[ "$(unit_exec "$TMP/stage/opt/perfkit/lib/systemd/system/perfkit-monitor.service")" = /opt/perfkit/bin/perfkit ] &&
+    ok "DESTDIR: ExecStart is the final path, without the staging directory" ||
+    fail "DESTDIR: ExecStart is the final path, without the staging directory" \
+        "$(unit_exec "$TMP/stage/opt/perfkit/lib/systemd/system/perfkit-monitor.service")"
+contains "make install PREFIX= installs with that prefix" \
+    "$(make -n -C "$PK_SRC" install BUILD="$PK_BUILD" PREFIX=/opt/pk 2>&1)" "cmake --install $PK_BUILD --prefix /opt/pk"
+
+# ---- perfkit(1) names every subcommand, and each has its page
+cmds=$("$P/bin/perfkit" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF && $1 != "help" { print $1 }')
+[ -n "$cmds" ] || fail "perfkit --help lists the subcommands" "$("$P/bin/perfkit" --help)"
+for c in $cmds; do
+    grep -qx "\.B $c" "$P/share/man/man1/perfkit.1" && ok "perfkit(1) describes $c" || fail "perfkit(1) describes $c"
+    grep -q "^\.BR perfkit-$c (1)" "$P/share/man/man1/perfkit.1" && ok "perfkit(1) refers to perfkit-$c(1)" ||
+        fail "perfkit(1) refers to perfkit-$c(1)"
+    [ -e "$P/share/man/man1/perfkit-$c.1" ] && ok "perfkit-$c.1 installed" || fail "perfkit-$c.1 installed"
+done
+
 export PKG_CONFIG_PATH="$LIBDIR/pkgconfig"
 # A sanitizer build installs instrumented libraries: programs linking them need the same runtime.
 SAN=""

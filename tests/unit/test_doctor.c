@@ -263,6 +263,199 @@ static void overloaded_tree(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+static const struct finding *find_opt(const struct finding_report *r, const char *id)
+{
+    for (size_t i = 0; i < r->nfindings; i++)
+        if (!strcmp(r->findings[i].id, id))
+            return &r->findings[i];
+    return NULL;
+}
+
+/* A process near its open-files limit: 10 fds of a soft limit of 16. */
+static void put_process(int pid, const char *comm, const char *cgroup)
+{
+    char rel[64], text[512];
+    snprintf(rel, sizeof(rel), "proc/%d/stat", pid);
+    snprintf(text, sizeof(text),
+             "%d (%s) S 1 %d %d 0 -1 4194304 0 0 0 0 1 1 0 0 20 0 1 0 50 1000000 100 "
+             "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n",
+             pid, comm, pid, pid);
+    put(rel, text);
+    snprintf(rel, sizeof(rel), "proc/%d/status", pid);
+    snprintf(text, sizeof(text), "Name:\t%s\nThreads:\t1\nVmRSS:\t400 kB\nVmHWM:\t400 kB\n", comm);
+    put(rel, text);
+    snprintf(rel, sizeof(rel), "proc/%d/limits", pid);
+    put(rel, "Limit                     Soft Limit           Hard Limit           Units     \n"
+             "Max open files            16                   16                   files     \n");
+    for (int fd = 0; fd < 10; fd++) {
+        snprintf(rel, sizeof(rel), "proc/%d/fd/%d", pid, fd);
+        put(rel, "");
+    }
+    if (cgroup) {
+        snprintf(rel, sizeof(rel), "proc/%d/cgroup", pid);
+        put(rel, cgroup);
+    }
+}
+
+/* --pid and --process, with a window and without one (--sample 0): the
+ * process's limit is checked either way, and the persistent fix names its
+ * file: the service's drop-in, or limits.conf outside a service. */
+static void process_checks(void **state)
+{
+    (void)state;
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/perfkit-doctor.XXXXXX");
+    assert_non_null(mkdtemp(tmp_root));
+    put_process(200, "nginx", "0::/system.slice/nginx.service\n");
+    put_process(201, "worker", "0::/user.slice/user-1000.slice/session-3.scope\n");
+    char procfs[128];
+    snprintf(procfs, sizeof(procfs), "%s/proc", tmp_root);
+
+    struct doctor_opts o;
+    struct finding_report r;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = procfs;
+    o.sample_s = 0;
+    o.pid = 200;
+    finding_report_init(&r);
+    assert_int_equal(doctor_process(&o, &r, &e), 0);
+    const struct finding *f = find(&r, "process.nofile.200");
+    assert_int_equal(f->status, FINDING_WARN); /* 62 %, but a limit below 65536 */
+    assert_string_equal(f->observed, "nginx (pid 200): 10 fds open, soft limit 16 (62%)");
+    assert_string_equal(f->fix, "prlimit --pid 200 --nofile=65536:65536");
+    assert_string_equal(f->persist, "[Service]\nLimitNOFILE=65536");
+    assert_string_equal(f->persist_file, "/etc/systemd/system/nginx.service.d/perfkit-limits.conf");
+    f = find(&r, "process.rss_growth.200");
+    assert_int_equal(f->status, FINDING_SKIPPED);
+    assert_non_null(strstr(f->skip_reason, "--sample 0"));
+    finding_report_destroy(&r);
+
+    o.pid = 0;
+    o.process = "worker";
+    finding_report_init(&r);
+    assert_int_equal(doctor_process(&o, &r, &e), 0);
+    f = find(&r, "process.nofile.201");
+    assert_string_equal(f->persist, "*  -  nofile  65536\nroot  -  nofile  65536");
+    assert_string_equal(f->persist_file, "/etc/security/limits.conf");
+    finding_report_destroy(&r);
+
+    /* with a window: the same finding, and the growth measured */
+    o.sample_s = 0.01;
+    finding_report_init(&r);
+    assert_int_equal(doctor_diagnose(&o, &r, &e), 0);
+    assert_string_equal(find(&r, "process.nofile.201")->persist_file, "/etc/security/limits.conf");
+    f = find(&r, "process.rss_growth.201");
+    assert_int_equal(f->status, FINDING_OK);
+    assert_non_null(strstr(f->observed, "+0.0 MiB/min, 1 threads"));
+    finding_report_destroy(&r);
+
+    /* neither: nothing added; a process that is not there: -ESRCH, named */
+    o.process = NULL;
+    o.sample_s = 0;
+    finding_report_init(&r);
+    assert_int_equal(doctor_process(&o, &r, &e), 0);
+    assert_int_equal(r.nfindings, 0);
+    o.process = "nobody";
+    assert_int_equal(doctor_process(&o, &r, &e), -ESRCH);
+    assert_string_equal(e.on, "--process");
+    assert_null(find_opt(&r, "process.nofile.201"));
+    finding_report_destroy(&r);
+
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_root);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Whether a run read enough for a verdict: the recorded VM yes; node_exporter's
+ * tree (most sysctls not recorded, no sysfs) and an empty tree no; a directory
+ * with neither stat nor meminfo is no procfs at all. */
+static void coverage(void **state)
+{
+    (void)state;
+    struct doctor_opts o;
+    struct finding_report r;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = VM "/proc";
+    o.sysfs = VM "/sys";
+    assert_int_equal(doctor_roots(&o, &e), 0);
+    run_checks(o.procfs, o.sysfs, &r);
+    assert_false(doctor_coverage(&o, &r));
+    assert_string_equal(r.incomplete, "");
+    json_t *j = finding_report_json(&r);
+    assert_true(json_is_null(json_object_get(json_object_get(j, "summary"), "incomplete")));
+    json_decref(j);
+    finding_report_destroy(&r);
+
+    o.procfs = NODE "/proc";
+    o.sysfs = NODE "/sys-not-recorded";
+    assert_int_equal(doctor_roots(&o, &e), 0); /* a procfs, if a poor one */
+    run_checks(o.procfs, o.sysfs, &r);
+    assert_true(doctor_coverage(&o, &r));
+    size_t c[4];
+    finding_worst(&r, c);
+    char want[200];
+    snprintf(want, sizeof(want), "%zu of %zu checks skipped, and --sysfs %s holds no devices/system/cpu",
+             c[FINDING_SKIPPED], r.nfindings, o.sysfs);
+    assert_string_equal(r.incomplete, want);
+    j = finding_report_json(&r);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(j, "summary"), "incomplete")),
+                        want);
+    json_decref(j);
+    finding_report_destroy(&r);
+
+    /* the right procfs with a wrong sysfs: few checks skipped, but sysfs named */
+    o.procfs = VM "/proc";
+    o.sysfs = NODE;
+    run_checks(o.procfs, o.sysfs, &r);
+    assert_true(doctor_coverage(&o, &r));
+    snprintf(want, sizeof(want), "--sysfs %s holds no devices/system/cpu", NODE);
+    assert_string_equal(r.incomplete, want);
+    finding_report_destroy(&r);
+
+    /* a directory that is no procfs (the fixtures' root), and one that does not exist */
+    o.procfs = PK_FIXTURES;
+    assert_int_equal(doctor_roots(&o, &e), -ENOENT);
+    assert_string_equal(e.on, PK_FIXTURES);
+    assert_string_equal(e.what, "not a proc filesystem");
+    o.procfs = PK_FIXTURES "/no-such-dir";
+    assert_int_equal(doctor_roots(&o, &e), -ENOENT);
+    assert_string_equal(e.what, "cannot open the procfs root");
+}
+
+/* A process's name is the kernel's raw bytes: a culprit shows them escaped,
+ * never as terminal control sequences. */
+static void culprit_names_escaped(void **state)
+{
+    (void)state;
+    snprintf(tmp_root, sizeof(tmp_root), "/tmp/perfkit-doctor.XXXXXX");
+    assert_non_null(mkdtemp(tmp_root));
+    put("proc/meminfo", "MemTotal: 1000000 kB\nMemFree: 20000 kB\nMemAvailable: 30000 kB\n");
+    put("proc/stat", "cpu  100 0 100 800 0 0 0 0 0 0\ncpu0 50 0 50 400 0 0 0 0 0 0\n");
+    put("proc/300/stat", "300 (x\x1b[2Jy) S 1 300 300 0 -1 4194304 0 0 0 0 1 1 0 0 20 0 1 0 50 1000000 "
+                         "100 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0\n");
+    char procfs[128];
+    snprintf(procfs, sizeof(procfs), "%s/proc", tmp_root);
+    struct doctor_opts o;
+    struct finding_report r;
+    struct pk_err e;
+    doctor_opts_default(&o);
+    o.procfs = procfs;
+    o.sysfs = tmp_root;
+    o.sample_s = 0.01;
+    finding_report_init(&r);
+    assert_int_equal(doctor_diagnose(&o, &r, &e), 0);
+    const struct bottleneck *b = find_b(&r, "mem.used"); /* 97 % */
+    assert_non_null(b);
+    assert_string_equal(b->culprit, "x\\x1b[2Jy (pid 300) 0 MiB");
+    assert_non_null(strstr(b->advice, "Check x\\x1b[2Jy for growth"));
+    assert_null(strchr(b->advice, '\x1b'));
+    finding_report_destroy(&r);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", tmp_root);
+    assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -270,6 +463,9 @@ int main(void)
         cmocka_unit_test(node_exporter_tree),
         cmocka_unit_test(container_tree),
         cmocka_unit_test(overloaded_tree),
+        cmocka_unit_test(process_checks),
+        cmocka_unit_test(coverage),
+        cmocka_unit_test(culprit_names_escaped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

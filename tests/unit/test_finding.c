@@ -110,6 +110,51 @@ static void fix_script_is_valid_shell(void **state)
     finding_report_destroy(&r);
 }
 
+/* A persist of several lines (a unit's drop-in) is written line by line,
+ * each once however often the script runs; one without a file stays a comment. */
+static void fix_script_persists_lines_once(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/perfkit-persist.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char file[128], script[128], cmd[512];
+    snprintf(file, sizeof(file), "%s/x.service.d/perfkit-limits.conf", dir);
+    snprintf(script, sizeof(script), "%s/fix.sh", dir);
+    struct finding_report r;
+    finding_report_init(&r);
+    struct finding *f = finding_add(&r, "process.nofile.7", "process");
+    f->status = FINDING_WARN;
+    finding_set(f->persist, sizeof(f->persist), "[Service]\nLimitNOFILE=65536");
+    finding_set(f->persist_file, sizeof(f->persist_file), "%s", file);
+    f = finding_add(&r, "by.hand", "process");
+    f->status = FINDING_WARN;
+    finding_set(f->persist, sizeof(f->persist), "a line\nand another");
+    char *s = finding_fix_script(&r);
+    assert_non_null(s);
+    assert_non_null(strstr(s, "# persist (by hand): a line and another\n"));
+    FILE *fp = fopen(script, "w");
+    assert_non_null(fp);
+    fputs(s, fp);
+    fclose(fp);
+    free(s);
+    snprintf(cmd, sizeof(cmd), "PERSIST=1 sh %s && PERSIST=1 sh %s", script, script);
+    assert_int_equal(system(cmd), 0);
+    fp = fopen(file, "r");
+    assert_non_null(fp);
+    char got[256] = "";
+    size_t n = fread(got, 1, sizeof(got) - 1, fp);
+    fclose(fp);
+    got[n] = '\0';
+    assert_string_equal(got, "[Service]\nLimitNOFILE=65536\n");
+    snprintf(cmd, sizeof(cmd), "sh %s", script); /* without PERSIST: nothing written */
+    unlink(file);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(access(file, F_OK), -1);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+    finding_report_destroy(&r);
+}
+
 static void empty_report(void **state)
 {
     (void)state;
@@ -141,8 +186,11 @@ static void quotes_for_the_shell(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(sorts_worst_first_and_counts), cmocka_unit_test(json_has_every_field),
-        cmocka_unit_test(fix_script_is_valid_shell),    cmocka_unit_test(empty_report),
+        cmocka_unit_test(sorts_worst_first_and_counts),
+        cmocka_unit_test(json_has_every_field),
+        cmocka_unit_test(fix_script_is_valid_shell),
+        cmocka_unit_test(fix_script_persists_lines_once),
+        cmocka_unit_test(empty_report),
         cmocka_unit_test(quotes_for_the_shell),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
