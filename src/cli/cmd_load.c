@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* getopt_long permutation */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -437,13 +439,50 @@ static int build_from_scenario(const struct opts *o, struct reqs *r)
 
 /* ---- outputs */
 
-static int check_out_path(const char *path, const char *opt)
+/* files_check_writable() asks access(2), which tells root yes for a
+ * directory where nothing can be created (/proc): so a file is created and
+ * removed next to the target, as the atomic write will create its own. A
+ * target that exists and is not a regular file (/dev/null) is written in
+ * place and was checked already. */
+static int probe_create(const char *path, struct pk_err *e)
+{
+    struct stat st;
+    char *real = realpath(path, NULL);
+    const char *target = real ? real : path;
+    char probe[PATH_MAX];
+    int rc = 0;
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
+        goto out;
+    const char *slash = strrchr(target, '/');
+    int dlen = !slash ? 1 : slash == target ? 1 : (int)(slash - target);
+    const char *dir = slash ? target : ".";
+    if (snprintf(probe, sizeof(probe), "%.*s/.perfkit-probe.XXXXXX", dlen, dir) >= (int)sizeof(probe)) {
+        rc = err_set(e, -ENAMETOOLONG, path, "cannot write file", "the path is too long");
+        goto out;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int err = errno;
+        rc = err_set(e, -err, path, "cannot write file", "cannot create a file in '%.*s': %s", dlen, dir,
+                     strerror(err));
+        goto out;
+    }
+    close(fd);
+    unlink(probe);
+out:
+    free(real);
+    return rc;
+}
+
+/* An output path (not "-") that the run could not write at its end is a
+ * usage error before the first request. */
+static int check_out_path(const char *cmd, const char *path, const char *opt)
 {
     struct pk_err e;
     pk_err_clear(&e);
-    if (path && strcmp(path, "-") && files_check_writable(path, &e)) {
+    if (path && strcmp(path, "-") && (files_check_writable(path, &e) || probe_create(path, &e))) {
         err_prefix_on(&e, opt);
-        return fail("load", &e, EXIT_USAGE);
+        return fail(cmd, &e, EXIT_USAGE);
     }
     return 0;
 }
@@ -589,11 +628,7 @@ static int parse_merge_args(int argc, char **argv, struct merge_opts *m)
         return cli_usage("load merge", "no file to merge (JSON from --json or logs from --hdr-log)");
     if (m->nfiles > MAX_MERGE)
         return cli_usage("load merge", "at most %d files", MAX_MERGE);
-    if (m->json && strcmp(m->json, "-") && files_check_writable(m->json, &e)) {
-        err_prefix_on(&e, "--json: ");
-        return fail("load merge", &e, EXIT_USAGE);
-    }
-    return 0;
+    return check_out_path("load merge", m->json, "--json: ");
 }
 
 /* Every input's kind, before anything is merged; *nlogs counts the logs. */
@@ -715,7 +750,8 @@ static int check_combinations(const struct opts *o)
     if (o->hdrlog && !strcmp(o->hdrlog, "-"))
         return cli_usage("load", "--hdr-log needs a file name");
     int rc;
-    if ((rc = check_out_path(o->json, "--json: ")) || (rc = check_out_path(o->hdrlog, "--hdr-log: ")))
+    if ((rc = check_out_path("load", o->json, "--json: ")) ||
+        (rc = check_out_path("load", o->hdrlog, "--hdr-log: ")))
         return rc;
     return EXIT_OK;
 }

@@ -208,6 +208,17 @@ contains "unknown option: named" "$OUT" "frobnicate"
 expect_exit 2 "-d with --stage" L -d 1s --stage 1s:2 "$N/"
 expect_exit 2 "no URL" L -n 1
 expect_exit 2 "merge of nothing" "$PERFKIT" load merge
+# Output paths that cannot be written are refused before the first request
+# (root may write any directory by access(2), but nothing can be created in /proc).
+badserver_start ok
+for opt in --json --hdr-log; do
+    expect_exit 2 "$opt /proc/x is refused before the run" L -t 1 -c 1 -n 50 "$opt" /proc/x.out "http://127.0.0.1:$BADSERVER_PORT/"
+    contains "$opt /proc/x: names the option and the path" "$OUT" "$opt: /proc/x.out"
+done
+badserver_stop
+check "unwritable output paths: the server read no request" test "$(cat "$BADSERVER_REQUESTS")" -eq 0
+expect_exit 2 "merge --json /proc/x is refused before reading" "$PERFKIT" load merge --json /proc/m.json "$TMP/a.json"
+contains "merge --json /proc/x: named" "$OUT" "--json: /proc/m.json"
 echo '{"perfkit_load": 99}' >"$TMP/bad.json"
 expect_exit 2 "merge of a bad file" "$PERFKIT" load merge "$TMP/bad.json"
 contains "merge: names the file" "$OUT" "bad.json"
