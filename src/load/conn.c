@@ -328,7 +328,7 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
     const struct load_config *cfg = w->eng->cfg;
     if (close_it) {
         /* requests pipelined behind a "Connection: close" are lost with it */
-        conn_fail_inflight(w, c, LOAD_PHASE_READ, "closed_by_server");
+        conn_fail_inflight(w, c, LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER);
         conn_close(w, c);
         if (cfg->open_model || closed_may_issue(w, c)) {
             if (!cfg->open_model && cfg->think != SCENARIO_THINK_NONE) {
@@ -371,13 +371,13 @@ static void conn_readable(struct worker *w, struct conn *c)
                 if (cfg->open_model || (closed_may_issue(w, c) && !c->in_heap))
                     conn_connect(w, c, now);
             } else {
-                const char *name = rc == 0 ? "eof" : http1_error_name(http1_error(&c->parser));
+                const char *name = rc == 0 ? RESULT_ERR_EOF : http1_error_name(http1_error(&c->parser));
                 conn_fail(w, c, LOAD_PHASE_READ, name, now);
             }
             return;
         }
         if (c->qn == 0) {
-            conn_fail(w, c, LOAD_PHASE_PARSE, "unsolicited_data", now);
+            conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
             return;
         }
         size_t off = 0;
@@ -402,7 +402,7 @@ static void conn_readable(struct worker *w, struct conn *c)
             }
         }
         if (!close_it && off < (size_t)n) {
-            conn_fail(w, c, LOAD_PHASE_PARSE, "unsolicited_data", now);
+            conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
             return;
         }
         if (done_any) {

@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/hdrlog.h"
+#include "load/http1.h"
 #include "load/result_impl.h"
 
 static const char *const phase_names[LOAD_PHASE_COUNT] = {
@@ -23,6 +24,33 @@ static const char *const phase_names[LOAD_PHASE_COUNT] = {
 const char *result_phase_name(enum load_phase p)
 {
     return (unsigned)p < LOAD_PHASE_COUNT ? phase_names[p] : "?";
+}
+
+size_t result_error_names(struct result_error_name *out, size_t cap)
+{
+    static const struct result_error_name own[] = {
+        { LOAD_PHASE_READ, RESULT_ERR_EOF },
+        { LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER },
+        { LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED },
+        { LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT },
+        { LOAD_PHASE_TIMEOUT, RESULT_ERR_NO_CONNECTION },
+        { LOAD_PHASE_TLS, RESULT_ERR_TLS_CLOSED },
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++, n++)
+        if (n < cap)
+            out[n] = own[i];
+    for (int i = HTTP1_E_NONE + 1; i < HTTP1_E_COUNT; i++) {
+        /* the engine closes after a response that says so: never fed more */
+        if (i == HTTP1_E_DATA_AFTER_CLOSE)
+            continue;
+        enum load_phase ph =
+            i == HTTP1_E_EOF_IN_HEAD || i == HTTP1_E_EOF_IN_BODY ? LOAD_PHASE_READ : LOAD_PHASE_PARSE;
+        if (n < cap)
+            out[n] = (struct result_error_name){ ph, http1_error_name((enum http1_error)i) };
+        n++;
+    }
+    return n;
 }
 
 /* ---- lifetime */

@@ -72,6 +72,27 @@ enum load_phase {
 /* "connect", "tls", "write", "read", "timeout", "parse" (JSON keys). */
 const char *result_phase_name(enum load_phase p);
 
+/* The names the engine gives itself, besides errno's names ("ECONNRESET")
+ * and OpenSSL's reasons; the parser's come from http1_error_name(). */
+#define RESULT_ERR_EOF              "eof"                     /* read: closed before any byte of a response */
+#define RESULT_ERR_CLOSED_BY_SERVER "closed_by_server"        /* read: pipelined behind "Connection: close" */
+#define RESULT_ERR_UNSOLICITED      "unsolicited_data"        /* parse: bytes with no request outstanding */
+#define RESULT_ERR_TIMEOUT          "timeout"                 /* timeout: no complete response in time */
+#define RESULT_ERR_NO_CONNECTION    "no_connection"           /* timeout: open model, no connection in time */
+#define RESULT_ERR_TLS_CLOSED       "closed during handshake" /* tls */
+
+struct result_error_name {
+    enum load_phase phase;
+    const char *name;
+};
+
+/* Every name of a fixed text the engine can count, with its phase: its own
+ * above and the parser's (those of a close inside a response under read,
+ * the others under parse), not errno's or OpenSSL's. docs/load.md's table
+ * lists the same (test_result compares them). Returns how many, writing
+ * at most cap into out. */
+size_t result_error_names(struct result_error_name *out, size_t cap);
+
 struct result_error {
     uint8_t phase;                        /* enum load_phase */
     char name[RESULT_ERROR_NAME_MAX + 1]; /* "ECONNRESET", "bad_chunk_size", "timeout", ... */

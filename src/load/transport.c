@@ -109,7 +109,7 @@ static void tls_error_name(const struct tlsapi *T, SSL *ssl, int err, bool hands
         return;
     }
     if (handshake && (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)) {
-        snprintf(buf, cap, "closed during handshake");
+        snprintf(buf, cap, "%s", RESULT_ERR_TLS_CLOSED);
         return;
     }
     long vr = T->SSL_get_verify_result(ssl);

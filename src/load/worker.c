@@ -167,7 +167,7 @@ static void scan_timeouts(struct worker *w, uint64_t now)
                 conn_fail(w, c, c->state == C_TLS ? LOAD_PHASE_TLS : LOAD_PHASE_CONNECT, "ETIMEDOUT", now);
         } else if (c->state == C_OPEN && c->qn) {
             if (now - conn_at(w, c, 0)->written >= cfg->timeout_ns) {
-                conn_fail_inflight(w, c, LOAD_PHASE_TIMEOUT, "timeout");
+                conn_fail_inflight(w, c, LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT);
                 conn_close(w, c);
                 conn_retry(w, c, now, false);
             }
@@ -179,7 +179,8 @@ static void scan_timeouts(struct worker *w, uint64_t now)
             struct pqueue *pq = &w->pend[o];
             while (pq->n && now - pq->v[pq->head].intended >= cfg->timeout_ns) {
                 struct pending p = worker_pq_pop(pq);
-                worker_count_error(w, p.k > w->eng->warmup_count, LOAD_PHASE_TIMEOUT, "no_connection");
+                worker_count_error(w, p.k > w->eng->warmup_count, LOAD_PHASE_TIMEOUT,
+                                   RESULT_ERR_NO_CONNECTION);
             }
         }
     }

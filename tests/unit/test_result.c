@@ -3,7 +3,8 @@
  * values, the JSON round trip (every field back, histograms from their
  * encoding), the reader's refusals with their messages, merges (lossless
  * against one result recorded with every value; windows, alignment, mixed
- * models) and the HdrHistogram interval log both ways.
+ * models), the HdrHistogram interval log both ways, and docs/load.md's
+ * errors table against the names the code gives.
  *
  * Expected percentiles are worked out from HdrHistogram's bucket layout by
  * hand where the numbers are small, and otherwise taken from one histogram
@@ -19,6 +20,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1294,6 +1296,95 @@ static void hdrlog_both_ways(void **state)
     result_destroy(&a);
 }
 
+/* ---- the errors table of docs/load.md against the names the code gives */
+
+/* The backquoted names in the third cell of the table row of `phase`
+ * ("| `read` | ... | `eof`, `eof_in_head` ... |"), into names (a
+ * NUL-separated list); returns how many. */
+static size_t doc_row_names(const char *doc, const char *phase, char *names, size_t cap)
+{
+    char head[32];
+    snprintf(head, sizeof(head), "\n| `%s` |", phase);
+    const char *row = strstr(doc, head);
+    assert_non_null(row);
+    row += strlen(head);
+    const char *cell = strchr(row, '|'); /* after "what failed" */
+    assert_non_null(cell);
+    const char *end = strchr(cell, '\n');
+    assert_non_null(end);
+    size_t n = 0, used = 0;
+    for (const char *p = cell; p < end;) {
+        const char *a = memchr(p, '`', (size_t)(end - p));
+        if (!a)
+            break;
+        const char *b = memchr(a + 1, '`', (size_t)(end - a - 1));
+        assert_non_null(b);
+        size_t len = (size_t)(b - a - 1);
+        assert_true(used + len + 1 <= cap);
+        memcpy(names + used, a + 1, len);
+        names[used + len] = '\0';
+        used += len + 1;
+        n++;
+        p = b + 1;
+    }
+    return n;
+}
+
+static bool in_list(const char *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++, names += strlen(names) + 1)
+        if (strcmp(names, name) == 0)
+            return true;
+    return false;
+}
+
+/* A name of the code's kind (lowercase, digits, '_'), not an errno name,
+ * an OpenSSL reason or an option quoted in the text. */
+static bool identifier(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static void docs_error_table(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    char *doc;
+    size_t len;
+    ok(files_read_all(PK_FIXTURES "/../../docs/load.md", 1u << 20, &doc, &len, &e), &e);
+    const char *table = strstr(doc, "## Errors by phase");
+    assert_non_null(table);
+    struct result_error_name known[128];
+    size_t nknown = result_error_names(known, 128);
+    assert_true(nknown > 30 && nknown <= 128);
+    for (int p = 0; p < LOAD_PHASE_COUNT; p++) {
+        char names[4096];
+        size_t n = doc_row_names(table, result_phase_name((enum load_phase)p), names, sizeof(names));
+        /* every name the code gives in this phase is in the row */
+        for (size_t i = 0; i < nknown; i++)
+            if (known[i].phase == (enum load_phase)p && !in_list(names, n, known[i].name))
+                fail_msg("docs/load.md: the %s row lacks '%s'", result_phase_name((enum load_phase)p),
+                         known[i].name);
+        /* and every name of the code's kind in the row is one the code gives there */
+        const char *q = names;
+        for (size_t i = 0; i < n; i++, q += strlen(q) + 1) {
+            bool found = false;
+            for (size_t k = 0; k < nknown && !found; k++)
+                found = known[k].phase == (enum load_phase)p && strcmp(known[k].name, q) == 0;
+            if (identifier(q) && !found)
+                fail_msg("docs/load.md: the %s row lists '%s', a name the code does not give there",
+                         result_phase_name((enum load_phase)p), q);
+        }
+    }
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1308,6 +1399,7 @@ int main(void)
         cmocka_unit_test(merge_windows_and_series),
         cmocka_unit_test(merge_settings_and_refusals),
         cmocka_unit_test_setup_teardown(hdrlog_both_ways, tmptree_setup, tmptree_teardown),
+        cmocka_unit_test(docs_error_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
