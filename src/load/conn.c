@@ -396,7 +396,9 @@ static void conn_readable(struct worker *w, struct conn *c)
                 break;
             record_response(w, c, &resp, now);
             done_any = true;
-            if (resp.close) {
+            /* "Connection: close" was sent: the client closes after the
+             * response (RFC 9112 9.6), whatever the server said */
+            if (resp.close || !cfg->keepalive) {
                 close_it = true;
                 break;
             }

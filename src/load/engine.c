@@ -58,6 +58,9 @@ static int check_config(const struct load_config *cfg, struct pk_err *e)
     if (cfg->pipeline < 1 || cfg->pipeline > LOAD_PIPELINE_MAX)
         return err_set(e, PK_EUSAGE, "--pipeline", "invalid pipeline depth", "%u is not in 1..%u",
                        cfg->pipeline, LOAD_PIPELINE_MAX);
+    if (cfg->pipeline > 1 && !cfg->keepalive)
+        return err_set(e, PK_EUSAGE, "--pipeline", "pipelining without keep-alive",
+                       "a connection without keep-alive carries one request");
     if (cfg->nrequests == 0 || !cfg->requests)
         return err_set(e, PK_EUSAGE, "URL", "nothing to send", "give at least one URL");
     if (cfg->end_ns == 0 && cfg->max_requests == 0)

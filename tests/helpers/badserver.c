@@ -2,6 +2,7 @@
  * integration tests of `perfkit load`.
  *
  *   pk_badserver --mode MODE --port-file FILE [--max-seconds N] [--requests-file FILE]
+ *                [--connections-file FILE]
  *
  * It listens on 127.0.0.1 only, on a port the kernel picks, and writes that
  * port (decimal, newline) to --port-file once listening (tmp file + rename, so
@@ -9,7 +10,8 @@
  * --max-seconds (default 120) or on SIGTERM/SIGINT; exit status 0. With
  * --requests-file it writes the number of requests read so far (decimal,
  * newline; a request counts once its header block is complete) every second
- * and on exit, again atomically. Usage errors exit 2, runtime failures 1.
+ * and on exit, again atomically; --connections-file likewise the number of
+ * connections accepted. Usage errors exit 2, runtime failures 1.
  *
  * Each connection gets a thread (at most 4096 at once, like the test nginx's
  * worker_connections; past that a new connection is closed at once, which a
@@ -114,6 +116,7 @@ static const char *const mode_names[] = {
 static enum mode g_mode;
 static volatile sig_atomic_t g_stop;
 static atomic_ulong g_requests;
+static atomic_ulong g_connections;
 static atomic_ulong g_status_counter;
 static atomic_int g_active;
 static char *g_oversized; /* the whole oversized response, built once */
@@ -402,7 +405,7 @@ static double now_s(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: pk_badserver --mode MODE --port-file FILE [--max-seconds N]"
-                    " [--requests-file FILE]\nmodes:");
+                    " [--requests-file FILE] [--connections-file FILE]\nmodes:");
     for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
         fprintf(stderr, " %s", mode_names[i]);
     fputc('\n', stderr);
@@ -428,7 +431,7 @@ static void build_oversized(void)
 
 int main(int argc, char **argv)
 {
-    const char *mode = NULL, *port_file = NULL, *req_file = NULL;
+    const char *mode = NULL, *port_file = NULL, *req_file = NULL, *conn_file = NULL;
     long max_seconds = 120;
 
     for (int i = 1; i < argc; i++) {
@@ -441,6 +444,8 @@ int main(int argc, char **argv)
             port_file = argv[++i];
         } else if (strcmp(a, "--requests-file") == 0) {
             req_file = argv[++i];
+        } else if (strcmp(a, "--connections-file") == 0) {
+            conn_file = argv[++i];
         } else if (strcmp(a, "--max-seconds") == 0) {
             char *end;
             errno = 0;
@@ -503,6 +508,8 @@ int main(int argc, char **argv)
     }
     if (req_file)
         write_atomic(req_file, 0);
+    if (conn_file)
+        write_atomic(conn_file, 0);
 
     /* Connection threads never take the signals: the main loop does. */
     sigset_t block, old;
@@ -519,8 +526,11 @@ int main(int argc, char **argv)
         double t = now_s();
         if (t >= deadline)
             break;
-        if (req_file && t >= next_write) {
-            write_atomic(req_file, atomic_load(&g_requests));
+        if ((req_file || conn_file) && t >= next_write) {
+            if (req_file)
+                write_atomic(req_file, atomic_load(&g_requests));
+            if (conn_file)
+                write_atomic(conn_file, atomic_load(&g_connections));
             next_write = t + 1.0;
         }
         struct pollfd p = { lfd, POLLIN, 0 };
@@ -535,6 +545,7 @@ int main(int argc, char **argv)
                 sleep_ms(20);
             continue;
         }
+        atomic_fetch_add(&g_connections, 1);
         if (atomic_fetch_add(&g_active, 1) >= MAX_CONNS) {
             atomic_fetch_sub(&g_active, 1);
             close(cfd);
@@ -554,6 +565,8 @@ int main(int argc, char **argv)
     close(lfd);
     if (req_file)
         write_atomic(req_file, atomic_load(&g_requests));
+    if (conn_file)
+        write_atomic(conn_file, atomic_load(&g_connections));
     fflush(NULL);
     _exit(0);
 }

@@ -44,6 +44,37 @@ jcheck "HEAD: headers only ($HDR bytes each)" "$TMP/h.json" "j['requests'] == 10
 expect_exit 0 "no keep-alive" L -t 1 -c 2 -n 200 --no-keepalive --json "$TMP/nk.json" "$N/"
 jcheck "no keep-alive: one connection per request" "$TMP/nk.json" 'j["requests"] == 200 and j["connects"] >= 200'
 
+# --no-keepalive closes after each response itself (RFC 9112 9.6): against a
+# server that ignores "Connection: close" (badserver ok keeps every
+# connection open) the server still sees one connection per request.
+badserver_start ok --connections-file "$TMP/nk.conns"
+expect_exit 0 "no keep-alive, the server ignores Connection: close" L -t 1 -c 1 -n 200 --no-keepalive \
+    --json "$TMP/nki.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+jcheck "no keep-alive: 200 responses, no errors, 200 connects" "$TMP/nki.json" \
+    'j["requests"] == 200 and j["errors"]["total"] == 0 and j["connects"] == 200'
+check "no keep-alive: the server accepted 200 connections for its 200 requests" \
+    test "$(cat "$TMP/nk.conns") $(cat "$BADSERVER_REQUESTS")" = "200 200"
+
+# Python's http.server closes after each response without echoing
+# "Connection: close" (as HTTP/1.0, and as HTTP/1.1 with -p HTTP/1.1):
+# its close must not turn into read errors. It logs each request it answers.
+mkdir -p "$TMP/pyroot" && printf 'hello\n' >"$TMP/pyroot/index.html"
+for proto in HTTP/1.0 HTTP/1.1; do
+    PYPORT=$(free_port)
+    start_bg $PY -m http.server "$PYPORT" --bind 127.0.0.1 --directory "$TMP/pyroot" -p "$proto" \
+        >/dev/null 2>"$TMP/py.log"
+    pypid=$BG_PID
+    wait_for 5 http_ok "http://127.0.0.1:$PYPORT/" || fail "python http.server $proto starts"
+    : >"$TMP/py.log"  # the probe's line out
+    expect_exit 0 "no keep-alive against python http.server $proto" L -t 1 -c 1 -n 200 --no-keepalive \
+        --json "$TMP/py.json" "http://127.0.0.1:$PYPORT/"
+    stop_bg "$pypid"
+    jcheck "python $proto: 200 responses, no errors, 200 connects" "$TMP/py.json" \
+        'j["requests"] == 200 and j["errors"]["total"] == 0 and j["connects"] == 200'
+    check "python $proto: the server answered 200 requests" test "$(grep -c '"GET / HTTP/1.1" 200' "$TMP/py.log")" -eq 200
+done
+
 # Weighted URLs: smooth weighted round-robin gives exact proportions.
 expect_exit 0 "two URLs weighted 3:1" L -t 1 -c 1 -n 400 --json "$TMP/w.json" "$N/@3" "$N/status/404@1"
 jcheck "weights: 300 x 200, 100 x 404" "$TMP/w.json" 'j["status_codes"] == {"200": 300, "404": 100}'

@@ -235,7 +235,8 @@ struct rig {
 
 struct plan {
     unsigned connections, pipeline;
-    uint64_t n; /* -n: measured requests */
+    uint64_t n;        /* -n: measured requests */
+    bool no_keepalive; /* --no-keepalive */
 };
 
 static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)
@@ -246,13 +247,14 @@ static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)
     snprintf(text, sizeof(text), "http://127.0.0.1:%u/", (unsigned)port);
     struct url u;
     assert_int_equal(url_parse(text, "url", &u, &e), 0);
-    assert_int_equal(request_build(&g->req, "GET", &u, NULL, 0, NULL, 0, true, "test", &e), 0);
+    assert_int_equal(request_build(&g->req, "GET", &u, NULL, 0, NULL, 0, !pl->no_keepalive, "test", &e), 0);
 
     struct load_config *cfg = &g->cfg;
     load_config_init(cfg);
     cfg->connections = pl->connections;
     cfg->pipeline = pl->pipeline;
     cfg->max_requests = pl->n;
+    cfg->keepalive = !pl->no_keepalive;
     cfg->end_ns = DEADLINE_MS * NS_PER_MS;
     cfg->requests = &g->req;
     cfg->nrequests = 1;
@@ -444,6 +446,29 @@ static void connection_close(void **state)
     free(g);
 }
 
+/* --no-keepalive against a server that ignores "Connection: close" and
+ * keeps every connection open: the client closes after each response
+ * itself, so the server sees one connection per request. */
+static void no_keepalive_closes(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, M_LENGTH, 0);
+    struct rig *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    rig_run(g, s.port, &(struct plan){ .connections = 1, .pipeline = 1, .n = 25, .no_keepalive = true });
+    server_stop(&s);
+    const struct load_result *r = &g->w.r;
+    check_consistent(g);
+    assert_int_equal(r->requests, 25);
+    assert_int_equal(r->errors, 0);
+    assert_int_equal(r->connects, 25);
+    assert_int_equal(atomic_load(&s.accepted), 25);
+    assert_int_equal(atomic_load(&s.requests), 25);
+    rig_destroy(g);
+    free(g);
+}
+
 static void fails_with(enum mode mode, enum load_phase ph, const char *name)
 {
     struct server s;
@@ -510,6 +535,7 @@ int main(void)
         cmocka_unit_test(chunked),
         cmocka_unit_test(pipelined),
         cmocka_unit_test(connection_close),
+        cmocka_unit_test(no_keepalive_closes),
         cmocka_unit_test(reset),
         cmocka_unit_test(truncated_body),
         cmocka_unit_test(closed_before_response),
