@@ -35,6 +35,9 @@ size_t result_error_names(struct result_error_name *out, size_t cap)
         { LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT },
         { LOAD_PHASE_TIMEOUT, RESULT_ERR_NO_CONNECTION },
         { LOAD_PHASE_TLS, RESULT_ERR_TLS_CLOSED },
+        { LOAD_PHASE_TLS, RESULT_ERR_TLS_FAILED },
+        { LOAD_PHASE_READ, RESULT_ERR_TLS_IO },
+        { LOAD_PHASE_WRITE, RESULT_ERR_TLS_IO },
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++, n++)

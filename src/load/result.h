@@ -80,6 +80,8 @@ const char *result_phase_name(enum load_phase p);
 #define RESULT_ERR_TIMEOUT          "timeout"                 /* timeout: no complete response in time */
 #define RESULT_ERR_NO_CONNECTION    "no_connection"           /* timeout: open model, no connection in time */
 #define RESULT_ERR_TLS_CLOSED       "closed during handshake" /* tls */
+#define RESULT_ERR_TLS_FAILED       "handshake failed"        /* tls: no reason from OpenSSL */
+#define RESULT_ERR_TLS_IO           "tls_failed"              /* read, write: no reason from OpenSSL */
 
 struct result_error_name {
     enum load_phase phase;

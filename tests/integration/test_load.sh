@@ -157,6 +157,83 @@ expect_exit 0 "https trusting the certificate" env SSL_CERT_FILE="$NGINX_CERT" \
     "$PERFKIT" load --no-progress -t 1 -c 1 -n 50 --json "$TMP/tc.json" "https://localhost:$NGINX_TLS_PORT/"
 jcheck "https: verified by name" "$TMP/tc.json" 'j["status_codes"] == {"200": 50}'
 
+# A TLS server that ends each response by closing its socket without
+# TLS's close_notify (as Python's ssl does on close(), and servers that skip
+# the shutdown): an HTTP/1.0 body delimited by the close ("close"), or a
+# Content-Length body cut short ("short"). OpenSSL 3 reports both closes as
+# an error; curl takes them as the end of the stream, and so must perfkit.
+cat >"$TMP/tls_close.py" <<'PY'
+import os, socket, ssl, sys, threading
+port_file, mode, cert, key = sys.argv[1:5]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ls = socket.socket()
+ls.bind(("127.0.0.1", 0))
+ls.listen(64)
+ls.settimeout(60)
+with open(port_file + ".tmp", "w") as f:
+    f.write("%d\n" % ls.getsockname()[1])
+os.rename(port_file + ".tmp", port_file)
+def serve(c):
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            b = s.recv(4096)
+            if not b:
+                return
+            data += b
+        if mode == "close":
+            s.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 1000)
+        else:
+            s.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789")
+        s.close()  # no close_notify
+    except OSError:
+        pass
+while True:
+    try:
+        c, _ = ls.accept()
+    except OSError:
+        break
+    threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+tls_close_start() {  # tls_close_start MODE: sets TLSC_PORT
+    rm -f "$TMP/tlsc.port"
+    start_bg $PY "$TMP/tls_close.py" "$TMP/tlsc.port" "$1" "$NGINX_CERT" "$NGINX_DIR/key.pem" 2>"$TMP/tlsc.log"
+    TLSC_PID=$BG_PID
+    wait_for 5 test -s "$TMP/tlsc.port" || fail "TLS close server $1 starts" "$(cat "$TMP/tlsc.log")"
+    TLSC_PORT=$(cat "$TMP/tlsc.port")
+}
+tls_close_start close
+curl_got=$(HTTP_MAX_TIME=3 http -k -o /dev/null -w '%{http_code} %{size_header} %{size_download}' "https://127.0.0.1:$TLSC_PORT/")
+expect_exit 0 "https, body delimited by a close without close_notify" L -t 1 -c 1 -n 20 -k \
+    --json "$TMP/tlsc.json" "https://127.0.0.1:$TLSC_PORT/"
+stop_bg "$TLSC_PID"
+check "https close-delimited: curl -k gets 200 and the 1000-byte body" test "${curl_got%% *} ${curl_got##* }" = "200 1000"
+jcheck "https close-delimited: 20 responses of 200, no errors, curl's bytes each ($curl_got)" "$TMP/tlsc.json" \
+    "j['status_codes'] == {'200': 20} and j['errors']['total'] == 0 and j['bytes']['in'] == 20 * ($(echo "$curl_got" | awk '{ print $2 + $3 }'))"
+# The same against openssl s_server -WWW: HTTP/1.0, the body delimited by
+# the close (which s_server ends with a close_notify).
+mkdir -p "$TMP/sroot" && head -c 3000 /dev/zero | tr '\0' 'y' >"$TMP/sroot/f.txt"
+SPORT=$(free_port)
+start_bg bash -c 'cd "$1" && exec openssl s_server -quiet -WWW -accept "127.0.0.1:$2" -cert "$3" -key "$4"' _ \
+    "$TMP/sroot" "$SPORT" "$NGINX_CERT" "$NGINX_DIR/key.pem" >/dev/null 2>&1
+spid=$BG_PID
+wait_for 5 http_ok "https://127.0.0.1:$SPORT/f.txt" -k || fail "openssl s_server starts"
+curl_got=$(HTTP_MAX_TIME=3 http -k -o /dev/null -w '%{http_code} %{size_header} %{size_download}' "https://127.0.0.1:$SPORT/f.txt")
+expect_exit 0 "https against openssl s_server -WWW (HTTP/1.0, delimited by the close)" L -t 1 -c 1 -n 20 -k \
+    --json "$TMP/sserv.json" "https://127.0.0.1:$SPORT/f.txt"
+stop_bg "$spid"
+jcheck "s_server: 20 responses of 200, no errors, curl's bytes each ($curl_got)" "$TMP/sserv.json" \
+    "j['status_codes'] == {'200': 20} and j['errors']['total'] == 0 and j['bytes']['in'] == 20 * ($(echo "$curl_got" | awk '{ print $2 + $3 }'))"
+tls_close_start short
+expect_exit 18 "https short body: curl -k reports the partial body" http -k -o /dev/null "https://127.0.0.1:$TLSC_PORT/"
+expect_exit 0 "https, a Content-Length body cut short without close_notify" L -t 1 -c 1 -n 20 -k \
+    --json "$TMP/tlss.json" "https://127.0.0.1:$TLSC_PORT/"
+stop_bg "$TLSC_PID"
+jcheck "https short body under -k: read eof_in_body, not the certificate's name" "$TMP/tlss.json" \
+    'j["requests"] == 0 and j["errors"]["read"] == {"eof_in_body": 20} and j["errors"]["total"] == 20'
+
 # ---- faults: each counted under its phase, the run ends on time
 fault() {  # fault MODE PHASE NAME
     badserver_start "$1"
