@@ -92,6 +92,9 @@ void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char 
 
 void conn_retry(struct worker *w, struct conn *c, uint64_t now, bool failed_connect)
 {
+    /* closed model: a connection with no request left to send stays closed */
+    if (!w->eng->cfg->open_model && !closed_may_issue(w, c))
+        return;
     if (failed_connect) {
         c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;
         if (c->backoff > BACKOFF_MAX_NS)
@@ -344,6 +347,15 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
     conn_fill(w, c, now);
 }
 
+/* Bytes arrived with no request outstanding (a second response to one
+ * request, say): an error of its own, counted once, though no request
+ * failed; the connection cannot be trusted and is opened again. */
+static void conn_unsolicited(struct worker *w, struct conn *c, uint64_t now)
+{
+    worker_count_error(w, worker_measured(w, now), LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED);
+    conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
+}
+
 static void conn_readable(struct worker *w, struct conn *c)
 {
     const struct load_config *cfg = w->eng->cfg;
@@ -377,7 +389,7 @@ static void conn_readable(struct worker *w, struct conn *c)
             return;
         }
         if (c->qn == 0) {
-            conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
+            conn_unsolicited(w, c, now);
             return;
         }
         size_t off = 0;
@@ -404,7 +416,9 @@ static void conn_readable(struct worker *w, struct conn *c)
             }
         }
         if (!close_it && off < (size_t)n) {
-            conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
+            /* the loop stops early only once nothing is outstanding */
+            PK_ASSERT(c->qn == 0);
+            conn_unsolicited(w, c, now);
             return;
         }
         if (done_any) {

@@ -12,7 +12,9 @@
  * under the phase where it failed, with a name: the errno's name for
  * syscalls ("ECONNREFUSED", "ECONNRESET"), http1_error_name() for parse
  * errors, "timeout" for the timer, OpenSSL's reason for TLS ("certificate
- * verify failed"). A response with status >= 400 is not an error of a phase
+ * verify failed"). Bytes that answer no request are counted the same way
+ * (parse, "unsolicited_data"), once each time, though no request failed.
+ * A response with status >= 400 is not an error of a phase
  * but counts in `errors` (k6's default for a failed request); error_rate =
  * errors / (requests + transport errors).
  *

@@ -64,6 +64,10 @@
  *               succeed through the backlog, the request sits in the kernel,
  *               nothing ever answers. Client: a timeout. The request count
  *               stays 0.
+ *   extra       Every request gets the ok response twice, in one send:
+ *               the second answers nothing that was asked. Client: an error
+ *               for the unsolicited bytes on each connection (it cannot
+ *               trust the connection any more), never a silent drop.
  *   stall       As ok, but request number i (one counter over all
  *               connections, from 1) with i % 100 == 0 is answered after
  *               500 ms. Client: with one connection at a fixed rate, the
@@ -102,11 +106,12 @@ enum mode {
     M_OVERSIZED,
     M_NO_ACCEPT,
     M_STALL,
+    M_EXTRA,
 };
 
 static const char *const mode_names[] = {
     "ok",   "status",    "close",   "reset",     "close-mid", "close-head", "slow-body",
-    "hang", "bad-chunk", "garbage", "oversized", "no-accept", "stall",
+    "hang", "bad-chunk", "garbage", "oversized", "no-accept", "stall",      "extra",
 };
 
 #define MAX_CONNS      4096
@@ -253,7 +258,8 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n";
 
     /* Modes that send directly keep the order of earlier pipelined answers. */
-    if (g_mode != M_OK && g_mode != M_STALL && g_mode != M_STATUS && g_mode != M_OVERSIZED && *olen) {
+    if (g_mode != M_OK && g_mode != M_STALL && g_mode != M_STATUS && g_mode != M_OVERSIZED &&
+        g_mode != M_EXTRA && *olen) {
         if (send_all(fd, *out, *olen) < 0)
             return N_CLOSE;
         *olen = 0;
@@ -273,6 +279,12 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
     case M_OK:
         return out_add(out, olen, ocap, ok_resp, sizeof(ok_resp) - 1 - (head ? 2 : 0)) < 0 ? N_CLOSE
                                                                                            : N_CONTINUE;
+    case M_EXTRA: {
+        size_t n = sizeof(ok_resp) - 1 - (head ? 2 : 0);
+        return out_add(out, olen, ocap, ok_resp, n) < 0 || out_add(out, olen, ocap, ok_resp, n) < 0
+                   ? N_CLOSE
+                   : N_CONTINUE;
+    }
     case M_STATUS: {
         const char *s = st[atomic_fetch_add(&g_status_counter, 1) % 3];
         return out_add(out, olen, ocap, s, strlen(s)) < 0 ? N_CLOSE : N_CONTINUE;

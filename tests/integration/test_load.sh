@@ -255,6 +255,17 @@ fault hang timeout timeout
 fault slow-body timeout timeout
 fault no-accept timeout timeout
 
+# A second response to every request: counted as an error of its own (and
+# the connection opened again), never dropped silently.
+badserver_start extra --connections-file "$TMP/extra.conns"
+expect_exit 0 "extra responses" L -t 1 -c 1 -n 100 --json "$TMP/ex.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+jcheck "extra responses: 100 answers, 100 parse unsolicited_data errors" "$TMP/ex.json" \
+    'j["requests"] == 100 and j["errors"]["parse"] == {"unsolicited_data": 100} and j["errors"]["total"] == 100'
+check "extra responses: a connection per request, as the server saw" \
+    test "$(cat "$TMP/extra.conns") $(cat "$BADSERVER_REQUESTS")" = "100 100"
+contains "extra responses: the summary names them" "$OUT" "parse unsolicited_data 100"
+
 badserver_start close
 expect_exit 0 "Connection: close honoured" L -t 1 -c 2 -n 100 --json "$TMP/cl.json" "http://127.0.0.1:$BADSERVER_PORT/"
 badserver_stop

@@ -135,6 +135,12 @@ if start ok --connections-file "$TMP/conns"; then
     contains "ok: --connections-file holds 6 (the last two requests shared one)" "$(cat "$TMP/conns")" "6"
 fi
 
+if start extra; then
+    contains "extra: two complete answers to one request" "$(raw "$BADSERVER_PORT" "$GET")" \
+        "'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'<QUIET>"
+    badserver_stop
+fi
+
 if start status; then
     B=http://127.0.0.1:$BADSERVER_PORT
     codes=$(for i in 1 2 3 4 5 6; do http -o /dev/null -w '%{http_code} ' "$B/"; done)

@@ -56,6 +56,7 @@ enum mode {
     M_TRUNCATED, /* RESP_TRUNCATED (90 body bytes short), then closes */
     M_EOF,       /* reads a request, closes without a byte */
     M_GARBAGE,   /* RESP_GARBAGE */
+    M_EXTRA,     /* RESP_LENGTH twice in one write: one answers nothing */
 };
 
 struct server {
@@ -128,6 +129,12 @@ static bool on_request(struct server *s, struct sconn *c)
     case M_TRUNCATED: send_all(c->fd, RESP_TRUNCATED, LEN(RESP_TRUNCATED)); return false;
     case M_EOF: return false;
     case M_GARBAGE: return send_all(c->fd, RESP_GARBAGE, LEN(RESP_GARBAGE));
+    case M_EXTRA: {
+        char two[2 * LEN(RESP_LENGTH)];
+        memcpy(two, RESP_LENGTH, LEN(RESP_LENGTH));
+        memcpy(two + LEN(RESP_LENGTH), RESP_LENGTH, LEN(RESP_LENGTH));
+        return send_all(c->fd, two, sizeof(two));
+    }
     }
     return false;
 }
@@ -469,6 +476,29 @@ static void no_keepalive_closes(void **state)
     free(g);
 }
 
+/* A second response nobody asked for: an error of its own each time, and
+ * the connection opened again; the asked-for response still counts. */
+static void unsolicited_response(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, M_EXTRA, 0);
+    struct rig *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    rig_run(g, s.port, &(struct plan){ .connections = 1, .pipeline = 1, .n = 10 });
+    server_stop(&s);
+    const struct load_result *r = &g->w.r;
+    check_consistent(g);
+    assert_int_equal(r->requests, 10);
+    assert_int_equal(r->status[200], 10);
+    assert_int_equal(r->errors, 10);
+    assert_int_equal(errs(r, LOAD_PHASE_PARSE, "unsolicited_data"), 10);
+    assert_int_equal(r->connects, 10);
+    assert_int_equal(atomic_load(&s.accepted), 10);
+    rig_destroy(g);
+    free(g);
+}
+
 static void fails_with(enum mode mode, enum load_phase ph, const char *name)
 {
     struct server s;
@@ -536,6 +566,7 @@ int main(void)
         cmocka_unit_test(pipelined),
         cmocka_unit_test(connection_close),
         cmocka_unit_test(no_keepalive_closes),
+        cmocka_unit_test(unsolicited_response),
         cmocka_unit_test(reset),
         cmocka_unit_test(truncated_body),
         cmocka_unit_test(closed_before_response),
