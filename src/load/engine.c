@@ -579,7 +579,7 @@ static int finish(struct run *run, struct load_result *res, int rc, struct pk_er
     for (unsigned i = 0; i < cfg->threads && !rc; i++)
         rc = merge_worker(res, &run->ws[i], e);
     if (cfg->open_model && duration > 0) {
-        uint64_t due = schedule_due(&cfg->plan, mend - eng->t0 - 1); /* sends happen before the end */
+        uint64_t due = schedule_due(&cfg->plan, mend - eng->t0); /* the window's end included */
         if (due > eng->k_limit)
             due = eng->k_limit;
         res->rate_target = due > eng->warmup_count ? (double)(due - eng->warmup_count) / duration : 0;

@@ -267,7 +267,9 @@ static void open_advance(struct worker *w)
 static void open_due(struct worker *w, uint64_t now)
 {
     struct engine *eng = w->eng;
-    while (w->next_t <= now && w->next_t < eng->end_abs) {
+    /* a request due at the very end is sent: a run of D at R/s sends R * D
+     * (schedule.h), though its response cannot count any more */
+    while (w->next_t <= now && w->next_t <= eng->end_abs) {
         uint32_t req = worker_pick(w, eng->all, eng->cfg->nrequests);
         unsigned o = eng->req_origin[req];
         struct pending p = { w->next_t, w->next_k, req };
@@ -453,8 +455,11 @@ void *worker_main(void *arg)
 
     while (!atomic_load_explicit(&eng->stop, memory_order_relaxed)) {
         now = clock_mono_ns();
-        if (now >= eng->end_abs)
+        if (now >= eng->end_abs) {
+            if (cfg->open_model)
+                open_due(w, eng->end_abs);
             break;
+        }
         if (tick(w, now) != 0)
             break;
         if (cfg->open_model)

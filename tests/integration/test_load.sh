@@ -105,6 +105,15 @@ jcheck "open: corrected >= uncorrected" "$TMP/o.json" \
 jcheck "open: three seconds of about 2000" "$TMP/o.json" \
     'len(j["series"]) == 3 and all(abs(s["requests"] - 2000) <= 40 for s in j["series"])'
 
+# The schedule's boundary: -R 1000 -d 2s is 2000 requests due, the last at
+# exactly 2 s; all are sent, and the target is what was asked.
+badserver_start ok
+expect_exit 0 "open model -R 1000 -d 2s" L -t 2 -c 50 -R 1000 -d 2s --json "$TMP/due.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+jcheck "open: rate.target is 1000/s as asked, and the 2000 due were sent" "$TMP/due.json" \
+    'j["rate"]["target"] == 1000 and j["rate"]["sends"] == 2000 and j["duration_s"] == 2'
+check "open: the server read the 2000 requests due (rate x duration)" test "$(cat "$BADSERVER_REQUESTS")" -eq 2000
+
 # Coordinated omission: every 100th request stalls 500 ms; at 100/s on one
 # connection the requests due meanwhile wait behind it.
 badserver_start stall
