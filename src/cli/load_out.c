@@ -192,7 +192,7 @@ void load_out_selfcheck(const struct load_result *r, struct load_warnings *w)
     if (r->open_model && r->rate_target > 0) {
         bool late = r->sends > 0 && (double)r->late_sends > LOAD_OUT_LATE_FRACTION * (double)r->sends;
         bool slow = !(r->rate_achieved >= LOAD_OUT_RATE_FRACTION * r->rate_target);
-        if (late || slow) {
+        if (late || slow || r->dropped) {
             char a[32], b[32], c[32], d[32], parts[400] = "";
             size_t o = 0;
             if (late)
@@ -203,10 +203,14 @@ void load_out_selfcheck(const struct load_result *r, struct load_warnings *w)
                                       100.0 * (double)r->late_sends / (double)r->sends,
                                       fmt_us((double)r->lateness_max_us, c, sizeof(c)));
             if (slow && o < sizeof(parts))
-                snprintf(parts + o, sizeof(parts) - o, "%sachieved %s/s of the %s/s target (%.1f%%)",
-                         late ? "; " : "", fmt_num(r->rate_achieved, a, sizeof(a)),
-                         fmt_num(r->rate_target, d, sizeof(d)),
-                         isfinite(r->rate_achieved) ? 100.0 * r->rate_achieved / r->rate_target : 0.0);
+                o += (size_t)snprintf(
+                    parts + o, sizeof(parts) - o, "%sachieved %s/s of the %s/s target (%.1f%%)",
+                    late ? "; " : "", fmt_num(r->rate_achieved, a, sizeof(a)),
+                    fmt_num(r->rate_target, d, sizeof(d)),
+                    isfinite(r->rate_achieved) ? 100.0 * r->rate_achieved / r->rate_target : 0.0);
+            if (r->dropped && o < sizeof(parts))
+                snprintf(parts + o, sizeof(parts) - o, "%s%s due requests never sent (dropped)",
+                         late || slow ? "; " : "", fmt_int(r->dropped, a, sizeof(a)));
             snprintf(msg, sizeof(msg),
                      "sends fell behind the schedule: %s (add connections -c or threads -t)", parts);
             warn_add(w, msg);
@@ -223,7 +227,8 @@ static char *fmt_threshold_value(const struct threshold *t, double v, char *buf,
         return buf;
     }
     switch (t->metric) {
-    case THRESHOLD_ERROR_RATE: return fmt_pct(v, buf, len);
+    case THRESHOLD_ERROR_RATE:
+    case THRESHOLD_DROPPED: return fmt_pct(v, buf, len);
     case THRESHOLD_RPS: {
         char n[32];
         snprintf(buf, len, "%s req/s", fmt_num(v, n, sizeof(n)));
@@ -314,6 +319,10 @@ static void errors_row(const struct term *t, const struct load_result *r)
     }
     if (r->status_errors) {
         snprintf(item, sizeof(item), "status ≥ 400 %s", fmt_int(r->status_errors, cnt, sizeof(cnt)));
+        row_item(&w, red, item);
+    }
+    if (r->dropped) {
+        snprintf(item, sizeof(item), "dropped %s", fmt_int(r->dropped, cnt, sizeof(cnt)));
         row_item(&w, red, item);
     }
     row_end(&w);
@@ -448,6 +457,11 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
         if (r->late_sends)
             fprintf(fp, " (max %s)", fmt_us((double)r->lateness_max_us, c, sizeof(c)));
         fputc('\n', fp);
+        if (r->dropped)
+            fprintf(fp, "  %-10s %s%s%s of %s due (%s) never sent: no connection was free in time\n",
+                    "dropped", term_style(t, TERM_RED), fmt_int(r->dropped, a, sizeof(a)), R,
+                    fmt_int(r->sends + r->dropped, b, sizeof(b)),
+                    fmt_pct(result_dropped_rate(r), c, sizeof(c)));
         latency_block(t, "from the intended send time, corrected for coordinated omission", &r->latency);
         latency_block(t, "from the write, uncorrected", &r->latency_uncorrected);
     } else {
@@ -458,7 +472,7 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
     if (r->errors)
         errors_row(t, r);
     if (r->unfinished)
-        fprintf(fp, "  %-10s %s request%s still in flight at the end (not counted)\n", "unfinished",
+        fprintf(fp, "  %-10s %s request%s sent, still in flight at the end (not counted)\n", "unfinished",
                 fmt_int(r->unfinished, a, sizeof(a)), r->unfinished == 1 ? "" : "s");
     if (r->connects) {
         fprintf(fp, "  %-10s %s", "connects", fmt_int(r->connects, a, sizeof(a)));

@@ -315,6 +315,7 @@ static int merge_worker(struct load_result *res, const struct worker *w, struct 
     res->errors += w->r.errors;
     res->status_errors += w->r.status_errors;
     res->unfinished += w->r.unfinished;
+    res->dropped += w->r.dropped;
     res->bytes_in += w->r.bytes_in;
     res->bytes_out += w->r.bytes_out;
     res->connects += w->r.connects;
@@ -582,7 +583,8 @@ static int finish(struct run *run, struct load_result *res, int rc, struct pk_er
         uint64_t due = schedule_due(&cfg->plan, mend - eng->t0); /* the window's end included */
         if (due > eng->k_limit)
             due = eng->k_limit;
-        res->rate_target = due > eng->warmup_count ? (double)(due - eng->warmup_count) / duration : 0;
+        res->due = due > eng->warmup_count ? due - eng->warmup_count : 0;
+        res->rate_target = (double)res->due / duration;
         res->rate_achieved = (double)res->sends / duration;
     }
     if (cfg->host_metrics) {

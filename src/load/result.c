@@ -29,15 +29,11 @@ const char *result_phase_name(enum load_phase p)
 size_t result_error_names(struct result_error_name *out, size_t cap)
 {
     static const struct result_error_name own[] = {
-        { LOAD_PHASE_READ, RESULT_ERR_EOF },
-        { LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER },
-        { LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED },
-        { LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT },
-        { LOAD_PHASE_TIMEOUT, RESULT_ERR_NO_CONNECTION },
-        { LOAD_PHASE_TLS, RESULT_ERR_TLS_CLOSED },
-        { LOAD_PHASE_TLS, RESULT_ERR_TLS_FAILED },
-        { LOAD_PHASE_READ, RESULT_ERR_TLS_IO },
-        { LOAD_PHASE_WRITE, RESULT_ERR_TLS_IO },
+        { LOAD_PHASE_READ, RESULT_ERR_EOF },          { LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER },
+        { LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED }, { LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT },
+
+        { LOAD_PHASE_TLS, RESULT_ERR_TLS_CLOSED },    { LOAD_PHASE_TLS, RESULT_ERR_TLS_FAILED },
+        { LOAD_PHASE_READ, RESULT_ERR_TLS_IO },       { LOAD_PHASE_WRITE, RESULT_ERR_TLS_IO },
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++, n++)
@@ -150,8 +146,16 @@ uint64_t result_transport_errors(const struct load_result *r)
 
 double result_error_rate(const struct load_result *r)
 {
-    double all = (double)r->requests + (double)result_transport_errors(r);
+    double all = (double)r->requests + (double)result_transport_errors(r) + (double)r->dropped;
     return all > 0 ? (double)r->errors / all : NAN;
+}
+
+double result_dropped_rate(const struct load_result *r)
+{
+    if (!r->open_model)
+        return 0;
+    double due = (double)r->sends + (double)r->dropped;
+    return due > 0 ? (double)r->dropped / due : NAN;
 }
 
 double result_rps(const struct load_result *r)
@@ -242,6 +246,7 @@ double result_threshold_value(const struct load_result *r, const struct threshol
     case THRESHOLD_MIN: return none ? NAN : (double)hist_min(h) / 1e6;
     case THRESHOLD_MAX: return none ? NAN : (double)hist_max(h) / 1e6;
     case THRESHOLD_ERROR_RATE: return result_error_rate(r);
+    case THRESHOLD_DROPPED: return result_dropped_rate(r);
     case THRESHOLD_RPS: return result_rps(r);
     }
     return NAN;

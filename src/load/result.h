@@ -15,8 +15,10 @@
  * verify failed"). Bytes that answer no request are counted the same way
  * (parse, "unsolicited_data"), once each time, though no request failed.
  * A response with status >= 400 is not an error of a phase
- * but counts in `errors` (k6's default for a failed request); error_rate =
- * errors / (requests + transport errors).
+ * but counts in `errors` (k6's default for a failed request). In the open
+ * model a request due but never sent is `dropped` (k6's dropped_iterations):
+ * it counts in `errors` too, as a failed attempt. error_rate = errors /
+ * (requests + transport errors + dropped).
  *
  * Ownership: struct load_result is caller-owned; result_init() before use,
  * result_destroy() after (frees the histograms, the series and its encoded
@@ -80,7 +82,6 @@ const char *result_phase_name(enum load_phase p);
 #define RESULT_ERR_CLOSED_BY_SERVER "closed_by_server"        /* read: pipelined behind "Connection: close" */
 #define RESULT_ERR_UNSOLICITED      "unsolicited_data"        /* parse: bytes with no request outstanding */
 #define RESULT_ERR_TIMEOUT          "timeout"                 /* timeout: no complete response in time */
-#define RESULT_ERR_NO_CONNECTION    "no_connection"           /* timeout: open model, no connection in time */
 #define RESULT_ERR_TLS_CLOSED       "closed during handshake" /* tls */
 #define RESULT_ERR_TLS_FAILED       "handshake failed"        /* tls: no reason from OpenSSL */
 #define RESULT_ERR_TLS_IO           "tls_failed"              /* read, write: no reason from OpenSSL */
@@ -137,9 +138,11 @@ struct load_result {
 
     /* totals of the measured phase */
     uint64_t requests;      /* complete responses, any status */
-    uint64_t errors;        /* transport errors (the sum of errs) + status >= 400 */
+    uint64_t errors;        /* transport errors (the sum of errs) + status >= 400 + dropped */
     uint64_t status_errors; /* responses with status >= 400 */
-    uint64_t unfinished;    /* in flight when the run ended: neither latency nor error */
+    uint64_t dropped;       /* open model: due in the measured phase, never sent (no connection
+                             * free within --timeout, or none by the end) */
+    uint64_t unfinished;    /* sent, still in flight when the run ended: neither latency nor error */
     uint64_t bytes_in, bytes_out;
     uint64_t connects; /* connections established (TCP, and TLS when https) */
     uint64_t status[RESULT_STATUS_MAX];
@@ -156,6 +159,7 @@ struct load_result {
     /* open model */
     double rate_target;   /* requests due in the measured phase / duration_s */
     double rate_achieved; /* requests sent in the measured phase / duration_s */
+    uint64_t due;         /* requests due in the measured phase (sends + dropped) */
     uint64_t sends, late_sends;
     int64_t lateness_max_us;
 
@@ -184,8 +188,11 @@ int result_hist_init(struct hist *h, struct pk_err *e);
 void result_error_add(struct load_result *r, enum load_phase phase, const char *name, uint64_t n);
 /* Sum of the transport error counters. */
 uint64_t result_transport_errors(const struct load_result *r);
-/* errors / (requests + transport errors); NaN when both are 0. */
+/* errors / (requests + transport errors + dropped); NaN when all are 0. */
 double result_error_rate(const struct load_result *r);
+/* dropped / (sends + dropped) in the open model, NaN when nothing was due;
+ * 0 in the closed model, where nothing is due at a time. */
+double result_dropped_rate(const struct load_result *r);
 /* requests / duration_s; NaN when duration_s is 0. */
 double result_rps(const struct load_result *r);
 

@@ -244,6 +244,7 @@ static int merge_counts(struct load_result *t, const struct load_result *src, st
 {
     bool ok = add_ok(&t->requests, src->requests) && add_ok(&t->errors, src->errors) &&
               add_ok(&t->status_errors, src->status_errors) && add_ok(&t->unfinished, src->unfinished) &&
+              add_ok(&t->dropped, src->dropped) && add_ok(&t->due, src->due) &&
               add_ok(&t->bytes_in, src->bytes_in) && add_ok(&t->bytes_out, src->bytes_out) &&
               add_ok(&t->connects, src->connects) && add_ok(&t->sends, src->sends) &&
               add_ok(&t->late_sends, src->late_sends);

@@ -301,6 +301,9 @@ static int read_errors(const struct rd *c, const json_t *root, struct load_resul
         rc = get_count(c, o, "errors", "status", &r->status_errors);
     if (rc == 0)
         rc = get_count(c, o, "errors", "transport", &transport);
+    /* files written before dropped requests were counted have none */
+    if (rc == 0 && json_object_get(o, "dropped"))
+        rc = get_count(c, o, "errors", "dropped", &r->dropped);
     if (rc < 0)
         return rc;
     uint64_t sum = 0;
@@ -486,6 +489,7 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
             (rc = get_obj(c, root, NULL, "rate", &o)) < 0 ||
             (rc = get_num(c, o, "rate", "target", 0, INFINITY, true, &r->rate_target)) < 0 ||
             (rc = get_num(c, o, "rate", "achieved", 0, INFINITY, true, &r->rate_achieved)) < 0 ||
+            (json_object_get(o, "due") && (rc = get_count(c, o, "rate", "due", &r->due)) < 0) ||
             (rc = get_count(c, o, "rate", "sends", &r->sends)) < 0 ||
             (rc = get_count(c, o, "rate", "late_sends", &r->late_sends)) < 0 ||
             (rc = get_int(c, o, "rate", "lateness_max_us", 0, INT64_MAX, &r->lateness_max_us)) < 0)

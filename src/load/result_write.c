@@ -36,6 +36,7 @@ static void threshold_metric_name(const struct threshold *t, char *buf, size_t l
     case THRESHOLD_MAX: snprintf(buf, len, "max"); return;
     case THRESHOLD_ERROR_RATE: snprintf(buf, len, "error_rate"); return;
     case THRESHOLD_RPS: snprintf(buf, len, "rps"); return;
+    case THRESHOLD_DROPPED: snprintf(buf, len, "dropped"); return;
     }
     snprintf(buf, len, "?");
 }
@@ -43,7 +44,8 @@ static void threshold_metric_name(const struct threshold *t, char *buf, size_t l
 static const char *threshold_unit(const struct threshold *t)
 {
     switch (t->metric) {
-    case THRESHOLD_ERROR_RATE: return "fraction";
+    case THRESHOLD_ERROR_RATE:
+    case THRESHOLD_DROPPED: return "fraction";
     case THRESHOLD_RPS: return "requests/s";
     default: return "s";
     }
@@ -221,6 +223,7 @@ static void json_totals(struct jw *w, json_t *root, const struct load_result *r)
     jw_count(w, errs, "total", r->errors);
     jw_count(w, errs, "status", r->status_errors);
     jw_count(w, errs, "transport", result_transport_errors(r));
+    jw_count(w, errs, "dropped", r->dropped);
     for (int p = 0; p < LOAD_PHASE_COUNT; p++) {
         json_t *ph = jw_set(w, errs, result_phase_name((enum load_phase)p), json_object());
         for (size_t i = 0; i < r->nerrs; i++)
@@ -261,6 +264,7 @@ static int json_latency(struct jw *w, json_t *root, const struct load_result *r,
         w->ctx = "rate";
         jw_set(w, rate, "target", jsonio_real(r->rate_target));
         jw_set(w, rate, "achieved", jsonio_real(r->rate_achieved));
+        jw_count(w, rate, "due", r->due);
         jw_count(w, rate, "sends", r->sends);
         jw_count(w, rate, "late_sends", r->late_sends);
         jw_set(w, rate, "lateness_max_us", json_integer(r->lateness_max_us));

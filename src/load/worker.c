@@ -51,6 +51,16 @@ bool worker_measured(const struct worker *w, uint64_t t)
     return t > w->eng->measure_start && t <= w->eng->end_abs;
 }
 
+/* Open model: request k was due and will never be sent (no connection
+ * within the timeout, or the run ended). */
+void worker_drop(struct worker *w, uint64_t k)
+{
+    if (k <= w->eng->warmup_count)
+        return;
+    w->r.dropped++;
+    w->r.errors++;
+}
+
 /* A request that ended without a response. */
 void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name)
 {
@@ -179,8 +189,7 @@ static void scan_timeouts(struct worker *w, uint64_t now)
             struct pqueue *pq = &w->pend[o];
             while (pq->n && now - pq->v[pq->head].intended >= cfg->timeout_ns) {
                 struct pending p = worker_pq_pop(pq);
-                worker_count_error(w, p.k > w->eng->warmup_count, LOAD_PHASE_TIMEOUT,
-                                   RESULT_ERR_NO_CONNECTION);
+                worker_drop(w, p.k);
             }
         }
     }
@@ -410,10 +419,18 @@ static void worker_end(struct worker *w, uint64_t start, uint64_t cpu0)
         c->qn = 0;
         conn_close(w, c);
     }
+    /* due requests never sent: waiting for a connection, or not yet taken
+     * from the schedule when the loop ended */
     for (size_t o = 0; o < eng->norigins; o++)
-        for (size_t j = 0; j < w->pend[o].n; j++)
-            if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
-                w->r.unfinished++;
+        while (w->pend[o].n)
+            worker_drop(w, worker_pq_pop(&w->pend[o]).k);
+    if (eng->cfg->open_model) {
+        uint64_t until = w->loop_end < eng->end_abs ? w->loop_end : eng->end_abs;
+        while (w->next_t != UINT64_MAX && w->next_t <= until) {
+            worker_drop(w, w->next_k);
+            open_advance(w);
+        }
+    }
     double cpu = (double)(clock_thread_cpu_ns() - cpu0) * 1e-9;
     double wall = (double)(clock_mono_ns() - start) * 1e-9;
     w->cpu_frac = wall > 0 ? cpu / wall : 0;
@@ -503,6 +520,7 @@ void *worker_main(void *arg)
         }
     }
 
+    w->loop_end = clock_mono_ns();
     worker_end(w, start, cpu0);
     return NULL;
 }

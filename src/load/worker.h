@@ -154,6 +154,7 @@ struct worker {
     struct load_result r; /* totals of the measured phase (no series) */
     uint64_t inflight_total;
     uint64_t last_done;
+    uint64_t loop_end; /* when the event loop ended */
     /* the current second */
     struct hist ihist;
     uint64_t isec; /* index of the current second */
@@ -187,6 +188,7 @@ void worker_destroy(struct worker *w, size_t norigins);
 void *worker_main(void *arg);
 bool worker_measured(const struct worker *w, uint64_t t);
 void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name);
+void worker_drop(struct worker *w, uint64_t k);
 void worker_heap_push(struct worker *w, struct conn *c, uint64_t wake);
 uint32_t worker_pick(struct worker *w, const size_t *list, size_t n);
 struct pending worker_pq_pop(struct pqueue *q);

@@ -64,6 +64,11 @@
  *               succeed through the backlog, the request sits in the kernel,
  *               nothing ever answers. Client: a timeout. The request count
  *               stays 0.
+ *   delay       As ok, but each response is sent 10 ms after its request
+ *               was read: one connection answers at most 100 requests/s.
+ *               Client: in the open model with fewer connections than rate
+ *               x 10 ms, requests wait for a free connection, and those never
+ *               sent are dropped.
  *   extra       Every request gets the ok response twice, in one send:
  *               the second answers nothing that was asked. Client: an error
  *               for the unsolicited bytes on each connection (it cannot
@@ -107,11 +112,12 @@ enum mode {
     M_NO_ACCEPT,
     M_STALL,
     M_EXTRA,
+    M_DELAY,
 };
 
 static const char *const mode_names[] = {
-    "ok",   "status",    "close",   "reset",     "close-mid", "close-head", "slow-body",
-    "hang", "bad-chunk", "garbage", "oversized", "no-accept", "stall",      "extra",
+    "ok",        "status",  "close",     "reset",     "close-mid", "close-head", "slow-body", "hang",
+    "bad-chunk", "garbage", "oversized", "no-accept", "stall",     "extra",      "delay",
 };
 
 #define MAX_CONNS      4096
@@ -259,15 +265,18 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
 
     /* Modes that send directly keep the order of earlier pipelined answers. */
     if (g_mode != M_OK && g_mode != M_STALL && g_mode != M_STATUS && g_mode != M_OVERSIZED &&
-        g_mode != M_EXTRA && *olen) {
+        g_mode != M_EXTRA && g_mode != M_DELAY && *olen) {
         if (send_all(fd, *out, *olen) < 0)
             return N_CLOSE;
         *olen = 0;
     }
 
     switch (g_mode) {
+    case M_DELAY:
+        sleep_ms(10); /* then as ok */
+        /* fall through */
     case M_STALL:
-        if ((atomic_fetch_add(&g_status_counter, 1) + 1) % 100 == 0) {
+        if (g_mode == M_STALL && (atomic_fetch_add(&g_status_counter, 1) + 1) % 100 == 0) {
             if (*olen) {
                 if (send_all(fd, *out, *olen) < 0)
                     return N_CLOSE;

@@ -114,6 +114,23 @@ jcheck "open: rate.target is 1000/s as asked, and the 2000 due were sent" "$TMP/
     'j["rate"]["target"] == 1000 and j["rate"]["sends"] == 2000 and j["duration_s"] == 2'
 check "open: the server read the 2000 requests due (rate x duration)" test "$(cat "$BADSERVER_REQUESTS")" -eq 2000
 
+# Overload in the open model: 2000/s on 5 connections to a server that takes
+# 10 ms per response (at most 500/s). What was due and never sent is
+# dropped: due (rate x duration, 6000) = what the server received + dropped.
+badserver_start delay
+expect_exit 3 "open model overload, dropped<1% fails" L -t 1 -c 5 -R 2000 -d 3s --threshold 'dropped<1%' \
+    --json "$TMP/dr.json" "http://127.0.0.1:$BADSERVER_PORT/"
+badserver_stop
+got=$(cat "$BADSERVER_REQUESTS")
+jcheck "overload: dropped = 6000 due - $got the server received" "$TMP/dr.json" \
+    "j['errors']['dropped'] == 6000 - $got and j['rate']['due'] == 6000 and j['rate']['sends'] == $got and j['errors']['dropped'] > 0"
+jcheck "overload: dropped requests are failed attempts of the error rate" "$TMP/dr.json" \
+    "e=j['errors']; e['total'] == e['dropped'] + e['transport'] + e['status'] and abs(j['error_rate'] - e['total'] / (j['requests'] + e['transport'] + e['dropped'])) < 1e-12"
+jcheck "overload: unfinished are only requests sent (at most one per connection)" "$TMP/dr.json" 'j["unfinished"] <= 5'
+jcheck "overload: the threshold's value is dropped / due" "$TMP/dr.json" \
+    't=j["thresholds"][0]; t["metric"] == "dropped" and not t["pass"] and abs(t["value"] - j["errors"]["dropped"] / 6000) < 1e-12'
+contains "overload: the summary's dropped line" "$OUT" "of 6,000 due"
+
 # Coordinated omission: every 100th request stalls 500 ms; at 100/s on one
 # connection the requests due meanwhile wait behind it.
 badserver_start stall

@@ -183,7 +183,9 @@ static void closed_model_summary(void **state)
     contains(line_with(s, "status"), "status     200 990 · 404 7 · 503 3");
     contains(line_with(s, "errors"),
              "errors     connect ECONNREFUSED 12 · timeout 3 · parse bad_chunk_size 1 · status ≥ 400 10");
-    contains(line_with(s, "unfinished"), "unfinished 100 requests still in flight at the end (not counted)");
+    contains(line_with(s, "unfinished"),
+             "unfinished 100 requests sent, still in flight at the end (not counted)");
+    lacks(s, "dropped");
     snprintf(want, sizeof(want), "connects   1,234, mean %s, max %s", us(300), us(400));
     contains(line_with(s, "connects"), want);
     contains(line_with(s, "transfer"), "transfer   in 3.00 MiB (6.00 MiB/s), out 512 KiB (1.00 MiB/s)");
@@ -294,6 +296,27 @@ static void open_model_summary(void **state)
     assert_int_equal(w.n, 1);
     contains(w.text[0], "achieved 19,700/s of the 20,000/s target (98.5%)");
     lacks(w.text[0], "late");
+
+    /* Due requests never sent: their line, an error item, the warning,
+     * and the error rate counts them as failed attempts: 250 of 1250. */
+    r.rate_achieved = 19900;
+    r.sends = 9750;
+    r.late_sends = 0;
+    r.dropped = 250;
+    r.errors = 250;
+    load_out_selfcheck(&r, &w);
+    assert_int_equal(w.n, 1);
+    contains(w.text[0], "sends fell behind the schedule: 250 due requests never sent (dropped)");
+    struct threshold dt = th("dropped<1%");
+    cap_open(&c, 200, false);
+    load_out_summary(&c.t, &r, NULL, &dt, 1, &w);
+    s = cap_text(&c);
+    contains(line_with(s, "requests"), "1,000 in 10.0 s, 100 req/s, 250 errors (20.00%)");
+    contains(line_with(s, "dropped    "),
+             "dropped    250 of 10,000 due (2.50%) never sent: no connection was free in time");
+    contains(line_with(s, "errors     "), "errors     dropped 250");
+    contains(line_with(s, "thresholds"), "✗ dropped<1% (2.50%)");
+    cap_close(&c);
     result_destroy(&r);
 }
 

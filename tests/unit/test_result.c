@@ -168,6 +168,7 @@ static void assert_same_result(const struct load_result *a, const struct load_re
     assert_int_equal(a->errors, b->errors);
     assert_int_equal(a->status_errors, b->status_errors);
     assert_int_equal(a->unfinished, b->unfinished);
+    assert_int_equal(a->dropped, b->dropped);
     assert_int_equal(a->bytes_in, b->bytes_in);
     assert_int_equal(a->bytes_out, b->bytes_out);
     assert_int_equal(a->connects, b->connects);
@@ -182,6 +183,7 @@ static void assert_same_result(const struct load_result *a, const struct load_re
     assert_same_hist(&a->connect, &b->connect, "connect");
     assert_true(same_double(a->rate_target, b->rate_target));
     assert_true(same_double(a->rate_achieved, b->rate_achieved));
+    assert_int_equal(a->due, b->due);
     assert_int_equal(a->sends, b->sends);
     assert_int_equal(a->late_sends, b->late_sends);
     assert_int_equal(a->lateness_max_us, b->lateness_max_us);
@@ -262,7 +264,9 @@ static void build_run(struct load_result *r, bool open, int part, size_t seconds
         r->connects += 8;
     }
     r->status[200] = r->requests - r->status[404] - r->status[500];
-    r->errors = r->status_errors + result_transport_errors(r);
+    if (open)
+        r->dropped = part == 2 ? 7 : (uint64_t)(3 + part);
+    r->errors = r->status_errors + result_transport_errors(r) + r->dropped;
     r->bytes_in = r->requests * 512;
     r->bytes_out = r->requests * 80;
     r->unfinished = part == 2 ? 3 : (uint64_t)(part + 1);
@@ -270,6 +274,7 @@ static void build_run(struct load_result *r, bool open, int part, size_t seconds
         r->rate_target = 500;
         r->rate_achieved = 499.5;
         r->sends = r->requests + 5;
+        r->due = r->sends + r->dropped;
         r->late_sends = 2;
         r->lateness_max_us = part == 1 ? 900 : 1200;
     }
@@ -316,6 +321,19 @@ static void counters_and_rates(void **state)
     r.errors = r.status_errors + result_transport_errors(&r);
     /* (10 + 9) / (91 + 9) */
     assert_true(result_error_rate(&r) == 19.0 / 100.0);
+    /* Dropped requests (open model) are failed attempts: (19 + 5) / (100 + 5). */
+    assert_true(result_dropped_rate(&r) == 0); /* closed model: nothing is due at a time */
+    r.open_model = true;
+    assert_true(isnan(result_dropped_rate(&r)));
+    r.dropped = 5;
+    r.sends = 15;
+    r.errors += 5;
+    assert_true(result_error_rate(&r) == 24.0 / 105.0);
+    assert_true(result_dropped_rate(&r) == 5.0 / 20.0);
+    r.open_model = false;
+    r.dropped = 0;
+    r.sends = 0;
+    r.errors -= 5;
     r.duration_s = 2.5;
     assert_true(result_rps(&r) == 91 / 2.5);
 
@@ -679,6 +697,7 @@ static void build_example(struct load_result *r)
     r->rate_target = 2;
     r->rate_achieved = 2;
     r->sends = 6;
+    r->due = 6;
     r->late_sends = 0;
     r->lateness_max_us = 180;
     r->generator_cpu = 0.02;
@@ -722,6 +741,20 @@ static void example_fixture(void **state)
     json_t *t0 = json_array_get(json_object_get(b, "thresholds"), 0);
     assert_true(json_number_value(json_object_get(t0, "value")) == 0.0012);
     assert_true(json_is_false(json_object_get(t0, "pass")));
+    /* A file of a perfkit that did not count dropped requests (no
+     * errors.dropped, no rate.due) reads back with none. */
+    json_t *c = load_text(fixture);
+    json_object_del(json_object_get(c, "errors"), "dropped");
+    json_object_del(json_object_get(c, "rate"), "due");
+    char *old = json_dumps(c, 0);
+    assert_non_null(old);
+    json_decref(c);
+    result_destroy(&back);
+    ok(result_parse_json(old, strlen(old), "old.json", &back, &e), &e);
+    assert_int_equal(back.dropped, 0);
+    assert_int_equal(back.due, 0);
+    assert_int_equal(back.sends, 6);
+    free(old);
     json_decref(a);
     json_decref(b);
     free(text);
@@ -952,6 +985,7 @@ static void merge_is_lossless(void **state)
             all.rate_target = 1000;
             all.rate_achieved = 999;
             all.sends = a.sends + b.sends;
+            all.due = a.due + b.due;
             all.late_sends = 4;
             all.lateness_max_us = 1200;
         }
