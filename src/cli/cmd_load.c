@@ -35,6 +35,8 @@
 #define DEFAULT_CONNECTIONS 50
 #define DEFAULT_DURATION_S  10.0
 #define DEFAULT_TIMEOUT_S   2.0
+/* load's own gate (cli.h's codes are shared): not one request succeeded */
+#define EXIT_NO_SUCCESS 4
 
 static volatile sig_atomic_t stop_flag;
 
@@ -101,7 +103,8 @@ void cmd_load_help(void)
           "--json, or interval logs written by --hdr-log) and reports it as one run.\n"
           "\n"
           "Exit status: 0 ok; 1 runtime failure; 2 usage error; 3 a threshold failed;\n"
-          "130 interrupted (what was measured is still printed and written).\n"
+          "4 no request succeeded (no response with a status below 400); 130\n"
+          "interrupted (what was measured is still printed and written).\n"
           "See docs/load.md.\n",
           stdout);
 }
@@ -535,8 +538,17 @@ static int report(const char *cmd, const struct load_result *res, const char *ta
     return rc;
 }
 
+/* A run in which not one request got a response below 400 (a refused
+ * port, TLS to a plain port, a server that fails everything) is not a
+ * success whatever the thresholds say; then the thresholds. */
 static int gate(const char *cmd, const struct load_result *res, const struct threshold *th, size_t nth)
 {
+    if (res->requests <= res->status_errors) {
+        fprintf(stderr,
+                "perfkit %s: no request succeeded (%llu error%s, no response with a status below 400)\n", cmd,
+                (unsigned long long)res->errors, res->errors == 1 ? "" : "s");
+        return EXIT_NO_SUCCESS;
+    }
     size_t failed = load_out_thresholds_failed(res, th, nth);
     if (!failed)
         return EXIT_OK;

@@ -176,7 +176,7 @@ maps_during "$TMP/maps.https" -k "$NS/"
 contains "https: libssl is loaded" "$(cat "$TMP/maps.https")" "libssl.so.3"
 expect_exit 0 "https --insecure" L -t 1 -c 2 -n 200 -k --json "$TMP/t.json" "$NS/"
 jcheck "https: 200 responses" "$TMP/t.json" 'j["status_codes"] == {"200": 200}'
-expect_exit 0 "https without trust" L -t 1 -c 1 -d 1s --json "$TMP/tv.json" "$NS/"
+expect_exit 4 "https without trust: nothing succeeded, exit 4" L -t 1 -c 1 -d 1s --json "$TMP/tv.json" "$NS/"
 jcheck "https: the self-signed certificate is refused in the tls phase" "$TMP/tv.json" \
     'j["requests"] == 0 and j["errors"]["tls"].get("self-signed certificate", 0) > 0'
 expect_exit 0 "https trusting the certificate" env SSL_CERT_FILE="$NGINX_CERT" \
@@ -254,7 +254,7 @@ jcheck "s_server: 20 responses of 200, no errors, curl's bytes each ($curl_got)"
     "j['status_codes'] == {'200': 20} and j['errors']['total'] == 0 and j['bytes']['in'] == 20 * ($(echo "$curl_got" | awk '{ print $2 + $3 }'))"
 tls_close_start short
 expect_exit 18 "https short body: curl -k reports the partial body" http -k -o /dev/null "https://127.0.0.1:$TLSC_PORT/"
-expect_exit 0 "https, a Content-Length body cut short without close_notify" L -t 1 -c 1 -n 20 -k \
+expect_exit 4 "https, a Content-Length body cut short without close_notify" L -t 1 -c 1 -n 20 -k \
     --json "$TMP/tlss.json" "https://127.0.0.1:$TLSC_PORT/"
 stop_bg "$TLSC_PID"
 jcheck "https short body under -k: read eof_in_body, not the certificate's name" "$TMP/tlss.json" \
@@ -264,7 +264,7 @@ jcheck "https short body under -k: read eof_in_body, not the certificate's name"
 fault() {  # fault MODE PHASE NAME
     badserver_start "$1"
     local t0=$SECONDS
-    expect_exit 0 "fault $1: run completes" L -t 1 -c 3 -d 1.5s --timeout 500ms --json "$TMP/f.json" \
+    expect_exit 4 "fault $1: run completes, nothing succeeded (exit 4)" L -t 1 -c 3 -d 1.5s --timeout 500ms --json "$TMP/f.json" \
         "http://127.0.0.1:$BADSERVER_PORT/"
     badserver_stop
     jcheck "fault $1: counted as $2 $3" "$TMP/f.json" \
@@ -299,9 +299,17 @@ jcheck "close: 100 responses, 100 connections" "$TMP/cl.json" \
     'j["requests"] == 100 and j["errors"]["total"] == 0 and j["connects"] >= 100'
 
 PORT=$(free_port)
-expect_exit 0 "refused port" L -t 1 -c 2 -n 20 --json "$TMP/rf.json" "http://127.0.0.1:$PORT/"
+expect_exit 4 "refused port: nothing succeeded, exit 4" L -t 1 -c 2 -n 20 --json "$TMP/rf.json" "http://127.0.0.1:$PORT/"
 jcheck "refused: 20 connect errors ECONNREFUSED" "$TMP/rf.json" 'j["errors"]["connect"] == {"ECONNREFUSED": 20}'
 contains "refused: the summary explains" "$OUT" "ECONNREFUSED"
+contains "refused: says why the exit status" "$OUT" "no request succeeded (20 errors"
+
+expect_exit 4 "https to a plain http port: nothing succeeded, exit 4" L -t 1 -c 1 -n 10 -k --json "$TMP/tp.json" \
+    "https://127.0.0.1:$NGINX_PORT/"
+jcheck "https to a plain port: every error in the tls phase" "$TMP/tp.json" \
+    'j["requests"] == 0 and j["errors"]["total"] == sum(j["errors"]["tls"].values()) > 0'
+expect_exit 4 "every response 500: nothing succeeded, exit 4" L -t 1 -c 1 -n 10 "$N/status/500"
+expect_exit 0 "one success of three is a run that worked (no threshold)" L -t 1 -c 1 -n 30 "$N/" "$N/status/500@2"
 
 expect_exit 1 "unresolvable host" L -n 1 http://nosuch.invalid/
 contains "unresolvable: names the host" "$OUT" "nosuch.invalid"
@@ -364,6 +372,8 @@ badserver_stop
 check "unwritable output paths: the server read no request" test "$(cat "$BADSERVER_REQUESTS")" -eq 0
 expect_exit 2 "merge --json /proc/x is refused before reading" "$PERFKIT" load merge --json /proc/m.json "$TMP/a.json"
 contains "merge --json /proc/x: named" "$OUT" "--json: /proc/m.json"
+expect_exit 4 "merge of a run in which nothing succeeded exits 4" "$PERFKIT" load merge "$TMP/rf.json"
+contains "merge: says no request succeeded" "$OUT" "perfkit load merge: no request succeeded"
 echo '{"perfkit_load": 99}' >"$TMP/bad.json"
 expect_exit 2 "merge of a bad file" "$PERFKIT" load merge "$TMP/bad.json"
 contains "merge: names the file" "$OUT" "bad.json"
