@@ -314,6 +314,59 @@ expect_exit 0 "one success of three is a run that worked (no threshold)" L -t 1 
 expect_exit 1 "unresolvable host" L -n 1 http://nosuch.invalid/
 contains "unresolvable: names the host" "$OUT" "nosuch.invalid"
 
+# ---- -H 'Host: ...': a name-based virtual host on 127.0.0.1 (a second
+# nginx whose default server answers 404 and whose server vhost.test
+# answers 200, logging the Host it got)
+cat >"$TMP/vhost.conf.in" <<'EOF'
+@USER_LINE@
+worker_processes 1;
+pid @DIR@/nginx.pid;
+error_log @DIR@/error.log warn;
+daemon on;
+events {
+    worker_connections 256;
+}
+http {
+    log_format host '$host';
+    access_log @DIR@/access.log host;
+    client_body_temp_path @DIR@/tmp/body;
+    proxy_temp_path       @DIR@/tmp/proxy;
+    fastcgi_temp_path     @DIR@/tmp/fastcgi;
+    uwsgi_temp_path       @DIR@/tmp/uwsgi;
+    scgi_temp_path        @DIR@/tmp/scgi;
+    server {
+        listen 127.0.0.1:@PORT@ default_server;
+        listen 127.0.0.1:@TLS_PORT@ ssl default_server;
+        ssl_certificate     @DIR@/cert.pem;
+        ssl_certificate_key @DIR@/key.pem;
+        server_name _;
+        return 404 "no such host\n";
+    }
+    server {
+        listen 127.0.0.1:@PORT@;
+        server_name vhost.test;
+        return 200 "vhost.test\n";
+    }
+}
+EOF
+main_nginx=("$NGINX_PORT" "$NGINX_TLS_PORT" "$NGINX_CERT" "$NGINX_DIR")
+if NGINX_CONF_IN=$TMP/vhost.conf.in nginx_start "$TMP/vhost"; then
+    V="http://127.0.0.1:$NGINX_PORT/"
+    expect_exit 0 "-H 'Host: vhost.test' reaches the virtual host" L -t 1 -c 2 -n 100 -H 'Host: vhost.test' \
+        --json "$TMP/vh.json" "$V"
+    jcheck "Host override: 100 answers of the virtual host" "$TMP/vh.json" 'j["status_codes"] == {"200": 100}'
+    expect_exit 4 "without -H Host the default server answers (404)" L -t 1 -c 1 -n 10 --json "$TMP/vd.json" "$V"
+    jcheck "no override: 10 answers of the default server" "$TMP/vd.json" 'j["status_codes"] == {"404": 10}'
+    nginx_stop "$TMP/vhost"
+    check "Host override: nginx logged 100 requests for vhost.test, 10 for the address" \
+        test "$(grep -cx vhost.test "$TMP/vhost/access.log") $(grep -cx 127.0.0.1 "$TMP/vhost/access.log")" = "100 10"
+else
+    fail "the virtual-host nginx starts"
+fi
+NGINX_PORT=${main_nginx[0]} NGINX_TLS_PORT=${main_nginx[1]} NGINX_CERT=${main_nginx[2]} NGINX_DIR=${main_nginx[3]}
+expect_exit 2 "-H Host twice is refused" L -n 1 -H 'Host: a' -H 'host: b' "$N/"
+contains "-H Host twice: named" "$OUT" "'Host' given twice"
+
 # ---- thresholds
 expect_exit 0 "thresholds pass" L -t 1 -c 2 -n 300 --threshold 'p99<10s' --threshold 'rps>1' \
     --threshold 'error_rate<1%' --json "$TMP/th.json" "$N/"
