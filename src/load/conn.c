@@ -72,8 +72,9 @@ void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char 
 {
     bool connecting = c->state == C_CONNECTING || c->state == C_TLS;
     if (connecting && c->qn == 0) {
-        /* the request the connection was opened for */
-        bool measured = w->eng->cfg->open_model ? false : worker_measured(w, now);
+        /* the request the connection was opened for; in the closed model
+         * only while -n leaves one to issue (-c 50 -n 1 attempts one) */
+        bool measured = w->eng->cfg->open_model ? false : worker_measured(w, now) && w->issued < w->quota;
         if (w->eng->cfg->open_model) {
             struct pqueue *pq = &w->pend[c->origin];
             if (pq->n) {
@@ -82,7 +83,7 @@ void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char 
             }
         }
         worker_count_error(w, measured, ph, name);
-        if (!w->eng->cfg->open_model && measured && w->issued < w->quota)
+        if (!w->eng->cfg->open_model && measured)
             w->issued++; /* so -n ends even when nothing can connect */
     }
     conn_fail_inflight(w, c, ph, name);

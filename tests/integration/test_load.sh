@@ -303,6 +303,8 @@ expect_exit 4 "refused port: nothing succeeded, exit 4" L -t 1 -c 2 -n 20 --json
 jcheck "refused: 20 connect errors ECONNREFUSED" "$TMP/rf.json" 'j["errors"]["connect"] == {"ECONNREFUSED": 20}'
 contains "refused: the summary explains" "$OUT" "ECONNREFUSED"
 contains "refused: says why the exit status" "$OUT" "no request succeeded (20 errors"
+expect_exit 4 "refused port, more connections than -n" L -t 2 -c 50 -n 7 --json "$TMP/rf7.json" "http://127.0.0.1:$PORT/"
+jcheck "refused: -n 7 attempts 7 requests, whatever -c" "$TMP/rf7.json" 'j["errors"]["connect"] == {"ECONNREFUSED": 7}'
 
 expect_exit 4 "https to a plain http port: nothing succeeded, exit 4" L -t 1 -c 1 -n 10 -k --json "$TMP/tp.json" \
     "https://127.0.0.1:$NGINX_PORT/"
