@@ -437,6 +437,11 @@ static int build_from_scenario(const struct opts *o, struct reqs *r)
             return fail("load", &e, code_of(rc));
         r->v[i].weight = sr->weight;
         r->n = i + 1;
+        /* its results by name: its `name`, else "METHOD URL" */
+        char u[URL_MAX + 16], name[SCENARIO_METHOD_MAX + URL_MAX + 24];
+        snprintf(name, sizeof(name), "%s %s", sr->method, url_format(&sr->url, u, sizeof(u)));
+        if (!(r->v[i].name = strdup(sr->name ? sr->name : name)))
+            return EXIT_RUNTIME;
     }
     return 0;
 }

@@ -54,12 +54,12 @@ void conn_close(struct worker *w, struct conn *c)
 }
 
 /* Every request in flight on c failed with (phase, name). */
-void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name)
+void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name, uint64_t now)
 {
     PK_ASSERT(w->inflight_total >= c->qn);
     for (unsigned i = 0; i < c->qn; i++) {
         struct inflight *f = &c->q[(c->qhead + i) % w->eng->cfg->pipeline];
-        worker_count_error(w, f->measured, ph, name);
+        worker_count_error(w, f->measured, ph, name, (int)w->eng->req_group[f->req], now);
         w->inflight_total--;
     }
     c->qn = 0;
@@ -75,18 +75,21 @@ void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char 
         /* the request the connection was opened for; in the closed model
          * only while -n leaves one to issue (-c 50 -n 1 attempts one) */
         bool measured = w->eng->cfg->open_model ? false : worker_measured(w, now) && w->issued < w->quota;
+        /* closed model: the request is chosen once the connection is open */
+        int group = w->eng->origin_group[c->origin];
         if (w->eng->cfg->open_model) {
             struct pqueue *pq = &w->pend[c->origin];
             if (pq->n) {
                 struct pending p = worker_pq_pop(pq);
                 measured = p.k > w->eng->warmup_count;
+                group = (int)w->eng->req_group[p.req];
             }
         }
-        worker_count_error(w, measured, ph, name);
+        worker_count_error(w, measured, ph, name, group, now);
         if (!w->eng->cfg->open_model && measured)
             w->issued++; /* so -n ends even when nothing can connect */
     }
-    conn_fail_inflight(w, c, ph, name);
+    conn_fail_inflight(w, c, ph, name, now);
     conn_close(w, c);
     conn_retry(w, c, now, connecting);
 }
@@ -325,6 +328,8 @@ static void record_response(struct worker *w, struct conn *c, const struct http1
     w->r.bytes_in += resp->total_bytes;
     w->iin += resp->total_bytes;
     w->last_done = now;
+    if (w->groups || w->stages)
+        breakdown_response(w, f->req, resp->status, us, now);
 }
 
 static void conn_after_response(struct worker *w, struct conn *c, bool close_it, uint64_t now)
@@ -332,7 +337,7 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
     const struct load_config *cfg = w->eng->cfg;
     if (close_it) {
         /* requests pipelined behind a "Connection: close" are lost with it */
-        conn_fail_inflight(w, c, LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER);
+        conn_fail_inflight(w, c, LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER, now);
         conn_close(w, c);
         if (cfg->open_model || closed_may_issue(w, c)) {
             if (!cfg->open_model && cfg->think != SCENARIO_THINK_NONE) {
@@ -353,7 +358,7 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
  * failed; the connection cannot be trusted and is opened again. */
 static void conn_unsolicited(struct worker *w, struct conn *c, uint64_t now)
 {
-    worker_count_error(w, worker_measured(w, now), LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED);
+    worker_count_error(w, worker_measured(w, now), LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, -1, now);
     conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
 }
 

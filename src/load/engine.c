@@ -292,6 +292,7 @@ static void engine_free(struct engine *eng)
     free(eng->origins);
     free(eng->req_origin);
     free(eng->all);
+    breakdown_free(eng);
     if (eng->slots)
         for (size_t s = 0; s < eng->nslots; s++)
             if (eng->slots[s].used)
@@ -359,7 +360,8 @@ static int run_setup(struct run *run, struct pk_err *e)
     const struct load_config *cfg = run->cfg;
     struct engine *eng = &run->eng;
     int rc;
-    if ((rc = build_origins(eng, e)) != 0 || (rc = make_ssl_ctx(eng, e)) != 0)
+    if ((rc = build_origins(eng, e)) != 0 || (rc = breakdown_setup(eng, e)) != 0 ||
+        (rc = make_ssl_ctx(eng, e)) != 0)
         return rc;
     eng->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (eng->stopfd < 0)
@@ -579,6 +581,8 @@ static int finish(struct run *run, struct load_result *res, int rc, struct pk_er
     res->duration_s = duration;
     for (unsigned i = 0; i < cfg->threads && !rc; i++)
         rc = merge_worker(res, &run->ws[i], e);
+    if (!rc)
+        rc = breakdown_finish(eng, run->ws, cfg->threads, mend, res, e);
     if (cfg->open_model && duration > 0) {
         uint64_t due = schedule_due(&cfg->plan, mend - eng->t0); /* the window's end included */
         if (due > eng->k_limit)

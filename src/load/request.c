@@ -139,6 +139,8 @@ int request_build(struct load_request *r, const char *method, const struct url *
 void request_destroy(struct load_request *r)
 {
     free(r->bytes);
+    free(r->name);
     r->bytes = NULL;
+    r->name = NULL;
     r->len = 0;
 }

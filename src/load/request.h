@@ -43,6 +43,8 @@ struct load_request {
     struct url url;  /* origin (scheme, host, port) and target */
     uint32_t weight; /* >= 1 */
     bool head;       /* HEAD: the response has no body */
+    char *name;      /* what its results are reported under (malloc'd, freed by request_destroy());
+                      * NULL: its URL */
     char *bytes;     /* the whole request */
     size_t len;
 };

@@ -88,7 +88,74 @@ void result_destroy(struct load_result *r)
         free(r->urls[i]);
     free(r->urls);
     result_series_free(r->series, r->nseries);
+    result_groups_clear(r);
+    result_stages_clear(r);
     memset(r, 0, sizeof(*r));
+}
+
+/* ---- groups and stages */
+
+void result_groups_clear(struct load_result *r)
+{
+    for (size_t i = 0; i < r->ngroups; i++) {
+        free(r->groups[i].name);
+        hist_destroy(&r->groups[i].latency);
+    }
+    free(r->groups);
+    r->groups = NULL;
+    r->ngroups = 0;
+}
+
+void result_stages_clear(struct load_result *r)
+{
+    for (size_t i = 0; i < r->nstages; i++)
+        hist_destroy(&r->stages[i].latency);
+    free(r->stages);
+    r->stages = NULL;
+    r->nstages = 0;
+}
+
+int result_group_add(struct load_result *r, const char *name, struct result_group **out, struct pk_err *e)
+{
+    if (r->ngroups >= RESULT_GROUPS_MAX)
+        return err_set(e, -EFBIG, "result", "cannot add a name", "at most %u", RESULT_GROUPS_MAX);
+    struct result_group *v = realloc(r->groups, (r->ngroups + 1) * sizeof(*v));
+    if (!v)
+        return err_errno(e, -ENOMEM, "result", "cannot add a name");
+    r->groups = v;
+    struct result_group *g = &v[r->ngroups];
+    memset(g, 0, sizeof(*g));
+    g->name = strndup(name, RESULT_NAME_MAX);
+    if (!g->name)
+        return err_errno(e, -ENOMEM, "result", "cannot add a name");
+    int rc = result_hist_init(&g->latency, e);
+    if (rc) {
+        free(g->name);
+        return rc;
+    }
+    r->ngroups++;
+    if (out)
+        *out = g;
+    return 0;
+}
+
+int result_stage_add(struct load_result *r, struct result_stage **out, struct pk_err *e)
+{
+    if (r->nstages >= RESULT_STAGES_MAX)
+        return err_set(e, -EFBIG, "result", "cannot add a stage", "at most %u", RESULT_STAGES_MAX);
+    struct result_stage *v = realloc(r->stages, (r->nstages + 1) * sizeof(*v));
+    if (!v)
+        return err_errno(e, -ENOMEM, "result", "cannot add a stage");
+    r->stages = v;
+    struct result_stage *s = &v[r->nstages];
+    memset(s, 0, sizeof(*s));
+    int rc = result_hist_init(&s->latency, e);
+    if (rc)
+        return rc;
+    r->nstages++;
+    if (out)
+        *out = s;
+    return 0;
 }
 
 /* ---- counters */
@@ -253,6 +320,12 @@ double result_threshold_value(const struct load_result *r, const struct threshol
 }
 
 /* ---- URLs */
+
+bool result_hist_ok(const struct hist *h)
+{
+    return h->counts && h->lowest == RESULT_HIST_LOWEST && h->highest == RESULT_HIST_HIGHEST &&
+           h->sigfigs == RESULT_HIST_SIGFIGS;
+}
 
 bool result_url_ok(const char *s)
 {

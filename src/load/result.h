@@ -123,6 +123,39 @@ struct result_second {
     double net_rx_bps, net_tx_bps; /* bytes/s, all interfaces but lo */
 };
 
+/* What the requests of one name got: a request's name is its URL as
+ * given, or in a scenario its `name` (else "METHOD URL"). Their errors are
+ * those of requests of that name (a connect that failed before a request
+ * was chosen counts only in the totals, unless every request of that
+ * origin has the one name). */
+struct result_group {
+    char *name;             /* malloc'd, 1..RESULT_NAME_MAX bytes, printable */
+    uint64_t requests;      /* complete responses */
+    uint64_t errors;        /* transport errors + status >= 400 + dropped, of its requests */
+    uint64_t status_errors; /* responses with status >= 400 */
+    uint64_t dropped;       /* open model: due, never sent */
+    uint64_t status[RESULT_STATUS_MAX];
+    struct hist latency; /* corrected in the open model */
+};
+
+/* One step of --stage: what completed (or failed) within it, as the
+ * series counts seconds; a dropped request counts in the stage it was due. */
+struct result_stage {
+    uint64_t target;   /* connections, or requests/s in the open model */
+    double start_s;    /* its start, seconds after the measured phase's (negative: in the warmup) */
+    double length_s;   /* as planned */
+    double duration_s; /* its measured part */
+    uint64_t requests, errors, status_errors, dropped;
+    struct hist latency;
+};
+
+/* Names kept; requests of further names count under RESULT_GROUP_OTHER. */
+#define RESULT_GROUPS_MAX  64u
+#define RESULT_GROUP_OTHER "(other)"
+#define RESULT_NAME_MAX    RESULT_URL_MAX
+/* Stages a result holds: SCHEDULE_MAX_STAGES. */
+#define RESULT_STAGES_MAX 64u
+
 struct load_result {
     /* what ran */
     bool open_model;
@@ -170,6 +203,13 @@ struct load_result {
     struct result_second *series;
     size_t nseries;
     bool host_metrics; /* series carries host metrics */
+
+    /* by request name (none: not known, as from an interval log) and by
+     * stage (none: the run had no --stage) */
+    struct result_group *groups;
+    size_t ngroups;
+    struct result_stage *stages;
+    size_t nstages;
 };
 
 /* Initialises every histogram (result_hist_init) and zeroes the rest;
@@ -195,6 +235,15 @@ double result_error_rate(const struct load_result *r);
 double result_dropped_rate(const struct load_result *r);
 /* requests / duration_s; NaN when duration_s is 0. */
 double result_rps(const struct load_result *r);
+
+/* Appends a group named name (copied, cut to RESULT_NAME_MAX bytes) with
+ * its histogram, or a stage; *out (may be NULL) is valid until the next
+ * add. -ENOMEM; -EFBIG past RESULT_GROUPS_MAX or RESULT_STAGES_MAX. */
+int result_group_add(struct load_result *r, const char *name, struct result_group **out, struct pk_err *e);
+int result_stage_add(struct load_result *r, struct result_stage **out, struct pk_err *e);
+/* Frees every group or stage, leaving none. */
+void result_groups_clear(struct load_result *r);
+void result_stages_clear(struct load_result *r);
 
 /* Appends a second to the series (zeroed, host metrics NaN); -ENOMEM, and
  * -EFBIG once it holds RESULT_SERIES_MAX seconds. *out (may be NULL) is

@@ -38,5 +38,7 @@ struct result_second *result_series_alloc(size_t n);
 void result_series_free(struct result_second *s, size_t n);
 /* A URL a result holds: 1..RESULT_URL_MAX bytes, no control characters. */
 bool result_url_ok(const char *s);
+/* A histogram of the layout of result_hist_init(). */
+bool result_hist_ok(const struct hist *h);
 
 #endif

@@ -183,6 +183,9 @@ static int merge_check(const struct load_result *dst, const struct load_result *
             __builtin_add_overflow(dh[i]->clamped, sh[i]->clamped, &sum))
             return err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "a histogram's count would overflow");
     }
+    if (src->ngroups > RESULT_GROUPS_MAX || src->nstages > RESULT_STAGES_MAX)
+        return err_set(e, -EINVAL, "result", MERGE_WHAT, "more than %u names or %u stages", RESULT_GROUPS_MAX,
+                       RESULT_STAGES_MAX);
     if (dst->nseries > RESULT_SERIES_MAX || src->nseries > RESULT_SERIES_MAX)
         return err_set(e, -EINVAL, "result", MERGE_WHAT, "a series longer than %u seconds",
                        (unsigned)RESULT_SERIES_MAX);
@@ -300,6 +303,122 @@ fail:
     return rc;
 }
 
+/* ---- by name and by stage */
+
+/* The merged groups: dst's (their buffers moved, not copied) and one fresh
+ * group for each name of src's that dst lacks, in *out; map[i] is where
+ * src's group i goes. None when either result lacks groups (an interval
+ * log, a file of an older perfkit): a breakdown must add up to the totals.
+ * Names past RESULT_GROUPS_MAX go to RESULT_GROUP_OTHER. */
+static int groups_plan(const struct load_result *dst, const struct load_result *src, bool first,
+                       struct load_result *out, size_t *map, struct pk_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (!(first ? src->ngroups : dst->ngroups && src->ngroups))
+        return 0;
+    if (!first && dst->ngroups) {
+        out->groups = malloc(dst->ngroups * sizeof(*out->groups));
+        if (!out->groups)
+            return err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+        memcpy(out->groups, dst->groups, dst->ngroups * sizeof(*out->groups));
+        out->ngroups = dst->ngroups;
+    }
+    size_t moved = out->ngroups;
+    int rc = 0;
+    for (size_t i = 0; i < src->ngroups && rc == 0; i++) {
+        const char *name = src->groups[i].name;
+        size_t k = 0;
+        while (k < out->ngroups && strcmp(out->groups[k].name, name) != 0)
+            k++;
+        if (k == out->ngroups && out->ngroups == RESULT_GROUPS_MAX - 1) {
+            name = RESULT_GROUP_OTHER;
+            for (k = 0; k < out->ngroups && strcmp(out->groups[k].name, name) != 0;)
+                k++;
+        }
+        if (k == out->ngroups)
+            rc = result_group_add(out, name, NULL, e);
+        map[i] = k;
+        const struct result_group *a = &out->groups[k], *b = &src->groups[i];
+        int64_t sum;
+        if (rc == 0 && __builtin_add_overflow(a->latency.total, b->latency.total, &sum))
+            rc = err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "a histogram's count would overflow");
+    }
+    if (rc < 0) {
+        /* the moved groups are still dst's */
+        for (size_t k = moved; k < out->ngroups; k++) {
+            free(out->groups[k].name);
+            hist_destroy(&out->groups[k].latency);
+        }
+        free(out->groups);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+/* Adds src's groups into the planned ones; cannot fail (layouts and
+ * totals were checked by groups_plan and merge_check). */
+static void groups_commit(struct load_result *planned, const struct load_result *src, const size_t *map)
+{
+    for (size_t i = 0; i < src->ngroups && planned->ngroups; i++) {
+        struct result_group *a = &planned->groups[map[i]];
+        const struct result_group *b = &src->groups[i];
+        a->requests += b->requests;
+        a->errors += b->errors;
+        a->status_errors += b->status_errors;
+        a->dropped += b->dropped;
+        for (int c = 0; c < RESULT_STATUS_MAX; c++)
+            a->status[c] += b->status[c];
+        hist_merge(&a->latency, &b->latency, NULL);
+    }
+}
+
+/* Stages add one to one when both runs had the same plan (the same
+ * targets and lengths); otherwise the merge has none. */
+static bool stages_match(const struct load_result *a, const struct load_result *b)
+{
+    if (a->nstages != b->nstages || !a->nstages)
+        return false;
+    for (size_t i = 0; i < a->nstages; i++)
+        if (a->stages[i].target != b->stages[i].target || a->stages[i].length_s != b->stages[i].length_s)
+            return false;
+    return true;
+}
+
+static int stages_copy(struct load_result *t, const struct load_result *src, struct pk_err *e)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < src->nstages; i++) {
+        struct result_stage *s;
+        int rc = result_stage_add(t, &s, e);
+        if (rc == 0)
+            rc = hist_merge(&s->latency, &src->stages[i].latency, e);
+        if (rc < 0) {
+            result_stages_clear(t);
+            return rc;
+        }
+        struct hist h = s->latency;
+        *s = src->stages[i];
+        s->latency = h;
+    }
+    return 0;
+}
+
+static void stages_commit(struct load_result *t, const struct load_result *src)
+{
+    for (size_t i = 0; i < t->nstages; i++) {
+        struct result_stage *a = &t->stages[i];
+        const struct result_stage *b = &src->stages[i];
+        /* side by side: the earliest start, the longest measured part */
+        a->start_s = fmin(a->start_s, b->start_s);
+        a->duration_s = fmax(a->duration_s, b->duration_s);
+        a->requests += b->requests;
+        a->errors += b->errors;
+        a->status_errors += b->status_errors;
+        a->dropped += b->dropped;
+        hist_merge(&a->latency, &b->latency, NULL);
+    }
+}
+
 int result_merge(struct load_result *dst, const struct load_result *src, struct pk_err *e)
 {
     if (!dst || !src || dst == src)
@@ -330,13 +449,22 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
 
     char **urls = NULL;
     size_t nurls = 0;
-    if (urls_union(dst, src, &urls, &nurls) < 0)
-        return err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+    size_t map[RESULT_GROUPS_MAX];
+    struct load_result groups, stages = { 0 };
+    if ((rc = groups_plan(dst, src, first, &groups, map, e)) < 0)
+        return rc;
+    bool keep_stages = first ? src->nstages > 0 : stages_match(dst, src);
+    if (first && keep_stages && (rc = stages_copy(&stages, src, e)) < 0)
+        goto fail_groups;
+    if (urls_union(dst, src, &urls, &nurls) < 0) {
+        rc = err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+        goto fail_stages;
+    }
     struct result_second *ns;
     bool *fresh;
     if ((rc = merge_series(dst, src, kd, ks, len, &ns, &fresh, e)) < 0) {
         urls_free(urls, nurls);
-        return rc;
+        goto fail_stages;
     }
 
     /* Commit: nothing below fails (layouts and totals were checked). */
@@ -353,8 +481,35 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
     t.series = ns;
     t.nseries = (size_t)len;
     free(fresh);
+    /* by name: the planned groups hold dst's moved ones; a dst group that
+     * was not moved (the merge keeps none) is freed */
+    groups_commit(&groups, src, map);
+    if (!groups.ngroups)
+        result_groups_clear(&t);
+    else
+        free(dst->groups);
+    t.groups = groups.groups;
+    t.ngroups = groups.ngroups;
+    if (first) {
+        t.stages = stages.stages;
+        t.nstages = stages.nstages;
+    } else if (keep_stages) {
+        stages_commit(&t, src);
+    } else {
+        result_stages_clear(&t);
+    }
     *dst = t;
     return 0;
+
+fail_stages:
+    result_stages_clear(&stages);
+fail_groups:
+    for (size_t k = first ? 0 : dst->ngroups; k < groups.ngroups; k++) {
+        free(groups.groups[k].name);
+        hist_destroy(&groups.groups[k].latency);
+    }
+    free(groups.groups);
+    return rc;
 }
 
 /* ---- merge of an HdrHistogram interval log */

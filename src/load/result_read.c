@@ -223,10 +223,18 @@ static int read_hist_string(const struct rd *c, const json_t *v, const char *par
 /* latency_us and friends: the histogram from "hist" replaces *dst; the
  * summary numbers are derived from it and only "count" (which must agree)
  * and "clamped" (not part of HdrHistogram's encoding) are read. */
-static int read_hist_object(const struct rd *c, const json_t *root, const char *key, struct hist *dst)
+/* The object root[key] (named parent.key in messages); parent may be NULL. */
+static int read_hist_object(const struct rd *c, const json_t *root, const char *parent, const char *key,
+                            struct hist *dst)
 {
     const json_t *o, *v;
-    int rc = get_obj(c, root, NULL, key, &o);
+    char label[64];
+    if (parent)
+        snprintf(label, sizeof(label), "%s.%s", parent, key);
+    else
+        snprintf(label, sizeof(label), "%s", key);
+    int rc = get_obj(c, root, parent, key, &o);
+    key = label;
     if (rc == 0)
         rc = member(c, o, key, "hist", &v);
     if (rc < 0)
@@ -344,13 +352,16 @@ static int read_errors(const struct rd *c, const json_t *root, struct load_resul
     return 0;
 }
 
-static int read_status(const struct rd *c, const json_t *root, struct load_result *r)
+/* root.status_codes into status[] (parent names root in messages). */
+static int read_status(const struct rd *c, const json_t *root, const char *parent, uint64_t *status)
 {
     const json_t *o;
     json_t *v;
     const char *key;
     size_t n;
-    int rc = get_obj(c, root, NULL, "status_codes", &o);
+    char label[48];
+    snprintf(label, sizeof(label), "%s%sstatus_codes", parent ? parent : "", parent ? "." : "");
+    int rc = get_obj(c, root, parent, "status_codes", &o);
     if (rc < 0)
         return rc;
     json_object_keylen_foreach((json_t *)o, key, n, v)
@@ -362,10 +373,107 @@ static int read_status(const struct rd *c, const json_t *root, struct load_resul
             key[2] <= '9')
             code = (key[0] - '0') * 100 + (key[1] - '0') * 10 + (key[2] - '0');
         if (code < 100 || code >= RESULT_STATUS_MAX)
-            return bad(c, "status_codes", q, "not a status code 100..599");
+            return bad(c, label, q, "not a status code 100..599");
         if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return bad(c, "status_codes", q, "expected an integer >= 0");
-        r->status[code] = (uint64_t)json_integer_value(v);
+            return bad(c, label, q, "expected an integer >= 0");
+        status[code] = (uint64_t)json_integer_value(v);
+    }
+    return 0;
+}
+
+/* o.errors of a group or a stage: total = status + transport + dropped. */
+static int read_part_errors(const struct rd *c, const json_t *o, const char *parent, uint64_t *errors,
+                            uint64_t *status, uint64_t *dropped)
+{
+    char label[48];
+    snprintf(label, sizeof(label), "%s.errors", parent);
+    const json_t *x;
+    uint64_t transport = 0;
+    int rc;
+    if ((rc = get_obj(c, o, parent, "errors", &x)) < 0 ||
+        (rc = get_count(c, x, label, "total", errors)) < 0 ||
+        (rc = get_count(c, x, label, "status", status)) < 0 ||
+        (rc = get_count(c, x, label, "transport", &transport)) < 0 ||
+        (rc = get_count(c, x, label, "dropped", dropped)) < 0)
+        return rc;
+    if (*status > *errors || transport > *errors - *status || *dropped != *errors - *status - transport)
+        return bad(c, label, "total", "%llu, but status, transport and dropped add up to another",
+                   (unsigned long long)*errors);
+    return 0;
+}
+
+/* by_request: optional (files of perfkit versions that did not keep it). */
+static int read_groups(const struct rd *c, const json_t *root, struct load_result *r)
+{
+    const json_t *a = json_object_get(root, "by_request");
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return bad(c, NULL, "by_request", "expected an array");
+    if (json_array_size(a) > RESULT_GROUPS_MAX)
+        return bad(c, NULL, "by_request", "%zu names, at most %u", json_array_size(a), RESULT_GROUPS_MAX);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *o = json_array_get(a, i), *v;
+        char p[40];
+        snprintf(p, sizeof(p), "by_request[%zu]", i);
+        if (!json_is_object(o))
+            return bad(c, p, NULL, "expected an object");
+        int rc = member(c, o, p, "name", &v);
+        if (rc < 0)
+            return rc;
+        const char *name = json_is_string(v) ? json_string_value(v) : NULL;
+        if (!name || json_string_length(v) > RESULT_NAME_MAX || strlen(name) != json_string_length(v) ||
+            !result_url_ok(name))
+            return bad(c, p, "name", "a name is a string of 1 to %u bytes without control characters",
+                       (unsigned)RESULT_NAME_MAX);
+        for (size_t k = 0; k < r->ngroups; k++)
+            if (strcmp(r->groups[k].name, name) == 0)
+                return bad(c, p, "name", "given twice");
+        struct result_group *g;
+        if ((rc = result_group_add(r, name, &g, c->e)) < 0)
+            return rc == -ENOMEM ? nomem(c) : rc;
+        if ((rc = get_count(c, o, p, "requests", &g->requests)) < 0 ||
+            (rc = read_part_errors(c, o, p, &g->errors, &g->status_errors, &g->dropped)) < 0 ||
+            (rc = read_status(c, o, p, g->status)) < 0 ||
+            (rc = read_hist_object(c, o, p, "latency_us", &g->latency)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* stages: optional, as by_request. */
+static int read_stages(const struct rd *c, const json_t *root, struct load_result *r)
+{
+    const json_t *a = json_object_get(root, "stages");
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return bad(c, NULL, "stages", "expected an array");
+    if (json_array_size(a) > RESULT_STAGES_MAX)
+        return bad(c, NULL, "stages", "%zu stages, at most %u", json_array_size(a), RESULT_STAGES_MAX);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *o = json_array_get(a, i);
+        char p[40];
+        snprintf(p, sizeof(p), "stages[%zu]", i);
+        if (!json_is_object(o))
+            return bad(c, p, NULL, "expected an object");
+        struct result_stage *s;
+        int64_t idx;
+        int rc = get_int(c, o, p, "stage", 0, INT64_MAX, &idx);
+        if (rc < 0)
+            return rc;
+        if ((uint64_t)idx != i)
+            return bad(c, p, "stage", "%lld, expected %zu (in order)", (long long)idx, i);
+        if ((rc = result_stage_add(r, &s, c->e)) < 0)
+            return rc == -ENOMEM ? nomem(c) : rc;
+        if ((rc = get_count(c, o, p, "target", &s->target)) < 0 ||
+            (rc = get_num(c, o, p, "start_s", -DURATION_MAX_S, DURATION_MAX_S, false, &s->start_s)) < 0 ||
+            (rc = get_num(c, o, p, "length_s", 0, DURATION_MAX_S, false, &s->length_s)) < 0 ||
+            (rc = get_num(c, o, p, "duration_s", 0, DURATION_MAX_S, false, &s->duration_s)) < 0 ||
+            (rc = get_count(c, o, p, "requests", &s->requests)) < 0 ||
+            (rc = read_part_errors(c, o, p, &s->errors, &s->status_errors, &s->dropped)) < 0 ||
+            (rc = read_hist_object(c, o, p, "latency_us", &s->latency)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -478,14 +586,15 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
         (rc = get_obj(c, root, NULL, "bytes", &o)) < 0 ||
         (rc = get_count(c, o, "bytes", "in", &r->bytes_in)) < 0 ||
         (rc = get_count(c, o, "bytes", "out", &r->bytes_out)) < 0 ||
-        (rc = get_count(c, root, NULL, "connects", &r->connects)) < 0 || (rc = read_status(c, root, r)) < 0)
+        (rc = get_count(c, root, NULL, "connects", &r->connects)) < 0 ||
+        (rc = read_status(c, root, NULL, r->status)) < 0)
         return rc;
 
-    if ((rc = read_hist_object(c, root, "latency_us", &r->latency)) < 0 ||
-        (rc = read_hist_object(c, root, "connect_us", &r->connect)) < 0)
+    if ((rc = read_hist_object(c, root, NULL, "latency_us", &r->latency)) < 0 ||
+        (rc = read_hist_object(c, root, NULL, "connect_us", &r->connect)) < 0)
         return rc;
     if (r->open_model) {
-        if ((rc = read_hist_object(c, root, "latency_uncorrected_us", &r->latency_uncorrected)) < 0 ||
+        if ((rc = read_hist_object(c, root, NULL, "latency_uncorrected_us", &r->latency_uncorrected)) < 0 ||
             (rc = get_obj(c, root, NULL, "rate", &o)) < 0 ||
             (rc = get_num(c, o, "rate", "target", 0, INFINITY, true, &r->rate_target)) < 0 ||
             (rc = get_num(c, o, "rate", "achieved", 0, INFINITY, true, &r->rate_achieved)) < 0 ||
@@ -516,6 +625,8 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
     if (!json_is_boolean(v))
         return bad(c, NULL, "host_metrics", "expected true or false");
     r->host_metrics = json_is_true(v);
+    if ((rc = read_groups(c, root, r)) < 0 || (rc = read_stages(c, root, r)) < 0)
+        return rc;
     return read_series(c, root, r);
 }
 

@@ -11,6 +11,7 @@
 #include "load/result.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,8 +178,7 @@ static int check_writable(const struct load_result *r, struct pk_err *e)
                        (unsigned)RESULT_SERIES_MAX);
     const struct hist *hs[] = { &r->latency, &r->latency_uncorrected, &r->connect };
     for (size_t i = 0; i < 3; i++)
-        if (!hs[i]->counts || hs[i]->lowest != RESULT_HIST_LOWEST || hs[i]->highest != RESULT_HIST_HIGHEST ||
-            hs[i]->sigfigs != RESULT_HIST_SIGFIGS)
+        if (!result_hist_ok(hs[i]))
             return err_set(e, -EINVAL, "histogram", what, "not the layout of result_hist_init()");
     for (size_t i = 0; i < r->nseries; i++) {
         const struct result_second *s = &r->series[i];
@@ -188,6 +188,31 @@ static int check_writable(const struct load_result *r, struct pk_err *e)
     }
     if (r->lateness_max_us < 0)
         return err_set(e, -EINVAL, "rate", what, "negative lateness");
+    if (r->ngroups > RESULT_GROUPS_MAX || r->nstages > RESULT_STAGES_MAX)
+        return err_set(e, -EINVAL, "result", what, "%zu names and %zu stages, at most %u and %u", r->ngroups,
+                       r->nstages, RESULT_GROUPS_MAX, RESULT_STAGES_MAX);
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const struct result_group *g = &r->groups[i];
+        if (!g->name || !result_url_ok(g->name) || !result_hist_ok(&g->latency) ||
+            g->errors < g->status_errors + g->dropped || g->status_errors + g->dropped < g->dropped)
+            return err_set(
+                e, -EINVAL, "by_request", what,
+                "name %zu: empty, longer than %u bytes, with control characters, of another histogram "
+                "layout, or fewer errors than status errors and dropped",
+                i, (unsigned)RESULT_NAME_MAX);
+    }
+    for (size_t i = 0; i < r->nstages; i++) {
+        const struct result_stage *s = &r->stages[i];
+        if (!result_hist_ok(&s->latency) || s->errors < s->status_errors + s->dropped ||
+            s->status_errors + s->dropped < s->dropped || !(fabs(s->start_s) <= DURATION_MAX_S) ||
+            !(s->length_s >= 0 && s->length_s <= DURATION_MAX_S) ||
+            !(s->duration_s >= 0 && s->duration_s <= DURATION_MAX_S))
+            return err_set(
+                e, -EINVAL, "stages", what,
+                "stage %zu: a time out of range, a histogram of another layout, or fewer errors than "
+                "status errors and dropped",
+                i);
+    }
     return 0;
 }
 
@@ -273,6 +298,71 @@ static int json_latency(struct jw *w, json_t *root, const struct load_result *r,
     return 0;
 }
 
+/* "errors": {total, status, transport, dropped} of a group or a stage. */
+static void json_part_errors(struct jw *w, json_t *o, uint64_t errors, uint64_t status, uint64_t dropped)
+{
+    json_t *errs = jw_set(w, o, "errors", json_object());
+    jw_count(w, errs, "total", errors);
+    jw_count(w, errs, "status", status);
+    jw_count(w, errs, "transport", errors - status - dropped);
+    jw_count(w, errs, "dropped", dropped);
+}
+
+static double part_rate(uint64_t n, double seconds)
+{
+    return seconds > 0 ? (double)n / seconds : NAN;
+}
+
+static double part_error_rate(uint64_t requests, uint64_t errors, uint64_t status)
+{
+    /* attempts: the responses and the errors that were not responses */
+    double all = (double)requests + (double)(errors - status);
+    return all > 0 ? (double)errors / all : NAN;
+}
+
+/* Results by request name and by stage. */
+static int json_breakdown(struct jw *w, json_t *root, const struct load_result *r, struct pk_err *e)
+{
+    char buf[16];
+    int rc = 0;
+    json_t *groups = jw_set(w, root, "by_request", json_array());
+    w->ctx = "by_request";
+    for (size_t i = 0; i < r->ngroups && rc == 0; i++) {
+        const struct result_group *g = &r->groups[i];
+        json_t *o = jw_append(w, groups, json_object());
+        jw_set(w, o, "name", json_string(g->name));
+        jw_count(w, o, "requests", g->requests);
+        jw_set(w, o, "rps", jsonio_real(part_rate(g->requests, r->duration_s)));
+        jw_set(w, o, "error_rate", jsonio_real(part_error_rate(g->requests, g->errors, g->status_errors)));
+        json_part_errors(w, o, g->errors, g->status_errors, g->dropped);
+        json_t *codes = jw_set(w, o, "status_codes", json_object());
+        for (int c = 0; c < RESULT_STATUS_MAX; c++)
+            if (g->status[c]) {
+                snprintf(buf, sizeof(buf), "%d", c);
+                jw_count(w, codes, buf, g->status[c]);
+            }
+        jw_set(w, o, "latency_us", hist_summary(w, &g->latency, e, &rc));
+    }
+    json_t *stages = jw_set(w, root, "stages", json_array());
+    w->ctx = "stages";
+    for (size_t i = 0; i < r->nstages && rc == 0; i++) {
+        const struct result_stage *s = &r->stages[i];
+        json_t *o = jw_append(w, stages, json_object());
+        jw_set(w, o, "stage", json_integer((json_int_t)i));
+        jw_count(w, o, "target", s->target);
+        jw_set(w, o, "start_s", json_real(s->start_s));
+        jw_set(w, o, "length_s", json_real(s->length_s));
+        jw_set(w, o, "duration_s", json_real(s->duration_s));
+        jw_count(w, o, "requests", s->requests);
+        jw_set(w, o, "rps", jsonio_real(part_rate(s->requests, s->duration_s)));
+        jw_set(w, o, "error_rate", jsonio_real(part_error_rate(s->requests, s->errors, s->status_errors)));
+        json_part_errors(w, o, s->errors, s->status_errors, s->dropped);
+        jw_set(w, o, "latency_us", hist_summary(w, &s->latency, e, &rc));
+    }
+    w->ctx = NULL;
+    return rc;
+}
+
 /* Each threshold with the value it was compared with and its outcome. */
 static void json_thresholds(struct jw *w, json_t *root, const struct load_result *r,
                             const struct threshold *th, size_t nth)
@@ -340,6 +430,8 @@ static json_t *build_json(const struct load_result *r, const struct threshold *t
     json_run(w, root, r);
     json_totals(w, root, r);
     *rc = json_latency(w, root, r, e);
+    if (*rc == 0)
+        *rc = json_breakdown(w, root, r, e);
     if (*rc < 0)
         return root;
     json_thresholds(w, root, r, th, nth);

@@ -53,22 +53,27 @@ bool worker_measured(const struct worker *w, uint64_t t)
 
 /* Open model: request k was due and will never be sent (no connection
  * within the timeout, or the run ended). */
-void worker_drop(struct worker *w, uint64_t k)
+void worker_drop(struct worker *w, uint64_t k, uint32_t req, uint64_t intended)
 {
     if (k <= w->eng->warmup_count)
         return;
     w->r.dropped++;
     w->r.errors++;
+    if (w->groups || w->stages)
+        breakdown_drop(w, req, intended);
 }
 
 /* A request that ended without a response. */
-void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name)
+void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name, int group,
+                        uint64_t now)
 {
     if (!measured)
         return;
     result_error_add(&w->r, ph, name, 1);
     w->r.errors++;
     w->ierr++;
+    if (w->groups || w->stages)
+        breakdown_error(w, group, now);
 }
 
 static bool heap_less(const struct worker *w, unsigned a, unsigned b)
@@ -177,7 +182,7 @@ static void scan_timeouts(struct worker *w, uint64_t now)
                 conn_fail(w, c, c->state == C_TLS ? LOAD_PHASE_TLS : LOAD_PHASE_CONNECT, "ETIMEDOUT", now);
         } else if (c->state == C_OPEN && c->qn) {
             if (now - conn_at(w, c, 0)->written >= cfg->timeout_ns) {
-                conn_fail_inflight(w, c, LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT);
+                conn_fail_inflight(w, c, LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT, now);
                 conn_close(w, c);
                 conn_retry(w, c, now, false);
             }
@@ -189,7 +194,7 @@ static void scan_timeouts(struct worker *w, uint64_t now)
             struct pqueue *pq = &w->pend[o];
             while (pq->n && now - pq->v[pq->head].intended >= cfg->timeout_ns) {
                 struct pending p = worker_pq_pop(pq);
-                worker_drop(w, p.k);
+                worker_drop(w, p.k, p.req, p.intended);
             }
         }
     }
@@ -283,7 +288,8 @@ static void open_due(struct worker *w, uint64_t now)
         unsigned o = eng->req_origin[req];
         struct pending p = { w->next_t, w->next_k, req };
         if (pq_push(&w->pend[o], p) != 0)
-            worker_count_error(w, p.k > eng->warmup_count, LOAD_PHASE_WRITE, "ENOMEM");
+            worker_count_error(w, p.k > eng->warmup_count, LOAD_PHASE_WRITE, "ENOMEM",
+                               (int)eng->req_group[req], now);
         open_advance(w);
     }
     /* hand them to idle connections, oldest first */
@@ -422,12 +428,15 @@ static void worker_end(struct worker *w, uint64_t start, uint64_t cpu0)
     /* due requests never sent: waiting for a connection, or not yet taken
      * from the schedule when the loop ended */
     for (size_t o = 0; o < eng->norigins; o++)
-        while (w->pend[o].n)
-            worker_drop(w, worker_pq_pop(&w->pend[o]).k);
+        while (w->pend[o].n) {
+            struct pending p = worker_pq_pop(&w->pend[o]);
+            worker_drop(w, p.k, p.req, p.intended);
+        }
     if (eng->cfg->open_model) {
         uint64_t until = w->loop_end < eng->end_abs ? w->loop_end : eng->end_abs;
         while (w->next_t != UINT64_MAX && w->next_t <= until) {
-            worker_drop(w, w->next_k);
+            /* picked as the loop would have, for its name */
+            worker_drop(w, w->next_k, worker_pick(w, eng->all, eng->cfg->nrequests), w->next_t);
             open_advance(w);
         }
     }
@@ -477,7 +486,7 @@ void *worker_main(void *arg)
                 open_due(w, eng->end_abs);
             break;
         }
-        if (tick(w, now) != 0)
+        if (tick(w, now) != 0 || w->rc)
             break;
         if (cfg->open_model)
             open_due(w, now);
@@ -551,6 +560,7 @@ void worker_destroy(struct worker *w, size_t norigins)
     free(w->nidle);
     hist_destroy(&w->ihist);
     result_destroy(&w->r);
+    breakdown_worker_destroy(w);
     if (w->epfd >= 0)
         close(w->epfd);
 }
@@ -616,6 +626,8 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
         c->tr = eng->origins[best].https ? &transport_tls : &transport_plain;
     }
     free(cur);
+    if ((rc = breakdown_worker_setup(w, e)) != 0)
+        return rc;
     rng_seed(&w->rng, cfg->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (id + 1)));
     w->next_t = UINT64_MAX;
     w->next_stage = UINT64_MAX;

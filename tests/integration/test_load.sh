@@ -79,6 +79,11 @@ done
 expect_exit 0 "two URLs weighted 3:1" L -t 1 -c 1 -n 400 --json "$TMP/w.json" "$N/@3" "$N/status/404@1"
 jcheck "weights: 300 x 200, 100 x 404" "$TMP/w.json" 'j["status_codes"] == {"200": 300, "404": 100}'
 jcheck "weights: 404s are errors" "$TMP/w.json" 'j["errors"]["status"] == 100 and abs(j["error_rate"] - 0.25) < 1e-12'
+# by URL: what nginx answers on each (200 on /, 404 on /status/404), counted apart
+jcheck "by URL: 300 answers of 200 on /, 100 of 404 on /status/404, each with its latencies" "$TMP/w.json" \
+    "g={x['name']: x for x in j['by_request']}; a=g['$N/']; b=g['$N/status/404']; len(g) == 2 and a['requests'] == 300 and a['status_codes'] == {'200': 300} and a['errors']['total'] == 0 and b['requests'] == 100 and b['status_codes'] == {'404': 100} and b['errors'] == {'total': 100, 'status': 100, 'transport': 0, 'dropped': 0} and a['latency_us']['count'] == 300 and b['latency_us']['count'] == 100"
+contains "by URL: the summary names each" "$OUT" "$N/status/404"
+contains "by URL: with its counts" "$OUT" "100 requests · 100 errors (100.00%)"
 
 badserver_start status
 expect_exit 0 "status map" L -t 1 -c 1 -n 300 --json "$TMP/st.json" "http://127.0.0.1:$BADSERVER_PORT/"
@@ -95,6 +100,19 @@ EOF
 expect_exit 0 "scenario" L -t 1 -c 2 -n 400 --seed 7 --json "$TMP/s.json" --scenario "$TMP/s.scn"
 jcheck "scenario: both requests sent" "$TMP/s.json" \
     's=j["status_codes"]; s.get("200",0) + s.get("404",0) == 400 and 100 < s.get("404",0) < 300'
+jcheck "scenario: by request, METHOD URL when unnamed" "$TMP/s.json" \
+    "g={x['name']: x for x in j['by_request']}; sorted(g) == ['GET $N/', 'POST $N/status/404'] and g['GET $N/']['status_codes'] == {'200': g['GET $N/']['requests']} and g['POST $N/status/404']['status_codes'] == {'404': g['POST $N/status/404']['requests']} and sum(x['requests'] for x in g.values()) == 400"
+cat >"$TMP/n.scn" <<EOF
+request GET $N/?id=1
+  name item
+request GET $N/?id=2
+  name item
+request GET $N/status/404
+  name missing
+EOF
+expect_exit 0 "scenario with names" L -t 1 -c 2 -n 300 --seed 3 --json "$TMP/n.json" --scenario "$TMP/n.scn"
+jcheck "scenario: requests of one name counted together" "$TMP/n.json" \
+    "g={x['name']: x for x in j['by_request']}; sorted(g) == ['item', 'missing'] and g['item']['requests'] + g['missing']['requests'] == 300 and g['missing']['errors']['status'] == g['missing']['requests'] and g['item']['errors']['total'] == 0"
 
 # ---- open model
 expect_exit 0 "open model -R 2000 for 3 s" L -t 1 -c 20 -R 2000 -d 3s --json "$TMP/o.json" "$N/"
@@ -145,6 +163,9 @@ jcheck "stall: late sends counted" "$TMP/co.json" 'j["rate"]["late_sends"] > 0'
 expect_exit 0 "rate stages" L -t 1 -c 10 --stage 1s:500/s --stage 1s:1000/s --json "$TMP/rs.json" "$N/"
 jcheck "rate stages: 500 then 1000" "$TMP/rs.json" \
     's=j["series"]; len(s) == 2 and abs(s[0]["requests"] - 500) <= 10 and abs(s[1]["requests"] - 1000) <= 20'
+jcheck "rate stages: each step's target, length, rate and latencies" "$TMP/rs.json" \
+    's=j["stages"]; len(s) == 2 and [x["target"] for x in s] == [500, 1000] and all(x["duration_s"] == 1 for x in s) and abs(s[0]["rps"] - 500) <= 10 and abs(s[1]["rps"] - 1000) <= 20 and sum(x["requests"] for x in s) == j["requests"] and all(0 < x["latency_us"]["p50"] <= x["latency_us"]["p99"] for x in s)'
+contains "rate stages: the summary's rows" "$OUT" "2: 1,000/s for 1.00 s"
 
 expect_exit 0 "warmup" L -t 1 -c 2 -R 500 -d 2s --warmup 1s --json "$TMP/wu.json" "$N/"
 jcheck "warmup: one measured second of 500" "$TMP/wu.json" \
@@ -388,6 +409,8 @@ check "HDR log written" grep -q '^#\[Histogram log format version 1.3\]' "$TMP/a
 expect_exit 0 "second run" L -t 1 -c 2 -R 400 -d 2s --hdr-log "$TMP/b.hlog" --json "$TMP/b.json" "$N/"
 
 expect_exit 0 "merge two JSON files" "$PERFKIT" load merge --json "$TMP/m.json" "$TMP/a.json" "$TMP/b.json"
+jcheck "merge: by URL adds up too" "$TMP/m.json" \
+    "len(j['by_request']) == 1 and j['by_request'][0]['requests'] == j['requests'] and j['by_request'][0]['name'] == '$N/'"
 jcheck "merge: totals add" "$TMP/m.json" \
     "j['requests'] == $(json_eval "$TMP/a.json" 'j["requests"]') + $(json_eval "$TMP/b.json" 'j["requests"]') and j['sources'] == 2"
 expect_exit 0 "merge two HDR logs" "$PERFKIT" load merge --json "$TMP/mh.json" "$TMP/a.hlog" "$TMP/b.hlog"

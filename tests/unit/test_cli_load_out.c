@@ -320,6 +320,65 @@ static void open_model_summary(void **state)
     result_destroy(&r);
 }
 
+/* Several names: a row each, with its counts, percentiles and statuses;
+ * stages: a row each, the warmup's said so. One name: no rows. */
+static void names_and_stages(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result r;
+    closed_result(&r);
+    struct result_group *g;
+    assert_int_equal(result_group_add(&r, "http://h/a", &g, &e), 0);
+    g->requests = 990;
+    g->status[200] = 990;
+    record_1_to_1000(&g->latency, 1);
+    struct capture c;
+    cap_open(&c, 200, false);
+    load_out_summary(&c.t, &r, NULL, NULL, 0, NULL);
+    lacks(cap_text(&c), "by name");
+    cap_close(&c);
+    assert_int_equal(result_group_add(&r, "POST http://h/b", &g, &e), 0);
+    g->requests = 10;
+    g->status[404] = 7;
+    g->status[503] = 3;
+    g->errors = 12;
+    g->status_errors = 10;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(hist_record(&g->latency, 2000), 0);
+    struct result_stage *s;
+    assert_int_equal(result_stage_add(&r, &s, &e), 0);
+    s->target = 50;
+    s->start_s = -1;
+    s->length_s = 1;
+    assert_int_equal(result_stage_add(&r, &s, &e), 0);
+    s->target = 100;
+    s->length_s = 0.5;
+    s->duration_s = 0.5;
+    s->requests = 1000;
+    s->errors = 26;
+    s->status_errors = 10;
+    record_1_to_1000(&s->latency, 1);
+    cap_open(&c, 200, false);
+    load_out_summary(&c.t, &r, NULL, NULL, 0, NULL);
+    const char *t = cap_text(&c);
+    contains(line_with(t, "by name"), "by name    http://h/a");
+    char want[256];
+    snprintf(want, sizeof(want), "990 requests · 0 errors (0.00%%) · p50 %s · p99 %s · 200 990", us(500),
+             us(990));
+    contains(t, want);
+    contains(t, "             POST http://h/b\n");
+    contains(t, "10 requests · 12 errors (100.00%) · p50 2.00 ms · p99 2.00 ms · 404 7 · 503 3");
+    contains(line_with(t, "stages"), "stages     1: 50 connections for 1.00 s · in the warmup");
+    snprintf(want, sizeof(want),
+             "2: 100 connections for 500 ms · 2,000 req/s · 26 errors (2.56%%) · p50 %s · p99 %s", us(500),
+             us(990));
+    contains(t, want);
+    cap_close(&c);
+    result_destroy(&r);
+}
+
 static void urls_from_the_result(void **state)
 {
     (void)state;
@@ -504,10 +563,15 @@ static void spectrum_in_milliseconds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(closed_model_summary), cmocka_unit_test(open_model_summary),
-        cmocka_unit_test(urls_from_the_result), cmocka_unit_test(no_responses),
-        cmocka_unit_test(wraps_at_the_width),   cmocka_unit_test(colours_only_when_asked),
-        cmocka_unit_test(progress_line),        cmocka_unit_test(spectrum_in_milliseconds),
+        cmocka_unit_test(closed_model_summary),
+        cmocka_unit_test(open_model_summary),
+        cmocka_unit_test(names_and_stages),
+        cmocka_unit_test(urls_from_the_result),
+        cmocka_unit_test(no_responses),
+        cmocka_unit_test(wraps_at_the_width),
+        cmocka_unit_test(colours_only_when_asked),
+        cmocka_unit_test(progress_line),
+        cmocka_unit_test(spectrum_in_milliseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -235,7 +235,8 @@ struct rig {
     struct load_config cfg;
     struct origin origin;
     size_t reqs[1], all[1];
-    unsigned req_origin[1];
+    unsigned req_origin[1], req_group[1];
+    int origin_group[1];
     struct engine eng;
     struct worker w;
 };
@@ -283,6 +284,9 @@ static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)
     eng->norigins = 1;
     eng->all = g->all;
     eng->req_origin = g->req_origin;
+    eng->req_group = g->req_group; /* one name: no breakdown kept */
+    eng->origin_group = g->origin_group;
+    eng->ngroups = 1;
     eng->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     assert_true(eng->stopfd >= 0);
     pthread_mutex_init(&eng->mu, NULL);

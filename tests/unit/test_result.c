@@ -192,6 +192,28 @@ static void assert_same_result(const struct load_result *a, const struct load_re
     assert_int_equal(a->nseries, b->nseries);
     for (size_t i = 0; i < a->nseries; i++)
         assert_same_second(&a->series[i], &b->series[i], i);
+    assert_int_equal(a->ngroups, b->ngroups);
+    for (size_t i = 0; i < a->ngroups; i++) {
+        const struct result_group *x = &a->groups[i], *y = &b->groups[i];
+        assert_string_equal(x->name, y->name);
+        assert_int_equal(x->requests, y->requests);
+        assert_int_equal(x->errors, y->errors);
+        assert_int_equal(x->status_errors, y->status_errors);
+        assert_int_equal(x->dropped, y->dropped);
+        assert_memory_equal(x->status, y->status, sizeof(x->status));
+        assert_same_hist(&x->latency, &y->latency, x->name);
+    }
+    assert_int_equal(a->nstages, b->nstages);
+    for (size_t i = 0; i < a->nstages; i++) {
+        const struct result_stage *x = &a->stages[i], *y = &b->stages[i];
+        assert_int_equal(x->target, y->target);
+        assert_true(x->start_s == y->start_s && x->length_s == y->length_s && x->duration_s == y->duration_s);
+        assert_int_equal(x->requests, y->requests);
+        assert_int_equal(x->errors, y->errors);
+        assert_int_equal(x->status_errors, y->status_errors);
+        assert_int_equal(x->dropped, y->dropped);
+        assert_same_hist(&x->latency, &y->latency, "stage");
+    }
 }
 
 /*
@@ -701,6 +723,29 @@ static void build_example(struct load_result *r)
     r->late_sends = 0;
     r->lateness_max_us = 180;
     r->generator_cpu = 0.02;
+    /* its one URL holds everything (but for what answered no request) */
+    struct result_group *g;
+    ok(result_group_add(r, urls[0], &g, &e), &e);
+    g->requests = r->requests;
+    g->errors = r->errors;
+    g->status_errors = r->status_errors;
+    memcpy(g->status, r->status, sizeof(g->status));
+    ok(hist_merge(&g->latency, &r->latency, &e), &e);
+    /* --stage 1s:2/s --stage 3s:2/s with --warmup 1s: the first stage is
+     * all warmup, the second is the measured phase */
+    struct result_stage *st;
+    ok(result_stage_add(r, &st, &e), &e);
+    st->target = 2;
+    st->start_s = -1;
+    st->length_s = 1;
+    ok(result_stage_add(r, &st, &e), &e);
+    st->target = 2;
+    st->length_s = 3;
+    st->duration_s = 3;
+    st->requests = r->requests;
+    st->errors = r->errors;
+    st->status_errors = r->status_errors;
+    ok(hist_merge(&st->latency, &r->latency, &e), &e);
 }
 
 static const char *const example_warnings[] = { "no response completed in second 2" };
@@ -899,6 +944,23 @@ static void reader_refuses_bad_input(void **state)
     MUT(json_array_append_new(GET("series"), json_integer(3)), "a.json: key 'series[3]': expected an object");
     MUT(json_object_set_new(SERIES(0), "hist", json_string("AAAAAAAA====")),
         "a.json: key 'series[0].hist': not base64");
+#define GROUP(i) json_array_get(GET("by_request"), i)
+#define STAGE(i) json_array_get(GET("stages"), i)
+    MUT(json_object_set_new(d, "by_request", json_object()), "a.json: key 'by_request': expected an array");
+    MUT(json_object_set_new(GROUP(0), "name", json_string("")),
+        "a.json: key 'by_request[0].name': a name is a string of 1 to 8192 bytes without control characters");
+    MUT(json_array_append(GET("by_request"), GROUP(0)), "a.json: key 'by_request[1].name': given twice");
+    MUT(json_object_set_new(json_object_get(GROUP(0), "errors"), "dropped", json_integer(1)),
+        "a.json: key 'by_request[0].errors.total': 3, but status, transport and dropped add up to another");
+    MUT(json_object_set_new(json_object_get(GROUP(0), "status_codes"), "999", json_integer(1)),
+        "a.json: key 'by_request[0].status_codes.999': not a status code 100..599");
+    MUT(json_object_set_new(json_object_get(GROUP(0), "latency_us"), "count", json_integer(1)),
+        "a.json: key 'by_request[0].latency_us.count': 1, but the histogram holds 5");
+    MUT(json_object_set_new(STAGE(1), "stage", json_integer(0)),
+        "a.json: key 'stages[1].stage': 0, expected 1 (in order)");
+    MUT(json_object_set_new(STAGE(0), "duration_s", json_real(-1)),
+        "a.json: key 'stages[0].duration_s': -1 is out of range 0..1e+09");
+    MUT(json_object_del(STAGE(0), "latency_us"), "a.json: key 'stages[0].latency_us': missing");
 
     /* A valid compressed histogram of another layout is refused by name. */
     struct hist other;
@@ -1100,6 +1162,107 @@ static void merge_windows_and_series(void **state)
     result_destroy(&m);
     result_destroy(&a);
     result_destroy(&b);
+}
+
+/* Results by name and by stage merge by name and by index; a merge with a
+ * result that has none (an interval log, an older file) or another plan
+ * keeps none rather than a breakdown that does not add up. */
+static void add_group(struct load_result *r, const char *name, uint64_t n, int status, int64_t us)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct result_group *g;
+    ok(result_group_add(r, name, &g, &e), &e);
+    g->requests = n;
+    g->status[status] = n;
+    g->status_errors = g->errors = status >= 400 ? n : 0;
+    rec(&g->latency, us, (int64_t)n);
+}
+
+static void add_stage(struct load_result *r, uint64_t target, double length, uint64_t n, int64_t us)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct result_stage *s;
+    ok(result_stage_add(r, &s, &e), &e);
+    s->target = target;
+    s->start_s = r->nstages == 1 ? 0 : r->stages[r->nstages - 2].start_s + r->stages[r->nstages - 2].length_s;
+    s->length_s = s->duration_s = length;
+    s->requests = n;
+    s->errors = s->dropped = 1;
+    rec(&s->latency, us, (int64_t)n);
+}
+
+static void merge_breakdown(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result a, b, m, log;
+    build_run(&a, true, 0, 2, 10);
+    build_run(&b, true, 1, 2, 10);
+    add_group(&a, "GET http://h/a", 3, 200, 100);
+    add_group(&a, "login", 2, 500, 900);
+    add_group(&b, "login", 4, 200, 700);
+    add_group(&b, "GET http://h/c", 1, 404, 50);
+    add_stage(&a, 10, 1, 4, 100);
+    add_stage(&a, 20, 1, 5, 200);
+    add_stage(&b, 10, 1, 6, 300);
+    add_stage(&b, 20, 1, 7, 400);
+    rinit(&m);
+    ok(result_merge(&m, &a, &e), &e);
+    ok(result_merge(&m, &b, &e), &e);
+    assert_int_equal(m.ngroups, 3);
+    assert_string_equal(m.groups[0].name, "GET http://h/a");
+    assert_string_equal(m.groups[1].name, "login");
+    assert_string_equal(m.groups[2].name, "GET http://h/c");
+    assert_int_equal(m.groups[1].requests, 6);
+    assert_int_equal(m.groups[1].status[500], 2);
+    assert_int_equal(m.groups[1].status[200], 4);
+    assert_int_equal(m.groups[1].errors, 2);
+    assert_int_equal(hist_total(&m.groups[1].latency), 6);
+    assert_int_equal(hist_value_at_percentile(&m.groups[1].latency, 50), 700);
+    assert_int_equal(hist_max(&m.groups[1].latency), 900);
+    assert_int_equal(m.groups[2].status[404], 1);
+    assert_int_equal(m.nstages, 2);
+    assert_int_equal(m.stages[1].requests, 12);
+    assert_int_equal(m.stages[1].dropped, 2);
+    assert_int_equal(hist_total(&m.stages[0].latency), 10);
+    assert_int_equal(hist_max(&m.stages[0].latency), 300);
+    /* through a file and back: the same */
+    struct load_result back;
+    char *text;
+    ok(result_json_text(&m, NULL, 0, NULL, 0, &text, &e), &e);
+    ok(result_parse_json(text, strlen(text), "m.json", &back, &e), &e);
+    free(text);
+    assert_same_result(&m, &back);
+    result_destroy(&back);
+
+    /* another plan: no stages; a result without names: no names */
+    struct load_result c;
+    build_run(&c, true, 1, 2, 10);
+    add_stage(&c, 10, 2, 1, 100);
+    ok(result_merge(&m, &c, &e), &e);
+    assert_int_equal(m.nstages, 0);
+    assert_int_equal(m.ngroups, 0);
+    /* into an empty result, what has them keeps them */
+    result_destroy(&m);
+    rinit(&m);
+    ok(result_merge(&m, &a, &e), &e);
+    assert_int_equal(m.ngroups, 2);
+    assert_int_equal(m.nstages, 2);
+    rinit(&log);
+    log.sources = 1;
+    log.open_model = true;
+    log.start_ms = a.start_ms;
+    ok(result_merge(&m, &log, &e), &e);
+    assert_int_equal(m.ngroups, 0);
+    assert_int_equal(m.nstages, 0);
+    result_destroy(&a);
+    result_destroy(&b);
+    result_destroy(&c);
+    result_destroy(&m);
+    result_destroy(&log);
 }
 
 static void merge_settings_and_refusals(void **state)
@@ -1432,6 +1595,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(merge_is_lossless, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(merge_windows_and_series),
         cmocka_unit_test(merge_settings_and_refusals),
+        cmocka_unit_test(merge_breakdown),
         cmocka_unit_test_setup_teardown(hdrlog_both_ways, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(docs_error_table),
     };
