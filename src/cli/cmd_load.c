@@ -680,11 +680,7 @@ static int merge_inputs(const struct merge_opts *m, const int *kinds, struct loa
             if (kinds[i] != (pass == 0 ? JSON_INPUT : HDRLOG_INPUT))
                 continue;
             if (kinds[i] == JSON_INPUT) {
-                struct load_result src;
-                rc = result_read_json(path, &src, &e);
-                if (!rc)
-                    rc = result_merge(dst, &src, &e);
-                result_destroy(&src);
+                rc = result_merge_json_file(dst, path, &e);
             } else {
                 rc = result_merge_hdrlog(dst, path, &e);
             }

@@ -30,8 +30,9 @@
  * RESULT_URLS_MAX URLs of RESULT_URL_MAX bytes, counts up to 2^63-1 (JSON
  * integers), start_ms in years 1970..9999, files of RESULT_JSON_MAX_BYTES.
  *
- * Sources: result.c (the model), result_write.c, result_read.c and
- * result_merge.c, sharing result_impl.h.
+ * Sources: result.c (the model), result_write.c, result_read.c,
+ * result_merge.c and result_stream.c (merge's inputs streamed), sharing
+ * result_impl.h.
  */
 #ifndef PK_LOAD_RESULT_H
 #define PK_LOAD_RESULT_H
@@ -300,6 +301,14 @@ int result_parse_json(const char *text, size_t len, const char *name, struct loa
  * RESULT_SERIES_MAX or the window 10^9 s; dst is unchanged on error. A src
  * that never ran (as result_init() left it) adds nothing. */
 int result_merge(struct load_result *dst, const struct load_result *src, struct pk_err *e);
+/* Adds the result in the JSON file at path into dst, as result_read_json()
+ * and result_merge() would, but streamed (result_stream.c): the file's
+ * series is read one second at a time, so memory stays bounded by the
+ * largest single value (at most 128 MiB) beside dst itself, whatever the
+ * file's length (RESULT_JSON_MAX_BYTES at most). Errors name the file
+ * (file:line:column for its syntax) and the key. Unlike result_merge(), dst
+ * may hold part of the file on error and is then only to be destroyed. */
+int result_merge_json_file(struct load_result *dst, const char *path, struct pk_err *e);
 /* Adds an HdrHistogram interval log (every untagged interval) into dst:
  * requests and latency only (in the closed model latency_uncorrected too,
  * the same there), the window from its StartTime/BaseTime and interval
@@ -309,7 +318,8 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
  * a StartTime or BaseTime and histograms of the RESULT_HIST_* layout
  * (values in microseconds); errors name "<path>:<line>". A log has no
  * model: it is taken as dst's (closed when dst is empty), so JSON results
- * are best merged first. */
+ * are best merged first. Read line by line (result_stream.c): each interval
+ * is added where it lies, without a histogram of its own or an encoding. */
 int result_merge_hdrlog(struct load_result *dst, const char *path, struct pk_err *e);
 
 #endif

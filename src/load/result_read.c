@@ -34,6 +34,8 @@
 struct rd {
     const char *name;
     struct pk_err *e;
+    bool with_series;          /* false: a document's head, the series streamed apart */
+    struct result_scratch *sc; /* where each second's histogram is decoded */
 };
 
 /* on = the file, what = "key '<path>'", why = the problem. */
@@ -137,7 +139,7 @@ static int get_num(const struct rd *c, const json_t *obj, const char *parent, co
  * found by inflating its first 40 bytes only, so that a foreign layout is
  * refused before the decoder allocates counts for it (up to ~100 MiB).
  * -1 when the bytes do not get that far (the decoder then says why). */
-static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *highest, int *sigfigs)
+int result_peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *highest, int *sigfigs)
 {
     if (n < 8 || n - 8 > UINT_MAX)
         return -1;
@@ -172,7 +174,7 @@ static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *hig
  * On success *h is initialised (caller destroys it) and, when z is not
  * NULL, the compressed bytes are handed over in *z / *zlen. */
 static int read_hist_string(const struct rd *c, const json_t *v, const char *parent, const char *key,
-                            struct hist *h, uint8_t **z, size_t *zlen)
+                            struct hist *h, bool into, uint8_t **z, size_t *zlen)
 {
     if (!json_is_string(v))
         return bad(c, parent, key, "expected a base64 string");
@@ -186,23 +188,29 @@ static int read_hist_string(const struct rd *c, const json_t *v, const char *par
         return nomem(c);
     if (rc < 0)
         return bad(c, parent, key, "not base64");
+    /* A foreign layout is named before a decoder allocates counts for it
+     * (up to ~100 MiB); adding into h (of the result layout) allocates
+     * none, and refuses it by itself, named then. */
+    struct pk_err de;
+    pk_err_clear(&de);
+    rc = into ? hdrlog_decode_compressed_add(bytes, len, h, &de) : 0;
     int64_t lo, hi;
-    int sf;
-    rc = peek_layout(bytes, len, &lo, &hi, &sf);
-    if (rc == -ENOMEM) {
+    int sf, peek = -1;
+    if (!into || (rc == PK_EPARSE && !strcmp(de.what, "histogram of another layout")))
+        peek = result_peek_layout(bytes, len, &lo, &hi, &sf);
+    if (peek == -ENOMEM) {
         free(bytes);
         return nomem(c);
     }
-    if (rc == 0 && (lo != RESULT_HIST_LOWEST || hi != RESULT_HIST_HIGHEST || sf != RESULT_HIST_SIGFIGS)) {
+    if (peek == 0 && (lo != RESULT_HIST_LOWEST || hi != RESULT_HIST_HIGHEST || sf != RESULT_HIST_SIGFIGS)) {
         free(bytes);
         return bad(c, parent, key,
                    "histogram layout %lld..%lld at %d digits, not perfkit load's %lld..%lld at %d",
                    (long long)lo, (long long)hi, sf, (long long)RESULT_HIST_LOWEST,
                    (long long)RESULT_HIST_HIGHEST, RESULT_HIST_SIGFIGS);
     }
-    struct pk_err de;
-    pk_err_clear(&de);
-    rc = hdrlog_decode_compressed(bytes, len, h, &de);
+    if (!into)
+        rc = hdrlog_decode_compressed(bytes, len, h, &de);
     if (rc == -ENOMEM) {
         free(bytes);
         return nomem(c);
@@ -244,7 +252,7 @@ static int read_hist_object(const struct rd *c, const json_t *root, const char *
         (rc = get_count(c, o, key, "clamped", &clamped)) < 0)
         return rc;
     struct hist h;
-    rc = read_hist_string(c, v, key, "hist", &h, NULL, NULL);
+    rc = read_hist_string(c, v, key, "hist", &h, false, NULL, NULL);
     if (rc < 0)
         return rc;
     if ((int64_t)count != hist_total(&h)) {
@@ -513,15 +521,14 @@ static int read_second(const struct rd *c, const json_t *o, size_t i, bool host,
             return rc;
         return 0;
     }
-    struct hist h;
-    rc = read_hist_string(c, v, p, "hist", &h, &s->hist_z, &s->hist_z_len);
-    if (rc < 0)
+    /* decoded into the reader's scratch histogram, not one of its own */
+    struct hist *h;
+    if ((rc = result_scratch_get(c->sc, &h, c->e)) < 0)
+        return nomem(c);
+    if ((rc = read_hist_string(c, v, p, "hist", h, true, &s->hist_z, &s->hist_z_len)) < 0)
         return rc;
     /* Derived from the histogram, as result_second_set_hist() does. */
-    s->p50_us = hist_value_at_percentile(&h, 50);
-    s->p99_us = hist_value_at_percentile(&h, 99);
-    s->max_us = hist_max(&h);
-    hist_destroy(&h);
+    result_second_stats(s, h);
     return 0;
 }
 
@@ -627,7 +634,29 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
     r->host_metrics = json_is_true(v);
     if ((rc = read_groups(c, root, r)) < 0 || (rc = read_stages(c, root, r)) < 0)
         return rc;
+    /* streamed (result_stream.c): the caller reads the series itself */
+    if (!c->with_series)
+        return 0;
     return read_series(c, root, r);
+}
+
+int result_read_head(const json_t *root, const char *name, struct load_result *r, struct pk_err *e)
+{
+    struct rd c = { name, e, false, NULL };
+    return from_json(&c, root, r);
+}
+
+int result_read_second(const json_t *o, size_t i, bool host, const char *name, struct result_second *s,
+                       struct result_scratch *sc, struct pk_err *e)
+{
+    struct rd c = { name, e, true, sc };
+    result_second_clear(s);
+    int rc = read_second(&c, o, i, host, s);
+    if (rc < 0) {
+        free(s->hist_z);
+        s->hist_z = NULL;
+    }
+    return rc;
 }
 
 /* r is result_init()ed. */
@@ -637,8 +666,10 @@ static int parse_into(const char *text, size_t len, const char *name, struct loa
     int rc = jsonio_parse(text, len, name, &root, e);
     if (rc < 0)
         return rc;
-    struct rd c = { name, e };
+    struct result_scratch sc = { 0 };
+    struct rd c = { name, e, true, &sc };
     rc = from_json(&c, root, r);
+    result_scratch_destroy(&sc);
     json_decref(root);
     return rc;
 }

@@ -20,6 +20,8 @@
 #include <jansson.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
+#include "core/check.h"
 #include "core/err.h"
 #include "core/files.h"
 #include "core/hdrlog.h"
@@ -393,36 +395,37 @@ static void json_self_check(struct jw *w, json_t *root, const struct load_result
         jw_append(w, warns, json_string(warnings[i] ? warnings[i] : ""));
 }
 
-static void json_series(struct jw *w, json_t *root, const struct load_result *r)
+/* One second of the series. */
+static json_t *json_second(struct jw *w, const struct load_result *r, size_t i)
 {
-    jw_set(w, root, "host_metrics", json_boolean(r->host_metrics));
-    json_t *series = jw_set(w, root, "series", json_array());
-    w->ctx = "series";
-    for (size_t i = 0; i < r->nseries; i++) {
-        const struct result_second *s = &r->series[i];
-        json_t *o = jw_append(w, series, json_object());
-        jw_set(w, o, "t", json_integer((json_int_t)i));
-        jw_count(w, o, "requests", s->requests);
-        jw_count(w, o, "errors", s->errors);
-        jw_count(w, o, "bytes_in", s->bytes_in);
-        jw_count(w, o, "bytes_out", s->bytes_out);
-        jw_set(w, o, "p50_us", json_integer(s->p50_us));
-        jw_set(w, o, "p99_us", json_integer(s->p99_us));
-        jw_set(w, o, "max_us", json_integer(s->max_us));
-        jw_set(w, o, "hist", s->hist_z ? b64_string(s->hist_z, s->hist_z_len) : json_null());
-        if (r->host_metrics) {
-            jw_set(w, o, "cpu_pct", jsonio_real(s->cpu_pct));
-            jw_set(w, o, "mem_used_pct", jsonio_real(s->mem_used_pct));
-            jw_set(w, o, "net_rx_bytes_per_s", jsonio_real(s->net_rx_bps));
-            jw_set(w, o, "net_tx_bytes_per_s", jsonio_real(s->net_tx_bps));
-        }
+    const struct result_second *s = &r->series[i];
+    json_t *o = json_object();
+    if (!o) {
+        w->nomem = true;
+        return NULL;
     }
-    w->ctx = NULL;
+    jw_set(w, o, "t", json_integer((json_int_t)i));
+    jw_count(w, o, "requests", s->requests);
+    jw_count(w, o, "errors", s->errors);
+    jw_count(w, o, "bytes_in", s->bytes_in);
+    jw_count(w, o, "bytes_out", s->bytes_out);
+    jw_set(w, o, "p50_us", json_integer(s->p50_us));
+    jw_set(w, o, "p99_us", json_integer(s->p99_us));
+    jw_set(w, o, "max_us", json_integer(s->max_us));
+    jw_set(w, o, "hist", s->hist_z ? b64_string(s->hist_z, s->hist_z_len) : json_null());
+    if (r->host_metrics) {
+        jw_set(w, o, "cpu_pct", jsonio_real(s->cpu_pct));
+        jw_set(w, o, "mem_used_pct", jsonio_real(s->mem_used_pct));
+        jw_set(w, o, "net_rx_bytes_per_s", jsonio_real(s->net_rx_bps));
+        jw_set(w, o, "net_tx_bytes_per_s", jsonio_real(s->net_tx_bps));
+    }
+    return o;
 }
 
-/* The document, in the order of docs/load-json.md. *rc is 0 or the error
- * of encoding a histogram; allocation failures are in w->nomem. */
-static json_t *build_json(const struct load_result *r, const struct threshold *th, size_t nth,
+/* The document but its series, in the order of docs/load-json.md. *rc is
+ * 0 or the error of encoding a histogram; allocation failures are in
+ * w->nomem. */
+static json_t *build_head(const struct load_result *r, const struct threshold *th, size_t nth,
                           const char *const *warnings, size_t nwarnings, struct jw *w, struct pk_err *e,
                           int *rc)
 {
@@ -436,8 +439,41 @@ static json_t *build_json(const struct load_result *r, const struct threshold *t
         return root;
     json_thresholds(w, root, r, th, nth);
     json_self_check(w, root, r, warnings, nwarnings);
-    json_series(w, root, r);
+    jw_set(w, root, "host_metrics", json_boolean(r->host_metrics));
     return root;
+}
+
+/*
+ * The series, last, as text appended to the head's: one second at a time,
+ * each built, dumped and dropped, so that a long series (a merge of long
+ * runs) never exists as one tree, which takes several times its text. The
+ * text is what jsonio_dumps() writes for the whole tree: the head ends
+ * "\n}\n", each second's lines are indented by four more spaces.
+ */
+static void append_series(struct jw *w, struct buf *b, const struct load_result *r)
+{
+    PK_ASSERT(b->len >= 3 && !memcmp(b->p + b->len - 3, "\n}\n", 3));
+    b->len -= 3;
+    buf_adds(b, r->nseries ? ",\n  \"series\": [" : ",\n  \"series\": []");
+    w->ctx = "series";
+    for (size_t i = 0; i < r->nseries && !b->err && !w->nomem; i++) {
+        json_t *o = json_second(w, r, i);
+        char *t = o ? json_dumps(o, JSONIO_DUMP_FLAGS) : NULL;
+        json_decref(o);
+        if (!t) {
+            w->nomem = true;
+            break;
+        }
+        buf_adds(b, i ? ",\n    " : "\n    ");
+        for (const char *p = t; *p; p++)
+            if (*p != '\n')
+                buf_addc(b, *p);
+            else
+                buf_adds(b, "\n    ");
+        free(t);
+    }
+    w->ctx = NULL;
+    buf_adds(b, r->nseries ? "\n  ]\n}\n" : "\n}\n");
 }
 
 int result_json_text(const struct load_result *r, const struct threshold *th, size_t nth,
@@ -450,16 +486,25 @@ int result_json_text(const struct load_result *r, const struct threshold *th, si
     if (rc < 0)
         return rc;
     struct jw w = { 0 };
-    json_t *root = build_json(r, th, nth, warnings, nwarnings, &w, e, &rc);
+    json_t *root = build_head(r, th, nth, warnings, nwarnings, &w, e, &rc);
+    char *head = NULL;
+    if (rc == 0 && !w.nomem && root && !(head = jsonio_dumps(root)))
+        w.nomem = true;
+    json_decref(root);
+    struct buf b = BUF_INIT;
+    if (head) {
+        buf_adds(&b, head);
+        free(head);
+        append_series(&w, &b, r);
+    }
     if (rc == 0 && w.too_big[0])
         rc = err_set(e, -EOVERFLOW, "result", what, "'%s' is above 2^63-1, more than a JSON integer holds",
                      w.too_big);
-    if (rc == 0 && (w.nomem || !root))
+    size_t len;
+    char *text = rc == 0 && !w.nomem ? buf_take(&b, &len) : NULL;
+    if (rc == 0 && !text)
         rc = err_errno(e, -ENOMEM, "result", what);
-    char *text = NULL;
-    if (rc == 0 && !(text = jsonio_dumps(root)))
-        rc = err_errno(e, -ENOMEM, "result", what);
-    json_decref(root);
+    buf_destroy(&b);
     if (rc == 0)
         *out = text;
     return rc;

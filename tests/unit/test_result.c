@@ -34,6 +34,7 @@
 #include "core/files.h"
 #include "core/hdrlog.h"
 #include "core/hist.h"
+#include "core/jsonio.h"
 #include "load/result.h"
 #include "load/threshold.h"
 #include "tmptree.h"
@@ -768,6 +769,27 @@ static void example_fixture(void **state)
     ok(result_json_text(&r, ts, 2, example_warnings, 1, &text, &e), &e);
     ok(files_read_all(EXAMPLE, 1 << 20, &fixture, &len, &e), &e);
     json_t *a = load_text(text), *b = load_text(fixture);
+    /* The series is written a second at a time: the text is still exactly
+     * jansson's dump of the whole document, and so is that of no second. */
+    char *whole = jsonio_dumps(a);
+    assert_non_null(whole);
+    assert_string_equal(text, whole);
+    free(whole);
+    struct load_result none;
+    build_example(&none);
+    for (size_t i = 0; i < none.nseries; i++)
+        free(none.series[i].hist_z);
+    none.nseries = 0;
+    char *t2;
+    ok(result_json_text(&none, NULL, 0, NULL, 0, &t2, &e), &e);
+    json_t *a2 = load_text(t2);
+    whole = jsonio_dumps(a2);
+    assert_string_equal(t2, whole);
+    assert_non_null(strstr(t2, "\n  \"series\": []\n}\n"));
+    free(whole);
+    free(t2);
+    json_decref(a2);
+    result_destroy(&none);
     const char *hists[] = { "latency_us", "latency_uncorrected_us", "connect_us" };
     for (size_t i = 0; i < 3; i++) {
         json_object_del(json_object_get(a, hists[i]), "hist");
@@ -1079,6 +1101,22 @@ static void merge_is_lossless(void **state)
         write_read(&m, path_in(dir, "m.json"), &mb);
         assert_same_result(&m, &mb);
         result_destroy(&mb);
+
+        /* The files streamed (result_merge_json_file, what `perfkit load
+         * merge` does): the same merge, in either order. */
+        struct load_result s1, s2;
+        rinit(&s1);
+        ok(result_merge_json_file(&s1, path_in(dir, "a.json"), &e), &e);
+        ok(result_merge_json_file(&s1, path_in(dir, "b.json"), &e), &e);
+        assert_same_result(&m, &s1);
+        rinit(&s2);
+        ok(result_merge_json_file(&s2, path_in(dir, "b.json"), &e), &e);
+        ok(result_merge_json_file(&s2, path_in(dir, "a.json"), &e), &e);
+        assert_same_hist(&s1.latency, &s2.latency, "streamed b+a");
+        for (size_t i = 0; i < m2.nseries; i++)
+            assert_same_second(&m2.series[i], &s2.series[i], i);
+        result_destroy(&s1);
+        result_destroy(&s2);
         result_destroy(&m2);
         result_destroy(&m);
         result_destroy(&ra);
@@ -1263,6 +1301,82 @@ static void merge_breakdown(void **state)
     result_destroy(&c);
     result_destroy(&m);
     result_destroy(&log);
+}
+
+/* The streamed reader takes the keys in any order, and refuses what the
+ * whole-document reader refuses, with the place in the file. */
+static void stream_reader(void **state)
+{
+    const char *dir = *state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result r, back, m;
+    build_example(&r);
+    char *text;
+    ok(result_json_text(&r, NULL, 0, NULL, 0, &text, &e), &e);
+    /* the series first, the head after it */
+    json_t *d = load_text(text);
+    json_t *reordered = json_object();
+    json_object_set(reordered, "series", json_object_get(d, "series"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(d, k, v)
+    {
+        if (strcmp(k, "series") != 0)
+            json_object_set(reordered, k, v);
+    }
+    char *t2 = json_dumps(reordered, 0);
+    tmptree_put(dir, "r.json", t2);
+    rinit(&m);
+    ok(result_merge_json_file(&m, path_in(dir, "r.json"), &e), &e);
+    ok(result_parse_json(text, strlen(text), "x", &back, &e), &e);
+    assert_same_result(&back, &m);
+    result_destroy(&m);
+    result_destroy(&back);
+    free(t2);
+    json_decref(reordered);
+    json_decref(d);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        { "", "r.json:1:1: '{' expected near end of file" },
+        { "[1]", "r.json:1:1: '{' expected" },
+        { "{\"a\": 1,\n \"a\": 2, \"series\": []}", "r.json:2:2: duplicate object key" },
+        { "{\"series\": [], \"series\": []}", "r.json:1:16: duplicate object key" },
+        { "{\"a\" 1}", "r.json:1:6: ':' expected" },
+        { "{\"a\": 1 \"b\": 2}", "r.json:1:9: ',' or '}' expected" },
+        { "{\"a\": [1, 2}", "r.json:1:12: ']' expected near '}'" },
+        { "{\"a\": [1, 2", "r.json:1:7: a value ends early near end of file" },
+        { "{\"a\": {\"b\": tru}}", "r.json:1:15: invalid token near 'tru'" },
+        { "{\"series\": []} x", "r.json:1:16: end of file expected" },
+        { "{\"perfkit_load\": 1}", "r.json: key 'series': missing" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tmptree_put(dir, "r.json", bad[i].text);
+        rinit(&m);
+        pk_err_clear(&e);
+        int rc = result_merge_json_file(&m, path_in(dir, "r.json"), &e);
+        if (rc != PK_EPARSE || !strstr(msg(&e), bad[i].want))
+            fail_msg("'%s': rc %d, '%s', wanted '%s'", bad[i].text, rc, msg(&e), bad[i].want);
+        result_destroy(&m);
+    }
+    /* a key's error as the whole reader names it */
+    json_t *doc = load_text(text);
+    json_object_set_new(json_array_get(json_object_get(doc, "series"), 1), "t", json_integer(5));
+    char *t3 = json_dumps(doc, JSON_INDENT(2));
+    tmptree_put(dir, "r.json", t3);
+    rinit(&m);
+    assert_int_equal(result_merge_json_file(&m, path_in(dir, "r.json"), &e), PK_EPARSE);
+    char want[512];
+    snprintf(want, sizeof(want), "%s: key 'series[1].t': 5, expected 1 (one entry per second, in order)",
+             path_in(dir, "r.json"));
+    assert_string_equal(msg(&e), want);
+    result_destroy(&m);
+    free(t3);
+    json_decref(doc);
+    free(text);
+    result_destroy(&r);
 }
 
 static void merge_settings_and_refusals(void **state)
@@ -1596,6 +1710,7 @@ int main(void)
         cmocka_unit_test(merge_windows_and_series),
         cmocka_unit_test(merge_settings_and_refusals),
         cmocka_unit_test(merge_breakdown),
+        cmocka_unit_test_setup_teardown(stream_reader, tmptree_setup, tmptree_teardown),
         cmocka_unit_test_setup_teardown(hdrlog_both_ways, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(docs_error_table),
     };
