@@ -154,7 +154,7 @@ static int expect(struct in *in, const char *want, int *got)
     skip_ws(in);
     unsigned line = in->line, col = in->col;
     int c = in_get(in);
-    if (c != EOF && strchr(want, c)) {
+    if (c != EOF && c != '\0' && strchr(want, c)) {
         *got = c;
         return 0;
     }
@@ -199,7 +199,7 @@ static int scan_value(struct in *in, struct buf *out)
     if (c != '"' && c != '{' && c != '[') {
         /* a number or literal: to the next delimiter (or the end of the file) */
         size_t n = 0;
-        while ((c = in_peek(in)) != EOF && !strchr(",}] \t\n\r", c)) {
+        while ((c = in_peek(in)) != EOF && (c == '\0' || !strchr(",}] \t\n\r", c))) {
             char ch = (char)in_get(in);
             if (out && buf_addc(out, ch) < 0)
                 return err_errno(in->e, -ENOMEM, in->path, "cannot read file");
@@ -288,8 +288,10 @@ static int read_head(struct doc *d)
             break;
         }
         if ((rc = scan_value(in, &b)) < 0 || (rc = parse_value(in, &b, line, col, &key)) < 0 ||
-            (rc = expect(in, ":", &c)) < 0)
+            (rc = expect(in, ":", &c)) < 0) {
+            json_decref(key);
             break;
+        }
         const char *name = json_string_value(key);
         if (strlen(name) != json_string_length(key) || json_object_get(d->head, name) ||
             (!strcmp(name, "series") && d->series_at >= 0)) {
