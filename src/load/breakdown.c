@@ -79,6 +79,7 @@ int breakdown_worker_setup(struct worker *w, struct pk_err *e)
         return err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
     if (eng->cfg->plan.n && !(w->stages = calloc(eng->cfg->plan.n, sizeof(*w->stages))))
         return err_errno(e, -ENOMEM, "perfkit load", "cannot set up the run");
+    w->breakdown = w->groups || w->stages;
     return 0;
 }
 
@@ -94,6 +95,7 @@ void breakdown_worker_destroy(struct worker *w)
     free(w->stages);
     w->groups = NULL;
     w->stages = NULL;
+    w->breakdown = false;
 }
 
 /* The stage in force at t (CLOCK_MONOTONIC), NULL past the last; the last

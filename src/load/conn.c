@@ -328,7 +328,7 @@ static void record_response(struct worker *w, struct conn *c, const struct http1
     w->r.bytes_in += resp->total_bytes;
     w->iin += resp->total_bytes;
     w->last_done = now;
-    if (w->groups || w->stages)
+    if (w->breakdown)
         breakdown_response(w, f->req, resp->status, us, now);
 }
 

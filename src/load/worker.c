@@ -59,7 +59,7 @@ void worker_drop(struct worker *w, uint64_t k, uint32_t req, uint64_t intended)
         return;
     w->r.dropped++;
     w->r.errors++;
-    if (w->groups || w->stages)
+    if (w->breakdown)
         breakdown_drop(w, req, intended);
 }
 
@@ -72,7 +72,7 @@ void worker_count_error(struct worker *w, bool measured, enum load_phase ph, con
     result_error_add(&w->r, ph, name, 1);
     w->r.errors++;
     w->ierr++;
-    if (w->groups || w->stages)
+    if (w->breakdown)
         breakdown_error(w, group, now);
 }
 

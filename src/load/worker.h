@@ -166,6 +166,7 @@ struct worker {
     struct result_group *groups; /* eng->ngroups */
     struct result_stage *stages; /* cfg->plan.n */
     unsigned stage_i;            /* the stage last found */
+    bool breakdown;              /* groups or stages: one test on the hot path */
     /* the current second */
     struct hist ihist;
     uint64_t isec; /* index of the current second */
