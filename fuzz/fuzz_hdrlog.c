@@ -95,6 +95,33 @@ static void decode_both(const uint8_t *p, size_t n)
     }
     pk_err_clear(&e);
     rc = hdrlog_decode_compressed(p, n, &h, &e);
+    /* Added into a histogram (of the result layout, holding one value):
+     * accepted exactly when decoded, with that layout, to the sum; refused
+     * with the histogram untouched. */
+    struct hist sum;
+    if (hist_init(&sum, 1, 3600000000LL, 3, NULL) != 0) {
+        hist_destroy(&h);
+        return;
+    }
+    hist_record(&sum, 777);
+    struct pk_err ae;
+    pk_err_clear(&ae);
+    int arc = hdrlog_decode_compressed_add(p, n, &sum, &ae);
+    bool same_layout =
+        rc == 0 && h.lowest == sum.lowest && h.highest == sum.highest && h.sigfigs == sum.sigfigs;
+    if (arc == 0) {
+        CHECK(same_layout);
+        CHECK(hist_total(&sum) == hist_total(&h) + 1);
+        hist_record_n(&h, 777, 1);
+        CHECK(memcmp(sum.counts, h.counts, (size_t)h.counts_len * sizeof(*h.counts)) == 0);
+        CHECK(hist_max(&sum) == hist_max(&h) && hist_min(&sum) == hist_min(&h));
+    } else {
+        CHECK(arc == PK_EPARSE || arc == -ENOMEM || arc == -EOVERFLOW);
+        CHECK(ae.code == arc && ae.what[0] != '\0');
+        CHECK(!same_layout || arc == -ENOMEM);
+        CHECK(hist_total(&sum) == 1 && sum.counts[hist_index_of(&sum, 777)] == 1);
+    }
+    hist_destroy(&sum);
     if (rc == 0) {
         check_decoded(&h);
         hist_destroy(&h);
@@ -171,6 +198,23 @@ static void as_log(const uint8_t *p, size_t n)
         struct pk_err e;
         pk_err_clear(&e);
         int rc = hdrlog_parse_line(text + at, end - at, &line, &e);
+        /* Kept compressed: the same line, whose bytes decode to the same
+         * histogram (a line refused only for its histogram's bytes may
+         * pass, undecoded). */
+        struct hdrlog_line z;
+        int zrc = hdrlog_parse_line_z(text + at, end - at, &z, NULL);
+        if (rc == 0)
+            CHECK(zrc == 0 && z.kind == line.kind && !z.hist.counts);
+        if (zrc == 0 && z.kind == HDRLOG_INTERVAL) {
+            struct hist h;
+            int drc = hdrlog_decode_compressed(z.z, z.z_len, &h, NULL);
+            CHECK((drc == 0) == (rc == 0) || drc == -ENOMEM || rc == -ENOMEM);
+            if (drc == 0 && rc == 0)
+                check_same(&h, &line.hist);
+            if (drc == 0)
+                hist_destroy(&h);
+            free(z.z);
+        }
         if (rc < 0) {
             check_failure(rc, &e, &line.hist);
         } else if (line.kind == HDRLOG_INTERVAL) {

@@ -16,7 +16,9 @@
  * Besides memory errors it checks the contracts: a refusal is PK_EPARSE or
  * -ENOMEM with the error filled; whatever is accepted writes back, reads
  * back to the same counts and histograms, renders to the same text again,
- * and merges (into an empty result: the same totals; twice: double them).
+ * and merges (into an empty result: the same totals; twice: double them);
+ * the streamed reader of `perfkit load merge` (result_merge_json_file)
+ * accepts and refuses the same documents as the whole-document reader.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -156,6 +158,47 @@ static void check_accepted(struct load_result *r)
     result_destroy(&m);
 }
 
+/* The text through a file, streamed (result_merge_json_file, what
+ * `perfkit load merge` reads with) into an empty result: it accepts what
+ * the whole-document reader accepts (rc_whole 0), to the same counts and
+ * histograms, and refuses what it refuses. */
+static void stream(const char *text, size_t len, int rc_whole, const struct load_result *whole)
+{
+    static char path[64];
+    if (!path[0])
+        snprintf(path, sizeof(path), "/tmp/fuzz_result.%ld.json", (long)getpid());
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return;
+    bool written = fwrite(text, 1, len, f) == len;
+    if (fclose(f) != 0 || !written)
+        return;
+    struct load_result m;
+    struct pk_err e;
+    pk_err_clear(&e);
+    int rc = result_init(&m, &e);
+    if (rc == 0)
+        rc = result_merge_json_file(&m, path, &e);
+    if (rc == -ENOMEM || rc_whole == -ENOMEM) {
+        result_destroy(&m);
+        unlink(path);
+        return;
+    }
+    CHECK((rc == 0) == (rc_whole == 0));
+    if (rc == 0) {
+        CHECK(m.requests == whole->requests && m.nseries == whole->nseries && m.errors == whole->errors);
+        CHECK(hist_total(&m.latency) == hist_total(&whole->latency));
+        CHECK(m.ngroups == whole->ngroups && m.nstages == whole->nstages);
+        for (size_t i = 0; i < m.nseries; i++)
+            CHECK(m.series[i].requests == whole->series[i].requests &&
+                  m.series[i].p99_us == whole->series[i].p99_us);
+    } else {
+        check_failure(rc, &e);
+    }
+    result_destroy(&m);
+    unlink(path);
+}
+
 static void parse(const char *text, size_t len)
 {
     struct load_result r;
@@ -166,6 +209,7 @@ static void parse(const char *text, size_t len)
         check_accepted(&r);
     else
         check_failure(rc, &e);
+    stream(text, len, rc, &r);
     result_destroy(&r);
 }
 

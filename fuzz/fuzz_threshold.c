@@ -3,7 +3,7 @@
  *
  * Besides memory errors it checks the contracts: a success has a known
  * metric and operator, a finite non-negative limit (a fraction for
- * error_rate), a percentile in (0, 100] exactly for percentile metrics, the
+ * error_rate and dropped), a percentile in (0, 100] exactly for percentile metrics, the
  * text kept as given, and NaN never passes; a failure fills the error
  * (PK_EPARSE, on "--threshold") and leaves the output alone.
  */
@@ -39,9 +39,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strcmp(e.on, "--threshold") == 0);
         CHECK(t.text[0] == 0x5a);
     } else {
-        CHECK(t.metric <= THRESHOLD_RPS && t.op <= THRESHOLD_GE);
+        CHECK(t.metric <= THRESHOLD_DROPPED && t.op <= THRESHOLD_GE);
         CHECK(isfinite(t.limit) && t.limit >= 0);
-        CHECK(t.metric != THRESHOLD_ERROR_RATE || t.limit <= 1);
+        CHECK((t.metric != THRESHOLD_ERROR_RATE && t.metric != THRESHOLD_DROPPED) || t.limit <= 1);
         CHECK((t.metric == THRESHOLD_PERCENTILE) == (t.percentile > 0));
         CHECK(t.percentile <= 100);
         CHECK(strcmp(t.text, text) == 0);

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* getopt_long permutation */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +35,8 @@
 #define DEFAULT_CONNECTIONS 50
 #define DEFAULT_DURATION_S  10.0
 #define DEFAULT_TIMEOUT_S   2.0
+/* load's own gate (cli.h's codes are shared): not one request succeeded */
+#define EXIT_NO_SUCCESS 4
 
 static volatile sig_atomic_t stop_flag;
 
@@ -89,7 +93,8 @@ void cmd_load_help(void)
           "      --latency-spectrum  the percentile spectrum in HdrHistogram's format (ms)\n"
           "      --threshold EXPR    a pass/fail gate, repeatable: 'p99<200ms',\n"
           "                          'p(99.9)<=1s', 'mean<50ms', 'max<2s',\n"
-          "                          'error_rate<1%', 'rps>=5000'\n"
+          "                          'error_rate<1%', 'dropped<1%' (open model: due\n"
+          "                          requests never sent), 'rps>=5000'\n"
           "      --host-metrics      sample this host's CPU, memory, network each second\n"
           "      --no-progress       no live progress line\n"
           "  -h, --help\n"
@@ -98,7 +103,8 @@ void cmd_load_help(void)
           "--json, or interval logs written by --hdr-log) and reports it as one run.\n"
           "\n"
           "Exit status: 0 ok; 1 runtime failure; 2 usage error; 3 a threshold failed;\n"
-          "130 interrupted (what was measured is still printed and written).\n"
+          "4 no request succeeded (no response with a status below 400); 130\n"
+          "interrupted (what was measured is still printed and written).\n"
           "See docs/load.md.\n",
           stdout);
 }
@@ -431,19 +437,61 @@ static int build_from_scenario(const struct opts *o, struct reqs *r)
             return fail("load", &e, code_of(rc));
         r->v[i].weight = sr->weight;
         r->n = i + 1;
+        /* its results by name: its `name`, else "METHOD URL" */
+        char u[URL_MAX + 16], name[SCENARIO_METHOD_MAX + URL_MAX + 24];
+        snprintf(name, sizeof(name), "%s %s", sr->method, url_format(&sr->url, u, sizeof(u)));
+        if (!(r->v[i].name = strdup(sr->name ? sr->name : name)))
+            return EXIT_RUNTIME;
     }
     return 0;
 }
 
 /* ---- outputs */
 
-static int check_out_path(const char *path, const char *opt)
+/* files_check_writable() asks access(2), which tells root yes for a
+ * directory where nothing can be created (/proc): so a file is created and
+ * removed next to the target, as the atomic write will create its own. A
+ * target that exists and is not a regular file (/dev/null) is written in
+ * place and was checked already. */
+static int probe_create(const char *path, struct pk_err *e)
+{
+    struct stat st;
+    char *real = realpath(path, NULL);
+    const char *target = real ? real : path;
+    char probe[PATH_MAX];
+    int rc = 0;
+    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
+        goto out;
+    const char *slash = strrchr(target, '/');
+    int dlen = !slash ? 1 : slash == target ? 1 : (int)(slash - target);
+    const char *dir = slash ? target : ".";
+    if (snprintf(probe, sizeof(probe), "%.*s/.perfkit-probe.XXXXXX", dlen, dir) >= (int)sizeof(probe)) {
+        rc = err_set(e, -ENAMETOOLONG, path, "cannot write file", "the path is too long");
+        goto out;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int err = errno;
+        rc = err_set(e, -err, path, "cannot write file", "cannot create a file in '%.*s': %s", dlen, dir,
+                     strerror(err));
+        goto out;
+    }
+    close(fd);
+    unlink(probe);
+out:
+    free(real);
+    return rc;
+}
+
+/* An output path (not "-") that the run could not write at its end is a
+ * usage error before the first request. */
+static int check_out_path(const char *cmd, const char *path, const char *opt)
 {
     struct pk_err e;
     pk_err_clear(&e);
-    if (path && strcmp(path, "-") && files_check_writable(path, &e)) {
+    if (path && strcmp(path, "-") && (files_check_writable(path, &e) || probe_create(path, &e))) {
         err_prefix_on(&e, opt);
-        return fail("load", &e, EXIT_USAGE);
+        return fail(cmd, &e, EXIT_USAGE);
     }
     return 0;
 }
@@ -495,8 +543,17 @@ static int report(const char *cmd, const struct load_result *res, const char *ta
     return rc;
 }
 
+/* A run in which not one request got a response below 400 (a refused
+ * port, TLS to a plain port, a server that fails everything) is not a
+ * success whatever the thresholds say; then the thresholds. */
 static int gate(const char *cmd, const struct load_result *res, const struct threshold *th, size_t nth)
 {
+    if (res->requests <= res->status_errors) {
+        fprintf(stderr,
+                "perfkit %s: no request succeeded (%llu error%s, no response with a status below 400)\n", cmd,
+                (unsigned long long)res->errors, res->errors == 1 ? "" : "s");
+        return EXIT_NO_SUCCESS;
+    }
     size_t failed = load_out_thresholds_failed(res, th, nth);
     if (!failed)
         return EXIT_OK;
@@ -589,11 +646,7 @@ static int parse_merge_args(int argc, char **argv, struct merge_opts *m)
         return cli_usage("load merge", "no file to merge (JSON from --json or logs from --hdr-log)");
     if (m->nfiles > MAX_MERGE)
         return cli_usage("load merge", "at most %d files", MAX_MERGE);
-    if (m->json && strcmp(m->json, "-") && files_check_writable(m->json, &e)) {
-        err_prefix_on(&e, "--json: ");
-        return fail("load merge", &e, EXIT_USAGE);
-    }
-    return 0;
+    return check_out_path("load merge", m->json, "--json: ");
 }
 
 /* Every input's kind, before anything is merged; *nlogs counts the logs. */
@@ -627,11 +680,7 @@ static int merge_inputs(const struct merge_opts *m, const int *kinds, struct loa
             if (kinds[i] != (pass == 0 ? JSON_INPUT : HDRLOG_INPUT))
                 continue;
             if (kinds[i] == JSON_INPUT) {
-                struct load_result src;
-                rc = result_read_json(path, &src, &e);
-                if (!rc)
-                    rc = result_merge(dst, &src, &e);
-                result_destroy(&src);
+                rc = result_merge_json_file(dst, path, &e);
             } else {
                 rc = result_merge_hdrlog(dst, path, &e);
             }
@@ -715,7 +764,8 @@ static int check_combinations(const struct opts *o)
     if (o->hdrlog && !strcmp(o->hdrlog, "-"))
         return cli_usage("load", "--hdr-log needs a file name");
     int rc;
-    if ((rc = check_out_path(o->json, "--json: ")) || (rc = check_out_path(o->hdrlog, "--hdr-log: ")))
+    if ((rc = check_out_path("load", o->json, "--json: ")) ||
+        (rc = check_out_path("load", o->hdrlog, "--hdr-log: ")))
         return rc;
     return EXIT_OK;
 }

@@ -104,6 +104,7 @@ struct row {
     const struct term *t;
     FILE *fp;
     size_t col, width;
+    size_t indent; /* of the lines it wraps to */
     const char *sep;
     bool empty;
 };
@@ -117,6 +118,7 @@ static void row_start(struct row *w, const struct term *t, const char *label, co
     w->empty = true;
     fprintf(w->fp, "  %-10s ", label);
     w->col = LABEL_COLS;
+    w->indent = LABEL_COLS;
 }
 
 static void row_item(struct row *w, const char *style, const char *text)
@@ -125,8 +127,8 @@ static void row_item(struct row *w, const char *style, const char *text)
     if (!w->empty) {
         size_t s = cols_of(w->sep);
         if (w->col + s + n > w->width) {
-            fprintf(w->fp, "\n%*s", LABEL_COLS, "");
-            w->col = LABEL_COLS;
+            fprintf(w->fp, "\n%*s", (int)w->indent, "");
+            w->col = w->indent;
         } else {
             fputs(w->sep, w->fp);
             w->col += s;
@@ -192,7 +194,7 @@ void load_out_selfcheck(const struct load_result *r, struct load_warnings *w)
     if (r->open_model && r->rate_target > 0) {
         bool late = r->sends > 0 && (double)r->late_sends > LOAD_OUT_LATE_FRACTION * (double)r->sends;
         bool slow = !(r->rate_achieved >= LOAD_OUT_RATE_FRACTION * r->rate_target);
-        if (late || slow) {
+        if (late || slow || r->dropped) {
             char a[32], b[32], c[32], d[32], parts[400] = "";
             size_t o = 0;
             if (late)
@@ -203,10 +205,14 @@ void load_out_selfcheck(const struct load_result *r, struct load_warnings *w)
                                       100.0 * (double)r->late_sends / (double)r->sends,
                                       fmt_us((double)r->lateness_max_us, c, sizeof(c)));
             if (slow && o < sizeof(parts))
-                snprintf(parts + o, sizeof(parts) - o, "%sachieved %s/s of the %s/s target (%.1f%%)",
-                         late ? "; " : "", fmt_num(r->rate_achieved, a, sizeof(a)),
-                         fmt_num(r->rate_target, d, sizeof(d)),
-                         isfinite(r->rate_achieved) ? 100.0 * r->rate_achieved / r->rate_target : 0.0);
+                o += (size_t)snprintf(
+                    parts + o, sizeof(parts) - o, "%sachieved %s/s of the %s/s target (%.1f%%)",
+                    late ? "; " : "", fmt_num(r->rate_achieved, a, sizeof(a)),
+                    fmt_num(r->rate_target, d, sizeof(d)),
+                    isfinite(r->rate_achieved) ? 100.0 * r->rate_achieved / r->rate_target : 0.0);
+            if (r->dropped && o < sizeof(parts))
+                snprintf(parts + o, sizeof(parts) - o, "%s%s due requests never sent (dropped)",
+                         late || slow ? "; " : "", fmt_int(r->dropped, a, sizeof(a)));
             snprintf(msg, sizeof(msg),
                      "sends fell behind the schedule: %s (add connections -c or threads -t)", parts);
             warn_add(w, msg);
@@ -223,7 +229,8 @@ static char *fmt_threshold_value(const struct threshold *t, double v, char *buf,
         return buf;
     }
     switch (t->metric) {
-    case THRESHOLD_ERROR_RATE: return fmt_pct(v, buf, len);
+    case THRESHOLD_ERROR_RATE:
+    case THRESHOLD_DROPPED: return fmt_pct(v, buf, len);
     case THRESHOLD_RPS: {
         char n[32];
         snprintf(buf, len, "%s req/s", fmt_num(v, n, sizeof(n)));
@@ -316,6 +323,10 @@ static void errors_row(const struct term *t, const struct load_result *r)
         snprintf(item, sizeof(item), "status ≥ 400 %s", fmt_int(r->status_errors, cnt, sizeof(cnt)));
         row_item(&w, red, item);
     }
+    if (r->dropped) {
+        snprintf(item, sizeof(item), "dropped %s", fmt_int(r->dropped, cnt, sizeof(cnt)));
+        row_item(&w, red, item);
+    }
     row_end(&w);
 }
 
@@ -336,6 +347,84 @@ static void status_row(const struct term *t, const struct load_result *r)
     }
     if (any)
         row_end(&w);
+}
+
+/* Errors, their share of the attempts (responses and errors that were not
+ * responses), the p50 and p99 of a group or a stage as row items. */
+static void part_items(struct row *w, const struct term *t, uint64_t requests, uint64_t errors,
+                       uint64_t status, uint64_t dropped, const struct hist *h)
+{
+    char item[96], a[32], b[32];
+    double all = (double)requests + (double)(errors - status);
+    snprintf(item, sizeof(item), "%s error%s (%s)", fmt_int(errors, a, sizeof(a)), errors == 1 ? "" : "s",
+             fmt_pct(all > 0 ? (double)errors / all : 0, b, sizeof(b)));
+    row_item(w, errors ? term_style(t, TERM_RED) : NULL, item);
+    if (dropped) {
+        snprintf(item, sizeof(item), "%s dropped", fmt_int(dropped, a, sizeof(a)));
+        row_item(w, term_style(t, TERM_RED), item);
+    }
+    if (hist_total(h)) {
+        snprintf(item, sizeof(item), "p50 %s", fmt_us((double)hist_value_at_percentile(h, 50), a, sizeof(a)));
+        row_item(w, NULL, item);
+        snprintf(item, sizeof(item), "p99 %s", fmt_us((double)hist_value_at_percentile(h, 99), a, sizeof(a)));
+        row_item(w, NULL, item);
+    }
+}
+
+/* One row per request name (when there are several): the name, then its
+ * requests, errors, p50, p99 and status codes. */
+static void groups_rows(const struct term *t, const struct load_result *r)
+{
+    char item[96], a[32];
+    for (size_t i = 0; i < r->ngroups && r->ngroups > 1; i++) {
+        const struct result_group *g = &r->groups[i];
+        struct row w;
+        row_start(&w, t, i == 0 ? "by name" : "", " · ");
+        row_item(&w, term_style(t, TERM_BOLD), g->name);
+        w.indent = LABEL_COLS + 2;
+        fprintf(w.fp, "\n%*s", (int)w.indent, "");
+        w.col = w.indent;
+        w.empty = true;
+        snprintf(item, sizeof(item), "%s request%s", fmt_int(g->requests, a, sizeof(a)),
+                 g->requests == 1 ? "" : "s");
+        row_item(&w, NULL, item);
+        part_items(&w, t, g->requests, g->errors, g->status_errors, g->dropped, &g->latency);
+        for (int s = 100; s < RESULT_STATUS_MAX; s++)
+            if (g->status[s]) {
+                snprintf(item, sizeof(item), "%d %s", s, fmt_int(g->status[s], a, sizeof(a)));
+                row_item(&w, NULL, item);
+            }
+        row_end(&w);
+    }
+}
+
+/* One row per --stage: its target and length, then what it measured. */
+static void stages_rows(const struct term *t, const struct load_result *r)
+{
+    char item[128], a[32], b[32];
+    for (size_t i = 0; i < r->nstages; i++) {
+        const struct result_stage *s = &r->stages[i];
+        struct row w;
+        row_start(&w, t, i == 0 ? "stages" : "", " · ");
+        w.indent = LABEL_COLS + 3;
+        if (r->open_model)
+            snprintf(item, sizeof(item), "%zu: %s/s for %s", i + 1, fmt_int(s->target, a, sizeof(a)),
+                     units_format_duration(s->length_s, b, sizeof(b)));
+        else
+            snprintf(item, sizeof(item), "%zu: %s connection%s for %s", i + 1,
+                     fmt_int(s->target, a, sizeof(a)), s->target == 1 ? "" : "s",
+                     units_format_duration(s->length_s, b, sizeof(b)));
+        row_item(&w, NULL, item);
+        if (!(s->duration_s > 0)) {
+            row_item(&w, term_style(t, TERM_DIM), "in the warmup");
+            row_end(&w);
+            continue;
+        }
+        snprintf(item, sizeof(item), "%s req/s", fmt_num((double)s->requests / s->duration_s, a, sizeof(a)));
+        row_item(&w, NULL, item);
+        part_items(&w, t, s->requests, s->errors, s->status_errors, s->dropped, &s->latency);
+        row_end(&w);
+    }
 }
 
 /* Means (and the CPU's max) of the host metrics over the seconds that have them. */
@@ -448,6 +537,11 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
         if (r->late_sends)
             fprintf(fp, " (max %s)", fmt_us((double)r->lateness_max_us, c, sizeof(c)));
         fputc('\n', fp);
+        if (r->dropped)
+            fprintf(fp, "  %-10s %s%s%s of %s due (%s) never sent: no connection was free in time\n",
+                    "dropped", term_style(t, TERM_RED), fmt_int(r->dropped, a, sizeof(a)), R,
+                    fmt_int(r->sends + r->dropped, b, sizeof(b)),
+                    fmt_pct(result_dropped_rate(r), c, sizeof(c)));
         latency_block(t, "from the intended send time, corrected for coordinated omission", &r->latency);
         latency_block(t, "from the write, uncorrected", &r->latency_uncorrected);
     } else {
@@ -458,7 +552,7 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
     if (r->errors)
         errors_row(t, r);
     if (r->unfinished)
-        fprintf(fp, "  %-10s %s request%s still in flight at the end (not counted)\n", "unfinished",
+        fprintf(fp, "  %-10s %s request%s sent, still in flight at the end (not counted)\n", "unfinished",
                 fmt_int(r->unfinished, a, sizeof(a)), r->unfinished == 1 ? "" : "s");
     if (r->connects) {
         fprintf(fp, "  %-10s %s", "connects", fmt_int(r->connects, a, sizeof(a)));
@@ -478,6 +572,8 @@ void load_out_summary(const struct term *t, const struct load_result *r, const c
             fprintf(fp, " (%s/s)", units_format_size((double)r->bytes_out / s, e, sizeof(e)));
         fputc('\n', fp);
     }
+    groups_rows(t, r);
+    stages_rows(t, r);
     if (r->host_metrics)
         host_row(t, r);
     if (r->generator_cpu > 0)

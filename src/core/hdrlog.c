@@ -320,7 +320,79 @@ static int inflate_error(int r, const z_stream *zs, const char *where, struct pk
                    where);
 }
 
-int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e)
+/* The 40-byte header of a histogram to be added to h: h's layout, and a
+ * payload that fits it. */
+static int check_header(const uint8_t *p, const struct hist *h, uint32_t *payload_len, struct pk_err *e)
+{
+    uint32_t cookie = get32(p);
+    if ((cookie & COOKIE_BASE_MASK) != V2_COOKIE_BASE)
+        return cookie_error(cookie, false, e);
+    uint32_t plen = get32(p + 4);
+    int32_t offset = (int32_t)get32(p + 8), sigfigs = (int32_t)get32(p + 12);
+    int64_t lowest = (int64_t)get64(p + 16), highest = (int64_t)get64(p + 24);
+    if (offset != 0)
+        return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
+                       "normalizing index offset %d (a shifted histogram) is not supported", offset);
+    if (lowest != h->lowest || highest != h->highest || sigfigs != h->sigfigs)
+        return err_set(e, PK_EPARSE, "histogram", "histogram of another layout",
+                       "%lld..%lld at %d digits, not %lld..%lld at %d", (long long)lowest, (long long)highest,
+                       (int)sigfigs, (long long)h->lowest, (long long)h->highest, h->sigfigs);
+    if ((uint64_t)plen > (uint64_t)h->counts_len * ZIGZAG_MAX)
+        return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
+                       "payload of %u bytes is longer than %d counts can take", plen, h->counts_len);
+    *payload_len = plen;
+    return 0;
+}
+
+/* Adds the payload's counts to h: checked whole first, so that h is
+ * unchanged on error; then in one pass that keeps total, min and max. */
+static int add_counts(const uint8_t *p, size_t n, struct hist *h, struct pk_err *e)
+{
+    for (int pass = 0; pass < 2; pass++) {
+        int64_t idx = 0, total = h->total;
+        int lo = -1, hi = -1;
+        for (size_t at = 0; at < n;) {
+            int64_t v;
+            size_t used = zigzag_get(p + at, n - at, &v);
+            if (!used)
+                return bad(e, "a count runs past the end of the payload");
+            at += used;
+            if (v < 0) {
+                if (v == INT64_MIN || -v > (int64_t)h->counts_len - idx)
+                    return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
+                                   "a run of %llu zero counts goes past the histogram's %d",
+                                   (unsigned long long)(0 - (uint64_t)v), h->counts_len);
+                idx += -v;
+                continue;
+            }
+            if (idx >= h->counts_len)
+                return err_set(e, PK_EPARSE, "histogram", "invalid HdrHistogram encoding",
+                               "more counts than the histogram's %d", h->counts_len);
+            if (__builtin_add_overflow(total, v, &total))
+                return err_set(e, -EOVERFLOW, "histogram", "cannot add", "the total would pass 2^63-1");
+            if (pass == 1 && v > 0) {
+                h->counts[idx] += v;
+                if (lo < 0 && idx != 0)
+                    lo = (int)idx;
+                hi = (int)idx;
+            }
+            idx++;
+        }
+        if (pass == 1) {
+            h->total = total;
+            int64_t max = hi < 0 ? 0 : hist_highest_equivalent(h, hist_value_from_index(h, hi));
+            if (max > h->max_raw)
+                h->max_raw = max;
+            if (lo >= 0 && hist_value_from_index(h, lo) < h->min_nz_raw)
+                h->min_nz_raw = hist_value_from_index(h, lo);
+        }
+    }
+    return 0;
+}
+
+/* A compressed histogram: decoded into a new *h (add false), or its counts
+ * added to h (add true). */
+static int decode_compressed(const uint8_t *buf, size_t len, struct hist *h, bool add, struct pk_err *e)
 {
     if (len < 8)
         return bad(e, "shorter than the 8-byte compressed header");
@@ -346,9 +418,9 @@ int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, str
         rc = inflate_error(r, &zs, "inside the header", e);
         goto fail_z;
     }
-    struct hist tmp;
+    struct hist tmp = { 0 };
     uint32_t plen;
-    rc = decode_header(header, &tmp, &plen, e);
+    rc = add ? check_header(header, h, &plen, e) : decode_header(header, &tmp, &plen, e);
     if (rc < 0)
         goto fail_z;
     uint8_t *payload = malloc(plen ? plen : 1);
@@ -379,12 +451,13 @@ int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, str
         rc = bad(e, "bytes after the end of the compressed stream");
         goto fail_payload;
     }
-    rc = decode_counts(payload, plen, &tmp, e);
+    rc = add ? add_counts(payload, plen, h, e) : decode_counts(payload, plen, &tmp, e);
     if (rc < 0)
         goto fail_payload;
     free(payload);
     inflateEnd(&zs);
-    *h = tmp;
+    if (!add)
+        *h = tmp;
     return 0;
 
 fail_payload:
@@ -394,6 +467,18 @@ fail_hist:
 fail_z:
     inflateEnd(&zs);
     return rc;
+}
+
+int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e)
+{
+    return decode_compressed(buf, len, h, false, e);
+}
+
+int hdrlog_decode_compressed_add(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e)
+{
+    if (!h || !h->counts)
+        return err_set(e, -EINVAL, "histogram", "cannot add", "no histogram to add to");
+    return decode_compressed(buf, len, h, true, e);
 }
 
 /* ---- text: core/buf.h, whose first failure sticks */

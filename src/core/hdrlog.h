@@ -55,6 +55,12 @@ int hdrlog_encode_compressed(const struct hist *h, int level, uint8_t **out, siz
  * are PK_EPARSE; the integer to double ratio is not used. */
 int hdrlog_decode(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e);
 int hdrlog_decode_compressed(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e);
+/* Adds the counts of a compressed histogram to h (initialised, of the layout
+ * the encoding declares: another is PK_EPARSE) without allocating one: in
+ * time of the encoded bytes, not of the layout, for readers that add up
+ * many (a merge of interval logs). -EOVERFLOW when h's total would pass
+ * INT64_MAX; h is unchanged on every error. */
+int hdrlog_decode_compressed_add(const uint8_t *buf, size_t len, struct hist *h, struct pk_err *e);
 
 /* ---- percentile spectrum
  * outputPercentileDistribution(out, ticks_per_half_distance, unit_ratio):
@@ -94,11 +100,18 @@ struct hdrlog_line {
     char tag[HDRLOG_TAG_MAX + 1];  /* INTERVAL: "" when untagged */
     double start_s, length_s, max; /* INTERVAL: as written */
     struct hist hist;              /* INTERVAL: decoded, the caller hist_destroy()s it */
+    uint8_t *z;                    /* INTERVAL of hdrlog_parse_line_z(): compressed, the caller frees it */
+    size_t z_len;
 };
 
 /* One line, without its '\n' (a trailing '\r' is allowed). Only an INTERVAL
  * holds anything to free. */
 int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e);
+/* The same, but an interval's histogram is left as its compressed bytes in
+ * z / z_len (hist is not set): for a reader that keeps the bytes or adds
+ * them up with hdrlog_decode_compressed_add(), and needs no histogram of
+ * its own for each line. */
+int hdrlog_parse_line_z(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e);
 
 /*
  * A log, line by line: hdrlog_next() parses the next line into *line and

@@ -127,7 +127,9 @@ static int parse_time_line(const char *s, size_t n, size_t prefix, struct hdrlog
     return 0;
 }
 
-int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e)
+/* The line into out; an interval's histogram decoded into out->hist, or,
+ * with keep_z, left compressed in out->z. */
+static int parse_line(const char *line, size_t len, bool keep_z, struct hdrlog_line *out, struct pk_err *e)
 {
     memset(out, 0, sizeof(*out));
     if (len && line[len - 1] == '\r')
@@ -197,12 +199,27 @@ int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, str
         return err_errno(e, rc, "histogram log", "cannot decode");
     if (rc < 0)
         return line_error(e, "invalid base64 histogram", field[f + 3], flen[f + 3]);
-    rc = hdrlog_decode_compressed(z, z_len, &out->hist, e);
-    free(z);
-    if (rc < 0)
-        return rc;
+    if (keep_z) {
+        out->z = z;
+        out->z_len = z_len;
+    } else {
+        rc = hdrlog_decode_compressed(z, z_len, &out->hist, e);
+        free(z);
+        if (rc < 0)
+            return rc;
+    }
     out->kind = HDRLOG_INTERVAL;
     return 0;
+}
+
+int hdrlog_parse_line(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e)
+{
+    return parse_line(line, len, false, out, e);
+}
+
+int hdrlog_parse_line_z(const char *line, size_t len, struct hdrlog_line *out, struct pk_err *e)
+{
+    return parse_line(line, len, true, out, e);
 }
 
 void hdrlog_cursor_init(struct hdrlog_cursor *c, const char *text, size_t len, const char *name)

@@ -17,7 +17,7 @@
 #include "core/files.h"
 
 /* 17 significant digits read back as the same double. */
-#define DUMP_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17) | JSON_ENCODE_ANY)
+#define DUMP_FLAGS JSONIO_DUMP_FLAGS
 
 /* jansson quotes the bad token ("invalid token near '...'"), raw control
  * bytes included; they must not reach a terminal through the message. */

@@ -54,12 +54,12 @@ void conn_close(struct worker *w, struct conn *c)
 }
 
 /* Every request in flight on c failed with (phase, name). */
-void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name)
+void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name, uint64_t now)
 {
     PK_ASSERT(w->inflight_total >= c->qn);
     for (unsigned i = 0; i < c->qn; i++) {
         struct inflight *f = &c->q[(c->qhead + i) % w->eng->cfg->pipeline];
-        worker_count_error(w, f->measured, ph, name);
+        worker_count_error(w, f->measured, ph, name, (int)w->eng->req_group[f->req], now);
         w->inflight_total--;
     }
     c->qn = 0;
@@ -72,26 +72,33 @@ void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char 
 {
     bool connecting = c->state == C_CONNECTING || c->state == C_TLS;
     if (connecting && c->qn == 0) {
-        /* the request the connection was opened for */
-        bool measured = w->eng->cfg->open_model ? false : worker_measured(w, now);
+        /* the request the connection was opened for; in the closed model
+         * only while -n leaves one to issue (-c 50 -n 1 attempts one) */
+        bool measured = w->eng->cfg->open_model ? false : worker_measured(w, now) && w->issued < w->quota;
+        /* closed model: the request is chosen once the connection is open */
+        int group = w->eng->origin_group[c->origin];
         if (w->eng->cfg->open_model) {
             struct pqueue *pq = &w->pend[c->origin];
             if (pq->n) {
                 struct pending p = worker_pq_pop(pq);
                 measured = p.k > w->eng->warmup_count;
+                group = (int)w->eng->req_group[p.req];
             }
         }
-        worker_count_error(w, measured, ph, name);
-        if (!w->eng->cfg->open_model && measured && w->issued < w->quota)
+        worker_count_error(w, measured, ph, name, group, now);
+        if (!w->eng->cfg->open_model && measured)
             w->issued++; /* so -n ends even when nothing can connect */
     }
-    conn_fail_inflight(w, c, ph, name);
+    conn_fail_inflight(w, c, ph, name, now);
     conn_close(w, c);
     conn_retry(w, c, now, connecting);
 }
 
 void conn_retry(struct worker *w, struct conn *c, uint64_t now, bool failed_connect)
 {
+    /* closed model: a connection with no request left to send stays closed */
+    if (!w->eng->cfg->open_model && !closed_may_issue(w, c))
+        return;
     if (failed_connect) {
         c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;
         if (c->backoff > BACKOFF_MAX_NS)
@@ -321,6 +328,8 @@ static void record_response(struct worker *w, struct conn *c, const struct http1
     w->r.bytes_in += resp->total_bytes;
     w->iin += resp->total_bytes;
     w->last_done = now;
+    if (w->breakdown)
+        breakdown_response(w, f->req, resp->status, us, now);
 }
 
 static void conn_after_response(struct worker *w, struct conn *c, bool close_it, uint64_t now)
@@ -328,7 +337,7 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
     const struct load_config *cfg = w->eng->cfg;
     if (close_it) {
         /* requests pipelined behind a "Connection: close" are lost with it */
-        conn_fail_inflight(w, c, LOAD_PHASE_READ, "closed_by_server");
+        conn_fail_inflight(w, c, LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER, now);
         conn_close(w, c);
         if (cfg->open_model || closed_may_issue(w, c)) {
             if (!cfg->open_model && cfg->think != SCENARIO_THINK_NONE) {
@@ -342,6 +351,15 @@ static void conn_after_response(struct worker *w, struct conn *c, bool close_it,
     if (!cfg->open_model && cfg->think != SCENARIO_THINK_NONE && c->qn == 0 && closed_may_issue(w, c))
         return;
     conn_fill(w, c, now);
+}
+
+/* Bytes arrived with no request outstanding (a second response to one
+ * request, say): an error of its own, counted once, though no request
+ * failed; the connection cannot be trusted and is opened again. */
+static void conn_unsolicited(struct worker *w, struct conn *c, uint64_t now)
+{
+    worker_count_error(w, worker_measured(w, now), LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, -1, now);
+    conn_fail(w, c, LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED, now);
 }
 
 static void conn_readable(struct worker *w, struct conn *c)
@@ -371,13 +389,13 @@ static void conn_readable(struct worker *w, struct conn *c)
                 if (cfg->open_model || (closed_may_issue(w, c) && !c->in_heap))
                     conn_connect(w, c, now);
             } else {
-                const char *name = rc == 0 ? "eof" : http1_error_name(http1_error(&c->parser));
+                const char *name = rc == 0 ? RESULT_ERR_EOF : http1_error_name(http1_error(&c->parser));
                 conn_fail(w, c, LOAD_PHASE_READ, name, now);
             }
             return;
         }
         if (c->qn == 0) {
-            conn_fail(w, c, LOAD_PHASE_PARSE, "unsolicited_data", now);
+            conn_unsolicited(w, c, now);
             return;
         }
         size_t off = 0;
@@ -396,13 +414,17 @@ static void conn_readable(struct worker *w, struct conn *c)
                 break;
             record_response(w, c, &resp, now);
             done_any = true;
-            if (resp.close) {
+            /* "Connection: close" was sent: the client closes after the
+             * response (RFC 9112 9.6), whatever the server said */
+            if (resp.close || !cfg->keepalive) {
                 close_it = true;
                 break;
             }
         }
         if (!close_it && off < (size_t)n) {
-            conn_fail(w, c, LOAD_PHASE_PARSE, "unsolicited_data", now);
+            /* the loop stops early only once nothing is outstanding */
+            PK_ASSERT(c->qn == 0);
+            conn_unsolicited(w, c, now);
             return;
         }
         if (done_any) {

@@ -58,6 +58,9 @@ static int check_config(const struct load_config *cfg, struct pk_err *e)
     if (cfg->pipeline < 1 || cfg->pipeline > LOAD_PIPELINE_MAX)
         return err_set(e, PK_EUSAGE, "--pipeline", "invalid pipeline depth", "%u is not in 1..%u",
                        cfg->pipeline, LOAD_PIPELINE_MAX);
+    if (cfg->pipeline > 1 && !cfg->keepalive)
+        return err_set(e, PK_EUSAGE, "--pipeline", "pipelining without keep-alive",
+                       "a connection without keep-alive carries one request");
     if (cfg->nrequests == 0 || !cfg->requests)
         return err_set(e, PK_EUSAGE, "URL", "nothing to send", "give at least one URL");
     if (cfg->end_ns == 0 && cfg->max_requests == 0)
@@ -289,6 +292,7 @@ static void engine_free(struct engine *eng)
     free(eng->origins);
     free(eng->req_origin);
     free(eng->all);
+    breakdown_free(eng);
     if (eng->slots)
         for (size_t s = 0; s < eng->nslots; s++)
             if (eng->slots[s].used)
@@ -312,6 +316,7 @@ static int merge_worker(struct load_result *res, const struct worker *w, struct 
     res->errors += w->r.errors;
     res->status_errors += w->r.status_errors;
     res->unfinished += w->r.unfinished;
+    res->dropped += w->r.dropped;
     res->bytes_in += w->r.bytes_in;
     res->bytes_out += w->r.bytes_out;
     res->connects += w->r.connects;
@@ -355,7 +360,8 @@ static int run_setup(struct run *run, struct pk_err *e)
     const struct load_config *cfg = run->cfg;
     struct engine *eng = &run->eng;
     int rc;
-    if ((rc = build_origins(eng, e)) != 0 || (rc = make_ssl_ctx(eng, e)) != 0)
+    if ((rc = build_origins(eng, e)) != 0 || (rc = breakdown_setup(eng, e)) != 0 ||
+        (rc = make_ssl_ctx(eng, e)) != 0)
         return rc;
     eng->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (eng->stopfd < 0)
@@ -575,11 +581,14 @@ static int finish(struct run *run, struct load_result *res, int rc, struct pk_er
     res->duration_s = duration;
     for (unsigned i = 0; i < cfg->threads && !rc; i++)
         rc = merge_worker(res, &run->ws[i], e);
+    if (!rc)
+        rc = breakdown_finish(eng, run->ws, cfg->threads, mend, res, e);
     if (cfg->open_model && duration > 0) {
-        uint64_t due = schedule_due(&cfg->plan, mend - eng->t0 - 1); /* sends happen before the end */
+        uint64_t due = schedule_due(&cfg->plan, mend - eng->t0); /* the window's end included */
         if (due > eng->k_limit)
             due = eng->k_limit;
-        res->rate_target = due > eng->warmup_count ? (double)(due - eng->warmup_count) / duration : 0;
+        res->due = due > eng->warmup_count ? due - eng->warmup_count : 0;
+        res->rate_target = (double)res->due / duration;
         res->rate_achieved = (double)res->sends / duration;
     }
     if (cfg->host_metrics) {

@@ -65,11 +65,12 @@ struct load_config {
     struct schedule_plan plan; /* closed model without stages: constant `connections` */
     uint64_t end_ns;           /* schedule_run_end(); 0: ends on max_requests */
     uint64_t warmup_ns;
-    uint64_t max_requests;               /* measured requests (warmup excluded); 0: no cap */
-    uint64_t timeout_ns;                 /* per request and per connect (+ TLS handshake) */
-    bool keepalive;                      /* false: one request per connection */
-    unsigned pipeline;                   /* requests in flight per connection, 1..LOAD_PIPELINE_MAX */
-    bool insecure;                       /* https: skip certificate and host verification */
+    uint64_t max_requests; /* measured requests (warmup excluded); 0: no cap */
+    uint64_t timeout_ns;   /* per request and per connect (+ TLS handshake) */
+    bool keepalive;        /* false: one request per connection, closed by the engine after its response
+                     * (the requests carry "Connection: close": request_build()) */
+    unsigned pipeline;     /* requests in flight per connection, 1..LOAD_PIPELINE_MAX */
+    bool insecure;         /* https: skip certificate and host verification */
     const struct load_request *requests; /* what to send; not copied, must outlive the run */
     size_t nrequests;
     bool random_pick;          /* pick by weight at random (scenario); else smooth weighted round-robin */

@@ -56,12 +56,13 @@ static int check_header(const struct load_header *h, const char *on, struct pk_e
         if (((unsigned char)*v < 0x20 && *v != '\t') || *v == 0x7f)
             return err_set(e, PK_EPARSE, on, "invalid header", "value of '%s' holds a control byte",
                            err_quote(h->name, n, q, sizeof(q)));
-    static const char *const owned[] = { "Host", "Content-Length", "Transfer-Encoding", "Connection" };
+    static const char *const owned[] = { "Content-Length", "Transfer-Encoding", "Connection" };
     for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++)
         if (name_is(h->name, owned[i]))
             return err_set(e, PK_EUSAGE, on, "invalid header",
-                           "'%s' is set by perfkit load (from the URL, the body and --no-keepalive)",
-                           owned[i]);
+                           "'%s' is set by perfkit load (from the body and --no-keepalive)", owned[i]);
+    if (name_is(h->name, "Host") && !h->value[0])
+        return err_set(e, PK_EPARSE, on, "invalid header", "an empty 'Host'");
     return 0;
 }
 
@@ -78,10 +79,19 @@ int request_build(struct load_request *r, const char *method, const struct url *
             return err_set(e, PK_EPARSE, on, "invalid method",
                            "'%s' is not a token (letters, digits, !#$%%&'*+-.^_`|~)",
                            err_quote(method, mlen, q, sizeof(q)));
+    /* A Host of the user's (a virtual host on an address) replaces the URL's. */
+    const char *host = u->authority;
+    bool host_given = false;
     for (size_t i = 0; i < nh; i++) {
         int rc = check_header(&h[i], on, e);
         if (rc)
             return rc;
+        if (name_is(h[i].name, "Host")) {
+            if (host_given)
+                return err_set(e, PK_EUSAGE, on, "invalid header", "'Host' given twice");
+            host = h[i].value;
+            host_given = true;
+        }
     }
 
     /* The cap makes an add past it fail with -E2BIG; adds after a failure
@@ -92,9 +102,11 @@ int request_build(struct load_request *r, const char *method, const struct url *
     buf_addc(&b, ' ');
     buf_adds(&b, u->target);
     buf_adds(&b, " HTTP/1.1\r\nHost: ");
-    buf_adds(&b, u->authority);
+    buf_adds(&b, host);
     buf_adds(&b, "\r\n");
     for (size_t i = 0; i < nh; i++) {
+        if (name_is(h[i].name, "Host"))
+            continue;
         buf_adds(&b, h[i].name);
         buf_adds(&b, ": ");
         buf_adds(&b, h[i].value);
@@ -127,6 +139,8 @@ int request_build(struct load_request *r, const char *method, const struct url *
 void request_destroy(struct load_request *r)
 {
     free(r->bytes);
+    free(r->name);
     r->bytes = NULL;
+    r->name = NULL;
     r->len = 0;
 }

@@ -3,10 +3,12 @@
  * each is the exact bytes to write ("GET /x HTTP/1.1\r\nHost: ...\r\n...
  * \r\n" and its body), so the engine's hot path only copies pointers.
  *
- * Header fields: Host (the URL's authority) first, then the user's fields in
- * order, then Content-Length when
+ * Header fields: Host first (the URL's authority, or the user's Host field,
+ * at most one, not empty: a name-based virtual host on an address; the
+ * connection and TLS's SNI still go to the URL's host, as curl's -H Host
+ * does), then the user's other fields in order, then Content-Length when
  * there is a body or the method is POST, PUT or PATCH (0 then), and
- * "Connection: close" without keep-alive. Host, Content-Length,
+ * "Connection: close" without keep-alive. Content-Length,
  * Transfer-Encoding and Connection cannot be set by the user (PK_EUSAGE
  * naming the header: the engine owns the framing and the connection);
  * a name must be an RFC 9110 token and a value free of control bytes
@@ -41,6 +43,8 @@ struct load_request {
     struct url url;  /* origin (scheme, host, port) and target */
     uint32_t weight; /* >= 1 */
     bool head;       /* HEAD: the response has no body */
+    char *name;      /* what its results are reported under (malloc'd, freed by request_destroy());
+                      * NULL: its URL */
     char *bytes;     /* the whole request */
     size_t len;
 };

@@ -14,6 +14,7 @@
 
 #include "core/err.h"
 #include "core/hdrlog.h"
+#include "load/http1.h"
 #include "load/result_impl.h"
 
 static const char *const phase_names[LOAD_PHASE_COUNT] = {
@@ -23,6 +24,32 @@ static const char *const phase_names[LOAD_PHASE_COUNT] = {
 const char *result_phase_name(enum load_phase p)
 {
     return (unsigned)p < LOAD_PHASE_COUNT ? phase_names[p] : "?";
+}
+
+size_t result_error_names(struct result_error_name *out, size_t cap)
+{
+    static const struct result_error_name own[] = {
+        { LOAD_PHASE_READ, RESULT_ERR_EOF },          { LOAD_PHASE_READ, RESULT_ERR_CLOSED_BY_SERVER },
+        { LOAD_PHASE_PARSE, RESULT_ERR_UNSOLICITED }, { LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT },
+
+        { LOAD_PHASE_TLS, RESULT_ERR_TLS_CLOSED },    { LOAD_PHASE_TLS, RESULT_ERR_TLS_FAILED },
+        { LOAD_PHASE_READ, RESULT_ERR_TLS_IO },       { LOAD_PHASE_WRITE, RESULT_ERR_TLS_IO },
+    };
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++, n++)
+        if (n < cap)
+            out[n] = own[i];
+    for (int i = HTTP1_E_NONE + 1; i < HTTP1_E_COUNT; i++) {
+        /* the engine closes after a response that says so: never fed more */
+        if (i == HTTP1_E_DATA_AFTER_CLOSE)
+            continue;
+        enum load_phase ph =
+            i == HTTP1_E_EOF_IN_HEAD || i == HTTP1_E_EOF_IN_BODY ? LOAD_PHASE_READ : LOAD_PHASE_PARSE;
+        if (n < cap)
+            out[n] = (struct result_error_name){ ph, http1_error_name((enum http1_error)i) };
+        n++;
+    }
+    return n;
 }
 
 /* ---- lifetime */
@@ -61,7 +88,74 @@ void result_destroy(struct load_result *r)
         free(r->urls[i]);
     free(r->urls);
     result_series_free(r->series, r->nseries);
+    result_groups_clear(r);
+    result_stages_clear(r);
     memset(r, 0, sizeof(*r));
+}
+
+/* ---- groups and stages */
+
+void result_groups_clear(struct load_result *r)
+{
+    for (size_t i = 0; i < r->ngroups; i++) {
+        free(r->groups[i].name);
+        hist_destroy(&r->groups[i].latency);
+    }
+    free(r->groups);
+    r->groups = NULL;
+    r->ngroups = 0;
+}
+
+void result_stages_clear(struct load_result *r)
+{
+    for (size_t i = 0; i < r->nstages; i++)
+        hist_destroy(&r->stages[i].latency);
+    free(r->stages);
+    r->stages = NULL;
+    r->nstages = 0;
+}
+
+int result_group_add(struct load_result *r, const char *name, struct result_group **out, struct pk_err *e)
+{
+    if (r->ngroups >= RESULT_GROUPS_MAX)
+        return err_set(e, -EFBIG, "result", "cannot add a name", "at most %u", RESULT_GROUPS_MAX);
+    struct result_group *v = realloc(r->groups, (r->ngroups + 1) * sizeof(*v));
+    if (!v)
+        return err_errno(e, -ENOMEM, "result", "cannot add a name");
+    r->groups = v;
+    struct result_group *g = &v[r->ngroups];
+    memset(g, 0, sizeof(*g));
+    g->name = strndup(name, RESULT_NAME_MAX);
+    if (!g->name)
+        return err_errno(e, -ENOMEM, "result", "cannot add a name");
+    int rc = result_hist_init(&g->latency, e);
+    if (rc) {
+        free(g->name);
+        return rc;
+    }
+    r->ngroups++;
+    if (out)
+        *out = g;
+    return 0;
+}
+
+int result_stage_add(struct load_result *r, struct result_stage **out, struct pk_err *e)
+{
+    if (r->nstages >= RESULT_STAGES_MAX)
+        return err_set(e, -EFBIG, "result", "cannot add a stage", "at most %u", RESULT_STAGES_MAX);
+    struct result_stage *v = realloc(r->stages, (r->nstages + 1) * sizeof(*v));
+    if (!v)
+        return err_errno(e, -ENOMEM, "result", "cannot add a stage");
+    r->stages = v;
+    struct result_stage *s = &v[r->nstages];
+    memset(s, 0, sizeof(*s));
+    int rc = result_hist_init(&s->latency, e);
+    if (rc)
+        return rc;
+    r->nstages++;
+    if (out)
+        *out = s;
+    return 0;
 }
 
 /* ---- counters */
@@ -119,8 +213,16 @@ uint64_t result_transport_errors(const struct load_result *r)
 
 double result_error_rate(const struct load_result *r)
 {
-    double all = (double)r->requests + (double)result_transport_errors(r);
+    double all = (double)r->requests + (double)result_transport_errors(r) + (double)r->dropped;
     return all > 0 ? (double)r->errors / all : NAN;
+}
+
+double result_dropped_rate(const struct load_result *r)
+{
+    if (!r->open_model)
+        return 0;
+    double due = (double)r->sends + (double)r->dropped;
+    return due > 0 ? (double)r->dropped / due : NAN;
 }
 
 double result_rps(const struct load_result *r)
@@ -211,12 +313,19 @@ double result_threshold_value(const struct load_result *r, const struct threshol
     case THRESHOLD_MIN: return none ? NAN : (double)hist_min(h) / 1e6;
     case THRESHOLD_MAX: return none ? NAN : (double)hist_max(h) / 1e6;
     case THRESHOLD_ERROR_RATE: return result_error_rate(r);
+    case THRESHOLD_DROPPED: return result_dropped_rate(r);
     case THRESHOLD_RPS: return result_rps(r);
     }
     return NAN;
 }
 
 /* ---- URLs */
+
+bool result_hist_ok(const struct hist *h)
+{
+    return h->counts && h->lowest == RESULT_HIST_LOWEST && h->highest == RESULT_HIST_HIGHEST &&
+           h->sigfigs == RESULT_HIST_SIGFIGS;
+}
 
 bool result_url_ok(const char *s)
 {

@@ -12,9 +12,13 @@
  * under the phase where it failed, with a name: the errno's name for
  * syscalls ("ECONNREFUSED", "ECONNRESET"), http1_error_name() for parse
  * errors, "timeout" for the timer, OpenSSL's reason for TLS ("certificate
- * verify failed"). A response with status >= 400 is not an error of a phase
- * but counts in `errors` (k6's default for a failed request); error_rate =
- * errors / (requests + transport errors).
+ * verify failed"). Bytes that answer no request are counted the same way
+ * (parse, "unsolicited_data"), once each time, though no request failed.
+ * A response with status >= 400 is not an error of a phase
+ * but counts in `errors` (k6's default for a failed request). In the open
+ * model a request due but never sent is `dropped` (k6's dropped_iterations):
+ * it counts in `errors` too, as a failed attempt. error_rate = errors /
+ * (requests + transport errors + dropped).
  *
  * Ownership: struct load_result is caller-owned; result_init() before use,
  * result_destroy() after (frees the histograms, the series and its encoded
@@ -26,8 +30,9 @@
  * RESULT_URLS_MAX URLs of RESULT_URL_MAX bytes, counts up to 2^63-1 (JSON
  * integers), start_ms in years 1970..9999, files of RESULT_JSON_MAX_BYTES.
  *
- * Sources: result.c (the model), result_write.c, result_read.c and
- * result_merge.c, sharing result_impl.h.
+ * Sources: result.c (the model), result_write.c, result_read.c,
+ * result_merge.c and result_stream.c (merge's inputs streamed), sharing
+ * result_impl.h.
  */
 #ifndef PK_LOAD_RESULT_H
 #define PK_LOAD_RESULT_H
@@ -72,6 +77,28 @@ enum load_phase {
 /* "connect", "tls", "write", "read", "timeout", "parse" (JSON keys). */
 const char *result_phase_name(enum load_phase p);
 
+/* The names the engine gives itself, besides errno's names ("ECONNRESET")
+ * and OpenSSL's reasons; the parser's come from http1_error_name(). */
+#define RESULT_ERR_EOF              "eof"                     /* read: closed before any byte of a response */
+#define RESULT_ERR_CLOSED_BY_SERVER "closed_by_server"        /* read: pipelined behind "Connection: close" */
+#define RESULT_ERR_UNSOLICITED      "unsolicited_data"        /* parse: bytes with no request outstanding */
+#define RESULT_ERR_TIMEOUT          "timeout"                 /* timeout: no complete response in time */
+#define RESULT_ERR_TLS_CLOSED       "closed during handshake" /* tls */
+#define RESULT_ERR_TLS_FAILED       "handshake failed"        /* tls: no reason from OpenSSL */
+#define RESULT_ERR_TLS_IO           "tls_failed"              /* read, write: no reason from OpenSSL */
+
+struct result_error_name {
+    enum load_phase phase;
+    const char *name;
+};
+
+/* Every name of a fixed text the engine can count, with its phase: its own
+ * above and the parser's (those of a close inside a response under read,
+ * the others under parse), not errno's or OpenSSL's. docs/load.md's table
+ * lists the same (test_result compares them). Returns how many, writing
+ * at most cap into out. */
+size_t result_error_names(struct result_error_name *out, size_t cap);
+
 struct result_error {
     uint8_t phase;                        /* enum load_phase */
     char name[RESULT_ERROR_NAME_MAX + 1]; /* "ECONNRESET", "bad_chunk_size", "timeout", ... */
@@ -97,6 +124,39 @@ struct result_second {
     double net_rx_bps, net_tx_bps; /* bytes/s, all interfaces but lo */
 };
 
+/* What the requests of one name got: a request's name is its URL as
+ * given, or in a scenario its `name` (else "METHOD URL"). Their errors are
+ * those of requests of that name (a connect that failed before a request
+ * was chosen counts only in the totals, unless every request of that
+ * origin has the one name). */
+struct result_group {
+    char *name;             /* malloc'd, 1..RESULT_NAME_MAX bytes, printable */
+    uint64_t requests;      /* complete responses */
+    uint64_t errors;        /* transport errors + status >= 400 + dropped, of its requests */
+    uint64_t status_errors; /* responses with status >= 400 */
+    uint64_t dropped;       /* open model: due, never sent */
+    uint64_t status[RESULT_STATUS_MAX];
+    struct hist latency; /* corrected in the open model */
+};
+
+/* One step of --stage: what completed (or failed) within it, as the
+ * series counts seconds; a dropped request counts in the stage it was due. */
+struct result_stage {
+    uint64_t target;   /* connections, or requests/s in the open model */
+    double start_s;    /* its start, seconds after the measured phase's (negative: in the warmup) */
+    double length_s;   /* as planned */
+    double duration_s; /* its measured part */
+    uint64_t requests, errors, status_errors, dropped;
+    struct hist latency;
+};
+
+/* Names kept; requests of further names count under RESULT_GROUP_OTHER. */
+#define RESULT_GROUPS_MAX  64u
+#define RESULT_GROUP_OTHER "(other)"
+#define RESULT_NAME_MAX    RESULT_URL_MAX
+/* Stages a result holds: SCHEDULE_MAX_STAGES. */
+#define RESULT_STAGES_MAX 64u
+
 struct load_result {
     /* what ran */
     bool open_model;
@@ -112,9 +172,11 @@ struct load_result {
 
     /* totals of the measured phase */
     uint64_t requests;      /* complete responses, any status */
-    uint64_t errors;        /* transport errors (the sum of errs) + status >= 400 */
+    uint64_t errors;        /* transport errors (the sum of errs) + status >= 400 + dropped */
     uint64_t status_errors; /* responses with status >= 400 */
-    uint64_t unfinished;    /* in flight when the run ended: neither latency nor error */
+    uint64_t dropped;       /* open model: due in the measured phase, never sent (no connection
+                             * free within --timeout, or none by the end) */
+    uint64_t unfinished;    /* sent, still in flight when the run ended: neither latency nor error */
     uint64_t bytes_in, bytes_out;
     uint64_t connects; /* connections established (TCP, and TLS when https) */
     uint64_t status[RESULT_STATUS_MAX];
@@ -131,6 +193,7 @@ struct load_result {
     /* open model */
     double rate_target;   /* requests due in the measured phase / duration_s */
     double rate_achieved; /* requests sent in the measured phase / duration_s */
+    uint64_t due;         /* requests due in the measured phase (sends + dropped) */
     uint64_t sends, late_sends;
     int64_t lateness_max_us;
 
@@ -141,6 +204,13 @@ struct load_result {
     struct result_second *series;
     size_t nseries;
     bool host_metrics; /* series carries host metrics */
+
+    /* by request name (none: not known, as from an interval log) and by
+     * stage (none: the run had no --stage) */
+    struct result_group *groups;
+    size_t ngroups;
+    struct result_stage *stages;
+    size_t nstages;
 };
 
 /* Initialises every histogram (result_hist_init) and zeroes the rest;
@@ -159,10 +229,22 @@ int result_hist_init(struct hist *h, struct pk_err *e);
 void result_error_add(struct load_result *r, enum load_phase phase, const char *name, uint64_t n);
 /* Sum of the transport error counters. */
 uint64_t result_transport_errors(const struct load_result *r);
-/* errors / (requests + transport errors); NaN when both are 0. */
+/* errors / (requests + transport errors + dropped); NaN when all are 0. */
 double result_error_rate(const struct load_result *r);
+/* dropped / (sends + dropped) in the open model, NaN when nothing was due;
+ * 0 in the closed model, where nothing is due at a time. */
+double result_dropped_rate(const struct load_result *r);
 /* requests / duration_s; NaN when duration_s is 0. */
 double result_rps(const struct load_result *r);
+
+/* Appends a group named name (copied, cut to RESULT_NAME_MAX bytes) with
+ * its histogram, or a stage; *out (may be NULL) is valid until the next
+ * add. -ENOMEM; -EFBIG past RESULT_GROUPS_MAX or RESULT_STAGES_MAX. */
+int result_group_add(struct load_result *r, const char *name, struct result_group **out, struct pk_err *e);
+int result_stage_add(struct load_result *r, struct result_stage **out, struct pk_err *e);
+/* Frees every group or stage, leaving none. */
+void result_groups_clear(struct load_result *r);
+void result_stages_clear(struct load_result *r);
 
 /* Appends a second to the series (zeroed, host metrics NaN); -ENOMEM, and
  * -EFBIG once it holds RESULT_SERIES_MAX seconds. *out (may be NULL) is
@@ -219,6 +301,14 @@ int result_parse_json(const char *text, size_t len, const char *name, struct loa
  * RESULT_SERIES_MAX or the window 10^9 s; dst is unchanged on error. A src
  * that never ran (as result_init() left it) adds nothing. */
 int result_merge(struct load_result *dst, const struct load_result *src, struct pk_err *e);
+/* Adds the result in the JSON file at path into dst, as result_read_json()
+ * and result_merge() would, but streamed (result_stream.c): the file's
+ * series is read one second at a time, so memory stays bounded by the
+ * largest single value (at most 128 MiB) beside dst itself, whatever the
+ * file's length (RESULT_JSON_MAX_BYTES at most). Errors name the file
+ * (file:line:column for its syntax) and the key. Unlike result_merge(), dst
+ * may hold part of the file on error and is then only to be destroyed. */
+int result_merge_json_file(struct load_result *dst, const char *path, struct pk_err *e);
 /* Adds an HdrHistogram interval log (every untagged interval) into dst:
  * requests and latency only (in the closed model latency_uncorrected too,
  * the same there), the window from its StartTime/BaseTime and interval
@@ -228,7 +318,8 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
  * a StartTime or BaseTime and histograms of the RESULT_HIST_* layout
  * (values in microseconds); errors name "<path>:<line>". A log has no
  * model: it is taken as dst's (closed when dst is empty), so JSON results
- * are best merged first. */
+ * are best merged first. Read line by line (result_stream.c): each interval
+ * is added where it lies, without a histogram of its own or an encoding. */
 int result_merge_hdrlog(struct load_result *dst, const char *path, struct pk_err *e);
 
 #endif

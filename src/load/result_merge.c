@@ -1,6 +1,6 @@
 /*
  * result_merge - results of generators that ran side by side added into one
- * (result.h): results as read from JSON, and HdrHistogram interval logs.
+ * (result.h); the files they come from are read in result_stream.c.
  *
  * Counts and histograms add exactly; the series are aligned on whole
  * seconds of the merged start. A merge is computed aside and committed at
@@ -18,10 +18,6 @@
 #include "core/files.h"
 #include "core/hdrlog.h"
 #include "load/result_impl.h"
-
-/* HdrHistogram's log readers take timestamps more than a year before
- * StartTime as relative to it (HistogramLogReader). */
-#define LOG_RELATIVE_S (365.0 * 24 * 3600)
 
 static bool add_ok(uint64_t *acc, uint64_t v)
 {
@@ -78,41 +74,64 @@ static int urls_union(const struct load_result *a, const struct load_result *b, 
     return 0;
 }
 
-static int second_hist(const struct result_second *s, struct hist *h, struct pk_err *e)
+void result_scratch_destroy(struct result_scratch *s)
 {
-    return hdrlog_decode_compressed(s->hist_z, s->hist_z_len, h, e);
+    hist_destroy(&s->h);
 }
 
-/* Adds src into d. d->hist_z is replaced by a new buffer when both have a
- * histogram (*fresh tells the caller which buffers are new). */
-static int second_add(struct result_second *d, bool *fresh, const struct result_second *src, struct pk_err *e)
+int result_scratch_get(struct result_scratch *sc, struct hist **out, struct pk_err *e)
+{
+    struct hist *h = &sc->h;
+    *out = h;
+    if (!h->counts)
+        return result_hist_init(h, e);
+    /* no count lies above the max's bucket: zeroing up to it empties the
+     * histogram at the cost of what it held, not of its layout */
+    if (h->total)
+        memset(h->counts, 0, (size_t)(hist_index_of(h, h->max_raw) + 1) * sizeof(*h->counts));
+    h->total = 0;
+    h->clamped = 0;
+    h->max_raw = 0;
+    h->min_nz_raw = INT64_MAX;
+    return 0;
+}
+
+void result_second_stats(struct result_second *s, const struct hist *h)
+{
+    s->p50_us = hist_value_at_percentile(h, 50);
+    s->p99_us = hist_value_at_percentile(h, 99);
+    s->max_us = hist_max(h);
+}
+
+int result_second_add(struct result_second *d, bool *fresh, const struct result_second *src,
+                      struct result_scratch *sc, struct pk_err *e)
 {
     bool had = d->requests > 0 || d->hist_z;
     struct result_second sum = *d;
     if (!add_ok(&sum.requests, src->requests) || !add_ok(&sum.errors, src->errors) ||
         !add_ok(&sum.bytes_in, src->bytes_in) || !add_ok(&sum.bytes_out, src->bytes_out))
         return err_set(e, -EOVERFLOW, "series", "cannot merge", "a count would pass 2^63-1");
-    d->requests = sum.requests;
-    d->errors = sum.errors;
-    d->bytes_in = sum.bytes_in;
-    d->bytes_out = sum.bytes_out;
-    /* The worst host of the generators, see docs/load-json.md. */
-    d->cpu_pct = fmax(d->cpu_pct, src->cpu_pct);
-    d->mem_used_pct = fmax(d->mem_used_pct, src->mem_used_pct);
-    d->net_rx_bps = fmax(d->net_rx_bps, src->net_rx_bps);
-    d->net_tx_bps = fmax(d->net_tx_bps, src->net_tx_bps);
-    if (!src->hist_z) {
-        if (!d->hist_z) {
-            /* Neither kept a histogram: the best that can be said. */
-            if (!had) {
-                d->p50_us = src->p50_us;
-                d->p99_us = src->p99_us;
-            }
-            d->max_us = d->max_us > src->max_us ? d->max_us : src->max_us;
-        }
-        return 0;
-    }
-    if (!d->hist_z) {
+    if (src->hist_z && d->hist_z) {
+        /* both histograms added up in the scratch, then encoded once */
+        struct hist *h;
+        uint8_t *z;
+        size_t zlen;
+        int rc = result_scratch_get(sc, &h, e);
+        if (rc == 0)
+            rc = hdrlog_decode_compressed_add(d->hist_z, d->hist_z_len, h, e);
+        if (rc == 0)
+            rc = hdrlog_decode_compressed_add(src->hist_z, src->hist_z_len, h, e);
+        if (rc == 0)
+            rc = hdrlog_encode_compressed(h, HDRLOG_LOG_ZLIB_LEVEL, &z, &zlen, e);
+        if (rc < 0)
+            return rc;
+        if (*fresh)
+            free(d->hist_z);
+        d->hist_z = z;
+        d->hist_z_len = zlen;
+        *fresh = true;
+        result_second_stats(d, h);
+    } else if (src->hist_z) {
         uint8_t *z = malloc(src->hist_z_len ? src->hist_z_len : 1);
         if (!z)
             return err_errno(e, -ENOMEM, "series", "cannot merge");
@@ -123,34 +142,28 @@ static int second_add(struct result_second *d, bool *fresh, const struct result_
         d->p99_us = src->p99_us;
         d->max_us = src->max_us;
         *fresh = true;
-        return 0;
-    }
-    struct hist a, b;
-    int rc = second_hist(d, &a, e);
-    if (rc < 0)
-        return rc;
-    rc = second_hist(src, &b, e);
-    if (rc == 0) {
-        rc = hist_merge(&a, &b, e);
-        hist_destroy(&b);
-    }
-    if (rc == 0) {
-        struct result_second tmp = *d;
-        tmp.hist_z = NULL;
-        rc = result_second_set_hist(&tmp, &a, e);
-        if (rc == 0) {
-            if (*fresh)
-                free(d->hist_z);
-            *d = tmp;
-            *fresh = true;
+    } else if (!d->hist_z) {
+        /* Neither kept a histogram: the best that can be said. */
+        if (!had) {
+            d->p50_us = src->p50_us;
+            d->p99_us = src->p99_us;
         }
+        d->max_us = d->max_us > src->max_us ? d->max_us : src->max_us;
     }
-    hist_destroy(&a);
-    return rc;
+    d->requests = sum.requests;
+    d->errors = sum.errors;
+    d->bytes_in = sum.bytes_in;
+    d->bytes_out = sum.bytes_out;
+    /* The worst host of the generators, see docs/load-json.md. */
+    d->cpu_pct = fmax(d->cpu_pct, src->cpu_pct);
+    d->mem_used_pct = fmax(d->mem_used_pct, src->mem_used_pct);
+    d->net_rx_bps = fmax(d->net_rx_bps, src->net_rx_bps);
+    d->net_tx_bps = fmax(d->net_tx_bps, src->net_tx_bps);
+    return 0;
 }
 
 /* Offset in whole seconds (nearest) of a start after the merged start. */
-static int64_t offset_s(int64_t start_ms, int64_t base_ms)
+int64_t result_offset_s(int64_t start_ms, int64_t base_ms)
 {
     return (int64_t)llround(((double)start_ms - (double)base_ms) / 1000.0);
 }
@@ -183,6 +196,9 @@ static int merge_check(const struct load_result *dst, const struct load_result *
             __builtin_add_overflow(dh[i]->clamped, sh[i]->clamped, &sum))
             return err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "a histogram's count would overflow");
     }
+    if (src->ngroups > RESULT_GROUPS_MAX || src->nstages > RESULT_STAGES_MAX)
+        return err_set(e, -EINVAL, "result", MERGE_WHAT, "more than %u names or %u stages", RESULT_GROUPS_MAX,
+                       RESULT_STAGES_MAX);
     if (dst->nseries > RESULT_SERIES_MAX || src->nseries > RESULT_SERIES_MAX)
         return err_set(e, -EINVAL, "result", MERGE_WHAT, "a series longer than %u seconds",
                        (unsigned)RESULT_SERIES_MAX);
@@ -244,6 +260,7 @@ static int merge_counts(struct load_result *t, const struct load_result *src, st
 {
     bool ok = add_ok(&t->requests, src->requests) && add_ok(&t->errors, src->errors) &&
               add_ok(&t->status_errors, src->status_errors) && add_ok(&t->unfinished, src->unfinished) &&
+              add_ok(&t->dropped, src->dropped) && add_ok(&t->due, src->due) &&
               add_ok(&t->bytes_in, src->bytes_in) && add_ok(&t->bytes_out, src->bytes_out) &&
               add_ok(&t->connects, src->connects) && add_ok(&t->sends, src->sends) &&
               add_ok(&t->late_sends, src->late_sends);
@@ -281,8 +298,10 @@ static int merge_series(const struct load_result *dst, const struct load_result 
     }
     for (size_t i = 0; i < dst->nseries; i++)
         ns[i + (size_t)kd] = dst->series[i];
+    struct result_scratch sc = { 0 };
     for (size_t i = 0; i < src->nseries && rc == 0; i++)
-        rc = second_add(&ns[i + (size_t)ks], &fr[i + (size_t)ks], &src->series[i], e);
+        rc = result_second_add(&ns[i + (size_t)ks], &fr[i + (size_t)ks], &src->series[i], &sc, e);
+    result_scratch_destroy(&sc);
     if (rc < 0)
         goto fail;
     *out = ns;
@@ -297,6 +316,122 @@ fail:
     free(ns);
     free(fr);
     return rc;
+}
+
+/* ---- by name and by stage */
+
+/* The merged groups: dst's (their buffers moved, not copied) and one fresh
+ * group for each name of src's that dst lacks, in *out; map[i] is where
+ * src's group i goes. None when either result lacks groups (an interval
+ * log, a file of an older perfkit): a breakdown must add up to the totals.
+ * Names past RESULT_GROUPS_MAX go to RESULT_GROUP_OTHER. */
+static int groups_plan(const struct load_result *dst, const struct load_result *src, bool first,
+                       struct load_result *out, size_t *map, struct pk_err *e)
+{
+    memset(out, 0, sizeof(*out));
+    if (!(first ? src->ngroups : dst->ngroups && src->ngroups))
+        return 0;
+    if (!first && dst->ngroups) {
+        out->groups = malloc(dst->ngroups * sizeof(*out->groups));
+        if (!out->groups)
+            return err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+        memcpy(out->groups, dst->groups, dst->ngroups * sizeof(*out->groups));
+        out->ngroups = dst->ngroups;
+    }
+    size_t moved = out->ngroups;
+    int rc = 0;
+    for (size_t i = 0; i < src->ngroups && rc == 0; i++) {
+        const char *name = src->groups[i].name;
+        size_t k = 0;
+        while (k < out->ngroups && strcmp(out->groups[k].name, name) != 0)
+            k++;
+        if (k == out->ngroups && out->ngroups == RESULT_GROUPS_MAX - 1) {
+            name = RESULT_GROUP_OTHER;
+            for (k = 0; k < out->ngroups && strcmp(out->groups[k].name, name) != 0;)
+                k++;
+        }
+        if (k == out->ngroups)
+            rc = result_group_add(out, name, NULL, e);
+        map[i] = k;
+        const struct result_group *a = &out->groups[k], *b = &src->groups[i];
+        int64_t sum;
+        if (rc == 0 && __builtin_add_overflow(a->latency.total, b->latency.total, &sum))
+            rc = err_set(e, -EOVERFLOW, "result", MERGE_WHAT, "a histogram's count would overflow");
+    }
+    if (rc < 0) {
+        /* the moved groups are still dst's */
+        for (size_t k = moved; k < out->ngroups; k++) {
+            free(out->groups[k].name);
+            hist_destroy(&out->groups[k].latency);
+        }
+        free(out->groups);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+/* Adds src's groups into the planned ones; cannot fail (layouts and
+ * totals were checked by groups_plan and merge_check). */
+static void groups_commit(struct load_result *planned, const struct load_result *src, const size_t *map)
+{
+    for (size_t i = 0; i < src->ngroups && planned->ngroups; i++) {
+        struct result_group *a = &planned->groups[map[i]];
+        const struct result_group *b = &src->groups[i];
+        a->requests += b->requests;
+        a->errors += b->errors;
+        a->status_errors += b->status_errors;
+        a->dropped += b->dropped;
+        for (int c = 0; c < RESULT_STATUS_MAX; c++)
+            a->status[c] += b->status[c];
+        hist_merge(&a->latency, &b->latency, NULL);
+    }
+}
+
+/* Stages add one to one when both runs had the same plan (the same
+ * targets and lengths); otherwise the merge has none. */
+static bool stages_match(const struct load_result *a, const struct load_result *b)
+{
+    if (a->nstages != b->nstages || !a->nstages)
+        return false;
+    for (size_t i = 0; i < a->nstages; i++)
+        if (a->stages[i].target != b->stages[i].target || a->stages[i].length_s != b->stages[i].length_s)
+            return false;
+    return true;
+}
+
+static int stages_copy(struct load_result *t, const struct load_result *src, struct pk_err *e)
+{
+    memset(t, 0, sizeof(*t));
+    for (size_t i = 0; i < src->nstages; i++) {
+        struct result_stage *s;
+        int rc = result_stage_add(t, &s, e);
+        if (rc == 0)
+            rc = hist_merge(&s->latency, &src->stages[i].latency, e);
+        if (rc < 0) {
+            result_stages_clear(t);
+            return rc;
+        }
+        struct hist h = s->latency;
+        *s = src->stages[i];
+        s->latency = h;
+    }
+    return 0;
+}
+
+static void stages_commit(struct load_result *t, const struct load_result *src)
+{
+    for (size_t i = 0; i < t->nstages; i++) {
+        struct result_stage *a = &t->stages[i];
+        const struct result_stage *b = &src->stages[i];
+        /* side by side: the earliest start, the longest measured part */
+        a->start_s = fmin(a->start_s, b->start_s);
+        a->duration_s = fmax(a->duration_s, b->duration_s);
+        a->requests += b->requests;
+        a->errors += b->errors;
+        a->status_errors += b->status_errors;
+        a->dropped += b->dropped;
+        hist_merge(&a->latency, &b->latency, NULL);
+    }
 }
 
 int result_merge(struct load_result *dst, const struct load_result *src, struct pk_err *e)
@@ -317,8 +452,8 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
         return rc;
 
     /* Series on whole seconds of the merged start. */
-    int64_t kd = first ? 0 : offset_s(dst->start_ms, t.start_ms);
-    int64_t ks = first ? 0 : offset_s(src->start_ms, t.start_ms);
+    int64_t kd = first ? 0 : result_offset_s(dst->start_ms, t.start_ms);
+    int64_t ks = first ? 0 : result_offset_s(src->start_ms, t.start_ms);
     int64_t len = dst->nseries ? (int64_t)dst->nseries + kd : 0;
     if (src->nseries && (int64_t)src->nseries + ks > len)
         len = (int64_t)src->nseries + ks;
@@ -329,13 +464,25 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
 
     char **urls = NULL;
     size_t nurls = 0;
-    if (urls_union(dst, src, &urls, &nurls) < 0)
-        return err_errno(e, -ENOMEM, "result", MERGE_WHAT);
-    struct result_second *ns;
-    bool *fresh;
-    if ((rc = merge_series(dst, src, kd, ks, len, &ns, &fresh, e)) < 0) {
-        urls_free(urls, nurls);
+    size_t map[RESULT_GROUPS_MAX];
+    struct load_result groups, stages = { 0 };
+    if ((rc = groups_plan(dst, src, first, &groups, map, e)) < 0)
         return rc;
+    bool keep_stages = first ? src->nstages > 0 : stages_match(dst, src);
+    if (first && keep_stages && (rc = stages_copy(&stages, src, e)) < 0)
+        goto fail_groups;
+    if (urls_union(dst, src, &urls, &nurls) < 0) {
+        rc = err_errno(e, -ENOMEM, "result", MERGE_WHAT);
+        goto fail_stages;
+    }
+    /* a src without seconds (a head, its series streamed after it:
+     * result_stream.c) that does not move dst's leaves them in place */
+    bool same_series = src->nseries == 0 && kd == 0;
+    struct result_second *ns = NULL;
+    bool *fresh = NULL;
+    if (!same_series && (rc = merge_series(dst, src, kd, ks, len, &ns, &fresh, e)) < 0) {
+        urls_free(urls, nurls);
+        goto fail_stages;
     }
 
     /* Commit: nothing below fails (layouts and totals were checked). */
@@ -345,158 +492,42 @@ int result_merge(struct load_result *dst, const struct load_result *src, struct 
     urls_free(dst->urls, dst->nurls);
     t.urls = urls;
     t.nurls = nurls;
-    for (size_t i = 0; i < dst->nseries; i++)
-        if (ns[i + (size_t)kd].hist_z != dst->series[i].hist_z)
-            free(dst->series[i].hist_z);
-    free(dst->series);
-    t.series = ns;
-    t.nseries = (size_t)len;
-    free(fresh);
+    if (!same_series) {
+        for (size_t i = 0; i < dst->nseries; i++)
+            if (ns[i + (size_t)kd].hist_z != dst->series[i].hist_z)
+                free(dst->series[i].hist_z);
+        free(dst->series);
+        t.series = ns;
+        t.nseries = (size_t)len;
+        free(fresh);
+    }
+    /* by name: the planned groups hold dst's moved ones; a dst group that
+     * was not moved (the merge keeps none) is freed */
+    groups_commit(&groups, src, map);
+    if (!groups.ngroups)
+        result_groups_clear(&t);
+    else
+        free(dst->groups);
+    t.groups = groups.groups;
+    t.ngroups = groups.ngroups;
+    if (first) {
+        t.stages = stages.stages;
+        t.nstages = stages.nstages;
+    } else if (keep_stages) {
+        stages_commit(&t, src);
+    } else {
+        result_stages_clear(&t);
+    }
     *dst = t;
     return 0;
-}
 
-/* ---- merge of an HdrHistogram interval log */
-
-struct logrd {
-    struct load_result *r;
-    bool have_start, have_base, based, per_second;
-    double start_time_s, base_time_s, base_s, window_s, end_s;
-};
-
-static int log_interval(struct logrd *g, struct hdrlog_line *line, struct pk_err *e)
-{
-    struct load_result *r = g->r;
-    if (!hist_same_layout(&line->hist, &r->latency))
-        return err_set(e, PK_EPARSE, "", "histogram of another layout",
-                       "%lld..%lld at %d digits, not perfkit load's %lld..%lld at %d",
-                       (long long)line->hist.lowest, (long long)line->hist.highest, line->hist.sigfigs,
-                       (long long)RESULT_HIST_LOWEST, (long long)RESULT_HIST_HIGHEST, RESULT_HIST_SIGFIGS);
-    if (!g->based) {
-        if (!g->have_start && !g->have_base)
-            return err_set(e, PK_EPARSE, "", "no StartTime or BaseTime before the first interval",
-                           "the measured window is unknown");
-        /* HistogramLogReader's rule for logs without a BaseTime. */
-        if (g->have_base)
-            g->base_s = g->base_time_s;
-        else
-            g->base_s = line->start_s < g->start_time_s - LOG_RELATIVE_S ? g->start_time_s : 0;
-        g->window_s = g->have_start ? g->start_time_s : g->base_s + line->start_s;
-        double ms = floor(g->window_s * 1000.0 + 0.5);
-        if (!(ms >= 0 && ms <= (double)START_MS_MAX))
-            return err_set(e, PK_EPARSE, "", "start time out of range", "%.3f s", g->window_s);
-        r->start_ms = (int64_t)ms;
-        g->end_s = g->window_s;
-        g->based = true;
+fail_stages:
+    result_stages_clear(&stages);
+fail_groups:
+    for (size_t k = first ? 0 : dst->ngroups; k < groups.ngroups; k++) {
+        free(groups.groups[k].name);
+        hist_destroy(&groups.groups[k].latency);
     }
-    if (!(line->length_s >= 0) || !isfinite(line->start_s) || !isfinite(line->length_s))
-        return err_set(e, PK_EPARSE, "", "invalid interval", "a negative or non-finite time");
-    double abs_s = g->base_s + line->start_s;
-    double rel = abs_s - (double)r->start_ms / 1000.0;
-    if (!isfinite(rel))
-        return err_set(e, PK_EPARSE, "", "invalid interval", "start time out of range");
-    if (rel < -0.5)
-        return err_set(e, PK_EPARSE, "", "interval before the start time", "%.3f s before it", -rel);
-    if (abs_s + line->length_s - g->window_s > DURATION_MAX_S)
-        return err_set(e, PK_EPARSE, "", "interval too late", "more than %g s after the start",
-                       DURATION_MAX_S);
-    if (abs_s + line->length_s > g->end_s)
-        g->end_s = abs_s + line->length_s;
-    int rc = hist_merge(&r->latency, &line->hist, e);
-    if (rc < 0)
-        return rc;
-    if (!r->open_model && (rc = hist_merge(&r->latency_uncorrected, &line->hist, e)) < 0)
-        return rc;
-
-    /* Seconds of the series from intervals of about one second only;
-     * longer or shorter ones cannot be split or placed. */
-    if (line->length_s < 0.5 || line->length_s > 1.5)
-        g->per_second = false;
-    if (!g->per_second)
-        return 0;
-    int64_t t = (int64_t)llround(rel < 0 ? 0 : rel);
-    if (t >= RESULT_SERIES_MAX) {
-        g->per_second = false;
-        return 0;
-    }
-    while (r->nseries <= (size_t)t)
-        if ((rc = result_series_push(r, NULL, e)) < 0)
-            return rc;
-    struct result_second *s = &r->series[t];
-    struct result_second one;
-    result_second_clear(&one);
-    one.requests = (uint64_t)hist_total(&line->hist);
-    if ((rc = result_second_set_hist(&one, &line->hist, e)) < 0)
-        return rc;
-    bool fresh = s->hist_z != NULL;
-    rc = second_add(s, &fresh, &one, e);
-    free(one.hist_z);
-    return rc;
-}
-
-static int log_to_result(const char *text, size_t len, const char *path, bool open_model,
-                         struct load_result *r, struct pk_err *e)
-{
-    struct logrd g;
-    memset(&g, 0, sizeof(g));
-    g.r = r;
-    g.per_second = true;
-    r->open_model = open_model;
-    r->sources = 1;
-    struct hdrlog_cursor c;
-    hdrlog_cursor_init(&c, text, len, path);
-    struct hdrlog_line line;
-    int rc;
-    while ((rc = hdrlog_next(&c, &line, e)) > 0) {
-        rc = 0;
-        if (line.kind == HDRLOG_INTERVAL) {
-            if (line.tag[0] == '\0')
-                rc = log_interval(&g, &line, e);
-            hist_destroy(&line.hist);
-        } else if (line.kind == HDRLOG_START_TIME && !g.based) {
-            g.have_start = true;
-            g.start_time_s = line.time_s;
-        } else if (line.kind == HDRLOG_BASE_TIME && !g.based) {
-            g.have_base = true;
-            g.base_time_s = line.time_s;
-        }
-        if (rc < 0)
-            break;
-    }
-    if (rc < 0) {
-        hdrlog_where(&c, e);
-        return rc;
-    }
-    if (!g.based)
-        return err_set(e, PK_EPARSE, path, "no untagged interval", "nothing to merge");
-    r->duration_s = g.end_s - (double)r->start_ms / 1000.0;
-    if (r->duration_s < 0)
-        r->duration_s = 0;
-    r->requests = (uint64_t)hist_total(&r->latency);
-    if (!g.per_second) {
-        result_series_free(r->series, r->nseries);
-        r->series = NULL;
-        r->nseries = 0;
-    }
-    return 0;
-}
-
-int result_merge_hdrlog(struct load_result *dst, const char *path, struct pk_err *e)
-{
-    if (!dst || !path)
-        return err_set(e, -EINVAL, "histogram log", "cannot merge", "missing argument");
-    char *text;
-    size_t len;
-    int rc = files_read_all(path, RESULT_JSON_MAX_BYTES, &text, &len, e);
-    if (rc < 0)
-        return rc;
-    struct load_result lr;
-    rc = result_init(&lr, e);
-    if (rc == 0)
-        rc = log_to_result(text, len, path, dst->open_model, &lr, e);
-    free(text);
-    if (rc == 0)
-        rc = result_merge(dst, &lr, e);
-    result_destroy(&lr);
+    free(groups.groups);
     return rc;
 }

@@ -34,6 +34,8 @@
 struct rd {
     const char *name;
     struct pk_err *e;
+    bool with_series;          /* false: a document's head, the series streamed apart */
+    struct result_scratch *sc; /* where each second's histogram is decoded */
 };
 
 /* on = the file, what = "key '<path>'", why = the problem. */
@@ -137,7 +139,7 @@ static int get_num(const struct rd *c, const json_t *obj, const char *parent, co
  * found by inflating its first 40 bytes only, so that a foreign layout is
  * refused before the decoder allocates counts for it (up to ~100 MiB).
  * -1 when the bytes do not get that far (the decoder then says why). */
-static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *highest, int *sigfigs)
+int result_peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *highest, int *sigfigs)
 {
     if (n < 8 || n - 8 > UINT_MAX)
         return -1;
@@ -172,7 +174,7 @@ static int peek_layout(const uint8_t *z, size_t n, int64_t *lowest, int64_t *hig
  * On success *h is initialised (caller destroys it) and, when z is not
  * NULL, the compressed bytes are handed over in *z / *zlen. */
 static int read_hist_string(const struct rd *c, const json_t *v, const char *parent, const char *key,
-                            struct hist *h, uint8_t **z, size_t *zlen)
+                            struct hist *h, bool into, uint8_t **z, size_t *zlen)
 {
     if (!json_is_string(v))
         return bad(c, parent, key, "expected a base64 string");
@@ -186,23 +188,29 @@ static int read_hist_string(const struct rd *c, const json_t *v, const char *par
         return nomem(c);
     if (rc < 0)
         return bad(c, parent, key, "not base64");
+    /* A foreign layout is named before a decoder allocates counts for it
+     * (up to ~100 MiB); adding into h (of the result layout) allocates
+     * none, and refuses it by itself, named then. */
+    struct pk_err de;
+    pk_err_clear(&de);
+    rc = into ? hdrlog_decode_compressed_add(bytes, len, h, &de) : 0;
     int64_t lo, hi;
-    int sf;
-    rc = peek_layout(bytes, len, &lo, &hi, &sf);
-    if (rc == -ENOMEM) {
+    int sf, peek = -1;
+    if (!into || (rc == PK_EPARSE && !strcmp(de.what, "histogram of another layout")))
+        peek = result_peek_layout(bytes, len, &lo, &hi, &sf);
+    if (peek == -ENOMEM) {
         free(bytes);
         return nomem(c);
     }
-    if (rc == 0 && (lo != RESULT_HIST_LOWEST || hi != RESULT_HIST_HIGHEST || sf != RESULT_HIST_SIGFIGS)) {
+    if (peek == 0 && (lo != RESULT_HIST_LOWEST || hi != RESULT_HIST_HIGHEST || sf != RESULT_HIST_SIGFIGS)) {
         free(bytes);
         return bad(c, parent, key,
                    "histogram layout %lld..%lld at %d digits, not perfkit load's %lld..%lld at %d",
                    (long long)lo, (long long)hi, sf, (long long)RESULT_HIST_LOWEST,
                    (long long)RESULT_HIST_HIGHEST, RESULT_HIST_SIGFIGS);
     }
-    struct pk_err de;
-    pk_err_clear(&de);
-    rc = hdrlog_decode_compressed(bytes, len, h, &de);
+    if (!into)
+        rc = hdrlog_decode_compressed(bytes, len, h, &de);
     if (rc == -ENOMEM) {
         free(bytes);
         return nomem(c);
@@ -223,10 +231,18 @@ static int read_hist_string(const struct rd *c, const json_t *v, const char *par
 /* latency_us and friends: the histogram from "hist" replaces *dst; the
  * summary numbers are derived from it and only "count" (which must agree)
  * and "clamped" (not part of HdrHistogram's encoding) are read. */
-static int read_hist_object(const struct rd *c, const json_t *root, const char *key, struct hist *dst)
+/* The object root[key] (named parent.key in messages); parent may be NULL. */
+static int read_hist_object(const struct rd *c, const json_t *root, const char *parent, const char *key,
+                            struct hist *dst)
 {
     const json_t *o, *v;
-    int rc = get_obj(c, root, NULL, key, &o);
+    char label[64];
+    if (parent)
+        snprintf(label, sizeof(label), "%s.%s", parent, key);
+    else
+        snprintf(label, sizeof(label), "%s", key);
+    int rc = get_obj(c, root, parent, key, &o);
+    key = label;
     if (rc == 0)
         rc = member(c, o, key, "hist", &v);
     if (rc < 0)
@@ -236,7 +252,7 @@ static int read_hist_object(const struct rd *c, const json_t *root, const char *
         (rc = get_count(c, o, key, "clamped", &clamped)) < 0)
         return rc;
     struct hist h;
-    rc = read_hist_string(c, v, key, "hist", &h, NULL, NULL);
+    rc = read_hist_string(c, v, key, "hist", &h, false, NULL, NULL);
     if (rc < 0)
         return rc;
     if ((int64_t)count != hist_total(&h)) {
@@ -301,6 +317,9 @@ static int read_errors(const struct rd *c, const json_t *root, struct load_resul
         rc = get_count(c, o, "errors", "status", &r->status_errors);
     if (rc == 0)
         rc = get_count(c, o, "errors", "transport", &transport);
+    /* files written before dropped requests were counted have none */
+    if (rc == 0 && json_object_get(o, "dropped"))
+        rc = get_count(c, o, "errors", "dropped", &r->dropped);
     if (rc < 0)
         return rc;
     uint64_t sum = 0;
@@ -341,13 +360,16 @@ static int read_errors(const struct rd *c, const json_t *root, struct load_resul
     return 0;
 }
 
-static int read_status(const struct rd *c, const json_t *root, struct load_result *r)
+/* root.status_codes into status[] (parent names root in messages). */
+static int read_status(const struct rd *c, const json_t *root, const char *parent, uint64_t *status)
 {
     const json_t *o;
     json_t *v;
     const char *key;
     size_t n;
-    int rc = get_obj(c, root, NULL, "status_codes", &o);
+    char label[48];
+    snprintf(label, sizeof(label), "%s%sstatus_codes", parent ? parent : "", parent ? "." : "");
+    int rc = get_obj(c, root, parent, "status_codes", &o);
     if (rc < 0)
         return rc;
     json_object_keylen_foreach((json_t *)o, key, n, v)
@@ -359,10 +381,107 @@ static int read_status(const struct rd *c, const json_t *root, struct load_resul
             key[2] <= '9')
             code = (key[0] - '0') * 100 + (key[1] - '0') * 10 + (key[2] - '0');
         if (code < 100 || code >= RESULT_STATUS_MAX)
-            return bad(c, "status_codes", q, "not a status code 100..599");
+            return bad(c, label, q, "not a status code 100..599");
         if (!json_is_integer(v) || json_integer_value(v) < 0)
-            return bad(c, "status_codes", q, "expected an integer >= 0");
-        r->status[code] = (uint64_t)json_integer_value(v);
+            return bad(c, label, q, "expected an integer >= 0");
+        status[code] = (uint64_t)json_integer_value(v);
+    }
+    return 0;
+}
+
+/* o.errors of a group or a stage: total = status + transport + dropped. */
+static int read_part_errors(const struct rd *c, const json_t *o, const char *parent, uint64_t *errors,
+                            uint64_t *status, uint64_t *dropped)
+{
+    char label[48];
+    snprintf(label, sizeof(label), "%s.errors", parent);
+    const json_t *x;
+    uint64_t transport = 0;
+    int rc;
+    if ((rc = get_obj(c, o, parent, "errors", &x)) < 0 ||
+        (rc = get_count(c, x, label, "total", errors)) < 0 ||
+        (rc = get_count(c, x, label, "status", status)) < 0 ||
+        (rc = get_count(c, x, label, "transport", &transport)) < 0 ||
+        (rc = get_count(c, x, label, "dropped", dropped)) < 0)
+        return rc;
+    if (*status > *errors || transport > *errors - *status || *dropped != *errors - *status - transport)
+        return bad(c, label, "total", "%llu, but status, transport and dropped add up to another",
+                   (unsigned long long)*errors);
+    return 0;
+}
+
+/* by_request: optional (files of perfkit versions that did not keep it). */
+static int read_groups(const struct rd *c, const json_t *root, struct load_result *r)
+{
+    const json_t *a = json_object_get(root, "by_request");
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return bad(c, NULL, "by_request", "expected an array");
+    if (json_array_size(a) > RESULT_GROUPS_MAX)
+        return bad(c, NULL, "by_request", "%zu names, at most %u", json_array_size(a), RESULT_GROUPS_MAX);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *o = json_array_get(a, i), *v;
+        char p[40];
+        snprintf(p, sizeof(p), "by_request[%zu]", i);
+        if (!json_is_object(o))
+            return bad(c, p, NULL, "expected an object");
+        int rc = member(c, o, p, "name", &v);
+        if (rc < 0)
+            return rc;
+        const char *name = json_is_string(v) ? json_string_value(v) : NULL;
+        if (!name || json_string_length(v) > RESULT_NAME_MAX || strlen(name) != json_string_length(v) ||
+            !result_url_ok(name))
+            return bad(c, p, "name", "a name is a string of 1 to %u bytes without control characters",
+                       (unsigned)RESULT_NAME_MAX);
+        for (size_t k = 0; k < r->ngroups; k++)
+            if (strcmp(r->groups[k].name, name) == 0)
+                return bad(c, p, "name", "given twice");
+        struct result_group *g;
+        if ((rc = result_group_add(r, name, &g, c->e)) < 0)
+            return rc == -ENOMEM ? nomem(c) : rc;
+        if ((rc = get_count(c, o, p, "requests", &g->requests)) < 0 ||
+            (rc = read_part_errors(c, o, p, &g->errors, &g->status_errors, &g->dropped)) < 0 ||
+            (rc = read_status(c, o, p, g->status)) < 0 ||
+            (rc = read_hist_object(c, o, p, "latency_us", &g->latency)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* stages: optional, as by_request. */
+static int read_stages(const struct rd *c, const json_t *root, struct load_result *r)
+{
+    const json_t *a = json_object_get(root, "stages");
+    if (!a)
+        return 0;
+    if (!json_is_array(a))
+        return bad(c, NULL, "stages", "expected an array");
+    if (json_array_size(a) > RESULT_STAGES_MAX)
+        return bad(c, NULL, "stages", "%zu stages, at most %u", json_array_size(a), RESULT_STAGES_MAX);
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *o = json_array_get(a, i);
+        char p[40];
+        snprintf(p, sizeof(p), "stages[%zu]", i);
+        if (!json_is_object(o))
+            return bad(c, p, NULL, "expected an object");
+        struct result_stage *s;
+        int64_t idx;
+        int rc = get_int(c, o, p, "stage", 0, INT64_MAX, &idx);
+        if (rc < 0)
+            return rc;
+        if ((uint64_t)idx != i)
+            return bad(c, p, "stage", "%lld, expected %zu (in order)", (long long)idx, i);
+        if ((rc = result_stage_add(r, &s, c->e)) < 0)
+            return rc == -ENOMEM ? nomem(c) : rc;
+        if ((rc = get_count(c, o, p, "target", &s->target)) < 0 ||
+            (rc = get_num(c, o, p, "start_s", -DURATION_MAX_S, DURATION_MAX_S, false, &s->start_s)) < 0 ||
+            (rc = get_num(c, o, p, "length_s", 0, DURATION_MAX_S, false, &s->length_s)) < 0 ||
+            (rc = get_num(c, o, p, "duration_s", 0, DURATION_MAX_S, false, &s->duration_s)) < 0 ||
+            (rc = get_count(c, o, p, "requests", &s->requests)) < 0 ||
+            (rc = read_part_errors(c, o, p, &s->errors, &s->status_errors, &s->dropped)) < 0 ||
+            (rc = read_hist_object(c, o, p, "latency_us", &s->latency)) < 0)
+            return rc;
     }
     return 0;
 }
@@ -402,15 +521,14 @@ static int read_second(const struct rd *c, const json_t *o, size_t i, bool host,
             return rc;
         return 0;
     }
-    struct hist h;
-    rc = read_hist_string(c, v, p, "hist", &h, &s->hist_z, &s->hist_z_len);
-    if (rc < 0)
+    /* decoded into the reader's scratch histogram, not one of its own */
+    struct hist *h;
+    if ((rc = result_scratch_get(c->sc, &h, c->e)) < 0)
+        return nomem(c);
+    if ((rc = read_hist_string(c, v, p, "hist", h, true, &s->hist_z, &s->hist_z_len)) < 0)
         return rc;
     /* Derived from the histogram, as result_second_set_hist() does. */
-    s->p50_us = hist_value_at_percentile(&h, 50);
-    s->p99_us = hist_value_at_percentile(&h, 99);
-    s->max_us = hist_max(&h);
-    hist_destroy(&h);
+    result_second_stats(s, h);
     return 0;
 }
 
@@ -475,17 +593,19 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
         (rc = get_obj(c, root, NULL, "bytes", &o)) < 0 ||
         (rc = get_count(c, o, "bytes", "in", &r->bytes_in)) < 0 ||
         (rc = get_count(c, o, "bytes", "out", &r->bytes_out)) < 0 ||
-        (rc = get_count(c, root, NULL, "connects", &r->connects)) < 0 || (rc = read_status(c, root, r)) < 0)
+        (rc = get_count(c, root, NULL, "connects", &r->connects)) < 0 ||
+        (rc = read_status(c, root, NULL, r->status)) < 0)
         return rc;
 
-    if ((rc = read_hist_object(c, root, "latency_us", &r->latency)) < 0 ||
-        (rc = read_hist_object(c, root, "connect_us", &r->connect)) < 0)
+    if ((rc = read_hist_object(c, root, NULL, "latency_us", &r->latency)) < 0 ||
+        (rc = read_hist_object(c, root, NULL, "connect_us", &r->connect)) < 0)
         return rc;
     if (r->open_model) {
-        if ((rc = read_hist_object(c, root, "latency_uncorrected_us", &r->latency_uncorrected)) < 0 ||
+        if ((rc = read_hist_object(c, root, NULL, "latency_uncorrected_us", &r->latency_uncorrected)) < 0 ||
             (rc = get_obj(c, root, NULL, "rate", &o)) < 0 ||
             (rc = get_num(c, o, "rate", "target", 0, INFINITY, true, &r->rate_target)) < 0 ||
             (rc = get_num(c, o, "rate", "achieved", 0, INFINITY, true, &r->rate_achieved)) < 0 ||
+            (json_object_get(o, "due") && (rc = get_count(c, o, "rate", "due", &r->due)) < 0) ||
             (rc = get_count(c, o, "rate", "sends", &r->sends)) < 0 ||
             (rc = get_count(c, o, "rate", "late_sends", &r->late_sends)) < 0 ||
             (rc = get_int(c, o, "rate", "lateness_max_us", 0, INT64_MAX, &r->lateness_max_us)) < 0)
@@ -512,7 +632,31 @@ static int from_json(const struct rd *c, const json_t *root, struct load_result 
     if (!json_is_boolean(v))
         return bad(c, NULL, "host_metrics", "expected true or false");
     r->host_metrics = json_is_true(v);
+    if ((rc = read_groups(c, root, r)) < 0 || (rc = read_stages(c, root, r)) < 0)
+        return rc;
+    /* streamed (result_stream.c): the caller reads the series itself */
+    if (!c->with_series)
+        return 0;
     return read_series(c, root, r);
+}
+
+int result_read_head(const json_t *root, const char *name, struct load_result *r, struct pk_err *e)
+{
+    struct rd c = { name, e, false, NULL };
+    return from_json(&c, root, r);
+}
+
+int result_read_second(const json_t *o, size_t i, bool host, const char *name, struct result_second *s,
+                       struct result_scratch *sc, struct pk_err *e)
+{
+    struct rd c = { name, e, true, sc };
+    result_second_clear(s);
+    int rc = read_second(&c, o, i, host, s);
+    if (rc < 0) {
+        free(s->hist_z);
+        s->hist_z = NULL;
+    }
+    return rc;
 }
 
 /* r is result_init()ed. */
@@ -522,8 +666,10 @@ static int parse_into(const char *text, size_t len, const char *name, struct loa
     int rc = jsonio_parse(text, len, name, &root, e);
     if (rc < 0)
         return rc;
-    struct rd c = { name, e };
+    struct result_scratch sc = { 0 };
+    struct rd c = { name, e, true, &sc };
     rc = from_json(&c, root, r);
+    result_scratch_destroy(&sc);
     json_decref(root);
     return rc;
 }

@@ -11,6 +11,7 @@
 #include "load/result.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include <jansson.h>
 
 #include "core/base64.h"
+#include "core/buf.h"
+#include "core/check.h"
 #include "core/err.h"
 #include "core/files.h"
 #include "core/hdrlog.h"
@@ -36,6 +39,7 @@ static void threshold_metric_name(const struct threshold *t, char *buf, size_t l
     case THRESHOLD_MAX: snprintf(buf, len, "max"); return;
     case THRESHOLD_ERROR_RATE: snprintf(buf, len, "error_rate"); return;
     case THRESHOLD_RPS: snprintf(buf, len, "rps"); return;
+    case THRESHOLD_DROPPED: snprintf(buf, len, "dropped"); return;
     }
     snprintf(buf, len, "?");
 }
@@ -43,7 +47,8 @@ static void threshold_metric_name(const struct threshold *t, char *buf, size_t l
 static const char *threshold_unit(const struct threshold *t)
 {
     switch (t->metric) {
-    case THRESHOLD_ERROR_RATE: return "fraction";
+    case THRESHOLD_ERROR_RATE:
+    case THRESHOLD_DROPPED: return "fraction";
     case THRESHOLD_RPS: return "requests/s";
     default: return "s";
     }
@@ -175,8 +180,7 @@ static int check_writable(const struct load_result *r, struct pk_err *e)
                        (unsigned)RESULT_SERIES_MAX);
     const struct hist *hs[] = { &r->latency, &r->latency_uncorrected, &r->connect };
     for (size_t i = 0; i < 3; i++)
-        if (!hs[i]->counts || hs[i]->lowest != RESULT_HIST_LOWEST || hs[i]->highest != RESULT_HIST_HIGHEST ||
-            hs[i]->sigfigs != RESULT_HIST_SIGFIGS)
+        if (!result_hist_ok(hs[i]))
             return err_set(e, -EINVAL, "histogram", what, "not the layout of result_hist_init()");
     for (size_t i = 0; i < r->nseries; i++) {
         const struct result_second *s = &r->series[i];
@@ -186,6 +190,31 @@ static int check_writable(const struct load_result *r, struct pk_err *e)
     }
     if (r->lateness_max_us < 0)
         return err_set(e, -EINVAL, "rate", what, "negative lateness");
+    if (r->ngroups > RESULT_GROUPS_MAX || r->nstages > RESULT_STAGES_MAX)
+        return err_set(e, -EINVAL, "result", what, "%zu names and %zu stages, at most %u and %u", r->ngroups,
+                       r->nstages, RESULT_GROUPS_MAX, RESULT_STAGES_MAX);
+    for (size_t i = 0; i < r->ngroups; i++) {
+        const struct result_group *g = &r->groups[i];
+        if (!g->name || !result_url_ok(g->name) || !result_hist_ok(&g->latency) ||
+            g->errors < g->status_errors + g->dropped || g->status_errors + g->dropped < g->dropped)
+            return err_set(
+                e, -EINVAL, "by_request", what,
+                "name %zu: empty, longer than %u bytes, with control characters, of another histogram "
+                "layout, or fewer errors than status errors and dropped",
+                i, (unsigned)RESULT_NAME_MAX);
+    }
+    for (size_t i = 0; i < r->nstages; i++) {
+        const struct result_stage *s = &r->stages[i];
+        if (!result_hist_ok(&s->latency) || s->errors < s->status_errors + s->dropped ||
+            s->status_errors + s->dropped < s->dropped || !(fabs(s->start_s) <= DURATION_MAX_S) ||
+            !(s->length_s >= 0 && s->length_s <= DURATION_MAX_S) ||
+            !(s->duration_s >= 0 && s->duration_s <= DURATION_MAX_S))
+            return err_set(
+                e, -EINVAL, "stages", what,
+                "stage %zu: a time out of range, a histogram of another layout, or fewer errors than "
+                "status errors and dropped",
+                i);
+    }
     return 0;
 }
 
@@ -221,6 +250,7 @@ static void json_totals(struct jw *w, json_t *root, const struct load_result *r)
     jw_count(w, errs, "total", r->errors);
     jw_count(w, errs, "status", r->status_errors);
     jw_count(w, errs, "transport", result_transport_errors(r));
+    jw_count(w, errs, "dropped", r->dropped);
     for (int p = 0; p < LOAD_PHASE_COUNT; p++) {
         json_t *ph = jw_set(w, errs, result_phase_name((enum load_phase)p), json_object());
         for (size_t i = 0; i < r->nerrs; i++)
@@ -261,12 +291,78 @@ static int json_latency(struct jw *w, json_t *root, const struct load_result *r,
         w->ctx = "rate";
         jw_set(w, rate, "target", jsonio_real(r->rate_target));
         jw_set(w, rate, "achieved", jsonio_real(r->rate_achieved));
+        jw_count(w, rate, "due", r->due);
         jw_count(w, rate, "sends", r->sends);
         jw_count(w, rate, "late_sends", r->late_sends);
         jw_set(w, rate, "lateness_max_us", json_integer(r->lateness_max_us));
         w->ctx = NULL;
     }
     return 0;
+}
+
+/* "errors": {total, status, transport, dropped} of a group or a stage. */
+static void json_part_errors(struct jw *w, json_t *o, uint64_t errors, uint64_t status, uint64_t dropped)
+{
+    json_t *errs = jw_set(w, o, "errors", json_object());
+    jw_count(w, errs, "total", errors);
+    jw_count(w, errs, "status", status);
+    jw_count(w, errs, "transport", errors - status - dropped);
+    jw_count(w, errs, "dropped", dropped);
+}
+
+static double part_rate(uint64_t n, double seconds)
+{
+    return seconds > 0 ? (double)n / seconds : NAN;
+}
+
+static double part_error_rate(uint64_t requests, uint64_t errors, uint64_t status)
+{
+    /* attempts: the responses and the errors that were not responses */
+    double all = (double)requests + (double)(errors - status);
+    return all > 0 ? (double)errors / all : NAN;
+}
+
+/* Results by request name and by stage. */
+static int json_breakdown(struct jw *w, json_t *root, const struct load_result *r, struct pk_err *e)
+{
+    char buf[16];
+    int rc = 0;
+    json_t *groups = jw_set(w, root, "by_request", json_array());
+    w->ctx = "by_request";
+    for (size_t i = 0; i < r->ngroups && rc == 0; i++) {
+        const struct result_group *g = &r->groups[i];
+        json_t *o = jw_append(w, groups, json_object());
+        jw_set(w, o, "name", json_string(g->name));
+        jw_count(w, o, "requests", g->requests);
+        jw_set(w, o, "rps", jsonio_real(part_rate(g->requests, r->duration_s)));
+        jw_set(w, o, "error_rate", jsonio_real(part_error_rate(g->requests, g->errors, g->status_errors)));
+        json_part_errors(w, o, g->errors, g->status_errors, g->dropped);
+        json_t *codes = jw_set(w, o, "status_codes", json_object());
+        for (int c = 0; c < RESULT_STATUS_MAX; c++)
+            if (g->status[c]) {
+                snprintf(buf, sizeof(buf), "%d", c);
+                jw_count(w, codes, buf, g->status[c]);
+            }
+        jw_set(w, o, "latency_us", hist_summary(w, &g->latency, e, &rc));
+    }
+    json_t *stages = jw_set(w, root, "stages", json_array());
+    w->ctx = "stages";
+    for (size_t i = 0; i < r->nstages && rc == 0; i++) {
+        const struct result_stage *s = &r->stages[i];
+        json_t *o = jw_append(w, stages, json_object());
+        jw_set(w, o, "stage", json_integer((json_int_t)i));
+        jw_count(w, o, "target", s->target);
+        jw_set(w, o, "start_s", json_real(s->start_s));
+        jw_set(w, o, "length_s", json_real(s->length_s));
+        jw_set(w, o, "duration_s", json_real(s->duration_s));
+        jw_count(w, o, "requests", s->requests);
+        jw_set(w, o, "rps", jsonio_real(part_rate(s->requests, s->duration_s)));
+        jw_set(w, o, "error_rate", jsonio_real(part_error_rate(s->requests, s->errors, s->status_errors)));
+        json_part_errors(w, o, s->errors, s->status_errors, s->dropped);
+        jw_set(w, o, "latency_us", hist_summary(w, &s->latency, e, &rc));
+    }
+    w->ctx = NULL;
+    return rc;
 }
 
 /* Each threshold with the value it was compared with and its outcome. */
@@ -299,36 +395,37 @@ static void json_self_check(struct jw *w, json_t *root, const struct load_result
         jw_append(w, warns, json_string(warnings[i] ? warnings[i] : ""));
 }
 
-static void json_series(struct jw *w, json_t *root, const struct load_result *r)
+/* One second of the series. */
+static json_t *json_second(struct jw *w, const struct load_result *r, size_t i)
 {
-    jw_set(w, root, "host_metrics", json_boolean(r->host_metrics));
-    json_t *series = jw_set(w, root, "series", json_array());
-    w->ctx = "series";
-    for (size_t i = 0; i < r->nseries; i++) {
-        const struct result_second *s = &r->series[i];
-        json_t *o = jw_append(w, series, json_object());
-        jw_set(w, o, "t", json_integer((json_int_t)i));
-        jw_count(w, o, "requests", s->requests);
-        jw_count(w, o, "errors", s->errors);
-        jw_count(w, o, "bytes_in", s->bytes_in);
-        jw_count(w, o, "bytes_out", s->bytes_out);
-        jw_set(w, o, "p50_us", json_integer(s->p50_us));
-        jw_set(w, o, "p99_us", json_integer(s->p99_us));
-        jw_set(w, o, "max_us", json_integer(s->max_us));
-        jw_set(w, o, "hist", s->hist_z ? b64_string(s->hist_z, s->hist_z_len) : json_null());
-        if (r->host_metrics) {
-            jw_set(w, o, "cpu_pct", jsonio_real(s->cpu_pct));
-            jw_set(w, o, "mem_used_pct", jsonio_real(s->mem_used_pct));
-            jw_set(w, o, "net_rx_bytes_per_s", jsonio_real(s->net_rx_bps));
-            jw_set(w, o, "net_tx_bytes_per_s", jsonio_real(s->net_tx_bps));
-        }
+    const struct result_second *s = &r->series[i];
+    json_t *o = json_object();
+    if (!o) {
+        w->nomem = true;
+        return NULL;
     }
-    w->ctx = NULL;
+    jw_set(w, o, "t", json_integer((json_int_t)i));
+    jw_count(w, o, "requests", s->requests);
+    jw_count(w, o, "errors", s->errors);
+    jw_count(w, o, "bytes_in", s->bytes_in);
+    jw_count(w, o, "bytes_out", s->bytes_out);
+    jw_set(w, o, "p50_us", json_integer(s->p50_us));
+    jw_set(w, o, "p99_us", json_integer(s->p99_us));
+    jw_set(w, o, "max_us", json_integer(s->max_us));
+    jw_set(w, o, "hist", s->hist_z ? b64_string(s->hist_z, s->hist_z_len) : json_null());
+    if (r->host_metrics) {
+        jw_set(w, o, "cpu_pct", jsonio_real(s->cpu_pct));
+        jw_set(w, o, "mem_used_pct", jsonio_real(s->mem_used_pct));
+        jw_set(w, o, "net_rx_bytes_per_s", jsonio_real(s->net_rx_bps));
+        jw_set(w, o, "net_tx_bytes_per_s", jsonio_real(s->net_tx_bps));
+    }
+    return o;
 }
 
-/* The document, in the order of docs/load-json.md. *rc is 0 or the error
- * of encoding a histogram; allocation failures are in w->nomem. */
-static json_t *build_json(const struct load_result *r, const struct threshold *th, size_t nth,
+/* The document but its series, in the order of docs/load-json.md. *rc is
+ * 0 or the error of encoding a histogram; allocation failures are in
+ * w->nomem. */
+static json_t *build_head(const struct load_result *r, const struct threshold *th, size_t nth,
                           const char *const *warnings, size_t nwarnings, struct jw *w, struct pk_err *e,
                           int *rc)
 {
@@ -336,12 +433,47 @@ static json_t *build_json(const struct load_result *r, const struct threshold *t
     json_run(w, root, r);
     json_totals(w, root, r);
     *rc = json_latency(w, root, r, e);
+    if (*rc == 0)
+        *rc = json_breakdown(w, root, r, e);
     if (*rc < 0)
         return root;
     json_thresholds(w, root, r, th, nth);
     json_self_check(w, root, r, warnings, nwarnings);
-    json_series(w, root, r);
+    jw_set(w, root, "host_metrics", json_boolean(r->host_metrics));
     return root;
+}
+
+/*
+ * The series, last, as text appended to the head's: one second at a time,
+ * each built, dumped and dropped, so that a long series (a merge of long
+ * runs) never exists as one tree, which takes several times its text. The
+ * text is what jsonio_dumps() writes for the whole tree: the head ends
+ * "\n}\n", each second's lines are indented by four more spaces.
+ */
+static void append_series(struct jw *w, struct buf *b, const struct load_result *r)
+{
+    PK_ASSERT(b->len >= 3 && !memcmp(b->p + b->len - 3, "\n}\n", 3));
+    b->len -= 3;
+    buf_adds(b, r->nseries ? ",\n  \"series\": [" : ",\n  \"series\": []");
+    w->ctx = "series";
+    for (size_t i = 0; i < r->nseries && !b->err && !w->nomem; i++) {
+        json_t *o = json_second(w, r, i);
+        char *t = o ? json_dumps(o, JSONIO_DUMP_FLAGS) : NULL;
+        json_decref(o);
+        if (!t) {
+            w->nomem = true;
+            break;
+        }
+        buf_adds(b, i ? ",\n    " : "\n    ");
+        for (const char *p = t; *p; p++)
+            if (*p != '\n')
+                buf_addc(b, *p);
+            else
+                buf_adds(b, "\n    ");
+        free(t);
+    }
+    w->ctx = NULL;
+    buf_adds(b, r->nseries ? "\n  ]\n}\n" : "\n}\n");
 }
 
 int result_json_text(const struct load_result *r, const struct threshold *th, size_t nth,
@@ -354,16 +486,25 @@ int result_json_text(const struct load_result *r, const struct threshold *th, si
     if (rc < 0)
         return rc;
     struct jw w = { 0 };
-    json_t *root = build_json(r, th, nth, warnings, nwarnings, &w, e, &rc);
+    json_t *root = build_head(r, th, nth, warnings, nwarnings, &w, e, &rc);
+    char *head = NULL;
+    if (rc == 0 && !w.nomem && root && !(head = jsonio_dumps(root)))
+        w.nomem = true;
+    json_decref(root);
+    struct buf b = BUF_INIT;
+    if (head) {
+        buf_adds(&b, head);
+        free(head);
+        append_series(&w, &b, r);
+    }
     if (rc == 0 && w.too_big[0])
         rc = err_set(e, -EOVERFLOW, "result", what, "'%s' is above 2^63-1, more than a JSON integer holds",
                      w.too_big);
-    if (rc == 0 && (w.nomem || !root))
+    size_t len;
+    char *text = rc == 0 && !w.nomem ? buf_take(&b, &len) : NULL;
+    if (rc == 0 && !text)
         rc = err_errno(e, -ENOMEM, "result", what);
-    char *text = NULL;
-    if (rc == 0 && !(text = jsonio_dumps(root)))
-        rc = err_errno(e, -ENOMEM, "result", what);
-    json_decref(root);
+    buf_destroy(&b);
     if (rc == 0)
         *out = text;
     return rc;

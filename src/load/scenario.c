@@ -3,7 +3,7 @@
  *
  * Line by line: each line is checked for length and bytes before anything
  * looks at it, then split into a keyword and the rest. Indentation carries
- * no meaning ('header' and 'body' belong to the last 'request'), so a
+ * no meaning ('header', 'body' and 'name' belong to the last 'request'), so a
  * mis-indented line is never silently attached somewhere else.
  */
 #include "load/scenario.h"
@@ -298,6 +298,29 @@ static int parse_body(struct ctx *c, const char *p, const char *end)
     return 0;
 }
 
+/* "name TEXT": what the request is reported under (results by name),
+ * the rest of the line with its blanks trimmed. */
+static int parse_name(struct ctx *c, const char *p, const char *end)
+{
+    struct scenario_request *r = c->cur;
+    if (r->name)
+        return fail(c, "'name' given twice for the request of line %u", r->line);
+    while (p < end && is_blank(*p))
+        p++;
+    while (end > p && is_blank(end[-1]))
+        end--;
+    size_t n = (size_t)(end - p);
+    if (n == 0)
+        return fail(c, "expected 'name TEXT', got 'name'");
+    if (n > SCENARIO_NAME_MAX)
+        return fail(c, "a name is at most %u bytes", SCENARIO_NAME_MAX);
+    if (!(r->name = malloc(n + 1)))
+        return oom(c);
+    memcpy(r->name, p, n);
+    r->name[n] = '\0';
+    return 0;
+}
+
 static int parse_line(struct ctx *c, const char *p, const char *end)
 {
     char q[QUOTE_MAX + 8];
@@ -310,18 +333,22 @@ static int parse_line(struct ctx *c, const char *p, const char *end)
         return parse_think(c, p, end);
     if (word_is(kw, "request"))
         return parse_request(c, p, end);
-    if ((word_is(kw, "header") || word_is(kw, "body")) && !c->cur)
-        return fail(c, "'%s' before any 'request METHOD URL' line", word_is(kw, "body") ? "body" : "header");
+    if ((word_is(kw, "header") || word_is(kw, "body") || word_is(kw, "name")) && !c->cur)
+        return fail(c, "'%.*s' before any 'request METHOD URL' line", (int)kw.n, kw.p);
     if (word_is(kw, "header"))
         return parse_header(c, p, end);
     if (word_is(kw, "body"))
         return parse_body(c, p, end);
+    if (word_is(kw, "name"))
+        return parse_name(c, p, end);
     if (!c->cur)
         return fail(c, "expected 'request METHOD URL' or 'think ...', got '%s'",
                     err_quote(kw.p, kw.n, q, sizeof(q)));
-    return fail(c,
-                "expected 'request METHOD URL', 'header NAME: VALUE', 'body TEXT' or 'think ...', got '%s'",
-                err_quote(kw.p, kw.n, q, sizeof(q)));
+    return fail(
+        c,
+        "expected 'request METHOD URL', 'header NAME: VALUE', 'body TEXT', 'name TEXT' or 'think ...', "
+        "got '%s'",
+        err_quote(kw.p, kw.n, q, sizeof(q)));
 }
 
 static void set_on(struct ctx *c)
@@ -345,6 +372,7 @@ void scenario_destroy(struct scenario *s)
         free(r->headers);
         free(r->body);
         free(r->body_file);
+        free(r->name);
     }
     free(s->requests);
     scenario_init(s);

@@ -11,6 +11,7 @@
  *   request POST http://h:8080/b
  *     header Content-Type: application/json
  *     body {"name": "x"}           (or: body @file.json, relative to the scenario)
+ *     name create item             (what its results are reported under)
  *
  * scenario_parse() is pure (a buffer in, no file access), which is what the
  * fuzz target drives; a `body @FILE` there is only recorded (body_file) and
@@ -43,6 +44,7 @@
 #define SCENARIO_BODY_MAX     (1u << 20) /* a body read from a file */
 #define SCENARIO_METHOD_MAX   32u
 #define SCENARIO_WEIGHT_MAX   1000000u
+#define SCENARIO_NAME_MAX     256u /* a request's name */
 
 enum scenario_think {
     SCENARIO_THINK_NONE,     /* the default: a user sends its next request at once */
@@ -65,6 +67,7 @@ struct scenario_request {
     char *body; /* NULL: no body; NUL-terminated, body_len bytes */
     size_t body_len;
     char *body_file;    /* `body @FILE` as written, else NULL */
+    char *name;         /* `name TEXT`, else NULL: results by name use "METHOD URL" */
     unsigned body_line; /* of its 'body' line */
 };
 

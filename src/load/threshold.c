@@ -106,6 +106,8 @@ static int parse_metric(const struct ctx *c, const char *s, size_t n, struct thr
         t->metric = THRESHOLD_ERROR_RATE;
     else if (eq(s, n, "rps"))
         t->metric = THRESHOLD_RPS;
+    else if (eq(s, n, "dropped"))
+        t->metric = THRESHOLD_DROPPED;
     else if (n >= 4 && s[0] == 'p' && s[1] == '(' && s[n - 1] == ')') {
         t->metric = THRESHOLD_PERCENTILE;
         return parse_percentile(c, s + 2, n - 3, &t->percentile);
@@ -113,7 +115,8 @@ static int parse_metric(const struct ctx *c, const char *s, size_t n, struct thr
         t->metric = THRESHOLD_PERCENTILE;
         return parse_percentile(c, s + 1, n - 1, &t->percentile);
     } else {
-        return fail(c, "unknown metric '%s' (use pN, p(N), mean, avg, med, min, max, error_rate, rps)",
+        return fail(c,
+                    "unknown metric '%s' (use pN, p(N), mean, avg, med, min, max, error_rate, dropped, rps)",
                     err_quote(s, n, q, sizeof(q)));
     }
     return 0;
@@ -149,7 +152,8 @@ static int parse_limit(const struct ctx *c, const char *s, size_t n, struct thre
             return units_fail(c, &sub);
         return 0;
     }
-    case THRESHOLD_ERROR_RATE: {
+    case THRESHOLD_ERROR_RATE:
+    case THRESHOLD_DROPPED: {
         bool pct = buf[n - 1] == '%';
         if (pct)
             buf[--n] = '\0';
@@ -157,7 +161,8 @@ static int parse_limit(const struct ctx *c, const char *s, size_t n, struct thre
         if (units_parse_double(buf, NULL, &v, &sub) != 0)
             return units_fail(c, &sub);
         if (pct ? v > 100 : v > 1)
-            return fail(c, "error rate '%s' out of range (0%%..100%%, or a fraction 0..1)",
+            return fail(c, "%s '%s' out of range (0%%..100%%, or a fraction 0..1)",
+                        t->metric == THRESHOLD_DROPPED ? "dropped share" : "error rate",
                         err_quote(s, pct ? n + 1 : n, q, sizeof(q)));
         t->limit = pct ? v / 100 : v;
         return 0;

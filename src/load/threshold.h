@@ -8,7 +8,10 @@
  *   mean, avg    a duration                               mean latency, seconds
  *   min, max     a duration                               min / max latency, seconds
  *   med          a duration                               = p50
- *   error_rate   "1%" (0..100%) or a fraction "0.01" (0..1)  errors / requests, a fraction
+ *   error_rate   "1%" (0..100%) or a fraction "0.01" (0..1)  errors / attempts, a fraction
+ *   dropped      the same                                 open model: due requests never sent /
+ *                                                          requests due, a fraction (k6's
+ *                                                          dropped_iterations); 0 in the closed model
  *   rps          a count: "5000", "1.5k"                  requests per second
  *   OP           <  <=  >  >=
  *
@@ -37,6 +40,7 @@ enum threshold_metric {
     THRESHOLD_MAX,
     THRESHOLD_ERROR_RATE,
     THRESHOLD_RPS,
+    THRESHOLD_DROPPED,
 };
 
 enum threshold_op { THRESHOLD_LT, THRESHOLD_LE, THRESHOLD_GT, THRESHOLD_GE };
@@ -44,8 +48,8 @@ enum threshold_op { THRESHOLD_LT, THRESHOLD_LE, THRESHOLD_GT, THRESHOLD_GE };
 struct threshold {
     enum threshold_metric metric;
     enum threshold_op op;
-    double percentile;                 /* 0 < p <= 100 for THRESHOLD_PERCENTILE, else 0 */
-    double limit;                      /* seconds (latency), a fraction 0..1 (error_rate), requests/s (rps) */
+    double percentile; /* 0 < p <= 100 for THRESHOLD_PERCENTILE, else 0 */
+    double limit;      /* seconds (latency), a fraction 0..1 (error_rate, dropped), requests/s (rps) */
     char text[THRESHOLD_TEXT_MAX + 1]; /* as given, for the summary and the JSON */
 };
 

@@ -95,13 +95,16 @@ const struct transport transport_plain = {
 /*
  * The name of the error err (SSL_get_error()) of a failed libssl call on
  * ssl: the errno of a failed system call, "closed during handshake" when
- * the peer ended a handshake, else the certificate verification result or
- * OpenSSL's reason (whose queue it clears). Read errno before anything else
- * can change it.
+ * the peer ended a handshake, the certificate verification's result when
+ * a verified handshake failed, else OpenSSL's reason (whose queue it
+ * clears). Under -k the verification's result is not an error: it is
+ * recorded (a self-signed certificate) but never the reason a connection
+ * failed. Read errno before anything else can change it.
  */
-static void tls_error_name(const struct tlsapi *T, SSL *ssl, int err, bool handshake,
+static void tls_error_name(const struct worker *w, SSL *ssl, int err, bool handshake,
                            struct transport_err *out)
 {
+    const struct tlsapi *T = w->eng->tls;
     char *buf = out->name;
     size_t cap = sizeof(out->name);
     if (err == SSL_ERROR_SYSCALL && errno) {
@@ -109,17 +112,17 @@ static void tls_error_name(const struct tlsapi *T, SSL *ssl, int err, bool hands
         return;
     }
     if (handshake && (err == SSL_ERROR_SYSCALL || err == SSL_ERROR_ZERO_RETURN)) {
-        snprintf(buf, cap, "closed during handshake");
+        snprintf(buf, cap, "%s", RESULT_ERR_TLS_CLOSED);
         return;
     }
-    long vr = T->SSL_get_verify_result(ssl);
+    long vr = handshake && !w->eng->cfg->insecure ? T->SSL_get_verify_result(ssl) : X509_V_OK;
     unsigned long e = T->ERR_peek_last_error();
     if (vr != X509_V_OK)
         snprintf(buf, cap, "%s", T->X509_verify_cert_error_string(vr));
     else if (e && T->ERR_reason_error_string(e))
         snprintf(buf, cap, "%s", T->ERR_reason_error_string(e));
     else
-        snprintf(buf, cap, "handshake failed");
+        snprintf(buf, cap, "%s", handshake ? RESULT_ERR_TLS_FAILED : RESULT_ERR_TLS_IO);
     T->ERR_clear_error();
 }
 
@@ -164,7 +167,7 @@ static int tls_handshake(struct worker *w, struct conn *c, struct transport_err 
         return TRANSPORT_WANT_READ;
     if (e == SSL_ERROR_WANT_WRITE)
         return TRANSPORT_WANT_WRITE;
-    tls_error_name(T, c->ssl, e, true, err);
+    tls_error_name(w, c->ssl, e, true, err);
     return TRANSPORT_ERROR;
 }
 
@@ -186,7 +189,17 @@ static ssize_t tls_read(struct worker *w, struct conn *c, char *buf, size_t cap,
         return TRANSPORT_WANT_WRITE;
     if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))
         return 0;
-    tls_error_name(T, c->ssl, e, false, err);
+    /* The peer closed the socket without a close_notify: OpenSSL 3 calls
+     * it an error, OpenSSL 1.1 and curl (which maps it back) an end of
+     * stream. It ends a body delimited by the close; a truncated body
+     * with a length is still found by the parser (eof_in_body). */
+    unsigned long last = T->ERR_peek_last_error();
+    if (e == SSL_ERROR_SSL && ERR_GET_LIB(last) == ERR_LIB_SSL &&
+        ERR_GET_REASON(last) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+        T->ERR_clear_error();
+        return 0;
+    }
+    tls_error_name(w, c->ssl, e, false, err);
     return TRANSPORT_ERROR;
 }
 
@@ -203,7 +216,7 @@ static ssize_t tls_writev(struct worker *w, struct conn *c, const struct iovec *
     int e = T->SSL_get_error(c->ssl, k);
     if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ)
         return TRANSPORT_AGAIN;
-    tls_error_name(T, c->ssl, e, false, err);
+    tls_error_name(w, c->ssl, e, false, err);
     return TRANSPORT_ERROR;
 }
 

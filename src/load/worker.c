@@ -51,14 +51,29 @@ bool worker_measured(const struct worker *w, uint64_t t)
     return t > w->eng->measure_start && t <= w->eng->end_abs;
 }
 
+/* Open model: request k was due and will never be sent (no connection
+ * within the timeout, or the run ended). */
+void worker_drop(struct worker *w, uint64_t k, uint32_t req, uint64_t intended)
+{
+    if (k <= w->eng->warmup_count)
+        return;
+    w->r.dropped++;
+    w->r.errors++;
+    if (w->breakdown)
+        breakdown_drop(w, req, intended);
+}
+
 /* A request that ended without a response. */
-void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name)
+void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name, int group,
+                        uint64_t now)
 {
     if (!measured)
         return;
     result_error_add(&w->r, ph, name, 1);
     w->r.errors++;
     w->ierr++;
+    if (w->breakdown)
+        breakdown_error(w, group, now);
 }
 
 static bool heap_less(const struct worker *w, unsigned a, unsigned b)
@@ -167,7 +182,7 @@ static void scan_timeouts(struct worker *w, uint64_t now)
                 conn_fail(w, c, c->state == C_TLS ? LOAD_PHASE_TLS : LOAD_PHASE_CONNECT, "ETIMEDOUT", now);
         } else if (c->state == C_OPEN && c->qn) {
             if (now - conn_at(w, c, 0)->written >= cfg->timeout_ns) {
-                conn_fail_inflight(w, c, LOAD_PHASE_TIMEOUT, "timeout");
+                conn_fail_inflight(w, c, LOAD_PHASE_TIMEOUT, RESULT_ERR_TIMEOUT, now);
                 conn_close(w, c);
                 conn_retry(w, c, now, false);
             }
@@ -179,7 +194,7 @@ static void scan_timeouts(struct worker *w, uint64_t now)
             struct pqueue *pq = &w->pend[o];
             while (pq->n && now - pq->v[pq->head].intended >= cfg->timeout_ns) {
                 struct pending p = worker_pq_pop(pq);
-                worker_count_error(w, p.k > w->eng->warmup_count, LOAD_PHASE_TIMEOUT, "no_connection");
+                worker_drop(w, p.k, p.req, p.intended);
             }
         }
     }
@@ -266,12 +281,15 @@ static void open_advance(struct worker *w)
 static void open_due(struct worker *w, uint64_t now)
 {
     struct engine *eng = w->eng;
-    while (w->next_t <= now && w->next_t < eng->end_abs) {
+    /* a request due at the very end is sent: a run of D at R/s sends R * D
+     * (schedule.h), though its response cannot count any more */
+    while (w->next_t <= now && w->next_t <= eng->end_abs) {
         uint32_t req = worker_pick(w, eng->all, eng->cfg->nrequests);
         unsigned o = eng->req_origin[req];
         struct pending p = { w->next_t, w->next_k, req };
         if (pq_push(&w->pend[o], p) != 0)
-            worker_count_error(w, p.k > eng->warmup_count, LOAD_PHASE_WRITE, "ENOMEM");
+            worker_count_error(w, p.k > eng->warmup_count, LOAD_PHASE_WRITE, "ENOMEM",
+                               (int)eng->req_group[req], now);
         open_advance(w);
     }
     /* hand them to idle connections, oldest first */
@@ -407,10 +425,21 @@ static void worker_end(struct worker *w, uint64_t start, uint64_t cpu0)
         c->qn = 0;
         conn_close(w, c);
     }
+    /* due requests never sent: waiting for a connection, or not yet taken
+     * from the schedule when the loop ended */
     for (size_t o = 0; o < eng->norigins; o++)
-        for (size_t j = 0; j < w->pend[o].n; j++)
-            if (w->pend[o].v[(w->pend[o].head + j) % w->pend[o].cap].k > eng->warmup_count)
-                w->r.unfinished++;
+        while (w->pend[o].n) {
+            struct pending p = worker_pq_pop(&w->pend[o]);
+            worker_drop(w, p.k, p.req, p.intended);
+        }
+    if (eng->cfg->open_model) {
+        uint64_t until = w->loop_end < eng->end_abs ? w->loop_end : eng->end_abs;
+        while (w->next_t != UINT64_MAX && w->next_t <= until) {
+            /* picked as the loop would have, for its name */
+            worker_drop(w, w->next_k, worker_pick(w, eng->all, eng->cfg->nrequests), w->next_t);
+            open_advance(w);
+        }
+    }
     double cpu = (double)(clock_thread_cpu_ns() - cpu0) * 1e-9;
     double wall = (double)(clock_mono_ns() - start) * 1e-9;
     w->cpu_frac = wall > 0 ? cpu / wall : 0;
@@ -452,9 +481,12 @@ void *worker_main(void *arg)
 
     while (!atomic_load_explicit(&eng->stop, memory_order_relaxed)) {
         now = clock_mono_ns();
-        if (now >= eng->end_abs)
+        if (now >= eng->end_abs) {
+            if (cfg->open_model)
+                open_due(w, eng->end_abs);
             break;
-        if (tick(w, now) != 0)
+        }
+        if (tick(w, now) != 0 || w->rc)
             break;
         if (cfg->open_model)
             open_due(w, now);
@@ -497,6 +529,7 @@ void *worker_main(void *arg)
         }
     }
 
+    w->loop_end = clock_mono_ns();
     worker_end(w, start, cpu0);
     return NULL;
 }
@@ -527,6 +560,7 @@ void worker_destroy(struct worker *w, size_t norigins)
     free(w->nidle);
     hist_destroy(&w->ihist);
     result_destroy(&w->r);
+    breakdown_worker_destroy(w);
     if (w->epfd >= 0)
         close(w->epfd);
 }
@@ -592,6 +626,8 @@ int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_er
         c->tr = eng->origins[best].https ? &transport_tls : &transport_plain;
     }
     free(cur);
+    if ((rc = breakdown_worker_setup(w, e)) != 0)
+        return rc;
     rng_seed(&w->rng, cfg->seed ^ (UINT64_C(0x9e3779b97f4a7c15) * (id + 1)));
     w->next_t = UINT64_MAX;
     w->next_stage = UINT64_MAX;

@@ -9,7 +9,8 @@
  *             closed-model connection target, per-second intervals;
  *   conn.c    one connection: connect, writing requests, reading and
  *             parsing responses, and what each request counts as;
- *   transport.c  how its bytes move: plain or TLS (load/transport.h).
+ *   transport.c  how its bytes move: plain or TLS (load/transport.h);
+ *   breakdown.c  the results by request name and by stage.
  *
  * Threads: a struct worker and its connections belong to its thread; the
  * engine's slots are shared under engine.mu; engine.stop and
@@ -75,6 +76,11 @@ struct engine {
     size_t nslots;
     size_t *all;          /* 0 .. nrequests-1, for picking among all */
     unsigned *req_origin; /* origin of each request */
+    /* results by name (breakdown.c) */
+    char **group_names; /* ngroups of them, at most RESULT_GROUPS_MAX */
+    size_t ngroups;
+    unsigned *req_group; /* group of each request */
+    int *origin_group;   /* the one group of an origin's requests, -1 when they have several */
 };
 
 struct inflight {
@@ -154,6 +160,13 @@ struct worker {
     struct load_result r; /* totals of the measured phase (no series) */
     uint64_t inflight_total;
     uint64_t last_done;
+    uint64_t loop_end; /* when the event loop ended */
+    /* by name (when the run has more than one) and by stage (with --stage):
+     * breakdown.c; histograms allocated on first use */
+    struct result_group *groups; /* eng->ngroups */
+    struct result_stage *stages; /* cfg->plan.n */
+    unsigned stage_i;            /* the stage last found */
+    bool breakdown;              /* groups or stages: one test on the hot path */
     /* the current second */
     struct hist ihist;
     uint64_t isec; /* index of the current second */
@@ -175,18 +188,34 @@ void conn_connect(struct worker *w, struct conn *c, uint64_t now);
 void conn_close(struct worker *w, struct conn *c);
 /* The connection broke: its requests fail with (phase, name), it reconnects. */
 void conn_fail(struct worker *w, struct conn *c, enum load_phase ph, const char *name, uint64_t now);
-void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name);
+void conn_fail_inflight(struct worker *w, struct conn *c, enum load_phase ph, const char *name, uint64_t now);
 void conn_retry(struct worker *w, struct conn *c, uint64_t now, bool failed_connect);
 void conn_fill(struct worker *w, struct conn *c, uint64_t now);
 void conn_event(struct worker *w, struct conn *c, uint32_t ev);
 struct inflight *conn_at(struct worker *w, struct conn *c, unsigned i);
+
+/* breakdown.c */
+int breakdown_setup(struct engine *eng, struct pk_err *e);
+void breakdown_free(struct engine *eng);
+int breakdown_worker_setup(struct worker *w, struct pk_err *e);
+void breakdown_worker_destroy(struct worker *w);
+void breakdown_response(struct worker *w, uint32_t req, unsigned status, int64_t us, uint64_t now);
+void breakdown_error(struct worker *w, int group, uint64_t now);
+void breakdown_drop(struct worker *w, uint32_t req, uint64_t intended);
+/* Into res (the totals merged already): its groups and stages, from the
+ * workers' and the plan; mend is the end of the measured phase. */
+int breakdown_finish(const struct engine *eng, const struct worker *ws, unsigned nws, uint64_t mend,
+                     struct load_result *res, struct pk_err *e);
 
 /* worker.c */
 int worker_setup(struct engine *eng, struct worker *w, unsigned id, struct pk_err *e);
 void worker_destroy(struct worker *w, size_t norigins);
 void *worker_main(void *arg);
 bool worker_measured(const struct worker *w, uint64_t t);
-void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name);
+/* group: of the request (eng->req_group), -1 when there was none; now: when. */
+void worker_count_error(struct worker *w, bool measured, enum load_phase ph, const char *name, int group,
+                        uint64_t now);
+void worker_drop(struct worker *w, uint64_t k, uint32_t req, uint64_t intended);
 void worker_heap_push(struct worker *w, struct conn *c, uint64_t wake);
 uint32_t worker_pick(struct worker *w, const size_t *list, size_t n);
 struct pending worker_pq_pop(struct pqueue *q);

@@ -2,6 +2,7 @@
  * integration tests of `perfkit load`.
  *
  *   pk_badserver --mode MODE --port-file FILE [--max-seconds N] [--requests-file FILE]
+ *                [--connections-file FILE]
  *
  * It listens on 127.0.0.1 only, on a port the kernel picks, and writes that
  * port (decimal, newline) to --port-file once listening (tmp file + rename, so
@@ -9,7 +10,8 @@
  * --max-seconds (default 120) or on SIGTERM/SIGINT; exit status 0. With
  * --requests-file it writes the number of requests read so far (decimal,
  * newline; a request counts once its header block is complete) every second
- * and on exit, again atomically. Usage errors exit 2, runtime failures 1.
+ * and on exit, again atomically; --connections-file likewise the number of
+ * connections accepted. Usage errors exit 2, runtime failures 1.
  *
  * Each connection gets a thread (at most 4096 at once, like the test nginx's
  * worker_connections; past that a new connection is closed at once, which a
@@ -62,6 +64,15 @@
  *               succeed through the backlog, the request sits in the kernel,
  *               nothing ever answers. Client: a timeout. The request count
  *               stays 0.
+ *   delay       As ok, but each response is sent 10 ms after its request
+ *               was read: one connection answers at most 100 requests/s.
+ *               Client: in the open model with fewer connections than rate
+ *               x 10 ms, requests wait for a free connection, and those never
+ *               sent are dropped.
+ *   extra       Every request gets the ok response twice, in one send:
+ *               the second answers nothing that was asked. Client: an error
+ *               for the unsolicited bytes on each connection (it cannot
+ *               trust the connection any more), never a silent drop.
  *   stall       As ok, but request number i (one counter over all
  *               connections, from 1) with i % 100 == 0 is answered after
  *               500 ms. Client: with one connection at a fixed rate, the
@@ -100,11 +111,13 @@ enum mode {
     M_OVERSIZED,
     M_NO_ACCEPT,
     M_STALL,
+    M_EXTRA,
+    M_DELAY,
 };
 
 static const char *const mode_names[] = {
-    "ok",   "status",    "close",   "reset",     "close-mid", "close-head", "slow-body",
-    "hang", "bad-chunk", "garbage", "oversized", "no-accept", "stall",
+    "ok",        "status",  "close",     "reset",     "close-mid", "close-head", "slow-body", "hang",
+    "bad-chunk", "garbage", "oversized", "no-accept", "stall",     "extra",      "delay",
 };
 
 #define MAX_CONNS      4096
@@ -114,6 +127,7 @@ static const char *const mode_names[] = {
 static enum mode g_mode;
 static volatile sig_atomic_t g_stop;
 static atomic_ulong g_requests;
+static atomic_ulong g_connections;
 static atomic_ulong g_status_counter;
 static atomic_int g_active;
 static char *g_oversized; /* the whole oversized response, built once */
@@ -250,15 +264,19 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n";
 
     /* Modes that send directly keep the order of earlier pipelined answers. */
-    if (g_mode != M_OK && g_mode != M_STALL && g_mode != M_STATUS && g_mode != M_OVERSIZED && *olen) {
+    if (g_mode != M_OK && g_mode != M_STALL && g_mode != M_STATUS && g_mode != M_OVERSIZED &&
+        g_mode != M_EXTRA && g_mode != M_DELAY && *olen) {
         if (send_all(fd, *out, *olen) < 0)
             return N_CLOSE;
         *olen = 0;
     }
 
     switch (g_mode) {
+    case M_DELAY:
+        sleep_ms(10); /* then as ok */
+        /* fall through */
     case M_STALL:
-        if ((atomic_fetch_add(&g_status_counter, 1) + 1) % 100 == 0) {
+        if (g_mode == M_STALL && (atomic_fetch_add(&g_status_counter, 1) + 1) % 100 == 0) {
             if (*olen) {
                 if (send_all(fd, *out, *olen) < 0)
                     return N_CLOSE;
@@ -270,6 +288,12 @@ static enum next respond(int fd, int head, char **out, size_t *olen, size_t *oca
     case M_OK:
         return out_add(out, olen, ocap, ok_resp, sizeof(ok_resp) - 1 - (head ? 2 : 0)) < 0 ? N_CLOSE
                                                                                            : N_CONTINUE;
+    case M_EXTRA: {
+        size_t n = sizeof(ok_resp) - 1 - (head ? 2 : 0);
+        return out_add(out, olen, ocap, ok_resp, n) < 0 || out_add(out, olen, ocap, ok_resp, n) < 0
+                   ? N_CLOSE
+                   : N_CONTINUE;
+    }
     case M_STATUS: {
         const char *s = st[atomic_fetch_add(&g_status_counter, 1) % 3];
         return out_add(out, olen, ocap, s, strlen(s)) < 0 ? N_CLOSE : N_CONTINUE;
@@ -402,7 +426,7 @@ static double now_s(void)
 static void usage(void)
 {
     fprintf(stderr, "usage: pk_badserver --mode MODE --port-file FILE [--max-seconds N]"
-                    " [--requests-file FILE]\nmodes:");
+                    " [--requests-file FILE] [--connections-file FILE]\nmodes:");
     for (size_t i = 0; i < sizeof(mode_names) / sizeof(mode_names[0]); i++)
         fprintf(stderr, " %s", mode_names[i]);
     fputc('\n', stderr);
@@ -428,7 +452,7 @@ static void build_oversized(void)
 
 int main(int argc, char **argv)
 {
-    const char *mode = NULL, *port_file = NULL, *req_file = NULL;
+    const char *mode = NULL, *port_file = NULL, *req_file = NULL, *conn_file = NULL;
     long max_seconds = 120;
 
     for (int i = 1; i < argc; i++) {
@@ -441,6 +465,8 @@ int main(int argc, char **argv)
             port_file = argv[++i];
         } else if (strcmp(a, "--requests-file") == 0) {
             req_file = argv[++i];
+        } else if (strcmp(a, "--connections-file") == 0) {
+            conn_file = argv[++i];
         } else if (strcmp(a, "--max-seconds") == 0) {
             char *end;
             errno = 0;
@@ -503,6 +529,8 @@ int main(int argc, char **argv)
     }
     if (req_file)
         write_atomic(req_file, 0);
+    if (conn_file)
+        write_atomic(conn_file, 0);
 
     /* Connection threads never take the signals: the main loop does. */
     sigset_t block, old;
@@ -519,8 +547,11 @@ int main(int argc, char **argv)
         double t = now_s();
         if (t >= deadline)
             break;
-        if (req_file && t >= next_write) {
-            write_atomic(req_file, atomic_load(&g_requests));
+        if ((req_file || conn_file) && t >= next_write) {
+            if (req_file)
+                write_atomic(req_file, atomic_load(&g_requests));
+            if (conn_file)
+                write_atomic(conn_file, atomic_load(&g_connections));
             next_write = t + 1.0;
         }
         struct pollfd p = { lfd, POLLIN, 0 };
@@ -535,6 +566,7 @@ int main(int argc, char **argv)
                 sleep_ms(20);
             continue;
         }
+        atomic_fetch_add(&g_connections, 1);
         if (atomic_fetch_add(&g_active, 1) >= MAX_CONNS) {
             atomic_fetch_sub(&g_active, 1);
             close(cfd);
@@ -554,6 +586,8 @@ int main(int argc, char **argv)
     close(lfd);
     if (req_file)
         write_atomic(req_file, atomic_load(&g_requests));
+    if (conn_file)
+        write_atomic(conn_file, atomic_load(&g_connections));
     fflush(NULL);
     _exit(0);
 }

@@ -125,12 +125,20 @@ PY
     badserver_stop
 fi
 
-if start ok; then
+if start ok --connections-file "$TMP/conns"; then
     for i in 1 2 3 4 5; do http -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/$i"; done
+    http -o /dev/null -o /dev/null "http://127.0.0.1:$BADSERVER_PORT/a" "http://127.0.0.1:$BADSERVER_PORT/b"
     check "ok: --requests-file counts the requests while running (within 1 s)" \
-        wait_for 1.1 grep -qx 5 "$BADSERVER_REQUESTS"
+        wait_for 1.1 grep -qx 7 "$BADSERVER_REQUESTS"
     badserver_stop
-    contains "ok: --requests-file holds 5 after exit" "$(cat "$BADSERVER_REQUESTS")" "5"
+    contains "ok: --requests-file holds 7 after exit" "$(cat "$BADSERVER_REQUESTS")" "7"
+    contains "ok: --connections-file holds 6 (the last two requests shared one)" "$(cat "$TMP/conns")" "6"
+fi
+
+if start extra; then
+    contains "extra: two complete answers to one request" "$(raw "$BADSERVER_PORT" "$GET")" \
+        "'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok'<QUIET>"
+    badserver_stop
 fi
 
 if start status; then

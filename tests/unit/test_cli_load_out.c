@@ -183,7 +183,9 @@ static void closed_model_summary(void **state)
     contains(line_with(s, "status"), "status     200 990 · 404 7 · 503 3");
     contains(line_with(s, "errors"),
              "errors     connect ECONNREFUSED 12 · timeout 3 · parse bad_chunk_size 1 · status ≥ 400 10");
-    contains(line_with(s, "unfinished"), "unfinished 100 requests still in flight at the end (not counted)");
+    contains(line_with(s, "unfinished"),
+             "unfinished 100 requests sent, still in flight at the end (not counted)");
+    lacks(s, "dropped");
     snprintf(want, sizeof(want), "connects   1,234, mean %s, max %s", us(300), us(400));
     contains(line_with(s, "connects"), want);
     contains(line_with(s, "transfer"), "transfer   in 3.00 MiB (6.00 MiB/s), out 512 KiB (1.00 MiB/s)");
@@ -294,6 +296,86 @@ static void open_model_summary(void **state)
     assert_int_equal(w.n, 1);
     contains(w.text[0], "achieved 19,700/s of the 20,000/s target (98.5%)");
     lacks(w.text[0], "late");
+
+    /* Due requests never sent: their line, an error item, the warning,
+     * and the error rate counts them as failed attempts: 250 of 1250. */
+    r.rate_achieved = 19900;
+    r.sends = 9750;
+    r.late_sends = 0;
+    r.dropped = 250;
+    r.errors = 250;
+    load_out_selfcheck(&r, &w);
+    assert_int_equal(w.n, 1);
+    contains(w.text[0], "sends fell behind the schedule: 250 due requests never sent (dropped)");
+    struct threshold dt = th("dropped<1%");
+    cap_open(&c, 200, false);
+    load_out_summary(&c.t, &r, NULL, &dt, 1, &w);
+    s = cap_text(&c);
+    contains(line_with(s, "requests"), "1,000 in 10.0 s, 100 req/s, 250 errors (20.00%)");
+    contains(line_with(s, "dropped    "),
+             "dropped    250 of 10,000 due (2.50%) never sent: no connection was free in time");
+    contains(line_with(s, "errors     "), "errors     dropped 250");
+    contains(line_with(s, "thresholds"), "✗ dropped<1% (2.50%)");
+    cap_close(&c);
+    result_destroy(&r);
+}
+
+/* Several names: a row each, with its counts, percentiles and statuses;
+ * stages: a row each, the warmup's said so. One name: no rows. */
+static void names_and_stages(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result r;
+    closed_result(&r);
+    struct result_group *g;
+    assert_int_equal(result_group_add(&r, "http://h/a", &g, &e), 0);
+    g->requests = 990;
+    g->status[200] = 990;
+    record_1_to_1000(&g->latency, 1);
+    struct capture c;
+    cap_open(&c, 200, false);
+    load_out_summary(&c.t, &r, NULL, NULL, 0, NULL);
+    lacks(cap_text(&c), "by name");
+    cap_close(&c);
+    assert_int_equal(result_group_add(&r, "POST http://h/b", &g, &e), 0);
+    g->requests = 10;
+    g->status[404] = 7;
+    g->status[503] = 3;
+    g->errors = 12;
+    g->status_errors = 10;
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(hist_record(&g->latency, 2000), 0);
+    struct result_stage *s;
+    assert_int_equal(result_stage_add(&r, &s, &e), 0);
+    s->target = 50;
+    s->start_s = -1;
+    s->length_s = 1;
+    assert_int_equal(result_stage_add(&r, &s, &e), 0);
+    s->target = 100;
+    s->length_s = 0.5;
+    s->duration_s = 0.5;
+    s->requests = 1000;
+    s->errors = 26;
+    s->status_errors = 10;
+    record_1_to_1000(&s->latency, 1);
+    cap_open(&c, 200, false);
+    load_out_summary(&c.t, &r, NULL, NULL, 0, NULL);
+    const char *t = cap_text(&c);
+    contains(line_with(t, "by name"), "by name    http://h/a");
+    char want[256];
+    snprintf(want, sizeof(want), "990 requests · 0 errors (0.00%%) · p50 %s · p99 %s · 200 990", us(500),
+             us(990));
+    contains(t, want);
+    contains(t, "             POST http://h/b\n");
+    contains(t, "10 requests · 12 errors (100.00%) · p50 2.00 ms · p99 2.00 ms · 404 7 · 503 3");
+    contains(line_with(t, "stages"), "stages     1: 50 connections for 1.00 s · in the warmup");
+    snprintf(want, sizeof(want),
+             "2: 100 connections for 500 ms · 2,000 req/s · 26 errors (2.56%%) · p50 %s · p99 %s", us(500),
+             us(990));
+    contains(t, want);
+    cap_close(&c);
     result_destroy(&r);
 }
 
@@ -481,10 +563,15 @@ static void spectrum_in_milliseconds(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(closed_model_summary), cmocka_unit_test(open_model_summary),
-        cmocka_unit_test(urls_from_the_result), cmocka_unit_test(no_responses),
-        cmocka_unit_test(wraps_at_the_width),   cmocka_unit_test(colours_only_when_asked),
-        cmocka_unit_test(progress_line),        cmocka_unit_test(spectrum_in_milliseconds),
+        cmocka_unit_test(closed_model_summary),
+        cmocka_unit_test(open_model_summary),
+        cmocka_unit_test(names_and_stages),
+        cmocka_unit_test(urls_from_the_result),
+        cmocka_unit_test(no_responses),
+        cmocka_unit_test(wraps_at_the_width),
+        cmocka_unit_test(colours_only_when_asked),
+        cmocka_unit_test(progress_line),
+        cmocka_unit_test(spectrum_in_milliseconds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,6 +56,7 @@ enum mode {
     M_TRUNCATED, /* RESP_TRUNCATED (90 body bytes short), then closes */
     M_EOF,       /* reads a request, closes without a byte */
     M_GARBAGE,   /* RESP_GARBAGE */
+    M_EXTRA,     /* RESP_LENGTH twice in one write: one answers nothing */
 };
 
 struct server {
@@ -128,6 +129,12 @@ static bool on_request(struct server *s, struct sconn *c)
     case M_TRUNCATED: send_all(c->fd, RESP_TRUNCATED, LEN(RESP_TRUNCATED)); return false;
     case M_EOF: return false;
     case M_GARBAGE: return send_all(c->fd, RESP_GARBAGE, LEN(RESP_GARBAGE));
+    case M_EXTRA: {
+        char two[2 * LEN(RESP_LENGTH)];
+        memcpy(two, RESP_LENGTH, LEN(RESP_LENGTH));
+        memcpy(two + LEN(RESP_LENGTH), RESP_LENGTH, LEN(RESP_LENGTH));
+        return send_all(c->fd, two, sizeof(two));
+    }
     }
     return false;
 }
@@ -228,14 +235,16 @@ struct rig {
     struct load_config cfg;
     struct origin origin;
     size_t reqs[1], all[1];
-    unsigned req_origin[1];
+    unsigned req_origin[1], req_group[1];
+    int origin_group[1];
     struct engine eng;
     struct worker w;
 };
 
 struct plan {
     unsigned connections, pipeline;
-    uint64_t n; /* -n: measured requests */
+    uint64_t n;        /* -n: measured requests */
+    bool no_keepalive; /* --no-keepalive */
 };
 
 static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)
@@ -246,13 +255,14 @@ static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)
     snprintf(text, sizeof(text), "http://127.0.0.1:%u/", (unsigned)port);
     struct url u;
     assert_int_equal(url_parse(text, "url", &u, &e), 0);
-    assert_int_equal(request_build(&g->req, "GET", &u, NULL, 0, NULL, 0, true, "test", &e), 0);
+    assert_int_equal(request_build(&g->req, "GET", &u, NULL, 0, NULL, 0, !pl->no_keepalive, "test", &e), 0);
 
     struct load_config *cfg = &g->cfg;
     load_config_init(cfg);
     cfg->connections = pl->connections;
     cfg->pipeline = pl->pipeline;
     cfg->max_requests = pl->n;
+    cfg->keepalive = !pl->no_keepalive;
     cfg->end_ns = DEADLINE_MS * NS_PER_MS;
     cfg->requests = &g->req;
     cfg->nrequests = 1;
@@ -274,6 +284,9 @@ static void rig_run(struct rig *g, uint16_t port, const struct plan *pl)
     eng->norigins = 1;
     eng->all = g->all;
     eng->req_origin = g->req_origin;
+    eng->req_group = g->req_group; /* one name: no breakdown kept */
+    eng->origin_group = g->origin_group;
+    eng->ngroups = 1;
     eng->stopfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     assert_true(eng->stopfd >= 0);
     pthread_mutex_init(&eng->mu, NULL);
@@ -444,6 +457,52 @@ static void connection_close(void **state)
     free(g);
 }
 
+/* --no-keepalive against a server that ignores "Connection: close" and
+ * keeps every connection open: the client closes after each response
+ * itself, so the server sees one connection per request. */
+static void no_keepalive_closes(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, M_LENGTH, 0);
+    struct rig *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    rig_run(g, s.port, &(struct plan){ .connections = 1, .pipeline = 1, .n = 25, .no_keepalive = true });
+    server_stop(&s);
+    const struct load_result *r = &g->w.r;
+    check_consistent(g);
+    assert_int_equal(r->requests, 25);
+    assert_int_equal(r->errors, 0);
+    assert_int_equal(r->connects, 25);
+    assert_int_equal(atomic_load(&s.accepted), 25);
+    assert_int_equal(atomic_load(&s.requests), 25);
+    rig_destroy(g);
+    free(g);
+}
+
+/* A second response nobody asked for: an error of its own each time, and
+ * the connection opened again; the asked-for response still counts. */
+static void unsolicited_response(void **state)
+{
+    (void)state;
+    struct server s;
+    server_start(&s, M_EXTRA, 0);
+    struct rig *g = calloc(1, sizeof(*g));
+    assert_non_null(g);
+    rig_run(g, s.port, &(struct plan){ .connections = 1, .pipeline = 1, .n = 10 });
+    server_stop(&s);
+    const struct load_result *r = &g->w.r;
+    check_consistent(g);
+    assert_int_equal(r->requests, 10);
+    assert_int_equal(r->status[200], 10);
+    assert_int_equal(r->errors, 10);
+    assert_int_equal(errs(r, LOAD_PHASE_PARSE, "unsolicited_data"), 10);
+    assert_int_equal(r->connects, 10);
+    assert_int_equal(atomic_load(&s.accepted), 10);
+    rig_destroy(g);
+    free(g);
+}
+
 static void fails_with(enum mode mode, enum load_phase ph, const char *name)
 {
     struct server s;
@@ -510,6 +569,8 @@ int main(void)
         cmocka_unit_test(chunked),
         cmocka_unit_test(pipelined),
         cmocka_unit_test(connection_close),
+        cmocka_unit_test(no_keepalive_closes),
+        cmocka_unit_test(unsolicited_response),
         cmocka_unit_test(reset),
         cmocka_unit_test(truncated_body),
         cmocka_unit_test(closed_before_response),

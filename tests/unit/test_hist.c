@@ -1182,6 +1182,68 @@ static void log_lines_parse_and_fail_cleanly(void **state)
     hist_destroy(&sum);
 }
 
+/* hdrlog_parse_line_z keeps an interval's bytes; hdrlog_decode_compressed_add
+ * adds them to a histogram: the same as decoding each and merging, and the
+ * histogram unchanged when the bytes are bad or of another layout. */
+static void add_compressed_without_a_histogram_each(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct hist a, b, sum, want, other;
+    assert_int_equal(hist_init(&a, 1, 3600000000, 3, &e), 0);
+    assert_int_equal(hist_init(&b, 1, 3600000000, 3, &e), 0);
+    assert_int_equal(hist_init(&sum, 1, 3600000000, 3, &e), 0);
+    assert_int_equal(hist_init(&want, 1, 3600000000, 3, &e), 0);
+    for (int64_t v = 1; v < 100000; v = v * 3 + 1) {
+        assert_int_equal(hist_record_n(&a, v, v % 7 + 1), 0);
+        assert_int_equal(hist_record_n(&b, v * 5 + 3, 2), 0);
+    }
+    assert_int_equal(hist_record(&b, 0), 0);
+    assert_int_equal(hist_merge(&want, &a, &e), 0);
+    assert_int_equal(hist_merge(&want, &b, &e), 0);
+    char *line;
+    size_t n;
+    assert_int_equal(hdrlog_interval(&a, 0, 1, 1000, NULL, &line, &n, &e), 0);
+    struct hdrlog_line l;
+    assert_int_equal(hdrlog_parse_line_z(line, n - 1, &l, &e), 0);
+    free(line);
+    assert_int_equal(l.kind, HDRLOG_INTERVAL);
+    assert_null(l.hist.counts);
+    assert_non_null(l.z);
+    assert_int_equal(hdrlog_decode_compressed_add(l.z, l.z_len, &sum, &e), 0);
+    free(l.z);
+    uint8_t *z;
+    size_t zlen;
+    assert_int_equal(hdrlog_encode_compressed(&b, 9, &z, &zlen, &e), 0);
+    assert_int_equal(hdrlog_decode_compressed_add(z, zlen, &sum, &e), 0);
+    assert_int_equal(sum.total, want.total);
+    assert_int_equal(hist_min(&sum), hist_min(&want));
+    assert_int_equal(hist_max(&sum), hist_max(&want));
+    assert_memory_equal(sum.counts, want.counts, (size_t)want.counts_len * sizeof(int64_t));
+
+    /* bad bytes and another layout: refused, the sum untouched */
+    struct hist before = sum;
+    z[zlen - 1] ^= 0x55;
+    pk_err_clear(&e);
+    assert_int_equal(hdrlog_decode_compressed_add(z, zlen, &sum, &e), PK_EPARSE);
+    free(z);
+    assert_int_equal(hist_init(&other, 1, 1000000, 2, &e), 0);
+    assert_int_equal(hist_record(&other, 5), 0);
+    assert_int_equal(hdrlog_encode_compressed(&other, 9, &z, &zlen, &e), 0);
+    pk_err_clear(&e);
+    assert_int_equal(hdrlog_decode_compressed_add(z, zlen, &sum, &e), PK_EPARSE);
+    assert_string_equal(e.why, "1..1000000 at 2 digits, not 1..3600000000 at 3");
+    free(z);
+    assert_int_equal(sum.total, before.total);
+    assert_memory_equal(sum.counts, want.counts, (size_t)want.counts_len * sizeof(int64_t));
+    hist_destroy(&a);
+    hist_destroy(&b);
+    hist_destroy(&sum);
+    hist_destroy(&want);
+    hist_destroy(&other);
+}
+
 static void log_writer_rejects_bad_arguments(void **state)
 {
     (void)state;
@@ -1231,6 +1293,7 @@ int main(void)
         cmocka_unit_test(log_write_read_round_trip),
         cmocka_unit_test(log_lines_parse_and_fail_cleanly),
         cmocka_unit_test(log_writer_rejects_bad_arguments),
+        cmocka_unit_test(add_compressed_without_a_histogram_each),
     };
     return cmocka_run_group_tests(tests, load_fixtures, free_fixtures);
 }

@@ -86,10 +86,27 @@ static void refuse(const char *method, const char *name, const char *value, int 
         fail_msg("'%s' not in '%s'", why, e.why);
 }
 
+/* -H 'Host: ...' replaces the URL's authority, in the first field; the
+ * connection still goes to the URL (request.h). */
+static void test_host_override(void **state)
+{
+    (void)state;
+    struct load_header h[] = { { "Accept", "*/*" }, { "host", "vhost.test" } };
+    expect("GET", "http://127.0.0.1:8080/x", h, 2, NULL, true,
+           "GET /x HTTP/1.1\r\nHost: vhost.test\r\nAccept: */*\r\n\r\n");
+    struct load_header two[] = { { "Host", "a" }, { "HOST", "b" } };
+    struct url u = parse("http://h/");
+    struct load_request r;
+    struct pk_err e;
+    pk_err_clear(&e);
+    assert_int_equal(request_build(&r, "GET", &u, two, 2, NULL, 0, true, "-H", &e), PK_EUSAGE);
+    assert_non_null(strstr(e.why, "'Host' given twice"));
+}
+
 static void test_refusals(void **state)
 {
     (void)state;
-    refuse("GET", "Host", "x", PK_EUSAGE, "'Host' is set by perfkit load");
+    refuse("GET", "Host", "", PK_EPARSE, "an empty 'Host'");
     refuse("GET", "content-length", "3", PK_EUSAGE, "'Content-Length' is set");
     refuse("GET", "Transfer-Encoding", "chunked", PK_EUSAGE, "'Transfer-Encoding' is set");
     refuse("GET", "Connection", "close", PK_EUSAGE, "'Connection' is set");
@@ -154,7 +171,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_get),      cmocka_unit_test(test_body_and_headers),
         cmocka_unit_test(test_refusals), cmocka_unit_test(test_split_header),
-        cmocka_unit_test(test_size_cap),
+        cmocka_unit_test(test_size_cap), cmocka_unit_test(test_host_override),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,8 @@
  * values, the JSON round trip (every field back, histograms from their
  * encoding), the reader's refusals with their messages, merges (lossless
  * against one result recorded with every value; windows, alignment, mixed
- * models) and the HdrHistogram interval log both ways.
+ * models), the HdrHistogram interval log both ways, and docs/load.md's
+ * errors table against the names the code gives.
  *
  * Expected percentiles are worked out from HdrHistogram's bucket layout by
  * hand where the numbers are small, and otherwise taken from one histogram
@@ -19,6 +20,7 @@
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +34,7 @@
 #include "core/files.h"
 #include "core/hdrlog.h"
 #include "core/hist.h"
+#include "core/jsonio.h"
 #include "load/result.h"
 #include "load/threshold.h"
 #include "tmptree.h"
@@ -166,6 +169,7 @@ static void assert_same_result(const struct load_result *a, const struct load_re
     assert_int_equal(a->errors, b->errors);
     assert_int_equal(a->status_errors, b->status_errors);
     assert_int_equal(a->unfinished, b->unfinished);
+    assert_int_equal(a->dropped, b->dropped);
     assert_int_equal(a->bytes_in, b->bytes_in);
     assert_int_equal(a->bytes_out, b->bytes_out);
     assert_int_equal(a->connects, b->connects);
@@ -180,6 +184,7 @@ static void assert_same_result(const struct load_result *a, const struct load_re
     assert_same_hist(&a->connect, &b->connect, "connect");
     assert_true(same_double(a->rate_target, b->rate_target));
     assert_true(same_double(a->rate_achieved, b->rate_achieved));
+    assert_int_equal(a->due, b->due);
     assert_int_equal(a->sends, b->sends);
     assert_int_equal(a->late_sends, b->late_sends);
     assert_int_equal(a->lateness_max_us, b->lateness_max_us);
@@ -188,6 +193,28 @@ static void assert_same_result(const struct load_result *a, const struct load_re
     assert_int_equal(a->nseries, b->nseries);
     for (size_t i = 0; i < a->nseries; i++)
         assert_same_second(&a->series[i], &b->series[i], i);
+    assert_int_equal(a->ngroups, b->ngroups);
+    for (size_t i = 0; i < a->ngroups; i++) {
+        const struct result_group *x = &a->groups[i], *y = &b->groups[i];
+        assert_string_equal(x->name, y->name);
+        assert_int_equal(x->requests, y->requests);
+        assert_int_equal(x->errors, y->errors);
+        assert_int_equal(x->status_errors, y->status_errors);
+        assert_int_equal(x->dropped, y->dropped);
+        assert_memory_equal(x->status, y->status, sizeof(x->status));
+        assert_same_hist(&x->latency, &y->latency, x->name);
+    }
+    assert_int_equal(a->nstages, b->nstages);
+    for (size_t i = 0; i < a->nstages; i++) {
+        const struct result_stage *x = &a->stages[i], *y = &b->stages[i];
+        assert_int_equal(x->target, y->target);
+        assert_true(x->start_s == y->start_s && x->length_s == y->length_s && x->duration_s == y->duration_s);
+        assert_int_equal(x->requests, y->requests);
+        assert_int_equal(x->errors, y->errors);
+        assert_int_equal(x->status_errors, y->status_errors);
+        assert_int_equal(x->dropped, y->dropped);
+        assert_same_hist(&x->latency, &y->latency, "stage");
+    }
 }
 
 /*
@@ -260,7 +287,9 @@ static void build_run(struct load_result *r, bool open, int part, size_t seconds
         r->connects += 8;
     }
     r->status[200] = r->requests - r->status[404] - r->status[500];
-    r->errors = r->status_errors + result_transport_errors(r);
+    if (open)
+        r->dropped = part == 2 ? 7 : (uint64_t)(3 + part);
+    r->errors = r->status_errors + result_transport_errors(r) + r->dropped;
     r->bytes_in = r->requests * 512;
     r->bytes_out = r->requests * 80;
     r->unfinished = part == 2 ? 3 : (uint64_t)(part + 1);
@@ -268,6 +297,7 @@ static void build_run(struct load_result *r, bool open, int part, size_t seconds
         r->rate_target = 500;
         r->rate_achieved = 499.5;
         r->sends = r->requests + 5;
+        r->due = r->sends + r->dropped;
         r->late_sends = 2;
         r->lateness_max_us = part == 1 ? 900 : 1200;
     }
@@ -314,6 +344,19 @@ static void counters_and_rates(void **state)
     r.errors = r.status_errors + result_transport_errors(&r);
     /* (10 + 9) / (91 + 9) */
     assert_true(result_error_rate(&r) == 19.0 / 100.0);
+    /* Dropped requests (open model) are failed attempts: (19 + 5) / (100 + 5). */
+    assert_true(result_dropped_rate(&r) == 0); /* closed model: nothing is due at a time */
+    r.open_model = true;
+    assert_true(isnan(result_dropped_rate(&r)));
+    r.dropped = 5;
+    r.sends = 15;
+    r.errors += 5;
+    assert_true(result_error_rate(&r) == 24.0 / 105.0);
+    assert_true(result_dropped_rate(&r) == 5.0 / 20.0);
+    r.open_model = false;
+    r.dropped = 0;
+    r.sends = 0;
+    r.errors -= 5;
     r.duration_s = 2.5;
     assert_true(result_rps(&r) == 91 / 2.5);
 
@@ -677,9 +720,33 @@ static void build_example(struct load_result *r)
     r->rate_target = 2;
     r->rate_achieved = 2;
     r->sends = 6;
+    r->due = 6;
     r->late_sends = 0;
     r->lateness_max_us = 180;
     r->generator_cpu = 0.02;
+    /* its one URL holds everything (but for what answered no request) */
+    struct result_group *g;
+    ok(result_group_add(r, urls[0], &g, &e), &e);
+    g->requests = r->requests;
+    g->errors = r->errors;
+    g->status_errors = r->status_errors;
+    memcpy(g->status, r->status, sizeof(g->status));
+    ok(hist_merge(&g->latency, &r->latency, &e), &e);
+    /* --stage 1s:2/s --stage 3s:2/s with --warmup 1s: the first stage is
+     * all warmup, the second is the measured phase */
+    struct result_stage *st;
+    ok(result_stage_add(r, &st, &e), &e);
+    st->target = 2;
+    st->start_s = -1;
+    st->length_s = 1;
+    ok(result_stage_add(r, &st, &e), &e);
+    st->target = 2;
+    st->length_s = 3;
+    st->duration_s = 3;
+    st->requests = r->requests;
+    st->errors = r->errors;
+    st->status_errors = r->status_errors;
+    ok(hist_merge(&st->latency, &r->latency, &e), &e);
 }
 
 static const char *const example_warnings[] = { "no response completed in second 2" };
@@ -702,6 +769,27 @@ static void example_fixture(void **state)
     ok(result_json_text(&r, ts, 2, example_warnings, 1, &text, &e), &e);
     ok(files_read_all(EXAMPLE, 1 << 20, &fixture, &len, &e), &e);
     json_t *a = load_text(text), *b = load_text(fixture);
+    /* The series is written a second at a time: the text is still exactly
+     * jansson's dump of the whole document, and so is that of no second. */
+    char *whole = jsonio_dumps(a);
+    assert_non_null(whole);
+    assert_string_equal(text, whole);
+    free(whole);
+    struct load_result none;
+    build_example(&none);
+    for (size_t i = 0; i < none.nseries; i++)
+        free(none.series[i].hist_z);
+    none.nseries = 0;
+    char *t2;
+    ok(result_json_text(&none, NULL, 0, NULL, 0, &t2, &e), &e);
+    json_t *a2 = load_text(t2);
+    whole = jsonio_dumps(a2);
+    assert_string_equal(t2, whole);
+    assert_non_null(strstr(t2, "\n  \"series\": []\n}\n"));
+    free(whole);
+    free(t2);
+    json_decref(a2);
+    result_destroy(&none);
     const char *hists[] = { "latency_us", "latency_uncorrected_us", "connect_us" };
     for (size_t i = 0; i < 3; i++) {
         json_object_del(json_object_get(a, hists[i]), "hist");
@@ -720,6 +808,20 @@ static void example_fixture(void **state)
     json_t *t0 = json_array_get(json_object_get(b, "thresholds"), 0);
     assert_true(json_number_value(json_object_get(t0, "value")) == 0.0012);
     assert_true(json_is_false(json_object_get(t0, "pass")));
+    /* A file of a perfkit that did not count dropped requests (no
+     * errors.dropped, no rate.due) reads back with none. */
+    json_t *c = load_text(fixture);
+    json_object_del(json_object_get(c, "errors"), "dropped");
+    json_object_del(json_object_get(c, "rate"), "due");
+    char *old = json_dumps(c, 0);
+    assert_non_null(old);
+    json_decref(c);
+    result_destroy(&back);
+    ok(result_parse_json(old, strlen(old), "old.json", &back, &e), &e);
+    assert_int_equal(back.dropped, 0);
+    assert_int_equal(back.due, 0);
+    assert_int_equal(back.sends, 6);
+    free(old);
     json_decref(a);
     json_decref(b);
     free(text);
@@ -864,6 +966,23 @@ static void reader_refuses_bad_input(void **state)
     MUT(json_array_append_new(GET("series"), json_integer(3)), "a.json: key 'series[3]': expected an object");
     MUT(json_object_set_new(SERIES(0), "hist", json_string("AAAAAAAA====")),
         "a.json: key 'series[0].hist': not base64");
+#define GROUP(i) json_array_get(GET("by_request"), i)
+#define STAGE(i) json_array_get(GET("stages"), i)
+    MUT(json_object_set_new(d, "by_request", json_object()), "a.json: key 'by_request': expected an array");
+    MUT(json_object_set_new(GROUP(0), "name", json_string("")),
+        "a.json: key 'by_request[0].name': a name is a string of 1 to 8192 bytes without control characters");
+    MUT(json_array_append(GET("by_request"), GROUP(0)), "a.json: key 'by_request[1].name': given twice");
+    MUT(json_object_set_new(json_object_get(GROUP(0), "errors"), "dropped", json_integer(1)),
+        "a.json: key 'by_request[0].errors.total': 3, but status, transport and dropped add up to another");
+    MUT(json_object_set_new(json_object_get(GROUP(0), "status_codes"), "999", json_integer(1)),
+        "a.json: key 'by_request[0].status_codes.999': not a status code 100..599");
+    MUT(json_object_set_new(json_object_get(GROUP(0), "latency_us"), "count", json_integer(1)),
+        "a.json: key 'by_request[0].latency_us.count': 1, but the histogram holds 5");
+    MUT(json_object_set_new(STAGE(1), "stage", json_integer(0)),
+        "a.json: key 'stages[1].stage': 0, expected 1 (in order)");
+    MUT(json_object_set_new(STAGE(0), "duration_s", json_real(-1)),
+        "a.json: key 'stages[0].duration_s': -1 is out of range 0..1e+09");
+    MUT(json_object_del(STAGE(0), "latency_us"), "a.json: key 'stages[0].latency_us': missing");
 
     /* A valid compressed histogram of another layout is refused by name. */
     struct hist other;
@@ -950,6 +1069,7 @@ static void merge_is_lossless(void **state)
             all.rate_target = 1000;
             all.rate_achieved = 999;
             all.sends = a.sends + b.sends;
+            all.due = a.due + b.due;
             all.late_sends = 4;
             all.lateness_max_us = 1200;
         }
@@ -981,6 +1101,22 @@ static void merge_is_lossless(void **state)
         write_read(&m, path_in(dir, "m.json"), &mb);
         assert_same_result(&m, &mb);
         result_destroy(&mb);
+
+        /* The files streamed (result_merge_json_file, what `perfkit load
+         * merge` does): the same merge, in either order. */
+        struct load_result s1, s2;
+        rinit(&s1);
+        ok(result_merge_json_file(&s1, path_in(dir, "a.json"), &e), &e);
+        ok(result_merge_json_file(&s1, path_in(dir, "b.json"), &e), &e);
+        assert_same_result(&m, &s1);
+        rinit(&s2);
+        ok(result_merge_json_file(&s2, path_in(dir, "b.json"), &e), &e);
+        ok(result_merge_json_file(&s2, path_in(dir, "a.json"), &e), &e);
+        assert_same_hist(&s1.latency, &s2.latency, "streamed b+a");
+        for (size_t i = 0; i < m2.nseries; i++)
+            assert_same_second(&m2.series[i], &s2.series[i], i);
+        result_destroy(&s1);
+        result_destroy(&s2);
         result_destroy(&m2);
         result_destroy(&m);
         result_destroy(&ra);
@@ -1064,6 +1200,183 @@ static void merge_windows_and_series(void **state)
     result_destroy(&m);
     result_destroy(&a);
     result_destroy(&b);
+}
+
+/* Results by name and by stage merge by name and by index; a merge with a
+ * result that has none (an interval log, an older file) or another plan
+ * keeps none rather than a breakdown that does not add up. */
+static void add_group(struct load_result *r, const char *name, uint64_t n, int status, int64_t us)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct result_group *g;
+    ok(result_group_add(r, name, &g, &e), &e);
+    g->requests = n;
+    g->status[status] = n;
+    g->status_errors = g->errors = status >= 400 ? n : 0;
+    rec(&g->latency, us, (int64_t)n);
+}
+
+static void add_stage(struct load_result *r, uint64_t target, double length, uint64_t n, int64_t us)
+{
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct result_stage *s;
+    ok(result_stage_add(r, &s, &e), &e);
+    s->target = target;
+    s->start_s = r->nstages == 1 ? 0 : r->stages[r->nstages - 2].start_s + r->stages[r->nstages - 2].length_s;
+    s->length_s = s->duration_s = length;
+    s->requests = n;
+    s->errors = s->dropped = 1;
+    rec(&s->latency, us, (int64_t)n);
+}
+
+static void merge_breakdown(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result a, b, m, log;
+    build_run(&a, true, 0, 2, 10);
+    build_run(&b, true, 1, 2, 10);
+    add_group(&a, "GET http://h/a", 3, 200, 100);
+    add_group(&a, "login", 2, 500, 900);
+    add_group(&b, "login", 4, 200, 700);
+    add_group(&b, "GET http://h/c", 1, 404, 50);
+    add_stage(&a, 10, 1, 4, 100);
+    add_stage(&a, 20, 1, 5, 200);
+    add_stage(&b, 10, 1, 6, 300);
+    add_stage(&b, 20, 1, 7, 400);
+    rinit(&m);
+    ok(result_merge(&m, &a, &e), &e);
+    ok(result_merge(&m, &b, &e), &e);
+    assert_int_equal(m.ngroups, 3);
+    assert_string_equal(m.groups[0].name, "GET http://h/a");
+    assert_string_equal(m.groups[1].name, "login");
+    assert_string_equal(m.groups[2].name, "GET http://h/c");
+    assert_int_equal(m.groups[1].requests, 6);
+    assert_int_equal(m.groups[1].status[500], 2);
+    assert_int_equal(m.groups[1].status[200], 4);
+    assert_int_equal(m.groups[1].errors, 2);
+    assert_int_equal(hist_total(&m.groups[1].latency), 6);
+    assert_int_equal(hist_value_at_percentile(&m.groups[1].latency, 50), 700);
+    assert_int_equal(hist_max(&m.groups[1].latency), 900);
+    assert_int_equal(m.groups[2].status[404], 1);
+    assert_int_equal(m.nstages, 2);
+    assert_int_equal(m.stages[1].requests, 12);
+    assert_int_equal(m.stages[1].dropped, 2);
+    assert_int_equal(hist_total(&m.stages[0].latency), 10);
+    assert_int_equal(hist_max(&m.stages[0].latency), 300);
+    /* through a file and back: the same */
+    struct load_result back;
+    char *text;
+    ok(result_json_text(&m, NULL, 0, NULL, 0, &text, &e), &e);
+    ok(result_parse_json(text, strlen(text), "m.json", &back, &e), &e);
+    free(text);
+    assert_same_result(&m, &back);
+    result_destroy(&back);
+
+    /* another plan: no stages; a result without names: no names */
+    struct load_result c;
+    build_run(&c, true, 1, 2, 10);
+    add_stage(&c, 10, 2, 1, 100);
+    ok(result_merge(&m, &c, &e), &e);
+    assert_int_equal(m.nstages, 0);
+    assert_int_equal(m.ngroups, 0);
+    /* into an empty result, what has them keeps them */
+    result_destroy(&m);
+    rinit(&m);
+    ok(result_merge(&m, &a, &e), &e);
+    assert_int_equal(m.ngroups, 2);
+    assert_int_equal(m.nstages, 2);
+    rinit(&log);
+    log.sources = 1;
+    log.open_model = true;
+    log.start_ms = a.start_ms;
+    ok(result_merge(&m, &log, &e), &e);
+    assert_int_equal(m.ngroups, 0);
+    assert_int_equal(m.nstages, 0);
+    result_destroy(&a);
+    result_destroy(&b);
+    result_destroy(&c);
+    result_destroy(&m);
+    result_destroy(&log);
+}
+
+/* The streamed reader takes the keys in any order, and refuses what the
+ * whole-document reader refuses, with the place in the file. */
+static void stream_reader(void **state)
+{
+    const char *dir = *state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct load_result r, back, m;
+    build_example(&r);
+    char *text;
+    ok(result_json_text(&r, NULL, 0, NULL, 0, &text, &e), &e);
+    /* the series first, the head after it */
+    json_t *d = load_text(text);
+    json_t *reordered = json_object();
+    json_object_set(reordered, "series", json_object_get(d, "series"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(d, k, v)
+    {
+        if (strcmp(k, "series") != 0)
+            json_object_set(reordered, k, v);
+    }
+    char *t2 = json_dumps(reordered, 0);
+    tmptree_put(dir, "r.json", t2);
+    rinit(&m);
+    ok(result_merge_json_file(&m, path_in(dir, "r.json"), &e), &e);
+    ok(result_parse_json(text, strlen(text), "x", &back, &e), &e);
+    assert_same_result(&back, &m);
+    result_destroy(&m);
+    result_destroy(&back);
+    free(t2);
+    json_decref(reordered);
+    json_decref(d);
+
+    static const struct {
+        const char *text, *want;
+    } bad[] = {
+        { "", "r.json:1:1: '{' expected near end of file" },
+        { "[1]", "r.json:1:1: '{' expected" },
+        { "{\"a\": 1,\n \"a\": 2, \"series\": []}", "r.json:2:2: duplicate object key" },
+        { "{\"series\": [], \"series\": []}", "r.json:1:16: duplicate object key" },
+        { "{\"a\" 1}", "r.json:1:6: ':' expected" },
+        { "{\"a\": 1 \"b\": 2}", "r.json:1:9: ',' or '}' expected" },
+        { "{\"a\": [1, 2}", "r.json:1:12: ']' expected near '}'" },
+        { "{\"a\": [1, 2", "r.json:1:7: a value ends early near end of file" },
+        { "{\"a\": {\"b\": tru}}", "r.json:1:15: invalid token near 'tru'" },
+        { "{\"series\": []} x", "r.json:1:16: end of file expected" },
+        { "{\"perfkit_load\": 1}", "r.json: key 'series': missing" },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        tmptree_put(dir, "r.json", bad[i].text);
+        rinit(&m);
+        pk_err_clear(&e);
+        int rc = result_merge_json_file(&m, path_in(dir, "r.json"), &e);
+        if (rc != PK_EPARSE || !strstr(msg(&e), bad[i].want))
+            fail_msg("'%s': rc %d, '%s', wanted '%s'", bad[i].text, rc, msg(&e), bad[i].want);
+        result_destroy(&m);
+    }
+    /* a key's error as the whole reader names it */
+    json_t *doc = load_text(text);
+    json_object_set_new(json_array_get(json_object_get(doc, "series"), 1), "t", json_integer(5));
+    char *t3 = json_dumps(doc, JSON_INDENT(2));
+    tmptree_put(dir, "r.json", t3);
+    rinit(&m);
+    assert_int_equal(result_merge_json_file(&m, path_in(dir, "r.json"), &e), PK_EPARSE);
+    char want[512];
+    snprintf(want, sizeof(want), "%s: key 'series[1].t': 5, expected 1 (one entry per second, in order)",
+             path_in(dir, "r.json"));
+    assert_string_equal(msg(&e), want);
+    result_destroy(&m);
+    free(t3);
+    json_decref(doc);
+    free(text);
+    result_destroy(&r);
 }
 
 static void merge_settings_and_refusals(void **state)
@@ -1294,6 +1607,95 @@ static void hdrlog_both_ways(void **state)
     result_destroy(&a);
 }
 
+/* ---- the errors table of docs/load.md against the names the code gives */
+
+/* The backquoted names in the third cell of the table row of `phase`
+ * ("| `read` | ... | `eof`, `eof_in_head` ... |"), into names (a
+ * NUL-separated list); returns how many. */
+static size_t doc_row_names(const char *doc, const char *phase, char *names, size_t cap)
+{
+    char head[32];
+    snprintf(head, sizeof(head), "\n| `%s` |", phase);
+    const char *row = strstr(doc, head);
+    assert_non_null(row);
+    row += strlen(head);
+    const char *cell = strchr(row, '|'); /* after "what failed" */
+    assert_non_null(cell);
+    const char *end = strchr(cell, '\n');
+    assert_non_null(end);
+    size_t n = 0, used = 0;
+    for (const char *p = cell; p < end;) {
+        const char *a = memchr(p, '`', (size_t)(end - p));
+        if (!a)
+            break;
+        const char *b = memchr(a + 1, '`', (size_t)(end - a - 1));
+        assert_non_null(b);
+        size_t len = (size_t)(b - a - 1);
+        assert_true(used + len + 1 <= cap);
+        memcpy(names + used, a + 1, len);
+        names[used + len] = '\0';
+        used += len + 1;
+        n++;
+        p = b + 1;
+    }
+    return n;
+}
+
+static bool in_list(const char *names, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++, names += strlen(names) + 1)
+        if (strcmp(names, name) == 0)
+            return true;
+    return false;
+}
+
+/* A name of the code's kind (lowercase, digits, '_'), not an errno name,
+ * an OpenSSL reason or an option quoted in the text. */
+static bool identifier(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return false;
+    return true;
+}
+
+static void docs_error_table(void **state)
+{
+    (void)state;
+    struct pk_err e;
+    pk_err_clear(&e);
+    char *doc;
+    size_t len;
+    ok(files_read_all(PK_FIXTURES "/../../docs/load.md", 1u << 20, &doc, &len, &e), &e);
+    const char *table = strstr(doc, "## Errors by phase");
+    assert_non_null(table);
+    struct result_error_name known[128];
+    size_t nknown = result_error_names(known, 128);
+    assert_true(nknown > 30 && nknown <= 128);
+    for (int p = 0; p < LOAD_PHASE_COUNT; p++) {
+        char names[4096];
+        size_t n = doc_row_names(table, result_phase_name((enum load_phase)p), names, sizeof(names));
+        /* every name the code gives in this phase is in the row */
+        for (size_t i = 0; i < nknown; i++)
+            if (known[i].phase == (enum load_phase)p && !in_list(names, n, known[i].name))
+                fail_msg("docs/load.md: the %s row lacks '%s'", result_phase_name((enum load_phase)p),
+                         known[i].name);
+        /* and every name of the code's kind in the row is one the code gives there */
+        const char *q = names;
+        for (size_t i = 0; i < n; i++, q += strlen(q) + 1) {
+            bool found = false;
+            for (size_t k = 0; k < nknown && !found; k++)
+                found = known[k].phase == (enum load_phase)p && strcmp(known[k].name, q) == 0;
+            if (identifier(q) && !found)
+                fail_msg("docs/load.md: the %s row lists '%s', a name the code does not give there",
+                         result_phase_name((enum load_phase)p), q);
+        }
+    }
+    free(doc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1307,7 +1709,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(merge_is_lossless, tmptree_setup, tmptree_teardown),
         cmocka_unit_test(merge_windows_and_series),
         cmocka_unit_test(merge_settings_and_refusals),
+        cmocka_unit_test(merge_breakdown),
+        cmocka_unit_test_setup_teardown(stream_reader, tmptree_setup, tmptree_teardown),
         cmocka_unit_test_setup_teardown(hdrlog_both_ways, tmptree_setup, tmptree_teardown),
+        cmocka_unit_test(docs_error_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

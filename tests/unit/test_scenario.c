@@ -208,7 +208,21 @@ static void directives(void **state)
     scenario_destroy(&s);
     parse_ok("think none\nrequest GET http://h/\n", &s);
     assert_int_equal(s.think, SCENARIO_THINK_NONE);
+    assert_null(s.requests[0].name);
     scenario_destroy(&s);
+
+    /* A name, blanks around it trimmed, inner ones kept; up to 256 bytes. */
+    parse_ok("request GET http://h/a\n  name \t create an item \r\nrequest GET http://h/b\n", &s);
+    assert_string_equal(s.requests[0].name, "create an item");
+    assert_null(s.requests[1].name);
+    scenario_destroy(&s);
+    char named[400];
+    snprintf(named, sizeof(named), "request GET http://h/\nname %0*d", SCENARIO_NAME_MAX, 0);
+    parse_ok(named, &s);
+    assert_int_equal(strlen(s.requests[0].name), SCENARIO_NAME_MAX);
+    scenario_destroy(&s);
+    snprintf(named, sizeof(named), "request GET http://h/\nname %0*d", SCENARIO_NAME_MAX + 1, 0);
+    bad(named, "t.scn:2: a name is at most 256 bytes");
 
     /* Many requests and headers: the arrays grow. */
     char big[64 * 1024];
@@ -239,10 +253,14 @@ static void errors(void **state)
     bad("", "t.scn: no requests (expected at least one 'request METHOD URL' line)");
     bad("# only\n", "t.scn: no requests (expected at least one 'request METHOD URL' line)");
     bad("requets GET http://h/", "t.scn:1: expected 'request METHOD URL' or 'think ...', got 'requets'");
-    bad("request GET http://h/\nheaders A: b", "t.scn:2: expected 'request METHOD URL', 'header NAME: "
-                                               "VALUE', 'body TEXT' or 'think ...', got 'headers'");
+    bad("request GET http://h/\nheaders A: b",
+        "t.scn:2: expected 'request METHOD URL', 'header NAME: "
+        "VALUE', 'body TEXT', 'name TEXT' or 'think ...', got 'headers'");
     bad("header A: b\nrequest GET http://h/", "t.scn:1: 'header' before any 'request METHOD URL' line");
     bad("body x\nrequest GET http://h/", "t.scn:1: 'body' before any 'request METHOD URL' line");
+    bad("name x\nrequest GET http://h/", "t.scn:1: 'name' before any 'request METHOD URL' line");
+    bad("request GET http://h/\nname", "t.scn:2: expected 'name TEXT', got 'name'");
+    bad("request GET http://h/\nname a\nname b", "t.scn:3: 'name' given twice for the request of line 1");
     /* think */
     bad("think\nrequest GET http://h/", "t.scn:1: expected 'think between MIN MAX', "
                                         "'think constant DURATION' or 'think none', got 'think'");

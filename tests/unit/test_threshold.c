@@ -73,6 +73,9 @@ static void parses_every_metric(void **state)
     ok("error_rate<0.01", THRESHOLD_ERROR_RATE, 0, THRESHOLD_LT, 0.01);
     ok("error_rate<100%", THRESHOLD_ERROR_RATE, 0, THRESHOLD_LT, 1);
     ok("error_rate<=0", THRESHOLD_ERROR_RATE, 0, THRESHOLD_LE, 0);
+    ok("dropped<1%", THRESHOLD_DROPPED, 0, THRESHOLD_LT, 0.01);
+    ok("dropped<=0", THRESHOLD_DROPPED, 0, THRESHOLD_LE, 0);
+    ok("dropped < 0.05", THRESHOLD_DROPPED, 0, THRESHOLD_LT, 0.05);
     ok("rps>5000", THRESHOLD_RPS, 0, THRESHOLD_GT, 5000);
     ok("rps >= 1.5k", THRESHOLD_RPS, 0, THRESHOLD_GE, 1500);
     ok("\trps>2M\t", THRESHOLD_RPS, 0, THRESHOLD_GT, 2e6);
@@ -121,11 +124,11 @@ static void refuses_bad_text(void **state)
     bad("p99<", "--threshold: invalid threshold 'p99<': missing limit after the operator");
     bad("p99< ", "--threshold: invalid threshold 'p99< ': missing limit after the operator");
     bad("latency<1s", "--threshold: invalid threshold 'latency<1s': unknown metric 'latency' "
-                      "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
+                      "(use pN, p(N), mean, avg, med, min, max, error_rate, dropped, rps)");
     bad("P99<1s", "--threshold: invalid threshold 'P99<1s': unknown metric 'P99' "
-                  "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
+                  "(use pN, p(N), mean, avg, med, min, max, error_rate, dropped, rps)");
     bad("p<1s", "--threshold: invalid threshold 'p<1s': unknown metric 'p' "
-                "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
+                "(use pN, p(N), mean, avg, med, min, max, error_rate, dropped, rps)");
     bad("p99.<1s", "--threshold: invalid threshold 'p99.<1s': invalid percentile '99.' (expected e.g. p99, "
                    "p99.9, p(95))");
     bad("p9.9.9<1s", "--threshold: invalid threshold 'p9.9.9<1s': invalid percentile '9.9.9' (expected e.g. "
@@ -133,7 +136,7 @@ static void refuses_bad_text(void **state)
     bad("p99x<1s", "--threshold: invalid threshold 'p99x<1s': invalid percentile '99x' (expected e.g. p99, "
                    "p99.9, p(95))");
     bad("p()<1s", "--threshold: invalid threshold 'p()<1s': unknown metric 'p()' "
-                  "(use pN, p(N), mean, avg, med, min, max, error_rate, rps)");
+                  "(use pN, p(N), mean, avg, med, min, max, error_rate, dropped, rps)");
     bad("p(x)<1s",
         "--threshold: invalid threshold 'p(x)<1s': invalid percentile 'x' (expected e.g. p99, p99.9, p(95))");
     bad("p0<1s", "--threshold: invalid threshold 'p0<1s': percentile 0 out of range (0 < p <= 100)");
@@ -153,6 +156,8 @@ static void refuses_bad_text(void **state)
                            "error rate '101%' out of range (0%..100%, or a fraction 0..1)");
     bad("error_rate<1.5", "--threshold: invalid threshold 'error_rate<1.5': "
                           "error rate '1.5' out of range (0%..100%, or a fraction 0..1)");
+    bad("dropped<5", "--threshold: invalid threshold 'dropped<5': "
+                     "dropped share '5' out of range (0%..100%, or a fraction 0..1)");
     bad("rps>1.5", "--threshold: invalid threshold 'rps>1.5': invalid count '1.5': not a whole number");
     bad("rps>5 k", "--threshold: invalid threshold 'rps>5 k': invalid count '5 k': "
                    "contains whitespace (write it as one word, e.g. 10, 1.5k, 2M)");
