@@ -450,42 +450,55 @@ static void build_oversized(void)
     memcpy(g_oversized + sizeof(head) - 1 + pad, tail, sizeof(tail) - 1);
 }
 
-int main(int argc, char **argv)
-{
-    const char *mode = NULL, *port_file = NULL, *req_file = NULL, *conn_file = NULL;
-    long max_seconds = 120;
+struct args {
+    const char *mode, *port_file, *req_file, *conn_file;
+    long max_seconds;
+};
 
+/* The options, or usage() (exit 2); sets g_mode. */
+static void parse_args(int argc, char **argv, struct args *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->max_seconds = 120;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *o = argv[i];
         if (i + 1 >= argc)
             usage();
-        if (strcmp(a, "--mode") == 0) {
-            mode = argv[++i];
-        } else if (strcmp(a, "--port-file") == 0) {
-            port_file = argv[++i];
-        } else if (strcmp(a, "--requests-file") == 0) {
-            req_file = argv[++i];
-        } else if (strcmp(a, "--connections-file") == 0) {
-            conn_file = argv[++i];
-        } else if (strcmp(a, "--max-seconds") == 0) {
+        if (strcmp(o, "--mode") == 0) {
+            a->mode = argv[++i];
+        } else if (strcmp(o, "--port-file") == 0) {
+            a->port_file = argv[++i];
+        } else if (strcmp(o, "--requests-file") == 0) {
+            a->req_file = argv[++i];
+        } else if (strcmp(o, "--connections-file") == 0) {
+            a->conn_file = argv[++i];
+        } else if (strcmp(o, "--max-seconds") == 0) {
             char *end;
             errno = 0;
-            max_seconds = strtol(argv[++i], &end, 10);
-            if (errno || *end || end == argv[i] || max_seconds <= 0 || max_seconds > 86400)
+            a->max_seconds = strtol(argv[++i], &end, 10);
+            if (errno || *end || end == argv[i] || a->max_seconds <= 0 || a->max_seconds > 86400)
                 usage();
         } else {
             usage();
         }
     }
-    if (!mode || !port_file)
+    if (!a->mode || !a->port_file)
         usage();
     size_t nmodes = sizeof(mode_names) / sizeof(mode_names[0]), m;
     for (m = 0; m < nmodes; m++)
-        if (strcmp(mode, mode_names[m]) == 0)
+        if (strcmp(a->mode, mode_names[m]) == 0)
             break;
     if (m == nmodes)
         usage();
     g_mode = (enum mode)m;
+}
+
+int main(int argc, char **argv)
+{
+    struct args a;
+    parse_args(argc, argv, &a);
+    const char *port_file = a.port_file, *req_file = a.req_file, *conn_file = a.conn_file;
+    long max_seconds = a.max_seconds;
     if (g_mode == M_OVERSIZED)
         build_oversized();
 
