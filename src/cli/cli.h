@@ -4,7 +4,9 @@
  *   0 success, 1 runtime failure, 2 usage error, 3 a gate failed
  *   (bench: a regression against the baseline; doctor: warnings;
  *   load: a threshold),
- *   4 doctor: a critical finding, 130 interrupted (SIGINT).
+ *   4 doctor: a critical finding; load: no request succeeded
+ *   (cmd_load.c), 5 doctor: a run that read too little (cmd_doctor.c),
+ *   130 interrupted (SIGINT).
  */
 #ifndef PK_CLI_CLI_H
 #define PK_CLI_CLI_H

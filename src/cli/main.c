@@ -33,7 +33,8 @@ static void usage(FILE *fp)
                 "Exit status: 0 success, 1 runtime failure, 2 usage error,\n"
                 "             3 a gate failed (bench: a regression; doctor: warnings;\n"
                 "             load: a threshold),\n"
-                "             4 doctor: a critical finding, 5 doctor: incomplete,\n"
+                "             4 doctor: a critical finding; load: no request succeeded,\n"
+                "             5 doctor: incomplete,\n"
                 "             130 interrupted.\n"
                 "Docs: docs/<command>.md, man perfkit-<command>.\n");
 }
