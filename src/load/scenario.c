@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/err.h"
+#include "core/files.h"
 #include "core/text.h"
 #include "core/units.h"
 
@@ -429,58 +430,11 @@ fail:
 }
 
 /* Reads at most cap bytes of path; -EFBIG if it holds more. */
+/* files_read_all with the scenario's messages: 0, -EFBIG past cap, or the
+ * read's error; a FIFO nobody writes to ends in -ETIMEDOUT, not a hang. */
 static int read_capped(const char *path, size_t cap, char **out, size_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    size_t have = 0, size = 4096;
-    char *buf = malloc(size + 1);
-    int rc = 0;
-    if (!buf) {
-        rc = -ENOMEM;
-        goto out_fd;
-    }
-    for (;;) {
-        if (have == size) {
-            if (size > cap) {
-                rc = -EFBIG;
-                goto out_buf;
-            }
-            size_t nsize = size * 2 > cap + 1 ? cap + 1 : size * 2;
-            char *n = realloc(buf, nsize + 1);
-            if (!n) {
-                rc = -ENOMEM;
-                goto out_buf;
-            }
-            buf = n;
-            size = nsize;
-        }
-        ssize_t r = read(fd, buf + have, size - have);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0) {
-            rc = -errno;
-            goto out_buf;
-        }
-        if (r == 0)
-            break;
-        have += (size_t)r;
-    }
-    if (have > cap) {
-        rc = -EFBIG;
-        goto out_buf;
-    }
-    buf[have] = '\0';
-    *out = buf;
-    *len = have;
-    close(fd);
-    return 0;
-out_buf:
-    free(buf);
-out_fd:
-    close(fd);
-    return rc;
+    return files_read_all(path, cap, out, len, NULL);
 }
 
 static int load_body(const char *path, struct scenario_request *r, struct pk_err *e)
@@ -502,6 +456,9 @@ static int load_body(const char *path, struct scenario_request *r, struct pk_err
     free(full);
     if (rc == -EFBIG)
         return err_set(e, PK_EPARSE, on, what, "larger than %u MiB", SCENARIO_BODY_MAX >> 20);
+    if (rc == -ETIMEDOUT)
+        return err_set(e, rc, on, what, "not a regular file, and its writer did not finish within %d s",
+                       FILES_READ_WAIT_MS / 1000);
     if (rc)
         return err_errno(e, rc, on, what);
     return 0;
@@ -516,6 +473,10 @@ int scenario_load(const char *path, struct scenario *s, struct pk_err *e)
     if (rc == -EFBIG)
         return err_set(e, PK_EPARSE, path, "cannot read scenario", "larger than %u MiB",
                        SCENARIO_FILE_MAX >> 20);
+    if (rc == -ETIMEDOUT)
+        return err_set(e, rc, path, "cannot read scenario",
+                       "not a regular file, and its writer did not finish within %d s",
+                       FILES_READ_WAIT_MS / 1000);
     if (rc)
         return err_errno(e, rc, path, "cannot read scenario");
     rc = scenario_parse(buf, len, path, s, e);

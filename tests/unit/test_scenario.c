@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "core/err.h"
@@ -472,6 +474,24 @@ static void method_check(void **state)
     assert_int_equal(scenario_method_check("G\xc3\xa9T", 4), SCENARIO_METHOD_NOT_TOKEN);
 }
 
+/* A FIFO nobody writes to is an error after the bounded wait, not a hang. */
+static void fifo_is_no_hang(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pk_scenario_XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char fifo[256];
+    snprintf(fifo, sizeof(fifo), "%s/s.scn", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    struct scenario s;
+    struct pk_err e;
+    assert_int_equal(scenario_load(fifo, &s, &e), -ETIMEDOUT);
+    assert_non_null(
+        strstr(msg(&e), "cannot read scenario: not a regular file, and its writer did not finish"));
+    unlink(fifo);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -482,6 +502,7 @@ int main(void)
         cmocka_unit_test(caps),
         cmocka_unit_test(body_file_caps),
         cmocka_unit_test(method_check),
+        cmocka_unit_test(fifo_is_no_hang),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
