@@ -189,8 +189,10 @@ int baseline_compare(const struct baseline_entry *base, const struct bench_cmd *
     double *t = bench_cmd_times(cur);
     if (!t)
         return err_errno(e, -ENOMEM, cur->name, "cannot compare with the baseline");
-    int rc = bench_compare_samples(t, cur->nruns, base->times, base->ntimes, threshold, out);
+    int rc = bench_compare_stop(t, cur->nruns, base->times, base->ntimes, threshold, cur->stop, out);
     free(t);
+    if (rc == PK_ESTOP)
+        return err_set(e, rc, cur->name, "cannot compare with the baseline", "interrupted");
     if (rc == -EDOM)
         return err_set(e, rc, cur->name, "cannot compare with the baseline",
                        "the baseline's median time is 0, so no ratio exists");

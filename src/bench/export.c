@@ -14,8 +14,6 @@
 #include "core/files.h"
 #include "core/jsonio.h"
 
-#define CI_LEVEL 0.95
-
 /* ---- what every format needs of a command, computed once */
 
 struct cmd_data {
@@ -33,6 +31,14 @@ static void data_free(struct cmd_data *d, size_t n)
     free(d);
 }
 
+/* A statistic that could not be computed: stopped by the caller, or an errno. */
+static int stats_failed(struct pk_err *e, int rc, const char *on, const char *what)
+{
+    if (rc == PK_ESTOP)
+        return err_set(e, rc, on, what, "interrupted");
+    return err_errno(e, rc, on, what);
+}
+
 static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_err *e)
 {
     struct cmd_data *d = calloc(s->ncmds ? s->ncmds : 1, sizeof(*d));
@@ -46,7 +52,7 @@ static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_
         int rc = d[i].times ? bench_cmd_stats(c, &d[i].st) : -ENOMEM;
         if (rc) {
             data_free(d, s->ncmds);
-            return err_errno(e, rc, c->name, "cannot compute statistics");
+            return stats_failed(e, rc, c->name, "cannot compute statistics");
         }
         d[i].has_stats = true;
     }
@@ -257,8 +263,9 @@ static json_t *stats_object(const struct bench_cmd *c, const struct cmd_data *d)
     int rc = o && out ? 0 : -ENOMEM;
     put(o, "mean_ci", json_pair(st->mean_ci.lo, st->mean_ci.hi), &rc);
     put(o, "median_ci", json_pair(st->median_ci.lo, st->median_ci.hi), &rc);
-    put(o, "ci_level", jsonio_real(CI_LEVEL), &rc);
+    put(o, "ci_level", jsonio_real(BENCH_CI_LEVEL), &rc);
     put(o, "bootstrap_resamples", json_integer(BENCH_BOOTSTRAP_RESAMPLES), &rc);
+    put(o, "bootstrap_max_n", json_integer(BENCH_BOOTSTRAP_MAX_N), &rc);
     put(o, "q1", jsonio_real(st->wall.q1), &rc);
     put(o, "q3", jsonio_real(st->wall.q3), &rc);
     put(o, "mad", jsonio_real(st->wall.mad), &rc);
@@ -341,12 +348,12 @@ static int comparison_object(const struct bench_set *s, const struct cmd_data *d
                              json_t **out, struct pk_err *e)
 {
     struct bench_comparison cmp;
-    int crc =
-        bench_compare_samples(d[i].times, s->cmds[i].nruns, d[ref].times, s->cmds[ref].nruns, 0.0, &cmp);
+    int crc = bench_compare_stop(d[i].times, s->cmds[i].nruns, d[ref].times, s->cmds[ref].nruns, 0.0, s->stop,
+                                 &cmp);
     /* -EDOM: the reference's median is 0, so there is no ratio; the test and
      * the shift are still filled and still worth reporting. */
     if (crc && crc != -EDOM)
-        return err_errno(e, crc, s->cmds[i].name, "cannot compare with the reference");
+        return stats_failed(e, crc, s->cmds[i].name, "cannot compare with the reference");
 
     json_t *o = json_object();
     int rc = o ? 0 : -ENOMEM;
@@ -670,6 +677,7 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
     if (data_new(s, &d, e))
         return NULL;
     struct time_unit u = table_unit(s, d);
+    struct stats_boot boot = bench_boot(s->stop);
     struct buf b = BUF_INIT;
 
     buf_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name, u.name);
@@ -696,8 +704,8 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
         struct stats_ci ci;
         int rc = ref == SIZE_MAX || !d[ref].has_stats
                      ? -EDOM
-                     : stats_ratio_ci(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns, STATS_MEDIAN,
-                                      BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED, &ratio, &ci);
+                     : stats_ratio_bootstrap(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns,
+                                             STATS_MEDIAN, &boot, &ratio, &ci);
         if (rc == -EDOM) {
             undefined_ratio = true;
             buf_adds(&b, "N/A |\n");

@@ -7,8 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CI_LEVEL     0.95
 #define SIGNIFICANCE 0.05
+
+struct stats_boot bench_boot(const volatile sig_atomic_t *stop)
+{
+    return (struct stats_boot){ .resamples = BENCH_BOOTSTRAP_RESAMPLES,
+                                .level = BENCH_CI_LEVEL,
+                                .seed = BENCH_BOOTSTRAP_SEED,
+                                .max_n = BENCH_BOOTSTRAP_MAX_N,
+                                .stop = stop };
+}
 
 void bench_set_init(struct bench_set *s)
 {
@@ -49,6 +57,7 @@ int bench_set_add(struct bench_set *s, const char *name, const char *command,
 
     struct bench_cmd c;
     memset(&c, 0, sizeof(c));
+    c.stop = s->stop;
     c.name = strdup(name ? name : command);
     c.command = strdup(command);
     if (!c.name || !c.command)
@@ -148,17 +157,18 @@ int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st)
         return 0;
     }
     memset(st, 0, sizeof(*st));
+    if (c->stop && *c->stop)
+        return PK_ESTOP;
 
     double *t = bench_cmd_times(c);
     if (!t)
         return -ENOMEM;
+    struct stats_boot boot = bench_boot(c->stop);
     int rc = stats_summarize(t, c->nruns, &st->wall);
     if (rc == 0)
-        rc = stats_bootstrap_ci(t, c->nruns, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                                BENCH_BOOTSTRAP_SEED, &st->mean_ci);
+        rc = stats_bootstrap(t, c->nruns, STATS_MEAN, &boot, &st->mean_ci);
     if (rc == 0)
-        rc = stats_bootstrap_ci(t, c->nruns, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                                BENCH_BOOTSTRAP_SEED, &st->median_ci);
+        rc = stats_bootstrap(t, c->nruns, STATS_MEDIAN, &boot, &st->median_ci);
     if (rc == 0)
         rc = stats_outliers(t, c->nruns, &st->outliers);
     free(t);
@@ -181,8 +191,16 @@ int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st)
 int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb, double threshold,
                           struct bench_comparison *out)
 {
+    return bench_compare_stop(a, na, b, nb, threshold, NULL, out);
+}
+
+int bench_compare_stop(const double *a, size_t na, const double *b, size_t nb, double threshold,
+                       const volatile sig_atomic_t *stop, struct bench_comparison *out)
+{
     if (!a || !b || na == 0 || nb == 0 || !out || !(threshold >= 0) || !isfinite(threshold))
         return -EINVAL;
+    if (stop && *stop)
+        return PK_ESTOP;
     memset(out, 0, sizeof(*out));
     out->verdict = BENCH_SAME;
     out->ratio_mean = out->ratio_median = NAN;
@@ -202,12 +220,11 @@ int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb
 
     /* The ratios come last so that on -EDOM (b's median or mean is 0, the
      * ratio is undefined) the caller still has the test and the shift. */
-    rc = stats_ratio_ci(a, na, b, nb, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED,
-                        &out->ratio_median, &out->ratio_median_ci);
+    struct stats_boot boot = bench_boot(stop);
+    rc = stats_ratio_bootstrap(a, na, b, nb, STATS_MEDIAN, &boot, &out->ratio_median, &out->ratio_median_ci);
     if (rc)
         return rc;
-    rc = stats_ratio_ci(a, na, b, nb, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED,
-                        &out->ratio_mean, &out->ratio_mean_ci);
+    rc = stats_ratio_bootstrap(a, na, b, nb, STATS_MEAN, &boot, &out->ratio_mean, &out->ratio_mean_ci);
     if (rc)
         return rc;
 

@@ -4,13 +4,20 @@
  * One struct bench_cmd per benchmarked command (after parameter expansion),
  * holding every timed run. bench_cmd_stats() derives the statistics; the
  * comparison of two samples (two commands, or a command and its baseline)
- * is bench_compare_samples(). Failed runs (-i) stay in every statistic. Exports (export.h) and baselines (baseline.h) read these.
+ * is bench_compare_samples(). Failed runs (-i) stay in every statistic.
+ * Exports (export.h) and baselines (baseline.h) read these.
+ * Cost: the bootstraps thin a sample of more than BENCH_BOOTSTRAP_MAX_N
+ * values (stats_bootstrap), so no statistic costs more than about
+ * 5000 x 2 x 10000 draws however many runs or baseline times there are; and
+ * they read the set's stop flag (bench_set.stop, copied to each command),
+ * returning PK_ESTOP within one resample once it is raised.
  * Ownership: a struct bench_set owns its commands and their strings;
  * bench_set_destroy() frees all of it. Not thread-safe.
  */
 #ifndef PK_BENCH_RESULTS_H
 #define PK_BENCH_RESULTS_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -49,8 +56,9 @@ struct bench_cmd {
     size_t nparams;
     struct bench_run *runs;
     size_t nruns, cap;
-    bool is_reference;       /* --reference */
-    double shell_overhead_s; /* what was subtracted from each run; 0 without a shell */
+    bool is_reference;                 /* --reference */
+    const volatile sig_atomic_t *stop; /* the set's, when the command was added */
+    double shell_overhead_s;           /* what was subtracted from each run; 0 without a shell */
     /* Filled by bench_cmd_finalize(), dropped by bench_cmd_add_run(): the
      * bootstraps cost tens of ms on thousands of runs, and both the summary
      * and the exports need them. */
@@ -61,7 +69,8 @@ struct bench_cmd {
 struct bench_set {
     struct bench_cmd *cmds;
     size_t ncmds;
-    bool counters; /* runs carry hardware counters */
+    bool counters;                     /* runs carry hardware counters */
+    const volatile sig_atomic_t *stop; /* may be NULL; set before adding commands */
 };
 
 void bench_set_init(struct bench_set *s);
@@ -74,6 +83,11 @@ int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r);
 
 #define BENCH_BOOTSTRAP_RESAMPLES 5000u
 #define BENCH_BOOTSTRAP_SEED      0x70657266u /* fixed: reports are reproducible */
+#define BENCH_BOOTSTRAP_MAX_N     10000u      /* larger samples are thinned for the bootstrap */
+#define BENCH_CI_LEVEL            0.95
+
+/* The bootstrap every statistic of perfkit bench uses, with this stop flag. */
+struct stats_boot bench_boot(const volatile sig_atomic_t *stop);
 
 /* The statistics of c: the cached ones when bench_cmd_finalize() ran since the last run. */
 int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st);
@@ -97,6 +111,9 @@ struct bench_comparison {
 };
 int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb, double threshold,
                           struct bench_comparison *out);
+/* The same, reading stop (may be NULL): PK_ESTOP once it is raised. */
+int bench_compare_stop(const double *a, size_t na, const double *b, size_t nb, double threshold,
+                       const volatile sig_atomic_t *stop, struct bench_comparison *out);
 /* Fills a malloc'd array of the wall times of c; caller frees. */
 double *bench_cmd_times(const struct bench_cmd *c);
 

@@ -234,27 +234,39 @@ static void fmt_p(char *buf, size_t n, double p)
         snprintf(buf, n, "p = %.3f", p);
 }
 
-static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
+int bench_out_interrupted(void)
+{
+    fflush(stdout);
+    fprintf(stderr, "perfkit bench: interrupted while computing the statistics; nothing more is "
+                    "printed or exported\n");
+    return EXIT_INTERRUPTED;
+}
+
+/* 0, or PK_ESTOP when s->stop was raised. */
+static int print_comparison(struct bench_outputs *b, const struct bench_set *s)
 {
     size_t ref = export_reference(s, SIZE_MAX);
     if (ref == SIZE_MAX || s->ncmds < 2)
-        return;
+        return 0;
     const struct bench_cmd *rc = &s->cmds[ref];
     if (rc->nruns == 0)
-        return;
+        return 0;
     struct term *t = &b->out;
     const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
     const char *G = term_style(t, TERM_GREEN), *RED = term_style(t, TERM_RED);
     double *rt = bench_cmd_times(rc);
     if (!rt)
-        return;
+        return 0;
     fprintf(b->fp, "%sSummary%s\n  %s%s%s ran\n", B, R, term_style(t, TERM_CYAN), rc->name, R);
-    for (size_t i = 0; i < s->ncmds; i++) {
+    int stopped = 0;
+    for (size_t i = 0; i < s->ncmds && !stopped; i++) {
         if (i == ref || s->cmds[i].nruns == 0)
             continue;
         double *ot = bench_cmd_times(&s->cmds[i]);
         struct bench_comparison cmp;
-        if (!ot || bench_compare_samples(ot, s->cmds[i].nruns, rt, rc->nruns, 0.0, &cmp) != 0) {
+        int crc = ot ? bench_compare_stop(ot, s->cmds[i].nruns, rt, rc->nruns, 0.0, s->stop, &cmp) : -ENOMEM;
+        if (crc) {
+            stopped = crc == PK_ESTOP ? crc : 0;
             free(ot);
             continue;
         }
@@ -275,11 +287,13 @@ static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
         free(ot);
     }
     free(rt);
-    fprintf(b->fp, "\n");
+    if (!stopped)
+        fprintf(b->fp, "\n");
+    return stopped;
 }
 
-/* Returns true when some command regressed. */
-static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
+/* Sets *regressed when some command regressed; 0, or PK_ESTOP when s->stop was raised. */
+static int print_baseline(struct bench_outputs *b, const struct bench_set *s, bool *regressed_out)
 {
     struct term *t = &b->out;
     const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
@@ -302,6 +316,8 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
             continue;
         }
         int rc = baseline_compare(be, c, b->threshold, &cmp, &e);
+        if (rc == PK_ESTOP)
+            return rc;
         if (rc) {
             char buf[600];
             fprintf(b->fp, "  %-40s cannot compare: %s\n", c->name, pk_err_str(&e, buf, sizeof(buf)));
@@ -326,7 +342,8 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
                 cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
     }
     fprintf(b->fp, "\n");
-    return regressed;
+    *regressed_out = regressed;
+    return 0;
 }
 
 static char *git_revision(void)
@@ -406,8 +423,9 @@ static int write_out(const char *path, const char *data, const char *opt)
 int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
 {
     int rc = EXIT_OK;
-    print_comparison(b, s);
-    bool regressed = b->base_loaded ? print_baseline(b, s) : false;
+    bool regressed = false;
+    if (print_comparison(b, s) || (b->base_loaded && print_baseline(b, s, &regressed)))
+        return bench_out_interrupted();
 
     if (b->json || b->save_baseline) {
         char *rev = git_revision();
@@ -429,7 +447,13 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         json_t *root = NULL;
         struct pk_err e;
         pk_err_clear(&e);
-        if (export_json(s, &ctx, SIZE_MAX, &root, &e)) {
+        int jrc = export_json(s, &ctx, SIZE_MAX, &root, &e);
+        if (jrc == PK_ESTOP) {
+            free(rev);
+            free(cl);
+            return bench_out_interrupted();
+        }
+        if (jrc) {
             rc = report(&e, EXIT_RUNTIME);
         } else {
             char *text = jsonio_dumps(root);
@@ -458,6 +482,8 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         struct pk_err e;
         pk_err_clear(&e);
         char *text = export_csv(s, &e);
+        if (!text && e.code == PK_ESTOP)
+            return bench_out_interrupted();
         if (!text || write_out(b->csv, text, "--export-csv"))
             rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
         free(text);
@@ -466,6 +492,8 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         struct pk_err e;
         pk_err_clear(&e);
         char *text = export_markdown(s, SIZE_MAX, &e);
+        if (!text && e.code == PK_ESTOP)
+            return bench_out_interrupted();
         if (!text || write_out(b->markdown, text, "--export-markdown"))
             rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
         free(text);

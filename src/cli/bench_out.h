@@ -39,7 +39,11 @@ void bench_out_environment_warnings(struct bench_outputs *b);
 void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s, size_t i);
 void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
                              const struct suite_failure *f, bool ignore_failure);
-/* Comparison, baseline verdicts and exports; returns the exit code. */
+/* Comparison, baseline verdicts and exports; returns the exit code. When
+ * s->stop is raised while they are computed, nothing more is printed or
+ * written and the code is EXIT_INTERRUPTED. */
 int bench_out_finish(struct bench_outputs *b, const struct bench_set *s);
+/* Says that the statistics were interrupted; returns EXIT_INTERRUPTED. */
+int bench_out_interrupted(void);
 
 #endif

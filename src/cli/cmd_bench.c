@@ -618,9 +618,11 @@ static void on_progress(void *ud, size_t cmd, const char *phase, uint64_t done, 
     if (!lv->interleave && !strcmp(phase, "run") && done == total) {
         progress_finish(&lv->bar);
         lv->bar.label[0] = '\0';
-        bench_cmd_finalize(&lv->set->cmds[cmd]);
-        bench_out_print_command(lv->out, lv->set, cmd);
-        lv->printed = cmd + 1;
+        /* Stopped while computing: the summary is printed at the end. */
+        if (bench_cmd_finalize(&lv->set->cmds[cmd]) == 0 && lv->printed == cmd) {
+            bench_out_print_command(lv->out, lv->set, cmd);
+            lv->printed = cmd + 1;
+        }
     }
 }
 
@@ -673,8 +675,13 @@ int cmd_bench(int argc, char **argv)
     struct pk_err e;
     char why[256];
     pk_err_clear(&e);
+    set.stop = &stop_flag;
     int src = suite_run(&o.so, cmds, ncmds, &set, &f, why, sizeof(why), &e);
     progress_finish(&lv.bar);
+    /* The first Ctrl-C stopped the runs; what was measured is still summed
+     * up and exported, and a second one stops that too. */
+    if (src == PK_ESTOP)
+        stop_flag = 0;
     if (o.so.runner.counters && why[0])
         fprintf(stderr, "perfkit bench: hardware counters unavailable: %s\n", why);
     if (set.ncmds == 0) {
@@ -688,9 +695,13 @@ int cmd_bench(int argc, char **argv)
     }
 
     /* Whatever happened, what was measured is shown and exported. */
-    for (size_t i = 0; i < set.ncmds; i++)
+    for (size_t i = 0; i < set.ncmds && !stop_flag; i++)
         if (set.cmds[i].nruns && !set.cmds[i].stats_cached)
             bench_cmd_finalize(&set.cmds[i]);
+    if (stop_flag) {
+        rc = bench_out_interrupted();
+        goto out;
+    }
     for (size_t i = lv.printed; i < set.ncmds; i++)
         if (set.cmds[i].nruns)
             bench_out_print_command(&o.out, &set, i);
