@@ -473,6 +473,52 @@ out_data:
     return rc;
 }
 
+static const char *verdict_name(enum bench_verdict v)
+{
+    switch (v) {
+    case BENCH_SLOWER: return "slower";
+    case BENCH_FASTER: return "faster";
+    default: return "no change";
+    }
+}
+
+int export_json_gate(json_t *root, const struct bench_set *s, const struct export_gate *g, struct pk_err *e)
+{
+    json_t *o = json_object(), *cmps = json_array();
+    int rc = o && cmps ? 0 : -ENOMEM;
+    put(o, "file", json_string(g->file), &rc);
+    put(o, "metric", json_string(bench_metric_name(g->metric)), &rc);
+    put(o, "threshold", jsonio_real(g->threshold), &rc);
+    put(o, "fail_on_regression", json_boolean(g->fail_on_regression), &rc);
+    for (size_t i = 0; i < s->ncmds && rc == 0 && cmps; i++) {
+        const struct export_gate_row *r = &g->rows[i];
+        if (s->cmds[i].nruns == 0)
+            continue;
+        json_t *c = json_object();
+        if (!c) {
+            rc = -ENOMEM;
+            break;
+        }
+        put(c, "command", json_string(s->cmds[i].name), &rc);
+        if (r->compared) {
+            put(c, "verdict", json_string(verdict_name(r->cmp.verdict)), &rc);
+            put(c, "ratio_median", jsonio_real(r->cmp.ratio_median), &rc);
+            put(c, "ratio_median_ci", json_pair(r->cmp.ratio_median_ci.lo, r->cmp.ratio_median_ci.hi), &rc);
+            put(c, "p_value", jsonio_real(r->cmp.mwu.p), &rc);
+        } else {
+            put(c, "verdict", json_null(), &rc);
+            put(c, "error", json_string(r->why), &rc);
+        }
+        push(cmps, c, &rc);
+    }
+    put(o, "comparisons", json_incref(cmps), &rc);
+    json_decref(cmps);
+    put(root, "baseline", o, &rc);
+    if (rc)
+        return err_errno(e, rc, NULL, "cannot export results");
+    return 0;
+}
+
 /* ---- text output */
 
 /* The text, or NULL with the buffer's error in *e. */

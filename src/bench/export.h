@@ -57,6 +57,25 @@ char *export_csv(const struct bench_set *s, struct pk_err *e);
 /* hyperfine's Markdown table; the Relative column is the ratio of medians
  * with its 95 % bootstrap CI, explained in a line under the table. */
 char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e);
+/* The regression gate's verdicts (--baseline), for the JSON export. */
+struct export_gate_row {
+    bool compared;               /* false: see why */
+    char why[256];               /* "not in the baseline", or why the comparison failed */
+    struct bench_comparison cmp; /* current / baseline, when compared */
+};
+struct export_gate {
+    const char *file;
+    enum bench_metric metric;
+    double threshold;
+    bool fail_on_regression;
+    const struct export_gate_row
+        *rows; /* one per command of the set; rows of commands without runs are skipped */
+};
+/* Adds "baseline": {file, metric, threshold, fail_on_regression,
+ * comparisons[]: {command, verdict, ratio_median, ratio_median_ci, p_value}}
+ * to root. */
+int export_json_gate(json_t *root, const struct bench_set *s, const struct export_gate *g, struct pk_err *e);
+
 /* Atomically replaces path with data (files_write_atomic). */
 int export_write(const char *path, const char *data, size_t len, struct pk_err *e);
 

@@ -118,6 +118,51 @@ double *bench_cmd_times(const struct bench_cmd *c)
     return t;
 }
 
+const char *bench_metric_name(enum bench_metric m)
+{
+    switch (m) {
+    case BENCH_METRIC_WALL: return "wall";
+    case BENCH_METRIC_CPU: return "cpu";
+    case BENCH_METRIC_INSTRUCTIONS: return "instructions";
+    }
+    return "?";
+}
+
+int bench_metric_parse(const char *name, enum bench_metric *m)
+{
+    static const enum bench_metric all[] = { BENCH_METRIC_WALL, BENCH_METRIC_CPU, BENCH_METRIC_INSTRUCTIONS };
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(name, bench_metric_name(all[i])) == 0) {
+            *m = all[i];
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int bench_cmd_values(const struct bench_cmd *c, enum bench_metric m, double **out)
+{
+    double *v = malloc((c->nruns ? c->nruns : 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->nruns; i++) {
+        const struct bench_run *r = &c->runs[i];
+        switch (m) {
+        case BENCH_METRIC_WALL: v[i] = r->wall_s; break;
+        case BENCH_METRIC_CPU: v[i] = r->user_s + r->sys_s; break;
+        case BENCH_METRIC_INSTRUCTIONS:
+            if (!r->ctr.valid[COUNTERS_INSTRUCTIONS]) {
+                free(v);
+                return -ENODATA;
+            }
+            v[i] = (double)r->ctr.v[COUNTERS_INSTRUCTIONS];
+            break;
+        }
+    }
+    *out = v;
+    return 0;
+}
+
 static int cmp_u64(const void *pa, const void *pb)
 {
     uint64_t a = *(const uint64_t *)pa, b = *(const uint64_t *)pb;

@@ -117,4 +117,17 @@ int bench_compare_stop(const double *a, size_t na, const double *b, size_t nb, d
 /* Fills a malloc'd array of the wall times of c; caller frees. */
 double *bench_cmd_times(const struct bench_cmd *c);
 
+/*
+ * What the regression gate compares, per run: wall time; user + system CPU
+ * time; or instructions retired (hardware counters, --counters).
+ */
+enum bench_metric { BENCH_METRIC_WALL, BENCH_METRIC_CPU, BENCH_METRIC_INSTRUCTIONS };
+/* "wall", "cpu", "instructions" */
+const char *bench_metric_name(enum bench_metric m);
+/* Parses a name above; -EINVAL for anything else. */
+int bench_metric_parse(const char *name, enum bench_metric *m);
+/* *out: a malloc'd array of c's per-run values of m (caller frees);
+ * -ENODATA when a run has no instruction count, -ENOMEM. */
+int bench_cmd_values(const struct bench_cmd *c, enum bench_metric m, double **out);
+
 #endif

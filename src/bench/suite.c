@@ -412,6 +412,11 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
     if ((rc = runner_init(&s.runner, &o->runner, e)))
         goto out;
     runner_up = true;
+    if (o->runner.counters && !s.runner.counters_on && o->counters_needed_by) {
+        rc = err_set(e, PK_ENOTSUP, o->counters_needed_by, "hardware counters unavailable", "%s",
+                     s.runner.counters_why);
+        goto out;
+    }
     for (size_t i = 0; i < ncmds; i++) {
         int idx = bench_set_add(set, cmds[i].name, cs[i].cmd.text, cmds[i].params, cmds[i].nparams);
         if (idx < 0) {

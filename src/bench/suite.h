@@ -50,6 +50,8 @@ struct suite_opts {
     bool ignore_failure;
     bool interleave;
     struct runner_opts runner;
+    const char
+        *counters_needed_by; /* runner.counters is required by this option: refused counters fail the run */
     /* Called after every run, timed or not. phase: "warmup" or "run". */
     void (*progress)(void *ud, size_t cmd, const char *phase, uint64_t done, uint64_t total);
     /* Called once a command's run count is known (and once per command with interleave). */

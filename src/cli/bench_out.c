@@ -31,6 +31,8 @@ void bench_outputs_destroy(struct bench_outputs *b)
     if (b->base_loaded)
         baseline_destroy(&b->base);
     b->base_loaded = false;
+    free(b->gate);
+    b->gate = NULL;
 }
 
 static int report(const struct pk_err *e, int code)
@@ -74,6 +76,23 @@ int bench_out_precheck(struct bench_outputs *b)
         if (baseline_load(b->baseline, &b->base, &e))
             return report(&e, EXIT_USAGE);
         b->base_loaded = true;
+    }
+    return EXIT_OK;
+}
+
+int bench_out_check_gate(struct bench_outputs *b, const char *const *names, size_t n)
+{
+    if (!b->base_loaded)
+        return EXIT_OK;
+    /* Without the gate, an empty baseline or a command it lacks is only said so. */
+    if (!b->fail_on_regression && b->base.n == 0)
+        return EXIT_OK;
+    struct pk_err e;
+    pk_err_clear(&e);
+    if (baseline_check(&b->base, b->baseline, names, n, b->metric, b->fail_on_regression, &e)) {
+        err_prefix_on(&e, ": ");
+        err_prefix_on(&e, b->fail_on_regression ? "--fail-on-regression" : "--gate-metric");
+        return report(&e, EXIT_USAGE);
     }
     return EXIT_OK;
 }
@@ -292,45 +311,67 @@ static int print_comparison(struct bench_outputs *b, const struct bench_set *s)
     return stopped;
 }
 
-/* Sets *regressed when some command regressed; 0, or PK_ESTOP when s->stop was raised. */
-static int print_baseline(struct bench_outputs *b, const struct bench_set *s, bool *regressed_out)
+static const char *metric_label(enum bench_metric m)
+{
+    switch (m) {
+    case BENCH_METRIC_CPU: return "cpu (user + system time per run)";
+    case BENCH_METRIC_INSTRUCTIONS: return "instructions per run";
+    default: return "wall time per run";
+    }
+}
+
+/* Compares every command with its baseline result on b->metric, fills
+ * b->gate and prints the verdicts. Sets *regressed when some command is
+ * slower; 0, -ENOMEM, or PK_ESTOP when s->stop was raised. */
+static int print_baseline(struct bench_outputs *b, const struct bench_set *s, bool *regressed)
 {
     struct term *t = &b->out;
     const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
-    bool regressed = false;
-    fprintf(b->fp, "%sBaseline%s %s (threshold %.1f%%)\n", B, R, b->baseline, b->threshold * 100);
+    free(b->gate);
+    b->gate = calloc(s->ncmds ? s->ncmds : 1, sizeof(*b->gate));
+    if (!b->gate)
+        return -ENOMEM;
+    b->ngate = s->ncmds;
+    fprintf(b->fp, "%sBaseline%s %s (gate metric: %s; threshold %.1f%%)\n", B, R, b->baseline,
+            metric_label(b->metric), b->threshold * 100);
+    if (b->base.n == 0)
+        fprintf(b->fp, "  it holds no results: nothing to compare\n");
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
+        struct export_gate_row *row = &b->gate[i];
         if (c->nruns == 0)
             continue;
-        struct bench_comparison cmp;
-        struct pk_err e;
-        pk_err_clear(&e);
         /* Commands of the same name meet the baseline's results of that name in order. */
         size_t nth = 0;
         for (size_t k = 0; k < i; k++)
             nth += strcmp(s->cmds[k].name, c->name) == 0;
         const struct baseline_entry *be = baseline_find_nth(&b->base, c->name, nth);
         if (!be) {
+            snprintf(row->why, sizeof(row->why), "not in the baseline");
+            b->gate_undecided = true;
             fprintf(b->fp, "  %-40s not in the baseline\n", c->name);
             continue;
         }
-        int rc = baseline_compare(be, c, b->threshold, &cmp, &e);
+        struct pk_err e;
+        pk_err_clear(&e);
+        int rc = baseline_compare_metric(be, c, b->metric, b->threshold, &row->cmp, &e);
         if (rc == PK_ESTOP)
             return rc;
         if (rc) {
-            char buf[600];
-            fprintf(b->fp, "  %-40s cannot compare: %s\n", c->name, pk_err_str(&e, buf, sizeof(buf)));
+            pk_err_str(&e, row->why, sizeof(row->why));
+            b->gate_undecided = true;
+            fprintf(b->fp, "  %-40s cannot compare: %s\n", c->name, row->why);
             continue;
         }
+        row->compared = true;
         char p[32];
-        fmt_p(p, sizeof(p), cmp.mwu.p);
+        fmt_p(p, sizeof(p), row->cmp.mwu.p);
         const char *word, *col;
-        switch (cmp.verdict) {
+        switch (row->cmp.verdict) {
         case BENCH_SLOWER:
             word = "slower";
             col = term_style(t, TERM_RED);
-            regressed = true;
+            *regressed = true;
             break;
         case BENCH_FASTER:
             word = "faster";
@@ -339,10 +380,9 @@ static int print_baseline(struct bench_outputs *b, const struct bench_set *s, bo
         default: word = "no change"; col = "";
         }
         fprintf(b->fp, "  %-40s %s%-9s%s ratio %.3f (95%% CI %.3f–%.3f), %s\n", c->name, col, word, R,
-                cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+                row->cmp.ratio_median, row->cmp.ratio_median_ci.lo, row->cmp.ratio_median_ci.hi, p);
     }
     fprintf(b->fp, "\n");
-    *regressed_out = regressed;
     return 0;
 }
 
@@ -424,8 +464,13 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
 {
     int rc = EXIT_OK;
     bool regressed = false;
-    if (print_comparison(b, s) || (b->base_loaded && print_baseline(b, s, &regressed)))
+    if (print_comparison(b, s))
         return bench_out_interrupted();
+    int grc = b->base_loaded ? print_baseline(b, s, &regressed) : 0;
+    if (grc == PK_ESTOP)
+        return bench_out_interrupted();
+    if (grc)
+        rc = EXIT_RUNTIME;
 
     if (b->json || b->save_baseline) {
         char *rev = git_revision();
@@ -448,6 +493,18 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         struct pk_err e;
         pk_err_clear(&e);
         int jrc = export_json(s, &ctx, SIZE_MAX, &root, &e);
+        if (jrc == 0 && b->gate) {
+            struct export_gate g = { .file = b->baseline,
+                                     .metric = b->metric,
+                                     .threshold = b->threshold,
+                                     .fail_on_regression = b->fail_on_regression,
+                                     .rows = b->gate };
+            jrc = export_json_gate(root, s, &g, &e);
+            if (jrc) {
+                json_decref(root);
+                root = NULL;
+            }
+        }
         if (jrc == PK_ESTOP) {
             free(rev);
             free(cl);
@@ -500,9 +557,14 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
     }
     if (rc == EXIT_OK && regressed && b->fail_on_regression) {
         fflush(stdout);
-        fprintf(stderr, "perfkit bench: regression against %s beyond %.1f%%\n", b->baseline,
-                b->threshold * 100);
+        fprintf(stderr, "perfkit bench: regression against %s beyond %.1f%% (gate metric: %s)\n", b->baseline,
+                b->threshold * 100, bench_metric_name(b->metric));
         rc = EXIT_REGRESSION;
+    } else if (rc == EXIT_OK && b->gate_undecided && b->fail_on_regression) {
+        fflush(stdout);
+        fprintf(stderr, "perfkit bench: --fail-on-regression: a command could not be compared with %s\n",
+                b->baseline);
+        rc = EXIT_RUNTIME;
     }
     return rc;
 }

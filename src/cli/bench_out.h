@@ -9,6 +9,7 @@
 #include <stdbool.h>
 
 #include "bench/baseline.h"
+#include "bench/export.h"
 #include "bench/results.h"
 #include "bench/suite.h"
 #include "cli/term.h"
@@ -20,7 +21,12 @@ struct bench_outputs {
     const char *json, *csv, *markdown, *save_baseline, *baseline; /* "-" is stdout */
     double threshold;
     bool fail_on_regression;
-    bool incomplete; /* a command or hook failed, or interrupted: no baseline is saved */
+    enum bench_metric metric; /* --gate-metric */
+    bool metric_given;
+    struct export_gate_row *gate; /* one per command, filled by bench_out_finish */
+    size_t ngate;
+    bool gate_undecided; /* a command could not be compared */
+    bool incomplete;     /* a command or hook failed, or interrupted: no baseline is saved */
     int argc;
     char **argv;
     FILE *fp; /* the human summary: stdout, or stderr when an export goes to stdout */
@@ -35,6 +41,9 @@ void bench_outputs_init(struct bench_outputs *b);
 void bench_outputs_destroy(struct bench_outputs *b);
 /* Export paths writable, baseline readable and valid: EXIT_OK or EXIT_USAGE/EXIT_RUNTIME. */
 int bench_out_precheck(struct bench_outputs *b);
+/* With --baseline: whether it can gate the commands named names[0..n-1]
+ * (baseline_check); EXIT_OK or EXIT_USAGE with the reason printed. */
+int bench_out_check_gate(struct bench_outputs *b, const char *const *names, size_t n);
 void bench_out_environment_warnings(struct bench_outputs *b);
 void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s, size_t i);
 void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,

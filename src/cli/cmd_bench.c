@@ -117,7 +117,12 @@ void cmd_bench_help(void)
           "                            (a perfkit or hyperfine JSON export)\n"
           "      --threshold PCT       noise threshold for --baseline (default 2%)\n"
           "      --fail-on-regression  exit 3 when a command is significantly slower than\n"
-          "                            its baseline beyond the threshold\n"
+          "                            its baseline beyond the threshold; exit 2 before any\n"
+          "                            run when the baseline is empty or lacks a command\n"
+          "      --gate-metric M       what --baseline compares, per run: wall (default),\n"
+          "                            cpu (user + system time: steadier on a busy machine,\n"
+          "                            for CPU-bound commands) or instructions (hardware\n"
+          "                            counters, steadiest, where the kernel allows them)\n"
           "  -h, --help\n"
           "\n"
           "Exit status: 0 ok; 1 runtime failure (a command failed, unwritable file);\n"
@@ -244,6 +249,7 @@ enum {
     OPT_BASELINE,
     OPT_THRESHOLD,
     OPT_FAIL_ON_REGRESSION,
+    OPT_GATE_METRIC,
 };
 
 static const struct option longopts[] = {
@@ -274,6 +280,7 @@ static const struct option longopts[] = {
     { "baseline", required_argument, NULL, OPT_BASELINE },
     { "threshold", required_argument, NULL, OPT_THRESHOLD },
     { "fail-on-regression", no_argument, NULL, OPT_FAIL_ON_REGRESSION },
+    { "gate-metric", required_argument, NULL, OPT_GATE_METRIC },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
 };
@@ -367,6 +374,8 @@ static int check_args(const struct opts *o)
         return cli_usage("bench", "--min-runs is above --max-runs");
     if (o->out.fail_on_regression && !o->out.baseline)
         return cli_usage("bench", "--fail-on-regression needs --baseline FILE");
+    if (o->out.metric_given && !o->out.baseline)
+        return cli_usage("bench", "--gate-metric needs --baseline FILE");
     if (o->step_given && o->nranges == 0)
         return cli_usage("bench", "-D/--parameter-step-size needs -P/--parameter-scan");
     return 0;
@@ -445,6 +454,11 @@ static int parse_args(int argc, char **argv, struct opts *o)
                 return rc;
             break;
         case OPT_FAIL_ON_REGRESSION: o->out.fail_on_regression = true; break;
+        case OPT_GATE_METRIC:
+            if (bench_metric_parse(optarg, &o->out.metric))
+                return cli_usage("bench", "--gate-metric: '%s' is not wall, cpu or instructions", optarg);
+            o->out.metric_given = true;
+            break;
         case 'h': cmd_bench_help(); return -1;
         case ':': return cli_usage("bench", "option '%s' needs a value", argv[optind - 1]);
         default: return cli_usage("bench", "unknown option '%s'", argv[optind - 1]);
@@ -578,6 +592,33 @@ static int build_commands(struct opts *o, struct suite_command **out, size_t *no
     return 0;
 }
 
+/* The names the commands will be recorded and gated by: --command-name, or
+ * the command line, with the parameters in either substituted. */
+static int check_gate(struct opts *o, const struct suite_command *cmds, size_t n)
+{
+    if (!o->out.baseline)
+        return 0;
+    char **names = calloc(n ? n : 1, sizeof(*names));
+    int rc = names ? 0 : EXIT_RUNTIME;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const char *pn[MAX_LISTS], *pv[MAX_LISTS];
+        size_t np = cmds[i].nparams < MAX_LISTS ? cmds[i].nparams : MAX_LISTS;
+        for (size_t k = 0; k < np; k++) {
+            pn[k] = cmds[i].params[k].name;
+            pv[k] = cmds[i].params[k].value;
+        }
+        names[i] = cmds[i].name ? strdup(cmds[i].name) : cmdline_substitute(cmds[i].command, pn, pv, np);
+        if (!names[i])
+            rc = EXIT_RUNTIME;
+    }
+    if (rc == 0)
+        rc = bench_out_check_gate(&o->out, (const char *const *)names, n);
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i]);
+    free(names);
+    return rc;
+}
+
 /* ---- progress */
 
 struct live {
@@ -649,8 +690,12 @@ int cmd_bench(int argc, char **argv)
         goto out;
 
     /* Everything that can fail without measuring fails now. */
-    if ((rc = bench_out_precheck(&o.out)))
+    if ((rc = bench_out_precheck(&o.out)) || (rc = check_gate(&o, cmds, ncmds)))
         goto out;
+    if (o.out.metric == BENCH_METRIC_INSTRUCTIONS) {
+        o.so.runner.counters = true;
+        o.so.counters_needed_by = "--gate-metric instructions";
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof(sa));
