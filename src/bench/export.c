@@ -46,7 +46,7 @@ static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_
         return err_errno(e, -ENOMEM, NULL, "cannot export results");
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
-        if (c->nruns == 0)
+        if (!bench_cmd_exported(c))
             continue;
         d[i].times = bench_cmd_times(c);
         int rc = d[i].times ? bench_cmd_stats(c, &d[i].st) : -ENOMEM;
@@ -63,9 +63,9 @@ static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_
 size_t export_reference(const struct bench_set *s, size_t reference)
 {
     if (reference != SIZE_MAX)
-        return reference < s->ncmds ? reference : SIZE_MAX;
+        return reference < s->ncmds && bench_cmd_exported(&s->cmds[reference]) ? reference : SIZE_MAX;
     for (size_t i = 0; i < s->ncmds; i++)
-        if (s->cmds[i].is_reference)
+        if (s->cmds[i].is_reference && bench_cmd_exported(&s->cmds[i]))
             return i;
     /* The fastest by median: the Relative column is a ratio of medians,
      * so this choice makes every other ratio >= 1. */
@@ -73,7 +73,7 @@ size_t export_reference(const struct bench_set *s, size_t reference)
     double best_median = 0;
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
-        double *t = c->nruns ? bench_cmd_times(c) : NULL;
+        double *t = bench_cmd_exported(c) ? bench_cmd_times(c) : NULL;
         double m;
         if (t && stats_median(t, c->nruns, &m) == 0 && (best == SIZE_MAX || m < best_median)) {
             best = i;
@@ -344,6 +344,52 @@ static json_t *result_object(const struct bench_set *s, const struct bench_cmd *
     return o;
 }
 
+/* A command hyperfine would not list in results[]: one that failed (its runs
+ * before the failure kept) or that has no run, with what stopped it. */
+static json_t *incomplete_object(const struct bench_cmd *c, const char **pnames, size_t npnames)
+{
+    json_t *o = json_object();
+    int rc = o ? 0 : -ENOMEM;
+    bool failed = c->status == BENCH_FAILED;
+    put(o, "command", json_string(c->name), &rc);
+    put(o, "command_line", json_string(c->command), &rc);
+    if (c->nparams) {
+        json_t *p = json_object();
+        if (!p)
+            rc = -ENOMEM;
+        for (size_t i = 0; i < npnames && p; i++) {
+            const char *v = param_value(c, pnames[i]);
+            if (v)
+                put(p, pnames[i], json_string(v), &rc);
+        }
+        put(o, "parameters", p, &rc);
+    }
+    put(o, "status", json_string(failed ? "failed" : "not run"), &rc);
+    put(o, "phase", failed && c->fail_phase ? json_string(c->fail_phase) : json_null(), &rc);
+    put(o, "exit_code", failed ? json_integer(c->fail_exit_code) : json_null(), &rc);
+    put(o, "times", run_array(c, F_WALL, 0), &rc);
+    put(o, "exit_codes", run_array(c, F_EXIT, 0), &rc);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *incomplete_array(const struct bench_set *s, const char **pnames, size_t npnames)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -ENOMEM;
+    for (size_t i = 0; i < s->ncmds && rc == 0; i++)
+        if (!bench_cmd_exported(&s->cmds[i]))
+            push(a, incomplete_object(&s->cmds[i], pnames, npnames), &rc);
+    if (rc) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 static int comparison_object(const struct bench_set *s, const struct cmd_data *d, size_t i, size_t ref,
                              json_t **out, struct pk_err *e)
 {
@@ -441,7 +487,10 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
     put(root, "results", results, &rc);
     put(root, "comparisons", cmps, &rc);
     for (size_t i = 0; i < s->ncmds && rc == 0; i++)
-        push(results, result_object(s, &s->cmds[i], &d[i], pnames, npnames), &rc);
+        if (d[i].has_stats)
+            push(results, result_object(s, &s->cmds[i], &d[i], pnames, npnames), &rc);
+    if (rc == 0)
+        put(root, "incomplete", incomplete_array(s, pnames, npnames), &rc);
     if (rc)
         goto out_root;
 
@@ -492,7 +541,7 @@ int export_json_gate(json_t *root, const struct bench_set *s, const struct expor
     put(o, "fail_on_regression", json_boolean(g->fail_on_regression), &rc);
     for (size_t i = 0; i < s->ncmds && rc == 0 && cmps; i++) {
         const struct export_gate_row *r = &g->rows[i];
-        if (s->cmds[i].nruns == 0)
+        if (!bench_cmd_exported(&s->cmds[i]))
             continue;
         json_t *c = json_object();
         if (!c) {
@@ -651,19 +700,17 @@ char *export_csv(const struct bench_set *s, struct pk_err *e)
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
         const struct bench_stats *st = &d[i].st;
+        if (!d[i].has_stats)
+            continue; /* as hyperfine: a failed or unrun benchmark is no row */
         csv_field(&b, c->name);
-        if (d[i].has_stats) {
-            /* hyperfine writes 0, not an empty field, for the stddev of one run. */
-            csv_number(&b, st->wall.mean);
-            csv_number(&b, st->wall.n > 1 ? st->wall.stddev : 0.0);
-            csv_number(&b, st->wall.median);
-            csv_number(&b, st->user_mean);
-            csv_number(&b, st->sys_mean);
-            csv_number(&b, st->wall.min);
-            csv_number(&b, st->wall.max);
-        } else {
-            buf_adds(&b, ",,,,,,,");
-        }
+        /* hyperfine writes 0, not an empty field, for the stddev of one run. */
+        csv_number(&b, st->wall.mean);
+        csv_number(&b, st->wall.n > 1 ? st->wall.stddev : 0.0);
+        csv_number(&b, st->wall.median);
+        csv_number(&b, st->user_mean);
+        csv_number(&b, st->sys_mean);
+        csv_number(&b, st->wall.min);
+        csv_number(&b, st->wall.max);
         for (size_t k = 0; k < npnames; k++) {
             const char *v = param_value(c, pnames[k]);
             buf_add(&b, ",", 1);
@@ -732,12 +779,10 @@ char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err
     for (size_t i = 0; i < s->ncmds && !b.err; i++) {
         const struct bench_cmd *c = &s->cmds[i];
         const struct stats_summary *w = &d[i].st.wall;
+        if (!d[i].has_stats)
+            continue; /* as hyperfine: a failed or unrun benchmark is no row */
         buf_adds(&b, "| ");
         md_command(&b, c->name);
-        if (!d[i].has_stats) {
-            buf_adds(&b, " | N/A | N/A | N/A | N/A |\n");
-            continue;
-        }
         buf_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
         if (w->n > 1)
             buf_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);

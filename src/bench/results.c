@@ -107,6 +107,11 @@ int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r)
     return 0;
 }
 
+bool bench_cmd_exported(const struct bench_cmd *c)
+{
+    return c->nruns > 0 && c->status != BENCH_FAILED;
+}
+
 double *bench_cmd_times(const struct bench_cmd *c)
 {
     /* Never malloc(0): NULL must mean out of memory, even for a command without runs. */

@@ -49,6 +49,15 @@ struct bench_stats {
     size_t failed_runs; /* exit_code != 0 or signalled */
 };
 
+/* Where a command's benchmark stands. Exports list a command as hyperfine
+ * lists a benchmark (results[], CSV and table rows) only when it has runs
+ * and did not fail: bench_cmd_exported(). */
+enum bench_status {
+    BENCH_UNFINISHED, /* not started, or stopped (Ctrl-C) before its last run */
+    BENCH_DONE,       /* every run and its cleanup done */
+    BENCH_FAILED,     /* a run (without -i) or a hook failed: see fail_* */
+};
+
 struct bench_cmd {
     char *name;    /* --command-name, else the expanded command */
     char *command; /* the expanded command as run */
@@ -56,7 +65,10 @@ struct bench_cmd {
     size_t nparams;
     struct bench_run *runs;
     size_t nruns, cap;
-    bool is_reference;                 /* --reference */
+    enum bench_status status;
+    const char *fail_phase; /* BENCH_FAILED: "command", "setup", "prepare", "conclude", "cleanup" (static) */
+    int fail_exit_code;     /* BENCH_FAILED: the exit code, or 128 + the signal that killed it */
+    bool is_reference;      /* --reference */
     const volatile sig_atomic_t *stop; /* the set's, when the command was added */
     double shell_overhead_s;           /* what was subtracted from each run; 0 without a shell */
     /* Filled by bench_cmd_finalize(), dropped by bench_cmd_add_run(): the
@@ -80,6 +92,8 @@ void bench_set_destroy(struct bench_set *s);
 int bench_set_add(struct bench_set *s, const char *name, const char *command,
                   const struct bench_param *params, size_t nparams);
 int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r);
+/* c has runs and did not fail: it is a result of the exports. */
+bool bench_cmd_exported(const struct bench_cmd *c);
 
 #define BENCH_BOOTSTRAP_RESAMPLES 5000u
 #define BENCH_BOOTSTRAP_SEED      0x70657266u /* fixed: reports are reproducible */

@@ -39,6 +39,7 @@ struct cmd_state {
 
 struct suite {
     const struct suite_opts *o;
+    struct bench_set *set;
     struct shell sh;
     struct runner runner;
     struct suite_failure *f;
@@ -165,6 +166,10 @@ fail:
 static void fail_with(struct suite *s, size_t cmd, const char *phase, const struct prepared *p,
                       const struct bench_run *run)
 {
+    struct bench_cmd *bc = &s->set->cmds[cmd];
+    bc->status = BENCH_FAILED;
+    bc->fail_phase = phase;
+    bc->fail_exit_code = run->term_signal ? 128 + run->term_signal : run->exit_code;
     struct suite_failure *f = s->f;
     if (!f)
         return;
@@ -338,6 +343,7 @@ static int run_sequential(struct suite *s, struct bench_set *set, struct cmd_sta
         } while (c->done < c->total);
         if (c->has_cleanup && (rc = run_hook(s, c->index, "cleanup", &c->cleanup)))
             return rc;
+        set->cmds[c->index].status = BENCH_DONE;
     }
     return 0;
 }
@@ -364,9 +370,11 @@ static int run_interleaved(struct suite *s, struct bench_set *set, struct cmd_st
                 more = true;
         }
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (cs[i].has_cleanup && (rc = run_hook(s, cs[i].index, "cleanup", &cs[i].cleanup)))
             return rc;
+        set->cmds[cs[i].index].status = BENCH_DONE;
+    }
     return 0;
 }
 
@@ -382,7 +390,7 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
               struct bench_set *set, struct suite_failure *f, char *counters_why, size_t why_len,
               struct pk_err *e)
 {
-    struct suite s = { .o = o, .f = f, .e = e };
+    struct suite s = { .o = o, .set = set, .f = f, .e = e };
     struct cmd_state *cs = calloc(ncmds ? ncmds : 1, sizeof(*cs));
     int rc = 0;
     bool any_shell = false, runner_up = false;

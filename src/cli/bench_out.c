@@ -279,7 +279,7 @@ static int print_comparison(struct bench_outputs *b, const struct bench_set *s)
     fprintf(b->fp, "%sSummary%s\n  %s%s%s ran\n", B, R, term_style(t, TERM_CYAN), rc->name, R);
     int stopped = 0;
     for (size_t i = 0; i < s->ncmds && !stopped; i++) {
-        if (i == ref || s->cmds[i].nruns == 0)
+        if (i == ref || !bench_cmd_exported(&s->cmds[i]))
             continue;
         double *ot = bench_cmd_times(&s->cmds[i]);
         struct bench_comparison cmp;
@@ -339,7 +339,7 @@ static int print_baseline(struct bench_outputs *b, const struct bench_set *s, bo
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
         struct export_gate_row *row = &b->gate[i];
-        if (c->nruns == 0)
+        if (!bench_cmd_exported(c))
             continue;
         /* Commands of the same name meet the baseline's results of that name in order. */
         size_t nth = 0;

@@ -150,6 +150,19 @@ contains "stderr tail shown" "$OUT" "boom-on-stderr"
 expect_exit 0 "-i ignores failures" "$PERFKIT" bench -i --runs 3 --export-json "$TMP/f.json" "$TOUCH 1 3"
 check "-i: exit codes recorded" $PY -c "
 import json; r = json.load(open('$TMP/f.json'))['results'][0]; assert r['exit_codes'] == [3, 3, 3], r"
+# Without -i, a failed command is no result (hyperfine lists only the
+# benchmarks it finished, and its scripts break on a null mean): it and the
+# commands that did not run are under 'incomplete'.
+expect_exit 1 "a failing command among others" "$PERFKIT" bench -N --runs 3 --export-json "$TMP/f2.json" \
+    --export-csv "$TMP/f2.csv" true "$TOUCH 1 3" 'echo later'
+check "the failed command is no result; it and the rest are incomplete" $PY -c "
+import json; d = json.load(open('$TMP/f2.json'))
+assert [r['command'] for r in d['results']] == ['true'], d['results']
+assert all(d['results'][0][k] is not None for k in ('mean', 'stddev', 'median', 'min', 'max', 'user', 'system'))
+inc = d['incomplete']
+assert [(i['command'], i['status']) for i in inc] == [('$TOUCH 1 3', 'failed'), ('echo later', 'not run')], inc
+assert inc[0]['exit_code'] == 3 and inc[0]['phase'] == 'command' and inc[0]['times'] == [], inc[0]"
+contains "the CSV has a row for the finished command only" "$(cut -d, -f1 "$TMP/f2.csv" | tr '\n' ' ')" "command true "
 
 # ---- Ctrl-C: stops, prints and exports what was measured, exits 130
 start_bg "$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1
