@@ -69,6 +69,7 @@ struct bench_cmd {
     const char *fail_phase; /* BENCH_FAILED: "command", "setup", "prepare", "conclude", "cleanup" (static) */
     int fail_exit_code;     /* BENCH_FAILED: the exit code, or 128 + the signal that killed it */
     bool is_reference;      /* --reference */
+    size_t output;          /* the runner output its runs write to (--output per command) */
     const volatile sig_atomic_t *stop; /* the set's, when the command was added */
     double shell_overhead_s;           /* what was subtracted from each run; 0 without a shell */
     /* Filled by bench_cmd_finalize(), dropped by bench_cmd_add_run(): the

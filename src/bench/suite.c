@@ -1,6 +1,7 @@
 #include "bench/suite.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -192,11 +193,32 @@ static int stopped(const struct suite *s)
     return s->o->runner.stop && *s->o->runner.stop;
 }
 
+static int run_prepared(struct suite *s, const struct prepared *p, size_t output, const char *iteration,
+                        struct bench_run *run)
+{
+    struct runner_job job = { .path = p->path, .argv = p->argv, .output = output, .iteration = iteration };
+    return runner_run_job(&s->runner, &job, run, s->e);
+}
+
+/* Whether a failed run is kept: -i, or -i=CODES with its code among them. */
+static bool ignored(const struct suite_opts *o, const struct bench_run *r)
+{
+    if (!o->ignore_failure)
+        return false;
+    if (o->nignore_codes == 0)
+        return true;
+    int code = r->term_signal ? 128 + r->term_signal : r->exit_code;
+    for (size_t i = 0; i < o->nignore_codes; i++)
+        if (o->ignore_codes[i] == code)
+            return true;
+    return false;
+}
+
 /* A hook (setup, prepare, conclude, cleanup) must succeed, -i or not. */
 static int run_hook(struct suite *s, size_t cmd, const char *phase, const struct prepared *p)
 {
     struct bench_run run;
-    int rc = runner_run(&s->runner, p->path, p->argv, &run, s->e);
+    int rc = run_prepared(s, p, s->set->cmds[cmd].output, NULL, &run);
     if (rc)
         return rc;
     if (failed(&run)) {
@@ -214,17 +236,18 @@ static double sub0(double a, double b)
 /* One run of the command between its prepare and conclude hooks. *raw_wall
  * (may be NULL) is the run's wall time before the shell's cost is subtracted:
  * what a run really takes, which the run count is planned on. */
-static int one_run(struct suite *s, struct cmd_state *c, struct bench_run *run, double *raw_wall)
+static int one_run(struct suite *s, struct cmd_state *c, const char *iteration, struct bench_run *run,
+                   double *raw_wall)
 {
     int rc;
     if (stopped(s))
         return PK_ESTOP;
     if (c->has_prepare && (rc = run_hook(s, c->index, "prepare", &c->prepare)))
         return rc;
-    rc = runner_run(&s->runner, c->cmd.path, c->cmd.argv, run, s->e);
+    rc = run_prepared(s, &c->cmd, s->set->cmds[c->index].output, iteration, run);
     if (rc)
         return rc;
-    if (failed(run) && !s->o->ignore_failure) {
+    if (failed(run) && !ignored(s->o, run)) {
         fail_with(s, c->index, "command", &c->cmd, run);
         return PK_ECHILD;
     }
@@ -257,7 +280,9 @@ static int timed_run(struct suite *s, struct bench_set *set, struct cmd_state *c
 {
     struct bench_run run;
     double raw_wall;
-    int rc = one_run(s, c, &run, &raw_wall);
+    char iteration[32];
+    snprintf(iteration, sizeof(iteration), "%" PRIu64, c->done);
+    int rc = one_run(s, c, iteration, &run, &raw_wall);
     if (rc)
         return rc;
     rc = bench_cmd_add_run(&set->cmds[c->index], &run);
@@ -278,7 +303,9 @@ static int warmups(struct suite *s, struct cmd_state *c)
 {
     for (unsigned i = 0; i < s->o->warmup; i++) {
         struct bench_run run;
-        int rc = one_run(s, c, &run, NULL);
+        char iteration[32];
+        snprintf(iteration, sizeof(iteration), "warmup-%u", i);
+        int rc = one_run(s, c, iteration, &run, NULL);
         if (rc)
             return rc;
         if (s->o->progress)
@@ -306,7 +333,7 @@ static int measure_overhead(struct suite *s)
         if (stopped(s))
             rc = PK_ESTOP;
         else
-            rc = runner_run(&s->runner, s->sh.path, argv, &run, s->e);
+            rc = runner_run(&s->runner, s->sh.path, argv, &run, s->e); /* output 0: '' writes nothing */
         if (rc)
             break;
         if (i >= OVERHEAD_WARMUP) {
@@ -433,6 +460,7 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
         }
         cs[i].index = (size_t)idx;
         set->cmds[idx].is_reference = cmds[i].is_reference;
+        set->cmds[idx].output = cmds[i].output;
     }
 
     set->counters = s.runner.counters_on;
