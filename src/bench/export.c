@@ -1,4 +1,5 @@
 #include "bench/export.h"
+#include "bench/export_impl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,15 +15,7 @@
 #include "core/files.h"
 #include "core/jsonio.h"
 
-/* ---- what every format needs of a command, computed once */
-
-struct cmd_data {
-    double *times; /* wall times; NULL when the command has no runs */
-    bool has_stats;
-    struct bench_stats st;
-};
-
-static void data_free(struct cmd_data *d, size_t n)
+void export_data_free(struct cmd_data *d, size_t n)
 {
     if (!d)
         return;
@@ -32,14 +25,14 @@ static void data_free(struct cmd_data *d, size_t n)
 }
 
 /* A statistic that could not be computed: stopped by the caller, or an errno. */
-static int stats_failed(struct pk_err *e, int rc, const char *on, const char *what)
+int export_stats_failed(struct pk_err *e, int rc, const char *on, const char *what)
 {
     if (rc == PK_ESTOP)
         return err_set(e, rc, on, what, "interrupted");
     return err_errno(e, rc, on, what);
 }
 
-static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_err *e)
+int export_data_new(const struct bench_set *s, struct cmd_data **out, struct pk_err *e)
 {
     struct cmd_data *d = calloc(s->ncmds ? s->ncmds : 1, sizeof(*d));
     if (!d)
@@ -51,8 +44,8 @@ static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_
         d[i].times = bench_cmd_times(c);
         int rc = d[i].times ? bench_cmd_stats(c, &d[i].st) : -ENOMEM;
         if (rc) {
-            data_free(d, s->ncmds);
-            return stats_failed(e, rc, c->name, "cannot compute statistics");
+            export_data_free(d, s->ncmds);
+            return export_stats_failed(e, rc, c->name, "cannot compute statistics");
         }
         d[i].has_stats = true;
     }
@@ -84,7 +77,7 @@ size_t export_reference(const struct bench_set *s, size_t reference)
     return best;
 }
 
-static int resolve_reference(const struct bench_set *s, size_t reference, size_t *ref, struct pk_err *e)
+int export_resolve_reference(const struct bench_set *s, size_t reference, size_t *ref, struct pk_err *e)
 {
     if (reference != SIZE_MAX && reference >= s->ncmds)
         return err_set(e, -EINVAL, NULL, "cannot export results",
@@ -102,7 +95,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int param_names(const struct bench_set *s, const char ***out, size_t *n)
+int export_param_names(const struct bench_set *s, const char ***out, size_t *n)
 {
     size_t total = 0;
     for (size_t i = 0; i < s->ncmds; i++)
@@ -124,7 +117,7 @@ static int param_names(const struct bench_set *s, const char ***out, size_t *n)
     return 0;
 }
 
-static const char *param_value(const struct bench_cmd *c, const char *name)
+const char *export_param_value(const struct bench_cmd *c, const char *name)
 {
     for (size_t i = 0; i < c->nparams; i++)
         if (strcmp(c->params[i].name, name) == 0)
@@ -312,7 +305,7 @@ static json_t *result_object(const struct bench_set *s, const struct bench_cmd *
         if (!p)
             rc = -ENOMEM;
         for (size_t i = 0; i < npnames && p; i++) {
-            const char *v = param_value(c, pnames[i]);
+            const char *v = export_param_value(c, pnames[i]);
             if (v)
                 put(p, pnames[i], json_string(v), &rc);
         }
@@ -358,7 +351,7 @@ static json_t *incomplete_object(const struct bench_cmd *c, const char **pnames,
         if (!p)
             rc = -ENOMEM;
         for (size_t i = 0; i < npnames && p; i++) {
-            const char *v = param_value(c, pnames[i]);
+            const char *v = export_param_value(c, pnames[i]);
             if (v)
                 put(p, pnames[i], json_string(v), &rc);
         }
@@ -399,7 +392,7 @@ static int comparison_object(const struct bench_set *s, const struct cmd_data *d
     /* -EDOM: the reference's median is 0, so there is no ratio; the test and
      * the shift are still filled and still worth reporting. */
     if (crc && crc != -EDOM)
-        return stats_failed(e, crc, s->cmds[i].name, "cannot compare with the reference");
+        return export_stats_failed(e, crc, s->cmds[i].name, "cannot compare with the reference");
 
     json_t *o = json_object();
     int rc = o ? 0 : -ENOMEM;
@@ -458,7 +451,7 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
                 struct pk_err *e)
 {
     size_t ref = SIZE_MAX;
-    int rc = resolve_reference(s, reference, &ref, e);
+    int rc = export_resolve_reference(s, reference, &ref, e);
     if (rc)
         return rc;
     for (size_t i = 0; i < s->ncmds; i++) {
@@ -467,12 +460,12 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
             return err_set(e, -EILSEQ, NULL, "cannot export results as JSON", "'%s' is not valid UTF-8", bad);
     }
     struct cmd_data *d;
-    rc = data_new(s, &d, e);
+    rc = export_data_new(s, &d, e);
     if (rc)
         return rc;
     const char **pnames = NULL;
     size_t npnames = 0;
-    if (param_names(s, &pnames, &npnames)) {
+    if (export_param_names(s, &pnames, &npnames)) {
         rc = err_errno(e, -ENOMEM, NULL, "cannot export results");
         goto out_data;
     }
@@ -518,7 +511,7 @@ out_json:
         *out = root;
     free(pnames);
 out_data:
-    data_free(d, s->ncmds);
+    export_data_free(d, s->ncmds);
     return rc;
 }
 
@@ -566,258 +559,6 @@ int export_json_gate(json_t *root, const struct bench_set *s, const struct expor
     if (rc)
         return err_errno(e, rc, NULL, "cannot export results");
     return 0;
-}
-
-/* ---- text output */
-
-/* The text, or NULL with the buffer's error in *e. */
-static char *finish(struct buf *b, struct pk_err *e)
-{
-    char *out = buf_take(b, NULL);
-    if (!out)
-        err_errno(e, b->err, NULL, "cannot export results");
-    return out;
-}
-
-/*
- * A double as Rust's Display writes it, which is what hyperfine's CSV holds:
- * the shortest digits that read back to the same double, in plain decimal
- * notation (no exponent), "0" for zero and no trailing ".0".
- */
-static void fmt_plain(double v, char *out, size_t cap)
-{
-    if (isnan(v)) {
-        snprintf(out, cap, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(out, cap, v < 0 ? "-inf" : "inf");
-        return;
-    }
-    if (v == 0) {
-        snprintf(out, cap, signbit(v) ? "-0" : "0");
-        return;
-    }
-    char sci[40];
-    for (int prec = 0; prec < 17; prec++) {
-        snprintf(sci, sizeof(sci), "%.*e", prec, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    /* sci is [-]d[.ddd]e[+-]xx */
-    char digits[24];
-    size_t nd = 0;
-    const char *p = sci;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9' && nd < sizeof(digits))
-            digits[nd++] = *p;
-    long exp10 = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-
-    size_t o = 0;
-#define OUT(ch)              \
-    do {                     \
-        if (o + 1 < cap)     \
-            out[o++] = (ch); \
-    } while (0)
-    if (neg)
-        OUT('-');
-    if (exp10 < 0) {
-        OUT('0');
-        OUT('.');
-        for (long i = 0; i < -exp10 - 1; i++)
-            OUT('0');
-        for (size_t i = 0; i < nd; i++)
-            OUT(digits[i]);
-    } else {
-        for (long i = 0; i <= exp10; i++)
-            OUT((size_t)i < nd ? digits[i] : '0');
-        if ((size_t)exp10 + 1 < nd) {
-            OUT('.');
-            for (size_t i = (size_t)exp10 + 1; i < nd; i++)
-                OUT(digits[i]);
-        }
-    }
-#undef OUT
-    out[o] = '\0';
-}
-
-/* The csv crate's "necessary" quoting, as in hyperfine's files. */
-static void csv_field(struct buf *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        buf_adds(b, s);
-        return;
-    }
-    buf_add(b, "\"", 1);
-    for (const char *q = s; *q; q++) {
-        if (*q == '"')
-            buf_add(b, "\"", 1);
-        buf_add(b, q, 1);
-    }
-    buf_add(b, "\"", 1);
-}
-
-static void csv_number(struct buf *b, double v)
-{
-    char num[400];
-    fmt_plain(v, num, sizeof(num));
-    buf_add(b, ",", 1);
-    buf_adds(b, num);
-}
-
-char *export_csv(const struct bench_set *s, struct pk_err *e)
-{
-    struct cmd_data *d;
-    if (data_new(s, &d, e))
-        return NULL;
-    const char **pnames = NULL;
-    size_t npnames = 0;
-    struct buf b = BUF_INIT;
-    if (param_names(s, &pnames, &npnames))
-        b.err = -ENOMEM;
-
-    buf_adds(&b, "command,mean,stddev,median,user,system,min,max");
-    for (size_t i = 0; i < npnames; i++) {
-        buf_add(&b, ",", 1);
-        /* The header names a column, so it is quoted like any field. */
-        char *h = malloc(strlen(pnames[i]) + sizeof("parameter_"));
-        if (!h) {
-            b.err = -ENOMEM;
-            break;
-        }
-        memcpy(h, "parameter_", 10);
-        memcpy(h + 10, pnames[i], strlen(pnames[i]) + 1);
-        csv_field(&b, h);
-        free(h);
-    }
-    buf_add(&b, "\n", 1);
-
-    for (size_t i = 0; i < s->ncmds; i++) {
-        const struct bench_cmd *c = &s->cmds[i];
-        const struct bench_stats *st = &d[i].st;
-        if (!d[i].has_stats)
-            continue; /* as hyperfine: a failed or unrun benchmark is no row */
-        csv_field(&b, c->name);
-        /* hyperfine writes 0, not an empty field, for the stddev of one run. */
-        csv_number(&b, st->wall.mean);
-        csv_number(&b, st->wall.n > 1 ? st->wall.stddev : 0.0);
-        csv_number(&b, st->wall.median);
-        csv_number(&b, st->user_mean);
-        csv_number(&b, st->sys_mean);
-        csv_number(&b, st->wall.min);
-        csv_number(&b, st->wall.max);
-        for (size_t k = 0; k < npnames; k++) {
-            const char *v = param_value(c, pnames[k]);
-            buf_add(&b, ",", 1);
-            csv_field(&b, v ? v : "");
-        }
-        buf_add(&b, "\n", 1);
-    }
-    free(pnames);
-    data_free(d, s->ncmds);
-    return finish(&b, e);
-}
-
-/* ---- Markdown */
-
-struct time_unit {
-    const char *name;
-    double scale;
-    int decimals;
-};
-
-/* hyperfine's units and precisions; chosen so that the fastest command's mean
- * reads >= 1 (hyperfine looks at the first command only, and shows 0.000 s
- * for a fast command listed after a slow one). */
-static struct time_unit table_unit(const struct bench_set *s, const struct cmd_data *d)
-{
-    double fastest = INFINITY;
-    for (size_t i = 0; i < s->ncmds; i++)
-        if (d[i].has_stats && d[i].st.wall.mean < fastest)
-            fastest = d[i].st.wall.mean;
-    if (!isfinite(fastest) || fastest >= 1.0)
-        return (struct time_unit){ "s", 1.0, 3 };
-    if (fastest >= 1e-3)
-        return (struct time_unit){ "ms", 1e-3, 1 };
-    return (struct time_unit){ "\xc2\xb5s", 1e-6, 1 };
-}
-
-static void md_command(struct buf *b, const char *name)
-{
-    buf_add(b, "`", 1);
-    for (const char *q = name; *q; q++) {
-        if (*q == '|')
-            buf_add(b, "\\|", 2);
-        else if (*q == '\n' || *q == '\r')
-            buf_add(b, " ", 1); /* a newline would end the table row */
-        else
-            buf_add(b, q, 1);
-    }
-    buf_add(b, "`", 1);
-}
-
-char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e)
-{
-    size_t ref = SIZE_MAX;
-    if (resolve_reference(s, reference, &ref, e))
-        return NULL;
-    struct cmd_data *d;
-    if (data_new(s, &d, e))
-        return NULL;
-    struct time_unit u = table_unit(s, d);
-    struct stats_boot boot = bench_boot(s->stop);
-    struct buf b = BUF_INIT;
-
-    buf_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name, u.name);
-    buf_adds(&b, "|:---|---:|---:|---:|---:|\n");
-    bool undefined_ratio = false;
-    for (size_t i = 0; i < s->ncmds && !b.err; i++) {
-        const struct bench_cmd *c = &s->cmds[i];
-        const struct stats_summary *w = &d[i].st.wall;
-        if (!d[i].has_stats)
-            continue; /* as hyperfine: a failed or unrun benchmark is no row */
-        buf_adds(&b, "| ");
-        md_command(&b, c->name);
-        buf_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
-        if (w->n > 1)
-            buf_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);
-        buf_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals, w->max / u.scale);
-        if (i == ref) {
-            buf_adds(&b, "1.00 |\n");
-            continue;
-        }
-        double ratio;
-        struct stats_ci ci;
-        int rc = ref == SIZE_MAX || !d[ref].has_stats
-                     ? -EDOM
-                     : stats_ratio_bootstrap(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns,
-                                             STATS_MEDIAN, &boot, &ratio, &ci);
-        if (rc == -EDOM) {
-            undefined_ratio = true;
-            buf_adds(&b, "N/A |\n");
-        } else if (rc) {
-            b.err = rc;
-        } else {
-            buf_printf(&b, "%.2f (%.2f\xe2\x80\x93%.2f) |\n", ratio, ci.lo, ci.hi);
-        }
-    }
-    if (ref != SIZE_MAX && s->ncmds > 1) {
-        buf_adds(&b, "\nRelative: ratio of medians to ");
-        md_command(&b, s->cmds[ref].name);
-        buf_adds(&b,
-                 s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)" : " (the fastest)");
-        buf_adds(&b, ", with its 95 % bootstrap confidence interval");
-        if (undefined_ratio)
-            buf_adds(&b, "; N/A where the reference's median is 0");
-        buf_adds(&b, ".\n");
-    }
-    data_free(d, s->ncmds);
-    return finish(&b, e);
 }
 
 int export_write(const char *path, const char *data, size_t len, struct pk_err *e)

@@ -35,7 +35,7 @@ for cmds in "false" "true false" "true false true"; do
     # shellcheck disable=SC2086
     hyperfine -N --runs 3 --style none --export-json "$TMP/hf.json" $cmds >/dev/null 2>&1
     # shellcheck disable=SC2086
-    "$PERFKIT" bench -N --runs 3 --export-json "$TMP/pk.json" $cmds >/dev/null 2>&1
+    "$PERFKIT" bench -N --runs 3 --style none --export-json "$TMP/pk.json" $cmds >/dev/null 2>&1
     check "failing command ($cmds): results[] as hyperfine's" same_shape "$TMP/hf.json" "$TMP/pk.json"
 done
 check "the failed command is kept under 'incomplete'" $PY -c "
@@ -46,9 +46,36 @@ assert inc[0]['exit_code'] == 1 and inc[0]['phase'] == 'command', inc[0]"
 
 # ---- with -i every run is a result, its exit code recorded
 hyperfine -N -i --runs 3 --style none --export-json "$TMP/hf.json" false true >/dev/null 2>&1
-"$PERFKIT" bench -N -i --runs 3 --export-json "$TMP/pk.json" false true >/dev/null 2>&1
+"$PERFKIT" bench -N -i --runs 3 --style none --export-json "$TMP/pk.json" false true >/dev/null 2>&1
 check "-i: results[] as hyperfine's, exit codes included" same_shape "$TMP/hf.json" "$TMP/pk.json"
 check "-i: nothing incomplete" $PY -c "
 import json; assert json.load(open('$TMP/pk.json'))['incomplete'] == []"
+
+# ---- the tables: Markdown, AsciiDoc and Org mode as hyperfine writes them
+# (perfkit's Relative cell carries its CI instead of hyperfine's ± and a line
+# under the table says so; numbers differ from run to run)
+hyperfine -N --runs 3 --style none -u millisecond --export-markdown "$TMP/hf.md" --export-asciidoc "$TMP/hf.adoc" \
+    --export-orgmode "$TMP/hf.org" 'sleep 0.01' 'sleep 0.02' >/dev/null 2>&1
+"$PERFKIT" bench -N --runs 3 --style none -u millisecond --export-markdown "$TMP/pk.md" --export-asciidoc "$TMP/pk.adoc" \
+    --export-orgmode "$TMP/pk.org" 'sleep 0.01' 'sleep 0.02' >/dev/null 2>&1
+for fmt in md adoc org; do
+    check "--export-$fmt: hyperfine's table" $PY - "$TMP/hf.$fmt" "$TMP/pk.$fmt" <<'PY'
+import re, sys
+def table(path):
+    lines = open(path).read().split("\n")
+    if path.endswith(".adoc"):
+        lines = lines[: lines.index("|===", 2) + 1]
+    else:
+        lines = lines[: lines.index("")]
+    # numbers, and the whole Relative cell, are the run's own
+    out = []
+    for l in lines:
+        l = re.sub(r"\d+\.\d+ \(\d+\.\d+\u2013\d+\.\d+\)|\d+\.\d+ \u00b1 \d+\.\d+|\d+\.\d+", "N", l)
+        out.append(l)
+    return out
+hf, pk = table(sys.argv[1]), table(sys.argv[2])
+assert hf == pk, "\n".join(["hyperfine:"] + hf + ["perfkit:"] + pk)
+PY
+done
 
 finish

@@ -505,6 +505,56 @@ static void write_is_atomic_replace(void **state)
     assert_true(export_write(path, "x", 1, &e) < 0);
 }
 
+/* The same table in hyperfine's AsciiDoc and Org mode, in a unit asked for,
+ * and its rows by mean time (--sort mean-time). */
+static void asciidoc_orgmode_unit_and_sort(void **state)
+{
+    (void)state;
+    struct bench_set s;
+    bench_set_init(&s);
+    const double a[3] = { 0.018, 0.0184, 0.019 }, b[3] = { 0.010, 0.010, 0.010 };
+    add_cmd(&s, "echo a|b", "echo a|b", NULL, NULL, a, 3);
+    add_cmd(&s, "true", "true", NULL, NULL, b, 3);
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct export_table t = { .format = EXPORT_ASCIIDOC, .reference = SIZE_MAX, .unit = EXPORT_UNIT_AUTO };
+    char *text = export_table(&s, &t, &e);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "[cols=\"<,>,>,>,>\"]\n|==="
+                        "\n| Command \n| Mean [ms] \n| Min [ms] \n| Max [ms] \n| Relative \n"
+                        "\n| `echo a\\|b` \n| 18.5 \xc2\xb1 0.5 \n| 18.0 \n| 19.0 \n| 1.84 (1.80\xe2\x80\x93"
+                        "1.90) \n"
+                        "\n| `true` \n| 10.0 \xc2\xb1 0.0 \n| 10.0 \n| 10.0 \n| 1.00 \n"
+                        "|===\n"
+                        "\nRelative: ratio of medians to `true` (the fastest), with its 95 % bootstrap "
+                        "confidence interval.\n");
+    free(text);
+    t.format = EXPORT_ORGMODE;
+    t.unit = EXPORT_UNIT_SECOND;
+    t.by_mean = true;
+    text = export_table(&s, &t, &e);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "| Command  |  Mean [s] |  Min [s] |  Max [s] |  Relative |\n"
+                        "|--+--+--+--+--|\n"
+                        "| =true=  |  0.010 \xc2\xb1 0.000 |  0.010 |  0.010 |  1.00 |\n"
+                        "| =echo a\\|b=  |  0.018 \xc2\xb1 0.001 |  0.018 |  0.019 |  1.84 (1.80\xe2\x80\x93"
+                        "1.90) |\n"
+                        "\nRelative: ratio of medians to =true= (the fastest), with its 95 % bootstrap "
+                        "confidence interval.\n");
+    free(text);
+    t.format = EXPORT_MARKDOWN;
+    t.unit = EXPORT_UNIT_MICROSECOND;
+    t.by_mean = false;
+    text = export_table(&s, &t, &e);
+    assert_non_null(
+        strstr(text, "| Command | Mean [\xc2\xb5s] | Min [\xc2\xb5s] | Max [\xc2\xb5s] | Relative |\n"));
+    assert_non_null(strstr(text, "| `echo a\\|b` | 18466.7 \xc2\xb1 503.3 | 18000.0 | 19000.0 |"));
+    free(text);
+    bench_set_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -514,6 +564,7 @@ int main(void)
         cmocka_unit_test(csv_numbers_match_hyperfine),
         cmocka_unit_test(markdown_table),
         cmocka_unit_test(markdown_units),
+        cmocka_unit_test(asciidoc_orgmode_unit_and_sort),
         cmocka_unit_test(empty_and_runless_commands),
         cmocka_unit_test(failed_command_is_no_result),
         cmocka_unit_test(json_names_a_string_that_is_not_utf8),
