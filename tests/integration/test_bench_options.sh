@@ -95,16 +95,17 @@ contains "-u microsecond: the summary in us" "$OUT" " us ±"
 contains "-u microsecond: the table in µs" "$(head -n 1 "$TMP/u.org")" "Mean [µs]"
 expect_exit 2 "-u: an unknown unit" "$PERFKIT" bench -u minute true
 contains "-u: the units are listed" "$OUT" "'minute' is not microsecond, millisecond or second"
-"$PERFKIT" bench -N --runs 3 --export-markdown "$TMP/cmd.md" 'sleep 0.03' 'sleep 0.01' 'sleep 0.02' >"$TMP/auto.txt" 2>&1
-"$PERFKIT" bench -N --runs 3 --sort mean-time --export-markdown "$TMP/mean.md" 'sleep 0.03' 'sleep 0.01' 'sleep 0.02' \
+# Wide gaps, so that no load reorders the means.
+"$PERFKIT" bench -N --runs 3 --export-markdown "$TMP/cmd.md" 'sleep 0.09' 'sleep 0.01' 'sleep 0.04' >"$TMP/auto.txt" 2>&1
+"$PERFKIT" bench -N --runs 3 --sort mean-time --export-markdown "$TMP/mean.md" 'sleep 0.09' 'sleep 0.01' 'sleep 0.04' \
     >"$TMP/mean.txt" 2>&1
-"$PERFKIT" bench -N --runs 3 --sort command 'sleep 0.03' 'sleep 0.01' 'sleep 0.02' >"$TMP/command.txt" 2>&1
+"$PERFKIT" bench -N --runs 3 --sort command 'sleep 0.09' 'sleep 0.01' 'sleep 0.04' >"$TMP/command.txt" 2>&1
 rows() { grep -o '`sleep 0.0[0-9]`' "$1" | tr -d '`' | tr '\n' ' '; }
 others() { sed -n '/^Summary/,$p' "$1" | grep -o 'than sleep 0.0[0-9]\|from sleep 0.0[0-9]' | sed 's/.* //' | tr '\n' ' '; }
-contains "--sort auto: tables as given" "$(rows "$TMP/cmd.md")" "sleep 0.03 sleep 0.01 sleep 0.02 "
-contains "--sort auto: summary by mean time" "$(others "$TMP/auto.txt")" "0.02 0.03 "
-contains "--sort mean-time: tables by mean time" "$(rows "$TMP/mean.md")" "sleep 0.01 sleep 0.02 sleep 0.03 "
-contains "--sort command: summary as given" "$(others "$TMP/command.txt")" "0.03 0.02 "
+contains "--sort auto: tables as given" "$(rows "$TMP/cmd.md")" "sleep 0.09 sleep 0.01 sleep 0.04 "
+contains "--sort auto: summary by mean time" "$(others "$TMP/auto.txt")" "0.04 0.09 "
+contains "--sort mean-time: tables by mean time" "$(rows "$TMP/mean.md")" "sleep 0.01 sleep 0.04 sleep 0.09 "
+contains "--sort command: summary as given" "$(others "$TMP/command.txt")" "0.09 0.04 "
 expect_exit 2 "--sort: an unknown method" "$PERFKIT" bench --sort name true
 
 # ---- -V
