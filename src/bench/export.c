@@ -1,4 +1,5 @@
 #include "bench/export.h"
+#include "bench/export_impl.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -14,17 +15,7 @@
 #include "core/files.h"
 #include "core/jsonio.h"
 
-#define CI_LEVEL 0.95
-
-/* ---- what every format needs of a command, computed once */
-
-struct cmd_data {
-    double *times; /* wall times; NULL when the command has no runs */
-    bool has_stats;
-    struct bench_stats st;
-};
-
-static void data_free(struct cmd_data *d, size_t n)
+void export_data_free(struct cmd_data *d, size_t n)
 {
     if (!d)
         return;
@@ -33,20 +24,28 @@ static void data_free(struct cmd_data *d, size_t n)
     free(d);
 }
 
-static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_err *e)
+/* A statistic that could not be computed: stopped by the caller, or an errno. */
+int export_stats_failed(struct pk_err *e, int rc, const char *on, const char *what)
+{
+    if (rc == PK_ESTOP)
+        return err_set(e, rc, on, what, "interrupted");
+    return err_errno(e, rc, on, what);
+}
+
+int export_data_new(const struct bench_set *s, struct cmd_data **out, struct pk_err *e)
 {
     struct cmd_data *d = calloc(s->ncmds ? s->ncmds : 1, sizeof(*d));
     if (!d)
         return err_errno(e, -ENOMEM, NULL, "cannot export results");
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
-        if (c->nruns == 0)
+        if (!bench_cmd_exported(c))
             continue;
         d[i].times = bench_cmd_times(c);
         int rc = d[i].times ? bench_cmd_stats(c, &d[i].st) : -ENOMEM;
         if (rc) {
-            data_free(d, s->ncmds);
-            return err_errno(e, rc, c->name, "cannot compute statistics");
+            export_data_free(d, s->ncmds);
+            return export_stats_failed(e, rc, c->name, "cannot compute statistics");
         }
         d[i].has_stats = true;
     }
@@ -57,9 +56,9 @@ static int data_new(const struct bench_set *s, struct cmd_data **out, struct pk_
 size_t export_reference(const struct bench_set *s, size_t reference)
 {
     if (reference != SIZE_MAX)
-        return reference < s->ncmds ? reference : SIZE_MAX;
+        return reference < s->ncmds && bench_cmd_exported(&s->cmds[reference]) ? reference : SIZE_MAX;
     for (size_t i = 0; i < s->ncmds; i++)
-        if (s->cmds[i].is_reference)
+        if (s->cmds[i].is_reference && bench_cmd_exported(&s->cmds[i]))
             return i;
     /* The fastest by median: the Relative column is a ratio of medians,
      * so this choice makes every other ratio >= 1. */
@@ -67,7 +66,7 @@ size_t export_reference(const struct bench_set *s, size_t reference)
     double best_median = 0;
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
-        double *t = c->nruns ? bench_cmd_times(c) : NULL;
+        double *t = bench_cmd_exported(c) ? bench_cmd_times(c) : NULL;
         double m;
         if (t && stats_median(t, c->nruns, &m) == 0 && (best == SIZE_MAX || m < best_median)) {
             best = i;
@@ -78,7 +77,7 @@ size_t export_reference(const struct bench_set *s, size_t reference)
     return best;
 }
 
-static int resolve_reference(const struct bench_set *s, size_t reference, size_t *ref, struct pk_err *e)
+int export_resolve_reference(const struct bench_set *s, size_t reference, size_t *ref, struct pk_err *e)
 {
     if (reference != SIZE_MAX && reference >= s->ncmds)
         return err_set(e, -EINVAL, NULL, "cannot export results",
@@ -96,7 +95,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-static int param_names(const struct bench_set *s, const char ***out, size_t *n)
+int export_param_names(const struct bench_set *s, const char ***out, size_t *n)
 {
     size_t total = 0;
     for (size_t i = 0; i < s->ncmds; i++)
@@ -118,7 +117,7 @@ static int param_names(const struct bench_set *s, const char ***out, size_t *n)
     return 0;
 }
 
-static const char *param_value(const struct bench_cmd *c, const char *name)
+const char *export_param_value(const struct bench_cmd *c, const char *name)
 {
     for (size_t i = 0; i < c->nparams; i++)
         if (strcmp(c->params[i].name, name) == 0)
@@ -257,8 +256,9 @@ static json_t *stats_object(const struct bench_cmd *c, const struct cmd_data *d)
     int rc = o && out ? 0 : -ENOMEM;
     put(o, "mean_ci", json_pair(st->mean_ci.lo, st->mean_ci.hi), &rc);
     put(o, "median_ci", json_pair(st->median_ci.lo, st->median_ci.hi), &rc);
-    put(o, "ci_level", jsonio_real(CI_LEVEL), &rc);
+    put(o, "ci_level", jsonio_real(BENCH_CI_LEVEL), &rc);
     put(o, "bootstrap_resamples", json_integer(BENCH_BOOTSTRAP_RESAMPLES), &rc);
+    put(o, "bootstrap_max_n", json_integer(BENCH_BOOTSTRAP_MAX_N), &rc);
     put(o, "q1", jsonio_real(st->wall.q1), &rc);
     put(o, "q3", jsonio_real(st->wall.q3), &rc);
     put(o, "mad", jsonio_real(st->wall.mad), &rc);
@@ -305,7 +305,7 @@ static json_t *result_object(const struct bench_set *s, const struct bench_cmd *
         if (!p)
             rc = -ENOMEM;
         for (size_t i = 0; i < npnames && p; i++) {
-            const char *v = param_value(c, pnames[i]);
+            const char *v = export_param_value(c, pnames[i]);
             if (v)
                 put(p, pnames[i], json_string(v), &rc);
         }
@@ -337,16 +337,62 @@ static json_t *result_object(const struct bench_set *s, const struct bench_cmd *
     return o;
 }
 
+/* A command hyperfine would not list in results[]: one that failed (its runs
+ * before the failure kept) or that has no run, with what stopped it. */
+static json_t *incomplete_object(const struct bench_cmd *c, const char **pnames, size_t npnames)
+{
+    json_t *o = json_object();
+    int rc = o ? 0 : -ENOMEM;
+    bool failed = c->status == BENCH_FAILED;
+    put(o, "command", json_string(c->name), &rc);
+    put(o, "command_line", json_string(c->command), &rc);
+    if (c->nparams) {
+        json_t *p = json_object();
+        if (!p)
+            rc = -ENOMEM;
+        for (size_t i = 0; i < npnames && p; i++) {
+            const char *v = export_param_value(c, pnames[i]);
+            if (v)
+                put(p, pnames[i], json_string(v), &rc);
+        }
+        put(o, "parameters", p, &rc);
+    }
+    put(o, "status", json_string(failed ? "failed" : "not run"), &rc);
+    put(o, "phase", failed && c->fail_phase ? json_string(c->fail_phase) : json_null(), &rc);
+    put(o, "exit_code", failed ? json_integer(c->fail_exit_code) : json_null(), &rc);
+    put(o, "times", run_array(c, F_WALL, 0), &rc);
+    put(o, "exit_codes", run_array(c, F_EXIT, 0), &rc);
+    if (rc) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *incomplete_array(const struct bench_set *s, const char **pnames, size_t npnames)
+{
+    json_t *a = json_array();
+    int rc = a ? 0 : -ENOMEM;
+    for (size_t i = 0; i < s->ncmds && rc == 0; i++)
+        if (!bench_cmd_exported(&s->cmds[i]))
+            push(a, incomplete_object(&s->cmds[i], pnames, npnames), &rc);
+    if (rc) {
+        json_decref(a);
+        return NULL;
+    }
+    return a;
+}
+
 static int comparison_object(const struct bench_set *s, const struct cmd_data *d, size_t i, size_t ref,
                              json_t **out, struct pk_err *e)
 {
     struct bench_comparison cmp;
-    int crc =
-        bench_compare_samples(d[i].times, s->cmds[i].nruns, d[ref].times, s->cmds[ref].nruns, 0.0, &cmp);
+    int crc = bench_compare_stop(d[i].times, s->cmds[i].nruns, d[ref].times, s->cmds[ref].nruns, 0.0, s->stop,
+                                 &cmp);
     /* -EDOM: the reference's median is 0, so there is no ratio; the test and
      * the shift are still filled and still worth reporting. */
     if (crc && crc != -EDOM)
-        return err_errno(e, crc, s->cmds[i].name, "cannot compare with the reference");
+        return export_stats_failed(e, crc, s->cmds[i].name, "cannot compare with the reference");
 
     json_t *o = json_object();
     int rc = o ? 0 : -ENOMEM;
@@ -405,7 +451,7 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
                 struct pk_err *e)
 {
     size_t ref = SIZE_MAX;
-    int rc = resolve_reference(s, reference, &ref, e);
+    int rc = export_resolve_reference(s, reference, &ref, e);
     if (rc)
         return rc;
     for (size_t i = 0; i < s->ncmds; i++) {
@@ -414,12 +460,12 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
             return err_set(e, -EILSEQ, NULL, "cannot export results as JSON", "'%s' is not valid UTF-8", bad);
     }
     struct cmd_data *d;
-    rc = data_new(s, &d, e);
+    rc = export_data_new(s, &d, e);
     if (rc)
         return rc;
     const char **pnames = NULL;
     size_t npnames = 0;
-    if (param_names(s, &pnames, &npnames)) {
+    if (export_param_names(s, &pnames, &npnames)) {
         rc = err_errno(e, -ENOMEM, NULL, "cannot export results");
         goto out_data;
     }
@@ -434,7 +480,10 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
     put(root, "results", results, &rc);
     put(root, "comparisons", cmps, &rc);
     for (size_t i = 0; i < s->ncmds && rc == 0; i++)
-        push(results, result_object(s, &s->cmds[i], &d[i], pnames, npnames), &rc);
+        if (d[i].has_stats)
+            push(results, result_object(s, &s->cmds[i], &d[i], pnames, npnames), &rc);
+    if (rc == 0)
+        put(root, "incomplete", incomplete_array(s, pnames, npnames), &rc);
     if (rc)
         goto out_root;
 
@@ -462,263 +511,54 @@ out_json:
         *out = root;
     free(pnames);
 out_data:
-    data_free(d, s->ncmds);
+    export_data_free(d, s->ncmds);
     return rc;
 }
 
-/* ---- text output */
-
-/* The text, or NULL with the buffer's error in *e. */
-static char *finish(struct buf *b, struct pk_err *e)
+static const char *verdict_name(enum bench_verdict v)
 {
-    char *out = buf_take(b, NULL);
-    if (!out)
-        err_errno(e, b->err, NULL, "cannot export results");
-    return out;
+    switch (v) {
+    case BENCH_SLOWER: return "slower";
+    case BENCH_FASTER: return "faster";
+    default: return "no change";
+    }
 }
 
-/*
- * A double as Rust's Display writes it, which is what hyperfine's CSV holds:
- * the shortest digits that read back to the same double, in plain decimal
- * notation (no exponent), "0" for zero and no trailing ".0".
- */
-static void fmt_plain(double v, char *out, size_t cap)
+int export_json_gate(json_t *root, const struct bench_set *s, const struct export_gate *g, struct pk_err *e)
 {
-    if (isnan(v)) {
-        snprintf(out, cap, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        snprintf(out, cap, v < 0 ? "-inf" : "inf");
-        return;
-    }
-    if (v == 0) {
-        snprintf(out, cap, signbit(v) ? "-0" : "0");
-        return;
-    }
-    char sci[40];
-    for (int prec = 0; prec < 17; prec++) {
-        snprintf(sci, sizeof(sci), "%.*e", prec, v);
-        if (strtod(sci, NULL) == v)
-            break;
-    }
-    /* sci is [-]d[.ddd]e[+-]xx */
-    char digits[24];
-    size_t nd = 0;
-    const char *p = sci;
-    bool neg = *p == '-';
-    if (neg)
-        p++;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9' && nd < sizeof(digits))
-            digits[nd++] = *p;
-    long exp10 = *p == 'e' ? strtol(p + 1, NULL, 10) : 0;
-    while (nd > 1 && digits[nd - 1] == '0')
-        nd--;
-
-    size_t o = 0;
-#define OUT(ch)              \
-    do {                     \
-        if (o + 1 < cap)     \
-            out[o++] = (ch); \
-    } while (0)
-    if (neg)
-        OUT('-');
-    if (exp10 < 0) {
-        OUT('0');
-        OUT('.');
-        for (long i = 0; i < -exp10 - 1; i++)
-            OUT('0');
-        for (size_t i = 0; i < nd; i++)
-            OUT(digits[i]);
-    } else {
-        for (long i = 0; i <= exp10; i++)
-            OUT((size_t)i < nd ? digits[i] : '0');
-        if ((size_t)exp10 + 1 < nd) {
-            OUT('.');
-            for (size_t i = (size_t)exp10 + 1; i < nd; i++)
-                OUT(digits[i]);
-        }
-    }
-#undef OUT
-    out[o] = '\0';
-}
-
-/* The csv crate's "necessary" quoting, as in hyperfine's files. */
-static void csv_field(struct buf *b, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        buf_adds(b, s);
-        return;
-    }
-    buf_add(b, "\"", 1);
-    for (const char *q = s; *q; q++) {
-        if (*q == '"')
-            buf_add(b, "\"", 1);
-        buf_add(b, q, 1);
-    }
-    buf_add(b, "\"", 1);
-}
-
-static void csv_number(struct buf *b, double v)
-{
-    char num[400];
-    fmt_plain(v, num, sizeof(num));
-    buf_add(b, ",", 1);
-    buf_adds(b, num);
-}
-
-char *export_csv(const struct bench_set *s, struct pk_err *e)
-{
-    struct cmd_data *d;
-    if (data_new(s, &d, e))
-        return NULL;
-    const char **pnames = NULL;
-    size_t npnames = 0;
-    struct buf b = BUF_INIT;
-    if (param_names(s, &pnames, &npnames))
-        b.err = -ENOMEM;
-
-    buf_adds(&b, "command,mean,stddev,median,user,system,min,max");
-    for (size_t i = 0; i < npnames; i++) {
-        buf_add(&b, ",", 1);
-        /* The header names a column, so it is quoted like any field. */
-        char *h = malloc(strlen(pnames[i]) + sizeof("parameter_"));
-        if (!h) {
-            b.err = -ENOMEM;
+    json_t *o = json_object(), *cmps = json_array();
+    int rc = o && cmps ? 0 : -ENOMEM;
+    put(o, "file", json_string(g->file), &rc);
+    put(o, "metric", json_string(bench_metric_name(g->metric)), &rc);
+    put(o, "threshold", jsonio_real(g->threshold), &rc);
+    put(o, "fail_on_regression", json_boolean(g->fail_on_regression), &rc);
+    for (size_t i = 0; i < s->ncmds && rc == 0 && cmps; i++) {
+        const struct export_gate_row *r = &g->rows[i];
+        if (!bench_cmd_exported(&s->cmds[i]))
+            continue;
+        json_t *c = json_object();
+        if (!c) {
+            rc = -ENOMEM;
             break;
         }
-        memcpy(h, "parameter_", 10);
-        memcpy(h + 10, pnames[i], strlen(pnames[i]) + 1);
-        csv_field(&b, h);
-        free(h);
-    }
-    buf_add(&b, "\n", 1);
-
-    for (size_t i = 0; i < s->ncmds; i++) {
-        const struct bench_cmd *c = &s->cmds[i];
-        const struct bench_stats *st = &d[i].st;
-        csv_field(&b, c->name);
-        if (d[i].has_stats) {
-            /* hyperfine writes 0, not an empty field, for the stddev of one run. */
-            csv_number(&b, st->wall.mean);
-            csv_number(&b, st->wall.n > 1 ? st->wall.stddev : 0.0);
-            csv_number(&b, st->wall.median);
-            csv_number(&b, st->user_mean);
-            csv_number(&b, st->sys_mean);
-            csv_number(&b, st->wall.min);
-            csv_number(&b, st->wall.max);
+        put(c, "command", json_string(s->cmds[i].name), &rc);
+        if (r->compared) {
+            put(c, "verdict", json_string(verdict_name(r->cmp.verdict)), &rc);
+            put(c, "ratio_median", jsonio_real(r->cmp.ratio_median), &rc);
+            put(c, "ratio_median_ci", json_pair(r->cmp.ratio_median_ci.lo, r->cmp.ratio_median_ci.hi), &rc);
+            put(c, "p_value", jsonio_real(r->cmp.mwu.p), &rc);
         } else {
-            buf_adds(&b, ",,,,,,,");
+            put(c, "verdict", json_null(), &rc);
+            put(c, "error", json_string(r->why), &rc);
         }
-        for (size_t k = 0; k < npnames; k++) {
-            const char *v = param_value(c, pnames[k]);
-            buf_add(&b, ",", 1);
-            csv_field(&b, v ? v : "");
-        }
-        buf_add(&b, "\n", 1);
+        push(cmps, c, &rc);
     }
-    free(pnames);
-    data_free(d, s->ncmds);
-    return finish(&b, e);
-}
-
-/* ---- Markdown */
-
-struct time_unit {
-    const char *name;
-    double scale;
-    int decimals;
-};
-
-/* hyperfine's units and precisions; chosen so that the fastest command's mean
- * reads >= 1 (hyperfine looks at the first command only, and shows 0.000 s
- * for a fast command listed after a slow one). */
-static struct time_unit table_unit(const struct bench_set *s, const struct cmd_data *d)
-{
-    double fastest = INFINITY;
-    for (size_t i = 0; i < s->ncmds; i++)
-        if (d[i].has_stats && d[i].st.wall.mean < fastest)
-            fastest = d[i].st.wall.mean;
-    if (!isfinite(fastest) || fastest >= 1.0)
-        return (struct time_unit){ "s", 1.0, 3 };
-    if (fastest >= 1e-3)
-        return (struct time_unit){ "ms", 1e-3, 1 };
-    return (struct time_unit){ "\xc2\xb5s", 1e-6, 1 };
-}
-
-static void md_command(struct buf *b, const char *name)
-{
-    buf_add(b, "`", 1);
-    for (const char *q = name; *q; q++) {
-        if (*q == '|')
-            buf_add(b, "\\|", 2);
-        else if (*q == '\n' || *q == '\r')
-            buf_add(b, " ", 1); /* a newline would end the table row */
-        else
-            buf_add(b, q, 1);
-    }
-    buf_add(b, "`", 1);
-}
-
-char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e)
-{
-    size_t ref = SIZE_MAX;
-    if (resolve_reference(s, reference, &ref, e))
-        return NULL;
-    struct cmd_data *d;
-    if (data_new(s, &d, e))
-        return NULL;
-    struct time_unit u = table_unit(s, d);
-    struct buf b = BUF_INIT;
-
-    buf_printf(&b, "| Command | Mean [%s] | Min [%s] | Max [%s] | Relative |\n", u.name, u.name, u.name);
-    buf_adds(&b, "|:---|---:|---:|---:|---:|\n");
-    bool undefined_ratio = false;
-    for (size_t i = 0; i < s->ncmds && !b.err; i++) {
-        const struct bench_cmd *c = &s->cmds[i];
-        const struct stats_summary *w = &d[i].st.wall;
-        buf_adds(&b, "| ");
-        md_command(&b, c->name);
-        if (!d[i].has_stats) {
-            buf_adds(&b, " | N/A | N/A | N/A | N/A |\n");
-            continue;
-        }
-        buf_printf(&b, " | %.*f", u.decimals, w->mean / u.scale);
-        if (w->n > 1)
-            buf_printf(&b, " \xc2\xb1 %.*f", u.decimals, w->stddev / u.scale);
-        buf_printf(&b, " | %.*f | %.*f | ", u.decimals, w->min / u.scale, u.decimals, w->max / u.scale);
-        if (i == ref) {
-            buf_adds(&b, "1.00 |\n");
-            continue;
-        }
-        double ratio;
-        struct stats_ci ci;
-        int rc = ref == SIZE_MAX || !d[ref].has_stats
-                     ? -EDOM
-                     : stats_ratio_ci(d[i].times, c->nruns, d[ref].times, s->cmds[ref].nruns, STATS_MEDIAN,
-                                      BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED, &ratio, &ci);
-        if (rc == -EDOM) {
-            undefined_ratio = true;
-            buf_adds(&b, "N/A |\n");
-        } else if (rc) {
-            b.err = rc;
-        } else {
-            buf_printf(&b, "%.2f (%.2f\xe2\x80\x93%.2f) |\n", ratio, ci.lo, ci.hi);
-        }
-    }
-    if (ref != SIZE_MAX && s->ncmds > 1) {
-        buf_adds(&b, "\nRelative: ratio of medians to ");
-        md_command(&b, s->cmds[ref].name);
-        buf_adds(&b,
-                 s->cmds[ref].is_reference || reference != SIZE_MAX ? " (the reference)" : " (the fastest)");
-        buf_adds(&b, ", with its 95 % bootstrap confidence interval");
-        if (undefined_ratio)
-            buf_adds(&b, "; N/A where the reference's median is 0");
-        buf_adds(&b, ".\n");
-    }
-    data_free(d, s->ncmds);
-    return finish(&b, e);
+    put(o, "comparisons", json_incref(cmps), &rc);
+    json_decref(cmps);
+    put(root, "baseline", o, &rc);
+    if (rc)
+        return err_errno(e, rc, NULL, "cannot export results");
+    return 0;
 }
 
 int export_write(const char *path, const char *data, size_t len, struct pk_err *e)

@@ -54,9 +54,43 @@ int export_json(const struct bench_set *s, const struct export_context *ctx, siz
 /* hyperfine's CSV: command,mean,stddev,median,user,system,min,max then one
  * parameter_<name> column per parameter name (sorted), times in seconds. */
 char *export_csv(const struct bench_set *s, struct pk_err *e);
-/* hyperfine's Markdown table; the Relative column is the ratio of medians
- * with its 95 % bootstrap CI, explained in a line under the table. */
+enum export_format { EXPORT_MARKDOWN, EXPORT_ASCIIDOC, EXPORT_ORGMODE };
+enum export_unit { EXPORT_UNIT_AUTO, EXPORT_UNIT_SECOND, EXPORT_UNIT_MILLISECOND, EXPORT_UNIT_MICROSECOND };
+
+/* How a table is made: hyperfine's --export-markdown/asciidoc/orgmode,
+ * --time-unit and --sort. */
+struct export_table {
+    enum export_format format;
+    size_t reference;      /* SIZE_MAX: as export_reference() */
+    enum export_unit unit; /* AUTO: the one in which the fastest mean reads >= 1 */
+    bool by_mean;          /* rows by mean time; else in the order of the set */
+};
+/* hyperfine's table in that format: Command, Mean (± stddev), Min, Max,
+ * Relative; its rows are the results (bench_cmd_exported). The Relative
+ * column is the ratio of medians with its 95 % bootstrap CI, explained in a
+ * line under the table. */
+char *export_table(const struct bench_set *s, const struct export_table *t, struct pk_err *e);
+/* export_table() in Markdown, units chosen, rows as given. */
 char *export_markdown(const struct bench_set *s, size_t reference, struct pk_err *e);
+/* The regression gate's verdicts (--baseline), for the JSON export. */
+struct export_gate_row {
+    bool compared;               /* false: see why */
+    char why[256];               /* "not in the baseline", or why the comparison failed */
+    struct bench_comparison cmp; /* current / baseline, when compared */
+};
+struct export_gate {
+    const char *file;
+    enum bench_metric metric;
+    double threshold;
+    bool fail_on_regression;
+    const struct export_gate_row
+        *rows; /* one per command of the set; rows of commands without runs are skipped */
+};
+/* Adds "baseline": {file, metric, threshold, fail_on_regression,
+ * comparisons[]: {command, verdict, ratio_median, ratio_median_ci, p_value}}
+ * to root. */
+int export_json_gate(json_t *root, const struct bench_set *s, const struct export_gate *g, struct pk_err *e);
+
 /* Atomically replaces path with data (files_write_atomic). */
 int export_write(const char *path, const char *data, size_t len, struct pk_err *e);
 

@@ -7,8 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CI_LEVEL     0.95
 #define SIGNIFICANCE 0.05
+
+struct stats_boot bench_boot(const volatile sig_atomic_t *stop)
+{
+    return (struct stats_boot){ .resamples = BENCH_BOOTSTRAP_RESAMPLES,
+                                .level = BENCH_CI_LEVEL,
+                                .seed = BENCH_BOOTSTRAP_SEED,
+                                .max_n = BENCH_BOOTSTRAP_MAX_N,
+                                .stop = stop };
+}
 
 void bench_set_init(struct bench_set *s)
 {
@@ -49,6 +57,7 @@ int bench_set_add(struct bench_set *s, const char *name, const char *command,
 
     struct bench_cmd c;
     memset(&c, 0, sizeof(c));
+    c.stop = s->stop;
     c.name = strdup(name ? name : command);
     c.command = strdup(command);
     if (!c.name || !c.command)
@@ -98,6 +107,11 @@ int bench_cmd_add_run(struct bench_cmd *c, const struct bench_run *r)
     return 0;
 }
 
+bool bench_cmd_exported(const struct bench_cmd *c)
+{
+    return c->nruns > 0 && c->status != BENCH_FAILED;
+}
+
 double *bench_cmd_times(const struct bench_cmd *c)
 {
     /* Never malloc(0): NULL must mean out of memory, even for a command without runs. */
@@ -107,6 +121,51 @@ double *bench_cmd_times(const struct bench_cmd *c)
     for (size_t i = 0; i < c->nruns; i++)
         t[i] = c->runs[i].wall_s;
     return t;
+}
+
+const char *bench_metric_name(enum bench_metric m)
+{
+    switch (m) {
+    case BENCH_METRIC_WALL: return "wall";
+    case BENCH_METRIC_CPU: return "cpu";
+    case BENCH_METRIC_INSTRUCTIONS: return "instructions";
+    }
+    return "?";
+}
+
+int bench_metric_parse(const char *name, enum bench_metric *m)
+{
+    static const enum bench_metric all[] = { BENCH_METRIC_WALL, BENCH_METRIC_CPU, BENCH_METRIC_INSTRUCTIONS };
+    for (size_t i = 0; name && i < sizeof(all) / sizeof(all[0]); i++) {
+        if (strcmp(name, bench_metric_name(all[i])) == 0) {
+            *m = all[i];
+            return 0;
+        }
+    }
+    return -EINVAL;
+}
+
+int bench_cmd_values(const struct bench_cmd *c, enum bench_metric m, double **out)
+{
+    double *v = malloc((c->nruns ? c->nruns : 1) * sizeof(*v));
+    if (!v)
+        return -ENOMEM;
+    for (size_t i = 0; i < c->nruns; i++) {
+        const struct bench_run *r = &c->runs[i];
+        switch (m) {
+        case BENCH_METRIC_WALL: v[i] = r->wall_s; break;
+        case BENCH_METRIC_CPU: v[i] = r->user_s + r->sys_s; break;
+        case BENCH_METRIC_INSTRUCTIONS:
+            if (!r->ctr.valid[COUNTERS_INSTRUCTIONS]) {
+                free(v);
+                return -ENODATA;
+            }
+            v[i] = (double)r->ctr.v[COUNTERS_INSTRUCTIONS];
+            break;
+        }
+    }
+    *out = v;
+    return 0;
 }
 
 static int cmp_u64(const void *pa, const void *pb)
@@ -148,17 +207,18 @@ int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st)
         return 0;
     }
     memset(st, 0, sizeof(*st));
+    if (c->stop && *c->stop)
+        return PK_ESTOP;
 
     double *t = bench_cmd_times(c);
     if (!t)
         return -ENOMEM;
+    struct stats_boot boot = bench_boot(c->stop);
     int rc = stats_summarize(t, c->nruns, &st->wall);
     if (rc == 0)
-        rc = stats_bootstrap_ci(t, c->nruns, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                                BENCH_BOOTSTRAP_SEED, &st->mean_ci);
+        rc = stats_bootstrap(t, c->nruns, STATS_MEAN, &boot, &st->mean_ci);
     if (rc == 0)
-        rc = stats_bootstrap_ci(t, c->nruns, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL,
-                                BENCH_BOOTSTRAP_SEED, &st->median_ci);
+        rc = stats_bootstrap(t, c->nruns, STATS_MEDIAN, &boot, &st->median_ci);
     if (rc == 0)
         rc = stats_outliers(t, c->nruns, &st->outliers);
     free(t);
@@ -181,8 +241,16 @@ int bench_cmd_stats(const struct bench_cmd *c, struct bench_stats *st)
 int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb, double threshold,
                           struct bench_comparison *out)
 {
+    return bench_compare_stop(a, na, b, nb, threshold, NULL, out);
+}
+
+int bench_compare_stop(const double *a, size_t na, const double *b, size_t nb, double threshold,
+                       const volatile sig_atomic_t *stop, struct bench_comparison *out)
+{
     if (!a || !b || na == 0 || nb == 0 || !out || !(threshold >= 0) || !isfinite(threshold))
         return -EINVAL;
+    if (stop && *stop)
+        return PK_ESTOP;
     memset(out, 0, sizeof(*out));
     out->verdict = BENCH_SAME;
     out->ratio_mean = out->ratio_median = NAN;
@@ -202,12 +270,11 @@ int bench_compare_samples(const double *a, size_t na, const double *b, size_t nb
 
     /* The ratios come last so that on -EDOM (b's median or mean is 0, the
      * ratio is undefined) the caller still has the test and the shift. */
-    rc = stats_ratio_ci(a, na, b, nb, STATS_MEDIAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED,
-                        &out->ratio_median, &out->ratio_median_ci);
+    struct stats_boot boot = bench_boot(stop);
+    rc = stats_ratio_bootstrap(a, na, b, nb, STATS_MEDIAN, &boot, &out->ratio_median, &out->ratio_median_ci);
     if (rc)
         return rc;
-    rc = stats_ratio_ci(a, na, b, nb, STATS_MEAN, BENCH_BOOTSTRAP_RESAMPLES, CI_LEVEL, BENCH_BOOTSTRAP_SEED,
-                        &out->ratio_mean, &out->ratio_mean_ci);
+    rc = stats_ratio_bootstrap(a, na, b, nb, STATS_MEAN, &boot, &out->ratio_mean, &out->ratio_mean_ci);
     if (rc)
         return rc;
 

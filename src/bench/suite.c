@@ -1,6 +1,7 @@
 #include "bench/suite.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -39,6 +40,7 @@ struct cmd_state {
 
 struct suite {
     const struct suite_opts *o;
+    struct bench_set *set;
     struct shell sh;
     struct runner runner;
     struct suite_failure *f;
@@ -165,6 +167,10 @@ fail:
 static void fail_with(struct suite *s, size_t cmd, const char *phase, const struct prepared *p,
                       const struct bench_run *run)
 {
+    struct bench_cmd *bc = &s->set->cmds[cmd];
+    bc->status = BENCH_FAILED;
+    bc->fail_phase = phase;
+    bc->fail_exit_code = run->term_signal ? 128 + run->term_signal : run->exit_code;
     struct suite_failure *f = s->f;
     if (!f)
         return;
@@ -187,11 +193,32 @@ static int stopped(const struct suite *s)
     return s->o->runner.stop && *s->o->runner.stop;
 }
 
+static int run_prepared(struct suite *s, const struct prepared *p, size_t output, const char *iteration,
+                        struct bench_run *run)
+{
+    struct runner_job job = { .path = p->path, .argv = p->argv, .output = output, .iteration = iteration };
+    return runner_run_job(&s->runner, &job, run, s->e);
+}
+
+/* Whether a failed run is kept: -i, or -i=CODES with its code among them. */
+static bool ignored(const struct suite_opts *o, const struct bench_run *r)
+{
+    if (!o->ignore_failure)
+        return false;
+    if (o->nignore_codes == 0)
+        return true;
+    int code = r->term_signal ? 128 + r->term_signal : r->exit_code;
+    for (size_t i = 0; i < o->nignore_codes; i++)
+        if (o->ignore_codes[i] == code)
+            return true;
+    return false;
+}
+
 /* A hook (setup, prepare, conclude, cleanup) must succeed, -i or not. */
 static int run_hook(struct suite *s, size_t cmd, const char *phase, const struct prepared *p)
 {
     struct bench_run run;
-    int rc = runner_run(&s->runner, p->path, p->argv, &run, s->e);
+    int rc = run_prepared(s, p, s->set->cmds[cmd].output, NULL, &run);
     if (rc)
         return rc;
     if (failed(&run)) {
@@ -209,17 +236,18 @@ static double sub0(double a, double b)
 /* One run of the command between its prepare and conclude hooks. *raw_wall
  * (may be NULL) is the run's wall time before the shell's cost is subtracted:
  * what a run really takes, which the run count is planned on. */
-static int one_run(struct suite *s, struct cmd_state *c, struct bench_run *run, double *raw_wall)
+static int one_run(struct suite *s, struct cmd_state *c, const char *iteration, struct bench_run *run,
+                   double *raw_wall)
 {
     int rc;
     if (stopped(s))
         return PK_ESTOP;
     if (c->has_prepare && (rc = run_hook(s, c->index, "prepare", &c->prepare)))
         return rc;
-    rc = runner_run(&s->runner, c->cmd.path, c->cmd.argv, run, s->e);
+    rc = run_prepared(s, &c->cmd, s->set->cmds[c->index].output, iteration, run);
     if (rc)
         return rc;
-    if (failed(run) && !s->o->ignore_failure) {
+    if (failed(run) && !ignored(s->o, run)) {
         fail_with(s, c->index, "command", &c->cmd, run);
         return PK_ECHILD;
     }
@@ -252,7 +280,9 @@ static int timed_run(struct suite *s, struct bench_set *set, struct cmd_state *c
 {
     struct bench_run run;
     double raw_wall;
-    int rc = one_run(s, c, &run, &raw_wall);
+    char iteration[32];
+    snprintf(iteration, sizeof(iteration), "%" PRIu64, c->done);
+    int rc = one_run(s, c, iteration, &run, &raw_wall);
     if (rc)
         return rc;
     rc = bench_cmd_add_run(&set->cmds[c->index], &run);
@@ -273,7 +303,9 @@ static int warmups(struct suite *s, struct cmd_state *c)
 {
     for (unsigned i = 0; i < s->o->warmup; i++) {
         struct bench_run run;
-        int rc = one_run(s, c, &run, NULL);
+        char iteration[32];
+        snprintf(iteration, sizeof(iteration), "warmup-%u", i);
+        int rc = one_run(s, c, iteration, &run, NULL);
         if (rc)
             return rc;
         if (s->o->progress)
@@ -301,7 +333,7 @@ static int measure_overhead(struct suite *s)
         if (stopped(s))
             rc = PK_ESTOP;
         else
-            rc = runner_run(&s->runner, s->sh.path, argv, &run, s->e);
+            rc = runner_run(&s->runner, s->sh.path, argv, &run, s->e); /* output 0: '' writes nothing */
         if (rc)
             break;
         if (i >= OVERHEAD_WARMUP) {
@@ -338,6 +370,7 @@ static int run_sequential(struct suite *s, struct bench_set *set, struct cmd_sta
         } while (c->done < c->total);
         if (c->has_cleanup && (rc = run_hook(s, c->index, "cleanup", &c->cleanup)))
             return rc;
+        set->cmds[c->index].status = BENCH_DONE;
     }
     return 0;
 }
@@ -364,9 +397,11 @@ static int run_interleaved(struct suite *s, struct bench_set *set, struct cmd_st
                 more = true;
         }
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (cs[i].has_cleanup && (rc = run_hook(s, cs[i].index, "cleanup", &cs[i].cleanup)))
             return rc;
+        set->cmds[cs[i].index].status = BENCH_DONE;
+    }
     return 0;
 }
 
@@ -382,7 +417,7 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
               struct bench_set *set, struct suite_failure *f, char *counters_why, size_t why_len,
               struct pk_err *e)
 {
-    struct suite s = { .o = o, .f = f, .e = e };
+    struct suite s = { .o = o, .set = set, .f = f, .e = e };
     struct cmd_state *cs = calloc(ncmds ? ncmds : 1, sizeof(*cs));
     int rc = 0;
     bool any_shell = false, runner_up = false;
@@ -412,6 +447,11 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
     if ((rc = runner_init(&s.runner, &o->runner, e)))
         goto out;
     runner_up = true;
+    if (o->runner.counters && !s.runner.counters_on && o->counters_needed_by) {
+        rc = err_set(e, PK_ENOTSUP, o->counters_needed_by, "hardware counters unavailable", "%s",
+                     s.runner.counters_why);
+        goto out;
+    }
     for (size_t i = 0; i < ncmds; i++) {
         int idx = bench_set_add(set, cmds[i].name, cs[i].cmd.text, cmds[i].params, cmds[i].nparams);
         if (idx < 0) {
@@ -420,6 +460,7 @@ int suite_run(const struct suite_opts *o, const struct suite_command *cmds, size
         }
         cs[i].index = (size_t)idx;
         set->cmds[idx].is_reference = cmds[i].is_reference;
+        set->cmds[idx].output = cmds[i].output;
     }
 
     set->counters = s.runner.counters_on;

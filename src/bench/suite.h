@@ -13,6 +13,8 @@
  * measured once and subtracted from each run, floored at 0.
  * With interleave, commands take turns run by run (setup of all first,
  * cleanup of all last) so slow drift of the machine hits all of them alike.
+ * As hyperfine, a timed run sees $HYPERFINE_ITERATION = its index (0, 1, ...)
+ * and a warm-up "warmup-<index>"; hooks see the environment as it is.
  * The suite fills a caller-owned bench_set; on PK_ESTOP or PK_ECHILD what was
  * measured so far stays in it. Progress is reported through a callback.
  */
@@ -36,6 +38,7 @@ struct suite_command {
     bool is_reference;
     const char *prepare;  /* NULL: suite_opts.prepare */
     const char *conclude; /* NULL: suite_opts.conclude */
+    size_t output;        /* which of runner.outputs its runs and hooks write to */
 };
 
 struct suite_opts {
@@ -46,10 +49,14 @@ struct suite_opts {
     double min_time_s;                                /* default 3 */
     const char *setup, *prepare, *conclude, *cleanup; /* NULL: none */
     enum suite_shell shell_mode;
-    const char *shell; /* default "sh"; a command line, split as cmdline_split */
-    bool ignore_failure;
+    const char *shell;       /* default "sh"; a command line, split as cmdline_split */
+    bool ignore_failure;     /* a run that fails is kept; with ignore_codes, only these exit codes */
+    const int *ignore_codes; /* exit codes, 128 + a signal for a run it killed (as hyperfine) */
+    size_t nignore_codes;
     bool interleave;
     struct runner_opts runner;
+    const char
+        *counters_needed_by; /* runner.counters is required by this option: refused counters fail the run */
     /* Called after every run, timed or not. phase: "warmup" or "run". */
     void (*progress)(void *ud, size_t cmd, const char *phase, uint64_t done, uint64_t total);
     /* Called once a command's run count is known (and once per command with interleave). */

@@ -2,11 +2,13 @@
 #include "cli/bench_out.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,7 +25,9 @@ void bench_outputs_init(struct bench_outputs *b)
     b->fp = stdout;
     baseline_init(&b->base);
     b->threshold = BASELINE_DEFAULT_THRESHOLD;
+    b->summary_by_mean = true;
     term_init(&b->out, stdout);
+    term_init(&b->err, stderr);
 }
 
 void bench_outputs_destroy(struct bench_outputs *b)
@@ -31,6 +35,11 @@ void bench_outputs_destroy(struct bench_outputs *b)
     if (b->base_loaded)
         baseline_destroy(&b->base);
     b->base_loaded = false;
+    free(b->gate);
+    b->gate = NULL;
+    if (b->null_fp)
+        fclose(b->null_fp);
+    b->null_fp = NULL;
 }
 
 static int report(const struct pk_err *e, int code)
@@ -40,13 +49,51 @@ static int report(const struct pk_err *e, int code)
     return code;
 }
 
+/*
+ * files_check_writable() judges by permissions, which a file system can
+ * still refuse (/proc, a read-only bind mount that root sees as writable).
+ * So a file is created and removed beside the target, as the atomic write
+ * will create its temporary file there.
+ */
+static int probe_create(const char *path, struct pk_err *e)
+{
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+        return 0; /* a device or a pipe is written in place: files_check_writable() checked it */
+    char *real = realpath(path, NULL), *copy = strdup(real ? real : path);
+    free(real);
+    if (!copy)
+        return err_errno(e, -ENOMEM, path, "cannot write file");
+    char *slash = strrchr(copy, '/');
+    const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
+    if (slash && slash != copy)
+        *slash = '\0';
+    char probe[PATH_MAX];
+    int rc = 0;
+    if (snprintf(probe, sizeof(probe), "%s/.perfkit-probe-XXXXXX", dir) >= (int)sizeof(probe)) {
+        rc = err_set(e, -ENAMETOOLONG, path, "cannot write file", "path too long");
+    } else {
+        int fd = mkstemp(probe);
+        if (fd < 0) {
+            rc = -errno;
+            err_set(e, rc, path, "cannot write file", "cannot create a file in '%s': %s", dir, strerror(-rc));
+        } else {
+            close(fd);
+            unlink(probe);
+        }
+    }
+    free(copy);
+    return rc;
+}
+
 int bench_out_precheck(struct bench_outputs *b)
 {
     struct pk_err e;
-    const char *paths[] = { b->json, b->csv, b->markdown, b->save_baseline };
-    const char *opts[] = { "--export-json", "--export-csv", "--export-markdown", "--save-baseline" };
+    const char *paths[] = { b->json, b->csv, b->markdown, b->asciidoc, b->orgmode, b->save_baseline };
+    const char *opts[] = { "--export-json",     "--export-csv",     "--export-markdown",
+                           "--export-asciidoc", "--export-orgmode", "--save-baseline" };
     int to_stdout = 0;
-    for (int i = 0; i < 4; i++) {
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         pk_err_clear(&e);
         if (!paths[i])
             continue;
@@ -54,7 +101,7 @@ int bench_out_precheck(struct bench_outputs *b)
             to_stdout++;
             continue;
         }
-        if (files_check_writable(paths[i], &e)) {
+        if (files_check_writable(paths[i], &e) || probe_create(paths[i], &e)) {
             err_prefix_on(&e, ": ");
             err_prefix_on(&e, opts[i]);
             return report(&e, EXIT_USAGE);
@@ -78,30 +125,76 @@ int bench_out_precheck(struct bench_outputs *b)
     return EXIT_OK;
 }
 
+int bench_out_check_gate(struct bench_outputs *b, const char *const *names, size_t n)
+{
+    if (!b->base_loaded)
+        return EXIT_OK;
+    /* Without the gate, an empty baseline or a command it lacks is only said so. */
+    if (!b->fail_on_regression && b->base.n == 0)
+        return EXIT_OK;
+    struct pk_err e;
+    pk_err_clear(&e);
+    if (baseline_check(&b->base, b->baseline, names, n, b->metric, b->fail_on_regression, &e)) {
+        err_prefix_on(&e, ": ");
+        err_prefix_on(&e, b->fail_on_regression ? "--fail-on-regression" : "--gate-metric");
+        return report(&e, EXIT_USAGE);
+    }
+    return EXIT_OK;
+}
+
+void bench_out_style(struct bench_outputs *b, struct term *progress, bool any_inherit)
+{
+    enum bench_style st = b->style;
+    /* As hyperfine: a command writing to the terminal gets it without decoration. */
+    if (st == BENCH_STYLE_AUTO && any_inherit)
+        st = BENCH_STYLE_BASIC;
+    bool color = st == BENCH_STYLE_FULL || st == BENCH_STYLE_COLOR;
+    bool bar = st == BENCH_STYLE_FULL || st == BENCH_STYLE_NOCOLOR;
+    b->quiet = st == BENCH_STYLE_NONE;
+    if (b->quiet) {
+        /* Nothing but errors: what would be printed goes nowhere. */
+        FILE *null = fopen("/dev/null", "w");
+        if (null) {
+            b->fp = b->null_fp = null;
+            term_init(&b->out, null);
+        }
+    }
+    if (st == BENCH_STYLE_AUTO)
+        return;
+    b->out.color = b->err.color = color;
+    progress->color = color;
+    progress->tty = bar;
+}
+
 void bench_out_environment_warnings(struct bench_outputs *b)
 {
     struct pk_err e;
     pk_err_clear(&e);
     b->host_known = host_read("/proc", "/sys", &b->host, &e) == 0;
-    if (!b->host_known)
+    if (!b->host_known || b->quiet)
         return;
-    struct term t;
-    term_init(&t, stderr);
+    const struct term *t = &b->err;
     if (b->host.governor[0] && strcmp(b->host.governor, "performance") != 0)
         fprintf(stderr,
                 "%sWarning:%s CPU frequency governor is '%s', not 'performance': "
                 "timings may vary with frequency scaling.\n",
-                term_style(&t, TERM_YELLOW), term_style(&t, TERM_RESET), b->host.governor);
+                term_style(t, TERM_YELLOW), term_style(t, TERM_RESET), b->host.governor);
     if (b->host.load_known && b->host.cpus > 0 && b->host.load[0] > 0.5 * b->host.cpus)
         fprintf(stderr,
                 "%sWarning:%s load average is %.2f on %d CPUs at start: other work "
                 "may disturb the timings.\n",
-                term_style(&t, TERM_YELLOW), term_style(&t, TERM_RESET), b->host.load[0], b->host.cpus);
+                term_style(t, TERM_YELLOW), term_style(t, TERM_RESET), b->host.load[0], b->host.cpus);
 }
 
 /* Prints v seconds in the unit chosen for `ref`, with width w. */
-static void dur(char *buf, size_t n, double v, double ref)
+static void dur(const struct bench_outputs *b, char *buf, size_t n, double v, double ref)
 {
+    switch (b->unit) {
+    case EXPORT_UNIT_SECOND: snprintf(buf, n, "%.3f s", v); return;
+    case EXPORT_UNIT_MILLISECOND: snprintf(buf, n, "%.1f ms", v * 1e3); return;
+    case EXPORT_UNIT_MICROSECOND: snprintf(buf, n, "%.1f us", v * 1e6); return;
+    case EXPORT_UNIT_AUTO: break;
+    }
     double scale;
     const char *unit = units_duration_unit(ref, &scale);
     snprintf(buf, n, "%.1f %s", v / scale, unit);
@@ -123,18 +216,18 @@ void bench_out_print_command(struct bench_outputs *b, const struct bench_set *s,
     }
     double ref = st.wall.mean;
     char a[32], s1[32], u[32], y[32], lo[32], hi[32], md[32];
-    dur(a, sizeof(a), st.wall.mean, ref);
-    dur(s1, sizeof(s1), st.wall.stddev, ref);
-    dur(u, sizeof(u), st.user_mean, st.user_mean > 0 ? st.user_mean : ref);
-    dur(y, sizeof(y), st.sys_mean, st.sys_mean > 0 ? st.sys_mean : ref);
+    dur(b, a, sizeof(a), st.wall.mean, ref);
+    dur(b, s1, sizeof(s1), st.wall.stddev, ref);
+    dur(b, u, sizeof(u), st.user_mean, st.user_mean > 0 ? st.user_mean : ref);
+    dur(b, y, sizeof(y), st.sys_mean, st.sys_mean > 0 ? st.sys_mean : ref);
     fprintf(b->fp, "  Time (%smean%s ± %sσ%s):      %s%8s%s ± %s%8s%s    [User: %s, System: %s]\n", G, R, G,
             R, G, a, R, G, s1, R, u, y);
-    dur(md, sizeof(md), st.wall.median, ref);
-    dur(lo, sizeof(lo), st.median_ci.lo, ref);
-    dur(hi, sizeof(hi), st.median_ci.hi, ref);
+    dur(b, md, sizeof(md), st.wall.median, ref);
+    dur(b, lo, sizeof(lo), st.median_ci.lo, ref);
+    dur(b, hi, sizeof(hi), st.median_ci.hi, ref);
     fprintf(b->fp, "  Time (%smedian%s, 95%% CI): %s%8s%s   [%s … %s]\n", G, R, G, md, R, lo, hi);
-    dur(lo, sizeof(lo), st.wall.min, ref);
-    dur(hi, sizeof(hi), st.wall.max, ref);
+    dur(b, lo, sizeof(lo), st.wall.min, ref);
+    dur(b, hi, sizeof(hi), st.wall.max, ref);
     fprintf(b->fp, "  Range (%smin%s … %smax%s):    %s%8s%s … %s%8s%s    %zu runs\n", CY, R, M, R, CY, lo, R,
             M, hi, R, c->nruns);
     char r1[32], r2[32];
@@ -200,16 +293,16 @@ void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
                              const struct suite_failure *f, bool ignore_failure)
 {
     (void)s;
-    (void)ignore_failure;
-    struct term t;
-    term_init(&t, stderr);
-    fprintf(stderr, "%sError:%s %s%s '%s' ", term_style(&t, TERM_RED), term_style(&t, TERM_RESET), f->phase,
+    const struct term *t = &b->err;
+    fprintf(stderr, "%sError:%s %s%s '%s' ", term_style(t, TERM_RED), term_style(t, TERM_RESET), f->phase,
             strcmp(f->phase, "command") ? " command" : "", f->command);
     if (f->term_signal)
         fprintf(stderr, "was killed by signal %d (%s).", f->term_signal, strsignal(f->term_signal));
     else
         fprintf(stderr, "exited with status %d.", f->exit_code);
-    if (!strcmp(f->phase, "command"))
+    if (!strcmp(f->phase, "command") && ignore_failure)
+        fprintf(stderr, " It is not among the exit codes --ignore-failure keeps (128 + N for signal N).");
+    else if (!strcmp(f->phase, "command"))
         fprintf(stderr, " Use -i/--ignore-failure to benchmark it anyway.");
     fprintf(stderr, "\n");
     if (f->stderr_tail[0]) {
@@ -223,7 +316,6 @@ void bench_out_print_failure(struct bench_outputs *b, const struct bench_set *s,
                 p++;
         }
     }
-    (void)b;
 }
 
 static void fmt_p(char *buf, size_t n, double p)
@@ -234,27 +326,62 @@ static void fmt_p(char *buf, size_t n, double p)
         snprintf(buf, n, "p = %.3f", p);
 }
 
-static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
+int bench_out_interrupted(void)
+{
+    fflush(stdout);
+    fprintf(stderr, "perfkit bench: interrupted while computing the statistics; nothing more is "
+                    "printed or exported\n");
+    return EXIT_INTERRUPTED;
+}
+
+/* By mean time, as hyperfine's summary (--sort auto or mean-time); the
+ * statistics are cached by then (bench_cmd_finalize). */
+static int cmp_mean(const void *pa, const void *pb, void *set)
+{
+    const struct bench_set *s = set;
+    size_t a = *(const size_t *)pa, b = *(const size_t *)pb;
+    struct bench_stats sa, sb;
+    double ma = bench_cmd_stats(&s->cmds[a], &sa) == 0 ? sa.wall.mean : 0;
+    double mb = bench_cmd_stats(&s->cmds[b], &sb) == 0 ? sb.wall.mean : 0;
+    if (ma != mb)
+        return ma < mb ? -1 : 1;
+    return (a > b) - (a < b);
+}
+
+/* 0, or PK_ESTOP when s->stop was raised. */
+static int print_comparison(struct bench_outputs *b, const struct bench_set *s)
 {
     size_t ref = export_reference(s, SIZE_MAX);
     if (ref == SIZE_MAX || s->ncmds < 2)
-        return;
+        return 0;
     const struct bench_cmd *rc = &s->cmds[ref];
     if (rc->nruns == 0)
-        return;
+        return 0;
     struct term *t = &b->out;
     const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
     const char *G = term_style(t, TERM_GREEN), *RED = term_style(t, TERM_RED);
     double *rt = bench_cmd_times(rc);
     if (!rt)
-        return;
+        return 0;
+    size_t *order = malloc(s->ncmds * sizeof(*order)), n = 0;
+    if (!order) {
+        free(rt);
+        return 0;
+    }
+    for (size_t i = 0; i < s->ncmds; i++)
+        if (i != ref && bench_cmd_exported(&s->cmds[i]))
+            order[n++] = i;
+    if (b->summary_by_mean)
+        qsort_r(order, n, sizeof(*order), cmp_mean, (void *)s);
     fprintf(b->fp, "%sSummary%s\n  %s%s%s ran\n", B, R, term_style(t, TERM_CYAN), rc->name, R);
-    for (size_t i = 0; i < s->ncmds; i++) {
-        if (i == ref || s->cmds[i].nruns == 0)
-            continue;
+    int stopped = 0;
+    for (size_t k = 0; k < n && !stopped; k++) {
+        size_t i = order[k];
         double *ot = bench_cmd_times(&s->cmds[i]);
         struct bench_comparison cmp;
-        if (!ot || bench_compare_samples(ot, s->cmds[i].nruns, rt, rc->nruns, 0.0, &cmp) != 0) {
+        int crc = ot ? bench_compare_stop(ot, s->cmds[i].nruns, rt, rc->nruns, 0.0, s->stop, &cmp) : -ENOMEM;
+        if (crc) {
+            stopped = crc == PK_ESTOP ? crc : 0;
             free(ot);
             continue;
         }
@@ -275,46 +402,73 @@ static void print_comparison(struct bench_outputs *b, const struct bench_set *s)
         free(ot);
     }
     free(rt);
-    fprintf(b->fp, "\n");
+    free(order);
+    if (!stopped)
+        fprintf(b->fp, "\n");
+    return stopped;
 }
 
-/* Returns true when some command regressed. */
-static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
+static const char *metric_label(enum bench_metric m)
+{
+    switch (m) {
+    case BENCH_METRIC_CPU: return "cpu (user + system time per run)";
+    case BENCH_METRIC_INSTRUCTIONS: return "instructions per run";
+    default: return "wall time per run";
+    }
+}
+
+/* Compares every command with its baseline result on b->metric, fills
+ * b->gate and prints the verdicts. Sets *regressed when some command is
+ * slower; 0, -ENOMEM, or PK_ESTOP when s->stop was raised. */
+static int print_baseline(struct bench_outputs *b, const struct bench_set *s, bool *regressed)
 {
     struct term *t = &b->out;
     const char *B = term_style(t, TERM_BOLD), *R = term_style(t, TERM_RESET);
-    bool regressed = false;
-    fprintf(b->fp, "%sBaseline%s %s (threshold %.1f%%)\n", B, R, b->baseline, b->threshold * 100);
+    free(b->gate);
+    b->gate = calloc(s->ncmds ? s->ncmds : 1, sizeof(*b->gate));
+    if (!b->gate)
+        return -ENOMEM;
+    b->ngate = s->ncmds;
+    fprintf(b->fp, "%sBaseline%s %s (gate metric: %s; threshold %.1f%%)\n", B, R, b->baseline,
+            metric_label(b->metric), b->threshold * 100);
+    if (b->base.n == 0)
+        fprintf(b->fp, "  it holds no results: nothing to compare\n");
     for (size_t i = 0; i < s->ncmds; i++) {
         const struct bench_cmd *c = &s->cmds[i];
-        if (c->nruns == 0)
+        struct export_gate_row *row = &b->gate[i];
+        if (!bench_cmd_exported(c))
             continue;
-        struct bench_comparison cmp;
-        struct pk_err e;
-        pk_err_clear(&e);
         /* Commands of the same name meet the baseline's results of that name in order. */
         size_t nth = 0;
         for (size_t k = 0; k < i; k++)
             nth += strcmp(s->cmds[k].name, c->name) == 0;
         const struct baseline_entry *be = baseline_find_nth(&b->base, c->name, nth);
         if (!be) {
+            snprintf(row->why, sizeof(row->why), "not in the baseline");
+            b->gate_undecided = true;
             fprintf(b->fp, "  %-40s not in the baseline\n", c->name);
             continue;
         }
-        int rc = baseline_compare(be, c, b->threshold, &cmp, &e);
+        struct pk_err e;
+        pk_err_clear(&e);
+        int rc = baseline_compare_metric(be, c, b->metric, b->threshold, &row->cmp, &e);
+        if (rc == PK_ESTOP)
+            return rc;
         if (rc) {
-            char buf[600];
-            fprintf(b->fp, "  %-40s cannot compare: %s\n", c->name, pk_err_str(&e, buf, sizeof(buf)));
+            pk_err_str(&e, row->why, sizeof(row->why));
+            b->gate_undecided = true;
+            fprintf(b->fp, "  %-40s cannot compare: %s\n", c->name, row->why);
             continue;
         }
+        row->compared = true;
         char p[32];
-        fmt_p(p, sizeof(p), cmp.mwu.p);
+        fmt_p(p, sizeof(p), row->cmp.mwu.p);
         const char *word, *col;
-        switch (cmp.verdict) {
+        switch (row->cmp.verdict) {
         case BENCH_SLOWER:
             word = "slower";
             col = term_style(t, TERM_RED);
-            regressed = true;
+            *regressed = true;
             break;
         case BENCH_FASTER:
             word = "faster";
@@ -323,10 +477,10 @@ static bool print_baseline(struct bench_outputs *b, const struct bench_set *s)
         default: word = "no change"; col = "";
         }
         fprintf(b->fp, "  %-40s %s%-9s%s ratio %.3f (95%% CI %.3f–%.3f), %s\n", c->name, col, word, R,
-                cmp.ratio_median, cmp.ratio_median_ci.lo, cmp.ratio_median_ci.hi, p);
+                row->cmp.ratio_median, row->cmp.ratio_median_ci.lo, row->cmp.ratio_median_ci.hi, p);
     }
     fprintf(b->fp, "\n");
-    return regressed;
+    return 0;
 }
 
 static char *git_revision(void)
@@ -406,8 +560,14 @@ static int write_out(const char *path, const char *data, const char *opt)
 int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
 {
     int rc = EXIT_OK;
-    print_comparison(b, s);
-    bool regressed = b->base_loaded ? print_baseline(b, s) : false;
+    bool regressed = false;
+    if (print_comparison(b, s))
+        return bench_out_interrupted();
+    int grc = b->base_loaded ? print_baseline(b, s, &regressed) : 0;
+    if (grc == PK_ESTOP)
+        return bench_out_interrupted();
+    if (grc)
+        rc = EXIT_RUNTIME;
 
     if (b->json || b->save_baseline) {
         char *rev = git_revision();
@@ -429,7 +589,25 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         json_t *root = NULL;
         struct pk_err e;
         pk_err_clear(&e);
-        if (export_json(s, &ctx, SIZE_MAX, &root, &e)) {
+        int jrc = export_json(s, &ctx, SIZE_MAX, &root, &e);
+        if (jrc == 0 && b->gate) {
+            struct export_gate g = { .file = b->baseline,
+                                     .metric = b->metric,
+                                     .threshold = b->threshold,
+                                     .fail_on_regression = b->fail_on_regression,
+                                     .rows = b->gate };
+            jrc = export_json_gate(root, s, &g, &e);
+            if (jrc) {
+                json_decref(root);
+                root = NULL;
+            }
+        }
+        if (jrc == PK_ESTOP) {
+            free(rev);
+            free(cl);
+            return bench_out_interrupted();
+        }
+        if (jrc) {
             rc = report(&e, EXIT_RUNTIME);
         } else {
             char *text = jsonio_dumps(root);
@@ -458,23 +636,40 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         struct pk_err e;
         pk_err_clear(&e);
         char *text = export_csv(s, &e);
+        if (!text && e.code == PK_ESTOP)
+            return bench_out_interrupted();
         if (!text || write_out(b->csv, text, "--export-csv"))
             rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
         free(text);
     }
-    if (b->markdown) {
+    const char *tables[] = { b->markdown, b->asciidoc, b->orgmode };
+    static const char *const table_opts[] = { "--export-markdown", "--export-asciidoc", "--export-orgmode" };
+    static const enum export_format formats[] = { EXPORT_MARKDOWN, EXPORT_ASCIIDOC, EXPORT_ORGMODE };
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
+        if (!tables[i])
+            continue;
         struct pk_err e;
         pk_err_clear(&e);
-        char *text = export_markdown(s, SIZE_MAX, &e);
-        if (!text || write_out(b->markdown, text, "--export-markdown"))
+        struct export_table t = {
+            .format = formats[i], .reference = SIZE_MAX, .unit = b->unit, .by_mean = b->tables_by_mean
+        };
+        char *text = export_table(s, &t, &e);
+        if (!text && e.code == PK_ESTOP)
+            return bench_out_interrupted();
+        if (!text || write_out(tables[i], text, table_opts[i]))
             rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
         free(text);
     }
     if (rc == EXIT_OK && regressed && b->fail_on_regression) {
         fflush(stdout);
-        fprintf(stderr, "perfkit bench: regression against %s beyond %.1f%%\n", b->baseline,
-                b->threshold * 100);
+        fprintf(stderr, "perfkit bench: regression against %s beyond %.1f%% (gate metric: %s)\n", b->baseline,
+                b->threshold * 100, bench_metric_name(b->metric));
         rc = EXIT_REGRESSION;
+    } else if (rc == EXIT_OK && b->gate_undecided && b->fail_on_regression) {
+        fflush(stdout);
+        fprintf(stderr, "perfkit bench: --fail-on-regression: a command could not be compared with %s\n",
+                b->baseline);
+        rc = EXIT_RUNTIME;
     }
     return rc;
 }

@@ -1,8 +1,10 @@
 #include "core/rng.h"
 #include "core/stats.h"
+#include "perfkit.h"
 
 #include <errno.h>
 #include <float.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -453,30 +455,100 @@ static void interval_of(double *ests, unsigned b, double level, struct stats_ci 
     ci->hi = stats_percentile_sorted(ests, b, 100.0 * (1.0 + level) / 2.0);
 }
 
-int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est, unsigned resamples, double level,
-                       uint64_t seed, struct stats_ci *ci)
+static bool stopped(const struct stats_boot *b)
 {
-    if (n == 0 || !x || !ci || !valid_boot(est, resamples, level))
+    return b->stop && *b->stop;
+}
+
+/* The sample the resampling draws from: x itself, or x thinned to max_n
+ * values in *owned (freed by the caller). */
+static int boot_sample(const double *x, size_t n, const struct stats_boot *b, const double **use, size_t *m,
+                       double **owned)
+{
+    *owned = NULL;
+    *use = x;
+    *m = n;
+    if (b->max_n == 0 || n <= b->max_n)
+        return 0;
+    int rc = stats_thin(x, n, b->max_n, owned);
+    if (rc)
+        return rc;
+    *use = *owned;
+    *m = b->max_n;
+    return 0;
+}
+
+int stats_thin(const double *x, size_t n, size_t m, double **out)
+{
+    if (!x || !out || n == 0 || m == 0)
         return -EINVAL;
-    int rc = -ENOMEM;
-    double *ests = malloc((size_t)resamples * sizeof(*ests));
+    double *v = copy_of(x, n);
+    if (!v)
+        return -ENOMEM;
+    qsort(v, n, sizeof(*v), cmp_double);
+    if (m >= n) {
+        *out = v;
+        return 0;
+    }
+    double *t = malloc(m * sizeof(*t));
+    if (!t) {
+        free(v);
+        return -ENOMEM;
+    }
+    /* floor((i + 0.5) * n / m) < n for every i < m; in long double the product
+     * is exact for any n and m a sample can have. */
+    for (size_t i = 0; i < m; i++)
+        t[i] = v[(size_t)(((long double)i + 0.5L) * (long double)n / (long double)m)];
+    free(v);
+    *out = t;
+    return 0;
+}
+
+int stats_bootstrap(const double *x, size_t n, enum stats_estimator est, const struct stats_boot *b,
+                    struct stats_ci *ci)
+{
+    if (n == 0 || !x || !ci || !b || !valid_boot(est, b->resamples, b->level))
+        return -EINVAL;
+    if (stopped(b))
+        return PK_ESTOP;
+    const double *use;
+    size_t m;
+    double *thin;
+    int rc = boot_sample(x, n, b, &use, &m, &thin);
+    if (rc)
+        return rc;
+    rc = -ENOMEM;
+    double *ests = malloc((size_t)b->resamples * sizeof(*ests));
     if (!ests)
         goto out;
     struct resampler rs;
-    if ((rc = resampler_init(&rs, x, n, est)))
+    if ((rc = resampler_init(&rs, use, m, est)))
         goto out_ests;
 
     struct rng r;
-    rng_seed(&r, seed);
-    for (unsigned b = 0; b < resamples; b++)
-        ests[b] = resample_estimate(&r, &rs, est);
-    interval_of(ests, resamples, level, ci);
+    rng_seed(&r, b->seed);
+    for (unsigned i = 0; i < b->resamples && rc == 0; i++) {
+        if (stopped(b))
+            rc = PK_ESTOP;
+        else
+            ests[i] = resample_estimate(&r, &rs, est);
+    }
+    if (rc == 0)
+        interval_of(ests, b->resamples, b->level, ci);
 
     resampler_destroy(&rs);
 out_ests:
     free(ests);
 out:
+    free(thin);
     return rc;
+}
+
+int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est, unsigned resamples, double level,
+                       uint64_t seed, struct stats_ci *ci)
+{
+    struct stats_boot b = { .resamples = resamples, .level = level, .seed = seed };
+    return stats_bootstrap(x, n, est, &b, ci);
 }
 
 static int point_estimate(const double *x, size_t n, enum stats_estimator est, double *out)
@@ -488,11 +560,13 @@ static int point_estimate(const double *x, size_t n, enum stats_estimator est, d
     return stats_median(x, n, out);
 }
 
-int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, enum stats_estimator est,
-                   unsigned resamples, double level, uint64_t seed, double *ratio, struct stats_ci *ci)
+int stats_ratio_bootstrap(const double *a, size_t na, const double *b, size_t nb, enum stats_estimator est,
+                          const struct stats_boot *bo, double *ratio, struct stats_ci *ci)
 {
-    if (na == 0 || nb == 0 || !a || !b || !ratio || !ci || !valid_boot(est, resamples, level))
+    if (na == 0 || nb == 0 || !a || !b || !ratio || !ci || !bo || !valid_boot(est, bo->resamples, bo->level))
         return -EINVAL;
+    if (stopped(bo))
+        return PK_ESTOP;
     double ea, eb;
     int rc = point_estimate(a, na, est, &ea);
     if (rc == 0)
@@ -502,32 +576,51 @@ int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, enum 
     if (eb == 0.0)
         return -EDOM;
 
+    const double *ua, *ub;
+    size_t ma, mb;
+    double *thin_a = NULL, *thin_b = NULL, *ests = NULL;
+    if ((rc = boot_sample(a, na, bo, &ua, &ma, &thin_a)) || (rc = boot_sample(b, nb, bo, &ub, &mb, &thin_b)))
+        goto out;
     rc = -ENOMEM;
-    double *ests = malloc((size_t)resamples * sizeof(*ests));
+    ests = malloc((size_t)bo->resamples * sizeof(*ests));
     if (!ests)
         goto out;
     struct resampler ra, rb;
-    if ((rc = resampler_init(&ra, a, na, est)))
-        goto out_ests;
-    if ((rc = resampler_init(&rb, b, nb, est)))
+    if ((rc = resampler_init(&ra, ua, ma, est)))
+        goto out;
+    if ((rc = resampler_init(&rb, ub, mb, est)))
         goto out_ra;
 
     struct rng r;
-    rng_seed(&r, seed);
-    for (unsigned i = 0; i < resamples; i++) {
+    rng_seed(&r, bo->seed);
+    for (unsigned i = 0; i < bo->resamples && rc == 0; i++) {
+        if (stopped(bo)) {
+            rc = PK_ESTOP;
+            break;
+        }
         double ea_i = resample_estimate(&r, &ra, est);
         ests[i] = ea_i / resample_estimate(&r, &rb, est);
     }
-    *ratio = ea / eb;
-    interval_of(ests, resamples, level, ci);
+    if (rc == 0) {
+        *ratio = ea / eb;
+        interval_of(ests, bo->resamples, bo->level, ci);
+    }
 
     resampler_destroy(&rb);
 out_ra:
     resampler_destroy(&ra);
-out_ests:
-    free(ests);
 out:
+    free(ests);
+    free(thin_b);
+    free(thin_a);
     return rc;
+}
+
+int stats_ratio_ci(const double *a, size_t na, const double *b, size_t nb, enum stats_estimator est,
+                   unsigned resamples, double level, uint64_t seed, double *ratio, struct stats_ci *ci)
+{
+    struct stats_boot bo = { .resamples = resamples, .level = level, .seed = seed };
+    return stats_ratio_bootstrap(a, na, b, nb, est, &bo, ratio, ci);
 }
 
 /* ---- Mann-Whitney U */

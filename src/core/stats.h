@@ -13,6 +13,7 @@
 #ifndef PK_CORE_STATS_H
 #define PK_CORE_STATS_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,37 @@ struct stats_ci {
  */
 int stats_bootstrap_ci(const double *x, size_t n, enum stats_estimator est, unsigned resamples, double level,
                        uint64_t seed, struct stats_ci *ci);
+
+/*
+ * The bootstrap with its cost bounded and a stop flag. A bootstrap draws
+ * resamples x n values, so its cost grows with the sample: 5000 resamples of
+ * 3 million values are 15 billion draws. With max_n > 0, a sample of more
+ * than max_n values is first thinned (stats_thin) to max_n values, for the
+ * resampling only: the interval is then that of max_n values, wider than the
+ * whole sample's would be (never narrower), while point estimates (the ratio
+ * below) use every value. The thinning is deterministic, so results stay
+ * reproducible. stop (may be NULL) is read between resamples: once it is
+ * non-zero the function returns PK_ESTOP within one resample. max_n = 0 and
+ * stop = NULL is exactly stats_bootstrap_ci() / stats_ratio_ci().
+ */
+struct stats_boot {
+    unsigned resamples;
+    double level;
+    uint64_t seed;
+    size_t max_n;                      /* 0: no thinning */
+    const volatile sig_atomic_t *stop; /* may be NULL */
+};
+int stats_bootstrap(const double *x, size_t n, enum stats_estimator est, const struct stats_boot *b,
+                    struct stats_ci *ci);
+int stats_ratio_bootstrap(const double *a, size_t na, const double *b, size_t nb, enum stats_estimator est,
+                          const struct stats_boot *bo, double *ratio, struct stats_ci *ci);
+/*
+ * x thinned to m values at evenly spaced ranks: the sorted values at ranks
+ * floor((i + 0.5) * n / m), i = 0..m-1, so the thinned sample keeps x's
+ * quantiles. m >= n copies x sorted. *out is malloc'd (caller frees);
+ * -EINVAL for n == 0 or m == 0.
+ */
+int stats_thin(const double *x, size_t n, size_t m, double **out);
 
 /*
  * Ratio est(a) / est(b) with a percentile bootstrap CI: for each of B

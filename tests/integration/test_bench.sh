@@ -5,31 +5,34 @@
 . "$(dirname "$0")/lib.sh"
 TOUCH="$PK_BUILD/tests/helpers/pk_touch_mem"
 
-# ---- accuracy: sleep 0.05 within 2 ms of 50 ms. A sanitizer build of perfkit
-# spawns through its instrumented runtime, which adds milliseconds: there the
-# bound is 10 ms, and the 2 ms claim is checked by the plain build.
-TOL=0.002
-[ "${PK_SANITIZED:-0}" = 1 ] && TOL=0.010
-export TOL
-# Other work on a shared machine can delay a wake-up by a millisecond or two
-# (a peer tool measures the same excess then): up to three independent
-# attempts, each held to the full bound; an error of perfkit's own fails all.
-sleep_check() {
-    "$PERFKIT" bench -N --runs 15 --warmup 1 --export-json "$TMP/sleep.json" 'sleep 0.05' >"$TMP/sleep.txt" 2>&1 &&
-    $PY - "$TMP/sleep.json" <<'PY'
-import json, os, sys
-tol = float(os.environ["TOL"])
-r = json.load(open(sys.argv[1]))["results"][0]
-assert len(r["times"]) == 15, len(r["times"])
-assert abs(r["median"] - 0.050) <= tol, r["median"]
-assert abs(r["mean"] - 0.050) <= tol, r["mean"]
+# ---- accuracy: 'sleep 0.05' as perfkit times it is what a bare posix_spawn +
+# wait4 loop (tests/helpers/spawn_time.c) times of the same command, the two
+# taking turns, two runs each, after a warm-up each, in this test and under
+# whatever load the machine has. Load only ever delays a run, by chance: the
+# shortest runs, those it spared, agree within 1 ms, the medians within 5 ms
+# (with both cores busy they move by a few ms from one sample to the next).
+SPAWN_TIME="$PK_BUILD/tests/helpers/pk_spawn_time"
+: >"$TMP/pk.times"
+: >"$TMP/bare.times"
+for round in 1 2 3 4 5 6 7 8 9 10; do
+    "$PERFKIT" bench -N --warmup 1 --runs 2 --style none --export-json "$TMP/sleep.json" 'sleep 0.05' \
+        >/dev/null 2>&1 &&
+        $PY -c "import json; print('\n'.join(map(str, json.load(open('$TMP/sleep.json'))['results'][0]['times'])))" \
+            >>"$TMP/pk.times"
+    "$SPAWN_TIME" 3 sleep 0.05 | tail -n 2 >>"$TMP/bare.times"
+done
+check "sleep 0.05: perfkit's times are a bare spawn loop's (shortest within 1 ms, medians 5 ms)" \
+    $PY - "$TMP/pk.times" "$TMP/bare.times" <<'PY'
+import statistics, sys
+pk = [float(x) for x in open(sys.argv[1]).read().split()]
+bare = [float(x) for x in open(sys.argv[2]).read().split()]
+assert len(pk) == 20 and len(bare) == 20, (len(pk), len(bare))
+assert min(pk) >= 0.050, min(pk)  # a run never takes less than its sleep
+dmin, dmed = min(pk) - min(bare), statistics.median(pk) - statistics.median(bare)
+assert abs(dmin) <= 0.001 and abs(dmed) <= 0.005, \
+    "shortest %+.4f s, median %+.4f s (perfkit %s, bare %s)" % (dmin, dmed, sorted(pk), sorted(bare))
+print("shortest %+.4f s, median %+.4f s" % (dmin, dmed))
 PY
-}
-if sleep_check 2>"$TMP/sleep.err" || sleep_check 2>"$TMP/sleep.err" || sleep_check 2>"$TMP/sleep.err"; then
-    ok "sleep 0.05: median and mean within the bound of 50 ms"
-else
-    fail "sleep 0.05: median and mean within the bound of 50 ms (3 attempts)" "$(tail -n 3 "$TMP/sleep.err")"
-fi
 
 # ---- accuracy: a program touching 100 MiB reports its own peak RSS within 5 %
 "$PERFKIT" bench -N --runs 5 --export-json "$TMP/mem.json" "$TOUCH 100" 'true' >/dev/null 2>&1
@@ -111,18 +114,18 @@ check "--interleave measured both" $PY -c "
 import json; d = json.load(open('$TMP/i.json'))
 assert [len(r['times']) for r in d['results']] == [3, 3]"
 
-# ---- baselines: save, compare, and the regression gate
-expect_exit 0 "save a baseline" "$PERFKIT" bench -N --runs 12 -n job --save-baseline "$TMP/base.json" 'sleep 0.01'
-# The same command again: on a shared machine it drifts by a few %, so this
-# check uses a wide threshold; the gate's verdicts are what is under test.
+# ---- baselines: save, compare, and the regression gate. The gaps are wide
+# (2 x slower, 5 x faster) so that no load on the machine turns a verdict:
+# a busy machine only ever adds to a run's time, by a few ms.
+expect_exit 0 "save a baseline" "$PERFKIT" bench -N --runs 12 -n job --save-baseline "$TMP/base.json" 'sleep 0.05'
 expect_exit 0 "same speed: no change" "$PERFKIT" bench -N --runs 12 -n job --baseline "$TMP/base.json" \
-    --threshold 30% --fail-on-regression 'sleep 0.01'
+    --threshold 30% --fail-on-regression 'sleep 0.05'
 contains "verdict no change" "$OUT" "no change"
 expect_exit 3 "slower: regression exits 3" "$PERFKIT" bench -N --runs 12 -n job --baseline "$TMP/base.json" \
-    --fail-on-regression 'sleep 0.02'
+    --fail-on-regression 'sleep 0.1'
 contains "verdict slower" "$OUT" "slower"
 expect_exit 0 "faster is not a regression" "$PERFKIT" bench -N --runs 12 -n job --baseline "$TMP/base.json" \
-    --fail-on-regression 'sleep 0.005'
+    --fail-on-regression 'sleep 0.01'
 contains "verdict faster" "$OUT" "faster"
 
 # ---- bad input: usage errors name what was wrong
@@ -150,11 +153,27 @@ contains "stderr tail shown" "$OUT" "boom-on-stderr"
 expect_exit 0 "-i ignores failures" "$PERFKIT" bench -i --runs 3 --export-json "$TMP/f.json" "$TOUCH 1 3"
 check "-i: exit codes recorded" $PY -c "
 import json; r = json.load(open('$TMP/f.json'))['results'][0]; assert r['exit_codes'] == [3, 3, 3], r"
+# Without -i, a failed command is no result (hyperfine lists only the
+# benchmarks it finished, and its scripts break on a null mean): it and the
+# commands that did not run are under 'incomplete'.
+expect_exit 1 "a failing command among others" "$PERFKIT" bench -N --runs 3 --export-json "$TMP/f2.json" \
+    --export-csv "$TMP/f2.csv" true "$TOUCH 1 3" 'echo later'
+check "the failed command is no result; it and the rest are incomplete" $PY -c "
+import json; d = json.load(open('$TMP/f2.json'))
+assert [r['command'] for r in d['results']] == ['true'], d['results']
+assert all(d['results'][0][k] is not None for k in ('mean', 'stddev', 'median', 'min', 'max', 'user', 'system'))
+inc = d['incomplete']
+assert [(i['command'], i['status']) for i in inc] == [('$TOUCH 1 3', 'failed'), ('echo later', 'not run')], inc
+assert inc[0]['exit_code'] == 3 and inc[0]['phase'] == 'command' and inc[0]['times'] == [], inc[0]"
+contains "the CSV has a row for the finished command only" "$(cut -d, -f1 "$TMP/f2.csv" | tr '\n' ' ')" "command true "
 
 # ---- Ctrl-C: stops, prints and exports what was measured, exits 130
-start_bg "$PERFKIT" bench -N --runs 1000 --export-json "$TMP/int.json" 'sleep 0.05' >"$TMP/int.txt" 2>&1
+rm -f "$TMP/ticks"
+start_bg "$PERFKIT" bench --runs 1000 -p "echo >> $TMP/ticks" --export-json "$TMP/int.json" 'sleep 0.05' \
+    >"$TMP/int.txt" 2>&1
 pid=$BG_PID
-sleep 1.5  # not a wait: time for a few dozen 50 ms runs before Ctrl-C (at least 5 are checked below)
+ticks_at_least() { [ "$(cat "$TMP/ticks" 2>/dev/null | wc -l)" -ge "$1" ]; }
+wait_for 60 ticks_at_least 6 || fail "6 runs started within 60 s"
 stop_bg "$pid" 10 INT
 rc=$?
 [ $rc -eq 130 ] && ok "SIGINT exits 130" || fail "SIGINT exits 130" "exit $rc" "$(tail -n 5 "$TMP/int.txt")"
@@ -226,10 +245,19 @@ expect_exit 0 "-S with arguments" "$PERFKIT" bench --runs 2 -S 'sh -e' 'true | t
 expect_exit 0 "-S default" "$PERFKIT" bench --runs 2 -S default 'true'
 # The run count is planned on what a run takes, shell included: a command
 # cheaper than the shell's overhead is neither run 10 times nor 100000 times.
+# Checked against the run's own figures, not against what the machine should
+# do: the count is ceil(0.5 s / the first run's whole time), which is the
+# first time recorded plus the shell's cost subtracted from it.
 "$PERFKIT" bench --warmup 2 --min-time 0.5 --max-runs 5000 --export-json "$TMP/plan.json" ': ; :' >/dev/null 2>&1
 check "run count of a shell command follows --min-time" $PY -c "
-import json; n = len(json.load(open('$TMP/plan.json'))['results'][0]['times'])
-assert 15 <= n <= 2500, n"
+import json, math; r = json.load(open('$TMP/plan.json'))['results'][0]
+n, first, ov = len(r['times']), r['times'][0], r['statistics']['shell_overhead']
+assert ov > 0 and n < 5000, (n, first, ov)
+if first > 0:  # the first run took first + ov
+    want = min(5000, max(10, math.ceil(0.5 / (first + ov))))
+    assert want / 2 <= n <= want * 2, (n, want, first, ov)
+else:  # it took at most ov (what it took less is floored at 0)
+    assert n >= min(5000, math.ceil(0.5 / ov)) / 2, (n, first, ov)"
 
 # ---- bad values are usage errors, found before anything runs or is written
 expect_exit 2 "empty command" "$PERFKIT" bench --runs 1 ''
@@ -254,10 +282,11 @@ if [ -w /dev/full ]; then
 fi
 
 # ---- baselines: two commands of one name meet their own results, in order
-expect_exit 0 "save a baseline with a repeated name" "$PERFKIT" bench -N --runs 12 -n job -n job \
-    --save-baseline "$TMP/dup.json" 'sleep 0.01' 'sleep 0.03'
-expect_exit 0 "a repeated name is compared with its own result" "$PERFKIT" bench -N --runs 12 -n job -n job \
-    --baseline "$TMP/dup.json" --threshold 30% --fail-on-regression 'sleep 0.01' 'sleep 0.03'
+# (three times apart, so a mix-up is a verdict whatever the load)
+expect_exit 0 "save a baseline with a repeated name" "$PERFKIT" bench -N --runs 8 -n job -n job \
+    --save-baseline "$TMP/dup.json" 'sleep 0.04' 'sleep 0.12'
+expect_exit 0 "a repeated name is compared with its own result" "$PERFKIT" bench -N --runs 8 -n job -n job \
+    --baseline "$TMP/dup.json" --threshold 30% --fail-on-regression 'sleep 0.04' 'sleep 0.12'
 
 # ---- context.command_line reads back as the words that were typed
 "$PERFKIT" bench -N --runs 1 -n 'a|b' --export-json "$TMP/cl.json" "echo \"it's\"" >/dev/null 2>&1

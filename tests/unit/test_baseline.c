@@ -246,6 +246,135 @@ static void compare_verdicts_and_errors(void **state)
     baseline_destroy(&b);
 }
 
+/* perfkit's per-run CPU times and instruction counts are read for the gate
+ * metrics; a hyperfine file has neither. */
+static void per_run_cpu_and_instructions(void **state)
+{
+    (void)state;
+    struct baseline b;
+    struct pk_err e;
+    char msg[1024];
+    pk_err_clear(&e);
+    const char *text =
+        "{\"results\": ["
+        "{\"command\": \"p\", \"times\": [1, 2], \"user_times\": [0.25, 0.5], \"system_times\": [0.125, 0],"
+        " \"counters\": {\"instructions\": [1000, 3000], \"cycles\": [null, null]}},"
+        "{\"command\": \"q\", \"times\": [1, 2], \"user_times\": [0.25, 0.5], \"system_times\": [0, 0],"
+        " \"counters\": {\"instructions\": [1000, null]}},"
+        "{\"command\": \"h\", \"times\": [1]}]}";
+    assert_int_equal(baseline_parse(text, strlen(text), "x.json", &b, &e), 0);
+    assert_int_equal(b.n, 3);
+    const struct baseline_entry *p = &b.entries[0], *q = &b.entries[1], *h = &b.entries[2];
+    assert_non_null(p->cpu);
+    assert_true(p->cpu[0] == 0.375 && p->cpu[1] == 0.5);
+    assert_non_null(p->instructions);
+    assert_true(p->instructions[0] == 1000 && p->instructions[1] == 3000);
+    assert_ptr_equal(baseline_values(p, BENCH_METRIC_WALL), p->times);
+    assert_ptr_equal(baseline_values(p, BENCH_METRIC_CPU), p->cpu);
+    assert_null(q->instructions); /* a run the PMU did not count */
+    assert_non_null(q->cpu);
+    assert_null(h->cpu);
+    assert_null(h->instructions);
+
+    /* The gate's check before anything runs. */
+    const char *names[] = { "p", "h" };
+    assert_int_equal(baseline_check(&b, "x.json", names, 2, BENCH_METRIC_WALL, true, &e), 0);
+    assert_int_equal(baseline_check(&b, "x.json", names, 2, BENCH_METRIC_CPU, true, &e), -ENODATA);
+    assert_string_equal(pk_err_str(&e, msg, sizeof(msg)),
+                        "x.json: cannot gate on this baseline: the result for 'h' has no per-run CPU times "
+                        "(user_times, system_times), which --gate-metric cpu needs: save the baseline with "
+                        "perfkit bench");
+    const char *qn[] = { "q" };
+    assert_int_equal(baseline_check(&b, "x.json", qn, 1, BENCH_METRIC_INSTRUCTIONS, true, &e), -ENODATA);
+    assert_non_null(strstr(pk_err_str(&e, msg, sizeof(msg)), "counters.instructions"));
+    const char *missing[] = { "p", "renamed" };
+    assert_int_equal(baseline_check(&b, "x.json", missing, 2, BENCH_METRIC_WALL, true, &e), -ENODATA);
+    assert_string_equal(
+        pk_err_str(&e, msg, sizeof(msg)),
+        "x.json: cannot gate on this baseline: no result for command 'renamed' (it holds 'p', "
+        "'q', 'h'); name the command with -n as in the baseline, or save a new baseline");
+    assert_int_equal(baseline_check(&b, "x.json", missing, 2, BENCH_METRIC_WALL, false, &e), 0);
+    const char *twice[] = { "p", "p" };
+    assert_int_equal(baseline_check(&b, "x.json", twice, 2, BENCH_METRIC_WALL, true, &e), -ENODATA);
+    assert_non_null(
+        strstr(pk_err_str(&e, msg, sizeof(msg)), "command 'p' is there 1 time(s), this run has it 2"));
+
+    /* CPU time per run is compared when asked: the same wall times, twice the CPU. */
+    struct bench_cmd cur;
+    memset(&cur, 0, sizeof(cur));
+    cur.name = "p";
+    for (int i = 0; i < 12; i++) {
+        struct bench_run r;
+        memset(&r, 0, sizeof(r));
+        r.wall_s = 1 + (i % 2);
+        r.user_s = 2 * (i % 2 ? 0.5 : 0.25) + 0.001 * i;
+        r.sys_s = i % 2 ? 0 : 0.25;
+        assert_int_equal(bench_cmd_add_run(&cur, &r), 0);
+    }
+    const char *many = "{\"results\": [{\"command\": \"p\", \"times\": [1,2,1,2,1,2,1,2,1,2,1,2],"
+                       " \"user_times\": [0.25,0.5,0.25,0.5,0.25,0.5,0.25,0.5,0.25,0.5,0.25,0.5],"
+                       " \"system_times\": [0.125,0,0.125,0,0.125,0,0.125,0,0.125,0,0.125,0]}]}";
+    struct baseline b2;
+    assert_int_equal(baseline_parse(many, strlen(many), "m.json", &b2, &e), 0);
+    struct bench_comparison cmp;
+    assert_int_equal(baseline_compare_metric(&b2.entries[0], &cur, BENCH_METRIC_CPU, 0.02, &cmp, &e), 0);
+    assert_int_equal(cmp.verdict, BENCH_SLOWER);
+    assert_int_equal(baseline_compare_metric(&b2.entries[0], &cur, BENCH_METRIC_WALL, 0.02, &cmp, &e), 0);
+    assert_int_equal(cmp.verdict, BENCH_SAME);
+    assert_int_equal(baseline_compare_metric(&b2.entries[0], &cur, BENCH_METRIC_INSTRUCTIONS, 0.02, &cmp, &e),
+                     -ENODATA);
+    assert_int_equal(baseline_compare_metric(&b.entries[0], &cur, BENCH_METRIC_INSTRUCTIONS, 0.02, &cmp, &e),
+                     -ENODATA);
+    assert_non_null(strstr(pk_err_str(&e, msg, sizeof(msg)), "a run has no instruction count"));
+    /* Instructions: ten times the baseline's count in every run is slower. */
+    const char *ins =
+        "{\"results\": [{\"command\": \"p\", \"times\": [1,1,1,1,1,1,1,1,1,1,1,1],"
+        " \"counters\": {\"instructions\": [100,101,102,103,104,105,106,107,108,109,110,111]}}]}";
+    struct baseline b3;
+    assert_int_equal(baseline_parse(ins, strlen(ins), "i.json", &b3, &e), 0);
+    for (size_t i = 0; i < cur.nruns; i++) {
+        cur.runs[i].ctr.valid[COUNTERS_INSTRUCTIONS] = true;
+        cur.runs[i].ctr.v[COUNTERS_INSTRUCTIONS] = 1000 + i;
+    }
+    assert_int_equal(baseline_compare_metric(&b3.entries[0], &cur, BENCH_METRIC_INSTRUCTIONS, 0.02, &cmp, &e),
+                     0);
+    assert_int_equal(cmp.verdict, BENCH_SLOWER);
+    assert_true(cmp.ratio_median > 9.5 && cmp.ratio_median < 10.5);
+    baseline_destroy(&b3);
+    enum bench_metric m;
+    assert_int_equal(bench_metric_parse("cpu", &m), 0);
+    assert_int_equal(m, BENCH_METRIC_CPU);
+    assert_string_equal(bench_metric_name(BENCH_METRIC_INSTRUCTIONS), "instructions");
+    assert_int_equal(bench_metric_parse("cycles", &m), -EINVAL);
+
+    free(cur.runs);
+    baseline_destroy(&b2);
+    baseline_destroy(&b);
+
+    /* An empty baseline cannot gate anything. */
+    text = "{\"results\": []}";
+    assert_int_equal(baseline_parse(text, strlen(text), "empty.json", &b, &e), 0);
+    assert_int_equal(baseline_check(&b, "empty.json", names, 1, BENCH_METRIC_WALL, false, &e), -ENODATA);
+    assert_string_equal(pk_err_str(&e, msg, sizeof(msg)),
+                        "empty.json: cannot gate on this baseline: it holds no results");
+    baseline_destroy(&b);
+
+    /* The extra arrays are validated like times. */
+    assert_string_equal(
+        parse_error("{\"results\": [{\"command\": \"a\", \"times\": [1, 2], \"user_times\": [1],"
+                    " \"system_times\": [0, 0]}]}"),
+        "base.json: results[0].user_times: expected 2 values, as many as times, got 1");
+    assert_string_equal(
+        parse_error("{\"results\": [{\"command\": \"a\", \"times\": [1], \"user_times\": [\"x\"],"
+                    " \"system_times\": [0]}]}"),
+        "base.json: results[0].user_times[0]: expected a number");
+    assert_string_equal(parse_error("{\"results\": [{\"command\": \"a\", \"times\": [1], \"counters\": 3}]}"),
+                        "base.json: results[0].counters: expected an object");
+    assert_string_equal(parse_error("{\"results\": [{\"command\": \"a\", \"times\": [1],"
+                                    " \"counters\": {\"instructions\": [-5]}}]}"),
+                        "base.json: results[0].counters.instructions[0]: expected a count >= 0, got -5");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +386,7 @@ int main(void)
         cmocka_unit_test(minimal_and_empty_files),
         cmocka_unit_test(duplicate_commands_find_the_first),
         cmocka_unit_test(compare_verdicts_and_errors),
+        cmocka_unit_test(per_run_cpu_and_instructions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

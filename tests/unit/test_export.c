@@ -383,18 +383,82 @@ static void empty_and_runless_commands(void **state)
     assert_string_equal(csv, "command,mean,stddev,median,user,system,min,max\n");
     free(csv);
 
-    /* A command interrupted before its first run is exported without figures. */
+    /* A command interrupted before its first run is no result, as hyperfine
+     * lists no benchmark it did not finish (a null mean breaks its scripts):
+     * it is listed under "incomplete" instead, and is no CSV or table row. */
     assert_int_equal(bench_set_add(&s, NULL, "never", NULL, 0), 0);
     assert_int_equal(export_json(&s, NULL, SIZE_MAX, &root, &e), 0);
-    const json_t *r = json_array_get(json_object_get(root, "results"), 0);
-    assert_true(json_is_null(json_object_get(r, "mean")));
+    assert_int_equal(json_array_size(json_object_get(root, "results")), 0);
+    const json_t *r = json_array_get(json_object_get(root, "incomplete"), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "command")), "never");
+    assert_string_equal(json_string_value(json_object_get(r, "status")), "not run");
     assert_int_equal(json_array_size(json_object_get(r, "times")), 0);
     json_decref(root);
     csv = export_csv(&s, &e);
-    assert_string_equal(csv, "command,mean,stddev,median,user,system,min,max\nnever,,,,,,,\n");
+    assert_string_equal(csv, "command,mean,stddev,median,user,system,min,max\n");
     free(csv);
     char *md = export_markdown(&s, SIZE_MAX, &e);
-    assert_non_null(strstr(md, "| `never` | N/A | N/A | N/A | N/A |\n"));
+    assert_null(strstr(md, "never"));
+    free(md);
+    bench_set_destroy(&s);
+}
+
+/* A command that failed (without -i) after two good runs: hyperfine leaves
+ * it out of results[]; perfkit too, and keeps its runs and what failed under
+ * "incomplete". Every result left has hyperfine's figures, none null. */
+static void failed_command_is_no_result(void **state)
+{
+    (void)state;
+    struct bench_set s;
+    bench_set_init(&s);
+    struct pk_err e;
+    pk_err_clear(&e);
+    assert_int_equal(bench_set_add(&s, NULL, "true", NULL, 0), 0);
+    assert_int_equal(bench_set_add(&s, "flaky", "sh -c 'exit 3'", NULL, 0), 1);
+    assert_int_equal(bench_set_add(&s, NULL, "after", NULL, 0), 2);
+    for (int i = 0; i < 3; i++) {
+        struct bench_run r;
+        memset(&r, 0, sizeof(r));
+        r.wall_s = 0.001 * (i + 1);
+        assert_int_equal(bench_cmd_add_run(&s.cmds[0], &r), 0);
+        if (i < 2)
+            assert_int_equal(bench_cmd_add_run(&s.cmds[1], &r), 0);
+    }
+    s.cmds[0].status = BENCH_DONE;
+    s.cmds[1].status = BENCH_FAILED;
+    s.cmds[1].fail_phase = "command";
+    s.cmds[1].fail_exit_code = 3;
+
+    json_t *root = NULL;
+    assert_int_equal(export_json(&s, NULL, SIZE_MAX, &root, &e), 0);
+    const json_t *res = json_object_get(root, "results");
+    assert_int_equal(json_array_size(res), 1);
+    const json_t *r0 = json_array_get(res, 0);
+    assert_string_equal(json_string_value(json_object_get(r0, "command")), "true");
+    static const char *const figures[] = { "mean", "stddev", "median", "user", "system", "min", "max" };
+    for (size_t k = 0; k < sizeof(figures) / sizeof(figures[0]); k++)
+        assert_true(json_is_number(json_object_get(r0, figures[k])));
+    assert_int_equal(json_array_size(json_object_get(root, "comparisons")), 0);
+    const json_t *inc = json_object_get(root, "incomplete");
+    assert_int_equal(json_array_size(inc), 2);
+    const json_t *f = json_array_get(inc, 0);
+    assert_string_equal(json_string_value(json_object_get(f, "command")), "flaky");
+    assert_string_equal(json_string_value(json_object_get(f, "command_line")), "sh -c 'exit 3'");
+    assert_string_equal(json_string_value(json_object_get(f, "status")), "failed");
+    assert_string_equal(json_string_value(json_object_get(f, "phase")), "command");
+    assert_int_equal(json_integer_value(json_object_get(f, "exit_code")), 3);
+    assert_int_equal(json_array_size(json_object_get(f, "times")), 2);
+    const json_t *n = json_array_get(inc, 1);
+    assert_string_equal(json_string_value(json_object_get(n, "status")), "not run");
+    assert_true(json_is_null(json_object_get(n, "exit_code")));
+    json_decref(root);
+
+    char *csv = export_csv(&s, &e);
+    assert_null(strstr(csv, "flaky"));
+    assert_non_null(strstr(csv, "\ntrue,"));
+    free(csv);
+    char *md = export_markdown(&s, SIZE_MAX, &e);
+    assert_null(strstr(md, "flaky"));
     free(md);
     bench_set_destroy(&s);
 }
@@ -441,6 +505,56 @@ static void write_is_atomic_replace(void **state)
     assert_true(export_write(path, "x", 1, &e) < 0);
 }
 
+/* The same table in hyperfine's AsciiDoc and Org mode, in a unit asked for,
+ * and its rows by mean time (--sort mean-time). */
+static void asciidoc_orgmode_unit_and_sort(void **state)
+{
+    (void)state;
+    struct bench_set s;
+    bench_set_init(&s);
+    const double a[3] = { 0.018, 0.0184, 0.019 }, b[3] = { 0.010, 0.010, 0.010 };
+    add_cmd(&s, "echo a|b", "echo a|b", NULL, NULL, a, 3);
+    add_cmd(&s, "true", "true", NULL, NULL, b, 3);
+    struct pk_err e;
+    pk_err_clear(&e);
+    struct export_table t = { .format = EXPORT_ASCIIDOC, .reference = SIZE_MAX, .unit = EXPORT_UNIT_AUTO };
+    char *text = export_table(&s, &t, &e);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "[cols=\"<,>,>,>,>\"]\n|==="
+                        "\n| Command \n| Mean [ms] \n| Min [ms] \n| Max [ms] \n| Relative \n"
+                        "\n| `echo a\\|b` \n| 18.5 \xc2\xb1 0.5 \n| 18.0 \n| 19.0 \n| 1.84 (1.80\xe2\x80\x93"
+                        "1.90) \n"
+                        "\n| `true` \n| 10.0 \xc2\xb1 0.0 \n| 10.0 \n| 10.0 \n| 1.00 \n"
+                        "|===\n"
+                        "\nRelative: ratio of medians to `true` (the fastest), with its 95 % bootstrap "
+                        "confidence interval.\n");
+    free(text);
+    t.format = EXPORT_ORGMODE;
+    t.unit = EXPORT_UNIT_SECOND;
+    t.by_mean = true;
+    text = export_table(&s, &t, &e);
+    assert_non_null(text);
+    assert_string_equal(text,
+                        "| Command  |  Mean [s] |  Min [s] |  Max [s] |  Relative |\n"
+                        "|--+--+--+--+--|\n"
+                        "| =true=  |  0.010 \xc2\xb1 0.000 |  0.010 |  0.010 |  1.00 |\n"
+                        "| =echo a\\|b=  |  0.018 \xc2\xb1 0.001 |  0.018 |  0.019 |  1.84 (1.80\xe2\x80\x93"
+                        "1.90) |\n"
+                        "\nRelative: ratio of medians to =true= (the fastest), with its 95 % bootstrap "
+                        "confidence interval.\n");
+    free(text);
+    t.format = EXPORT_MARKDOWN;
+    t.unit = EXPORT_UNIT_MICROSECOND;
+    t.by_mean = false;
+    text = export_table(&s, &t, &e);
+    assert_non_null(
+        strstr(text, "| Command | Mean [\xc2\xb5s] | Min [\xc2\xb5s] | Max [\xc2\xb5s] | Relative |\n"));
+    assert_non_null(strstr(text, "| `echo a\\|b` | 18466.7 \xc2\xb1 503.3 | 18000.0 | 19000.0 |"));
+    free(text);
+    bench_set_destroy(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,7 +564,9 @@ int main(void)
         cmocka_unit_test(csv_numbers_match_hyperfine),
         cmocka_unit_test(markdown_table),
         cmocka_unit_test(markdown_units),
+        cmocka_unit_test(asciidoc_orgmode_unit_and_sort),
         cmocka_unit_test(empty_and_runless_commands),
+        cmocka_unit_test(failed_command_is_no_result),
         cmocka_unit_test(json_names_a_string_that_is_not_utf8),
         cmocka_unit_test(write_is_atomic_replace),
     };

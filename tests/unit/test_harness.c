@@ -282,23 +282,59 @@ static void sleep_1ms(void *arg)
     }
 }
 
+/* The reference: the same call timed by a bare clock, in the harness's
+ * layout for a fixed count (10 batches of iterations / 10 calls, each
+ * batch's time per call a sample): the median sample, in ns. */
+static double bare_median_ns(void (*fn)(void *), unsigned iterations)
+{
+    double samples[10];
+    unsigned per = iterations / 10;
+    for (int k = 0; k < 10; k++) {
+        uint64_t t0 = clock_mono_ns();
+        for (unsigned i = 0; i < per; i++)
+            fn(NULL);
+        samples[k] = (double)(clock_mono_ns() - t0) / per;
+    }
+    for (int i = 1; i < 10; i++)
+        for (int j = i; j > 0 && samples[j] < samples[j - 1]; j--) {
+            double t = samples[j];
+            samples[j] = samples[j - 1];
+            samples[j - 1] = t;
+        }
+    return (samples[4] + samples[5]) / 2;
+}
+
+/*
+ * A sleeping function: the harness reports its real time, not its CPU time.
+ * How long a 1 ms sleep takes depends on the machine's load (3.6 ms with
+ * both cores busy), so the harness is held to the same sleeps timed by a bare
+ * clock in the same test, the two taking turns; the claim is that the
+ * harness measures what the clock does, within a quarter, and that the CPU
+ * time is a small part of it.
+ */
 static void sleeping_is_real_time_not_cpu(void **state)
 {
     (void)state;
-    struct pk_bench *b = new_bench(0.5, 1);
-    const struct pk_result *r;
-    struct pk_err e;
-    expect_ok(pk_bench_run(b, "nanosleep 1ms", sleep_1ms, NULL, 100, &r, &e), &e);
-    if (fabs(r->median_ns - 1e6) > 0.3e6)
-        fail_msg("median %.0f ns per iteration, expected 1 ms +- 0.3 ms", r->median_ns);
-    /* The mean takes every stall of a busy machine; only a gross error fails it. */
-    if (!(r->real_ns > 0.7e6 && r->real_ns < 3e6))
-        fail_msg("real %.0f ns per iteration on average, expected about 1 ms", r->real_ns);
-    if (!(r->cpu_util < 0.2))
-        fail_msg("CPU utilisation %.2f, expected < 0.2", r->cpu_util);
-    assert_true(r->cpu_ns < 0.2 * r->real_ns);
-    assert_true(r->ci_lo_ns <= r->mean_ns && r->mean_ns <= r->ci_hi_ns);
-    pk_bench_free(b);
+    double ratios[3];
+    for (int round = 0; round < 3; round++) {
+        struct pk_bench *b = new_bench(0.5, 1);
+        const struct pk_result *r;
+        struct pk_err e;
+        double bare = bare_median_ns(sleep_1ms, 100);
+        expect_ok(pk_bench_run(b, "nanosleep 1ms", sleep_1ms, NULL, 100, &r, &e), &e);
+        ratios[round] = r->median_ns / bare;
+        if (!(r->cpu_util < 0.2))
+            fail_msg("CPU utilisation %.2f, expected < 0.2", r->cpu_util);
+        assert_true(r->cpu_ns < 0.2 * r->real_ns);
+        assert_true(r->ci_lo_ns <= r->mean_ns && r->mean_ns <= r->ci_hi_ns);
+        pk_bench_free(b);
+    }
+    /* The middle of three ratios: one round disturbed more than its turn-mate is forgiven. */
+    double lo = fmin(ratios[0], fmin(ratios[1], ratios[2])), hi = fmax(ratios[0], fmax(ratios[1], ratios[2]));
+    double mid = ratios[0] + ratios[1] + ratios[2] - lo - hi;
+    if (!(mid > 0.75 && mid < 1.33))
+        fail_msg("the harness's median is %.2f times the bare clock's (rounds: %.2f, %.2f, %.2f)", mid,
+                 ratios[0], ratios[1], ratios[2]);
 }
 
 /* Paused time is left out: 2 ms of sleep per iteration while paused. */
@@ -313,15 +349,25 @@ static void sleep_paused(struct pk_state *st)
     }
 }
 
+static void two_sleeps(void *arg)
+{
+    sleep_1ms(arg);
+    sleep_1ms(arg);
+}
+
+/* What is measured of an iteration that sleeps 2 ms while paused is a small
+ * part of those 2 ms as a bare clock sees them in the same test (the median
+ * sample: a preemption in one batch does not count). */
 static void paused_time_is_not_measured(void **state)
 {
     (void)state;
     struct pk_bench *b = new_bench(0.5, 1);
     const struct pk_result *r;
     struct pk_err e;
+    double paused = bare_median_ns(two_sleeps, 20);
     expect_ok(pk_bench_run_loop(b, "paused sleep", sleep_paused, 0, 20, &r, &e), &e);
-    if (!(r->real_ns < 0.2e6))
-        fail_msg("%.0f ns per iteration measured, the 2 ms paused should not count", r->real_ns);
+    if (!(r->median_ns < 0.1 * paused))
+        fail_msg("%.0f ns per iteration measured, the %.0f ns paused should not count", r->median_ns, paused);
     pk_bench_free(b);
 }
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <cmocka.h>
 #include <jansson.h>
 
 #include "core/rng.h"
 #include "core/stats.h"
+#include "perfkit.h"
 
 /* Expected values come from tests/fixtures/stats/gen.py (numpy, scipy and a
  * Python replay of the generator). Deterministic results must agree to
@@ -463,16 +466,131 @@ static void mann_whitney_is_symmetric(void **state)
     assert_true(ab.z == 0.0);
 }
 
+/* ---- the bootstrap's cost bound and its stop flag */
+
+static double *random_sample(size_t n, uint64_t seed)
+{
+    double *x = malloc(n * sizeof(*x));
+    assert_non_null(x);
+    struct rng r;
+    rng_seed(&r, seed);
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.010 + 0.002 * rng_unit(&r) + (rng_index(&r, 50) == 0 ? 0.02 * rng_unit(&r) : 0.0);
+    return x;
+}
+
+/* A sample beyond max_n is resampled as its thinned copy: the interval is
+ * bit for bit the one of stats_thin's output, and the thinned copy holds
+ * the sorted values at ranks floor((i + 0.5) n / m). */
+static void large_samples_are_thinned(void **state)
+{
+    (void)state;
+    enum { N = 300001, M = 1000 };
+    double *x = random_sample(N, 11), *y = random_sample(N / 3, 12), *thin, *thin_y, *sorted;
+    assert_int_equal(stats_thin(x, N, M, &thin), 0);
+    assert_int_equal(stats_thin(x, N, 2 * N, &sorted), 0); /* m >= n: all of x, sorted */
+    for (size_t i = 1; i < N; i++)
+        assert_true(sorted[i - 1] <= sorted[i]);
+    for (size_t i = 0; i < M; i++)
+        assert_true(thin[i] == sorted[(size_t)(((double)i + 0.5) * N / M)]);
+    assert_int_equal(stats_thin(y, N / 3, M, &thin_y), 0);
+
+    struct stats_boot b = { .resamples = 300, .level = 0.95, .seed = 3, .max_n = M };
+    for (int e = STATS_MEAN; e <= STATS_MEDIAN; e++) {
+        struct stats_ci got, want;
+        assert_int_equal(stats_bootstrap(x, N, (enum stats_estimator)e, &b, &got), 0);
+        assert_int_equal(stats_bootstrap_ci(thin, M, (enum stats_estimator)e, 300, 0.95, 3, &want), 0);
+        assert_memory_equal(&got, &want, sizeof(got));
+
+        /* The ratio's point estimate is of the whole samples, its interval of the thinned ones. */
+        double ratio, ratio_thin, whole_a, whole_b;
+        assert_int_equal(stats_ratio_bootstrap(x, N, y, N / 3, (enum stats_estimator)e, &b, &ratio, &got), 0);
+        assert_int_equal(
+            stats_ratio_ci(thin, M, thin_y, M, (enum stats_estimator)e, 300, 0.95, 3, &ratio_thin, &want), 0);
+        assert_memory_equal(&got, &want, sizeof(got));
+        if (e == STATS_MEDIAN) {
+            assert_int_equal(stats_median(x, N, &whole_a), 0);
+            assert_int_equal(stats_median(y, N / 3, &whole_b), 0);
+        } else {
+            whole_a = stats_mean(x, N);
+            whole_b = stats_mean(y, N / 3);
+        }
+        assert_true(ratio == whole_a / whole_b);
+    }
+    /* Below the cap nothing changes. */
+    struct stats_ci small, plain;
+    b.max_n = N;
+    assert_int_equal(stats_bootstrap(x, 5000, STATS_MEDIAN, &b, &small), 0);
+    assert_int_equal(stats_bootstrap_ci(x, 5000, STATS_MEDIAN, 300, 0.95, 3, &plain), 0);
+    assert_memory_equal(&small, &plain, sizeof(small));
+    assert_int_equal(stats_thin(x, 0, M, &thin_y), -EINVAL);
+    free(x);
+    free(y);
+    free(thin);
+    free(thin_y);
+    free(sorted);
+}
+
+static volatile sig_atomic_t boot_stop;
+
+static void raise_boot_stop(int sig)
+{
+    (void)sig;
+    boot_stop = 1;
+}
+
+/* A stop raised before or during a bootstrap ends it with PK_ESTOP. The
+ * sample is not thinned, so without the check the bootstrap would run to
+ * its end (minutes) and return 0. */
+static void bootstrap_answers_the_stop_flag(void **state)
+{
+    (void)state;
+    enum { N = 2000000 };
+    double *x = random_sample(N, 5);
+    struct stats_boot b = { .resamples = 5000, .level = 0.95, .seed = 1, .stop = &boot_stop };
+    struct stats_ci ci;
+    double ratio;
+    boot_stop = 1;
+    assert_int_equal(stats_bootstrap(x, N, STATS_MEAN, &b, &ci), PK_ESTOP);
+    assert_int_equal(stats_ratio_bootstrap(x, N, x, N, STATS_MEDIAN, &b, &ratio, &ci), PK_ESTOP);
+
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = raise_boot_stop;
+    sigemptyset(&sa.sa_mask);
+    assert_int_equal(sigaction(SIGALRM, &sa, &old), 0);
+    for (int e = STATS_MEAN; e <= STATS_MEDIAN; e++) {
+        struct itimerval it = { .it_value = { .tv_sec = 0, .tv_usec = 100000 } };
+        boot_stop = 0;
+        assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+        assert_int_equal(stats_bootstrap(x, N, (enum stats_estimator)e, &b, &ci), PK_ESTOP);
+        boot_stop = 0;
+        assert_int_equal(setitimer(ITIMER_REAL, &it, NULL), 0);
+        assert_int_equal(stats_ratio_bootstrap(x, N, x, N, (enum stats_estimator)e, &b, &ratio, &ci),
+                         PK_ESTOP);
+    }
+    sigaction(SIGALRM, &old, NULL);
+    free(x);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(summary_matches_numpy),          cmocka_unit_test(outliers_match_definitions),
-        cmocka_unit_test(rng_matches_reference),          cmocka_unit_test(bootstrap_matches_replay),
-        cmocka_unit_test(ratio_matches_replay),           cmocka_unit_test(mann_whitney_matches_scipy),
-        cmocka_unit_test(hodges_lehmann_matches_numpy),   cmocka_unit_test(empty_and_invalid_inputs),
-        cmocka_unit_test(ratio_of_zero_baseline_is_edom), cmocka_unit_test(hodges_lehmann_caps_pairs),
-        cmocka_unit_test(bootstrap_is_reproducible),      cmocka_unit_test(selection_agrees_with_sort),
+        cmocka_unit_test(summary_matches_numpy),
+        cmocka_unit_test(outliers_match_definitions),
+        cmocka_unit_test(rng_matches_reference),
+        cmocka_unit_test(bootstrap_matches_replay),
+        cmocka_unit_test(ratio_matches_replay),
+        cmocka_unit_test(mann_whitney_matches_scipy),
+        cmocka_unit_test(hodges_lehmann_matches_numpy),
+        cmocka_unit_test(empty_and_invalid_inputs),
+        cmocka_unit_test(ratio_of_zero_baseline_is_edom),
+        cmocka_unit_test(hodges_lehmann_caps_pairs),
+        cmocka_unit_test(bootstrap_is_reproducible),
+        cmocka_unit_test(selection_agrees_with_sort),
         cmocka_unit_test(mann_whitney_is_symmetric),
+        cmocka_unit_test(large_samples_are_thinned),
+        cmocka_unit_test(bootstrap_answers_the_stop_flag),
     };
     return cmocka_run_group_tests(tests, load_fixture, free_fixture);
 }
