@@ -557,6 +557,91 @@ static int write_out(const char *path, const char *data, const char *opt)
     return 0;
 }
 
+/* The JSON export and the saved baseline, one text for both: EXIT_OK,
+ * EXIT_RUNTIME (said), or EXIT_INTERRUPTED (said) when s->stop was raised. */
+static int write_json(struct bench_outputs *b, const struct bench_set *s)
+{
+    int rc = EXIT_OK;
+    char *rev = git_revision();
+    char *cl = join_argv(b->argc, b->argv);
+    struct export_context ctx = {
+        .host = b->host_known ? b->host.hostname : NULL,
+        .kernel = b->host_known ? b->host.kernel : NULL,
+        .cpu_model = b->host_known ? b->host.cpu_model : NULL,
+        .cpus = b->host_known ? b->host.cpus : 0,
+        .governor = b->host_known ? b->host.governor : NULL,
+        .load_known = b->host_known && b->host.load_known,
+        .perfkit_version = pk_version(),
+        .date = time(NULL),
+        .git_revision = rev,
+        .command_line = cl,
+    };
+    if (b->host_known)
+        memcpy(ctx.load_avg, b->host.load, sizeof(ctx.load_avg));
+    json_t *root = NULL;
+    struct pk_err e;
+    pk_err_clear(&e);
+    int jrc = export_json(s, &ctx, SIZE_MAX, &root, &e);
+    if (jrc == 0 && b->gate) {
+        struct export_gate g = { .file = b->baseline,
+                                 .metric = b->metric,
+                                 .threshold = b->threshold,
+                                 .fail_on_regression = b->fail_on_regression,
+                                 .rows = b->gate };
+        jrc = export_json_gate(root, s, &g, &e);
+    }
+    char *text = jrc ? NULL : jsonio_dumps(root);
+    json_decref(root);
+    free(rev);
+    free(cl);
+    if (jrc == PK_ESTOP)
+        return bench_out_interrupted();
+    if (jrc)
+        return report(&e, EXIT_RUNTIME);
+    if (!text) {
+        err_errno(&e, -ENOMEM, NULL, "cannot export results");
+        return report(&e, EXIT_RUNTIME);
+    }
+    if (b->json && write_out(b->json, text, "--export-json"))
+        rc = EXIT_RUNTIME;
+    /* A baseline with a command cut short would gate later runs on a partial
+     * sample, or not load at all (a command without runs). */
+    if (b->save_baseline && b->incomplete)
+        fprintf(stderr, "perfkit bench: --save-baseline: %s not written: the benchmark did not complete\n",
+                b->save_baseline);
+    else if (b->save_baseline && write_out(b->save_baseline, text, "--save-baseline"))
+        rc = EXIT_RUNTIME;
+    free(text);
+    return rc;
+}
+
+/* CSV and the tables: as write_json(). */
+static int write_text(struct bench_outputs *b, const struct bench_set *s)
+{
+    int rc = EXIT_OK;
+    const char *paths[] = { b->csv, b->markdown, b->asciidoc, b->orgmode };
+    static const char *const opts[] = { "--export-csv", "--export-markdown", "--export-asciidoc",
+                                        "--export-orgmode" };
+    static const enum export_format formats[] = { EXPORT_MARKDOWN, EXPORT_MARKDOWN, EXPORT_ASCIIDOC,
+                                                  EXPORT_ORGMODE };
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        if (!paths[i])
+            continue;
+        struct pk_err e;
+        pk_err_clear(&e);
+        struct export_table t = {
+            .format = formats[i], .reference = SIZE_MAX, .unit = b->unit, .by_mean = b->tables_by_mean
+        };
+        char *text = i == 0 ? export_csv(s, &e) : export_table(s, &t, &e);
+        if (!text && e.code == PK_ESTOP)
+            return bench_out_interrupted();
+        if (!text || write_out(paths[i], text, opts[i]))
+            rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
+        free(text);
+    }
+    return rc;
+}
+
 int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
 {
     int rc = EXIT_OK;
@@ -568,98 +653,14 @@ int bench_out_finish(struct bench_outputs *b, const struct bench_set *s)
         return bench_out_interrupted();
     if (grc)
         rc = EXIT_RUNTIME;
-
-    if (b->json || b->save_baseline) {
-        char *rev = git_revision();
-        char *cl = join_argv(b->argc, b->argv);
-        struct export_context ctx = {
-            .host = b->host_known ? b->host.hostname : NULL,
-            .kernel = b->host_known ? b->host.kernel : NULL,
-            .cpu_model = b->host_known ? b->host.cpu_model : NULL,
-            .cpus = b->host_known ? b->host.cpus : 0,
-            .governor = b->host_known ? b->host.governor : NULL,
-            .load_known = b->host_known && b->host.load_known,
-            .perfkit_version = pk_version(),
-            .date = time(NULL),
-            .git_revision = rev,
-            .command_line = cl,
-        };
-        if (b->host_known)
-            memcpy(ctx.load_avg, b->host.load, sizeof(ctx.load_avg));
-        json_t *root = NULL;
-        struct pk_err e;
-        pk_err_clear(&e);
-        int jrc = export_json(s, &ctx, SIZE_MAX, &root, &e);
-        if (jrc == 0 && b->gate) {
-            struct export_gate g = { .file = b->baseline,
-                                     .metric = b->metric,
-                                     .threshold = b->threshold,
-                                     .fail_on_regression = b->fail_on_regression,
-                                     .rows = b->gate };
-            jrc = export_json_gate(root, s, &g, &e);
-            if (jrc) {
-                json_decref(root);
-                root = NULL;
-            }
-        }
-        if (jrc == PK_ESTOP) {
-            free(rev);
-            free(cl);
-            return bench_out_interrupted();
-        }
-        if (jrc) {
-            rc = report(&e, EXIT_RUNTIME);
-        } else {
-            char *text = jsonio_dumps(root);
-            if (!text) {
-                rc = EXIT_RUNTIME;
-            } else {
-                if (b->json && write_out(b->json, text, "--export-json"))
-                    rc = EXIT_RUNTIME;
-                /* A baseline with a command cut short would gate later runs on
-                 * a partial sample, or not load at all (a command without runs). */
-                if (b->save_baseline && b->incomplete)
-                    fprintf(stderr,
-                            "perfkit bench: --save-baseline: %s not written: the benchmark did "
-                            "not complete\n",
-                            b->save_baseline);
-                else if (b->save_baseline && write_out(b->save_baseline, text, "--save-baseline"))
-                    rc = EXIT_RUNTIME;
-                free(text);
-            }
-            json_decref(root);
-        }
-        free(rev);
-        free(cl);
-    }
-    if (b->csv) {
-        struct pk_err e;
-        pk_err_clear(&e);
-        char *text = export_csv(s, &e);
-        if (!text && e.code == PK_ESTOP)
-            return bench_out_interrupted();
-        if (!text || write_out(b->csv, text, "--export-csv"))
-            rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
-        free(text);
-    }
-    const char *tables[] = { b->markdown, b->asciidoc, b->orgmode };
-    static const char *const table_opts[] = { "--export-markdown", "--export-asciidoc", "--export-orgmode" };
-    static const enum export_format formats[] = { EXPORT_MARKDOWN, EXPORT_ASCIIDOC, EXPORT_ORGMODE };
-    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
-        if (!tables[i])
-            continue;
-        struct pk_err e;
-        pk_err_clear(&e);
-        struct export_table t = {
-            .format = formats[i], .reference = SIZE_MAX, .unit = b->unit, .by_mean = b->tables_by_mean
-        };
-        char *text = export_table(s, &t, &e);
-        if (!text && e.code == PK_ESTOP)
-            return bench_out_interrupted();
-        if (!text || write_out(tables[i], text, table_opts[i]))
-            rc = text ? EXIT_RUNTIME : report(&e, EXIT_RUNTIME);
-        free(text);
-    }
+    int wrc = b->json || b->save_baseline ? write_json(b, s) : EXIT_OK;
+    if (wrc == EXIT_INTERRUPTED)
+        return wrc;
+    rc = rc ? rc : wrc;
+    wrc = write_text(b, s);
+    if (wrc == EXIT_INTERRUPTED)
+        return wrc;
+    rc = rc ? rc : wrc;
     if (rc == EXIT_OK && regressed && b->fail_on_regression) {
         fflush(stdout);
         fprintf(stderr, "perfkit bench: regression against %s beyond %.1f%% (gate metric: %s)\n", b->baseline,
