@@ -49,43 +49,6 @@ static int report(const struct pk_err *e, int code)
     return code;
 }
 
-/*
- * files_check_writable() judges by permissions, which a file system can
- * still refuse (/proc, a read-only bind mount that root sees as writable).
- * So a file is created and removed beside the target, as the atomic write
- * will create its temporary file there.
- */
-static int probe_create(const char *path, struct pk_err *e)
-{
-    struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return 0; /* a device or a pipe is written in place: files_check_writable() checked it */
-    char *real = realpath(path, NULL), *copy = strdup(real ? real : path);
-    free(real);
-    if (!copy)
-        return err_errno(e, -ENOMEM, path, "cannot write file");
-    char *slash = strrchr(copy, '/');
-    const char *dir = slash ? (slash == copy ? "/" : copy) : ".";
-    if (slash && slash != copy)
-        *slash = '\0';
-    char probe[PATH_MAX];
-    int rc = 0;
-    if (snprintf(probe, sizeof(probe), "%s/.perfkit-probe-XXXXXX", dir) >= (int)sizeof(probe)) {
-        rc = err_set(e, -ENAMETOOLONG, path, "cannot write file", "path too long");
-    } else {
-        int fd = mkstemp(probe);
-        if (fd < 0) {
-            rc = -errno;
-            err_set(e, rc, path, "cannot write file", "cannot create a file in '%s': %s", dir, strerror(-rc));
-        } else {
-            close(fd);
-            unlink(probe);
-        }
-    }
-    free(copy);
-    return rc;
-}
-
 int bench_out_precheck(struct bench_outputs *b)
 {
     struct pk_err e;
@@ -101,7 +64,7 @@ int bench_out_precheck(struct bench_outputs *b)
             to_stdout++;
             continue;
         }
-        if (files_check_writable(paths[i], &e) || probe_create(paths[i], &e)) {
+        if (files_check_writable(paths[i], &e)) {
             err_prefix_on(&e, ": ");
             err_prefix_on(&e, opts[i]);
             return report(&e, EXIT_USAGE);

@@ -448,48 +448,13 @@ static int build_from_scenario(const struct opts *o, struct reqs *r)
 
 /* ---- outputs */
 
-/* files_check_writable() asks access(2), which tells root yes for a
- * directory where nothing can be created (/proc): so a file is created and
- * removed next to the target, as the atomic write will create its own. A
- * target that exists and is not a regular file (/dev/null) is written in
- * place and was checked already. */
-static int probe_create(const char *path, struct pk_err *e)
-{
-    struct stat st;
-    char *real = realpath(path, NULL);
-    const char *target = real ? real : path;
-    char probe[PATH_MAX];
-    int rc = 0;
-    if (stat(target, &st) == 0 && !S_ISREG(st.st_mode))
-        goto out;
-    const char *slash = strrchr(target, '/');
-    int dlen = !slash ? 1 : slash == target ? 1 : (int)(slash - target);
-    const char *dir = slash ? target : ".";
-    if (snprintf(probe, sizeof(probe), "%.*s/.perfkit-probe.XXXXXX", dlen, dir) >= (int)sizeof(probe)) {
-        rc = err_set(e, -ENAMETOOLONG, path, "cannot write file", "the path is too long");
-        goto out;
-    }
-    int fd = mkstemp(probe);
-    if (fd < 0) {
-        int err = errno;
-        rc = err_set(e, -err, path, "cannot write file", "cannot create a file in '%.*s': %s", dlen, dir,
-                     strerror(err));
-        goto out;
-    }
-    close(fd);
-    unlink(probe);
-out:
-    free(real);
-    return rc;
-}
-
 /* An output path (not "-") that the run could not write at its end is a
  * usage error before the first request. */
 static int check_out_path(const char *cmd, const char *path, const char *opt)
 {
     struct pk_err e;
     pk_err_clear(&e);
-    if (path && strcmp(path, "-") && (files_check_writable(path, &e) || probe_create(path, &e))) {
+    if (path && strcmp(path, "-") && files_check_writable(path, &e)) {
         err_prefix_on(&e, opt);
         return fail(cmd, &e, EXIT_USAGE);
     }

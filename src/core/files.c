@@ -265,12 +265,22 @@ int files_check_writable(const char *path, struct pk_err *e)
         rc = err_set(e, -ENOTDIR, path, "cannot write file", "'%s' is not a directory", dir);
         goto out;
     }
-    /* Creating the temporary file needs write and search permission. */
-    if (access(dir, W_OK | X_OK) != 0) {
+    /* The atomic write creates its temporary file in dir: create and remove
+     * one now. access(2) would tell root yes where nothing can be created
+     * (/proc, a read-only mount). */
+    char probe[PATH_MAX];
+    if (snprintf(probe, sizeof(probe), "%s/.perfkit-probe.XXXXXX", dir) >= (int)sizeof(probe)) {
+        rc = err_set(e, -ENAMETOOLONG, path, "cannot write file", "the path is too long");
+        goto out;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
         rc = -errno;
         err_set(e, rc, path, "cannot write file", "directory '%s' is not writable: %s", dir, strerror(-rc));
         goto out;
     }
+    close(fd);
+    unlink(probe);
 out:
     free(dir);
     free(resolved);

@@ -14,8 +14,8 @@
 #include "perfkit.h"
 
 int files_write_atomic(const char *path, const void *data, size_t len, struct pk_err *e);
-/* Whether files_write_atomic(path) could succeed: the directory exists and is
- * writable, and path is not a directory. Used before long runs so a bad
+/* Whether files_write_atomic(path) could succeed: the directory exists and a
+ * file can be created in it (one is, and removed), and path is not a directory. Used before long runs so a bad
  * export path is reported before any measuring. */
 int files_check_writable(const char *path, struct pk_err *e);
 /*
